@@ -1,0 +1,113 @@
+// The platform: how guest code runs and traps to the Sentry (DESIGN.md §4).
+//
+// A Platform makes AddressSpaces (one per guest memory map) and Contexts (one per
+// guest thread). The memory manager makes pages visible in an AddressSpace with
+// MapFile/Unmap/Protect; a task runs guest code with Context::Switch, which returns
+// when the guest makes a syscall, faults, receives a host signal, or is interrupted.
+// Callers never see ptrace (or seccomp, or KVM).
+//
+// Threading: a Context is used by one host thread (the task's) at a time; Interrupt
+// may be called from any thread. For the ptrace backend, an AddressSpace's methods
+// and Switch must be called from the host thread that created the AddressSpace.
+#ifndef PLATFORM_PLATFORM_H_
+#define PLATFORM_PLATFORM_H_
+
+#include <signal.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sentry/arch/registers.h"
+
+namespace platform {
+
+// Access types, as bits (a fault may report none when the platform cannot tell).
+enum AccessType : uint32_t {
+  kAccessNone = 0,
+  kAccessRead = 1,
+  kAccessWrite = 2,
+  kAccessExec = 4,
+};
+
+struct SwitchResult {
+  enum class Kind {
+    kSyscall,      // regs hold the syscall (orig_rax = number, rip after the instruction).
+    kFault,        // a memory fault: SIGSEGV or SIGBUS; see fault_addr / access / info.
+    kSignal,       // another synchronous or host signal (SIGFPE, SIGILL, SIGTRAP, ...).
+    kInterrupted,  // Context::Interrupt was called.
+  };
+  Kind kind = Kind::kSyscall;
+  // For kFault and kSignal: the host siginfo (si_signo, si_code, si_addr ...).
+  siginfo_t info{};
+  uint64_t fault_addr = 0;
+  // For kFault: the access that faulted, or kAccessNone if the platform cannot tell
+  // (ptrace cannot; the memory manager then infers it, see sentry/mm/README.md).
+  uint32_t access = kAccessNone;
+};
+
+class AddressSpace {
+ public:
+  virtual ~AddressSpace() = default;
+
+  // Maps [file_offset, file_offset+len) of the memory file at guest address `addr`
+  // (MAP_SHARED|MAP_FIXED semantics: replaces what was there) with `prot`
+  // (PROT_READ|PROT_WRITE|PROT_EXEC). addr, offset and len are page-aligned.
+  virtual absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) = 0;
+  // Removes any mapping in [addr, addr+len).
+  virtual absl::Status Unmap(uint64_t addr, uint64_t len) = 0;
+  // Changes the protection of mapped pages in [addr, addr+len).
+  virtual absl::Status Protect(uint64_t addr, uint64_t len, int prot) = 0;
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  // Runs the guest in `as` with `regs` and `fp` until it needs the kernel. regs are
+  // read back on return. fp is pushed first if fp.dirty(); on return it is marked
+  // stale (the live copy stays in the context) until SyncFpState pulls it.
+  // An error means the platform lost the guest (the stub died or ptrace failed):
+  // the caller must stop the sandbox.
+  virtual absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,
+                                              sentry::arch::FpState& fp) = 0;
+
+  // Pulls the live FP state into `fp` if it is stale.
+  virtual absl::Status SyncFpState(sentry::arch::FpState& fp) = 0;
+
+  // Makes a running or the next Switch return kInterrupted promptly. Thread-safe.
+  virtual void Interrupt() = 0;
+};
+
+struct Options {
+  // The memory file (a memfd) that AddressSpace::MapFile maps from.
+  int memory_fd = -1;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+
+  // "ptrace" (later "systrap", "kvm").
+  static absl::StatusOr<std::unique_ptr<Platform>> Create(std::string_view name,
+                                                          const Options& options);
+
+  virtual std::string_view Name() const = 0;
+
+  // One past the highest guest address: the top of the guest's address space
+  // (below the platform's own stub region, if any).
+  virtual uint64_t MaxUserAddress() const = 0;
+
+  // Whether kFault results carry the access type.
+  virtual bool ReportsAccessType() const = 0;
+
+  virtual absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() = 0;
+  virtual absl::StatusOr<std::unique_ptr<Context>> NewContext() = 0;
+};
+
+}  // namespace platform
+
+#endif  // PLATFORM_PLATFORM_H_

@@ -1,0 +1,66 @@
+// Loading an executable into a fresh address space (exec): the ELF image, the
+// layout, the initial stack with argv, envp and the auxiliary vector.
+#ifndef SENTRY_LOADER_LOADER_H_
+#define SENTRY_LOADER_LOADER_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sentry/base/errno.h"
+#include "sentry/mm/mm.h"
+
+namespace sentry::loader {
+
+// Where the loader reads an executable from. Today a host fd donated by runsc;
+// with the VFS, a guest file.
+class ExecutableFile {
+ public:
+  virtual ~ExecutableFile() = default;
+  // Reads up to dst.size() bytes at `offset`; returns the count (short at EOF).
+  virtual ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) = 0;
+};
+
+// An ExecutableFile over a host file descriptor (not owned).
+class HostFdExecutable : public ExecutableFile {
+ public:
+  explicit HostFdExecutable(int fd) : fd_(fd) {}
+  ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) override;
+
+ private:
+  int fd_;
+};
+
+struct Credentials {
+  uint32_t uid = 0, euid = 0, gid = 0, egid = 0;
+  bool secure = false;  // AT_SECURE
+};
+
+struct LoadArgs {
+  ExecutableFile* file = nullptr;
+  std::string filename;  // the path exec was given: AT_EXECFN
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  Credentials creds;
+  bool randomize = true;  // address-space layout randomization
+  uint64_t max_addr = 0x7ffffffff000;  // the platform's top of user memory
+  uint64_t stack_limit = 8 << 20;      // RLIMIT_STACK
+};
+
+struct LoadResult {
+  uint64_t entry = 0;          // where execution starts (the interpreter's entry if any)
+  uint64_t stack_pointer = 0;  // rsp at entry: points at argc
+  std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written to the stack
+  std::string comm;  // the task name: basename of filename, at most 15 bytes
+};
+
+// Loads `args.file` into `mm`, which must be empty, and sets its layout and brk.
+// ENOEXEC for a file that is not a loadable x86-64 ELF (with `*error` saying why),
+// E2BIG when argv+envp exceed Linux's limits, ENOMEM when memory runs out.
+ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::string* error);
+
+}  // namespace sentry::loader
+
+#endif  // SENTRY_LOADER_LOADER_H_

@@ -1,0 +1,155 @@
+// The memory manager of one guest address space (DESIGN.md §5).
+//
+// It keeps VMAs (what the guest asked for: range, protection, private/shared,
+// growsdown, name, ...) and backing ranges (which memory-file pages back which
+// guest pages, whether they are shared copy-on-write, and what the platform has
+// mapped). Faults are resolved here and then made visible in the platform's
+// AddressSpace with fault-around. See README.md for the fault and COW rules.
+//
+// Lock order: MemoryManager::mu_ before MemoryFile's internal mutex.
+#ifndef SENTRY_MM_MM_H_
+#define SENTRY_MM_MM_H_
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "platform/platform.h"
+#include "sentry/base/errno.h"
+#include "sentry/base/user_addr.h"
+#include "sentry/memory/memory_file.h"
+
+namespace sentry::mm {
+
+// Where things go, decided at exec (see sentry/loader/layout.h).
+struct Layout {
+  uint64_t min_addr = 0x10000;         // vm.mmap_min_addr
+  uint64_t max_addr = 0x7ffffffff000;  // TASK_SIZE (or the platform's lower limit)
+  uint64_t mmap_base = 0;              // top-down allocation starts below this
+  uint64_t stack_top = 0;              // the initial stack's highest address
+};
+
+// Resource limits the memory manager enforces (RLIMIT_* soft values; ~0 = none).
+struct Limits {
+  uint64_t as = ~0ull;       // RLIMIT_AS
+  uint64_t data = ~0ull;     // RLIMIT_DATA (brk and private writable mappings)
+  uint64_t stack = 8 << 20;  // RLIMIT_STACK (growsdown stack growth)
+  uint64_t memlock = 8 << 20;
+  bool can_ipc_lock = false;  // CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK
+};
+
+struct MmapOpts {
+  uint64_t addr = 0;  // hint, or the address for MAP_FIXED*
+  uint64_t length = 0;
+  int prot = 0;   // PROT_*
+  int flags = 0;  // MAP_* as passed by the guest (MAP_PRIVATE/SHARED, FIXED, ANONYMOUS, ...)
+  // TODO(filesystems issue): a file-backed mappable object and offset.
+  std::string name;  // for /proc/pid/maps: "[heap]", "[stack]", a path, or empty
+};
+
+// Why a fault could not be resolved; the caller delivers the signal.
+enum class FaultResult {
+  kHandled,    // mapped; resume the guest
+  kSegvMapErr,  // SIGSEGV, SEGV_MAPERR: no VMA at the address
+  kSegvAccErr,  // SIGSEGV, SEGV_ACCERR: the VMA does not allow the access
+  kBusError,    // SIGBUS (e.g. beyond the end of a file mapping)
+  kOom,         // no memory to back the page
+};
+
+// The result of a copy: `done` bytes were copied; `err` is 0 (all done) or EFAULT.
+struct CopyResult {
+  size_t done = 0;
+  Errno err{0};
+  bool ok() const { return err.value() == 0; }
+};
+
+class MemoryManager {
+ public:
+  // `as` may be null (tests, or before the platform address space exists).
+  MemoryManager(memory::MemoryFile& mf, platform::AddressSpace* as, const Layout& layout);
+  ~MemoryManager();
+
+  const Layout& layout() const;
+  void SetLayout(const Layout& layout);
+  void SetLimits(const Limits& limits);
+  void SetAddressSpace(platform::AddressSpace* as);
+
+  // --- The memory syscalls, with Linux's argument checks and errnos. ---
+  ErrnoOr<uint64_t> Mmap(const MmapOpts& opts);
+  ErrnoOrOk Munmap(uint64_t addr, uint64_t length);
+  ErrnoOrOk Mprotect(uint64_t addr, uint64_t length, int prot);
+  ErrnoOr<uint64_t> Mremap(uint64_t old_addr, uint64_t old_length, uint64_t new_length, int flags,
+                           uint64_t new_addr);
+  // brk(2): returns the new break, or the old one if the request cannot be met.
+  uint64_t Brk(uint64_t addr);
+  // Sets the initial break (exec): [start, start) is empty.
+  void SetBrkStart(uint64_t start);
+  ErrnoOrOk Madvise(uint64_t addr, uint64_t length, int advice);
+  // mincore(2): one byte per page, bit 0 = resident.
+  ErrnoOr<std::vector<uint8_t>> Mincore(uint64_t addr, uint64_t length);
+  ErrnoOrOk Msync(uint64_t addr, uint64_t length, int flags);
+  ErrnoOrOk Mlock(uint64_t addr, uint64_t length, int flags);  // mlock/mlock2
+  ErrnoOrOk Munlock(uint64_t addr, uint64_t length);
+  ErrnoOrOk Mlockall(int flags);
+  ErrnoOrOk Munlockall();
+
+  // --- Faults. `access` may be kAccessNone when the platform cannot tell. ---
+  FaultResult HandleFault(uint64_t addr, uint32_t access);
+
+  // --- Copying in and out of guest memory, with Linux's EFAULT rules. ---
+  CopyResult CopyIn(UserAddr src, std::span<uint8_t> dst);
+  CopyResult CopyOut(UserAddr dst, std::span<const uint8_t> src);
+  CopyResult ZeroOut(UserAddr dst, size_t length);
+  // Reads a NUL-terminated string of at most `max_length` bytes (NUL included):
+  // EFAULT on a bad address, ENAMETOOLONG if no NUL within max_length.
+  ErrnoOr<std::string> CopyInString(UserAddr src, size_t max_length);
+  // Writes ignoring page protections, as the loader does (FOLL_FORCE).
+  CopyResult CopyOutForce(UserAddr dst, std::span<const uint8_t> src);
+
+  template <typename T>
+  ErrnoOrOk CopyInObj(UserPtr<T> p, T* out) {
+    CopyResult r = CopyIn(p.addr(), {reinterpret_cast<uint8_t*>(out), sizeof(T)});
+    return r.ok() ? Ok() : ErrnoOrOk(r.err);
+  }
+  template <typename T>
+  ErrnoOrOk CopyOutObj(UserPtr<T> p, const T& v) {
+    CopyResult r = CopyOut(p.addr(), {reinterpret_cast<const uint8_t*>(&v), sizeof(T)});
+    return r.ok() ? Ok() : ErrnoOrOk(r.err);
+  }
+
+  // The Sentry's internal iovecs for guest [addr, addr+length) (faulting pages in,
+  // breaking COW if `write`), for I/O straight into guest memory. Covers the
+  // longest valid prefix; `done` says how long, `err` is EFAULT if it is short.
+  // NOTE: valid until the next change to this address space.
+  CopyResult InternalIovecs(UserAddr addr, size_t length, bool write, std::vector<iovec>* out);
+
+  // --- fork: a copy sharing private pages copy-on-write (MADV_DONTFORK ranges
+  // are left out, MADV_WIPEONFORK ranges come back zeroed). ---
+  std::unique_ptr<MemoryManager> Fork(platform::AddressSpace* as);
+
+  // --- Introspection, for /proc and tests. ---
+  struct VmaInfo {
+    uint64_t start, end;
+    int prot;
+    bool shared;
+    bool growsdown;
+    std::string name;
+  };
+  std::vector<VmaInfo> Vmas() const;
+  uint64_t VirtualSize() const;   // sum of VMA sizes
+  uint64_t ResidentBytes() const; // pages backed by the memory file
+  uint64_t LockedBytes() const;
+  uint64_t brk() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sentry::mm
+
+#endif  // SENTRY_MM_MM_H_
