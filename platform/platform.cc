@@ -1,13 +1,22 @@
 #include "platform/platform.h"
 
+#include <utility>
+
 #include "absl/strings/str_format.h"
+#include "platform/ptrace/ptrace_platform.h"
+#include "sentry/base/status_macros.h"
 
 namespace platform {
 
 absl::StatusOr<std::unique_ptr<Platform>> Platform::Create(std::string_view name,
                                                            const Options& options) {
-  (void)options;
-  return absl::InvalidArgumentError(absl::StrFormat("unknown platform \"%s\"", name));
+  if (name == "ptrace") {
+    ASSIGN_OR_RETURN(std::unique_ptr<ptrace::PtracePlatform> p,
+                     ptrace::PtracePlatform::New(options));
+    return std::unique_ptr<Platform>(std::move(p));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("unknown platform \"%s\" (valid platforms: ptrace)", name));
 }
 
 }  // namespace platform

@@ -8,7 +8,10 @@
 //
 // Threading: a Context is used by one host thread (the task's) at a time; Interrupt
 // may be called from any thread. For the ptrace backend, an AddressSpace's methods
-// and Switch must be called from the host thread that created the AddressSpace.
+// and Switch must be called from the host thread that created the AddressSpace
+// (NewAddressSpace must run on the host thread that will run the guest: it becomes
+// the stub's tracer, and the stub dies when that thread exits). See
+// platform/README.md.
 #ifndef PLATFORM_PLATFORM_H_
 #define PLATFORM_PLATFORM_H_
 
@@ -35,9 +38,14 @@ enum AccessType : uint32_t {
 
 struct SwitchResult {
   enum class Kind {
-    kSyscall,      // regs hold the syscall (orig_rax = number, rip after the instruction).
-    kFault,        // a memory fault: SIGSEGV or SIGBUS; see fault_addr / access / info.
-    kSignal,       // another synchronous or host signal (SIGFPE, SIGILL, SIGTRAP, ...).
+    kSyscall,  // regs hold the syscall (orig_rax = number, rip after the instruction).
+    // A page fault the memory manager may resolve: SIGSEGV with SEGV_MAPERR or
+    // SEGV_ACCERR, SIGBUS with BUS_ADRERR or BUS_OBJERR; see fault_addr / access / info.
+    kFault,
+    // Any other signal, synchronous or from the host (SIGFPE, SIGILL, SIGTRAP, and
+    // also SIGSEGV/SI_KERNEL from a general-protection fault, SIGBUS/BUS_ADRALN,
+    // SIGSYS from a guest call into the vsyscall page). The host never delivers it.
+    kSignal,
     kInterrupted,  // Context::Interrupt was called.
   };
   Kind kind = Kind::kSyscall;
@@ -70,6 +78,9 @@ class Context {
   // Runs the guest in `as` with `regs` and `fp` until it needs the kernel. regs are
   // read back on return. fp is pushed first if fp.dirty(); on return it is marked
   // stale (the live copy stays in the context) until SyncFpState pulls it.
+  // The guest runs in 64-bit mode: cs/ss are set to the user selectors, and
+  // regs.orig_rax is not pushed (the host kernel must not restart syscalls; that
+  // is the Sentry's job).
   // An error means the platform lost the guest (the stub died or ptrace failed):
   // the caller must stop the sandbox.
   virtual absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,

@@ -44,7 +44,7 @@ struct LoadArgs {
   std::vector<std::string> argv;
   std::vector<std::string> envp;
   Credentials creds;
-  bool randomize = true;  // address-space layout randomization
+  bool randomize = true;               // address-space layout randomization
   uint64_t max_addr = 0x7ffffffff000;  // the platform's top of user memory
   uint64_t stack_limit = 8 << 20;      // RLIMIT_STACK
 };
@@ -52,13 +52,24 @@ struct LoadArgs {
 struct LoadResult {
   uint64_t entry = 0;          // where execution starts (the interpreter's entry if any)
   uint64_t stack_pointer = 0;  // rsp at entry: points at argc
-  std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written to the stack
+  std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written to the stack, AT_NULL last
   std::string comm;  // the task name: basename of filename, at most 15 bytes
+
+  // Where things landed (Linux's mm->start_code ... env_end), for /proc/pid/stat,
+  // /proc/pid/cmdline and environ, and prctl(PR_SET_MM). Code and data bounds
+  // are Linux's: the executable PT_LOADs' file bytes, and from the start of the
+  // last PT_LOAD to the end of any PT_LOAD's file bytes.
+  uint64_t load_bias = 0;  // added to the ELF's addresses (0 for ET_EXEC)
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+  uint64_t start_brk = 0;  // the initial program break
+  uint64_t stack_top = 0;  // end of the initial [stack] VMA
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;  // the strings
 };
 
 // Loads `args.file` into `mm`, which must be empty, and sets its layout and brk.
 // ENOEXEC for a file that is not a loadable x86-64 ELF (with `*error` saying why),
 // E2BIG when argv+envp exceed Linux's limits, ENOMEM when memory runs out.
+// `error` may be null. See README.md for what is mapped where.
 ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::string* error);
 
 }  // namespace sentry::loader

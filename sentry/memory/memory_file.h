@@ -48,6 +48,11 @@ class MemoryFile {
   // and for copy-on-write decisions.
   uint64_t RefCount(uint64_t offset) const;
 
+  // Zeroes the allocated range `r` in place and returns its memory to the host;
+  // the pages stay allocated with their counts, so every mapping of them now
+  // reads zeros (MADV_REMOVE on shared memory, hole punching in tmpfs).
+  void Decommit(FileRange r);
+
   // The Sentry's view of `offset`: base + offset. Valid while a reference is held.
   uint8_t* Internal(uint64_t offset) const;
 

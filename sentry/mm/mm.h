@@ -40,6 +40,7 @@ struct Limits {
   uint64_t stack = 8 << 20;  // RLIMIT_STACK (growsdown stack growth)
   uint64_t memlock = 8 << 20;
   bool can_ipc_lock = false;  // CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK
+  uint64_t max_map_count = 65530;  // vm.max_map_count: the most VMAs an mm may have
 };
 
 struct MmapOpts {
@@ -90,7 +91,15 @@ class MemoryManager {
   void SetBrkStart(uint64_t start);
   ErrnoOrOk Madvise(uint64_t addr, uint64_t length, int advice);
   // mincore(2): one byte per page, bit 0 = resident.
+  // NOTE: allocates a byte per page of `length` and fails with ENOMEM beyond
+  // 2^24 pages; a syscall handler with a guest-chosen length should use the
+  // span form below, a chunk at a time, as Linux does.
   ErrnoOr<std::vector<uint8_t>> Mincore(uint64_t addr, uint64_t length);
+  // mincore(2) a chunk at a time: checks [addr, addr+length) the way Linux does
+  // (EINVAL unaligned, ENOMEM beyond the address space), then fills `vec` for
+  // at most vec.size() pages from `addr`, stopping at the first unmapped page.
+  // Returns the number of bytes filled; ENOMEM if `addr` itself is unmapped.
+  ErrnoOr<size_t> Mincore(uint64_t addr, uint64_t length, std::span<uint8_t> vec);
   ErrnoOrOk Msync(uint64_t addr, uint64_t length, int flags);
   ErrnoOrOk Mlock(uint64_t addr, uint64_t length, int flags);  // mlock/mlock2
   ErrnoOrOk Munlock(uint64_t addr, uint64_t length);

@@ -1,0 +1,120 @@
+// The ptrace platform's floor: the round trip of one guest syscall through
+// Context::Switch (guest `syscall` -> stop -> Sentry -> resume), and of one
+// injected mmap (AddressSpace::MapFile, what a page fault costs on top).
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+
+#include "benchmark/benchmark.h"
+#include "platform/platform.h"
+#include "platform/ptrace/ptrace_test_guest.h"
+
+namespace platform::ptrace {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kCode = 0x400000;
+
+struct Guest {
+  int memfd = -1;
+  std::unique_ptr<Platform> platform;
+  std::unique_ptr<AddressSpace> as;
+  std::unique_ptr<Context> ctx;
+  sentry::arch::Registers regs;
+  sentry::arch::FpState fp;
+
+  ~Guest() {
+    ctx.reset();
+    as.reset();
+    platform.reset();
+    if (memfd >= 0) close(memfd);
+  }
+
+  // Returns an error message, or nullptr.
+  const char* Start(std::span<const char> code) {
+    memfd = memfd_create("ptrace_benchmark", MFD_CLOEXEC);
+    if (memfd < 0 || ftruncate(memfd, 16 * kPage) != 0) return "memfd";
+    if (pwrite(memfd, code.data(), code.size(), 0) != static_cast<ssize_t>(code.size())) {
+      return "pwrite";
+    }
+    auto p = Platform::Create("ptrace", Options{.memory_fd = memfd});
+    if (!p.ok()) return "Platform::Create";
+    platform = std::move(*p);
+    auto a = platform->NewAddressSpace();
+    if (!a.ok()) return "NewAddressSpace";
+    as = std::move(*a);
+    auto c = platform->NewContext();
+    if (!c.ok()) return "NewContext";
+    ctx = std::move(*c);
+    if (!as->MapFile(kCode, 0, kPage, PROT_READ | PROT_EXEC).ok()) return "MapFile";
+    std::memset(&regs.r, 0, sizeof(regs.r));
+    regs.r.rip = kCode;
+    regs.r.eflags = 0x202;
+    return nullptr;
+  }
+};
+
+void BM_SyscallRoundTrip(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop())) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    absl::StatusOr<SwitchResult> r = g.ctx->Switch(*g.as, g.regs, g.fp);
+    if (!r.ok() || r->kind != SwitchResult::Kind::kSyscall) {
+      state.SkipWithError("Switch did not stop at a syscall");
+      return;
+    }
+    g.regs.SetReturn(0);
+  }
+}
+BENCHMARK(BM_SyscallRoundTrip);
+
+// The same with the FP state pushed every time (as after a signal frame).
+void BM_SyscallRoundTripDirtyFp(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop())) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    g.fp.set_stale(false);
+    g.fp.set_dirty(true);
+    absl::StatusOr<SwitchResult> r = g.ctx->Switch(*g.as, g.regs, g.fp);
+    if (!r.ok() || r->kind != SwitchResult::Kind::kSyscall) {
+      state.SkipWithError("Switch did not stop at a syscall");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_SyscallRoundTripDirtyFp);
+
+void BM_MapFile(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop())) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    if (!g.as->MapFile(kCode + kPage, kPage, kPage, PROT_READ | PROT_WRITE).ok()) {
+      state.SkipWithError("MapFile failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_MapFile);
+
+// The native cost of a syscall in this process, for scale.
+void BM_NativeGetpid(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getpid));
+}
+BENCHMARK(BM_NativeGetpid);
+
+}  // namespace
+}  // namespace platform::ptrace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,183 @@
+// PtraceContext: running guest code in a stub thread (the switch path).
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+#include "platform/ptrace/ptrace_platform.h"
+#include "platform/ptrace/ptrace_syscalls.h"
+#include "sentry/base/status_macros.h"
+
+namespace platform::ptrace {
+namespace {
+
+// The 64-bit user code and stack selectors (__USER_CS, __USER_DS): the only ones a
+// guest runs with.
+constexpr uint64_t kUserCs = 0x33;
+constexpr uint64_t kUserDs = 0x2b;
+
+// A syscall-entry stop under PTRACE_O_TRACESYSGOOD.
+constexpr int kSyscallStop = SIGTRAP | 0x80;
+
+// Whether a signal is a page fault the memory manager can resolve (and then run
+// the guest again). Other SIGSEGVs and SIGBUSes (a general-protection fault is
+// SIGSEGV/SI_KERNEL at address 0, an alignment-check trap is SIGBUS/BUS_ADRALN, a
+// host kill() is SI_USER) are reported as kSignal with their siginfo, so that the
+// Sentry forwards them as they are instead of looking up a bogus address.
+bool IsPageFault(const siginfo_t& info) {
+  switch (info.si_signo) {
+    case SIGSEGV:
+      return info.si_code == SEGV_MAPERR || info.si_code == SEGV_ACCERR;
+    case SIGBUS:
+      return info.si_code == BUS_ADRERR || info.si_code == BUS_OBJERR;
+    default:
+      return false;
+  }
+}
+
+std::atomic<uint64_t> next_context_id{1};
+
+}  // namespace
+
+PtraceContext::PtraceContext() : id_(next_context_id++) {}
+
+absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
+                                                   sentry::arch::Registers& regs,
+                                                   sentry::arch::FpState& fp) {
+  // NOTE: the ptrace platform makes only PtraceAddressSpaces, and a Sentry runs one
+  // platform.
+  auto& as = static_cast<PtraceAddressSpace&>(address_space);
+  RETURN_IF_ERROR(as.CheckUsable("Switch"));
+  // TODO(threads): the stub thread of this guest thread, once there are several.
+  const pid_t tid = as.pid();
+
+  // Whether the stub thread still holds this context's FP state.
+  const bool fp_live_here = as.id() == fp_as_id_ && as.fp_owner_ == id_;
+  if (fp.stale() && !fp_live_here) {
+    return absl::FailedPreconditionError(
+        "ptrace platform: Switch with a stale FP state that is live in another stub, or was "
+        "overwritten by another context (call SyncFpState first)");
+  }
+
+  // Publish the running stub thread for Interrupt, unless an interrupt is pending.
+  {
+    absl::MutexLock l(&mu_);
+    if (interrupt_pending_) {
+      interrupt_pending_ = false;
+      SwitchResult r;
+      r.kind = SwitchResult::Kind::kInterrupted;
+      return r;
+    }
+    running_tgid_ = as.pid();
+    running_tid_ = tid;
+  }
+  auto unpublish = [this] {
+    absl::MutexLock l(&mu_);
+    running_tgid_ = running_tid_ = 0;
+  };
+
+  // Registers in. orig_rax is not pushed: -1 keeps the host kernel's syscall-restart
+  // logic away from guest registers (restarts are the Sentry's business). cs and ss
+  // are forced to the 64-bit user selectors, which also keeps PTRACE_SETREGS from
+  // failing on a zeroed Registers.
+  user_regs_struct& r = regs.r;
+  const uint64_t orig_rax = r.orig_rax;
+  r.orig_rax = ~uint64_t{0};
+  r.cs = kUserCs;
+  r.ss = kUserDs;
+  absl::Status s = PtraceSetRegs(tid, r);
+  r.orig_rax = orig_rax;
+  if (!s.ok()) {
+    unpublish();
+    return as.Lost("Switch", std::move(s));
+  }
+  // Push the FP state if the Sentry changed it or the stub thread holds another.
+  if (fp.dirty() || !fp_live_here) {
+    if (s = PtraceSetXstate(tid, fp.bytes()); !s.ok()) {
+      unpublish();
+      return as.Lost("Switch", std::move(s));
+    }
+    fp.set_dirty(false);
+  }
+  as.fp_owner_ = id_;
+  fp_as_id_ = as.id();
+  fp_tid_ = tid;
+  fp_tracer_ = as.tracer_tid();
+
+  SwitchResult result;
+  int status;
+  for (;;) {
+    if (s = PtraceResume(tid, PTRACE_SYSEMU); !s.ok()) {
+      unpublish();
+      return as.Lost("Switch", std::move(s));
+    }
+    absl::StatusOr<int> waited = WaitForStub(tid);
+    if (!waited.ok()) {
+      unpublish();
+      return as.Lost("Switch", waited.status());
+    }
+    status = *waited;
+    if (WIFSTOPPED(status) && WSTOPSIG(status) == kInterruptSignal && (status >> 16) == 0) {
+      absl::MutexLock l(&mu_);
+      // An interrupt whose flag a previous Switch already consumed: go on.
+      if (!interrupt_pending_) continue;
+      interrupt_pending_ = false;
+      running_tgid_ = running_tid_ = 0;
+      result.kind = SwitchResult::Kind::kInterrupted;
+      break;
+    }
+    unpublish();
+    if (!WIFSTOPPED(status) || (status >> 16) != 0) return as.LostWithStatus("Switch", status);
+    if (WSTOPSIG(status) == kSyscallStop) {
+      result.kind = SwitchResult::Kind::kSyscall;
+      break;
+    }
+    // A signal-delivery stop: a fault, a trap or another signal. Resuming with
+    // signal 0 (above, next time) discards it in the host: the Sentry decides.
+    if (s = PtraceGetSiginfo(tid, &result.info); !s.ok()) return as.Lost("Switch", std::move(s));
+    if (IsPageFault(result.info)) {
+      result.kind = SwitchResult::Kind::kFault;
+      result.fault_addr = reinterpret_cast<uint64_t>(result.info.si_addr);
+      result.access = kAccessNone;  // ptrace cannot tell.
+    } else {
+      result.kind = SwitchResult::Kind::kSignal;
+    }
+    break;
+  }
+
+  // Registers out. The FP state stays in the stub thread until SyncFpState.
+  if (s = PtraceGetRegs(tid, &r); !s.ok()) return as.Lost("Switch", std::move(s));
+  fp.set_stale(true);
+  return result;
+}
+
+absl::Status PtraceContext::SyncFpState(sentry::arch::FpState& fp) {
+  if (!fp.stale()) return absl::OkStatus();
+  if (fp_tid_ == 0) {
+    return absl::FailedPreconditionError(
+        "ptrace platform: SyncFpState of a stale FP state this context never ran");
+  }
+  if (CurrentTid() != fp_tracer_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "ptrace platform: SyncFpState on host thread %d, but stub thread %d is traced by host "
+        "thread %d",
+        CurrentTid(), fp_tid_, fp_tracer_));
+  }
+  if (absl::Status s = PtraceGetXstate(fp_tid_, fp.bytes()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrFormat("SyncFpState: %s", s.message()));
+  }
+  fp.set_stale(false);
+  return absl::OkStatus();
+}
+
+void PtraceContext::Interrupt() {
+  absl::MutexLock l(&mu_);
+  interrupt_pending_ = true;
+  // Under mu_, the running stub thread cannot be reaped (and its pid reused).
+  if (running_tid_ != 0) tgkill(running_tgid_, running_tid_, kInterruptSignal);
+}
+
+}  // namespace platform::ptrace

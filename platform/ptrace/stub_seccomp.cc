@@ -1,0 +1,135 @@
+#include "platform/ptrace/stub_seccomp.h"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "platform/ptrace/stub.h"
+#include "sentry/base/log.h"
+
+namespace platform::ptrace {
+namespace {
+
+constexpr uint32_t kPageSize = 4096;
+constexpr uint64_t kVsyscallPage = 0xffffffffff600000;
+
+constexpr uint32_t Lo(uint64_t v) { return static_cast<uint32_t>(v); }
+constexpr uint32_t Hi(uint64_t v) { return static_cast<uint32_t>(v >> 32); }
+
+constexpr uint32_t kNr = offsetof(seccomp_data, nr);
+constexpr uint32_t kArch = offsetof(seccomp_data, arch);
+constexpr uint32_t kIpLo = offsetof(seccomp_data, instruction_pointer);
+constexpr uint32_t kIpHi = kIpLo + 4;
+constexpr uint32_t ArgLo(int i) { return offsetof(seccomp_data, args) + 8 * i; }
+constexpr uint32_t ArgHi(int i) { return ArgLo(i) + 4; }
+
+// A classic-BPF program with named forward jump targets, so the filter below reads
+// as a list of rules rather than as hand-counted jump offsets.
+class BpfBuilder {
+ public:
+  // A = the 32-bit word at `offset` in seccomp_data.
+  void Load(uint32_t offset) { Emit(BPF_LD | BPF_W | BPF_ABS, offset); }
+  // A -= k (unsigned, wraps).
+  void Sub(uint32_t k) { Emit(BPF_ALU | BPF_SUB | BPF_K, k); }
+  // if (A <op> k) goto if_true else goto if_false; "" is the next instruction.
+  void Jump(uint16_t op, uint32_t k, std::string_view if_true, std::string_view if_false) {
+    fixups_.push_back({prog_.size(), std::string(if_true), std::string(if_false)});
+    Emit(BPF_JMP | op | BPF_K, k);
+  }
+  void Return(uint32_t action) { Emit(BPF_RET | BPF_K, action); }
+  void Label(std::string_view name) { labels_.push_back({std::string(name), prog_.size()}); }
+
+  std::vector<sock_filter> Finish() {
+    for (const Fixup& f : fixups_) {
+      prog_[f.at].jt = Offset(f.at, f.if_true);
+      prog_[f.at].jf = Offset(f.at, f.if_false);
+    }
+    return std::move(prog_);
+  }
+
+ private:
+  struct Fixup {
+    size_t at;
+    std::string if_true, if_false;
+  };
+  void Emit(uint16_t code, uint32_t k) { prog_.push_back(sock_filter{code, 0, 0, k}); }
+  uint8_t Offset(size_t from, const std::string& label) const {
+    if (label.empty()) return 0;
+    for (const auto& [name, at] : labels_) {
+      if (name == label) {
+        SCHECK_MSG(at > from && at - from - 1 < 256, "bad BPF jump to %s", label);
+        return static_cast<uint8_t>(at - from - 1);
+      }
+    }
+    SCHECK_MSG(false, "unknown BPF label %s", label);
+    return 0;
+  }
+
+  std::vector<sock_filter> prog_;
+  std::vector<Fixup> fixups_;
+  std::vector<std::pair<std::string, size_t>> labels_;
+};
+
+}  // namespace
+
+std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
+  SCHECK(code_page % kPageSize == 0);
+  BpfBuilder b;
+  b.Load(kArch);
+  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", "kill");
+
+  // The instruction pointer (the address after the `syscall`) must be in the code
+  // page. A page never straddles a 4 GiB boundary, so the high words are equal.
+  b.Load(kIpHi);
+  b.Jump(BPF_JEQ, Hi(code_page), "", "not_stub");
+  b.Load(kIpLo);
+  b.Sub(Lo(code_page));
+  b.Jump(BPF_JGE, kPageSize, "kill", "");
+
+  b.Load(kNr);
+  b.Jump(BPF_JEQ, __NR_mmap, "mmap", "");
+  b.Jump(BPF_JEQ, __NR_munmap, "allow", "");
+  b.Jump(BPF_JEQ, __NR_mprotect, "allow", "");
+  b.Jump(BPF_JEQ, __NR_getpid, "allow", "");
+  b.Jump(BPF_JEQ, __NR_kill, "kill_syscall", "");
+  // TODO(threads): allow clone with exactly the flags of a new stub thread
+  // (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM) once
+  // multi-threaded guests inject it.
+  b.Return(SECCOMP_RET_KILL_PROCESS);
+
+  // mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, PTRACE_STUB_MEMORY_FD, offset).
+  b.Label("mmap");
+  b.Load(ArgLo(3));
+  b.Jump(BPF_JEQ, MAP_SHARED | MAP_FIXED, "", "kill");
+  b.Load(ArgHi(3));
+  b.Jump(BPF_JEQ, 0, "", "kill");
+  b.Load(ArgLo(4));  // The kernel reads the fd as an unsigned int.
+  b.Jump(BPF_JEQ, PTRACE_STUB_MEMORY_FD, "allow", "kill");
+
+  // kill(getpid(), SIGSTOP) of the start-up.
+  b.Label("kill_syscall");
+  b.Load(ArgLo(1));  // The kernel reads the signal as an int.
+  b.Jump(BPF_JEQ, SIGSTOP, "allow", "kill");
+
+  // A holds the high word of the instruction pointer.
+  b.Label("not_stub");
+  b.Jump(BPF_JEQ, Hi(kVsyscallPage), "", "kill");
+  b.Load(kIpLo);
+  b.Sub(Lo(kVsyscallPage));
+  b.Jump(BPF_JGE, kPageSize, "kill", "");
+  b.Return(SECCOMP_RET_TRAP);
+
+  b.Label("allow");
+  b.Return(SECCOMP_RET_ALLOW);
+  b.Label("kill");
+  b.Return(SECCOMP_RET_KILL_PROCESS);
+  return b.Finish();
+}
+
+}  // namespace platform::ptrace

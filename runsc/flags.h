@@ -1,0 +1,37 @@
+// runsc's flags: one schema for every subcommand (like runsc's global flags,
+// they may come before or after the subcommand name).
+#ifndef RUNSC_FLAGS_H_
+#define RUNSC_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace runsc {
+
+struct Flags {
+  std::string platform = "ptrace";
+  bool strace = false;
+  bool aslr = true;           // --aslr=false fixes the guest's layout
+  std::string log_level = "warning";  // debug, info, warning, error
+  std::string format = "text";  // output of `runsc syscalls`: text, markdown, json
+  bool help = false;
+};
+
+struct CommandLine {
+  Flags flags;
+  std::string command;            // "do", "syscalls", ...
+  std::vector<std::string> args;  // what follows the command (after "--" if given)
+};
+
+// Parses argv (without argv[0]). Unknown flags and bad values are errors naming
+// the flag.
+absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& argv);
+
+// The flag reference, for --help.
+std::string FlagsHelp();
+
+}  // namespace runsc
+
+#endif  // RUNSC_FLAGS_H_

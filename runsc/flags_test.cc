@@ -1,0 +1,39 @@
+#include "runsc/flags.h"
+
+#include "gtest/gtest.h"
+
+namespace runsc {
+namespace {
+
+TEST(FlagsTest, FlagsBeforeAndAfterTheCommand) {
+  auto cl = ParseCommandLine({"--strace", "do", "--platform=ptrace", "--", "/bin/true", "-x"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_TRUE(cl->flags.strace);
+  EXPECT_EQ(cl->flags.platform, "ptrace");
+  EXPECT_EQ(cl->command, "do");
+  EXPECT_EQ(cl->args, (std::vector<std::string>{"/bin/true", "-x"}));
+}
+
+TEST(FlagsTest, ArgumentsAfterTheProgramAreNotFlags) {
+  auto cl = ParseCommandLine({"do", "/bin/echo", "--strace"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_FALSE(cl->flags.strace);
+  EXPECT_EQ(cl->args, (std::vector<std::string>{"/bin/echo", "--strace"}));
+}
+
+TEST(FlagsTest, BadFlagsNameTheFlag) {
+  auto cl = ParseCommandLine({"--platform=kvm2", "do"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_NE(cl.status().message().find("--platform"), absl::string_view::npos);
+  cl = ParseCommandLine({"--bogus", "do"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_NE(cl.status().message().find("--bogus"), absl::string_view::npos);
+  cl = ParseCommandLine({"--aslr=maybe", "do"});
+  ASSERT_FALSE(cl.ok());
+  cl = ParseCommandLine({"--aslr=false", "--platform", "ptrace", "do"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_FALSE(cl->flags.aslr);
+}
+
+}  // namespace
+}  // namespace runsc

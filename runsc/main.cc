@@ -1,0 +1,59 @@
+// runsc: the OCI front-end of the sandbox. A command table over the library.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runsc/cmd/commands.h"
+#include "runsc/flags.h"
+#include "sentry/base/log.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const runsc::CommandLine&);
+  const char* help;
+};
+
+constexpr Command kCommands[] = {
+    {"do", runsc::DoCommand, "run a program in a new sandbox: runsc do [flags] -- PROGRAM ARGS..."},
+    {"syscalls", runsc::SyscallsCommand,
+     "print the syscall table and each syscall's support (--format=text|markdown|json)"},
+};
+
+void Usage(FILE* out) {
+  fprintf(out, "usage: runsc [flags] COMMAND [flags] [--] ARGS...\n\ncommands:\n");
+  for (const Command& c : kCommands) fprintf(out, "  %-10s %s\n", c.name, c.help);
+  fprintf(out, "\nflags:\n%s", runsc::FlagsHelp().c_str());
+}
+
+sentry::LogLevel ParseLevel(const std::string& s) {
+  if (s == "debug") return sentry::LogLevel::kDebug;
+  if (s == "info") return sentry::LogLevel::kInfo;
+  if (s == "error") return sentry::LogLevel::kError;
+  return sentry::LogLevel::kWarning;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto cl = runsc::ParseCommandLine(args);
+  if (!cl.ok()) {
+    fprintf(stderr, "runsc: %s\n", std::string(cl.status().message()).c_str());
+    Usage(stderr);
+    return 2;
+  }
+  if (cl->flags.help || cl->command.empty()) {
+    Usage(cl->flags.help ? stdout : stderr);
+    return cl->flags.help ? 0 : 2;
+  }
+  sentry::SetLogLevel(ParseLevel(cl->flags.log_level));
+  for (const Command& c : kCommands) {
+    if (cl->command == c.name) return c.run(*cl);
+  }
+  fprintf(stderr, "runsc: unknown command \"%s\"\n", cl->command.c_str());
+  Usage(stderr);
+  return 2;
+}

@@ -1,0 +1,66 @@
+#include "runsc/sandbox/boot.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "absl/strings/str_format.h"
+#include "platform/platform.h"
+#include "sentry/base/errno.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/host/host_file.h"
+#include "sentry/loader/loader.h"
+#include "sentry/memory/memory_file.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace runsc {
+namespace {
+
+// Address space reserved for the memory file. The memfd is sparse and the
+// mapping reserves only virtual addresses, so this costs nothing until used.
+constexpr uint64_t kMemoryFileCapacity = uint64_t{256} << 30;
+
+}  // namespace
+
+absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
+  // The Sentry writes to host pipes on the guest's behalf: EPIPE, not death.
+  signal(SIGPIPE, SIG_IGN);
+
+  ASSIGN_OR_RETURN(auto mf, sentry::memory::MemoryFile::Create(kMemoryFileCapacity));
+  platform::Options popts;
+  popts.memory_fd = mf->fd();
+  ASSIGN_OR_RETURN(auto plat, platform::Platform::Create(config.platform, popts));
+
+  sentry::kernel::KernelConfig kc;
+  kc.strace = config.strace;
+  kc.randomize = config.aslr;
+  kc.hostname = config.hostname.empty() ? "sandbox" : config.hostname;
+  for (int r = 0; r < RLIM_NLIMITS; ++r) {
+    rlimit l;
+    getrlimit(r, &l);
+    kc.rlimits.push_back(l);
+  }
+  sentry::kernel::Kernel kernel(kc, sentry::syscalls::Linux64Table(), std::move(mf),
+                                std::move(plat));
+
+  sentry::kernel::InitArgs init;
+  sentry::loader::HostFdExecutable exe(config.executable_fd);
+  init.executable = &exe;
+  init.filename = config.filename;
+  init.argv = config.argv;
+  init.envp = config.envp;
+  init.uid = config.uid;
+  init.gid = config.gid;
+  for (int fd : config.stdio_fds) {
+    auto f = sentry::fsimpl::host::HostFile::Create(fd);
+    if (!f.ok()) {
+      return sentry::ErrnoToStatus(f.error(), absl::StrFormat("donated host fd %d", fd));
+    }
+    init.stdio.push_back(*std::move(f));
+  }
+  auto status = kernel.RunInit(init);
+  close(config.executable_fd);
+  return status;
+}
+
+}  // namespace runsc

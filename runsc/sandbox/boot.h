@@ -1,0 +1,33 @@
+// Booting the Sentry: the memory file, the platform, the kernel and the first
+// process. This is what `runsc boot` (and, until the gofer exists, `runsc do`'s
+// sandbox process) runs.
+#ifndef RUNSC_SANDBOX_BOOT_H_
+#define RUNSC_SANDBOX_BOOT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sentry/kernel/kernel.h"
+
+namespace runsc {
+
+struct BootConfig {
+  std::string platform = "ptrace";
+  bool strace = false;
+  bool aslr = true;
+  std::string hostname;
+  int executable_fd = -1;  // the program, opened by runsc (owned by the Sentry)
+  std::string filename;    // its path, as the guest sees it (AT_EXECFN)
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  std::vector<int> stdio_fds;  // host fds for the guest's 0, 1, 2 (owned by the Sentry)
+  uint32_t uid = 0, gid = 0;
+};
+
+// Runs the sandbox to completion and returns how its init process ended.
+absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config);
+
+}  // namespace runsc
+
+#endif  // RUNSC_SANDBOX_BOOT_H_

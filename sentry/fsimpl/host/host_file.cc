@@ -1,0 +1,124 @@
+#include "sentry/fsimpl/host/host_file.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "absl/strings/str_format.h"
+#include "sentry/kernel/task.h"
+
+namespace sentry::fsimpl::host {
+namespace {
+
+// The kernel's struct termios (asm-generic/termbits.h), which is what TCGETS
+// copies; glibc's struct termios has extra fields.
+struct KernelTermios {
+  uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+  uint8_t c_line;
+  uint8_t c_cc[19];
+};
+static_assert(sizeof(KernelTermios) == 36);
+
+ssize_t HostIo(int fd, std::span<const iovec> iov, int64_t offset, bool write) {
+  int cnt = static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX));
+  if (write) {
+    return offset < 0 ? ::writev(fd, iov.data(), cnt) : ::pwritev(fd, iov.data(), cnt, offset);
+  }
+  return offset < 0 ? ::readv(fd, iov.data(), cnt) : ::preadv(fd, iov.data(), cnt, offset);
+}
+
+}  // namespace
+
+ErrnoOr<std::shared_ptr<HostFile>> HostFile::Create(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return Errno(EBADF);
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno(EBADF);
+  bool seekable = lseek(fd, 0, SEEK_CUR) >= 0;
+  bool tty = isatty(fd) == 1;
+  // The host description's O_NONBLOCK is never changed (it may be shared with
+  // the user's shell); the Sentry waits with poll instead.
+  return std::shared_ptr<HostFile>(
+      new HostFile(fd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), seekable, tty, st.st_ino));
+}
+
+HostFile::HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino)
+    : FileDescription(flags), fd_(fd), seekable_(seekable), is_tty_(is_tty), ino_(ino) {}
+
+HostFile::~HostFile() { close(fd_); }
+
+ErrnoOr<size_t> HostFile::Readv(kernel::Task& t, std::span<const iovec> dst, int64_t offset) {
+  for (;;) {
+    // Regular files are always ready; for ttys and pipes wait interruptibly.
+    if (!seekable_) {
+      if (status_flags() & O_NONBLOCK) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 0) == 0) return Errno(EAGAIN);
+      } else {
+        auto ready = t.WaitHostFd(fd_, POLLIN);
+        if (!ready.ok()) return Errno(kERESTARTSYS);
+      }
+    }
+    ssize_t n = HostIo(fd_, dst, offset, /*write=*/false);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN && !(status_flags() & O_NONBLOCK)) continue;
+    return Errno(errno);
+  }
+}
+
+ErrnoOr<size_t> HostFile::Writev(kernel::Task& t, std::span<const iovec> src, int64_t offset) {
+  for (;;) {
+    if (!seekable_) {
+      if (status_flags() & O_NONBLOCK) {
+        pollfd p{fd_, POLLOUT, 0};
+        if (poll(&p, 1, 0) == 0) return Errno(EAGAIN);
+      } else {
+        auto ready = t.WaitHostFd(fd_, POLLOUT);
+        if (!ready.ok()) return Errno(kERESTARTSYS);
+      }
+    }
+    ssize_t n = HostIo(fd_, src, offset, /*write=*/true);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN && !(status_flags() & O_NONBLOCK)) continue;
+    // TODO(processes issue): EPIPE also sends SIGPIPE to the writer.
+    return Errno(errno);
+  }
+}
+
+ErrnoOr<struct stat> HostFile::Stat() {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Errno(errno);
+  return st;
+}
+
+ErrnoOr<uint64_t> HostFile::Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) {
+  switch (cmd) {
+    case TCGETS: {
+      if (!is_tty_) return Errno(ENOTTY);
+      KernelTermios kt;
+      if (ioctl(fd_, TCGETS, &kt) != 0) return Errno(errno);
+      auto r = t.mm().CopyOutObj(UserPtr<KernelTermios>(arg), kt);
+      if (!r.ok()) return r.error();
+      return 0;
+    }
+    case TIOCGWINSZ: {
+      if (!is_tty_) return Errno(ENOTTY);
+      winsize ws;
+      if (ioctl(fd_, TIOCGWINSZ, &ws) != 0) return Errno(errno);
+      auto r = t.mm().CopyOutObj(UserPtr<winsize>(arg), ws);
+      if (!r.ok()) return r.error();
+      return 0;
+    }
+    default:
+      // TODO(processes issue): TCSETS*, TIOCSWINSZ, job control ioctls.
+      return Errno(ENOTTY);
+  }
+}
+
+std::string HostFile::Describe() const { return absl::StrFormat("host:[%d]", ino_); }
+
+}  // namespace sentry::fsimpl::host

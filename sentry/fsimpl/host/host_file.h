@@ -1,0 +1,38 @@
+// Host files donated to the Sentry (stdio today): the Sentry does I/O on the fd
+// itself. Only a few ioctls reach the host (terminal attributes and size).
+#ifndef SENTRY_FSIMPL_HOST_HOST_FILE_H_
+#define SENTRY_FSIMPL_HOST_HOST_FILE_H_
+
+#include <memory>
+
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::fsimpl::host {
+
+class HostFile : public vfs::FileDescription {
+ public:
+  // Takes ownership of `fd`. `guest_flags` are the status flags the guest sees.
+  static ErrnoOr<std::shared_ptr<HostFile>> Create(int fd);
+  ~HostFile() override;
+
+  ErrnoOr<size_t> Readv(kernel::Task& t, std::span<const iovec> dst, int64_t offset) override;
+  ErrnoOr<size_t> Writev(kernel::Task& t, std::span<const iovec> src, int64_t offset) override;
+  bool Seekable() const override { return seekable_; }
+  ErrnoOr<struct stat> Stat() override;
+  ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
+  std::string Describe() const override;
+
+  int host_fd() const { return fd_; }
+  bool is_tty() const { return is_tty_; }
+
+ private:
+  HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino);
+  int fd_;
+  bool seekable_;
+  bool is_tty_;
+  ino_t ino_;
+};
+
+}  // namespace sentry::fsimpl::host
+
+#endif  // SENTRY_FSIMPL_HOST_HOST_FILE_H_

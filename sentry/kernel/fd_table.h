@@ -1,0 +1,42 @@
+// A process's file descriptor table.
+#ifndef SENTRY_KERNEL_FD_TABLE_H_
+#define SENTRY_KERNEL_FD_TABLE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "sentry/base/errno.h"
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::kernel {
+
+class FdTable {
+ public:
+  struct Entry {
+    std::shared_ptr<vfs::FileDescription> file;
+    bool cloexec = false;
+  };
+
+  // The lowest free fd >= min_fd below `limit` (RLIMIT_NOFILE), or EMFILE.
+  ErrnoOr<int> Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec, int min_fd,
+                       uint64_t limit);
+  // Installs at exactly `fd`, replacing what was there (dup2 semantics).
+  void InstallAt(int fd, std::shared_ptr<vfs::FileDescription> file, bool cloexec);
+  // EBADF if not open.
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Get(int fd) const;
+  ErrnoOr<Entry> GetEntry(int fd) const;
+  ErrnoOrOk SetCloexec(int fd, bool cloexec);
+  // EBADF if not open. The description is released outside the lock.
+  ErrnoOrOk Close(int fd);
+  size_t Count() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<int, Entry> fds_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sentry::kernel
+
+#endif  // SENTRY_KERNEL_FD_TABLE_H_

@@ -1,0 +1,55 @@
+#include "sentry/kernel/kernel.h"
+
+#include <thread>
+
+#include "sentry/base/log.h"
+#include "sentry/kernel/task.h"
+
+namespace sentry::kernel {
+
+Kernel::Kernel(KernelConfig config, const SyscallTable& table,
+               std::unique_ptr<memory::MemoryFile> mf,
+               std::unique_ptr<platform::Platform> platform)
+    : config_(std::move(config)), table_(table), mf_(std::move(mf)),
+      platform_(std::move(platform)) {
+  clock_gettime(CLOCK_MONOTONIC, &boot_time_);
+}
+
+Kernel::~Kernel() = default;
+
+absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
+  absl::StatusOr<ExitStatus> result = absl::InternalError("init task did not run");
+  // The task gets its own host thread: with ptrace, that thread becomes the
+  // tracer of the stub, so it must also be the one that creates it.
+  std::thread thread([&] {
+    Task task(*this, /*tid=*/1);
+    absl::Status s = task.Start(args);
+    if (!s.ok()) {
+      result = s;
+      return;
+    }
+    result = task.Run();
+  });
+  thread.join();
+  return result;
+}
+
+void Kernel::CountUnimplemented(uint64_t nr) {
+  size_t i = nr < kMaxSyscallNumber ? nr : kMaxSyscallNumber;
+  if (unimplemented_[i].fetch_add(1, std::memory_order_relaxed) == 0) {
+    const SyscallInfo* info = table_.Lookup(nr);
+    SLOG(kInfo, "unimplemented syscall %s (%d)%s%s", info ? info->name : "unknown", nr,
+         info && info->note[0] ? ": " : "", info ? info->note : "");
+  }
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Kernel::UnimplementedCounts() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (size_t i = 0; i < unimplemented_.size(); ++i) {
+    uint64_t n = unimplemented_[i].load(std::memory_order_relaxed);
+    if (n != 0) out.emplace_back(i, n);
+  }
+  return out;
+}
+
+}  // namespace sentry::kernel

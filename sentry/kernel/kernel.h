@@ -1,0 +1,90 @@
+// The Kernel: the Sentry's global state — the memory file, the platform, the
+// syscall accounting — and the tasks that run guest threads (DESIGN.md §6).
+//
+// Lock order: Kernel::mu_ > Task::mu_ > MemoryManager > MemoryFile.
+#ifndef SENTRY_KERNEL_KERNEL_H_
+#define SENTRY_KERNEL_KERNEL_H_
+
+#include <sys/resource.h>
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "platform/platform.h"
+#include "sentry/kernel/syscall_table.h"
+#include "sentry/loader/loader.h"
+#include "sentry/memory/memory_file.h"
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::kernel {
+
+struct KernelConfig {
+  bool strace = false;
+  int strace_fd = 2;     // where --strace lines go
+  bool randomize = true;  // address-space layout randomization
+  std::string hostname = "sandbox";
+  // Initial resource limits of the first process (RLIM_NLIMITS entries).
+  std::vector<rlimit> rlimits;
+};
+
+// How the init process ended, as wait(2) would say.
+struct ExitStatus {
+  int code = 0;    // exit code when signal == 0
+  int signal = 0;  // the signal that killed it, or 0
+  bool core = false;
+};
+
+struct InitArgs {
+  loader::ExecutableFile* executable = nullptr;
+  std::string filename;
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  // Files to install as the guest's fds 0, 1, 2, ...
+  std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
+  uint32_t uid = 0, gid = 0;
+};
+
+class Kernel {
+ public:
+  Kernel(KernelConfig config, const SyscallTable& table, std::unique_ptr<memory::MemoryFile> mf,
+         std::unique_ptr<platform::Platform> platform);
+  ~Kernel();
+
+  // Starts the init process on its own host thread and waits for the sandbox to
+  // end. An error means the Sentry lost control (the message says why).
+  absl::StatusOr<ExitStatus> RunInit(const InitArgs& args);
+
+  const KernelConfig& config() const { return config_; }
+  const SyscallTable& syscall_table() const { return table_; }
+  memory::MemoryFile& memory_file() { return *mf_; }
+  platform::Platform& platform() { return *platform_; }
+
+  // CLOCK_MONOTONIC at boot, for uptime.
+  const timespec& boot_time() const { return boot_time_; }
+  int TaskCount() const { return 1; }  // TODO(processes issue): the task set.
+
+  // Records a guest's use of an unimplemented syscall (logged once per number).
+  void CountUnimplemented(uint64_t nr);
+  // (number, count) of every unimplemented syscall hit so far.
+  std::vector<std::pair<uint64_t, uint64_t>> UnimplementedCounts() const;
+
+ private:
+  KernelConfig config_;
+  const SyscallTable& table_;
+  std::unique_ptr<memory::MemoryFile> mf_;
+  std::unique_ptr<platform::Platform> platform_;
+  timespec boot_time_{};
+  // Index kMaxSyscallNumber counts numbers beyond the table.
+  std::array<std::atomic<uint64_t>, kMaxSyscallNumber + 1> unimplemented_{};
+};
+
+}  // namespace sentry::kernel
+
+#endif  // SENTRY_KERNEL_KERNEL_H_

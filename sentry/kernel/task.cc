@@ -1,0 +1,270 @@
+#include "sentry/kernel/task.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+
+namespace sentry::kernel {
+namespace {
+
+// Default actions (signal(7)): true if the signal terminates the process.
+bool DefaultTerminates(int sig) {
+  switch (sig) {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool DefaultDumpsCore(int sig) {
+  switch (sig) {
+    case SIGQUIT:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGABRT:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGSEGV:
+    case SIGXCPU:
+    case SIGXFSZ:
+    case SIGSYS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t TimespecToNs(const timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {}
+
+Task::~Task() {
+  // The memory manager refers to the address space: release it first.
+  mm_.reset();
+  as_.reset();
+  if (interrupt_fd_ >= 0) close(interrupt_fd_);
+}
+
+absl::Status Task::Start(const InitArgs& args) {
+  interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (interrupt_fd_ < 0) return HostError("eventfd for the task's interrupts", errno);
+
+  platform::Platform& p = kernel_.platform();
+  ASSIGN_OR_RETURN(as_, p.NewAddressSpace());
+  ASSIGN_OR_RETURN(context_, p.NewContext());
+  mm::Layout layout;
+  layout.max_addr = p.MaxUserAddress();
+  mm_ = std::make_shared<mm::MemoryManager>(kernel_.memory_file(), as_.get(), layout);
+
+  // Resource limits: the configured ones, else Linux's defaults for init.
+  for (int r = 0; r < RLIM_NLIMITS; ++r) {
+    if (static_cast<size_t>(r) < kernel_.config().rlimits.size()) {
+      rlimits_[r] = kernel_.config().rlimits[r];
+    } else {
+      rlimits_[r] = {RLIM_INFINITY, RLIM_INFINITY};
+    }
+  }
+  SyncMemoryLimits();
+
+  creds_.ruid = creds_.euid = creds_.suid = creds_.fsuid = args.uid;
+  creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
+
+  fds_ = std::make_shared<FdTable>();
+  for (size_t i = 0; i < args.stdio.size(); ++i) {
+    fds_->InstallAt(static_cast<int>(i), args.stdio[i], /*cloexec=*/false);
+  }
+
+  loader::LoadArgs la;
+  la.file = args.executable;
+  la.filename = args.filename;
+  la.argv = args.argv;
+  la.envp = args.envp;
+  la.creds = {args.uid, args.uid, args.gid, args.gid, false};
+  la.randomize = kernel_.config().randomize;
+  la.max_addr = p.MaxUserAddress();
+  la.stack_limit = rlimits_[RLIMIT_STACK].rlim_cur;
+  std::string error;
+  auto loaded = loader::Load(*mm_, la, &error);
+  if (!loaded.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "exec \"%s\": %s%s%s", args.filename, ErrnoDescription(loaded.error().value()),
+        error.empty() ? "" : ": ", error));
+  }
+  comm_ = loaded->comm;
+
+  std::memset(&regs_.r, 0, sizeof(regs_.r));
+  regs_.r.rip = loaded->entry;
+  regs_.r.rsp = loaded->stack_pointer;
+  regs_.r.cs = 0x33;  // __USER_CS
+  regs_.r.ss = 0x2b;  // __USER_DS
+  regs_.r.eflags = 0x202;
+  fp_.Reset();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExitStatus> Task::Run() {
+  while (!exiting_) {
+    absl::StatusOr<platform::SwitchResult> r = context_->Switch(*as_, regs_, fp_);
+    if (!r.ok()) {
+      return absl::Status(r.status().code(),
+                          absl::StrFormat("task %d: the platform lost the guest: %s", tid_,
+                                          r.status().message()));
+    }
+    switch (r->kind) {
+      case platform::SwitchResult::Kind::kSyscall:
+        HandleSyscall();
+        break;
+      case platform::SwitchResult::Kind::kFault:
+        HandleFault(*r);
+        break;
+      case platform::SwitchResult::Kind::kSignal:
+        HandleSignal(*r);
+        break;
+      case platform::SwitchResult::Kind::kInterrupted:
+        interrupted_.store(false);
+        break;
+    }
+  }
+  return exit_status_;
+}
+
+void Task::HandleSyscall() {
+  const uint64_t nr = regs_.r.orig_rax;
+  const SyscallArgs args{{regs_.r.rdi, regs_.r.rsi, regs_.r.rdx, regs_.r.r10, regs_.r.r8,
+                          regs_.r.r9}};
+  const SyscallTable& table = kernel_.syscall_table();
+  const SyscallInfo* info = table.Lookup(nr);
+  SyscallResult result = Errno(ENOSYS);
+  if (info != nullptr && info->handler != nullptr) {
+    result = info->handler(*this, args);
+  } else {
+    kernel_.CountUnimplemented(nr);
+    result = Errno(info != nullptr ? info->error : ENOSYS);
+  }
+  if (result.ok()) {
+    regs_.r.rax = *result;
+  } else {
+    int e = result.error().value();
+    // TODO(processes issue): with signal delivery, ERESTART* restart or become
+    // EINTR depending on the handler; until then an interrupted call is EINTR.
+    if (e >= kERESTARTSYS && e <= kERESTART_RESTARTBLOCK) e = EINTR;
+    regs_.r.rax = static_cast<uint64_t>(-static_cast<int64_t>(e));
+  }
+  if (kernel_.config().strace && table.strace != nullptr) table.strace(*this, nr, args, result);
+}
+
+void Task::HandleFault(const platform::SwitchResult& r) {
+  mm::FaultResult fr = mm_->HandleFault(r.fault_addr, r.access);
+  if (fr == mm::FaultResult::kHandled) return;
+  int sig = fr == mm::FaultResult::kBusError ? SIGBUS : SIGSEGV;
+  SLOG(kInfo, "task %d: %s at address %#x (rip %#x)", tid_, sigabbrev_np(sig), r.fault_addr,
+       regs_.r.rip);
+  // TODO(processes issue): deliver to a guest handler when one is installed.
+  KillBySignal(sig, DefaultDumpsCore(sig));
+}
+
+void Task::HandleSignal(const platform::SwitchResult& r) {
+  int sig = r.info.si_signo;
+  SLOG(kInfo, "task %d: host signal %s (code %d) at rip %#x", tid_, sigabbrev_np(sig),
+       r.info.si_code, regs_.r.rip);
+  // TODO(processes issue): deliver to a guest handler when one is installed and
+  // the signal is not blocked; synchronous signals force the default action.
+  KSigaction& act = sigaction(sig);
+  bool synchronous = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+                     sig == SIGTRAP || sig == SIGSYS;
+  if (!synchronous && (act.handler == 1 /*SIG_IGN*/ || !DefaultTerminates(sig))) return;
+  KillBySignal(sig, DefaultDumpsCore(sig));
+}
+
+void Task::ExitGroup(int code) {
+  exiting_ = true;
+  exit_status_ = ExitStatus{code & 0xff, 0, false};
+}
+
+void Task::KillBySignal(int sig, bool core) {
+  exiting_ = true;
+  exit_status_ = ExitStatus{0, sig, core};
+}
+
+void Task::SyncMemoryLimits() {
+  mm::Limits l;
+  l.as = rlimits_[RLIMIT_AS].rlim_cur;
+  l.data = rlimits_[RLIMIT_DATA].rlim_cur;
+  l.stack = rlimits_[RLIMIT_STACK].rlim_cur;
+  l.memlock = rlimits_[RLIMIT_MEMLOCK].rlim_cur;
+  l.can_ipc_lock = creds_.HasCapability();
+  mm_->SetLimits(l);
+}
+
+ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
+  const int64_t deadline_ns = TimespecToNs(deadline);
+  for (;;) {
+    if (interrupted_.load()) return Errno(EINTR);
+    timespec now;
+    clock_gettime(clock, &now);
+    int64_t left = deadline_ns - TimespecToNs(now);
+    if (left <= 0) return Ok();
+    timespec rel{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    pollfd pfd{interrupt_fd_, POLLIN, 0};
+    int n = ppoll(&pfd, 1, &rel, nullptr);
+    if (n > 0) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t rd = read(interrupt_fd_, &v, sizeof(v));
+      return Errno(EINTR);
+    }
+  }
+}
+
+ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
+  for (;;) {
+    if (interrupted_.load()) return Errno(EINTR);
+    pollfd pfds[2] = {{fd, events, 0}, {interrupt_fd_, POLLIN, 0}};
+    int n = poll(pfds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(EIO);
+    }
+    if (pfds[1].revents != 0) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t rd = read(interrupt_fd_, &v, sizeof(v));
+      return Errno(EINTR);
+    }
+    if (pfds[0].revents != 0) return pfds[0].revents;
+  }
+}
+
+void Task::Interrupt() {
+  interrupted_.store(true);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(interrupt_fd_, &one, sizeof(one));
+  if (context_) context_->Interrupt();
+}
+
+timespec Task::CpuTime() const {
+  // TODO: add the stub thread's CPU time (the guest's own user time), which
+  // the platform will report; today this is the Sentry thread's share.
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts;
+}
+
+}  // namespace sentry::kernel

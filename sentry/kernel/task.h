@@ -1,0 +1,129 @@
+// A Task is one guest thread, run by its own host thread: switch to the guest,
+// handle what came back (a syscall, a fault, a signal), repeat (DESIGN.md §6).
+#ifndef SENTRY_KERNEL_TASK_H_
+#define SENTRY_KERNEL_TASK_H_
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "platform/platform.h"
+#include "sentry/arch/registers.h"
+#include "sentry/base/errno.h"
+#include "sentry/kernel/fd_table.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/mm/mm.h"
+
+namespace sentry::kernel {
+
+// The kernel's struct sigaction (what rt_sigaction reads and writes).
+struct KSigaction {
+  uint64_t handler = 0;  // SIG_DFL (0), SIG_IGN (1) or a guest address
+  uint64_t flags = 0;
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+};
+static_assert(sizeof(KSigaction) == 32);
+
+inline constexpr int kNumSignals = 64;
+inline constexpr uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
+inline constexpr uint64_t kUnblockableSignals = SigBit(SIGKILL) | SigBit(SIGSTOP);
+
+struct Credentials {
+  uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
+  uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+  bool HasCapability() const { return euid == 0; }  // TODO(processes issue): capability sets.
+};
+
+class Task {
+ public:
+  Task(Kernel& k, pid_t tid);
+  ~Task();
+
+  // Sets up the address space and loads the executable. Must run on the task's
+  // host thread (the platform's tracer).
+  absl::Status Start(const InitArgs& args);
+  // The run loop; returns how the thread group ended.
+  absl::StatusOr<ExitStatus> Run();
+
+  Kernel& kernel() { return kernel_; }
+  mm::MemoryManager& mm() { return *mm_; }
+  FdTable& fds() { return *fds_; }
+  arch::Registers& regs() { return regs_; }
+  platform::Context& context() { return *context_; }
+
+  pid_t tid() const { return tid_; }
+  pid_t tgid() const { return tid_; }  // TODO(processes issue): thread groups.
+  pid_t ppid() const { return 0; }     // init's parent is outside the namespace.
+  pid_t pgid() const { return tid_; }
+  pid_t sid() const { return tid_; }
+
+  const Credentials& creds() const { return creds_; }
+  const std::string& comm() const { return comm_; }
+
+  // --- Exiting. The run loop stops after the current syscall. ---
+  void ExitGroup(int code);
+  void KillBySignal(int sig, bool core);
+  bool exiting() const { return exiting_; }
+
+  // --- Signals, recorded until delivery exists (processes issue). ---
+  KSigaction& sigaction(int sig) { return sigactions_[sig - 1]; }
+  uint64_t signal_mask() const { return signal_mask_; }
+  void set_signal_mask(uint64_t m) { signal_mask_ = m & ~kUnblockableSignals; }
+
+  // --- Limits. ---
+  rlimit& rlimit_of(int resource) { return rlimits_[resource]; }
+  // Applies the memory limits to the memory manager after a change.
+  void SyncMemoryLimits();
+
+  // --- Thread state from set_tid_address / set_robust_list. ---
+  uint64_t clear_child_tid = 0;
+  uint64_t robust_list_head = 0;
+  uint64_t robust_list_len = 0;
+
+  // --- Blocking. Every wait is interruptible: Interrupt() (from any thread)
+  // ends it with EINTR. ---
+  // Sleeps until `deadline` on `clock` (absolute). EINTR if interrupted first.
+  ErrnoOrOk SleepUntil(clockid_t clock, const timespec& deadline);
+  // Waits until host fd `fd` reports one of `events` (poll(2) bits); returns them.
+  ErrnoOr<short> WaitHostFd(int fd, short events);
+  void Interrupt();
+
+  // CPU time the guest thread has used (the stub's time plus the Sentry's work).
+  timespec CpuTime() const;
+
+ private:
+  void HandleSyscall();
+  void HandleFault(const platform::SwitchResult& r);
+  void HandleSignal(const platform::SwitchResult& r);
+
+  Kernel& kernel_;
+  pid_t tid_;
+  Credentials creds_;
+  std::string comm_;
+  std::unique_ptr<platform::AddressSpace> as_;
+  std::unique_ptr<platform::Context> context_;
+  std::shared_ptr<mm::MemoryManager> mm_;
+  std::shared_ptr<FdTable> fds_;
+  arch::Registers regs_;
+  arch::FpState fp_;
+  std::array<KSigaction, kNumSignals> sigactions_{};
+  uint64_t signal_mask_ = 0;
+  std::array<rlimit, RLIM_NLIMITS> rlimits_{};
+  bool exiting_ = false;
+  ExitStatus exit_status_;
+  int interrupt_fd_ = -1;  // eventfd written by Interrupt()
+  std::atomic<bool> interrupted_{false};
+};
+
+}  // namespace sentry::kernel
+
+#endif  // SENTRY_KERNEL_TASK_H_

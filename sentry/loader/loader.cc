@@ -1,0 +1,277 @@
+#include "sentry/loader/loader.h"
+
+#include <elf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/loader/elf.h"
+#include "sentry/loader/layout.h"
+#include "sentry/loader/stack.h"
+
+namespace sentry::loader {
+namespace {
+
+// TASK_COMM_LEN - 1.
+constexpr size_t kCommLength = 15;
+// File bytes are copied into guest memory through a buffer of this size.
+constexpr size_t kCopyChunk = 64 * 1024;
+
+// A PT_LOAD segment at its final address.
+struct Placed {
+  const LoadSegment* seg;
+  uint64_t start;  // vaddr + bias
+  uint64_t end;    // start + memsz (not page-aligned)
+};
+
+std::string Comm(std::string_view filename) {
+  size_t slash = filename.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? filename : filename.substr(slash + 1);
+  return std::string(base.substr(0, kCommLength));
+}
+
+// Places every segment at vaddr + bias and checks that it lies in
+// [mmap_min_addr, max_addr). The arithmetic is relative to the first segment,
+// whose address may wrap modulo 2^64 the way Linux's bias arithmetic does.
+ErrnoOr<std::vector<Placed>> Place(const ElfInfo& elf, uint64_t bias, uint64_t max_addr,
+                                   std::string* error) {
+  std::vector<Placed> out;
+  const uint64_t first_vaddr = elf.loads.front().vaddr;
+  const uint64_t first_start = first_vaddr + bias;
+  for (const LoadSegment& s : elf.loads) {
+    uint64_t start, end;
+    if (__builtin_add_overflow(first_start, s.vaddr - first_vaddr, &start) ||
+        __builtin_add_overflow(start, s.memsz, &end) || PageRoundDown(start) < kMmapMinAddr ||
+        end > max_addr) {
+      *error = absl::StrFormat(
+          "PT_LOAD segment at 0x%x (size 0x%x, load bias 0x%x) is outside the address space "
+          "[0x%x, 0x%x)",
+          s.vaddr, s.memsz, bias, kMmapMinAddr, max_addr);
+      return Errno(ENOEXEC);
+    }
+    out.push_back({&s, start, end});
+  }
+  return out;
+}
+
+// Copies file bytes [offset, offset+length) to guest `addr`, ignoring page
+// protections (the pages are the image's own, being filled). With `to_eof`, a
+// file that ends early is fine: the rest stays zero, as in the last page of a
+// file mapping.
+ErrnoOrOk CopyFileToGuest(mm::MemoryManager& mm, ExecutableFile& file, uint64_t offset,
+                          uint64_t addr, uint64_t length, bool to_eof, std::string* error) {
+  std::vector<uint8_t> buf(std::min<uint64_t>(length, kCopyChunk));
+  for (uint64_t done = 0; done < length;) {
+    std::span<uint8_t> chunk(buf.data(), std::min<uint64_t>(length - done, buf.size()));
+    size_t got = chunk.size();
+    if (to_eof) {
+      size_t n = 0;
+      while (n < chunk.size()) {
+        ASSIGN_OR_RETURN(size_t r, file.ReadAt(chunk.subspan(n), offset + done + n));
+        if (r == 0) break;
+        n += std::min(r, chunk.size() - n);
+      }
+      got = n;
+    } else {
+      RETURN_IF_ERROR(ReadFull(file, chunk, offset + done, "a PT_LOAD segment's bytes", error));
+    }
+    if (got == 0) break;
+    mm::CopyResult r = mm.CopyOutForce(UserAddr(addr + done), chunk.first(got));
+    if (!r.ok()) {
+      *error = absl::StrFormat("writing the image at 0x%x: %s", addr + done + r.done,
+                               ErrnoName(r.err.value()));
+      return r.err;
+    }
+    done += got;
+    if (got < chunk.size()) break;
+  }
+  return Ok();
+}
+
+ErrnoOrOk MapAnonymous(mm::MemoryManager& mm, uint64_t start, uint64_t end, int prot, int flags,
+                       const std::string& name, std::string* error) {
+  mm::MmapOpts o;
+  o.addr = start;
+  o.length = end - start;
+  o.prot = prot;
+  o.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | flags;
+  o.name = name;
+  ErrnoOr<uint64_t> r = mm.Mmap(o);
+  if (!r.ok()) {
+    *error = absl::StrFormat("mapping [0x%x, 0x%x)%s%s: %s", start, end, name.empty() ? "" : " ",
+                             name, ErrnoName(r.error().value()));
+    return r.error();
+  }
+  return Ok();
+}
+
+// Maps one segment the way Linux's elf_load does, with anonymous memory filled
+// from the file in place of a file mapping:
+//  - [PAGESTART(start), PAGEALIGN(start + filesz)) holds the file's pages from
+//    PAGESTART(p_offset), with the segment's protection; so the bytes before
+//    p_vaddr in the first page and after p_filesz in the last one are the file's
+//    (zero past its end);
+//  - if p_memsz > p_filesz, the rest of that last page is zeroed (padzero), but
+//    only if the segment is writable: Linux ignores padzero's failure otherwise;
+//  - the whole pages up to PAGEALIGN(start + memsz) are anonymous zero pages
+//    (vm_brk_flags): read-write, plus exec if the segment is executable.
+ErrnoOrOk MapSegment(mm::MemoryManager& mm, ExecutableFile& file, const Placed& p,
+                     const std::string& name, std::string* error) {
+  const LoadSegment& s = *p.seg;
+  const uint64_t page_start = PageRoundDown(p.start);
+  uint64_t file_pages_end = page_start;
+  if (s.filesz > 0) {
+    const uint64_t file_end = p.start + s.filesz;
+    file_pages_end = PageRoundUp(file_end);
+    RETURN_IF_ERROR(MapAnonymous(mm, page_start, file_pages_end, s.prot, 0, name, error));
+    RETURN_IF_ERROR(CopyFileToGuest(mm, file, PageRoundDown(s.offset), page_start,
+                                    file_end - page_start, /*to_eof=*/false, error));
+    bool tail_zeroed = s.memsz > s.filesz && (s.prot & PROT_WRITE);
+    if (!tail_zeroed && file_pages_end > file_end) {
+      RETURN_IF_ERROR(CopyFileToGuest(mm, file, s.offset + s.filesz, file_end,
+                                      file_pages_end - file_end, /*to_eof=*/true, error));
+    }
+  }
+  const uint64_t bss_end = PageRoundUp(p.end);
+  if (s.memsz > s.filesz && bss_end > file_pages_end) {
+    // NOTE: unnamed, as Linux's brk-style bss pages show in /proc/pid/maps.
+    RETURN_IF_ERROR(MapAnonymous(mm, file_pages_end, bss_end,
+                                 PROT_READ | PROT_WRITE | (s.prot & PROT_EXEC), 0, "", error));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+ErrnoOr<size_t> HostFdExecutable::ReadAt(std::span<uint8_t> dst, uint64_t offset) {
+  size_t done = 0;
+  while (done < dst.size()) {
+    // Beyond what off_t can say, there is nothing to read.
+    if (offset > static_cast<uint64_t>(LLONG_MAX) - (dst.size() - done)) break;
+    ssize_t n = pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      SLOG(kWarning, "reading the executable (fd %d) at %d: %s", fd_, offset + done,
+           std::strerror(errno));
+      return Errno(EIO);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::string* error) {
+  std::string ignored;
+  if (error == nullptr) error = &ignored;
+  error->clear();
+  SCHECK(args.file != nullptr);
+
+  // Linux copies the strings before it looks at the binary: E2BIG comes first.
+  ASSIGN_OR_RETURN(ExecStrings strings,
+                   CheckExecStrings(args.argv, args.envp, args.filename, args.stack_limit, error));
+  ASSIGN_OR_RETURN(ElfInfo elf, ReadElf(*args.file, error));
+  if (elf.interp) {
+    // TODO(filesystems issue): open the interpreter through the VFS, load it in
+    // the mmap area, start at its entry (LoadResult.entry) with AT_BASE = its bias.
+    *error = absl::StrFormat("dynamic executables need the filesystems issue (PT_INTERP %s)",
+                             *elf.interp);
+    return Errno(ENOEXEC);
+  }
+
+  RandomSource& rng = HostRandom();
+  ErrnoOr<ExecLayout> layout_or =
+      ComputeLayout(args.max_addr, args.stack_limit, args.randomize, rng);
+  if (!layout_or.ok()) {
+    *error = absl::StrFormat("no room for an address-space layout below 0x%x", args.max_addr);
+    return layout_or.error();
+  }
+  const ExecLayout& layout = *layout_or;
+
+  // NOTE: Linux loads an ET_DYN without PT_INTERP (static-PIE, or ld.so run
+  // directly) in the mmap area; we put every ET_DYN at ELF_ET_DYN_BASE, where
+  // Linux puts a PIE, which keeps its brk away from the mmap area as well.
+  uint64_t bias = 0;
+  if (elf.type == ET_DYN) {
+    bias = EtDynLoadBias(layout.et_dyn_base, elf.loads.front().vaddr, elf.max_align);
+  }
+  ASSIGN_OR_RETURN(std::vector<Placed> placed, Place(elf, bias, layout.task_size, error));
+
+  AuxvImage image;
+  // As Linux: without a known place for the headers, AT_PHDR is the bias alone.
+  image.phdr = elf.phdr_vaddr.value_or(0) + bias;
+  image.phnum = elf.phnum;
+  image.base = 0;
+  image.entry = elf.entry + bias;
+  image.creds = args.creds;
+  ErrnoOr<InitialStack> stack_or =
+      BuildInitialStack(strings, image, layout.stack_top, args.stack_limit, args.randomize, rng);
+  if (!stack_or.ok()) {
+    *error = absl::StrFormat("no room for the initial stack below 0x%x", layout.stack_top);
+    return stack_or.error();
+  }
+  const InitialStack& stack = *stack_or;
+  for (const Placed& p : placed) {
+    if (PageRoundDown(p.start) < layout.stack_top && stack.vma_start < PageRoundUp(p.end)) {
+      *error = absl::StrFormat("PT_LOAD segment [0x%x, 0x%x) overlaps the stack [0x%x, 0x%x)",
+                               p.start, p.end, stack.vma_start, layout.stack_top);
+      return Errno(ENOEXEC);
+    }
+  }
+
+  // Past here the address space changes (Linux's point of no return): a failure
+  // leaves `mm` half-built, and the caller discards it.
+  mm.SetLayout(layout.ToMm());
+
+  int stack_prot = PROT_READ | PROT_WRITE | (elf.exec_stack ? PROT_EXEC : 0);
+  RETURN_IF_ERROR(MapAnonymous(mm, stack.vma_start, layout.stack_top, stack_prot, MAP_GROWSDOWN,
+                               "[stack]", error));
+  mm::CopyResult written = mm.CopyOut(UserAddr(stack.sp), stack.bytes);
+  if (!written.ok()) {
+    *error = absl::StrFormat("writing the initial stack at 0x%x: %s", stack.sp + written.done,
+                             ErrnoName(written.err.value()));
+    return written.err;
+  }
+
+  LoadResult res;
+  res.start_code = ~uint64_t{0};
+  uint64_t elf_brk = 0;
+  for (const Placed& p : placed) {
+    RETURN_IF_ERROR(MapSegment(mm, *args.file, p, args.filename, error));
+    uint64_t file_end = p.start + p.seg->filesz;
+    if (p.seg->flags & PF_X) {
+      res.start_code = std::min(res.start_code, p.start);
+      res.end_code = std::max(res.end_code, file_end);
+    }
+    res.start_data = std::max(res.start_data, p.start);
+    res.end_data = std::max(res.end_data, file_end);
+    elf_brk = std::max(elf_brk, p.end);
+  }
+  if (res.start_code == ~uint64_t{0}) res.start_code = 0;  // no executable segment
+
+  res.start_brk = RandomizeBrk(elf_brk, args.randomize, rng);
+  // An image that ends near the top leaves no room to randomize into.
+  if (res.start_brk > layout.task_size) res.start_brk = PageRoundUp(elf_brk);
+  mm.SetBrkStart(res.start_brk);
+
+  res.entry = image.entry;
+  res.stack_pointer = stack.sp;
+  res.auxv = stack.auxv;
+  res.comm = Comm(args.filename);
+  res.load_bias = bias;
+  res.stack_top = layout.stack_top;
+  res.arg_start = stack.arg_start;
+  res.arg_end = stack.arg_end;
+  res.env_start = stack.env_start;
+  res.env_end = stack.env_end;
+  return res;
+}
+
+}  // namespace sentry::loader

@@ -1,0 +1,92 @@
+// Syscall handlers, one file per family (sys_*.cc). Handlers are thin: decode the
+// arguments, fetch the object, call the subsystem, return (DESIGN.md §7).
+#ifndef SENTRY_SYSCALLS_HANDLERS_H_
+#define SENTRY_SYSCALLS_HANDLERS_H_
+
+#include "sentry/kernel/syscall_table.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/kernel/task.h"
+
+namespace sentry::syscalls {
+
+using kernel::SyscallArgs;
+using kernel::SyscallResult;
+using kernel::Task;
+
+#define SENTRY_SYSCALL(name) SyscallResult name(Task& t, const SyscallArgs& a)
+
+// sys_read_write.cc
+SENTRY_SYSCALL(Read);
+SENTRY_SYSCALL(Write);
+SENTRY_SYSCALL(Readv);
+SENTRY_SYSCALL(Writev);
+SENTRY_SYSCALL(Pread64);
+SENTRY_SYSCALL(Pwrite64);
+SENTRY_SYSCALL(Close);
+// sys_stat.cc
+SENTRY_SYSCALL(Fstat);
+SENTRY_SYSCALL(Newfstatat);
+// sys_ioctl.cc
+SENTRY_SYSCALL(Ioctl);
+// sys_mmap.cc
+SENTRY_SYSCALL(Mmap);
+SENTRY_SYSCALL(Munmap);
+SENTRY_SYSCALL(Mprotect);
+SENTRY_SYSCALL(Mremap);
+SENTRY_SYSCALL(Brk);
+SENTRY_SYSCALL(Madvise);
+SENTRY_SYSCALL(Mincore);
+SENTRY_SYSCALL(Msync);
+SENTRY_SYSCALL(Mlock);
+SENTRY_SYSCALL(Mlock2);
+SENTRY_SYSCALL(Munlock);
+SENTRY_SYSCALL(Mlockall);
+SENTRY_SYSCALL(Munlockall);
+// sys_thread.cc
+SENTRY_SYSCALL(Exit);
+SENTRY_SYSCALL(ExitGroup);
+SENTRY_SYSCALL(Getpid);
+SENTRY_SYSCALL(Getppid);
+SENTRY_SYSCALL(Gettid);
+SENTRY_SYSCALL(Getuid);
+SENTRY_SYSCALL(Geteuid);
+SENTRY_SYSCALL(Getgid);
+SENTRY_SYSCALL(Getegid);
+SENTRY_SYSCALL(Getpgrp);
+SENTRY_SYSCALL(Getpgid);
+SENTRY_SYSCALL(Getsid);
+SENTRY_SYSCALL(SetTidAddress);
+SENTRY_SYSCALL(SetRobustList);
+SENTRY_SYSCALL(GetRobustList);
+SENTRY_SYSCALL(ArchPrctl);
+SENTRY_SYSCALL(SchedYield);
+SENTRY_SYSCALL(SchedGetaffinity);
+// sys_time.cc
+SENTRY_SYSCALL(ClockGettime);
+SENTRY_SYSCALL(ClockGetres);
+SENTRY_SYSCALL(Gettimeofday);
+SENTRY_SYSCALL(Time);
+SENTRY_SYSCALL(Nanosleep);
+SENTRY_SYSCALL(ClockNanosleep);
+// sys_signal.cc
+SENTRY_SYSCALL(RtSigaction);
+SENTRY_SYSCALL(RtSigprocmask);
+// sys_rlimit.cc
+SENTRY_SYSCALL(Getrlimit);
+SENTRY_SYSCALL(Setrlimit);
+SENTRY_SYSCALL(Prlimit64);
+// sys_misc.cc
+SENTRY_SYSCALL(Uname);
+SENTRY_SYSCALL(Sysinfo);
+SENTRY_SYSCALL(Getrandom);
+// sys_futex.cc
+SENTRY_SYSCALL(Futex);
+
+#undef SENTRY_SYSCALL
+
+// The Linux x86-64 syscall table (linux64.cc), with the strace printer set.
+const kernel::SyscallTable& Linux64Table();
+
+}  // namespace sentry::syscalls
+
+#endif  // SENTRY_SYSCALLS_HANDLERS_H_

@@ -1,0 +1,136 @@
+// The Linux x86-64 syscall table: data, one line per implemented syscall.
+// Every number not listed is unimplemented: it returns ENOSYS and is counted
+// and logged once (Kernel::CountUnimplemented). `runsc syscalls` prints this.
+#include <cerrno>
+
+#include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/strace.h"
+
+namespace sentry::syscalls {
+namespace {
+
+using kernel::ArgFormat;
+using kernel::Support;
+using kernel::SyscallHandler;
+using kernel::SyscallInfo;
+using kernel::SyscallTable;
+using A = ArgFormat;
+
+constexpr std::pair<int, const char*> kNames[] = {
+#include "sentry/syscalls/syscall_names.inc"
+};
+
+struct Entry {
+  int nr;
+  SyscallHandler handler;
+  Support support;
+  const char* note;
+  std::array<ArgFormat, 6> args;
+};
+
+constexpr Support kFull = Support::kFull;
+constexpr Support kPartial = Support::kPartial;
+
+// clang-format off
+const Entry kEntries[] = {
+  {0,   Read,          kFull, "", {A::kFd, A::kOutBuf, A::kUDec}},
+  {1,   Write,         kFull, "", {A::kFd, A::kInBuf, A::kUDec}},
+  {3,   Close,         kFull, "", {A::kFd}},
+  {5,   Fstat,         kFull, "", {A::kFd, A::kPtr}},
+  {9,   Mmap,          kPartial, "anonymous mappings only; file-backed ones come with the filesystems issue (ENODEV)",
+                       {A::kPtr, A::kUDec, A::kMmapProt, A::kMmapFlags, A::kFd, A::kHex}},
+  {10,  Mprotect,      kFull, "", {A::kPtr, A::kUDec, A::kMmapProt}},
+  {11,  Munmap,        kFull, "", {A::kPtr, A::kUDec}},
+  {12,  Brk,           kFull, "", {A::kPtr}},
+  {13,  RtSigaction,   kPartial, "actions are recorded; delivery comes with the processes issue",
+                       {A::kSignal, A::kPtr, A::kPtr, A::kUDec}},
+  {14,  RtSigprocmask, kPartial, "the mask is recorded; delivery comes with the processes issue",
+                       {A::kDec, A::kSigset, A::kPtr, A::kUDec}},
+  {16,  Ioctl,         kPartial, "FIOCLEX, FIONCLEX, FIONBIO; TCGETS and TIOCGWINSZ on host terminals",
+                       {A::kFd, A::kHex, A::kHex}},
+  {17,  Pread64,       kFull, "", {A::kFd, A::kOutBuf, A::kUDec, A::kDec}},
+  {18,  Pwrite64,      kFull, "", {A::kFd, A::kInBuf, A::kUDec, A::kDec}},
+  {19,  Readv,         kFull, "", {A::kFd, A::kIovecOut, A::kUDec}},
+  {20,  Writev,        kFull, "", {A::kFd, A::kIovecIn, A::kUDec}},
+  {24,  SchedYield,    kFull, "", {}},
+  {25,  Mremap,        kFull, "", {A::kPtr, A::kUDec, A::kUDec, A::kHex, A::kPtr}},
+  {26,  Msync,         kFull, "", {A::kPtr, A::kUDec, A::kHex}},
+  {27,  Mincore,       kFull, "", {A::kPtr, A::kUDec, A::kPtr}},
+  {28,  Madvise,       kFull, "", {A::kPtr, A::kUDec, A::kMadvice}},
+  {35,  Nanosleep,     kPartial, "an interrupted sleep returns EINTR (no restart_syscall yet)",
+                       {A::kTimespec, A::kPtr}},
+  {39,  Getpid,        kFull, "", {}},
+  {60,  Exit,          kPartial, "single-threaded: ends the process", {A::kDec}},
+  {63,  Uname,         kFull, "", {A::kPtr}},
+  {96,  Gettimeofday,  kFull, "", {A::kPtr, A::kPtr}},
+  {97,  Getrlimit,     kFull, "", {A::kRlimitResource, A::kPtr}},
+  {99,  Sysinfo,       kPartial, "load averages are 0", {A::kPtr}},
+  {102, Getuid,        kFull, "", {}},
+  {104, Getgid,        kFull, "", {}},
+  {107, Geteuid,       kFull, "", {}},
+  {108, Getegid,       kFull, "", {}},
+  {110, Getppid,       kFull, "", {}},
+  {111, Getpgrp,       kFull, "", {}},
+  {121, Getpgid,       kPartial, "the calling process only", {A::kDec}},
+  {124, Getsid,        kPartial, "the calling process only", {A::kDec}},
+  {149, Mlock,         kFull, "", {A::kPtr, A::kUDec}},
+  {150, Munlock,       kFull, "", {A::kPtr, A::kUDec}},
+  {151, Mlockall,      kFull, "", {A::kHex}},
+  {152, Munlockall,    kFull, "", {}},
+  {158, ArchPrctl,     kFull, "", {A::kArchPrctl, A::kHex}},
+  {160, Setrlimit,     kFull, "", {A::kRlimitResource, A::kPtr}},
+  {186, Gettid,        kFull, "", {}},
+  {201, Time,          kFull, "", {A::kPtr}},
+  {202, Futex,         kPartial, "single-threaded WAIT/WAKE(_BITSET); the rest comes with the processes issue",
+                       {A::kPtr, A::kFutexOp, A::kDec, A::kPtr, A::kPtr, A::kHex}},
+  {204, SchedGetaffinity, kPartial, "the calling thread only", {A::kDec, A::kUDec, A::kPtr}},
+  {218, SetTidAddress, kFull, "", {A::kPtr}},
+  {228, ClockGettime,  kFull, "", {A::kClockId, A::kPtr}},
+  {229, ClockGetres,   kFull, "", {A::kClockId, A::kPtr}},
+  {230, ClockNanosleep, kPartial, "no CPU-time clocks; an interrupted sleep returns EINTR",
+                       {A::kClockId, A::kHex, A::kTimespec, A::kPtr}},
+  {231, ExitGroup,     kFull, "", {A::kDec}},
+  {262, Newfstatat,    kPartial, "AT_EMPTY_PATH on an open fd; there is no filesystem yet, so paths give ENOENT",
+                       {A::kFd, A::kPath, A::kPtr, A::kHex}},
+  {273, SetRobustList, kPartial, "recorded; robust futexes are not yet released at exit", {A::kPtr, A::kUDec}},
+  {274, GetRobustList, kPartial, "the calling thread only", {A::kDec, A::kPtr, A::kPtr}},
+  {302, Prlimit64,     kPartial, "the calling process only", {A::kDec, A::kRlimitResource, A::kPtr, A::kPtr}},
+  {318, Getrandom,     kFull, "", {A::kPtr, A::kUDec, A::kHex}},
+  {325, Mlock2,        kFull, "", {A::kPtr, A::kUDec, A::kHex}},
+};
+// clang-format on
+
+// Unimplemented syscalls that programs commonly probe, with the reason.
+const std::pair<int, const char*> kNotes[] = {
+    {334, "rseq: glibc falls back when it is missing"},
+    {2, "open: the filesystems issue"},
+    {257, "openat: the filesystems issue"},
+    {56, "clone: the processes issue"},
+    {57, "fork: the processes issue"},
+    {59, "execve: the processes issue"},
+    {131, "sigaltstack: the processes issue"},
+};
+
+SyscallTable Build() {
+  SyscallTable t;
+  for (const auto& [nr, name] : kNames) t.entries[nr].name = name;
+  for (const Entry& e : kEntries) {
+    SyscallInfo& i = t.entries[e.nr];
+    i.handler = e.handler;
+    i.support = e.support;
+    i.note = e.note;
+    i.args = e.args;
+  }
+  for (const auto& [nr, note] : kNotes) t.entries[nr].note = note;
+  t.strace = &StraceSyscall;
+  return t;
+}
+
+}  // namespace
+
+const SyscallTable& Linux64Table() {
+  static const SyscallTable* table = new SyscallTable(Build());
+  return *table;
+}
+
+}  // namespace sentry::syscalls

@@ -1,0 +1,75 @@
+// uname, sysinfo, getrandom.
+#include <sys/random.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sentry/syscalls/handlers.h"
+
+namespace sentry::syscalls {
+namespace {
+
+// The Linux release the sandbox reports (Debian 12's kernel series).
+constexpr char kRelease[] = "6.1.0";
+constexpr char kVersion[] = "#1 SMP PREEMPT_DYNAMIC sandbox";
+
+void Set(char* field, std::string_view v) {
+  std::memset(field, 0, _UTSNAME_LENGTH);
+  std::memcpy(field, v.data(), std::min<size_t>(v.size(), _UTSNAME_LENGTH - 1));
+}
+
+}  // namespace
+
+SyscallResult Uname(Task& t, const SyscallArgs& a) {
+  struct utsname u;
+  Set(u.sysname, "Linux");
+  Set(u.nodename, t.kernel().config().hostname);
+  Set(u.release, kRelease);
+  Set(u.version, kVersion);
+  Set(u.machine, "x86_64");
+  Set(u.domainname, "(none)");
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct utsname>(0), u));
+  return 0;
+}
+
+SyscallResult Sysinfo(Task& t, const SyscallArgs& a) {
+  struct sysinfo host;
+  ::sysinfo(&host);
+  struct sysinfo s;
+  std::memset(&s, 0, sizeof(s));
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  s.uptime = now.tv_sec - t.kernel().boot_time().tv_sec;
+  // TODO(processes issue): load averages from the sandbox's own run queue.
+  s.totalram = host.totalram;
+  s.freeram = host.freeram;
+  s.sharedram = 0;
+  s.bufferram = 0;
+  s.procs = static_cast<uint16_t>(t.kernel().TaskCount());
+  s.mem_unit = host.mem_unit;
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct sysinfo>(0), s));
+  return 0;
+}
+
+SyscallResult Getrandom(Task& t, const SyscallArgs& a) {
+  const unsigned flags = a.Uint(2);
+  if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return Errno(EINVAL);
+  if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM)) return Errno(EINVAL);
+  // Linux returns at most MAX_RW_COUNT per call; fill in bounded chunks.
+  const size_t len = std::min<size_t>(a.Size(1), INT_MAX & ~(kPageSize - 1));
+  uint8_t buf[512];
+  size_t done = 0;
+  while (done < len) {
+    size_t n = std::min(sizeof(buf), len - done);
+    ssize_t got = ::getrandom(buf, n, 0);
+    if (got <= 0) return done ? SyscallResult(done) : Errno(EIO);
+    auto r = t.mm().CopyOut(a.Addr(0) + done, {buf, static_cast<size_t>(got)});
+    done += r.done;
+    if (!r.ok()) return done ? SyscallResult(done) : Errno(EFAULT);
+  }
+  return done;
+}
+
+}  // namespace sentry::syscalls

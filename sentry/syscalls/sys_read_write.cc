@@ -1,0 +1,109 @@
+// read, write, readv, writev, pread64, pwrite64, close.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
+
+#include <vector>
+
+#include "sentry/syscalls/handlers.h"
+
+namespace sentry::syscalls {
+namespace {
+
+// Linux's MAX_RW_COUNT: one call moves at most INT_MAX rounded down to a page.
+constexpr size_t kMaxRwCount = INT_MAX & ~(kPageSize - 1);
+
+enum class Dir { kRead, kWrite };
+
+ErrnoOr<std::shared_ptr<vfs::FileDescription>> FileFor(Task& t, int fd, Dir dir) {
+  auto f = t.fds().Get(fd);
+  if (!f.ok()) return f.error();
+  int mode = (*f)->status_flags() & O_ACCMODE;
+  if (dir == Dir::kRead && mode == O_WRONLY) return Errno(EBADF);
+  if (dir == Dir::kWrite && mode == O_RDONLY) return Errno(EBADF);
+  return f;
+}
+
+// Guest iovecs -> the Sentry's iovecs into guest memory, covering the longest
+// valid prefix (Linux copies up to the first fault). EFAULT if nothing is valid
+// but something was asked for.
+ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir dir) {
+  std::vector<iovec> out, one;
+  size_t total = 0;
+  for (const iovec& g : guest) {
+    size_t len = std::min(g.iov_len, kMaxRwCount - total);
+    if (len == 0) continue;
+    auto r = t.mm().InternalIovecs(UserAddr(reinterpret_cast<uint64_t>(g.iov_base)), len,
+                                   /*write=*/dir == Dir::kRead, &one);
+    out.insert(out.end(), one.begin(), one.end());
+    total += r.done;
+    if (!r.ok()) {
+      if (total == 0) return Errno(EFAULT);
+      break;
+    }
+    if (total == kMaxRwCount) break;
+  }
+  return out;
+}
+
+SyscallResult DoIo(Task& t, int fd, std::span<const iovec> guest, int64_t offset, Dir dir) {
+  ASSIGN_OR_RETURN(auto file, FileFor(t, fd, dir));
+  if (offset >= 0 && !file->Seekable()) return Errno(ESPIPE);
+  bool empty = true;
+  for (const iovec& g : guest) empty &= g.iov_len == 0;
+  if (empty) return 0;
+  ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir));
+  ErrnoOr<size_t> n = dir == Dir::kRead ? file->Readv(t, iovs, offset)
+                                        : file->Writev(t, iovs, offset);
+  if (!n.ok()) return n.error();
+  return *n;
+}
+
+SyscallResult DoSingle(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
+  iovec g{reinterpret_cast<void*>(a[1]), std::min(a.Size(2), kMaxRwCount)};
+  return DoIo(t, a.Int(0), {&g, 1}, offset, dir);
+}
+
+SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
+  uint64_t count = a[2];
+  if (count > IOV_MAX) return Errno(EINVAL);
+  // Linux checks the fd before the vector.
+  RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
+  std::vector<iovec> guest(count);
+  if (count != 0) {
+    auto r = t.mm().CopyIn(a.Addr(1), {reinterpret_cast<uint8_t*>(guest.data()),
+                                        count * sizeof(iovec)});
+    if (!r.ok()) return Errno(EFAULT);
+  }
+  uint64_t total = 0;
+  for (const iovec& g : guest) {
+    if (static_cast<ssize_t>(g.iov_len) < 0) return Errno(EINVAL);
+    total += g.iov_len;
+    if (total > SSIZE_MAX) return Errno(EINVAL);
+  }
+  return DoIo(t, a.Int(0), guest, offset, dir);
+}
+
+}  // namespace
+
+SyscallResult Read(Task& t, const SyscallArgs& a) { return DoSingle(t, a, -1, Dir::kRead); }
+SyscallResult Write(Task& t, const SyscallArgs& a) { return DoSingle(t, a, -1, Dir::kWrite); }
+SyscallResult Readv(Task& t, const SyscallArgs& a) { return DoVector(t, a, -1, Dir::kRead); }
+SyscallResult Writev(Task& t, const SyscallArgs& a) { return DoVector(t, a, -1, Dir::kWrite); }
+
+SyscallResult Pread64(Task& t, const SyscallArgs& a) {
+  if (a.Int64(3) < 0) return Errno(EINVAL);
+  return DoSingle(t, a, a.Int64(3), Dir::kRead);
+}
+
+SyscallResult Pwrite64(Task& t, const SyscallArgs& a) {
+  if (a.Int64(3) < 0) return Errno(EINVAL);
+  return DoSingle(t, a, a.Int64(3), Dir::kWrite);
+}
+
+SyscallResult Close(Task& t, const SyscallArgs& a) {
+  RETURN_IF_ERROR(t.fds().Close(a.Int(0)));
+  return 0;
+}
+
+}  // namespace sentry::syscalls

@@ -1,0 +1,111 @@
+// Thread and process identity, exit, arch_prctl, scheduling.
+#include <asm/prctl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include "sentry/syscalls/handlers.h"
+
+namespace sentry::syscalls {
+
+SyscallResult Exit(Task& t, const SyscallArgs& a) {
+  // TODO(processes issue): with threads, exit ends only the calling thread.
+  t.ExitGroup(a.Int(0));
+  return 0;
+}
+
+SyscallResult ExitGroup(Task& t, const SyscallArgs& a) {
+  t.ExitGroup(a.Int(0));
+  return 0;
+}
+
+SyscallResult Getpid(Task& t, const SyscallArgs&) { return t.tgid(); }
+SyscallResult Getppid(Task& t, const SyscallArgs&) { return t.ppid(); }
+SyscallResult Gettid(Task& t, const SyscallArgs&) { return t.tid(); }
+SyscallResult Getuid(Task& t, const SyscallArgs&) { return t.creds().ruid; }
+SyscallResult Geteuid(Task& t, const SyscallArgs&) { return t.creds().euid; }
+SyscallResult Getgid(Task& t, const SyscallArgs&) { return t.creds().rgid; }
+SyscallResult Getegid(Task& t, const SyscallArgs&) { return t.creds().egid; }
+SyscallResult Getpgrp(Task& t, const SyscallArgs&) { return t.pgid(); }
+
+SyscallResult Getpgid(Task& t, const SyscallArgs& a) {
+  pid_t pid = a.Int(0);
+  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);
+  return t.pgid();
+}
+
+SyscallResult Getsid(Task& t, const SyscallArgs& a) {
+  pid_t pid = a.Int(0);
+  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);
+  return t.sid();
+}
+
+SyscallResult SetTidAddress(Task& t, const SyscallArgs& a) {
+  t.clear_child_tid = a[0];
+  return t.tid();
+}
+
+SyscallResult SetRobustList(Task& t, const SyscallArgs& a) {
+  // sizeof(struct robust_list_head) on x86-64.
+  if (a[1] != 24) return Errno(EINVAL);
+  t.robust_list_head = a[0];
+  t.robust_list_len = a[1];
+  return 0;
+}
+
+SyscallResult GetRobustList(Task& t, const SyscallArgs& a) {
+  if (a.Int(0) != 0 && a.Int(0) != t.tid()) return Errno(ESRCH);
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(1), t.robust_list_head));
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(2), uint64_t{24}));
+  return 0;
+}
+
+SyscallResult ArchPrctl(Task& t, const SyscallArgs& a) {
+  auto& r = t.regs().r;
+  // Canonical user addresses only, as Linux checks (EPERM otherwise).
+  const uint64_t limit = uint64_t{1} << 47;
+  switch (a.Int(0)) {
+    case ARCH_SET_FS:
+      if (a[1] >= limit) return Errno(EPERM);
+      r.fs_base = a[1];
+      return 0;
+    case ARCH_SET_GS:
+      if (a[1] >= limit) return Errno(EPERM);
+      r.gs_base = a[1];
+      return 0;
+    case ARCH_GET_FS:
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(1), uint64_t{r.fs_base}));
+      return 0;
+    case ARCH_GET_GS:
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(1), uint64_t{r.gs_base}));
+      return 0;
+    case ARCH_GET_CPUID:
+      // CPUID faulting is not offered: cpuid always works.
+      return 1;
+    case ARCH_SET_CPUID:
+      return Errno(ENODEV);
+    default:
+      return Errno(EINVAL);
+  }
+}
+
+SyscallResult SchedYield(Task&, const SyscallArgs&) {
+  sched_yield();
+  return 0;
+}
+
+SyscallResult SchedGetaffinity(Task& t, const SyscallArgs& a) {
+  pid_t pid = a.Int(0);
+  if (pid != 0 && pid != t.tid()) return Errno(ESRCH);
+  const size_t len = a.Size(1);
+  const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  // Linux: the mask must hold nr_cpu_ids bits and be a multiple of longs.
+  const size_t mask_bytes = (static_cast<size_t>(ncpu) + 63) / 64 * 8;
+  if (len * 8 < static_cast<size_t>(ncpu) || (len & 7) != 0) return Errno(EINVAL);
+  std::vector<uint8_t> mask(mask_bytes, 0);
+  for (long i = 0; i < ncpu; ++i) mask[i / 8] |= 1 << (i % 8);
+  auto r = t.mm().CopyOut(a.Addr(2), mask);
+  if (!r.ok()) return Errno(EFAULT);
+  return mask_bytes;
+}
+
+}  // namespace sentry::syscalls

@@ -1,0 +1,51 @@
+// An open file description: what an fd refers to (offset, status flags, the file).
+//
+// The generic VFS (mounts, dentries, path resolution) comes with the filesystems
+// issue; this is the piece the fd table needs now. Data moves through the
+// Sentry's internal iovecs into guest memory (see MemoryManager::InternalIovecs).
+#ifndef SENTRY_VFS_FILE_DESCRIPTION_H_
+#define SENTRY_VFS_FILE_DESCRIPTION_H_
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "sentry/base/errno.h"
+
+namespace sentry::kernel {
+class Task;
+}
+
+namespace sentry::vfs {
+
+class FileDescription {
+ public:
+  explicit FileDescription(int status_flags) : status_flags_(status_flags) {}
+  virtual ~FileDescription() = default;
+
+  // `offset` < 0 means the description's own offset (advanced by the call).
+  // Returns bytes transferred; may block (interruptibly, through the task).
+  virtual ErrnoOr<size_t> Readv(kernel::Task& t, std::span<const iovec> dst, int64_t offset) = 0;
+  virtual ErrnoOr<size_t> Writev(kernel::Task& t, std::span<const iovec> src, int64_t offset) = 0;
+  // Whether pread/pwrite are allowed (ESPIPE otherwise).
+  virtual bool Seekable() const = 0;
+  virtual ErrnoOr<struct stat> Stat() = 0;
+  virtual ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) = 0;
+  // For /proc/pid/fd and strace: e.g. "host:[1]" or a path.
+  virtual std::string Describe() const = 0;
+
+  // O_APPEND, O_NONBLOCK, ... plus the access mode.
+  int status_flags() const { return status_flags_.load(std::memory_order_relaxed); }
+  void set_status_flags(int f) { status_flags_.store(f, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> status_flags_;
+};
+
+}  // namespace sentry::vfs
+
+#endif  // SENTRY_VFS_FILE_DESCRIPTION_H_

@@ -1,0 +1,217 @@
+// End-to-end tests: each case runs a real static program natively and then under
+// `runsc do`, and the two runs must agree on stdout and exit status, byte for
+// byte. The native half checks the program itself, so it always runs first and
+// must pass on Linux before the sandbox half means anything.
+//
+// Environment:
+//   SANDBOX_RUNSC             runsc to test (default: this build tree's runsc/runsc)
+//   SANDBOX_PLATFORM          --platform= for runsc (default: ptrace)
+//   SANDBOX_E2E_NATIVE_ONLY=1 run only the native halves (they pass, then skip)
+//   SANDBOX_E2E_TIMEOUT_S     per-run timeout in seconds (default: 30)
+#include <unistd.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/runsc_under_test.h"
+#include "tests/e2e/subprocess.h"
+
+#ifndef E2E_PROGS_DIR
+#error "E2E_PROGS_DIR must name the directory of the built test programs"
+#endif
+
+namespace e2e {
+namespace {
+
+constexpr char kBusybox[] = "/bin/busybox";
+// hello's one syscall, as strace(1) prints it (it pads before the "=" to a
+// column; we accept any run of spaces there).
+constexpr char kHelloWriteCall[] = R"(write(1, "hello, world\n", 13))";
+constexpr char kHelloWriteResult[] = "= 13";
+
+std::string Prog(const std::string& name) { return std::string(E2E_PROGS_DIR "/") + name; }
+
+bool NativeOnly() {
+  const char* v = getenv("SANDBOX_E2E_NATIVE_ONLY");
+  return v != nullptr && v[0] != '\0' && std::string(v) != "0";
+}
+
+absl::Duration Timeout() {
+  const char* v = getenv("SANDBOX_E2E_TIMEOUT_S");
+  int s = v != nullptr ? atoi(v) : 0;
+  return absl::Seconds(s > 0 ? s : 30);
+}
+
+// Both runs get this environment (runsc passes its own on to the guest), so
+// programs that print their environment print the same thing.
+RunOptions Options(const std::string& stdin_data = "") {
+  RunOptions o;
+  o.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C",
+                                   "SANDBOX_E2E=1"};
+  o.stdin_data = stdin_data;
+  o.timeout = Timeout();
+  return o;
+}
+
+// The end of a long stderr is where a failure explains itself.
+std::string Tail(const std::string& s, size_t max = 4096) {
+  return s.size() <= max ? s : "[...]\n" + s.substr(s.size() - max);
+}
+
+// argv as a shell would need it typed, so a failure message can be pasted.
+std::string ShellJoin(const std::vector<std::string>& argv) {
+  std::vector<std::string> words;
+  for (const std::string& a : argv) {
+    bool plain = !a.empty() && a.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-_=+./:,@%") == std::string::npos;
+    words.push_back(plain ? a : "'" + absl::StrReplaceAll(a, {{"'", "'\\''"}}) + "'");
+  }
+  return absl::StrJoin(words, " ");
+}
+
+std::string Report(const char* who, const std::vector<std::string>& argv, const RunResult& r) {
+  return absl::StrFormat("%s run of `%s`: %s\n--- stdout ---\n%s\n--- stderr ---\n%s", who,
+                         ShellJoin(argv), r.Describe(), Tail(r.out), Tail(r.err));
+}
+
+struct Case {
+  Case(std::string name, std::vector<std::string> argv, int status, std::optional<std::string> out,
+       std::string stdin_data = "")
+      : name(std::move(name)),
+        argv(std::move(argv)),
+        status(status),
+        out(std::move(out)),
+        stdin_data(std::move(stdin_data)) {}
+
+  std::string name;
+  std::vector<std::string> argv;
+  int status = 0;                  // what the native run must exit with
+  std::optional<std::string> out;  // what the native run must print, when fixed
+  std::string stdin_data;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << ShellJoin(c.argv); }
+
+std::vector<Case> Cases() {
+  return {
+      {"Hello", {Prog("hello")}, 0, "hello, world\n"},
+      {"HelloStaticPie", {Prog("hello_pie")}, 0, "hello, world\n"},
+      {"ExitCode0", {Prog("exitcode"), "0"}, 0, ""},
+      {"ExitCode7", {Prog("exitcode"), "7"}, 7, ""},
+      {"ExitCode255", {Prog("exitcode"), "255"}, 255, ""},
+      {"ExitCode256Wraps", {Prog("exitcode"), "256"}, 0, ""},
+      {"NullDereference", {Prog("fault")}, 139, "before fault\n"},
+      {"MprotectReadOnlyWrite", {Prog("mprotect_fault")}, 139, std::nullopt},
+      {"BigMmapAndMremap", {Prog("bigmmap")}, 0, std::nullopt},
+      {"Brk", {Prog("brk")}, 0, std::nullopt},
+      {"ArgvEnvAuxv", {Prog("auxdump"), "one", "two words", "", "-x"}, 0, std::nullopt},
+      {"BasicSyscalls", {Prog("basics")}, 0, std::nullopt, "0123456789abcdef"},
+      {"BusyboxEcho", {kBusybox, "echo", "hello"}, 0, "hello\n"},
+      {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
+      {"BusyboxFalse", {kBusybox, "false"}, 1, ""},
+      {"BusyboxShArithmetic", {kBusybox, "sh", "-c", "echo $((6*7))"}, 0, "42\n"},
+  };
+}
+
+// Runs the native half; returns its result after checking it against the case.
+RunResult RunNative(const Case& c) {
+  RunResult native = RunProcess(c.argv, Options(c.stdin_data));
+  std::string report = Report("native", c.argv, native);
+  EXPECT_TRUE(native.started) << report;
+  EXPECT_FALSE(native.timed_out) << report;
+  EXPECT_EQ(native.status, c.status) << report;
+  if (c.out.has_value()) {
+    EXPECT_EQ(native.out, *c.out) << report;
+  }
+  EXPECT_FALSE(native.out.empty() && !c.out.has_value()) << report;
+  return native;
+}
+
+// Fails (never skips) when runsc is missing: a missing runsc is a broken build.
+bool RunscUsable() {
+  std::string why = RunscUnusableReason(RunscPath());
+  if (!why.empty()) {
+    ADD_FAILURE() << "cannot run the sandbox half: " << why
+                  << "\n(SANDBOX_E2E_NATIVE_ONLY=1 runs only the native half)";
+  }
+  return why.empty();
+}
+
+// True if a line of `log` has `call`, then spaces, then `result` (and nothing
+// after it but spaces), e.g. `write(1, "hi\n", 3) = 3`.
+bool HasTraceLine(const std::string& log, absl::string_view call, absl::string_view result) {
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    size_t at = line.find(call);
+    if (at == absl::string_view::npos) continue;
+    absl::string_view rest = absl::StripAsciiWhitespace(line.substr(at + call.size()));
+    if (rest == result) return true;
+  }
+  return false;
+}
+
+class E2eTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(E2eTest, SandboxMatchesNative) {
+  const Case& c = GetParam();
+  RunResult native = RunNative(c);
+  if (::testing::Test::HasFailure()) return;
+  if (NativeOnly()) GTEST_SKIP() << "native half passed; SANDBOX_E2E_NATIVE_ONLY is set";
+  if (!RunscUsable()) return;
+
+  std::vector<std::string> argv = RunscDoArgv(c.argv, RunscPlatform());
+  RunResult sandboxed = RunProcess(argv, Options(c.stdin_data));
+  std::string report =
+      Report("sandboxed", argv, sandboxed) + "\n\n" + Report("native", c.argv, native);
+  ASSERT_TRUE(sandboxed.started) << report;
+  EXPECT_FALSE(sandboxed.timed_out) << report;
+  EXPECT_EQ(sandboxed.out, native.out) << report;
+  EXPECT_EQ(sandboxed.status, native.status) << report;
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, E2eTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
+
+// --strace prints each finished syscall to stderr in strace's format; the one
+// write(2) of hello must be there, exactly as strace(1) would print it.
+TEST(E2eStraceTest, HelloWriteIsTraced) {
+  Case c("Hello", {Prog("hello")}, 0, "hello, world\n");
+  RunNative(c);
+  if (::testing::Test::HasFailure()) return;
+  // Check the expected line against strace(1) itself where we can.
+  if (access("/usr/bin/strace", X_OK) == 0) {
+    std::vector<std::string> argv = {"/usr/bin/strace", "-e", "trace=write", c.argv[0]};
+    RunResult traced = RunProcess(argv, Options());
+    if (traced.started && traced.status == 0) {
+      EXPECT_TRUE(HasTraceLine(traced.err, kHelloWriteCall, kHelloWriteResult))
+          << Report("strace(1)", argv, traced);
+    }
+  }
+  if (NativeOnly()) GTEST_SKIP() << "native half passed; SANDBOX_E2E_NATIVE_ONLY is set";
+  if (!RunscUsable()) return;
+
+  std::vector<std::string> argv = RunscDoArgv(c.argv, RunscPlatform(), /*strace=*/true);
+  RunResult sandboxed = RunProcess(argv, Options());
+  std::string report = Report("sandboxed", argv, sandboxed);
+  ASSERT_TRUE(sandboxed.started) << report;
+  EXPECT_EQ(sandboxed.status, 0) << report;
+  EXPECT_EQ(sandboxed.out, *c.out) << report;
+  EXPECT_TRUE(HasTraceLine(sandboxed.err, kHelloWriteCall, kHelloWriteResult))
+      << "no line `" << kHelloWriteCall << " " << kHelloWriteResult << "` on stderr\n"
+      << report;
+}
+
+}  // namespace
+}  // namespace e2e
