@@ -63,8 +63,8 @@ const std::map<std::string, FlagDef>& Defs() {
        {false, "output format of `runsc syscalls`: text, markdown, json",
         [](Flags& f, const std::string& v) -> absl::Status {
           if (v != "text" && v != "markdown" && v != "json") {
-            return absl::InvalidArgumentError(absl::StrFormat(
-                "flag --format: \"%s\" is not one of text, markdown, json", v));
+            return absl::InvalidArgumentError(
+                absl::StrFormat("flag --format: \"%s\" is not one of text, markdown, json", v));
           }
           f.format = v;
           return absl::OkStatus();

@@ -3,7 +3,7 @@
 # on a fresh Debian 12 machine (as root: it installs the packages it needs).
 #
 #   tools/dev.sh demo    install, build, and run programs inside the sandbox
-#   tools/dev.sh test    install, build, and run every test (plus the ASan+UBSan build)
+#   tools/dev.sh test    install, build, and run every test (then again under ASan+UBSan)
 #   tools/dev.sh bench   install (with Debian's runsc to compare against) and benchmark
 #   tools/dev.sh build   install and build only
 set -euo pipefail
@@ -38,9 +38,9 @@ build() {
   ninja -C build -j"$JOBS"
 }
 
-# The unit tests again, built with clang, AddressSanitizer+UBSan and -Wthread-safety.
+# Everything again, built with clang, AddressSanitizer+UBSan and -Wthread-safety.
 build_sanitized() {
-  echo "== building unit tests with clang, ASan+UBSan and -Wthread-safety (build-asan/)"
+  echo "== building with clang, ASan+UBSan and -Wthread-safety (build-asan/)"
   CC=clang CXX=clang++ cmake -G Ninja -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
     -DSANDBOX_SANITIZE=ON -DSANDBOX_THREAD_SAFETY=ON >/dev/null
   ninja -C build-asan -j"$JOBS"
@@ -64,8 +64,8 @@ case "${1:-}" in
     echo "== tests (build/)"
     (cd build && ctest --output-on-failure -j"$JOBS")
     build_sanitized
-    echo "== unit tests under ASan+UBSan (build-asan/)"
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$JOBS" -L unit)
+    echo "== every test again, the Sentry built with ASan+UBSan (build-asan/)"
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$JOBS")
     echo "== clang-format"
     git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
     ;;

@@ -39,8 +39,8 @@ int SyscallsCommand(const CommandLine& cl) {
       note = note.empty() ? "returns " + err : note + " (returns " + err + ")";
     }
     if (format == "json") {
-      json.push_back({{"number", nr}, {"name", e.name}, {"support", SupportName(e.support)},
-                      {"note", note}});
+      json.push_back(
+          {{"number", nr}, {"name", e.name}, {"support", SupportName(e.support)}, {"note", note}});
     } else if (format == "markdown") {
       printf("| %zu | `%s` | %s | %s |\n", nr, e.name, SupportName(e.support), note.c_str());
     } else {

@@ -9,13 +9,20 @@ namespace sentry::arch {
 
 uint64_t Registers::Arg(int i) const {
   switch (i) {
-    case 0: return r.rdi;
-    case 1: return r.rsi;
-    case 2: return r.rdx;
-    case 3: return r.r10;
-    case 4: return r.r8;
-    case 5: return r.r9;
-    default: return 0;
+    case 0:
+      return r.rdi;
+    case 1:
+      return r.rsi;
+    case 2:
+      return r.rdx;
+    case 3:
+      return r.r10;
+    case 4:
+      return r.r8;
+    case 5:
+      return r.r9;
+    default:
+      return 0;
   }
 }
 

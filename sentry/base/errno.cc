@@ -164,9 +164,9 @@ std::string_view ErrnoDescription(int value) {
 }
 
 absl::Status ErrnoToStatus(Errno e, std::string_view context) {
-  return absl::Status(absl::ErrnoToStatusCode(e.value()),
-                      absl::StrFormat("%s: %s (%s)", context, ErrnoDescription(e.value()),
-                                      ErrnoName(e.value())));
+  return absl::Status(
+      absl::ErrnoToStatusCode(e.value()),
+      absl::StrFormat("%s: %s (%s)", context, ErrnoDescription(e.value()), ErrnoName(e.value())));
 }
 
 absl::Status HostError(std::string_view operation, int host_errno) {

@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <string>
 
-
 namespace sentry {
 namespace {
 

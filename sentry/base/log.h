@@ -23,23 +23,23 @@ void LogLine(LogLevel level, std::string_view file, int line, std::string_view m
 
 }  // namespace sentry
 
-#define SLOG(level, ...)                                                                    \
-  do {                                                                                      \
-    if (::sentry::LogLevel::level >= ::sentry::GetLogLevel())                               \
-      ::sentry::LogLine(::sentry::LogLevel::level, __FILE__, __LINE__,                      \
-                        ::absl::StrFormat(__VA_ARGS__));                                    \
+#define SLOG(level, ...)                                               \
+  do {                                                                 \
+    if (::sentry::LogLevel::level >= ::sentry::GetLogLevel())          \
+      ::sentry::LogLine(::sentry::LogLevel::level, __FILE__, __LINE__, \
+                        ::absl::StrFormat(__VA_ARGS__));               \
   } while (0)
 
 // Invariant checks on Sentry state (never on guest input: a guest must not be able
 // to trip one). Failing stops the process with the message.
-#define SCHECK(cond)                                                                        \
-  do {                                                                                      \
-    if (!(cond)) ::sentry::FatalLine(__FILE__, __LINE__, "check failed: " #cond);          \
+#define SCHECK(cond)                                                              \
+  do {                                                                            \
+    if (!(cond)) ::sentry::FatalLine(__FILE__, __LINE__, "check failed: " #cond); \
   } while (0)
-#define SCHECK_MSG(cond, ...)                                                               \
-  do {                                                                                      \
-    if (!(cond))                                                                            \
-      ::sentry::FatalLine(__FILE__, __LINE__,                                               \
+#define SCHECK_MSG(cond, ...)                                                            \
+  do {                                                                                   \
+    if (!(cond))                                                                         \
+      ::sentry::FatalLine(__FILE__, __LINE__,                                            \
                           "check failed: " #cond ": " + ::absl::StrFormat(__VA_ARGS__)); \
   } while (0)
 

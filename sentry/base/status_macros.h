@@ -41,20 +41,20 @@ inline Errno ErrorOf(Errno e) { return e; }
 #define SENTRY_STATUS_CONCAT_(a, b) SENTRY_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (a Status, Errno or ErrnoOr<T>); returns its error if it failed.
-#define RETURN_IF_ERROR(expr)                                                           \
-  do {                                                                                  \
-    auto&& _sentry_status = (expr);                                                     \
-    if (!::sentry::status_internal::IsOk(_sentry_status))                              \
-      return ::sentry::status_internal::ErrorOf(std::move(_sentry_status));             \
+#define RETURN_IF_ERROR(expr)                                               \
+  do {                                                                      \
+    auto&& _sentry_status = (expr);                                         \
+    if (!::sentry::status_internal::IsOk(_sentry_status))                   \
+      return ::sentry::status_internal::ErrorOf(std::move(_sentry_status)); \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, MakeX()): `rhs` is a StatusOr<T> or ErrnoOr<T>.
 #define ASSIGN_OR_RETURN(lhs, rhs) \
   SENTRY_ASSIGN_OR_RETURN_IMPL_(SENTRY_STATUS_CONCAT_(_sentry_or_, __LINE__), lhs, rhs)
-#define SENTRY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rhs)                          \
-  auto tmp = (rhs);                                                           \
-  if (!::sentry::status_internal::IsOk(tmp))                                  \
-    return ::sentry::status_internal::ErrorOf(std::move(tmp));                \
+#define SENTRY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rhs)           \
+  auto tmp = (rhs);                                            \
+  if (!::sentry::status_internal::IsOk(tmp))                   \
+    return ::sentry::status_internal::ErrorOf(std::move(tmp)); \
   lhs = std::move(tmp).value()
 
 #endif  // SENTRY_BASE_STATUS_MACROS_H_

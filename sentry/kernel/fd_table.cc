@@ -2,9 +2,9 @@
 
 namespace sentry::kernel {
 
-ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec,
-                              int min_fd, uint64_t limit) {
-  std::lock_guard<std::mutex> l(mu_);
+ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec, int min_fd,
+                              uint64_t limit) {
+  absl::MutexLock l(&mu_);
   int fd = min_fd;
   for (auto it = fds_.lower_bound(min_fd); it != fds_.end() && it->first == fd; ++it) ++fd;
   if (static_cast<uint64_t>(fd) >= limit) return Errno(EMFILE);
@@ -14,28 +14,28 @@ ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool c
 
 void FdTable::InstallAt(int fd, std::shared_ptr<vfs::FileDescription> file, bool cloexec) {
   std::shared_ptr<vfs::FileDescription> old;
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   Entry& e = fds_[fd];
   old = std::move(e.file);
   e = Entry{std::move(file), cloexec};
 }
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> FdTable::Get(int fd) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = fds_.find(fd);
   if (it == fds_.end()) return Errno(EBADF);
   return it->second.file;
 }
 
 ErrnoOr<FdTable::Entry> FdTable::GetEntry(int fd) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = fds_.find(fd);
   if (it == fds_.end()) return Errno(EBADF);
   return it->second;
 }
 
 ErrnoOrOk FdTable::SetCloexec(int fd, bool cloexec) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = fds_.find(fd);
   if (it == fds_.end()) return Errno(EBADF);
   it->second.cloexec = cloexec;
@@ -45,7 +45,7 @@ ErrnoOrOk FdTable::SetCloexec(int fd, bool cloexec) {
 ErrnoOrOk FdTable::Close(int fd) {
   std::shared_ptr<vfs::FileDescription> file;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     auto it = fds_.find(fd);
     if (it == fds_.end()) return Errno(EBADF);
     file = std::move(it->second.file);
@@ -55,7 +55,7 @@ ErrnoOrOk FdTable::Close(int fd) {
 }
 
 size_t FdTable::Count() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return fds_.size();
 }
 

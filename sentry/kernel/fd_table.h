@@ -4,9 +4,9 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "sentry/base/errno.h"
 #include "sentry/vfs/file_description.h"
 
@@ -33,7 +33,7 @@ class FdTable {
   size_t Count() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   std::map<int, Entry> fds_ ABSL_GUARDED_BY(mu_);
 };
 

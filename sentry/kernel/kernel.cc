@@ -8,9 +8,10 @@
 namespace sentry::kernel {
 
 Kernel::Kernel(KernelConfig config, const SyscallTable& table,
-               std::unique_ptr<memory::MemoryFile> mf,
-               std::unique_ptr<platform::Platform> platform)
-    : config_(std::move(config)), table_(table), mf_(std::move(mf)),
+               std::unique_ptr<memory::MemoryFile> mf, std::unique_ptr<platform::Platform> platform)
+    : config_(std::move(config)),
+      table_(table),
+      mf_(std::move(mf)),
       platform_(std::move(platform)) {
   clock_gettime(CLOCK_MONOTONIC, &boot_time_);
 }

@@ -27,7 +27,7 @@ namespace sentry::kernel {
 
 struct KernelConfig {
   bool strace = false;
-  int strace_fd = 2;     // where --strace lines go
+  int strace_fd = 2;      // where --strace lines go
   bool randomize = true;  // address-space layout randomization
   std::string hostname = "sandbox";
   // Initial resource limits of the first process (RLIM_NLIMITS entries).

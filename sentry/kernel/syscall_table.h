@@ -41,20 +41,20 @@ enum class Support : uint8_t {
 // How --strace prints an argument.
 enum class ArgFormat : uint8_t {
   kNone,
-  kDec,         // signed decimal
-  kUDec,        // unsigned decimal
+  kDec,   // signed decimal
+  kUDec,  // unsigned decimal
   kHex,
-  kOct,         // file modes
-  kFd,          // an fd (AT_FDCWD printed as such)
-  kPath,        // a NUL-terminated string in guest memory
-  kInBuf,       // a buffer whose length is the next argument, printed before the call
-  kOutBuf,      // a buffer whose length is the return value, printed after the call
-  kIovecIn,     // an iovec array, count in the next argument
-  kIovecOut,    // an iovec array filled by the call, count in the next argument
-  kPtr,         // an address, NULL printed as such
-  kSignal,      // a signal number: SIGSEGV
-  kSigset,      // a pointer to a sigset_t
-  kTimespec,    // a pointer to a struct timespec, read before the call
+  kOct,       // file modes
+  kFd,        // an fd (AT_FDCWD printed as such)
+  kPath,      // a NUL-terminated string in guest memory
+  kInBuf,     // a buffer whose length is the next argument, printed before the call
+  kOutBuf,    // a buffer whose length is the return value, printed after the call
+  kIovecIn,   // an iovec array, count in the next argument
+  kIovecOut,  // an iovec array filled by the call, count in the next argument
+  kPtr,       // an address, NULL printed as such
+  kSignal,    // a signal number: SIGSEGV
+  kSigset,    // a pointer to a sigset_t
+  kTimespec,  // a pointer to a struct timespec, read before the call
   kClockId,
   kMmapProt,
   kMmapFlags,
@@ -70,8 +70,8 @@ struct SyscallInfo {
   const char* name = nullptr;
   SyscallHandler handler = nullptr;
   Support support = Support::kUnimplemented;
-  int error = ENOSYS;        // for kUnimplemented
-  const char* note = "";     // what a partial implementation lacks, or why unimplemented
+  int error = ENOSYS;     // for kUnimplemented
+  const char* note = "";  // what a partial implementation lacks, or why unimplemented
   std::array<ArgFormat, 6> args{};
 };
 
@@ -80,8 +80,7 @@ inline constexpr size_t kMaxSyscallNumber = 512;
 struct SyscallTable {
   std::array<SyscallInfo, kMaxSyscallNumber> entries{};
   // Prints one strace line for a finished syscall (set by the syscalls library).
-  void (*strace)(Task& t, uint64_t nr, const SyscallArgs& args,
-                 const SyscallResult& r) = nullptr;
+  void (*strace)(Task& t, uint64_t nr, const SyscallArgs& args, const SyscallResult& r) = nullptr;
 
   const SyscallInfo* Lookup(uint64_t nr) const {
     return nr < entries.size() && entries[nr].name != nullptr ? &entries[nr] : nullptr;

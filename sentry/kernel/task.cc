@@ -105,9 +105,9 @@ absl::Status Task::Start(const InitArgs& args) {
   std::string error;
   auto loaded = loader::Load(*mm_, la, &error);
   if (!loaded.ok()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "exec \"%s\": %s%s%s", args.filename, ErrnoDescription(loaded.error().value()),
-        error.empty() ? "" : ": ", error));
+    return absl::InvalidArgumentError(absl::StrFormat("exec \"%s\": %s%s%s", args.filename,
+                                                      ErrnoDescription(loaded.error().value()),
+                                                      error.empty() ? "" : ": ", error));
   }
   comm_ = loaded->comm;
 
@@ -125,9 +125,9 @@ absl::StatusOr<ExitStatus> Task::Run() {
   while (!exiting_) {
     absl::StatusOr<platform::SwitchResult> r = context_->Switch(*as_, regs_, fp_);
     if (!r.ok()) {
-      return absl::Status(r.status().code(),
-                          absl::StrFormat("task %d: the platform lost the guest: %s", tid_,
-                                          r.status().message()));
+      return absl::Status(
+          r.status().code(),
+          absl::StrFormat("task %d: the platform lost the guest: %s", tid_, r.status().message()));
     }
     switch (r->kind) {
       case platform::SwitchResult::Kind::kSyscall:
@@ -149,8 +149,8 @@ absl::StatusOr<ExitStatus> Task::Run() {
 
 void Task::HandleSyscall() {
   const uint64_t nr = regs_.r.orig_rax;
-  const SyscallArgs args{{regs_.r.rdi, regs_.r.rsi, regs_.r.rdx, regs_.r.r10, regs_.r.r8,
-                          regs_.r.r9}};
+  const SyscallArgs args{
+      {regs_.r.rdi, regs_.r.rsi, regs_.r.rdx, regs_.r.r10, regs_.r.r8, regs_.r.r9}};
   const SyscallTable& table = kernel_.syscall_table();
   const SyscallInfo* info = table.Lookup(nr);
   SyscallResult result = Errno(ENOSYS);

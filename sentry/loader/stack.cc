@@ -207,6 +207,9 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
 }
 
 uint64_t Hwcap() {
+  // What the host kernel tells its own processes (it may mask CPUID bits, such as
+  // MTRR under a hypervisor); CPUID itself if it says nothing.
+  if (uint64_t host = getauxval(AT_HWCAP); host != 0) return host;
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
   return edx;
@@ -230,7 +233,10 @@ uint64_t MinSigStackSize() {
   constexpr uint64_t kFrameAlignment = 16;
   uint64_t size =
       kIa32SigframeSize + (kFrameAlignment - 1) + arch::FpState::XsaveSize() + 4 + 112 + 63;
-  return (size + kFrameAlignment - 1) & ~(kFrameAlignment - 1);
+  size = (size + kFrameAlignment - 1) & ~(kFrameAlignment - 1);
+  // Never less than the host kernel's figure, so that a guest sizing its signal
+  // stacks from it is safe on both.
+  return std::max<uint64_t>(size, getauxval(AT_MINSIGSTKSZ));
 }
 
 }  // namespace sentry::loader

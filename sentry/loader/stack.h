@@ -92,14 +92,15 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
 
 // --- Values the auxiliary vector takes from the CPU and host kernel. ---
 
-// AT_HWCAP: CPUID leaf 1, EDX (ELF_HWCAP on x86).
+// AT_HWCAP: the host kernel's own AT_HWCAP (CPUID leaf 1 EDX, as the kernel
+// masks it), or CPUID itself if the host gives none.
 uint64_t Hwcap();
 // AT_HWCAP2: HWCAP2_FSGSBASE when the host kernel reports it (it then enabled
 // CR4.FSGSBASE, so the guest's wrfsbase works in the stub); other bits (ring-3
 // MWAIT) are never reported.
 uint64_t Hwcap2();
 // AT_MINSIGSTKSZ: Linux's get_sigframe_size() for this CPU's xsave size (see
-// stack.cc for the formula).
+// stack.cc for the formula), and never less than the host kernel's own value.
 uint64_t MinSigStackSize();
 
 }  // namespace sentry::loader

@@ -3,8 +3,8 @@
 #ifndef SENTRY_SYSCALLS_HANDLERS_H_
 #define SENTRY_SYSCALLS_HANDLERS_H_
 
-#include "sentry/kernel/syscall_table.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/kernel/syscall_table.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::syscalls {

@@ -69,16 +69,16 @@ std::string GuestPath(kernel::Task& t, uint64_t addr) {
 std::string Iovecs(kernel::Task& t, uint64_t addr, uint64_t count, int64_t total) {
   if (count > IOV_MAX) return Ptr(addr);
   std::vector<iovec> iov(count);
-  auto r = t.mm().CopyIn(UserAddr(addr), {reinterpret_cast<uint8_t*>(iov.data()),
-                                          count * sizeof(iovec)});
+  auto r = t.mm().CopyIn(UserAddr(addr),
+                         {reinterpret_cast<uint8_t*>(iov.data()), count * sizeof(iovec)});
   if (!r.ok()) return Ptr(addr);
   std::vector<std::string> parts;
   for (const iovec& v : iov) {
     size_t show = total < 0 ? v.iov_len : std::min<size_t>(v.iov_len, total);
     if (total >= 0) total -= static_cast<int64_t>(show);
-    parts.push_back(absl::StrFormat(
-        "{iov_base=%s, iov_len=%d}",
-        GuestBytes(t, reinterpret_cast<uint64_t>(v.iov_base), show), v.iov_len));
+    parts.push_back(absl::StrFormat("{iov_base=%s, iov_len=%d}",
+                                    GuestBytes(t, reinterpret_cast<uint64_t>(v.iov_base), show),
+                                    v.iov_len));
   }
   return absl::StrFormat("[%s]", absl::StrJoin(parts, ", "));
 }
@@ -145,20 +145,22 @@ std::string Arg(kernel::Task& t, ArgFormat f, const kernel::SyscallArgs& a, int 
     case ArgFormat::kTimespec:
       return Timespec(t, v);
     case ArgFormat::kClockId:
-      return Enum(static_cast<int>(v),
-                  {{CLOCK_REALTIME, "CLOCK_REALTIME"},
-                   {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"},
-                   {CLOCK_PROCESS_CPUTIME_ID, "CLOCK_PROCESS_CPUTIME_ID"},
-                   {CLOCK_THREAD_CPUTIME_ID, "CLOCK_THREAD_CPUTIME_ID"},
-                   {CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW"},
-                   {CLOCK_REALTIME_COARSE, "CLOCK_REALTIME_COARSE"},
-                   {CLOCK_MONOTONIC_COARSE, "CLOCK_MONOTONIC_COARSE"},
-                   {CLOCK_BOOTTIME, "CLOCK_BOOTTIME"},
-                   {CLOCK_TAI, "CLOCK_TAI"}});
+      return Enum(static_cast<int>(v), {{CLOCK_REALTIME, "CLOCK_REALTIME"},
+                                        {CLOCK_MONOTONIC, "CLOCK_MONOTONIC"},
+                                        {CLOCK_PROCESS_CPUTIME_ID, "CLOCK_PROCESS_CPUTIME_ID"},
+                                        {CLOCK_THREAD_CPUTIME_ID, "CLOCK_THREAD_CPUTIME_ID"},
+                                        {CLOCK_MONOTONIC_RAW, "CLOCK_MONOTONIC_RAW"},
+                                        {CLOCK_REALTIME_COARSE, "CLOCK_REALTIME_COARSE"},
+                                        {CLOCK_MONOTONIC_COARSE, "CLOCK_MONOTONIC_COARSE"},
+                                        {CLOCK_BOOTTIME, "CLOCK_BOOTTIME"},
+                                        {CLOCK_TAI, "CLOCK_TAI"}});
     case ArgFormat::kMmapProt:
-      return Flags(v, {{PROT_READ, "PROT_READ"}, {PROT_WRITE, "PROT_WRITE"},
-                       {PROT_EXEC, "PROT_EXEC"}, {PROT_GROWSDOWN, "PROT_GROWSDOWN"},
-                       {PROT_GROWSUP, "PROT_GROWSUP"}},
+      return Flags(v,
+                   {{PROT_READ, "PROT_READ"},
+                    {PROT_WRITE, "PROT_WRITE"},
+                    {PROT_EXEC, "PROT_EXEC"},
+                    {PROT_GROWSDOWN, "PROT_GROWSDOWN"},
+                    {PROT_GROWSUP, "PROT_GROWSUP"}},
                    "PROT_NONE");
     case ArgFormat::kMmapFlags: {
       std::string type = Enum(v & MAP_TYPE, {{MAP_SHARED, "MAP_SHARED"},
@@ -167,39 +169,55 @@ std::string Arg(kernel::Task& t, ArgFormat f, const kernel::SyscallArgs& a, int 
       uint64_t rest = v & ~uint64_t{MAP_TYPE};
       if (rest == 0) return type;
       return type + "|" +
-             Flags(rest, {{MAP_FIXED, "MAP_FIXED"}, {MAP_ANONYMOUS, "MAP_ANONYMOUS"},
-                          {MAP_GROWSDOWN, "MAP_GROWSDOWN"}, {MAP_DENYWRITE, "MAP_DENYWRITE"},
-                          {MAP_EXECUTABLE, "MAP_EXECUTABLE"}, {MAP_LOCKED, "MAP_LOCKED"},
-                          {MAP_NORESERVE, "MAP_NORESERVE"}, {MAP_POPULATE, "MAP_POPULATE"},
-                          {MAP_NONBLOCK, "MAP_NONBLOCK"}, {MAP_STACK, "MAP_STACK"},
-                          {MAP_HUGETLB, "MAP_HUGETLB"}, {MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
-                          {MAP_32BIT, "MAP_32BIT"}},
+             Flags(rest,
+                   {{MAP_FIXED, "MAP_FIXED"},
+                    {MAP_ANONYMOUS, "MAP_ANONYMOUS"},
+                    {MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+                    {MAP_DENYWRITE, "MAP_DENYWRITE"},
+                    {MAP_EXECUTABLE, "MAP_EXECUTABLE"},
+                    {MAP_LOCKED, "MAP_LOCKED"},
+                    {MAP_NORESERVE, "MAP_NORESERVE"},
+                    {MAP_POPULATE, "MAP_POPULATE"},
+                    {MAP_NONBLOCK, "MAP_NONBLOCK"},
+                    {MAP_STACK, "MAP_STACK"},
+                    {MAP_HUGETLB, "MAP_HUGETLB"},
+                    {MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
+                    {MAP_32BIT, "MAP_32BIT"}},
                    "0");
     }
     case ArgFormat::kOpenFlags: {
-      std::string mode = Enum(v & O_ACCMODE, {{O_RDONLY, "O_RDONLY"}, {O_WRONLY, "O_WRONLY"},
-                                              {O_RDWR, "O_RDWR"}});
+      std::string mode =
+          Enum(v & O_ACCMODE, {{O_RDONLY, "O_RDONLY"}, {O_WRONLY, "O_WRONLY"}, {O_RDWR, "O_RDWR"}});
       uint64_t rest = v & ~uint64_t{O_ACCMODE};
       if (rest == 0) return mode;
       return mode + "|" +
-             Flags(rest, {{O_CREAT, "O_CREAT"}, {O_EXCL, "O_EXCL"}, {O_NOCTTY, "O_NOCTTY"},
-                          {O_TRUNC, "O_TRUNC"}, {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"},
-                          {O_DSYNC, "O_DSYNC"}, {O_DIRECT, "O_DIRECT"},
-                          {O_LARGEFILE, "O_LARGEFILE"}, {O_DIRECTORY, "O_DIRECTORY"},
-                          {O_NOFOLLOW, "O_NOFOLLOW"}, {O_NOATIME, "O_NOATIME"},
-                          {O_CLOEXEC, "O_CLOEXEC"}, {O_PATH, "O_PATH"}},
+             Flags(rest,
+                   {{O_CREAT, "O_CREAT"},
+                    {O_EXCL, "O_EXCL"},
+                    {O_NOCTTY, "O_NOCTTY"},
+                    {O_TRUNC, "O_TRUNC"},
+                    {O_APPEND, "O_APPEND"},
+                    {O_NONBLOCK, "O_NONBLOCK"},
+                    {O_DSYNC, "O_DSYNC"},
+                    {O_DIRECT, "O_DIRECT"},
+                    {O_LARGEFILE, "O_LARGEFILE"},
+                    {O_DIRECTORY, "O_DIRECTORY"},
+                    {O_NOFOLLOW, "O_NOFOLLOW"},
+                    {O_NOATIME, "O_NOATIME"},
+                    {O_CLOEXEC, "O_CLOEXEC"},
+                    {O_PATH, "O_PATH"}},
                    "0");
     }
     case ArgFormat::kFutexOp: {
-      std::string op = Enum(v & FUTEX_CMD_MASK,
-                            {{FUTEX_WAIT, "FUTEX_WAIT"}, {FUTEX_WAKE, "FUTEX_WAKE"},
-                             {FUTEX_REQUEUE, "FUTEX_REQUEUE"},
-                             {FUTEX_CMP_REQUEUE, "FUTEX_CMP_REQUEUE"},
-                             {FUTEX_WAKE_OP, "FUTEX_WAKE_OP"},
-                             {FUTEX_LOCK_PI, "FUTEX_LOCK_PI"},
-                             {FUTEX_UNLOCK_PI, "FUTEX_UNLOCK_PI"},
-                             {FUTEX_WAIT_BITSET, "FUTEX_WAIT_BITSET"},
-                             {FUTEX_WAKE_BITSET, "FUTEX_WAKE_BITSET"}});
+      std::string op = Enum(v & FUTEX_CMD_MASK, {{FUTEX_WAIT, "FUTEX_WAIT"},
+                                                 {FUTEX_WAKE, "FUTEX_WAKE"},
+                                                 {FUTEX_REQUEUE, "FUTEX_REQUEUE"},
+                                                 {FUTEX_CMP_REQUEUE, "FUTEX_CMP_REQUEUE"},
+                                                 {FUTEX_WAKE_OP, "FUTEX_WAKE_OP"},
+                                                 {FUTEX_LOCK_PI, "FUTEX_LOCK_PI"},
+                                                 {FUTEX_UNLOCK_PI, "FUTEX_UNLOCK_PI"},
+                                                 {FUTEX_WAIT_BITSET, "FUTEX_WAIT_BITSET"},
+                                                 {FUTEX_WAKE_BITSET, "FUTEX_WAKE_BITSET"}});
       if (v & FUTEX_PRIVATE_FLAG) op += "_PRIVATE";
       if (v & FUTEX_CLOCK_REALTIME) op += "|FUTEX_CLOCK_REALTIME";
       return op;
@@ -212,25 +230,39 @@ std::string Arg(kernel::Task& t, ArgFormat f, const kernel::SyscallArgs& a, int 
                                             {ARCH_GET_CPUID, "ARCH_GET_CPUID"},
                                             {ARCH_SET_CPUID, "ARCH_SET_CPUID"}});
     case ArgFormat::kRlimitResource:
-      return Enum(static_cast<int64_t>(v),
-                  {{RLIMIT_CPU, "RLIMIT_CPU"}, {RLIMIT_FSIZE, "RLIMIT_FSIZE"},
-                   {RLIMIT_DATA, "RLIMIT_DATA"}, {RLIMIT_STACK, "RLIMIT_STACK"},
-                   {RLIMIT_CORE, "RLIMIT_CORE"}, {RLIMIT_RSS, "RLIMIT_RSS"},
-                   {RLIMIT_NPROC, "RLIMIT_NPROC"}, {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
-                   {RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"}, {RLIMIT_AS, "RLIMIT_AS"},
-                   {RLIMIT_LOCKS, "RLIMIT_LOCKS"}, {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"},
-                   {RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"}, {RLIMIT_NICE, "RLIMIT_NICE"},
-                   {RLIMIT_RTPRIO, "RLIMIT_RTPRIO"}, {RLIMIT_RTTIME, "RLIMIT_RTTIME"}});
+      return Enum(static_cast<int64_t>(v), {{RLIMIT_CPU, "RLIMIT_CPU"},
+                                            {RLIMIT_FSIZE, "RLIMIT_FSIZE"},
+                                            {RLIMIT_DATA, "RLIMIT_DATA"},
+                                            {RLIMIT_STACK, "RLIMIT_STACK"},
+                                            {RLIMIT_CORE, "RLIMIT_CORE"},
+                                            {RLIMIT_RSS, "RLIMIT_RSS"},
+                                            {RLIMIT_NPROC, "RLIMIT_NPROC"},
+                                            {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+                                            {RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},
+                                            {RLIMIT_AS, "RLIMIT_AS"},
+                                            {RLIMIT_LOCKS, "RLIMIT_LOCKS"},
+                                            {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"},
+                                            {RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"},
+                                            {RLIMIT_NICE, "RLIMIT_NICE"},
+                                            {RLIMIT_RTPRIO, "RLIMIT_RTPRIO"},
+                                            {RLIMIT_RTTIME, "RLIMIT_RTTIME"}});
     case ArgFormat::kMadvice:
-      return Enum(static_cast<int64_t>(v),
-                  {{MADV_NORMAL, "MADV_NORMAL"}, {MADV_RANDOM, "MADV_RANDOM"},
-                   {MADV_SEQUENTIAL, "MADV_SEQUENTIAL"}, {MADV_WILLNEED, "MADV_WILLNEED"},
-                   {MADV_DONTNEED, "MADV_DONTNEED"}, {MADV_FREE, "MADV_FREE"},
-                   {MADV_REMOVE, "MADV_REMOVE"}, {MADV_DONTFORK, "MADV_DONTFORK"},
-                   {MADV_DOFORK, "MADV_DOFORK"}, {MADV_MERGEABLE, "MADV_MERGEABLE"},
-                   {MADV_HUGEPAGE, "MADV_HUGEPAGE"}, {MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"},
-                   {MADV_DONTDUMP, "MADV_DONTDUMP"}, {MADV_DODUMP, "MADV_DODUMP"},
-                   {MADV_WIPEONFORK, "MADV_WIPEONFORK"}, {MADV_KEEPONFORK, "MADV_KEEPONFORK"}});
+      return Enum(static_cast<int64_t>(v), {{MADV_NORMAL, "MADV_NORMAL"},
+                                            {MADV_RANDOM, "MADV_RANDOM"},
+                                            {MADV_SEQUENTIAL, "MADV_SEQUENTIAL"},
+                                            {MADV_WILLNEED, "MADV_WILLNEED"},
+                                            {MADV_DONTNEED, "MADV_DONTNEED"},
+                                            {MADV_FREE, "MADV_FREE"},
+                                            {MADV_REMOVE, "MADV_REMOVE"},
+                                            {MADV_DONTFORK, "MADV_DONTFORK"},
+                                            {MADV_DOFORK, "MADV_DOFORK"},
+                                            {MADV_MERGEABLE, "MADV_MERGEABLE"},
+                                            {MADV_HUGEPAGE, "MADV_HUGEPAGE"},
+                                            {MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"},
+                                            {MADV_DONTDUMP, "MADV_DONTDUMP"},
+                                            {MADV_DODUMP, "MADV_DODUMP"},
+                                            {MADV_WIPEONFORK, "MADV_WIPEONFORK"},
+                                            {MADV_KEEPONFORK, "MADV_KEEPONFORK"}});
     case ArgFormat::kWhence:
       return Enum(static_cast<int64_t>(v),
                   {{SEEK_SET, "SEEK_SET"}, {SEEK_CUR, "SEEK_CUR"}, {SEEK_END, "SEEK_END"}});
@@ -250,13 +282,27 @@ std::string QuoteBytes(std::span<const uint8_t> bytes, size_t max, bool truncate
   for (size_t i = 0; i < n; ++i) {
     uint8_t c = bytes[i];
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (c >= 0x20 && c < 0x7f) {
           out += static_cast<char>(c);
@@ -287,7 +333,9 @@ std::string FormatSyscall(kernel::Task& t, uint64_t nr, const kernel::SyscallArg
     parts.push_back(Arg(t, f, args, i, r));
   }
   std::string ret;
-  if (r.ok()) {
+  if (t.exiting()) {
+    ret = "?";  // exit and exit_group do not return, as strace shows
+  } else if (r.ok()) {
     ret = ReturnsPointer(name) ? absl::StrFormat("%#x", *r)
                                : absl::StrFormat("%d", static_cast<int64_t>(*r));
   } else {

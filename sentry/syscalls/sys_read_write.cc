@@ -53,8 +53,8 @@ SyscallResult DoIo(Task& t, int fd, std::span<const iovec> guest, int64_t offset
   for (const iovec& g : guest) empty &= g.iov_len == 0;
   if (empty) return 0;
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir));
-  ErrnoOr<size_t> n = dir == Dir::kRead ? file->Readv(t, iovs, offset)
-                                        : file->Writev(t, iovs, offset);
+  ErrnoOr<size_t> n =
+      dir == Dir::kRead ? file->Readv(t, iovs, offset) : file->Writev(t, iovs, offset);
   if (!n.ok()) return n.error();
   return *n;
 }
@@ -71,8 +71,8 @@ SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
   RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
   std::vector<iovec> guest(count);
   if (count != 0) {
-    auto r = t.mm().CopyIn(a.Addr(1), {reinterpret_cast<uint8_t*>(guest.data()),
-                                        count * sizeof(iovec)});
+    auto r =
+        t.mm().CopyIn(a.Addr(1), {reinterpret_cast<uint8_t*>(guest.data()), count * sizeof(iovec)});
     if (!r.ok()) return Errno(EFAULT);
   }
   uint64_t total = 0;

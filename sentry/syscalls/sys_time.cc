@@ -108,7 +108,9 @@ SyscallResult Gettimeofday(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<timeval>(0), tv));
   }
   if (!a.Addr(1).IsNull()) {
-    struct timezone tz{0, 0};  // The sandbox runs in UTC.
+    struct timezone tz {
+      0, 0
+    };  // The sandbox runs in UTC.
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct timezone>(1), tz));
   }
   return 0;

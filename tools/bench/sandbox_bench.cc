@@ -249,7 +249,7 @@ int Main() {
     }
   }
   // runners are native, ours, debian in that order.
-  const char* kFormat = "%-32s %-8s %10s %10s %10s %12s %14s %12s\n";
+  constexpr absl::string_view kFormat = "%-32s %-8s %10s %10s %10s %12s %14s %12s\n";
   absl::PrintF(kFormat, "benchmark", "unit", "native", "ours", "debian", "ours/native",
                "debian/native", "ours/debian");
   for (size_t i = 0; i < rows.size(); i++) {
