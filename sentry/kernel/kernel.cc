@@ -1,5 +1,6 @@
 #include "sentry/kernel/kernel.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "sentry/base/log.h"
@@ -42,6 +43,22 @@ void Kernel::CountUnimplemented(uint64_t nr) {
     SLOG(kInfo, "unimplemented syscall %s (%d)%s%s", info ? info->name : "unknown", nr,
          info && info->note[0] ? ": " : "", info ? info->note : "");
   }
+}
+
+void Kernel::RecordGap(std::string_view what) {
+  bool first;
+  {
+    absl::MutexLock l(&gaps_mu_);
+    first = gaps_[std::string(what)]++ == 0;
+  }
+  if (first) SLOG(kInfo, "unimplemented: %s", what);
+}
+
+std::vector<std::pair<std::string, uint64_t>> Kernel::GapCounts() const {
+  absl::MutexLock l(&gaps_mu_);
+  std::vector<std::pair<std::string, uint64_t>> out(gaps_.begin(), gaps_.end());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> Kernel::UnimplementedCounts() const {

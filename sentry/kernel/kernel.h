@@ -14,9 +14,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
@@ -75,12 +78,21 @@ class Kernel {
   // (number, count) of every unimplemented syscall hit so far.
   std::vector<std::pair<uint64_t, uint64_t>> UnimplementedCounts() const;
 
+  // Records a guest's use of an unimplemented flag, option or path of an
+  // implemented syscall ("prctl(PR_SET_MM)", "kill: delivery to a handler"):
+  // counted, and logged once per run. Never a silent failure.
+  void RecordGap(std::string_view what);
+  // (what, count) of every gap hit so far.
+  std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
+
  private:
   KernelConfig config_;
   const SyscallTable& table_;
   std::unique_ptr<memory::MemoryFile> mf_;
   std::unique_ptr<platform::Platform> platform_;
   timespec boot_time_{};
+  mutable absl::Mutex gaps_mu_;
+  absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.
   std::array<std::atomic<uint64_t>, kMaxSyscallNumber + 1> unimplemented_{};
 };

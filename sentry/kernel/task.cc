@@ -195,6 +195,16 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
   KillBySignal(sig, DefaultDumpsCore(sig));
 }
 
+ErrnoOrOk Task::SendSignalToSelf(int sig) {
+  const KSigaction& act = sigaction(sig);
+  // The guest is its PID namespace's init: like Linux (SIGNAL_UNKILLABLE), init
+  // ignores signals sent from inside its namespace whose action is the default
+  // one, SIGKILL and SIGSTOP included; and an ignored signal is discarded.
+  if (act.handler == 0 /*SIG_DFL*/ || act.handler == 1 /*SIG_IGN*/) return Ok();
+  kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
+  return Errno(ENOSYS);
+}
+
 void Task::ExitGroup(int code) {
   exiting_ = true;
   exit_status_ = ExitStatus{code & 0xff, 0, false};

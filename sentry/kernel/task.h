@@ -68,10 +68,18 @@ class Task {
 
   const Credentials& creds() const { return creds_; }
   const std::string& comm() const { return comm_; }
+  void set_comm(std::string c) { comm_ = std::move(c); }
+  // The working directory. TODO(filesystems issue): a VFS location; until then
+  // the sandbox has only its (empty) root.
+  const std::string& cwd() const { return cwd_; }
 
   // --- Exiting. The run loop stops after the current syscall. ---
   void ExitGroup(int code);
   void KillBySignal(int sig, bool core);
+  // Sends `sig` (1..64) from the guest to its own thread group (kill, tkill,
+  // tgkill to itself). ENOSYS, recorded as a gap, when it would need delivery to
+  // a handler (the processes issue).
+  ErrnoOrOk SendSignalToSelf(int sig);
   bool exiting() const { return exiting_; }
 
   // --- Signals, recorded until delivery exists (processes issue). ---
@@ -109,6 +117,7 @@ class Task {
   pid_t tid_;
   Credentials creds_;
   std::string comm_;
+  std::string cwd_ = "/";
   std::unique_ptr<platform::AddressSpace> as_;
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<mm::MemoryManager> mm_;

@@ -79,6 +79,12 @@ SENTRY_SYSCALL(Prlimit64);
 SENTRY_SYSCALL(Uname);
 SENTRY_SYSCALL(Sysinfo);
 SENTRY_SYSCALL(Getrandom);
+// sys_process.cc
+SENTRY_SYSCALL(Kill);
+SENTRY_SYSCALL(Tkill);
+SENTRY_SYSCALL(Tgkill);
+SENTRY_SYSCALL(Prctl);
+SENTRY_SYSCALL(Getcwd);
 // sys_futex.cc
 SENTRY_SYSCALL(Futex);
 
