@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "platform/platform.h"
 #include "sentry/base/errno.h"
@@ -35,6 +37,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   kc.strace = config.strace;
   kc.randomize = config.aslr;
   kc.hostname = config.hostname.empty() ? "sandbox" : config.hostname;
+  kc.num_cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     rlimit l;
     getrlimit(r, &l);

@@ -33,6 +33,9 @@ struct KernelConfig {
   int strace_fd = 2;      // where --strace lines go
   bool randomize = true;  // address-space layout randomization
   std::string hostname = "sandbox";
+  // CPUs the sandbox reports (sched_getaffinity, sysinfo, /proc later). Read
+  // once at boot: after boot the Sentry opens no host path (sysconf would).
+  int num_cpus = 1;
   // Initial resource limits of the first process (RLIM_NLIMITS entries).
   std::vector<rlimit> rlimits;
 };

@@ -97,7 +97,7 @@ SyscallResult SchedGetaffinity(Task& t, const SyscallArgs& a) {
   pid_t pid = a.Int(0);
   if (pid != 0 && pid != t.tid()) return Errno(ESRCH);
   const size_t len = a.Size(1);
-  const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  const long ncpu = t.kernel().config().num_cpus;
   // Linux: the mask must hold nr_cpu_ids bits and be a multiple of longs.
   const size_t mask_bytes = (static_cast<size_t>(ncpu) + 63) / 64 * 8;
   if (len * 8 < static_cast<size_t>(ncpu) || (len & 7) != 0) return Errno(EINVAL);

@@ -8,7 +8,10 @@
 //   SANDBOX_PLATFORM          --platform= for runsc (default: ptrace)
 //   SANDBOX_E2E_NATIVE_ONLY=1 run only the native halves (they pass, then skip)
 //   SANDBOX_E2E_TIMEOUT_S     per-run timeout in seconds (default: 30)
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <cstdlib>
 #include <optional>
@@ -211,6 +214,79 @@ TEST(E2eStraceTest, HelloWriteIsTraced) {
   EXPECT_TRUE(HasTraceLine(sandboxed.err, kHelloWriteCall, kHelloWriteResult))
       << "no line `" << kHelloWriteCall << " " << kHelloWriteResult << "` on stderr\n"
       << report;
+}
+
+// Runs `guest` under runsc do with extra runsc flags; fails the test if it does not
+// exit with `status`.
+RunResult RunSandboxed(const std::vector<std::string>& flags, const std::vector<std::string>& guest,
+                       int status) {
+  std::vector<std::string> argv = {RunscPath(), "do", "--platform=" + RunscPlatform()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), guest.begin(), guest.end());
+  RunResult r = RunProcess(argv, Options());
+  EXPECT_EQ(r.status, status) << Report("sandboxed", argv, r);
+  return r;
+}
+
+// The layout is randomized by default and fixed with --aslr=false, for ET_EXEC
+// and static-PIE programs alike.
+TEST(E2eLayoutTest, AslrFlag) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  for (const char* prog : {"layout", "layout_pie"}) {
+    SCOPED_TRACE(prog);
+    RunResult fixed1 = RunSandboxed({"--aslr=false"}, {Prog(prog)}, 0);
+    RunResult fixed2 = RunSandboxed({"--aslr=false"}, {Prog(prog)}, 0);
+    EXPECT_EQ(fixed1.out, fixed2.out);
+    RunResult random1 = RunSandboxed({}, {Prog(prog)}, 0);
+    RunResult random2 = RunSandboxed({}, {Prog(prog)}, 0);
+    // Stack, break and mmap base each carry at least 22 random bits.
+    std::vector<std::string> a = absl::StrSplit(random1.out, '\n');
+    std::vector<std::string> b = absl::StrSplit(random2.out, '\n');
+    ASSERT_EQ(a.size(), 5u) << random1.out;
+    ASSERT_EQ(b.size(), 5u) << random2.out;
+    for (int i = 0; i < 3; ++i) EXPECT_NE(a[i], b[i]) << "line " << i;
+  }
+}
+
+// A file that is not a loadable ELF: exit status 126 and a message naming the
+// file and the reason, never a crash of the Sentry.
+TEST(E2eExecTest, MalformedExecutablesAreRefusedClearly) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  char dir_template[] = "/tmp/e2e-exec-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  struct Bad {
+    const char* name;
+    std::string bytes;
+  };
+  const Bad bad[] = {
+      {"empty", ""},
+      {"text", "hello\n"},
+      {"truncated-elf", std::string("\x7f"
+                                    "ELF\x02\x01\x01",
+                                    7)},
+      {"elf32", std::string("\x7f"
+                            "ELF\x01\x01\x01",
+                            7) +
+                    std::string(64, '\0')},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.name);
+    std::string path = dir + "/" + b.name;
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fwrite(b.bytes.data(), 1, b.bytes.size(), f);
+    fclose(f);
+    chmod(path.c_str(), 0755);
+    RunResult r = RunSandboxed({}, {path}, 126);
+    EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Exec format error"), std::string::npos) << r.err;
+    unlink(path.c_str());
+  }
+  rmdir(dir.c_str());
 }
 
 }  // namespace
