@@ -116,8 +116,8 @@ absl::StatusOr<std::unique_ptr<MemoryFile>> MemoryFile::Create(uint64_t capacity
     close(impl->fd);
     return HostError(absl::StrFormat("ftruncate(memory file, %#x)", capacity), e);
   }
-  void* base = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                    impl->fd, 0);
+  void* base =
+      mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, impl->fd, 0);
   if (base == MAP_FAILED) {
     int e = errno;
     close(impl->fd);

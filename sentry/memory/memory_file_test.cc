@@ -151,9 +151,9 @@ TEST(MemoryFileTest, DecommitZeroesInPlaceButKeepsAllocation) {
 
 TEST(MemoryFileTest, BestFitKeepsLargeExtents) {
   auto mf = NewFile(32 * kPage);
-  auto a = mf->Allocate(4 * kPage);    // [0,4)
-  auto hole = mf->Allocate(kPage);     // [4,5)
-  auto b = mf->Allocate(4 * kPage);    // [5,9)
+  auto a = mf->Allocate(4 * kPage);  // [0,4)
+  auto hole = mf->Allocate(kPage);   // [4,5)
+  auto b = mf->Allocate(4 * kPage);  // [5,9)
   ASSERT_TRUE(a.ok() && hole.ok() && b.ok());
   mf->DecRef(*hole);
   // A one-page request takes the one-page hole, not the big tail.

@@ -159,7 +159,8 @@ class SharedMemory {
   ~SharedMemory() {
     absl::MutexLock lock(&mu_);
     for (auto it = pages_.begin(); it != pages_.end(); ++it) {
-      mf_.DecRef(FileRange{it->second.value.off, it->second.value.off + (it->second.end - it->first)});
+      mf_.DecRef(
+          FileRange{it->second.value.off, it->second.value.off + (it->second.end - it->first)});
     }
   }
 
@@ -199,8 +200,8 @@ class SharedMemory {
     absl::MutexLock lock(&mu_);
     for (auto it = pages_.LowerBound(start); it != pages_.end() && it->first < end; ++it) {
       uint64_t s = std::max(start, it->first), e = std::min(end, it->second.end);
-      mf_.Decommit(
-          FileRange{it->second.value.off + (s - it->first), it->second.value.off + (e - it->first)});
+      mf_.Decommit(FileRange{it->second.value.off + (s - it->first),
+                             it->second.value.off + (e - it->first)});
     }
   }
 
@@ -235,10 +236,9 @@ struct VmaTraits {
   }
   static bool CanMerge(uint64_t start, uint64_t end, const Vma& l, const Vma& r) {
     return l.prot == r.prot && l.max_prot == r.max_prot && l.shared == r.shared &&
-           l.growsdown == r.growsdown && l.locked == r.locked &&
-           l.lock_onfault == r.lock_onfault && l.dontfork == r.dontfork &&
-           l.wipeonfork == r.wipeonfork && l.name == r.name && l.shm == r.shm &&
-           (!l.shm || r.shm_off == l.shm_off + (end - start));
+           l.growsdown == r.growsdown && l.locked == r.locked && l.lock_onfault == r.lock_onfault &&
+           l.dontfork == r.dontfork && l.wipeonfork == r.wipeonfork && l.name == r.name &&
+           l.shm == r.shm && (!l.shm || r.shm_off == l.shm_off + (end - start));
   }
 };
 
@@ -366,9 +366,9 @@ struct MemoryManager::Impl {
   void PlatformUnmap(uint64_t addr, uint64_t len) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     absl::Status s = as->Unmap(addr, len);
     if (!s.ok()) {
-      FatalLine(__FILE__, __LINE__,
-                absl::StrFormat("mm: platform Unmap(%#x, %#x) failed: %s", addr, len,
-                                s.ToString()));
+      FatalLine(
+          __FILE__, __LINE__,
+          absl::StrFormat("mm: platform Unmap(%#x, %#x) failed: %s", addr, len, s.ToString()));
     }
   }
 
@@ -376,8 +376,7 @@ struct MemoryManager::Impl {
   bool PlatformProtect(uint64_t addr, uint64_t len, int prot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     absl::Status s = as->Protect(addr, len, prot);
     if (s.ok()) return true;
-    SLOG(kError, "mm: Protect(%#x, %#x, %d): %s; unmapping instead", addr, len, prot,
-         s.ToString());
+    SLOG(kError, "mm: Protect(%#x, %#x, %d): %s; unmapping instead", addr, len, prot, s.ToString());
     PlatformUnmap(addr, len);
     return false;
   }
@@ -590,7 +589,8 @@ struct MemoryManager::Impl {
       const int eff = EffectiveProt(v.prot);
       if (eff != 0 && cur < seg_end) {
         RETURN_IF_ERROR(EnsureBacked(vit, cur, seg_end));
-        if (!v.shared && (write || (eff & PROT_WRITE))) RETURN_IF_ERROR(BreakCow(vit, cur, seg_end));
+        if (!v.shared && (write || (eff & PROT_WRITE)))
+          RETURN_IF_ERROR(BreakCow(vit, cur, seg_end));
         MapRange(vit, cur, seg_end);
       }
       cur = std::min(end, vit->second.end);
@@ -1063,8 +1063,8 @@ ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
   if (!m.MapCountOk(m.CountAfterRemoval(addr, addr + len) + 1)) return Errno(ENOMEM);
 
   if (v.shared) v.shm = std::make_shared<SharedMemory>(m.mf, len);
-  const bool populate = (v.locked && !v.lock_onfault) ||
-                        (flags & (kMapPopulate | kMapNonBlock)) == kMapPopulate;
+  const bool populate =
+      (v.locked && !v.lock_onfault) || (flags & (kMapPopulate | kMapNonBlock)) == kMapPopulate;
   if (freed != 0) m.RemoveVmas(addr, addr + len);
   m.InsertVma(addr, addr + len, std::move(v));
   if (populate) (void)m.Populate(addr, addr + len, false);  // best effort, as in Linux
@@ -1130,8 +1130,8 @@ ErrnoOrOk MemoryManager::Mprotect(uint64_t addr, uint64_t length, int prot) {
   return covered < end ? ErrnoOrOk(Errno(ENOMEM)) : Ok();
 }
 
-ErrnoOr<uint64_t> MemoryManager::Mremap(uint64_t old_addr, uint64_t old_length,
-                                        uint64_t new_length, int flags, uint64_t new_addr) {
+ErrnoOr<uint64_t> MemoryManager::Mremap(uint64_t old_addr, uint64_t old_length, uint64_t new_length,
+                                        int flags, uint64_t new_addr) {
   Impl& m = *impl_;
   absl::MutexLock lock(&m.mu);
   if (flags & ~(kMremapMayMove | kMremapFixed | kMremapDontUnmap)) return Errno(EINVAL);
@@ -1215,7 +1215,7 @@ ErrnoOr<uint64_t> MemoryManager::Mremap(uint64_t old_addr, uint64_t old_length,
     }
   }
   if (!(flags & kMremapMayMove)) return Errno(ENOMEM);
-  if (!m.MapCountOk(m.vmas.size() + 1)) return Errno(ENOMEM);
+  if (!m.MapCountOk(m.CountAfterRemoval(old_addr, old_addr + old_len) + 1)) return Errno(ENOMEM);
   ASSIGN_OR_RETURN(uint64_t dest, m.GetUnmappedArea(0, new_len, false, false));
   return m.MoveVma(old_addr, old_len, dest, new_len, false);
 }
@@ -1309,11 +1309,13 @@ ErrnoOrOk MemoryManager::Madvise(uint64_t addr, uint64_t length, int advice) {
   if (end == addr) return Ok();
 
   auto set_flags = [&](auto&& fn) MM_LOCKED_LAMBDA {
-    return m.WalkMapped(addr, end, [&](VmaIter, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-      if (!m.MapCountOk(m.vmas.size() + m.SplitsNeeded(s, e))) return Errno(ENOMEM);
-      m.ChangeVmas(s, e, [&](uint64_t, uint64_t, Vma& v) { fn(v); });
-      return Ok();
-    });
+    return m.WalkMapped(addr, end,
+                        [&](VmaIter, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+                          if (!m.MapCountOk(m.vmas.size() + m.SplitsNeeded(s, e)))
+                            return Errno(ENOMEM);
+                          m.ChangeVmas(s, e, [&](uint64_t, uint64_t, Vma& v) { fn(v); });
+                          return Ok();
+                        });
   };
 
   switch (advice) {
@@ -1322,50 +1324,56 @@ ErrnoOrOk MemoryManager::Madvise(uint64_t addr, uint64_t length, int advice) {
     case kMadvFree:
       // Private pages are dropped (the next touch reads zeros); shared ones stay
       // in their object and are only unmapped here. MADV_FREE may drop at once.
-      return m.WalkMapped(addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-        const Vma& v = it->second.value;
-        if (v.locked && advice != kMadvDontNeedLocked) return Errno(EINVAL);
-        if (advice == kMadvFree && v.shared) return Errno(EINVAL);
-        m.DropPmas(s, e);
-        return Ok();
-      });
+      return m.WalkMapped(addr, end,
+                          [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+                            const Vma& v = it->second.value;
+                            if (v.locked && advice != kMadvDontNeedLocked) return Errno(EINVAL);
+                            if (advice == kMadvFree && v.shared) return Errno(EINVAL);
+                            m.DropPmas(s, e);
+                            return Ok();
+                          });
     case kMadvRemove:
-      return m.WalkMapped(addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-        const Vma& v = it->second.value;
-        if (v.locked || !v.shm) return Errno(EINVAL);
-        if (!(v.prot & PROT_WRITE)) return Errno(EACCES);
-        const uint64_t oe = std::min(e, Impl::ObjectEnd(it));
-        if (s < oe) v.shm->Zero(v.shm_off + (s - it->first), v.shm_off + (oe - it->first));
-        return Ok();
-      });
+      return m.WalkMapped(
+          addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+            const Vma& v = it->second.value;
+            if (v.locked || !v.shm) return Errno(EINVAL);
+            if (!(v.prot & PROT_WRITE)) return Errno(EACCES);
+            const uint64_t oe = std::min(e, Impl::ObjectEnd(it));
+            if (s < oe) v.shm->Zero(v.shm_off + (s - it->first), v.shm_off + (oe - it->first));
+            return Ok();
+          });
     case kMadvDontFork:
       return set_flags([](Vma& v) { v.dontfork = true; });
     case kMadvDoFork:
       return set_flags([](Vma& v) { v.dontfork = false; });
     case kMadvWipeOnFork:
-      return m.WalkMapped(addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-        if (it->second.value.shared) return Errno(EINVAL);
-        if (!m.MapCountOk(m.vmas.size() + m.SplitsNeeded(s, e))) return Errno(ENOMEM);
-        m.ChangeVmas(s, e, [](uint64_t, uint64_t, Vma& v) { v.wipeonfork = true; });
-        return Ok();
-      });
+      return m.WalkMapped(
+          addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+            if (it->second.value.shared) return Errno(EINVAL);
+            if (!m.MapCountOk(m.vmas.size() + m.SplitsNeeded(s, e))) return Errno(ENOMEM);
+            m.ChangeVmas(s, e, [](uint64_t, uint64_t, Vma& v) { v.wipeonfork = true; });
+            return Ok();
+          });
     case kMadvKeepOnFork:
       return set_flags([](Vma& v) { v.wipeonfork = false; });
     case kMadvCold:
     case kMadvPageOut:
-      return m.WalkMapped(addr, end, [&](VmaIter it, uint64_t, uint64_t) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-        return it->second.value.locked ? ErrnoOrOk(Errno(EINVAL)) : Ok();
-      });
+      return m.WalkMapped(addr, end,
+                          [&](VmaIter it, uint64_t, uint64_t) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+                            return it->second.value.locked ? ErrnoOrOk(Errno(EINVAL)) : Ok();
+                          });
     case kMadvPopulateRead:
     case kMadvPopulateWrite:
-      return m.WalkMapped(addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
-        const int eff = EffectiveProt(it->second.value.prot);
-        const int need = advice == kMadvPopulateWrite ? PROT_WRITE : PROT_READ;
-        if (!(eff & need)) return Errno(EINVAL);
-        if (s >= Impl::ObjectEnd(it)) return Errno(EFAULT);
-        if (!m.Populate(s, e, advice == kMadvPopulateWrite).ok()) return Errno(ENOMEM);
-        return Ok();
-      });
+      return m.WalkMapped(addr, end,
+                          [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
+                            const int eff = EffectiveProt(it->second.value.prot);
+                            const int need = advice == kMadvPopulateWrite ? PROT_WRITE : PROT_READ;
+                            if (!(eff & need)) return Errno(EINVAL);
+                            if (s >= Impl::ObjectEnd(it)) return Errno(EFAULT);
+                            if (!m.Populate(s, e, advice == kMadvPopulateWrite).ok())
+                              return Errno(ENOMEM);
+                            return Ok();
+                          });
     default:
       // NORMAL, RANDOM, SEQUENTIAL, WILLNEED, (UN)MERGEABLE, (NO)HUGEPAGE,
       // COLLAPSE, DONTDUMP, DODUMP: hints with no effect on anonymous memory

@@ -6,7 +6,9 @@
 // mapped). Faults are resolved here and then made visible in the platform's
 // AddressSpace with fault-around. See README.md for the fault and COW rules.
 //
-// Lock order: MemoryManager::mu_ before MemoryFile's internal mutex.
+// Lock order: MemoryManager's mutex, then (shared anonymous mappings) the
+// shared-memory object's mutex, then MemoryFile's internal mutex. Platform
+// AddressSpace calls are made with the MemoryManager's mutex held.
 #ifndef SENTRY_MM_MM_H_
 #define SENTRY_MM_MM_H_
 
@@ -39,7 +41,7 @@ struct Limits {
   uint64_t data = ~0ull;     // RLIMIT_DATA (brk and private writable mappings)
   uint64_t stack = 8 << 20;  // RLIMIT_STACK (growsdown stack growth)
   uint64_t memlock = 8 << 20;
-  bool can_ipc_lock = false;  // CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK
+  bool can_ipc_lock = false;       // CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK
   uint64_t max_map_count = 65530;  // vm.max_map_count: the most VMAs an mm may have
 };
 
@@ -54,7 +56,7 @@ struct MmapOpts {
 
 // Why a fault could not be resolved; the caller delivers the signal.
 enum class FaultResult {
-  kHandled,    // mapped; resume the guest
+  kHandled,     // mapped; resume the guest
   kSegvMapErr,  // SIGSEGV, SEGV_MAPERR: no VMA at the address
   kSegvAccErr,  // SIGSEGV, SEGV_ACCERR: the VMA does not allow the access
   kBusError,    // SIGBUS (e.g. beyond the end of a file mapping)
@@ -71,12 +73,16 @@ struct CopyResult {
 class MemoryManager {
  public:
   // `as` may be null (tests, or before the platform address space exists).
+  // NOTE: `as` must outlive this manager (or be detached with
+  // SetAddressSpace(nullptr) first): the destructor unmaps what it mapped.
   MemoryManager(memory::MemoryFile& mf, platform::AddressSpace* as, const Layout& layout);
   ~MemoryManager();
 
   const Layout& layout() const;
   void SetLayout(const Layout& layout);
   void SetLimits(const Limits& limits);
+  // Switches to another address space, which is taken to have nothing mapped
+  // (nothing is unmapped from the previous one).
   void SetAddressSpace(platform::AddressSpace* as);
 
   // --- The memory syscalls, with Linux's argument checks and errnos. ---
@@ -133,6 +139,7 @@ class MemoryManager {
   // The Sentry's internal iovecs for guest [addr, addr+length) (faulting pages in,
   // breaking COW if `write`), for I/O straight into guest memory. Covers the
   // longest valid prefix; `done` says how long, `err` is EFAULT if it is short.
+  // `*out` is cleared first; adjacent pieces are merged.
   // NOTE: valid until the next change to this address space.
   CopyResult InternalIovecs(UserAddr addr, size_t length, bool write, std::vector<iovec>* out);
 
@@ -149,8 +156,8 @@ class MemoryManager {
     std::string name;
   };
   std::vector<VmaInfo> Vmas() const;
-  uint64_t VirtualSize() const;   // sum of VMA sizes
-  uint64_t ResidentBytes() const; // pages backed by the memory file
+  uint64_t VirtualSize() const;    // sum of VMA sizes
+  uint64_t ResidentBytes() const;  // pages backed by the memory file
   uint64_t LockedBytes() const;
   uint64_t brk() const;
 

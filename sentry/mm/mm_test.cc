@@ -177,9 +177,9 @@ TEST_F(MmTest, FixedMappings) {
   EXPECT_EQ(ReadBytes(at, 1)[0], 0x11);
   EXPECT_EQ(ReadBytes(at + 3 * kPage, 1)[0], 0x11);
   EXPECT_LT(mf_->UsedBytes(), used);
-  EXPECT_THAT(VmaRanges(), ElementsAre(std::pair{at, at + kPage},
-                                       std::pair{at + kPage, at + 3 * kPage},
-                                       std::pair{at + 3 * kPage, at + 4 * kPage}));
+  EXPECT_THAT(VmaRanges(),
+              ElementsAre(std::pair{at, at + kPage}, std::pair{at + kPage, at + 3 * kPage},
+                          std::pair{at + 3 * kPage, at + 4 * kPage}));
 
   EXPECT_EQ(Err(TryMap(kPage, kRW, kAnon | MAP_FIXED, at + 1)), EINVAL);
   EXPECT_EQ(Err(TryMap(kPage, kRW, kAnon | MAP_FIXED, 0x1000)), EPERM);  // below min_addr
@@ -267,8 +267,8 @@ TEST_F(MmTest, RlimitData) {
   limits.data = 4 * kPage;
   mm_->SetLimits(limits);
   EXPECT_TRUE(TryMap(4 * kPage).ok());
-  EXPECT_EQ(Err(TryMap(kPage)), ENOMEM);                              // private writable
-  EXPECT_TRUE(TryMap(8 * kPage, PROT_READ).ok());                     // read-only: not data
+  EXPECT_EQ(Err(TryMap(kPage)), ENOMEM);                                 // private writable
+  EXPECT_TRUE(TryMap(8 * kPage, PROT_READ).ok());                        // read-only: not data
   EXPECT_TRUE(TryMap(8 * kPage, kRW, MAP_SHARED | MAP_ANONYMOUS).ok());  // shared: not data
   uint64_t ro = Map(kPage, PROT_READ);
   EXPECT_EQ(Err(mm_->Mprotect(ro, kPage, kRW)), ENOMEM);  // would become data
@@ -288,10 +288,10 @@ TEST_F(MmTest, AdjacentMappingsMergeAndSplit) {
   EXPECT_EQ(VmaRanges().size(), 3u);
 
   ASSERT_TRUE(mm_->Munmap(at + kPage, kPage).ok());
-  EXPECT_THAT(VmaRanges(), ElementsAre(std::pair{at, at + kPage},
-                                       std::pair{at + 2 * kPage, at + 4 * kPage},
-                                       std::pair{at + 4 * kPage, at + 5 * kPage},
-                                       std::pair{at + 5 * kPage, at + 6 * kPage}));
+  EXPECT_THAT(VmaRanges(),
+              ElementsAre(std::pair{at, at + kPage}, std::pair{at + 2 * kPage, at + 4 * kPage},
+                          std::pair{at + 4 * kPage, at + 5 * kPage},
+                          std::pair{at + 5 * kPage, at + 6 * kPage}));
   EXPECT_EQ(mm_->VirtualSize(), 5 * kPage);
 
   ASSERT_TRUE(mm_->Mprotect(at + 2 * kPage, kPage, PROT_READ).ok());
@@ -306,7 +306,8 @@ TEST_F(MmTest, MunmapChecksAndRelease) {
   EXPECT_EQ(Err(mm_->Munmap(a, 0)), EINVAL);
   EXPECT_EQ(Err(mm_->Munmap(kMaxAddr, 2 * kPage)), EINVAL);
   EXPECT_TRUE(mm_->Munmap(0x100000000, kPage).ok());  // nothing there: fine
-  for (uint64_t p = a; p < a + 8 * kPage; p += kPage) ASSERT_EQ(guest_->Write(p, 1), FaultResult::kHandled);
+  for (uint64_t p = a; p < a + 8 * kPage; p += kPage)
+    ASSERT_EQ(guest_->Write(p, 1), FaultResult::kHandled);
   EXPECT_GT(mf_->UsedBytes(), 0u);
   as_.ClearCalls();
   ASSERT_TRUE(mm_->Munmap(a, 8 * kPage - 1).ok());  // length rounds up
@@ -321,7 +322,8 @@ TEST_F(MmTest, MunmapChecksAndRelease) {
 
 TEST_F(MmTest, MprotectDowngradeReachesPlatform) {
   uint64_t a = Map(4 * kPage);
-  for (uint64_t p = a; p < a + 4 * kPage; p += kPage) ASSERT_EQ(guest_->Write(p, 7), FaultResult::kHandled);
+  for (uint64_t p = a; p < a + 4 * kPage; p += kPage)
+    ASSERT_EQ(guest_->Write(p, 7), FaultResult::kHandled);
   as_.ClearCalls();
   ASSERT_TRUE(mm_->Mprotect(a + kPage, 2 * kPage, PROT_READ).ok());
   ASSERT_EQ(as_.calls.size(), 1u);
@@ -367,8 +369,8 @@ TEST_F(MmTest, MprotectAppliesUpToTheHole) {
   Map(2 * kPage, kRW, kAnon | MAP_FIXED, at);
   Map(2 * kPage, kRW, kAnon | MAP_FIXED, at + 3 * kPage);
   EXPECT_EQ(Err(mm_->Mprotect(at, 5 * kPage, PROT_READ)), ENOMEM);
-  EXPECT_EQ(VmaAt(at)->prot, PROT_READ);                // changed before the hole
-  EXPECT_EQ(VmaAt(at + 3 * kPage)->prot, kRW);          // not after it
+  EXPECT_EQ(VmaAt(at)->prot, PROT_READ);        // changed before the hole
+  EXPECT_EQ(VmaAt(at + 3 * kPage)->prot, kRW);  // not after it
 }
 
 TEST_F(MmTest, MprotectGrowsDownExtendsToVmaStart) {
@@ -603,7 +605,8 @@ TEST_F(MmTest, MremapMayMoveKeepsTheSamePages) {
   const uint64_t at = 0x600000000;
   Map(4 * kPage, kRW, kAnon | MAP_FIXED, at);
   Map(kPage, kRW, kAnon | MAP_FIXED, at + 4 * kPage, "blocker");
-  for (uint64_t i = 0; i < 4; ++i) ASSERT_EQ(guest_->Write(at + i * kPage, i + 1), FaultResult::kHandled);
+  for (uint64_t i = 0; i < 4; ++i)
+    ASSERT_EQ(guest_->Write(at + i * kPage, i + 1), FaultResult::kHandled);
   std::vector<uint64_t> offs;
   for (uint64_t i = 0; i < 4; ++i) offs.push_back(FileOffset(at + i * kPage));
   const uint64_t used = mf_->UsedBytes();
@@ -611,7 +614,7 @@ TEST_F(MmTest, MremapMayMoveKeepsTheSamePages) {
   ASSERT_TRUE(r.ok());
   const uint64_t to = *r;
   EXPECT_NE(to, at);
-  EXPECT_FALSE(as_.Lookup(at));      // the old place is gone from the platform
+  EXPECT_FALSE(as_.Lookup(at));  // the old place is gone from the platform
   EXPECT_FALSE(VmaAt(at));
   for (uint64_t i = 0; i < 4; ++i) {
     EXPECT_EQ(FileOffset(to + i * kPage), offs[i]) << "no copying";
@@ -649,7 +652,7 @@ TEST_F(MmTest, MremapDontUnmap) {
   ASSERT_TRUE(r.ok());
   EXPECT_NE(*r, at);
   EXPECT_EQ(ReadBytes(*r, 1)[0], 0x55);
-  ASSERT_TRUE(VmaAt(at));  // the old range stays mapped...
+  ASSERT_TRUE(VmaAt(at));             // the old range stays mapped...
   EXPECT_EQ(ReadBytes(at, 1)[0], 0);  // ...and empty
   EXPECT_EQ(mm_->VirtualSize(), 4 * kPage);
 }
@@ -699,7 +702,8 @@ TEST_F(MmTest, MremapSharedDuplicateAndGrowBeyondObject) {
 
 TEST_F(MmTest, MadviseDontNeedZeroesPrivateMemory) {
   uint64_t a = Map(4 * kPage);
-  for (uint64_t i = 0; i < 4; ++i) ASSERT_EQ(guest_->Write(a + i * kPage, 0x77), FaultResult::kHandled);
+  for (uint64_t i = 0; i < 4; ++i)
+    ASSERT_EQ(guest_->Write(a + i * kPage, 0x77), FaultResult::kHandled);
   ASSERT_TRUE(mm_->Madvise(a + kPage, 2 * kPage, MADV_DONTNEED).ok());
   EXPECT_FALSE(as_.Lookup(a + kPage));
   EXPECT_EQ(mm_->ResidentBytes(), 2 * kPage);
@@ -745,9 +749,9 @@ TEST_F(MmTest, MadviseChecks) {
   EXPECT_EQ(Err(mm_->Madvise(a, ~uint64_t{0} - 100, MADV_NORMAL)), EINVAL);
   EXPECT_TRUE(mm_->Madvise(a, 0, MADV_DONTNEED).ok());
   EXPECT_EQ(Err(mm_->Madvise(a, kPage, MADV_HWPOISON)), EPERM);
-  for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_MERGEABLE,
-                     MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP,
-                     MADV_DODUMP, MADV_COLD, MADV_PAGEOUT}) {
+  for (int advice :
+       {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_MERGEABLE, MADV_UNMERGEABLE,
+        MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_COLD, MADV_PAGEOUT}) {
     EXPECT_TRUE(mm_->Madvise(a, kPage, advice).ok()) << advice;
   }
   EXPECT_EQ(VmaRanges().size(), 1u);
@@ -1035,7 +1039,8 @@ TEST_F(MmTest, CopyOutIntoCowPageRemapsThePlatform) {
 TEST_F(MmTest, ForkSharesPrivatePagesCopyOnWrite) {
   const uint64_t len = 16 * kPage;
   uint64_t a = Map(len);
-  for (uint64_t p = a; p < a + len; p += kPage) ASSERT_EQ(guest_->Write(p, 0xa0), FaultResult::kHandled);
+  for (uint64_t p = a; p < a + len; p += kPage)
+    ASSERT_EQ(guest_->Write(p, 0xa0), FaultResult::kHandled);
   const uint64_t used = mf_->UsedBytes();
   as_.ClearCalls();
   FakeAddressSpace child_as;
@@ -1180,8 +1185,8 @@ TEST_F(MmTest, RandomOperationsAgainstAModel) {
     MemoryManager* mm;
     FakeAddressSpace* as;
     std::unique_ptr<FakeGuest> guest;
-    std::vector<int> prot;                    // -1: unmapped
-    std::vector<std::vector<uint8_t>> data;   // first 8 bytes of each page
+    std::vector<int> prot;                   // -1: unmapped
+    std::vector<std::vector<uint8_t>> data;  // first 8 bytes of each page
   };
   std::vector<std::unique_ptr<FakeAddressSpace>> spaces;
   std::vector<std::unique_ptr<MemoryManager>> owned;
@@ -1273,8 +1278,7 @@ TEST_F(MmTest, RandomOperationsAgainstAModel) {
           spaces.push_back(std::make_unique<FakeAddressSpace>());
           owned.push_back(s.mm->Fork(spaces.back().get()));
           Side c{owned.back().get(), spaces.back().get(),
-                 std::make_unique<FakeGuest>(*owned.back(), *mf_, *spaces.back()), s.prot,
-                 s.data};
+                 std::make_unique<FakeGuest>(*owned.back(), *mf_, *spaces.back()), s.prot, s.data};
           sides.push_back(std::move(c));
           ++forks;
         }
