@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -49,7 +50,11 @@ bool DefaultDumpsCore(int sig) {
   }
 }
 
+// Saturates at INT64_MAX ("never") instead of overflowing.
 int64_t TimespecToNs(const timespec& ts) {
+  constexpr int64_t kMaxSec = INT64_MAX / 1000000000 - 1;
+  if (ts.tv_sec > kMaxSec) return INT64_MAX;
+  if (ts.tv_sec < -kMaxSec) return INT64_MIN;
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
@@ -174,6 +179,8 @@ void Task::HandleSyscall() {
 
 void Task::HandleFault(const platform::SwitchResult& r) {
   mm::FaultResult fr = mm_->HandleFault(r.fault_addr, r.access);
+  SLOG(kDebug, "task %d: fault at %#x (rip %#x, si_code %d): %d", tid_, r.fault_addr, regs_.r.rip,
+       r.info.si_code, static_cast<int>(fr));
   if (fr == mm::FaultResult::kHandled) return;
   int sig = fr == mm::FaultResult::kBusError ? SIGBUS : SIGSEGV;
   SLOG(kInfo, "task %d: %s at address %#x (rip %#x)", tid_, sigabbrev_np(sig), r.fault_addr,
@@ -231,11 +238,12 @@ ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
     if (interrupted_.load()) return Errno(EINTR);
     timespec now;
     clock_gettime(clock, &now);
-    int64_t left = deadline_ns - TimespecToNs(now);
+    const bool forever = deadline_ns == INT64_MAX;
+    int64_t left = forever ? INT64_MAX : deadline_ns - TimespecToNs(now);
     if (left <= 0) return Ok();
     timespec rel{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
     pollfd pfd{interrupt_fd_, POLLIN, 0};
-    int n = ppoll(&pfd, 1, &rel, nullptr);
+    int n = ppoll(&pfd, 1, forever ? nullptr : &rel, nullptr);
     if (n > 0) {
       uint64_t v;
       [[maybe_unused]] ssize_t rd = read(interrupt_fd_, &v, sizeof(v));

@@ -99,7 +99,8 @@ class Task {
 
   // --- Blocking. Every wait is interruptible: Interrupt() (from any thread)
   // ends it with EINTR. ---
-  // Sleeps until `deadline` on `clock` (absolute). EINTR if interrupted first.
+  // Sleeps until `deadline` on `clock` (absolute; beyond ~2262 means forever).
+  // EINTR if interrupted first.
   ErrnoOrOk SleepUntil(clockid_t clock, const timespec& deadline);
   // Waits until host fd `fd` reports one of `events` (poll(2) bits); returns them.
   ErrnoOr<short> WaitHostFd(int fd, short events);

@@ -4,6 +4,7 @@
 // (private) and memory-file page (shared), REQUEUE, WAKE_OP, PI, robust lists.
 #include <linux/futex.h>
 
+#include "sentry/kernel/ktime.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -32,14 +33,13 @@ SyscallResult Futex(Task& t, const SyscallArgs& a) {
       const clockid_t clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
       timespec deadline;
       if (!has_timeout) {
-        deadline = {INT64_MAX / 2, 0};
+        deadline = {INT64_MAX, 0};  // forever
       } else if (cmd == FUTEX_WAIT_BITSET) {
         deadline = ts;  // absolute
       } else {
-        clock_gettime(clock, &deadline);
-        deadline.tv_sec += ts.tv_sec;
-        deadline.tv_nsec += ts.tv_nsec;
-        if (deadline.tv_nsec >= 1000000000) deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+        timespec now;
+        clock_gettime(clock, &now);
+        deadline = kernel::TimespecAdd(now, ts);
       }
       ErrnoOrOk r = t.SleepUntil(clock, deadline);
       if (!r.ok()) return Errno(kERESTARTSYS);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "sentry/syscalls/handlers.h"
 
@@ -57,16 +58,24 @@ SyscallResult Getrandom(Task& t, const SyscallArgs& a) {
   const unsigned flags = a.Uint(2);
   if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return Errno(EINVAL);
   if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM)) return Errno(EINVAL);
-  // Linux returns at most MAX_RW_COUNT per call; fill in bounded chunks.
+  // Linux returns at most MAX_RW_COUNT per call. The host fills guest memory
+  // directly, a window at a time; like Linux, a fault ends the call with what was
+  // done so far.
   const size_t len = std::min<size_t>(a.Size(1), INT_MAX & ~(kPageSize - 1));
-  uint8_t buf[512];
+  constexpr size_t kWindow = 1 << 20;
+  std::vector<iovec> iovs;
   size_t done = 0;
   while (done < len) {
-    size_t n = std::min(sizeof(buf), len - done);
-    ssize_t got = ::getrandom(buf, n, 0);
-    if (got <= 0) return done ? SyscallResult(done) : Errno(EIO);
-    auto r = t.mm().CopyOut(a.Addr(0) + done, {buf, static_cast<size_t>(got)});
-    done += r.done;
+    auto r = t.mm().InternalIovecs(a.Addr(0) + done, std::min(kWindow, len - done),
+                                   /*write=*/true, &iovs);
+    for (const iovec& v : iovs) {
+      for (size_t off = 0; off < v.iov_len;) {
+        ssize_t got = ::getrandom(static_cast<uint8_t*>(v.iov_base) + off, v.iov_len - off, 0);
+        if (got <= 0) return done ? SyscallResult(done) : Errno(EIO);
+        off += static_cast<size_t>(got);
+        done += static_cast<size_t>(got);
+      }
+    }
     if (!r.ok()) return done ? SyscallResult(done) : Errno(EFAULT);
   }
   return done;

@@ -3,6 +3,7 @@
 #include <linux/prctl.h>
 #include <signal.h>
 
+#include <climits>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -31,6 +32,8 @@ SyscallResult Kill(Task& t, const SyscallArgs& a) {
   const pid_t pid = a.Int(0);
   const int sig = a.Int(1);
   RETURN_IF_ERROR(CheckSignal(sig));
+  // Linux refuses INT_MIN outright (its negation would overflow).
+  if (pid == INT_MIN) return Errno(ESRCH);
   if (pid == -1) {
     // Every process the caller may signal except itself and init: the guest is
     // init and alone, so nobody.

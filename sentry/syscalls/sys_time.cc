@@ -3,6 +3,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "sentry/kernel/ktime.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -49,21 +50,6 @@ ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
   }
 }
 
-timespec Sub(const timespec& a, const timespec& b) {
-  int64_t ns = (a.tv_sec - b.tv_sec) * 1000000000LL + (a.tv_nsec - b.tv_nsec);
-  if (ns < 0) ns = 0;
-  return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-}
-
-timespec Add(const timespec& a, const timespec& b) {
-  timespec r{a.tv_sec + b.tv_sec, a.tv_nsec + b.tv_nsec};
-  if (r.tv_nsec >= 1000000000) {
-    r.tv_sec++;
-    r.tv_nsec -= 1000000000;
-  }
-  return r;
-}
-
 // Sleeps on `clock` for `req` (relative, or absolute with TIMER_ABSTIME); on
 // interruption of a relative sleep, writes the time left to `rem`.
 SyscallResult Sleep(Task& t, clockid_t clock, bool abs, UserAddr req_addr, UserAddr rem) {
@@ -72,12 +58,13 @@ SyscallResult Sleep(Task& t, clockid_t clock, bool abs, UserAddr req_addr, UserA
   if (!ValidTimespec(req)) return Errno(EINVAL);
   timespec now;
   clock_gettime(clock, &now);
-  const timespec deadline = abs ? req : Add(now, req);
+  const timespec deadline = abs ? req : kernel::TimespecAdd(now, req);
   ErrnoOrOk r = t.SleepUntil(clock, deadline);
   if (r.ok()) return 0;
   if (!abs && !rem.IsNull()) {
     clock_gettime(clock, &now);
-    RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<timespec>(rem), Sub(deadline, now)));
+    RETURN_IF_ERROR(
+        t.mm().CopyOutObj(UserPtr<timespec>(rem), kernel::TimespecSubClamped(deadline, now)));
   }
   // TODO(processes issue): ERESTART_RESTARTBLOCK with restart_syscall.
   return Errno(abs ? kERESTARTNOHAND : kERESTART_RESTARTBLOCK);

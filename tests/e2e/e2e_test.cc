@@ -289,5 +289,30 @@ TEST(E2eExecTest, MalformedExecutablesAreRefusedClearly) {
   rmdir(dir.c_str());
 }
 
+// Garbage syscalls from many seeds: the guest may die of what it does to itself
+// (a signal, or an exit), but the sandbox must always report the guest's own
+// end: never a Sentry failure (runsc's 125), a Sentry crash, or a hang.
+TEST(E2eRobustnessTest, GarbageSyscallsNeverHurtTheSentry) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  int survived = 0;
+  for (int seed = 1; seed <= 20; ++seed) {
+    std::vector<std::string> argv = {
+        RunscPath(),          "do",  "--platform=" + RunscPlatform(), "--", Prog("syscall_fuzz"),
+        std::to_string(seed), "1000"};
+    RunResult r = RunProcess(argv, Options());
+    std::string report = Report("sandboxed", argv, r);
+    ASSERT_TRUE(r.started) << report;
+    ASSERT_FALSE(r.timed_out) << report;
+    EXPECT_EQ(r.err.find("sandbox failed"), std::string::npos) << report;
+    EXPECT_EQ(r.err.find("the sandbox died"), std::string::npos) << report;
+    EXPECT_EQ(r.err.find("\nF ["), std::string::npos) << report;
+    EXPECT_TRUE(r.status == 0 || r.status > 128) << report;
+    if (r.out == "survived\n") ++survived;
+  }
+  // Most seeds should run to the end; if none do, the test tests nothing.
+  EXPECT_GT(survived, 5);
+}
+
 }  // namespace
 }  // namespace e2e
