@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"do", runsc::DoCommand, "run a program in a new sandbox: runsc do [flags] -- PROGRAM ARGS..."},
     {"syscalls", runsc::SyscallsCommand,
      "print the syscall table and each syscall's support (--format=text|markdown|json)"},
+    {"gofer", runsc::GoferCommand,
+     "(internal) serve host files: -- --root=P --socket-fd=N [--read-only]"},
 };
 
 void Usage(FILE* out) {

@@ -8,6 +8,7 @@ namespace runsc {
 
 int DoCommand(const CommandLine& cl);
 int SyscallsCommand(const CommandLine& cl);
+int GoferCommand(const CommandLine& cl);
 
 }  // namespace runsc
 
