@@ -15,6 +15,15 @@ constexpr uint64_t PageRoundDown(uint64_t v) { return v & ~(kPageSize - 1); }
 constexpr uint64_t PageRoundUp(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
 constexpr bool IsPageAligned(uint64_t v) { return (v & (kPageSize - 1)) == 0; }
 
+// One past the highest user address on x86-64 with 4-level paging (TASK_SIZE_MAX).
+inline constexpr uint64_t kTaskSizeMax = (uint64_t{1} << 47) - kPageSize;
+
+// Linux's access_ok(): [addr, addr+length) lies in the user address space. A
+// syscall checks it up front (EFAULT) even where it then copies nothing.
+constexpr bool AccessOk(uint64_t addr, uint64_t length) {
+  return addr <= kTaskSizeMax && length <= kTaskSizeMax - addr;
+}
+
 // A guest virtual address.
 class UserAddr {
  public:

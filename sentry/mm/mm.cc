@@ -1404,9 +1404,9 @@ ErrnoOrOk MemoryManager::Msync(uint64_t addr, uint64_t length, int flags) {
   if (flags & ~(kMsAsync | kMsInvalidate | kMsSync)) return Errno(EINVAL);
   if (!IsPageAligned(addr)) return Errno(EINVAL);
   if ((flags & kMsAsync) && (flags & kMsSync)) return Errno(EINVAL);
+  // Linux rounds first: a length that wraps to 0 is a no-op.
   const uint64_t len = PageRoundUp(length);
   const uint64_t end = addr + len;
-  if (length != 0 && len == 0) return Errno(ENOMEM);
   if (end < addr) return Errno(ENOMEM);
   if (end == addr) return Ok();
   bool unmapped = false;
@@ -1444,7 +1444,13 @@ ErrnoOrOk MemoryManager::Mlock(uint64_t addr, uint64_t length, int flags) {
     if (locked > m.limits.memlock) return Errno(ENOMEM);
   }
   RETURN_IF_ERROR(m.ApplyLock(start, end, true, flags & kMlockOnFault));
-  if (!(flags & kMlockOnFault) && !m.Populate(start, end, false).ok()) return Errno(EAGAIN);
+  if (!(flags & kMlockOnFault)) {
+    if (!m.Populate(start, end, false).ok()) return Errno(EAGAIN);
+    // Linux marks PROT_NONE memory locked but cannot fault it in: ENOMEM.
+    for (auto it = m.vmas.LowerBound(start); it != m.vmas.end() && it->first < end; ++it) {
+      if (it->second.value.prot == PROT_NONE) return Errno(ENOMEM);
+    }
+  }
   return Ok();
 }
 

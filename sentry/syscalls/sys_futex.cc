@@ -16,6 +16,12 @@ SyscallResult Futex(Task& t, const SyscallArgs& a) {
   const bool realtime = op & FUTEX_CLOCK_REALTIME;
   const uint32_t val = a.Uint(2);
   if (uaddr.value() & 3) return Errno(EINVAL);
+  // get_futex_key(): access_ok always; a shared key also needs the page.
+  if (!AccessOk(uaddr.value(), sizeof(uint32_t))) return Errno(EFAULT);
+  if (!(op & FUTEX_PRIVATE_FLAG)) {
+    uint32_t word;
+    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<uint32_t>(uaddr), &word));
+  }
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {

@@ -62,6 +62,7 @@ SyscallResult Getrandom(Task& t, const SyscallArgs& a) {
   // directly, a window at a time; like Linux, a fault ends the call with what was
   // done so far.
   const size_t len = std::min<size_t>(a.Size(1), INT_MAX & ~(kPageSize - 1));
+  if (!AccessOk(a[0], len)) return Errno(EFAULT);
   constexpr size_t kWindow = 1 << 20;
   std::vector<iovec> iovs;
   size_t done = 0;

@@ -46,42 +46,56 @@ ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir
   return out;
 }
 
-SyscallResult DoIo(Task& t, int fd, std::span<const iovec> guest, int64_t offset, Dir dir) {
-  ASSIGN_OR_RETURN(auto file, FileFor(t, fd, dir));
-  if (offset >= 0 && !file->Seekable()) return Errno(ESPIPE);
+// The transfer, after the checks each syscall makes in Linux's order.
+SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> guest,
+                   int64_t offset, Dir dir) {
   bool empty = true;
   for (const iovec& g : guest) empty &= g.iov_len == 0;
   if (empty) return 0;
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir));
   ErrnoOr<size_t> n =
-      dir == Dir::kRead ? file->Readv(t, iovs, offset) : file->Writev(t, iovs, offset);
+      dir == Dir::kRead ? file.Readv(t, iovs, offset) : file.Writev(t, iovs, offset);
   if (!n.ok()) return n.error();
   return *n;
 }
 
+// read, write, pread64, pwrite64 (ksys_read/vfs_read): the fd, ESPIPE for
+// positional I/O, the access mode, access_ok of the whole buffer, then the count
+// is clamped to MAX_RW_COUNT.
 SyscallResult DoSingle(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (offset >= 0 && !file->Seekable()) return Errno(ESPIPE);
+  RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
+  if (!AccessOk(a[1], a[2])) return Errno(EFAULT);
   iovec g{reinterpret_cast<void*>(a[1]), std::min(a.Size(2), kMaxRwCount)};
-  return DoIo(t, a.Int(0), {&g, 1}, offset, dir);
+  return DoIo(t, *file, {&g, 1}, offset, dir);
 }
 
+// readv, writev, preadv... (vfs_readv + import_iovec): the fd, ESPIPE, the
+// access mode, then the vector: its count, each length (EINVAL if negative as a
+// ssize_t), access_ok of each buffer, lengths clamped to MAX_RW_COUNT in total.
 SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
-  uint64_t count = a[2];
-  if (count > IOV_MAX) return Errno(EINVAL);
-  // Linux checks the fd before the vector.
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (offset >= 0 && !file->Seekable()) return Errno(ESPIPE);
   RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
+  const uint64_t count = a[2];
+  if (count > IOV_MAX) return Errno(EINVAL);
   std::vector<iovec> guest(count);
   if (count != 0) {
     auto r =
         t.mm().CopyIn(a.Addr(1), {reinterpret_cast<uint8_t*>(guest.data()), count * sizeof(iovec)});
     if (!r.ok()) return Errno(EFAULT);
   }
-  uint64_t total = 0;
   for (const iovec& g : guest) {
     if (static_cast<ssize_t>(g.iov_len) < 0) return Errno(EINVAL);
-    total += g.iov_len;
-    if (total > SSIZE_MAX) return Errno(EINVAL);
   }
-  return DoIo(t, a.Int(0), guest, offset, dir);
+  size_t total = 0;
+  for (iovec& g : guest) {
+    if (!AccessOk(reinterpret_cast<uint64_t>(g.iov_base), g.iov_len)) return Errno(EFAULT);
+    g.iov_len = std::min(g.iov_len, kMaxRwCount - total);
+    total += g.iov_len;
+  }
+  return DoIo(t, *file, guest, offset, dir);
 }
 
 }  // namespace

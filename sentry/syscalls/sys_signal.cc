@@ -9,18 +9,25 @@ namespace {
 
 constexpr size_t kSigsetSize = 8;
 
+// The sa_flags bits Linux knows on x86-64 (UAPI_SA_FLAGS): SA_NOCLDSTOP,
+// SA_NOCLDWAIT, SA_SIGINFO, SA_EXPOSE_TAGBITS, SA_RESTORER, SA_ONSTACK, SA_RESTART,
+// SA_NODEFER, SA_RESETHAND. Since 5.11 it clears the others, so that programs can
+// probe for support (SA_UNSUPPORTED).
+constexpr uint64_t kKnownSaFlags =
+    0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 | 0x80000000;
+
 }  // namespace
 
 SyscallResult RtSigaction(Task& t, const SyscallArgs& a) {
   const int sig = a.Int(0);
   if (a.Size(3) != kSigsetSize) return Errno(EINVAL);
-  if (sig < 1 || sig > kernel::kNumSignals) return Errno(EINVAL);
+  // Linux copies the new action in before it looks at the signal.
   kernel::KSigaction act;
   const bool set = !a.Addr(1).IsNull();
-  if (set) {
-    if (sig == SIGKILL || sig == SIGSTOP) return Errno(EINVAL);
-    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<kernel::KSigaction>(1), &act));
-  }
+  if (set) RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<kernel::KSigaction>(1), &act));
+  if (sig < 1 || sig > kernel::kNumSignals) return Errno(EINVAL);
+  if (set && (sig == SIGKILL || sig == SIGSTOP)) return Errno(EINVAL);
+  act.flags &= kKnownSaFlags;
   const kernel::KSigaction old = t.sigaction(sig);
   if (set) {
     act.mask &= ~kernel::kUnblockableSignals;
