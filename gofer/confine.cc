@@ -148,6 +148,14 @@ absl::Status InstallGoferSeccomp() {
   for (int nr : kAllowed) {
     if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) != 0) break;
   }
+#ifdef SANDBOX_SANITIZER_RUNTIME
+  // What the ASan+UBSan runtimes call on their own: UBSan's vptr check probes
+  // memory through a pipe, ASan sets and clears each thread's signal stack.
+  static constexpr int kSanitizerRuntime[] = {SCMP_SYS(pipe2), SCMP_SYS(sigaltstack)};
+  for (int nr : kSanitizerRuntime) {
+    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+  }
+#endif
   // Only unix sockets (Connect), and only a private fs context (Serve).
   if (rc == 0) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
