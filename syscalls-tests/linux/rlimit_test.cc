@@ -1,0 +1,314 @@
+// getrlimit(2), setrlimit(2) and prlimit64(2): reading, lowering, raising
+// (with and without CAP_SYS_RESOURCE), the checks in Linux's order, and limits
+// that the memory syscalls obey (RLIMIT_AS, RLIMIT_DATA).
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "syscalls-tests/util/cleanup.h"
+#include "syscalls-tests/util/forked_child.h"
+#include "syscalls-tests/util/syscall_matchers.h"
+#include "syscalls-tests/util/test_util.h"
+
+namespace syscalls_test {
+namespace {
+
+void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
+
+// The kernel's struct rlimit64, which prlimit64 takes.
+struct Rlimit64 {
+  uint64_t cur;
+  uint64_t max;
+};
+
+long Prlimit(pid_t pid, int resource, const void* new_limit, void* old_limit) {
+  return syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
+}
+long Getrlimit(int resource, void* rl) { return syscall(SYS_getrlimit, resource, rl); }
+long Setrlimit(int resource, const void* rl) { return syscall(SYS_setrlimit, resource, rl); }
+
+// Puts `resource` back as it was when the test ends (as root, even a lowered
+// hard limit comes back).
+Cleanup RestoreLimit(int resource) {
+  Rlimit64 old;
+  Prlimit(0, resource, nullptr, &old);
+  return Cleanup([resource, old] { Prlimit(0, resource, &old, nullptr); });
+}
+
+constexpr int kEveryResource[] = {RLIMIT_CPU,      RLIMIT_FSIZE, RLIMIT_DATA,   RLIMIT_STACK,
+                                  RLIMIT_CORE,     RLIMIT_RSS,   RLIMIT_NPROC,  RLIMIT_NOFILE,
+                                  RLIMIT_MEMLOCK,  RLIMIT_AS,    RLIMIT_LOCKS,  RLIMIT_SIGPENDING,
+                                  RLIMIT_MSGQUEUE, RLIMIT_NICE,  RLIMIT_RTPRIO, RLIMIT_RTTIME};
+
+TEST(GetrlimitTest, EveryResourceHasSoftAtMostHard) {
+  for (int r : kEveryResource) {
+    struct rlimit rl;
+    ASSERT_THAT(Getrlimit(r, &rl), SyscallSucceeds()) << "resource " << r;
+    EXPECT_LE(rl.rlim_cur, rl.rlim_max) << "resource " << r;
+  }
+}
+
+TEST(GetrlimitTest, AgreesWithPrlimit) {
+  for (int r : kEveryResource) {
+    struct rlimit rl;
+    Rlimit64 rl64;
+    ASSERT_THAT(Getrlimit(r, &rl), SyscallSucceeds());
+    ASSERT_THAT(Prlimit(0, r, nullptr, &rl64), SyscallSucceeds());
+    EXPECT_EQ(rl.rlim_cur, rl64.cur) << "resource " << r;
+    EXPECT_EQ(rl.rlim_max, rl64.max) << "resource " << r;
+  }
+}
+
+TEST(GetrlimitTest, UnknownResourceIsEinval) {
+  struct rlimit rl;
+  EXPECT_THAT(Getrlimit(RLIM_NLIMITS, &rl), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Getrlimit(-1, &rl), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Getrlimit(1000, &rl), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(GetrlimitTest, BadPointerIsEfault) {
+  EXPECT_THAT(Getrlimit(RLIMIT_NOFILE, nullptr), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(Getrlimit(RLIMIT_NOFILE, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(GetrlimitTest, UnknownResourceIsCheckedBeforeThePointer) {
+  EXPECT_THAT(Getrlimit(RLIM_NLIMITS, nullptr), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(SetrlimitTest, LowerAndRaiseTheSoftLimit) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  struct rlimit rl;
+  ASSERT_THAT(Getrlimit(RLIMIT_CORE, &rl), SyscallSucceeds());
+  const struct rlimit lowered = {0, rl.rlim_max};
+  ASSERT_THAT(Setrlimit(RLIMIT_CORE, &lowered), SyscallSucceeds());
+  struct rlimit now;
+  ASSERT_THAT(Getrlimit(RLIMIT_CORE, &now), SyscallSucceeds());
+  EXPECT_EQ(now.rlim_cur, 0u);
+  EXPECT_EQ(now.rlim_max, rl.rlim_max);
+  // Back up to the hard limit needs no privilege.
+  const struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+  EXPECT_THAT(Setrlimit(RLIMIT_CORE, &raised), SyscallSucceeds());
+}
+
+TEST(SetrlimitTest, SoftAboveHardIsEinval) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  const struct rlimit bad = {2 * 4096, 4096};
+  EXPECT_THAT(Setrlimit(RLIMIT_CORE, &bad), SyscallFailsWithErrno(EINVAL));
+  const struct rlimit infinite_soft = {RLIM_INFINITY, 4096};
+  EXPECT_THAT(Setrlimit(RLIMIT_CORE, &infinite_soft), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(SetrlimitTest, UnknownResourceIsEinval) {
+  const struct rlimit rl = {0, 0};
+  EXPECT_THAT(Setrlimit(RLIM_NLIMITS, &rl), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Setrlimit(-1, &rl), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(SetrlimitTest, NullPointerIsEfault) {
+  EXPECT_THAT(Setrlimit(RLIMIT_CORE, nullptr), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(SetrlimitTest, PointerIsReadBeforeTheResourceIsChecked) {
+  // setrlimit copies the limit in first, then validates the resource.
+  EXPECT_THAT(Setrlimit(RLIM_NLIMITS, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(SetrlimitTest, RaisingTheHardLimitWithCapSysResource) {
+  SKIP_IF(!HaveCapability(CAP_SYS_RESOURCE));
+  Cleanup restore = RestoreLimit(RLIMIT_MSGQUEUE);
+  const struct rlimit low = {1024, 4096};
+  ASSERT_THAT(Setrlimit(RLIMIT_MSGQUEUE, &low), SyscallSucceeds());
+  const struct rlimit high = {1024, 1 << 20};
+  EXPECT_THAT(Setrlimit(RLIMIT_MSGQUEUE, &high), SyscallSucceeds());
+  struct rlimit now;
+  ASSERT_THAT(Getrlimit(RLIMIT_MSGQUEUE, &now), SyscallSucceeds());
+  EXPECT_EQ(now.rlim_max, 1u << 20);
+}
+
+TEST(SetrlimitTest, NofileAboveNrOpenIsEperm) {
+  Cleanup restore = RestoreLimit(RLIMIT_NOFILE);
+  // fs.nr_open is at most 2^30 - 64 or so; RLIM_INFINITY is always above it,
+  // privileged or not.
+  const struct rlimit inf = {1024, RLIM_INFINITY};
+  EXPECT_THAT(Setrlimit(RLIMIT_NOFILE, &inf), SyscallFailsWithErrno(EPERM));
+  const struct rlimit both = {RLIM_INFINITY, RLIM_INFINITY};
+  EXPECT_THAT(Setrlimit(RLIMIT_NOFILE, &both), SyscallFailsWithErrno(EPERM));
+}
+
+TEST(SetrlimitTest, InfinityRoundTrips) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  struct rlimit rl;
+  ASSERT_THAT(Getrlimit(RLIMIT_CORE, &rl), SyscallSucceeds());
+  SKIP_IF(rl.rlim_max != RLIM_INFINITY && !HaveCapability(CAP_SYS_RESOURCE));
+  const struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_THAT(Setrlimit(RLIMIT_CORE, &inf), SyscallSucceeds());
+  ASSERT_THAT(Getrlimit(RLIMIT_CORE, &rl), SyscallSucceeds());
+  EXPECT_EQ(rl.rlim_cur, RLIM_INFINITY);
+  EXPECT_EQ(rl.rlim_max, RLIM_INFINITY);
+}
+
+TEST(PrlimitTest, ReturnsTheOldLimitAndSetsTheNew) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &orig), SyscallSucceeds());
+  const Rlimit64 first = {0, orig.max};
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, &first, nullptr), SyscallSucceeds());
+  const Rlimit64 second = {orig.max == RLIM_INFINITY ? 4096 : orig.max, orig.max};
+  Rlimit64 old = {1, 1};
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, &second, &old), SyscallSucceeds());
+  EXPECT_EQ(old.cur, 0u);
+  EXPECT_EQ(old.max, orig.max);
+  Rlimit64 now;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &now), SyscallSucceeds());
+  EXPECT_EQ(now.cur, second.cur);
+}
+
+TEST(PrlimitTest, NeitherPointerIsANoOp) {
+  EXPECT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, nullptr), SyscallSucceeds());
+}
+
+TEST(PrlimitTest, OwnPidIsLikeZero) {
+  Rlimit64 a, b;
+  ASSERT_THAT(Prlimit(0, RLIMIT_STACK, nullptr, &a), SyscallSucceeds());
+  ASSERT_THAT(Prlimit(getpid(), RLIMIT_STACK, nullptr, &b), SyscallSucceeds());
+  EXPECT_EQ(a.cur, b.cur);
+  EXPECT_EQ(a.max, b.max);
+}
+
+TEST(PrlimitTest, NonexistentPidIsEsrch) {
+  Rlimit64 rl;
+  EXPECT_THAT(Prlimit(1 << 22, RLIMIT_CORE, nullptr, &rl), SyscallFailsWithErrno(ESRCH));
+}
+
+TEST(PrlimitTest, UnknownResourceIsEinval) {
+  Rlimit64 rl;
+  EXPECT_THAT(Prlimit(0, RLIM_NLIMITS, nullptr, &rl), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Prlimit(0, -1, nullptr, &rl), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(PrlimitTest, SoftAboveHardIsEinval) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  const Rlimit64 bad = {8192, 4096};
+  EXPECT_THAT(Prlimit(0, RLIMIT_CORE, &bad, nullptr), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(PrlimitTest, BadNewPointerIsEfault) {
+  EXPECT_THAT(Prlimit(0, RLIMIT_CORE, kKernelAddress, nullptr), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(PrlimitTest, NewLimitIsReadBeforeTheResourceIsChecked) {
+  EXPECT_THAT(Prlimit(0, RLIM_NLIMITS, kKernelAddress, nullptr), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(PrlimitTest, NewLimitIsReadBeforeThePidIsLookedUp) {
+  EXPECT_THAT(Prlimit(1 << 22, RLIMIT_CORE, kKernelAddress, nullptr),
+              SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(PrlimitTest, BadOldPointerIsEfaultAfterTheNewLimitIsSet) {
+  Cleanup restore = RestoreLimit(RLIMIT_CORE);
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &orig), SyscallSucceeds());
+  const Rlimit64 zero = {0, orig.max};
+  EXPECT_THAT(Prlimit(0, RLIMIT_CORE, &zero, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+  Rlimit64 now;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &now), SyscallSucceeds());
+  EXPECT_EQ(now.cur, 0u);
+}
+
+TEST(RlimitEffectTest, AddressSpaceLimitStopsMmap) {
+  Cleanup restore = RestoreLimit(RLIMIT_AS);
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_AS, nullptr, &orig), SyscallSucceeds());
+  // 1 MiB is far below what this process already has mapped: no new mapping
+  // fits. Nothing may allocate until the limit is back.
+  const Rlimit64 tiny = {1 << 20, orig.max};
+  const long set = Prlimit(0, RLIMIT_AS, &tiny, nullptr);
+  void* p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const int mmap_errno = errno;
+  restore.Run();
+  ASSERT_EQ(set, 0);
+  EXPECT_EQ(p, MAP_FAILED);
+  EXPECT_EQ(mmap_errno, ENOMEM);
+  if (p != MAP_FAILED) munmap(p, 4096);
+}
+
+TEST(RlimitEffectTest, DataLimitStopsPrivateWritableMappingsOnly) {
+  Cleanup restore = RestoreLimit(RLIMIT_DATA);
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_DATA, nullptr, &orig), SyscallSucceeds());
+  // One page: far below what this process already has. (Not 0: see
+  // ZeroDataLimitIsAllowedUpToTheHardLimit.)
+  const Rlimit64 one_page = {4096, orig.max};
+  const long set = Prlimit(0, RLIMIT_DATA, &one_page, nullptr);
+  void* data = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const int data_errno = errno;
+  void* ro = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* shared = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  restore.Run();
+  ASSERT_EQ(set, 0);
+  EXPECT_EQ(data, MAP_FAILED);
+  EXPECT_EQ(data_errno, ENOMEM);
+  EXPECT_NE(ro, MAP_FAILED);
+  EXPECT_NE(shared, MAP_FAILED);
+  for (void* p : {data, ro, shared}) {
+    if (p != MAP_FAILED) munmap(p, 4096);
+  }
+}
+
+TEST(RlimitEffectTest, DataLimitStopsMprotectToWritable) {
+  Cleanup restore = RestoreLimit(RLIMIT_DATA);
+  void* ro = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_THAT(ro, SyscallSucceeds());
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_DATA, nullptr, &orig), SyscallSucceeds());
+  const Rlimit64 one_page = {4096, orig.max};
+  const long set = Prlimit(0, RLIMIT_DATA, &one_page, nullptr);
+  const int r = mprotect(ro, 4096, PROT_READ | PROT_WRITE);
+  const int mprotect_errno = errno;
+  restore.Run();
+  munmap(ro, 4096);
+  ASSERT_EQ(set, 0);
+  EXPECT_EQ(r, -1);
+  EXPECT_EQ(mprotect_errno, ENOMEM);
+}
+
+TEST(RlimitEffectTest, ZeroDataLimitIsAllowedUpToTheHardLimit) {
+  // Linux's workaround for Valgrind: a soft RLIMIT_DATA of 0 is checked
+  // against the hard limit instead.
+  Cleanup restore = RestoreLimit(RLIMIT_DATA);
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_DATA, nullptr, &orig), SyscallSucceeds());
+  SKIP_IF(orig.max < (uint64_t{1} << 30));
+  const Rlimit64 zero = {0, orig.max};
+  const long set = Prlimit(0, RLIMIT_DATA, &zero, nullptr);
+  void* data = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  restore.Run();
+  ASSERT_EQ(set, 0);
+  EXPECT_NE(data, MAP_FAILED);
+  if (data != MAP_FAILED) munmap(data, 4096);
+}
+
+TEST(RlimitPrivilegeTest, RaisingTheHardLimitWithoutPrivilegeIsEperm) {
+  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
+  EXPECT_TRUE(InForkedChild([] {
+    const struct rlimit low = {1024, 4096};
+    CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &low) == 0);
+    DropPrivilegesInChild();
+    const struct rlimit high = {1024, 8192};
+    CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &high) == -1 && errno == EPERM);
+    // Lowering the hard limit is always allowed, and cannot be undone.
+    const struct rlimit lower = {1024, 2048};
+    CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &lower) == 0);
+    CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &low) == -1 && errno == EPERM);
+  }));
+}
+
+}  // namespace
+}  // namespace syscalls_test

@@ -1,0 +1,47 @@
+// Runs part of a test in a forked child process, for what must not touch the
+// test process itself: dropping privileges, lowering a hard limit, dying.
+//
+//   SKIP_IF_SANDBOX(kNoForkEntry, kNoForkWhy);
+//   EXPECT_TRUE(InForkedChild([] {
+//     CHILD_CHECK(setresuid(65534, 65534, 65534) == 0);
+//     CHILD_CHECK(mlock(p, n) == -1 && errno == EPERM);
+//   }));
+//
+// gtest's assertions mean nothing in the child; CHILD_CHECK reports the failed
+// condition (with errno) to the parent through a pipe and exits 1. The parent
+// waits and turns anything but exit status 0 into a failure that carries the
+// child's report. The child leaves with _exit: no gtest teardown, no atexit.
+#ifndef SYSCALLS_TESTS_UTIL_FORKED_CHILD_H_
+#define SYSCALLS_TESTS_UTIL_FORKED_CHILD_H_
+
+#include <functional>
+
+#include "gtest/gtest.h"
+
+namespace syscalls_test {
+
+// Success when `fn` returns in the child and the child exits 0.
+::testing::AssertionResult InForkedChild(const std::function<void()>& fn);
+
+// In a forked child: when running as root, become user and group 65534
+// (nobody) with no supplementary groups, which also empties the effective
+// capability set; otherwise do nothing. CHILD_CHECKs each step.
+void DropPrivilegesInChild();
+
+// The reason to give when a test needs an unprivileged forked child.
+inline constexpr char kNoUnprivilegedChildWhy[] =
+    "fork/clone and setresuid are unimplemented (the processes issue), so root cannot drop "
+    "its privileges in a child";
+
+namespace internal {
+[[noreturn]] void ChildCheckFailed(const char* file, int line, const char* cond, int err);
+}  // namespace internal
+
+#define CHILD_CHECK(cond)                                                                       \
+  do {                                                                                          \
+    if (!(cond)) ::syscalls_test::internal::ChildCheckFailed(__FILE__, __LINE__, #cond, errno); \
+  } while (0)
+
+}  // namespace syscalls_test
+
+#endif  // SYSCALLS_TESTS_UTIL_FORKED_CHILD_H_
