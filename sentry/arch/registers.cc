@@ -35,6 +35,21 @@ size_t FpState::XsaveSize() {
   return size;
 }
 
+uint64_t FpState::UserFeatures() {
+  static const uint64_t features = [] {
+    unsigned eax, ebx, ecx, edx;
+    // CPUID.1:ECX.OSXSAVE says XGETBV is usable.
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & (1u << 27)) == 0) {
+      return uint64_t{3};  // x87 and SSE: what FXSAVE covers
+    }
+    uint32_t lo, hi;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    constexpr uint64_t kXtileData = uint64_t{1} << 18;
+    return ((uint64_t{hi} << 32) | lo) & ~kXtileData;
+  }();
+  return features;
+}
+
 void FpState::Free::operator()(uint8_t* p) const { std::free(p); }
 
 FpState::FpState() : size_(XsaveSize()) {

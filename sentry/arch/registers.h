@@ -35,6 +35,9 @@ class FpState {
 
   // Size of the xsave area for the features this CPU has enabled (CPUID 0xD).
   static size_t XsaveSize();
+  // The XSAVE feature components guests may use (XCR0 as the host enabled it,
+  // less AMX tile data, which needs a per-process permission we do not grant).
+  static uint64_t UserFeatures();
 
   std::span<uint8_t> bytes() { return {data_.get(), size_}; }
   std::span<const uint8_t> bytes() const { return {data_.get(), size_}; }

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "sentry/arch/registers.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -59,17 +60,20 @@ SyscallResult GetRobustList(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
+// XFEATURE_MAX in Linux 6.16+ (APX is component 19).
+constexpr uint64_t kXfeatureMax = 20;
+
 SyscallResult ArchPrctl(Task& t, const SyscallArgs& a) {
   auto& r = t.regs().r;
-  // Canonical user addresses only, as Linux checks (EPERM otherwise).
-  const uint64_t limit = uint64_t{1} << 47;
+  // Linux refuses bases at or above TASK_SIZE_MAX (EPERM); the platform could
+  // not load them either (PTRACE_SETREGS: EIO).
   switch (a.Int(0)) {
     case ARCH_SET_FS:
-      if (a[1] >= limit) return Errno(EPERM);
+      if (a[1] >= kTaskSizeMax) return Errno(EPERM);
       r.fs_base = a[1];
       return 0;
     case ARCH_SET_GS:
-      if (a[1] >= limit) return Errno(EPERM);
+      if (a[1] >= kTaskSizeMax) return Errno(EPERM);
       r.gs_base = a[1];
       return 0;
     case ARCH_GET_FS:
@@ -83,6 +87,19 @@ SyscallResult ArchPrctl(Task& t, const SyscallArgs& a) {
       return 1;
     case ARCH_SET_CPUID:
       return Errno(ENODEV);
+    case ARCH_GET_XCOMP_SUPP:
+    case ARCH_GET_XCOMP_PERM:
+    case ARCH_GET_XCOMP_GUEST_PERM:
+      // Everything supported is permitted: the only component Linux makes a
+      // process ask for (AMX tile data) is not offered.
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(1), arch::FpState::UserFeatures()));
+      return 0;
+    case ARCH_REQ_XCOMP_PERM:
+    case ARCH_REQ_XCOMP_GUEST_PERM:
+      // Linux: an index past the last known component is EINVAL; any other
+      // is EOPNOTSUPP unless it is a dynamic component the CPU has.
+      if (a[1] >= kXfeatureMax) return Errno(EINVAL);
+      return Errno(EOPNOTSUPP);
     default:
       return Errno(EINVAL);
   }

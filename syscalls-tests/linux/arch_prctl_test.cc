@@ -141,5 +141,13 @@ TEST(ArchPrctlTest, XcompPermIncludesX87AndSse) {
   EXPECT_EQ(features & 3, 3u);
 }
 
+// Only dynamically enabled components (AMX tile data) can be requested; x87
+// and SSE are always on (EOPNOTSUPP), and past XFEATURE_MAX is EINVAL.
+TEST(ArchPrctlTest, RequestingAStaticComponentIsNotSupported) {
+  EXPECT_THAT(ArchPrctl(ARCH_REQ_XCOMP_PERM, 0), SyscallFailsWithErrno(EOPNOTSUPP));
+  EXPECT_THAT(ArchPrctl(ARCH_REQ_XCOMP_PERM, 1), SyscallFailsWithErrno(EOPNOTSUPP));
+  EXPECT_THAT(ArchPrctl(ARCH_REQ_XCOMP_PERM, 1000), SyscallFailsWithErrno(EINVAL));
+}
+
 }  // namespace
 }  // namespace syscalls_test
