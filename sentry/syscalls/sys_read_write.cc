@@ -54,7 +54,7 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   if (empty) return 0;
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir));
   ErrnoOr<size_t> n =
-      dir == Dir::kRead ? file.Readv(t, iovs, offset) : file.Writev(t, iovs, offset);
+      dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
   if (!n.ok()) return n.error();
   return *n;
 }

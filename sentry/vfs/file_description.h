@@ -1,8 +1,6 @@
-// An open file description: what an fd refers to (offset, status flags, the file).
-//
-// The generic VFS (mounts, dentries, path resolution) comes with the filesystems
-// issue; this is the piece the fd table needs now. Data moves through the
-// Sentry's internal iovecs into guest memory (see MemoryManager::InternalIovecs).
+// An open file description: what an fd refers to (offset, status flags, the
+// file, and where it was opened). Data moves through the Sentry's internal
+// iovecs into guest memory (see MemoryManager::InternalIovecs).
 #ifndef SENTRY_VFS_FILE_DESCRIPTION_H_
 #define SENTRY_VFS_FILE_DESCRIPTION_H_
 
@@ -15,6 +13,8 @@
 #include <string>
 
 #include "sentry/base/errno.h"
+#include "sentry/vfs/inode.h"
+#include "sentry/vfs/vfs.h"
 
 namespace sentry::kernel {
 class Task;
@@ -28,9 +28,11 @@ class FileDescription {
   virtual ~FileDescription() = default;
 
   // `offset` < 0 means the description's own offset (advanced by the call).
-  // Returns bytes transferred; may block (interruptibly, through the task).
-  virtual ErrnoOr<size_t> Readv(kernel::Task& t, std::span<const iovec> dst, int64_t offset) = 0;
-  virtual ErrnoOr<size_t> Writev(kernel::Task& t, std::span<const iovec> src, int64_t offset) = 0;
+  // `dst`/`src` are Sentry addresses. Returns bytes transferred; may block
+  // (interruptibly, through the task). `t` is null for the Sentry's own I/O
+  // (the loader, copy-up), which never blocks: EAGAIN instead.
+  virtual ErrnoOr<size_t> Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) = 0;
+  virtual ErrnoOr<size_t> Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) = 0;
   // Whether pread/pwrite are allowed (ESPIPE otherwise).
   virtual bool Seekable() const = 0;
   virtual ErrnoOr<struct stat> Stat() = 0;
@@ -38,12 +40,35 @@ class FileDescription {
   // For /proc/pid/fd and strace: e.g. "host:[1]" or a path.
   virtual std::string Describe() const = 0;
 
+  // lseek(2); ESPIPE for files without a position.
+  virtual ErrnoOr<int64_t> Seek(int64_t offset, int whence) {
+    (void)offset, (void)whence;
+    return Errno(ESPIPE);
+  }
+  // getdents64: entries from the description's position on, until `sink`
+  // refuses one; the position advances past what was taken.
+  virtual ErrnoOrOk IterateDir(const DirEntrySink& sink) {
+    (void)sink;
+    return Errno(ENOTDIR);
+  }
+  virtual ErrnoOrOk Sync() { return Ok(); }
+  // fallocate(2) mode 0 and FALLOC_FL_KEEP_SIZE; ENODEV for non-files.
+  virtual ErrnoOrOk Allocate(int mode, uint64_t offset, uint64_t length) {
+    (void)mode, (void)offset, (void)length;
+    return Errno(ENODEV);
+  }
+
+  // Where the file was opened: unset for donated host fds, pipes, sockets.
+  const VirtualDentry& location() const { return location_; }
+  void set_location(VirtualDentry vd) { location_ = std::move(vd); }
+
   // O_APPEND, O_NONBLOCK, ... plus the access mode.
   int status_flags() const { return status_flags_.load(std::memory_order_relaxed); }
   void set_status_flags(int f) { status_flags_.store(f, std::memory_order_relaxed); }
 
  private:
   std::atomic<int> status_flags_;
+  VirtualDentry location_;
 };
 
 }  // namespace sentry::vfs

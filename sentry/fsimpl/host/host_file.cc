@@ -49,41 +49,41 @@ HostFile::HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino)
 
 HostFile::~HostFile() { close(fd_); }
 
-ErrnoOr<size_t> HostFile::Readv(kernel::Task& t, std::span<const iovec> dst, int64_t offset) {
+ErrnoOr<size_t> HostFile::Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) {
   for (;;) {
     // Regular files are always ready; for ttys and pipes wait interruptibly.
     if (!seekable_) {
-      if (status_flags() & O_NONBLOCK) {
+      if (t == nullptr || (status_flags() & O_NONBLOCK)) {
         pollfd p{fd_, POLLIN, 0};
         if (poll(&p, 1, 0) == 0) return Errno(EAGAIN);
       } else {
-        auto ready = t.WaitHostFd(fd_, POLLIN);
+        auto ready = t->WaitHostFd(fd_, POLLIN);
         if (!ready.ok()) return Errno(kERESTARTSYS);
       }
     }
     ssize_t n = HostIo(fd_, dst, offset, /*write=*/false);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
-    if (errno == EAGAIN && !(status_flags() & O_NONBLOCK)) continue;
+    if (errno == EAGAIN && t != nullptr && !(status_flags() & O_NONBLOCK)) continue;
     return Errno(errno);
   }
 }
 
-ErrnoOr<size_t> HostFile::Writev(kernel::Task& t, std::span<const iovec> src, int64_t offset) {
+ErrnoOr<size_t> HostFile::Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) {
   for (;;) {
     if (!seekable_) {
-      if (status_flags() & O_NONBLOCK) {
+      if (t == nullptr || (status_flags() & O_NONBLOCK)) {
         pollfd p{fd_, POLLOUT, 0};
         if (poll(&p, 1, 0) == 0) return Errno(EAGAIN);
       } else {
-        auto ready = t.WaitHostFd(fd_, POLLOUT);
+        auto ready = t->WaitHostFd(fd_, POLLOUT);
         if (!ready.ok()) return Errno(kERESTARTSYS);
       }
     }
     ssize_t n = HostIo(fd_, src, offset, /*write=*/true);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
-    if (errno == EAGAIN && !(status_flags() & O_NONBLOCK)) continue;
+    if (errno == EAGAIN && t != nullptr && !(status_flags() & O_NONBLOCK)) continue;
     // TODO(processes issue): EPIPE also sends SIGPIPE to the writer.
     return Errno(errno);
   }

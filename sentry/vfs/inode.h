@@ -1,0 +1,153 @@
+// What a filesystem implements: inodes (attributes, directory operations,
+// opening) and the filesystem object itself. The VFS (vfs.h) walks paths,
+// checks permissions and keeps the dentry cache; filesystems never see a path.
+#ifndef SENTRY_VFS_INODE_H_
+#define SENTRY_VFS_INODE_H_
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sentry/base/errno.h"
+
+namespace sentry::vfs {
+
+class FileDescription;
+class Filesystem;
+struct VirtualDentry;
+
+// An inode's attributes, as stat/statx report them.
+struct Attr {
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IFMT | permission bits
+  uint64_t nlink = 1;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t rdev = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte units
+  uint32_t blksize = 4096;
+  timespec atime{}, mtime{}, ctime{}, btime{};
+};
+
+// What SetAttr changes; unset fields stay. The VFS has checked permission and
+// resolved UTIME_NOW; ctime is the filesystem's to update.
+struct SetAttrRequest {
+  std::optional<uint32_t> mode;  // permission bits only (07777)
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  std::optional<timespec> atime;
+  std::optional<timespec> mtime;
+};
+
+// Who creates a file: the owner the new inode gets.
+struct Owner {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+// One directory entry for getdents. `next` is the cookie that continues after it.
+struct DirEntry {
+  std::string_view name;
+  uint64_t ino;
+  uint8_t type;  // DT_*
+  int64_t next;
+};
+// Returns false to stop (the caller's buffer is full).
+using DirEntrySink = std::function<bool(const DirEntry&)>;
+
+// stat(2)'s view of `a` on a filesystem whose st_dev is `dev`.
+inline struct stat AttrToStat(const Attr& a, uint64_t dev) {
+  struct stat st = {};
+  st.st_dev = dev;
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_rdev = a.rdev;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = a.blksize;
+  st.st_blocks = static_cast<blkcnt_t>(a.blocks);
+  st.st_atim = a.atime;
+  st.st_mtim = a.mtime;
+  st.st_ctim = a.ctime;
+  return st;
+}
+
+inline uint8_t DirentType(uint32_t mode) { return static_cast<uint8_t>((mode & S_IFMT) >> 12); }
+
+// An inode. Operations a kind of inode does not support return the errno Linux
+// gives for them (the defaults below). Directory operations are called with
+// the VFS holding the directory's dentry lock, so a filesystem sees one
+// mutation of a directory at a time.
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  explicit Inode(Filesystem& fs) : fs_(fs) {}
+  virtual ~Inode() = default;
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+
+  Filesystem& fs() const { return fs_; }
+
+  virtual ErrnoOr<Attr> GetAttr() = 0;
+  virtual ErrnoOrOk SetAttr(const SetAttrRequest& req) = 0;
+  // Whether the cached inode still stands for `name` (gofer revalidation).
+  virtual bool Valid() { return true; }
+
+  // --- Directories. ENOENT when `name` does not exist. ---
+  virtual ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name);
+  virtual ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
+                                                 const Owner& owner);
+  virtual ErrnoOr<std::shared_ptr<Inode>> Mkdir(std::string_view name, uint32_t mode,
+                                                const Owner& owner);
+  virtual ErrnoOr<std::shared_ptr<Inode>> Mknod(std::string_view name, uint32_t mode, uint64_t rdev,
+                                                const Owner& owner);
+  virtual ErrnoOr<std::shared_ptr<Inode>> Symlink(std::string_view name, std::string_view target,
+                                                  const Owner& owner);
+  virtual ErrnoOrOk Link(std::string_view name, const std::shared_ptr<Inode>& target);
+  // `child` is what the VFS looked up for `name`.
+  virtual ErrnoOrOk Unlink(std::string_view name, Inode& child);
+  virtual ErrnoOrOk Rmdir(std::string_view name, Inode& child);
+  // Moves `name` here to `new_name` in `new_dir` (same filesystem). `replaced`
+  // is what `new_name` named, if anything; RENAME_EXCHANGE swaps the two. The
+  // VFS has checked every rule that does not need the filesystem.
+  virtual ErrnoOrOk Rename(std::string_view name, Inode& new_dir, std::string_view new_name,
+                           Inode* replaced, unsigned flags);
+  // Calls `sink` for each entry from cookie `offset` on ("." and ".." first).
+  virtual ErrnoOrOk IterateDir(int64_t offset, const DirEntrySink& sink);
+
+  // --- Symlinks. ---
+  virtual ErrnoOr<std::string> Readlink();
+
+  // --- Opening. `flags` are open(2)'s; the VFS has checked permission,
+  // O_DIRECTORY and truncated for O_TRUNC. ---
+  virtual ErrnoOr<std::shared_ptr<FileDescription>> Open(const VirtualDentry& vd, int flags) = 0;
+
+ private:
+  Filesystem& fs_;
+};
+
+// A mounted filesystem instance.
+class Filesystem : public std::enable_shared_from_this<Filesystem> {
+ public:
+  virtual ~Filesystem() = default;
+  virtual std::shared_ptr<Inode> Root() = 0;
+  virtual std::string_view Name() const = 0;  // "tmpfs", "proc", ...
+  virtual ErrnoOr<struct statfs> StatFS() = 0;
+  // st_dev of every inode of this instance.
+  virtual uint64_t Dev() const = 0;
+};
+
+}  // namespace sentry::vfs
+
+#endif  // SENTRY_VFS_INODE_H_

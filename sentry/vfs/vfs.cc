@@ -1,0 +1,726 @@
+#include "sentry/vfs/vfs.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+
+#include <deque>
+#include <vector>
+
+#include "sentry/base/status_macros.h"
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::vfs {
+namespace {
+
+bool IsDir(const Attr& a) { return S_ISDIR(a.mode); }
+
+// Splits `path` into its components (empty ones and the slashes dropped).
+void Components(std::string_view path, std::deque<std::string>* out, bool front) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = i;
+    while (j < path.size() && path[j] != '/') ++j;
+    if (j > i) parts.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  if (front) {
+    out->insert(out->begin(), parts.begin(), parts.end());
+  } else {
+    out->insert(out->end(), parts.begin(), parts.end());
+  }
+}
+
+timespec Now() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts;
+}
+
+// An O_PATH description: a location and nothing to read or write.
+class PathFile : public FileDescription {
+ public:
+  PathFile(const VirtualDentry& vd, int flags) : FileDescription(flags) { set_location(vd); }
+  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec>, int64_t) override {
+    return Errno(EBADF);
+  }
+  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec>, int64_t) override {
+    return Errno(EBADF);
+  }
+  bool Seekable() const override { return false; }
+  ErrnoOr<struct stat> Stat() override {
+    ASSIGN_OR_RETURN(Attr a, location().inode().GetAttr());
+    return AttrToStat(a, location().inode().fs().Dev());
+  }
+  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(EBADF); }
+  ErrnoOr<int64_t> Seek(int64_t, int) override { return Errno(EBADF); }
+  ErrnoOrOk IterateDir(const DirEntrySink&) override { return Errno(EBADF); }
+  ErrnoOrOk Sync() override { return Errno(EBADF); }
+  ErrnoOrOk Allocate(int, uint64_t, uint64_t) override { return Errno(EBADF); }
+  std::string Describe() const override { return "path"; }
+};
+
+}  // namespace
+
+// --- Default inode operations: what Linux answers for the wrong kind of file. ---
+
+ErrnoOr<std::shared_ptr<Inode>> Inode::Lookup(std::string_view) { return Errno(ENOTDIR); }
+ErrnoOr<std::shared_ptr<Inode>> Inode::Create(std::string_view, uint32_t, const Owner&) {
+  return Errno(ENOTDIR);
+}
+ErrnoOr<std::shared_ptr<Inode>> Inode::Mkdir(std::string_view, uint32_t, const Owner&) {
+  return Errno(ENOTDIR);
+}
+ErrnoOr<std::shared_ptr<Inode>> Inode::Mknod(std::string_view, uint32_t, uint64_t, const Owner&) {
+  return Errno(ENOTDIR);
+}
+ErrnoOr<std::shared_ptr<Inode>> Inode::Symlink(std::string_view, std::string_view, const Owner&) {
+  return Errno(ENOTDIR);
+}
+ErrnoOrOk Inode::Link(std::string_view, const std::shared_ptr<Inode>&) { return Errno(ENOTDIR); }
+ErrnoOrOk Inode::Unlink(std::string_view, Inode&) { return Errno(ENOTDIR); }
+ErrnoOrOk Inode::Rmdir(std::string_view, Inode&) { return Errno(ENOTDIR); }
+ErrnoOrOk Inode::Rename(std::string_view, Inode&, std::string_view, Inode*, unsigned) {
+  return Errno(ENOTDIR);
+}
+ErrnoOrOk Inode::IterateDir(int64_t, const DirEntrySink&) { return Errno(ENOTDIR); }
+ErrnoOr<std::string> Inode::Readlink() { return Errno(EINVAL); }
+
+// --- The tree and the mounts. ---
+
+VirtualFilesystem::VirtualFilesystem(std::shared_ptr<Filesystem> root_fs) {
+  auto m = std::make_shared<Mount>();
+  absl::MutexLock l(&mu_);
+  m->id = next_mount_id_++;
+  m->root = std::make_shared<Dentry>(root_fs->Root(), "/", nullptr);
+  m->fs = std::move(root_fs);
+  root_ = {m, m->root};
+}
+
+VirtualFilesystem::~VirtualFilesystem() {
+  // Break the parent<->child cycles of every cached tree.
+  absl::MutexLock l(&mu_);
+  std::vector<std::shared_ptr<Dentry>> stack = {root_.dentry};
+  for (auto& [key, m] : mounts_) stack.push_back(m->root);
+  while (!stack.empty()) {
+    auto d = std::move(stack.back());
+    stack.pop_back();
+    for (auto& [name, child] : d->children_) stack.push_back(child);
+    d->children_.clear();
+    d->parent_.reset();
+  }
+  mounts_.clear();
+}
+
+ErrnoOr<std::shared_ptr<Mount>> VirtualFilesystem::MountAt(const VirtualDentry& at,
+                                                           std::shared_ptr<Filesystem> fs,
+                                                           bool read_only) {
+  ASSIGN_OR_RETURN(Attr a, at.inode().GetAttr());
+  if (!IsDir(a)) return Errno(ENOTDIR);
+  auto m = std::make_shared<Mount>();
+  absl::MutexLock l(&mu_);
+  // Stack on whatever is already mounted there.
+  VirtualDentry top = CrossDownLocked(at);
+  m->id = next_mount_id_++;
+  m->root = std::make_shared<Dentry>(fs->Root(), "/", nullptr);
+  m->fs = std::move(fs);
+  m->parent = top.mount;
+  m->mountpoint = top.dentry;
+  m->read_only = read_only;
+  top.dentry->mounts_++;
+  mounts_[{top.mount.get(), top.dentry.get()}] = m;
+  return m;
+}
+
+ErrnoOr<std::shared_ptr<Mount>> VirtualFilesystem::MountAtPath(std::string_view path,
+                                                               std::shared_ptr<Filesystem> fs,
+                                                               bool read_only) {
+  const AccessCreds root = AccessCreds::Root();
+  PathContext ctx{root_, root_, &root, 0};
+  ASSIGN_OR_RETURN(VirtualDentry at, Resolve(ctx, path, kFollow | kDirectory));
+  return MountAt(at, std::move(fs), read_only);
+}
+
+VirtualDentry VirtualFilesystem::CrossDownLocked(VirtualDentry vd) const {
+  while (vd.dentry->mounts_ > 0) {
+    auto it = mounts_.find({vd.mount.get(), vd.dentry.get()});
+    if (it == mounts_.end()) break;
+    vd = {it->second, it->second->root};
+  }
+  return vd;
+}
+
+bool VirtualFilesystem::IsMountpointLocked(const VirtualDentry& vd) const {
+  return vd.dentry->mounts_ > 0 && mounts_.count({vd.mount.get(), vd.dentry.get()}) > 0;
+}
+
+VirtualDentry VirtualFilesystem::ParentOfLocked(const VirtualDentry& vd,
+                                                const VirtualDentry& root) const {
+  VirtualDentry cur = vd;
+  while (true) {
+    if (cur == root) return cur;
+    if (cur.dentry != cur.mount->root) break;
+    if (cur.mount->parent == nullptr) return cur;  // the namespace's root
+    cur = {cur.mount->parent, cur.mount->mountpoint};
+  }
+  return {cur.mount, cur.dentry->parent_ ? cur.dentry->parent_ : cur.dentry};
+}
+
+ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::shared_ptr<Dentry>& dir,
+                                                                std::string_view name) {
+  auto it = dir->children_.find(name);
+  if (it != dir->children_.end()) {
+    if (it->second->inode_->Valid()) return it->second;
+    it->second->dead_ = true;
+    dir->children_.erase(it);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, dir->inode_->Lookup(name));
+  return AddChildLocked(dir, name, std::move(inode));
+}
+
+std::shared_ptr<Dentry> VirtualFilesystem::AddChildLocked(const std::shared_ptr<Dentry>& dir,
+                                                          std::string_view name,
+                                                          std::shared_ptr<Inode> inode) {
+  auto d = std::make_shared<Dentry>(std::move(inode), std::string(name), dir);
+  dir->children_[std::string(name)] = d;
+  return d;
+}
+
+void VirtualFilesystem::DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name) {
+  auto it = dir->children_.find(name);
+  if (it == dir->children_.end()) return;
+  it->second->dead_ = true;
+  dir->children_.erase(it);
+}
+
+// --- The path resolver. ---
+
+ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std::string_view path,
+                                                     unsigned flags, Parent* parent) {
+  if (path.empty()) {
+    if (!(flags & kEmptyPath) || parent != nullptr) return Errno(ENOENT);
+    return ctx.start;
+  }
+  const AccessCreds& creds = *ctx.creds;
+  // openat2: RESOLVE_IN_ROOT makes the start the root; RESOLVE_BENEATH forbids
+  // leaving it.
+  const VirtualDentry root = (flags & kInRoot) ? ctx.start : ctx.root;
+  const bool beneath = flags & kBeneath;
+  VirtualDentry cur;
+  if (path[0] == '/') {
+    if (beneath) return Errno(EXDEV);
+    cur = root;
+  } else {
+    cur = ctx.start;
+  }
+  std::deque<std::string> todo;
+  Components(path, &todo, false);
+  bool trailing_slash = path.back() == '/';
+  int symlinks = 0;
+  // Depth below the start, for RESOLVE_BENEATH's "..".
+  int depth = 0;
+
+  if (parent != nullptr) {
+    if (todo.empty()) {
+      // "/" (or "///"): there is no last component.
+      *parent = {cur, "", Parent::kRoot, trailing_slash};
+      return cur;
+    }
+    parent->name = std::move(todo.back());
+    todo.pop_back();
+    parent->kind = parent->name == "."    ? Parent::kDot
+                   : parent->name == ".." ? Parent::kDotDot
+                                          : Parent::kNormal;
+    parent->trailing_slash = trailing_slash;
+    trailing_slash = false;
+    if (parent->name.size() > kNameMax) return Errno(ENAMETOOLONG);
+  }
+
+  while (!todo.empty()) {
+    std::string name = std::move(todo.front());
+    todo.pop_front();
+    const bool last = todo.empty();
+    ASSIGN_OR_RETURN(Attr dir_attr, cur.inode().GetAttr());
+    if (!IsDir(dir_attr)) return Errno(ENOTDIR);
+    RETURN_IF_ERROR(CheckPermission(creds, dir_attr, kMayExec));
+    if (name == ".") continue;
+    if (name == "..") {
+      if (beneath) {
+        if (depth == 0) return Errno(EXDEV);
+        --depth;
+      }
+      VirtualDentry up = ParentOfLocked(cur, root);
+      if ((flags & kNoXdev) && up.mount != cur.mount) return Errno(EXDEV);
+      cur = std::move(up);
+      continue;
+    }
+    if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+    ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child, ChildLocked(cur.dentry, name));
+    VirtualDentry next = CrossDownLocked({cur.mount, child});
+    if ((flags & kNoXdev) && next.mount != cur.mount) return Errno(EXDEV);
+    ASSIGN_OR_RETURN(Attr a, next.inode().GetAttr());
+    if (S_ISLNK(a.mode) && (!last || (flags & kFollow) || trailing_slash)) {
+      if (flags & kNoSymlinks) return Errno(ELOOP);
+      if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      ASSIGN_OR_RETURN(std::string target, next.inode().Readlink());
+      if (target.empty()) return Errno(ENOENT);
+      if (target[0] == '/') {
+        if (beneath) return Errno(EXDEV);
+        cur = root;
+        depth = 0;
+      }
+      if (last && target.back() == '/') trailing_slash = true;
+      Components(target, &todo, true);
+      continue;
+    }
+    cur = std::move(next);
+    ++depth;
+  }
+  if (parent != nullptr) {
+    ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
+    if (!IsDir(a)) return Errno(ENOTDIR);
+    parent->dir = cur;
+    return cur;
+  }
+  if (trailing_slash || (flags & kDirectory)) {
+    ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
+    if (!IsDir(a)) return Errno(ENOTDIR);
+  }
+  return cur;
+}
+
+ErrnoOr<VirtualFilesystem::Parent> VirtualFilesystem::WalkParentLocked(const PathContext& ctx,
+                                                                       std::string_view path,
+                                                                       unsigned flags) {
+  Parent p;
+  RETURN_IF_ERROR(WalkLocked(ctx, path, flags, &p));
+  return p;
+}
+
+ErrnoOr<VirtualDentry> VirtualFilesystem::Resolve(const PathContext& ctx, std::string_view path,
+                                                  unsigned flags) {
+  absl::MutexLock l(&mu_);
+  return WalkLocked(ctx, path, flags, nullptr);
+}
+
+std::pair<Owner, uint32_t> VirtualFilesystem::NewInodeOwner(const AccessCreds& c, const Attr& dir,
+                                                            uint32_t mode) const {
+  Owner o{c.fsuid, c.fsgid};
+  if (dir.mode & S_ISGID) {
+    o.gid = dir.gid;
+    if (S_ISDIR(mode)) mode |= S_ISGID;
+  } else if (S_ISREG(mode) && (mode & S_ISGID) && (mode & S_IXGRP) && !c.InGroup(o.gid) &&
+             !c.cap_fsetid) {
+    mode &= ~S_ISGID;
+  }
+  return {o, mode};
+}
+
+// The parent of a name about to be created, checked: a normal last component
+// that does not exist yet, and write+search permission on a writable mount.
+ErrnoOr<VirtualFilesystem::Parent> VirtualFilesystem::CreatableLocked(const PathContext& ctx,
+                                                                      std::string_view path,
+                                                                      bool dir_ok_with_slash) {
+  ASSIGN_OR_RETURN(Parent p, WalkParentLocked(ctx, path, kFollow));
+  if (p.kind != Parent::kNormal) return Errno(EEXIST);
+  auto child = ChildLocked(p.dir.dentry, p.name);
+  if (child.ok()) return Errno(EEXIST);
+  if (child.error().value() != ENOENT) return child.error();
+  if (p.trailing_slash && !dir_ok_with_slash) return Errno(ENOENT);
+  ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+  RETURN_IF_ERROR(CheckPermission(*ctx.creds, dir, kMayWrite | kMayExec));
+  if (p.dir.mount->read_only) return Errno(EROFS);
+  return p;
+}
+
+// --- Path operations. ---
+
+ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathContext& ctx,
+                                                                  std::string_view path, int flags,
+                                                                  uint32_t mode, unsigned resolve) {
+  const AccessCreds& creds = *ctx.creds;
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  if ((flags & __O_TMPFILE) == __O_TMPFILE) return Errno(EOPNOTSUPP);
+  absl::MutexLock l(&mu_);
+  VirtualDentry vd;
+  bool created = false;
+  if (flags & O_CREAT) {
+    // Walk to the parent; an existing last component is opened (through a
+    // symlink, even a dangling one, whose target is then created).
+    PathContext c = ctx;
+    std::string cur(path);
+    for (int links = 0;; ++links) {
+      ASSIGN_OR_RETURN(Parent p, WalkParentLocked(c, cur, resolve | kFollow));
+      if (p.kind != Parent::kNormal) return Errno(EISDIR);
+      auto child = ChildLocked(p.dir.dentry, p.name);
+      if (child.ok()) {
+        if (flags & O_EXCL) return Errno(EEXIST);
+        vd = CrossDownLocked({p.dir.mount, *child});
+        ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+        if (S_ISLNK(a.mode) && !(flags & O_NOFOLLOW)) {
+          if (links >= kMaxSymlinks || (resolve & kNoSymlinks)) return Errno(ELOOP);
+          ASSIGN_OR_RETURN(std::string target, vd.inode().Readlink());
+          if (target.empty()) return Errno(ENOENT);
+          if (target[0] == '/' && (resolve & kBeneath)) return Errno(EXDEV);
+          if (p.trailing_slash) target += '/';
+          c.start = p.dir;
+          cur = std::move(target);
+          continue;
+        }
+        if (p.trailing_slash && !S_ISDIR(a.mode)) return Errno(ENOTDIR);
+        break;
+      }
+      if (child.error().value() != ENOENT) return child.error();
+      if (p.trailing_slash) return Errno(EISDIR);
+      ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+      RETURN_IF_ERROR(CheckPermission(creds, dir, kMayWrite | kMayExec));
+      if (p.dir.mount->read_only) return Errno(EROFS);
+      auto [owner, m] = NewInodeOwner(creds, dir, S_IFREG | (mode & 07777 & ~ctx.umask));
+      ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Create(p.name, m, owner));
+      vd = {p.dir.mount, AddChildLocked(p.dir.dentry, p.name, std::move(inode))};
+      created = true;
+      break;
+    }
+  } else {
+    unsigned f = resolve | ((flags & O_NOFOLLOW) ? 0u : unsigned{kFollow});
+    if (flags & O_DIRECTORY) f |= kDirectory;
+    ASSIGN_OR_RETURN(vd, WalkLocked(ctx, path, f, nullptr));
+  }
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  const int acc = flags & O_ACCMODE;
+  if (S_ISLNK(a.mode) && !(flags & O_PATH)) return Errno(ELOOP);
+  if ((flags & O_DIRECTORY) && !IsDir(a)) return Errno(ENOTDIR);
+  if (!(flags & O_PATH)) {
+    if (IsDir(a) && (acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC)))) return Errno(EISDIR);
+    if (!created) {
+      int may = 0;
+      if (acc == O_RDONLY || acc == O_RDWR || acc == O_ACCMODE) may |= kMayRead;
+      if (acc == O_WRONLY || acc == O_RDWR || acc == O_ACCMODE || (flags & O_TRUNC)) {
+        may |= kMayWrite;
+      }
+      if (S_ISSOCK(a.mode)) return Errno(ENXIO);
+      if ((S_ISCHR(a.mode) || S_ISBLK(a.mode)) && vd.mount->nodev) return Errno(EACCES);
+      RETURN_IF_ERROR(CheckPermission(creds, a, may));
+      if ((may & kMayWrite) && vd.mount->read_only &&
+          (S_ISREG(a.mode) || S_ISDIR(a.mode) || S_ISLNK(a.mode))) {
+        return Errno(EROFS);
+      }
+      if ((flags & O_TRUNC) && S_ISREG(a.mode)) {
+        SetAttrRequest req;
+        req.size = 0;
+        RETURN_IF_ERROR(vd.inode().SetAttr(req));
+      }
+    }
+  }
+  if (flags & O_PATH)
+    return std::shared_ptr<FileDescription>(std::make_shared<PathFile>(vd, flags));
+  ASSIGN_OR_RETURN(std::shared_ptr<FileDescription> fd, vd.inode().Open(vd, flags));
+  fd->set_location(vd);
+  return fd;
+}
+
+ErrnoOrOk VirtualFilesystem::Mkdir(const PathContext& ctx, std::string_view path, uint32_t mode) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent p, CreatableLocked(ctx, path, /*dir_ok_with_slash=*/true));
+  ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+  auto [owner, m] = NewInodeOwner(*ctx.creds, dir, S_IFDIR | (mode & 01777 & ~ctx.umask));
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Mkdir(p.name, m, owner));
+  AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Mknod(const PathContext& ctx, std::string_view path, uint32_t mode,
+                                   uint64_t rdev) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent p, CreatableLocked(ctx, path, false));
+  if ((S_ISCHR(mode) || S_ISBLK(mode)) && !ctx.creds->cap_mknod) return Errno(EPERM);
+  ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+  auto [owner, m] = NewInodeOwner(*ctx.creds, dir, (mode & S_IFMT) | (mode & 07777 & ~ctx.umask));
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Mknod(p.name, m, rdev, owner));
+  AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Symlink(const PathContext& ctx, std::string_view target,
+                                     std::string_view path) {
+  if (target.empty()) return Errno(ENOENT);
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent p, CreatableLocked(ctx, path, false));
+  ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+  auto [owner, m] = NewInodeOwner(*ctx.creds, dir, S_IFLNK | 0777);
+  (void)m;
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Symlink(p.name, target, owner));
+  AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Link(const PathContext& old_ctx, std::string_view old_path,
+                                  bool follow, const PathContext& new_ctx,
+                                  std::string_view new_path) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(VirtualDentry old,
+                   WalkLocked(old_ctx, old_path, follow ? kFollow : 0u, nullptr));
+  ASSIGN_OR_RETURN(Parent p, WalkParentLocked(new_ctx, new_path, kFollow));
+  if (p.kind != Parent::kNormal) return Errno(EEXIST);
+  auto existing = ChildLocked(p.dir.dentry, p.name);
+  if (existing.ok()) return Errno(EEXIST);
+  if (existing.error().value() != ENOENT) return existing.error();
+  if (p.trailing_slash) return Errno(ENOENT);
+  if (old.mount != p.dir.mount) return Errno(EXDEV);
+  ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
+  RETURN_IF_ERROR(CheckPermission(*new_ctx.creds, dir, kMayWrite | kMayExec));
+  if (p.dir.mount->read_only) return Errno(EROFS);
+  ASSIGN_OR_RETURN(Attr a, old.inode().GetAttr());
+  if (IsDir(a)) return Errno(EPERM);
+  RETURN_IF_ERROR(p.dir.inode().Link(p.name, old.dentry->inode()));
+  AddChildLocked(p.dir.dentry, p.name, old.dentry->inode());
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::MayDeleteLocked(const AccessCreds& c, const VirtualDentry& dir,
+                                             Inode& child, bool want_dir) {
+  ASSIGN_OR_RETURN(Attr d, dir.inode().GetAttr());
+  ASSIGN_OR_RETURN(Attr a, child.GetAttr());
+  RETURN_IF_ERROR(CheckPermission(c, d, kMayWrite | kMayExec));
+  RETURN_IF_ERROR(CheckSticky(c, d, a));
+  if (want_dir && !IsDir(a)) return Errno(ENOTDIR);
+  if (!want_dir && IsDir(a)) return Errno(EISDIR);
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Unlink(const PathContext& ctx, std::string_view path) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent p, WalkParentLocked(ctx, path, kFollow));
+  if (p.kind != Parent::kNormal) return Errno(EISDIR);
+  ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child, ChildLocked(p.dir.dentry, p.name));
+  if (p.trailing_slash) {
+    ASSIGN_OR_RETURN(Attr a, child->inode()->GetAttr());
+    return Errno(IsDir(a) ? EISDIR : ENOTDIR);
+  }
+  RETURN_IF_ERROR(MayDeleteLocked(*ctx.creds, p.dir, *child->inode(), false));
+  if (IsMountpointLocked({p.dir.mount, child})) return Errno(EBUSY);
+  if (p.dir.mount->read_only) return Errno(EROFS);
+  RETURN_IF_ERROR(p.dir.inode().Unlink(p.name, *child->inode()));
+  DropChildLocked(p.dir.dentry, p.name);
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Rmdir(const PathContext& ctx, std::string_view path) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent p, WalkParentLocked(ctx, path, kFollow));
+  switch (p.kind) {
+    case Parent::kDot:
+      return Errno(EINVAL);
+    case Parent::kDotDot:
+      return Errno(ENOTEMPTY);
+    case Parent::kRoot:
+      return Errno(EBUSY);
+    case Parent::kNormal:
+      break;
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child, ChildLocked(p.dir.dentry, p.name));
+  RETURN_IF_ERROR(MayDeleteLocked(*ctx.creds, p.dir, *child->inode(), true));
+  if (IsMountpointLocked({p.dir.mount, child})) return Errno(EBUSY);
+  if (p.dir.mount->read_only) return Errno(EROFS);
+  RETURN_IF_ERROR(p.dir.inode().Rmdir(p.name, *child->inode()));
+  DropChildLocked(p.dir.dentry, p.name);
+  return Ok();
+}
+
+ErrnoOrOk VirtualFilesystem::Rename(const PathContext& old_ctx, std::string_view old_path,
+                                    const PathContext& new_ctx, std::string_view new_path,
+                                    unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return Errno(EINVAL);
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return Errno(EINVAL);
+  if ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE)) return Errno(EINVAL);
+  if (flags & RENAME_WHITEOUT) return Errno(EOPNOTSUPP);
+  const AccessCreds& creds = *old_ctx.creds;
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(Parent op, WalkParentLocked(old_ctx, old_path, kFollow));
+  ASSIGN_OR_RETURN(Parent np, WalkParentLocked(new_ctx, new_path, kFollow));
+  if (op.dir.mount != np.dir.mount) return Errno(EXDEV);
+  if (op.kind != Parent::kNormal) return Errno(EBUSY);
+  if (np.kind != Parent::kNormal) return Errno((flags & RENAME_NOREPLACE) ? EEXIST : EBUSY);
+  ASSIGN_OR_RETURN(std::shared_ptr<Dentry> old_child, ChildLocked(op.dir.dentry, op.name));
+  ASSIGN_OR_RETURN(Attr old_attr, old_child->inode()->GetAttr());
+  std::shared_ptr<Dentry> new_child;
+  if (auto c = ChildLocked(np.dir.dentry, np.name); c.ok()) {
+    new_child = *c;
+  } else if (c.error().value() != ENOENT) {
+    return c.error();
+  }
+  if (flags & RENAME_EXCHANGE) {
+    if (!new_child) return Errno(ENOENT);
+  } else if (new_child && (flags & RENAME_NOREPLACE)) {
+    return Errno(EEXIST);
+  }
+  std::optional<Attr> new_attr;
+  if (new_child) {
+    ASSIGN_OR_RETURN(new_attr, new_child->inode()->GetAttr());
+  }
+  // Trailing slashes are only for directories.
+  if ((op.trailing_slash || np.trailing_slash) && !IsDir(old_attr)) return Errno(ENOTDIR);
+  if ((flags & RENAME_EXCHANGE) && np.trailing_slash && !IsDir(*new_attr)) return Errno(ENOTDIR);
+  // Same inode under both names: nothing to do.
+  if (new_child && new_child->inode() == old_child->inode()) return Ok();
+  // A directory may not move beneath itself (EINVAL), nor replace an ancestor
+  // of the source (ENOTEMPTY).
+  for (auto d = np.dir.dentry; d; d = d->parent_) {
+    if (d == old_child) return Errno(EINVAL);
+  }
+  if (new_child) {
+    for (auto d = op.dir.dentry; d; d = d->parent_) {
+      if (d == new_child) return Errno((flags & RENAME_EXCHANGE) ? EINVAL : ENOTEMPTY);
+    }
+  }
+  RETURN_IF_ERROR(MayDeleteLocked(creds, op.dir, *old_child->inode(), IsDir(old_attr)));
+  if (new_child) {
+    const bool want_dir = (flags & RENAME_EXCHANGE) ? IsDir(*new_attr) : IsDir(old_attr);
+    RETURN_IF_ERROR(MayDeleteLocked(creds, np.dir, *new_child->inode(), want_dir));
+  } else {
+    ASSIGN_OR_RETURN(Attr nd, np.dir.inode().GetAttr());
+    RETURN_IF_ERROR(CheckPermission(creds, nd, kMayWrite | kMayExec));
+  }
+  // A directory changing parent rewrites its "..": write permission on it.
+  if (op.dir.dentry != np.dir.dentry) {
+    if (IsDir(old_attr)) RETURN_IF_ERROR(CheckPermission(creds, old_attr, kMayWrite));
+    if ((flags & RENAME_EXCHANGE) && IsDir(*new_attr)) {
+      RETURN_IF_ERROR(CheckPermission(creds, *new_attr, kMayWrite));
+    }
+  }
+  if (IsMountpointLocked({op.dir.mount, old_child}) ||
+      (new_child && IsMountpointLocked({np.dir.mount, new_child}))) {
+    return Errno(EBUSY);
+  }
+  if (op.dir.mount->read_only) return Errno(EROFS);
+  RETURN_IF_ERROR(op.dir.inode().Rename(op.name, np.dir.inode(), np.name,
+                                        new_child ? new_child->inode().get() : nullptr, flags));
+  // The cache follows.
+  op.dir.dentry->children_.erase(op.name);
+  if (new_child) np.dir.dentry->children_.erase(np.name);
+  old_child->name_ = np.name;
+  old_child->parent_ = np.dir.dentry;
+  np.dir.dentry->children_[np.name] = old_child;
+  if (new_child) {
+    if (flags & RENAME_EXCHANGE) {
+      new_child->name_ = op.name;
+      new_child->parent_ = op.dir.dentry;
+      op.dir.dentry->children_[op.name] = new_child;
+    } else {
+      new_child->dead_ = true;
+    }
+  }
+  return Ok();
+}
+
+ErrnoOr<std::string> VirtualFilesystem::Readlink(const PathContext& ctx, std::string_view path) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, 0, nullptr));
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  if (!S_ISLNK(a.mode)) return Errno(EINVAL);
+  return vd.inode().Readlink();
+}
+
+ErrnoOrOk VirtualFilesystem::Access(const PathContext& ctx, std::string_view path, unsigned flags,
+                                    int may) {
+  absl::MutexLock l(&mu_);
+  ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, flags, nullptr));
+  if (may == 0) return Ok();
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  RETURN_IF_ERROR(CheckPermission(*ctx.creds, a, may));
+  if ((may & kMayWrite) && vd.mount->read_only &&
+      (S_ISREG(a.mode) || S_ISDIR(a.mode) || S_ISLNK(a.mode))) {
+    return Errno(EROFS);
+  }
+  if ((may & kMayExec) && S_ISREG(a.mode) && vd.mount->noexec) return Errno(EACCES);
+  return Ok();
+}
+
+// --- Attributes. ---
+
+ErrnoOr<Attr> VirtualFilesystem::Stat(const VirtualDentry& vd) { return vd.inode().GetAttr(); }
+
+ErrnoOrOk VirtualFilesystem::Chmod(const AccessCreds& c, const VirtualDentry& vd, uint32_t mode) {
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  ASSIGN_OR_RETURN(uint32_t m, CheckChmod(c, a, mode));
+  if (vd.mount->read_only) return Errno(EROFS);
+  SetAttrRequest req;
+  req.mode = m;
+  return vd.inode().SetAttr(req);
+}
+
+ErrnoOrOk VirtualFilesystem::Chown(const AccessCreds& c, const VirtualDentry& vd,
+                                   std::optional<uint32_t> uid, std::optional<uint32_t> gid) {
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  SetAttrRequest req;
+  RETURN_IF_ERROR(CheckChown(c, a, uid, gid, &req));
+  if (vd.mount->read_only) return Errno(EROFS);
+  return vd.inode().SetAttr(req);
+}
+
+ErrnoOrOk VirtualFilesystem::Utimes(const AccessCreds& c, const VirtualDentry& vd,
+                                    std::optional<timespec> atime, std::optional<timespec> mtime) {
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  const bool to_now =
+      (!atime || atime->tv_nsec == UTIME_NOW) && (!mtime || mtime->tv_nsec == UTIME_NOW);
+  if (vd.mount->read_only) return Errno(EROFS);
+  if (!OwnerOrCapable(c, a)) {
+    // Setting explicit times is the owner's; "now" also needs only write access.
+    if (!to_now) return Errno(EPERM);
+    RETURN_IF_ERROR(CheckPermission(c, a, kMayWrite));
+  }
+  const timespec now = Now();
+  SetAttrRequest req;
+  if (atime) req.atime = atime->tv_nsec == UTIME_NOW ? now : *atime;
+  if (mtime) req.mtime = mtime->tv_nsec == UTIME_NOW ? now : *mtime;
+  return vd.inode().SetAttr(req);
+}
+
+ErrnoOrOk VirtualFilesystem::Truncate(const AccessCreds* c, const VirtualDentry& vd,
+                                      int64_t length) {
+  if (length < 0) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  if (IsDir(a)) return Errno(EISDIR);
+  if (!S_ISREG(a.mode)) return Errno(EINVAL);
+  if (c != nullptr) {
+    RETURN_IF_ERROR(CheckPermission(*c, a, kMayWrite));
+    if (vd.mount->read_only) return Errno(EROFS);
+  }
+  SetAttrRequest req;
+  req.size = static_cast<uint64_t>(length);
+  return vd.inode().SetAttr(req);
+}
+
+std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDentry& vd,
+                                      bool* reachable, bool* deleted) {
+  absl::MutexLock l(&mu_);
+  std::vector<std::string> names;
+  VirtualDentry cur = vd;
+  bool reached_root = false;
+  while (true) {
+    if (cur == root) {
+      reached_root = true;
+      break;
+    }
+    if (cur.dentry == cur.mount->root) {
+      if (cur.mount->parent == nullptr) break;  // the namespace root, not ours
+      cur = {cur.mount->parent, cur.mount->mountpoint};
+      continue;
+    }
+    if (cur.dentry->parent_ == nullptr) break;
+    names.push_back(cur.dentry->name_);
+    cur = {cur.mount, cur.dentry->parent_};
+  }
+  std::string out = reached_root ? "" : "(unreachable)";
+  for (auto it = names.rbegin(); it != names.rend(); ++it) out += "/" + *it;
+  if (out.empty() || out == "(unreachable)") out += "/";
+  if (reachable != nullptr) *reachable = reached_root;
+  const bool is_deleted = vd.dentry->dead_;
+  if (deleted != nullptr) *deleted = is_deleted;
+  if (is_deleted) out += " (deleted)";
+  return out;
+}
+
+}  // namespace sentry::vfs
