@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "sentry/base/log.h"
+#include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::kernel {
@@ -15,6 +16,13 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
   clock_gettime(CLOCK_MONOTONIC, &boot_time_);
+  fsimpl::tmpfs::TmpfsOptions root;
+  root.root_mode = 0755;
+  vfs_ =
+      std::make_unique<vfs::VirtualFilesystem>(fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, root));
+  const vfs::AccessCreds creds = vfs::AccessCreds::Root();
+  const vfs::PathContext ctx{vfs_->Root(), vfs_->Root(), &creds, 0};
+  SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
 }
 
 Kernel::~Kernel() = default;

@@ -25,6 +25,7 @@
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
 #include "sentry/vfs/file_description.h"
+#include "sentry/vfs/vfs.h"
 
 namespace sentry::kernel {
 
@@ -70,6 +71,9 @@ class Kernel {
   const KernelConfig& config() const { return config_; }
   const SyscallTable& syscall_table() const { return table_; }
   memory::MemoryFile& memory_file() { return *mf_; }
+  // The sandbox's filesystem tree. TODO(filesystems issue): the root is a
+  // tmpfs until the gofer-backed overlay root exists.
+  vfs::VirtualFilesystem& vfs() { return *vfs_; }
   platform::Platform& platform() { return *platform_; }
 
   // CLOCK_MONOTONIC at boot, for uptime.
@@ -93,6 +97,7 @@ class Kernel {
   const SyscallTable& table_;
   std::unique_ptr<memory::MemoryFile> mf_;
   std::unique_ptr<platform::Platform> platform_;
+  std::unique_ptr<vfs::VirtualFilesystem> vfs_;
   timespec boot_time_{};
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);

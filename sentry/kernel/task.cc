@@ -94,6 +94,7 @@ absl::Status Task::Start(const InitArgs& args) {
   creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
 
   fds_ = std::make_shared<FdTable>();
+  fs_root_ = cwd_ = kernel_.vfs().Root();
   for (size_t i = 0; i < args.stdio.size(); ++i) {
     fds_->InstallAt(static_cast<int>(i), args.stdio[i], /*cloexec=*/false);
   }
@@ -283,6 +284,19 @@ timespec Task::CpuTime() const {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts;
+}
+
+vfs::AccessCreds Task::access_creds() const {
+  vfs::AccessCreds c;
+  c.fsuid = creds_.fsuid;
+  c.fsgid = creds_.fsgid;
+  // TODO(processes issue): capability sets and supplementary groups; until
+  // then euid 0 holds every file capability.
+  if (creds_.HasCapability()) {
+    c.cap_dac_override = c.cap_dac_read_search = c.cap_fowner = c.cap_chown = c.cap_fsetid =
+        c.cap_mknod = true;
+  }
+  return c;
 }
 
 }  // namespace sentry::kernel

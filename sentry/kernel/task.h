@@ -69,9 +69,17 @@ class Task {
   const Credentials& creds() const { return creds_; }
   const std::string& comm() const { return comm_; }
   void set_comm(std::string c) { comm_ = std::move(c); }
-  // The working directory. TODO(filesystems issue): a VFS location; until then
-  // the sandbox has only its (empty) root.
-  const std::string& cwd() const { return cwd_; }
+  // What file access looks at: fsuid/fsgid, groups, the file capabilities.
+  vfs::AccessCreds access_creds() const;
+
+  // --- The filesystem context: root, working directory, umask. ---
+  // TODO(processes issue): shared between tasks with CLONE_FS.
+  const vfs::VirtualDentry& fs_root() const { return fs_root_; }
+  const vfs::VirtualDentry& cwd() const { return cwd_; }
+  void set_cwd(vfs::VirtualDentry vd) { cwd_ = std::move(vd); }
+  void set_fs_root(vfs::VirtualDentry vd) { fs_root_ = std::move(vd); }
+  uint32_t umask() const { return umask_; }
+  void set_umask(uint32_t m) { umask_ = m & 0777; }
 
   // --- Exiting. The run loop stops after the current syscall. ---
   void ExitGroup(int code);
@@ -118,7 +126,9 @@ class Task {
   pid_t tid_;
   Credentials creds_;
   std::string comm_;
-  std::string cwd_ = "/";
+  vfs::VirtualDentry fs_root_;
+  vfs::VirtualDentry cwd_;
+  uint32_t umask_ = 022;
   std::unique_ptr<platform::AddressSpace> as_;
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<mm::MemoryManager> mm_;

@@ -86,13 +86,4 @@ SyscallResult Prctl(Task& t, const SyscallArgs& a) {
   }
 }
 
-SyscallResult Getcwd(Task& t, const SyscallArgs& a) {
-  const std::string& cwd = t.cwd();
-  if (a.Size(1) < cwd.size() + 1) return Errno(ERANGE);
-  auto r =
-      t.mm().CopyOut(a.Addr(0), {reinterpret_cast<const uint8_t*>(cwd.c_str()), cwd.size() + 1});
-  if (!r.ok()) return Errno(EFAULT);
-  return cwd.size() + 1;
-}
-
 }  // namespace sentry::syscalls

@@ -22,14 +22,11 @@ SyscallResult Newfstatat(Task& t, const SyscallArgs& a) {
   const int flags = a.Int(3);
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) return Errno(EINVAL);
   ASSIGN_OR_RETURN(std::string path, t.mm().CopyInString(a.Addr(1), PATH_MAX));
-  if (path.empty()) {
-    if (!(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
-    if (a.Int(0) == AT_FDCWD) return Errno(ENOENT);  // TODO(filesystems issue): the cwd.
+  // An empty path with AT_EMPTY_PATH stats the fd itself (a host fd too).
+  if (path.empty() && (flags & AT_EMPTY_PATH) && a.Int(0) != AT_FDCWD) {
     return StatFd(t, a.Int(0), a.Addr(2));
   }
-  // TODO(filesystems issue): path resolution. The sandbox has no filesystem yet,
-  // so no path exists.
-  return Errno(ENOENT);
+  return NewfstatatPath(t, a);
 }
 
 }  // namespace sentry::syscalls

@@ -416,6 +416,8 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
   }
   if (flags & O_PATH)
     return std::shared_ptr<FileDescription>(std::make_shared<PathFile>(vd, flags));
+  // The description keeps the status flags (open-time flags dropped, as Linux does).
+  flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
   ASSIGN_OR_RETURN(std::shared_ptr<FileDescription> fd, vd.inode().Open(vd, flags));
   fd->set_location(vd);
   return fd;

@@ -1,0 +1,625 @@
+// Path-based file syscalls: open, the *at family, stat, directories, links,
+// attributes, the working directory (DESIGN.md §8). Handlers decode the
+// arguments and build a PathContext; the VFS does the rest.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "sentry/syscalls/handlers.h"
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::syscalls {
+namespace {
+
+using vfs::PathContext;
+using vfs::VirtualDentry;
+
+ErrnoOr<std::string> CopyInPath(Task& t, UserAddr addr) {
+  return t.mm().CopyInString(addr, PATH_MAX);
+}
+
+// Where a *at() call starts: the cwd for AT_FDCWD, else the directory `dirfd`
+// names (an absolute path ignores dirfd, whatever it is). With `empty_ok` and
+// an empty path, any file's location.
+ErrnoOr<PathContext> AtContext(Task& t, int dirfd, std::string_view path,
+                               const vfs::AccessCreds* creds, bool empty_ok = false) {
+  // An empty path is ENOENT before dirfd is looked at (Linux's getname).
+  if (path.empty() && !empty_ok) return Errno(ENOENT);
+  PathContext ctx{t.fs_root(), t.cwd(), creds, t.umask()};
+  if ((!path.empty() && path[0] == '/') || dirfd == AT_FDCWD) return ctx;
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(dirfd));
+  if (!file->location().ok()) {
+    // A pipe, socket or donated host fd: no location to start from.
+    if (path.empty() && empty_ok) return Errno(EBADF);
+    return Errno(ENOTDIR);
+  }
+  if (!(path.empty() && empty_ok)) {
+    ASSIGN_OR_RETURN(vfs::Attr a, file->location().inode().GetAttr());
+    if (!S_ISDIR(a.mode)) return Errno(ENOTDIR);
+  }
+  ctx.start = file->location();
+  return ctx;
+}
+
+// The kernel's O_LARGEFILE (glibc defines it as 0 on x86-64).
+constexpr int kOLargefile = 0100000;
+
+constexpr int kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | kOLargefile |
+                                O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH |
+                                __O_TMPFILE;
+
+SyscallResult DoOpen(Task& t, int dirfd, UserAddr path_addr, int flags, uint32_t mode,
+                     unsigned resolve) {
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, path_addr));
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, dirfd, path, &creds));
+  // x86-64 opens are always large-file (F_GETFL shows it).
+  ASSIGN_OR_RETURN(auto file, t.kernel().vfs().Open(ctx, path, (flags & ~O_CLOEXEC) | kOLargefile,
+                                                    mode, resolve));
+  ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(file), flags & O_CLOEXEC, 0,
+                                           t.rlimit_of(RLIMIT_NOFILE).rlim_cur));
+  return fd;
+}
+
+// open/openat drop unknown flags (the old ABI); O_TMPFILE must name a directory
+// and be writable.
+SyscallResult OpenCommon(Task& t, int dirfd, UserAddr path, int flags, uint32_t mode) {
+  flags &= kValidOpenFlags;
+  if ((flags & __O_TMPFILE) == __O_TMPFILE) {
+    if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT)) return Errno(EINVAL);
+    t.kernel().RecordGap("open(O_TMPFILE)");
+  } else if (flags & __O_TMPFILE & ~O_DIRECTORY) {
+    return Errno(EINVAL);  // __O_TMPFILE without O_DIRECTORY
+  }
+  if (!(flags & (O_CREAT | __O_TMPFILE))) mode = 0;
+  return DoOpen(t, dirfd, path, flags, mode, 0);
+}
+
+std::optional<uint32_t> IdArg(uint64_t v) {
+  if (static_cast<uint32_t>(v) == UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// The location a stat/chmod/chown/utimes-style call names.
+ErrnoOr<VirtualDentry> LocateAt(Task& t, int dirfd, UserAddr path_addr, int at_flags,
+                                bool follow_default, const vfs::AccessCreds& creds) {
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, path_addr));
+  const bool empty = (at_flags & AT_EMPTY_PATH) && path.empty();
+  if (empty && dirfd == AT_FDCWD) return t.cwd();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, dirfd, path, &creds, empty));
+  unsigned f = 0;
+  if (follow_default ? !(at_flags & AT_SYMLINK_NOFOLLOW) : (at_flags & AT_SYMLINK_FOLLOW)) {
+    f |= vfs::kFollow;
+  }
+  if (at_flags & AT_EMPTY_PATH) f |= vfs::kEmptyPath;
+  return t.kernel().vfs().Resolve(ctx, path, f);
+}
+
+SyscallResult StatOut(Task& t, const VirtualDentry& vd, UserAddr out) {
+  ASSIGN_OR_RETURN(vfs::Attr a, t.kernel().vfs().Stat(vd));
+  struct stat st = vfs::AttrToStat(a, vd.inode().fs().Dev());
+  RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<struct stat>(out), st));
+  return 0;
+}
+
+}  // namespace
+
+SyscallResult Open(Task& t, const SyscallArgs& a) {
+  return OpenCommon(t, AT_FDCWD, a.Addr(0), a.Int(1), a[2]);
+}
+SyscallResult Openat(Task& t, const SyscallArgs& a) {
+  return OpenCommon(t, a.Int(0), a.Addr(1), a.Int(2), a[3]);
+}
+SyscallResult Creat(Task& t, const SyscallArgs& a) {
+  return OpenCommon(t, AT_FDCWD, a.Addr(0), O_CREAT | O_WRONLY | O_TRUNC, a[1]);
+}
+
+SyscallResult Openat2(Task& t, const SyscallArgs& a) {
+  const size_t size = a.Size(3);
+  if (size < sizeof(open_how)) return Errno(EINVAL);
+  if (size > kPageSize) return Errno(E2BIG);
+  open_how how = {};
+  RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<open_how>(2), &how));
+  // A larger struct's extra bytes must be zero.
+  if (size > sizeof(how)) {
+    std::vector<uint8_t> rest(size - sizeof(how));
+    auto r = t.mm().CopyIn(a.Addr(2) + sizeof(how), rest);
+    if (!r.ok()) return Errno(EFAULT);
+    for (uint8_t b : rest) {
+      if (b != 0) return Errno(E2BIG);
+    }
+  }
+  // openat2 is strict: unknown flags, a mode without O_CREAT/O_TMPFILE, and
+  // unknown resolve bits are EINVAL.
+  if (how.flags & ~static_cast<uint64_t>(kValidOpenFlags)) return Errno(EINVAL);
+  const int flags = static_cast<int>(how.flags);
+  const bool creating = (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE;
+  if (how.mode & ~uint64_t{07777}) return Errno(EINVAL);
+  if (!creating && how.mode != 0) return Errno(EINVAL);
+  constexpr uint64_t kResolveAll = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
+                                   RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+  if (how.resolve & ~kResolveAll) return Errno(EINVAL);
+  if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) return Errno(EINVAL);
+  if ((flags & O_PATH) && (flags & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))) {
+    return Errno(EINVAL);
+  }
+  if ((flags & __O_TMPFILE) == __O_TMPFILE) {
+    if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT)) return Errno(EINVAL);
+  } else if (flags & __O_TMPFILE & ~O_DIRECTORY) {
+    return Errno(EINVAL);
+  }
+  // RESOLVE_CACHED: the lookup must not block; ours could (the gofer).
+  if (how.resolve & RESOLVE_CACHED) return Errno(EAGAIN);
+  unsigned resolve = 0;
+  if (how.resolve & RESOLVE_NO_XDEV) resolve |= vfs::kNoXdev;
+  if (how.resolve & RESOLVE_NO_MAGICLINKS) resolve |= vfs::kNoMagicLinks;
+  if (how.resolve & RESOLVE_NO_SYMLINKS) resolve |= vfs::kNoSymlinks;
+  if (how.resolve & RESOLVE_BENEATH) resolve |= vfs::kBeneath;
+  if (how.resolve & RESOLVE_IN_ROOT) resolve |= vfs::kInRoot;
+  return DoOpen(t, a.Int(0), a.Addr(1), flags, static_cast<uint32_t>(how.mode), resolve);
+}
+
+SyscallResult Lseek(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  const int whence = a.Int(2);
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(int64_t pos, file->Seek(a.Int64(1), whence));
+  return static_cast<uint64_t>(pos);
+}
+
+SyscallResult Getdents64(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  // Linux caps the count at INT_MAX and needs room for one record.
+  const size_t count = std::min<size_t>(a.Size(2), INT_MAX);
+  std::vector<uint8_t> buf;
+  bool too_small = false;
+  RETURN_IF_ERROR(file->IterateDir([&](const vfs::DirEntry& e) {
+    const size_t reclen = (offsetof(struct dirent64, d_name) + e.name.size() + 1 + 7) & ~size_t{7};
+    if (buf.size() + reclen > count) {
+      too_small = buf.empty();
+      return false;
+    }
+    const size_t at = buf.size();
+    buf.resize(at + reclen, 0);
+    struct dirent64 d = {};
+    d.d_ino = e.ino;
+    d.d_off = e.next;
+    d.d_reclen = static_cast<uint16_t>(reclen);
+    d.d_type = e.type;
+    std::memcpy(buf.data() + at, &d, offsetof(struct dirent64, d_name));
+    std::memcpy(buf.data() + at + offsetof(struct dirent64, d_name), e.name.data(), e.name.size());
+    return true;
+  }));
+  if (too_small) return Errno(EINVAL);
+  if (!buf.empty()) {
+    auto r = t.mm().CopyOut(a.Addr(1), buf);
+    if (!r.ok()) return Errno(EFAULT);
+  }
+  return buf.size();
+}
+
+SyscallResult Mkdirat(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Mkdir(ctx, path, a[2]));
+  return 0;
+}
+SyscallResult Mkdir(Task& t, const SyscallArgs& a) {
+  return Mkdirat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1]}});
+}
+
+SyscallResult Mknodat(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  uint32_t mode = a[2];
+  switch (mode & S_IFMT) {
+    case 0:
+      mode |= S_IFREG;
+      break;
+    case S_IFREG:
+    case S_IFIFO:
+    case S_IFSOCK:
+    case S_IFCHR:
+    case S_IFBLK:
+      break;
+    case S_IFDIR:
+      return Errno(EPERM);
+    default:
+      return Errno(EINVAL);
+  }
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Mknod(ctx, path, mode, static_cast<uint32_t>(a[3])));
+  return 0;
+}
+SyscallResult Mknod(Task& t, const SyscallArgs& a) {
+  return Mknodat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], a[2]}});
+}
+
+SyscallResult Unlinkat(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(2);
+  if (flags & ~AT_REMOVEDIR) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds));
+  if (flags & AT_REMOVEDIR) {
+    RETURN_IF_ERROR(t.kernel().vfs().Rmdir(ctx, path));
+  } else {
+    RETURN_IF_ERROR(t.kernel().vfs().Unlink(ctx, path));
+  }
+  return 0;
+}
+SyscallResult Unlink(Task& t, const SyscallArgs& a) {
+  return Unlinkat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], 0}});
+}
+SyscallResult Rmdir(Task& t, const SyscallArgs& a) {
+  return Unlinkat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], AT_REMOVEDIR}});
+}
+
+SyscallResult Symlinkat(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(std::string target, CopyInPath(t, a.Addr(0)));
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(2)));
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(1), path, &creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Symlink(ctx, target, path));
+  return 0;
+}
+SyscallResult Symlink(Task& t, const SyscallArgs& a) {
+  return Symlinkat(t, SyscallArgs{{a[0], static_cast<uint64_t>(AT_FDCWD), a[1]}});
+}
+
+SyscallResult Readlinkat(Task& t, const SyscallArgs& a) {
+  const int64_t size = a.Int(3);
+  if (size <= 0) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  const vfs::AccessCreds creds = t.access_creds();
+  // An empty path reads the link an O_PATH fd names.
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds, true));
+  std::string target;
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(vfs::Attr at, ctx.start.inode().GetAttr());
+    if (!S_ISLNK(at.mode)) return Errno(ENOENT);
+    ASSIGN_OR_RETURN(target, ctx.start.inode().Readlink());
+  } else {
+    ASSIGN_OR_RETURN(target, t.kernel().vfs().Readlink(ctx, path));
+  }
+  const size_t n = std::min<size_t>(target.size(), static_cast<size_t>(size));
+  auto r = t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(target.data()), n});
+  if (!r.ok()) return Errno(EFAULT);
+  return n;
+}
+SyscallResult Readlink(Task& t, const SyscallArgs& a) {
+  return Readlinkat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], a[2]}});
+}
+
+SyscallResult Linkat(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(4);
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(std::string old_path, CopyInPath(t, a.Addr(1)));
+  ASSIGN_OR_RETURN(std::string new_path, CopyInPath(t, a.Addr(3)));
+  const vfs::AccessCreds creds = t.access_creds();
+  if (flags & AT_EMPTY_PATH) {
+    t.kernel().RecordGap("linkat(AT_EMPTY_PATH)");
+    return Errno(ENOENT);
+  }
+  ASSIGN_OR_RETURN(PathContext old_ctx, AtContext(t, a.Int(0), old_path, &creds));
+  ASSIGN_OR_RETURN(PathContext new_ctx, AtContext(t, a.Int(2), new_path, &creds));
+  RETURN_IF_ERROR(
+      t.kernel().vfs().Link(old_ctx, old_path, flags & AT_SYMLINK_FOLLOW, new_ctx, new_path));
+  return 0;
+}
+SyscallResult Link(Task& t, const SyscallArgs& a) {
+  const uint64_t cwd = static_cast<uint64_t>(AT_FDCWD);
+  return Linkat(t, SyscallArgs{{cwd, a[0], cwd, a[1], 0}});
+}
+
+SyscallResult Renameat2(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(std::string old_path, CopyInPath(t, a.Addr(1)));
+  ASSIGN_OR_RETURN(std::string new_path, CopyInPath(t, a.Addr(3)));
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(PathContext old_ctx, AtContext(t, a.Int(0), old_path, &creds));
+  ASSIGN_OR_RETURN(PathContext new_ctx, AtContext(t, a.Int(2), new_path, &creds));
+  RETURN_IF_ERROR(
+      t.kernel().vfs().Rename(old_ctx, old_path, new_ctx, new_path, static_cast<unsigned>(a[4])));
+  return 0;
+}
+SyscallResult Renameat(Task& t, const SyscallArgs& a) {
+  return Renameat2(t, SyscallArgs{{a[0], a[1], a[2], a[3], 0}});
+}
+SyscallResult Rename(Task& t, const SyscallArgs& a) {
+  const uint64_t cwd = static_cast<uint64_t>(AT_FDCWD);
+  return Renameat2(t, SyscallArgs{{cwd, a[0], cwd, a[1], 0}});
+}
+
+SyscallResult Stat(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, AT_FDCWD, a.Addr(0), 0, true, creds));
+  return StatOut(t, vd, a.Addr(1));
+}
+SyscallResult Lstat(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd,
+                   LocateAt(t, AT_FDCWD, a.Addr(0), AT_SYMLINK_NOFOLLOW, true, creds));
+  return StatOut(t, vd, a.Addr(1));
+}
+
+SyscallResult Statx(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(2);
+  const uint32_t mask = static_cast<uint32_t>(a[3]);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) {
+    return Errno(EINVAL);
+  }
+  if ((flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE) return Errno(EINVAL);
+  if (mask & STATX__RESERVED) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  const vfs::AccessCreds creds = t.access_creds();
+  std::shared_ptr<vfs::FileDescription> file;
+  struct statx sx = {};
+  if (path.empty() && (flags & AT_EMPTY_PATH) && a.Int(0) != AT_FDCWD) {
+    ASSIGN_OR_RETURN(file, t.fds().Get(a.Int(0)));
+  }
+  struct stat st;
+  vfs::Attr attr;
+  bool have_attr = false;
+  if (file && !file->location().ok()) {
+    ASSIGN_OR_RETURN(st, file->Stat());
+  } else {
+    VirtualDentry vd;
+    if (file) {
+      vd = file->location();
+    } else {
+      ASSIGN_OR_RETURN(vd, LocateAt(t, a.Int(0), a.Addr(1), flags, true, creds));
+    }
+    ASSIGN_OR_RETURN(attr, t.kernel().vfs().Stat(vd));
+    have_attr = true;
+    st = vfs::AttrToStat(attr, vd.inode().fs().Dev());
+  }
+  sx.stx_mask = STATX_BASIC_STATS | (have_attr ? STATX_BTIME : 0);
+  sx.stx_blksize = st.st_blksize;
+  sx.stx_nlink = st.st_nlink;
+  sx.stx_uid = st.st_uid;
+  sx.stx_gid = st.st_gid;
+  sx.stx_mode = st.st_mode;
+  sx.stx_ino = st.st_ino;
+  sx.stx_size = st.st_size;
+  sx.stx_blocks = st.st_blocks;
+  auto ts = [](const timespec& t) {
+    return statx_timestamp{t.tv_sec, static_cast<uint32_t>(t.tv_nsec), 0};
+  };
+  sx.stx_atime = ts(st.st_atim);
+  sx.stx_mtime = ts(st.st_mtim);
+  sx.stx_ctime = ts(st.st_ctim);
+  if (have_attr) sx.stx_btime = ts(attr.btime);
+  sx.stx_rdev_major = major(st.st_rdev);
+  sx.stx_rdev_minor = minor(st.st_rdev);
+  sx.stx_dev_major = major(st.st_dev);
+  sx.stx_dev_minor = minor(st.st_dev);
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct statx>(4), sx));
+  return 0;
+}
+
+SyscallResult NewfstatatPath(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(3);
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, a.Int(0), a.Addr(1), flags, true, creds));
+  return StatOut(t, vd, a.Addr(2));
+}
+
+SyscallResult Chdir(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(0)));
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, AT_FDCWD, path, &creds));
+  ASSIGN_OR_RETURN(VirtualDentry vd,
+                   t.kernel().vfs().Resolve(ctx, path, vfs::kFollow | vfs::kDirectory));
+  ASSIGN_OR_RETURN(vfs::Attr at, vd.inode().GetAttr());
+  RETURN_IF_ERROR(vfs::CheckPermission(creds, at, vfs::kMayExec));
+  t.set_cwd(std::move(vd));
+  return 0;
+}
+
+SyscallResult Fchdir(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (!file->location().ok()) return Errno(ENOTDIR);
+  ASSIGN_OR_RETURN(vfs::Attr at, file->location().inode().GetAttr());
+  if (!S_ISDIR(at.mode)) return Errno(ENOTDIR);
+  RETURN_IF_ERROR(vfs::CheckPermission(t.access_creds(), at, vfs::kMayExec));
+  t.set_cwd(file->location());
+  return 0;
+}
+
+SyscallResult Getcwd(Task& t, const SyscallArgs& a) {
+  bool deleted = false;
+  std::string cwd = t.kernel().vfs().PathOf(t.fs_root(), t.cwd(), nullptr, &deleted);
+  if (deleted) return Errno(ENOENT);
+  if (a.Size(1) < cwd.size() + 1) return Errno(ERANGE);
+  auto r =
+      t.mm().CopyOut(a.Addr(0), {reinterpret_cast<const uint8_t*>(cwd.c_str()), cwd.size() + 1});
+  if (!r.ok()) return Errno(EFAULT);
+  return cwd.size() + 1;
+}
+
+SyscallResult Umask(Task& t, const SyscallArgs& a) {
+  const uint32_t old = t.umask();
+  t.set_umask(static_cast<uint32_t>(a[0]));
+  return old;
+}
+
+SyscallResult Faccessat2(Task& t, const SyscallArgs& a) {
+  const int mode = a.Int(2);
+  const int flags = a.Int(3);
+  if (mode & ~(R_OK | W_OK | X_OK)) return Errno(EINVAL);
+  if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
+  // access(2) checks with the real ids unless AT_EACCESS; root keeps its
+  // override only if the real uid is 0.
+  vfs::AccessCreds creds = t.access_creds();
+  if (!(flags & AT_EACCESS)) {
+    creds.fsuid = t.creds().ruid;
+    creds.fsgid = t.creds().rgid;
+    const bool root = t.creds().ruid == 0;
+    creds.cap_dac_override = creds.cap_dac_read_search = root;
+  }
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds, flags & AT_EMPTY_PATH));
+  unsigned f = (flags & AT_SYMLINK_NOFOLLOW) ? 0u : unsigned{vfs::kFollow};
+  if (flags & AT_EMPTY_PATH) f |= vfs::kEmptyPath;
+  int may = 0;
+  if (mode & R_OK) may |= vfs::kMayRead;
+  if (mode & W_OK) may |= vfs::kMayWrite;
+  if (mode & X_OK) may |= vfs::kMayExec;
+  RETURN_IF_ERROR(t.kernel().vfs().Access(ctx, path, f, may));
+  return 0;
+}
+SyscallResult Faccessat(Task& t, const SyscallArgs& a) {
+  return Faccessat2(t, SyscallArgs{{a[0], a[1], a[2], 0}});
+}
+SyscallResult Access(Task& t, const SyscallArgs& a) {
+  return Faccessat2(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], 0}});
+}
+
+SyscallResult Truncate(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, AT_FDCWD, a.Addr(0), 0, true, creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Truncate(&creds, vd, a.Int64(1)));
+  return 0;
+}
+
+SyscallResult Ftruncate(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (a.Int64(1) < 0) return Errno(EINVAL);
+  if (!file->location().ok() || (file->status_flags() & O_PATH)) return Errno(EINVAL);
+  if ((file->status_flags() & O_ACCMODE) == O_RDONLY) return Errno(EINVAL);
+  RETURN_IF_ERROR(t.kernel().vfs().Truncate(nullptr, file->location(), a.Int64(1)));
+  return 0;
+}
+
+SyscallResult Fchmodat(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, a.Int(0), a.Addr(1), 0, true, creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Chmod(creds, vd, static_cast<uint32_t>(a[2])));
+  return 0;
+}
+SyscallResult Chmod(Task& t, const SyscallArgs& a) {
+  return Fchmodat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1]}});
+}
+SyscallResult Fchmod(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (!file->location().ok()) return Errno(EBADF);  // TODO: host fds and pipes
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  RETURN_IF_ERROR(
+      t.kernel().vfs().Chmod(t.access_creds(), file->location(), static_cast<uint32_t>(a[1])));
+  return 0;
+}
+
+SyscallResult Fchownat(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(4);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, a.Int(0), a.Addr(1), flags, true, creds));
+  RETURN_IF_ERROR(t.kernel().vfs().Chown(creds, vd, IdArg(a[2]), IdArg(a[3])));
+  return 0;
+}
+SyscallResult Chown(Task& t, const SyscallArgs& a) {
+  return Fchownat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], a[2], 0}});
+}
+SyscallResult Lchown(Task& t, const SyscallArgs& a) {
+  return Fchownat(
+      t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW}});
+}
+SyscallResult Fchown(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (!file->location().ok()) return Errno(EBADF);
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  RETURN_IF_ERROR(
+      t.kernel().vfs().Chown(t.access_creds(), file->location(), IdArg(a[1]), IdArg(a[2])));
+  return 0;
+}
+
+SyscallResult Utimensat(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(3);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  std::optional<timespec> atime, mtime;
+  timespec now_ts{0, UTIME_NOW};
+  if (a[2] == 0) {
+    atime = mtime = now_ts;
+  } else {
+    timespec ts[2];
+    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec[2]>(2), &ts));
+    for (const timespec& x : ts) {
+      if (x.tv_nsec != UTIME_NOW && x.tv_nsec != UTIME_OMIT &&
+          (x.tv_nsec < 0 || x.tv_nsec >= 1000000000)) {
+        return Errno(EINVAL);
+      }
+    }
+    if (ts[0].tv_nsec != UTIME_OMIT) atime = ts[0];
+    if (ts[1].tv_nsec != UTIME_OMIT) mtime = ts[1];
+    if (!atime && !mtime) return 0;
+  }
+  const vfs::AccessCreds creds = t.access_creds();
+  VirtualDentry vd;
+  if (a[1] == 0) {
+    // utimensat(fd, NULL, ...): the fd itself (futimens).
+    ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+    if (!file->location().ok()) return Errno(EBADF);
+    vd = file->location();
+  } else {
+    ASSIGN_OR_RETURN(vd, LocateAt(t, a.Int(0), a.Addr(1), flags, true, creds));
+  }
+  RETURN_IF_ERROR(t.kernel().vfs().Utimes(creds, vd, atime, mtime));
+  return 0;
+}
+
+SyscallResult Fallocate(Task& t, const SyscallArgs& a) {
+  const int mode = a.Int(1);
+  const int64_t offset = a.Int64(2), len = a.Int64(3);
+  if (offset < 0 || len <= 0) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (mode & ~FALLOC_FL_KEEP_SIZE) {
+    t.kernel().RecordGap(absl::StrFormat("fallocate mode %#x", mode));
+    return Errno(EOPNOTSUPP);
+  }
+  RETURN_IF_ERROR(file->Allocate(mode, offset, len));
+  return 0;
+}
+
+SyscallResult Fsync(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  RETURN_IF_ERROR(file->Sync());
+  return 0;
+}
+
+namespace {
+SyscallResult StatfsOut(Task& t, const VirtualDentry& vd, UserAddr out) {
+  ASSIGN_OR_RETURN(struct statfs s, vd.inode().fs().StatFS());
+  if (vd.mount->read_only) s.f_flags |= ST_RDONLY;
+  s.f_flags |= 0x20;  // ST_VALID: f_flags is meaningful
+  RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<struct statfs>(out), s));
+  return 0;
+}
+}  // namespace
+
+SyscallResult Statfs(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, AT_FDCWD, a.Addr(0), 0, true, creds));
+  return StatfsOut(t, vd, a.Addr(1));
+}
+SyscallResult Fstatfs(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (!file->location().ok()) {
+    t.kernel().RecordGap("fstatfs on a host fd");
+    return Errno(ENOSYS);
+  }
+  return StatfsOut(t, file->location(), a.Addr(1));
+}
+
+}  // namespace sentry::syscalls
