@@ -39,8 +39,8 @@ constexpr uint64_t kMaxFileSize = uint64_t{INT64_MAX};
 class TmpfsInode : public Inode {
  public:
   TmpfsInode(TmpfsFilesystem& fs, uint32_t mode, const Owner& owner, uint64_t rdev = 0)
-      : Inode(fs), tfs_(fs) {
-    attr_.ino = fs.NextIno();
+      : Inode(fs), tfs_(fs), ino_(fs.NextIno()) {
+    attr_.ino = ino_;
     attr_.mode = mode;
     attr_.uid = owner.uid;
     attr_.gid = owner.gid;
@@ -75,7 +75,7 @@ class TmpfsInode : public Inode {
     attr_.nlink += n;
     attr_.ctime = Now();
   }
-  uint64_t ino() const { return attr_.ino; }  // never changes
+  uint64_t ino() const { return ino_; }
   TmpfsFilesystem& tfs() const { return tfs_; }
 
  protected:
@@ -90,6 +90,7 @@ class TmpfsInode : public Inode {
   }
 
   TmpfsFilesystem& tfs_;
+  const uint64_t ino_;
   absl::Mutex mu_;
   Attr attr_ ABSL_GUARDED_BY(mu_);
 };
@@ -206,8 +207,10 @@ class RegularFile : public TmpfsInode {
   }
 
  protected:
-  uint64_t BlocksLocked() const override { return pages_.size() * (kPageSize / 512); }
-  ErrnoOrOk TruncateLocked(uint64_t size) override {
+  uint64_t BlocksLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return pages_.size() * (kPageSize / 512);
+  }
+  ErrnoOrOk TruncateLocked(uint64_t size) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (size > kMaxFileSize) return Errno(EFBIG);
     if (size < attr_.size) {
       // Zero the tail of the last partial page, drop the pages past it.
@@ -600,11 +603,14 @@ class DirectoryFD : public vfs::FileDescription {
   }
   ErrnoOrOk IterateDir(const vfs::DirEntrySink& sink) override {
     absl::MutexLock l(&mu_);
-    return dir_->IterateDir(cookie_, [&](const vfs::DirEntry& e) {
+    int64_t cookie = cookie_;
+    auto r = dir_->IterateDir(cookie, [&](const vfs::DirEntry& e) {
       if (!sink(e)) return false;
-      cookie_ = e.next;
+      cookie = e.next;
       return true;
     });
+    cookie_ = cookie;
+    return r;
   }
 
  private:
