@@ -16,13 +16,20 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
   clock_gettime(CLOCK_MONOTONIC, &boot_time_);
-  fsimpl::tmpfs::TmpfsOptions root;
-  root.root_mode = 0755;
-  vfs_ =
-      std::make_unique<vfs::VirtualFilesystem>(fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, root));
-  const vfs::AccessCreds creds = vfs::AccessCreds::Root();
-  const vfs::PathContext ctx{vfs_->Root(), vfs_->Root(), &creds, 0};
-  SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
+  std::shared_ptr<vfs::Filesystem> root_fs = config_.root_fs;
+  if (root_fs == nullptr) {
+    fsimpl::tmpfs::TmpfsOptions root;
+    root.root_mode = 0755;
+    root_fs = fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, root);
+  }
+  vfs_ = std::make_unique<vfs::VirtualFilesystem>(std::move(root_fs));
+  if (config_.root_fs == nullptr) {
+    // An empty root gets the directories the standard mounts go on.
+    const vfs::AccessCreds creds = vfs::AccessCreds::Root();
+    const vfs::PathContext ctx{vfs_->Root(), vfs_->Root(), &creds, 0};
+    SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
+    for (const char* dir : {"/dev", "/proc", "/sys"}) SCHECK(vfs_->Mkdir(ctx, dir, 0755).ok());
+  }
 }
 
 Kernel::~Kernel() = default;

@@ -39,6 +39,9 @@ struct KernelConfig {
   int num_cpus = 1;
   // Initial resource limits of the first process (RLIM_NLIMITS entries).
   std::vector<rlimit> rlimits;
+  // The root filesystem; null means an empty tmpfs (with /tmp, /dev, /proc
+  // and /sys to mount on).
+  std::shared_ptr<vfs::Filesystem> root_fs;
 };
 
 // How the init process ended, as wait(2) would say.
