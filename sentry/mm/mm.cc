@@ -46,6 +46,14 @@ constexpr int kMapPopulate = 0x8000;
 constexpr int kMapNonBlock = 0x10000;
 constexpr int kMapHugeTlb = 0x40000;
 constexpr int kMapFixedNoReplace = 0x100000;
+constexpr int kMapSharedValidate = 0x03;
+// Linux's LEGACY_MAP_MASK: what MAP_SHARED keeps and MAP_SHARED_VALIDATE
+// accepts (MAP_SYNC needs DAX, which no file here has).
+constexpr int kLegacyMapMask = kMapShared | kMapPrivate | kMapFixed | kMapAnonymous | 0x0800 |
+                               0x1000 | 0x4000000 | kMapGrowsDown | kMapLocked | 0x4000 |
+                               kMapPopulate | kMapNonBlock | 0x20000 | kMapHugeTlb | kMap32Bit |
+                               static_cast<int>(0xfc000000u);
+constexpr int kSharedValidateMask = kLegacyMapMask;
 
 constexpr int kMremapMayMove = 1;
 constexpr int kMremapFixed = 2;
@@ -153,10 +161,10 @@ ErrnoOr<FileRange> AllocateUpTo(MemoryFile& mf, uint64_t length) {
 // pages by object offset, shared by every VMA (in any mm) that maps it.
 // It holds one reference on each of its pages; each pma that maps one holds
 // another. Lock order: after MemoryManager's mutex, before MemoryFile's.
-class SharedMemory {
+class SharedMemory : public memory::Mappable {
  public:
   SharedMemory(MemoryFile& mf, uint64_t size) : mf_(mf), size_(size) {}
-  ~SharedMemory() {
+  ~SharedMemory() override {
     absl::MutexLock lock(&mu_);
     for (auto it = pages_.begin(); it != pages_.end(); ++it) {
       mf_.DecRef(
@@ -164,12 +172,10 @@ class SharedMemory {
     }
   }
 
-  uint64_t size() const { return size_; }
+  uint64_t Size() const override { return size_; }
 
-  // Appends (object offset, file range) pieces covering as much of [start, end)
-  // (page-aligned, within size()) as could be backed, allocating missing pages;
-  // each piece carries a new reference for the caller. ENOMEM if short.
-  ErrnoOrOk Get(uint64_t start, uint64_t end, std::vector<std::pair<uint64_t, FileRange>>* out) {
+  ErrnoOrOk Get(uint64_t start, uint64_t end,
+                std::vector<std::pair<uint64_t, FileRange>>* out) override {
     absl::MutexLock lock(&mu_);
     bool short_of_memory = false;
     for (Gap g = pages_.FirstGap(start, end); g.start < g.end; g = pages_.FirstGap(g.start, end)) {
@@ -190,19 +196,19 @@ class SharedMemory {
     return short_of_memory ? ErrnoOrOk(Errno(ENOMEM)) : Ok();
   }
 
-  bool Has(uint64_t offset) const {
+  bool Has(uint64_t offset) const override {
     absl::MutexLock lock(&mu_);
     return pages_.Find(offset) != pages_.end();
   }
 
-  // MADV_REMOVE: zeroes [start, end) in place, for every mapper at once.
-  void Zero(uint64_t start, uint64_t end) {
+  ErrnoOrOk Zero(uint64_t start, uint64_t end) override {
     absl::MutexLock lock(&mu_);
     for (auto it = pages_.LowerBound(start); it != pages_.end() && it->first < end; ++it) {
       uint64_t s = std::max(start, it->first), e = std::min(end, it->second.end);
       mf_.Decommit(FileRange{it->second.value.off + (s - it->first),
                              it->second.value.off + (e - it->first)});
     }
+    return Ok();
   }
 
  private:
@@ -223,9 +229,13 @@ struct Vma {
   bool dontfork = false;
   bool wipeonfork = false;
   std::string name;
-  // Shared anonymous mappings: the object, and the offset of this segment's start.
-  std::shared_ptr<SharedMemory> shm;
+  // The object mapped (shared anonymous memory or a file), and the offset of
+  // this segment's start in it. Private mappings of a file hold its pages
+  // copy-on-write.
+  std::shared_ptr<memory::Mappable> shm;
   uint64_t shm_off = 0;
+  // For /proc/pid/maps: the file's device and inode.
+  uint64_t dev = 0, ino = 0;
 };
 
 struct VmaTraits {
@@ -484,8 +494,9 @@ struct MemoryManager::Impl {
   static uint64_t ObjectEnd(VmaIter vit) {
     const Vma& v = vit->second.value;
     if (!v.shm) return vit->second.end;
-    if (v.shm->size() <= v.shm_off) return vit->first;
-    return std::min(vit->second.end, vit->first + (v.shm->size() - v.shm_off));
+    const uint64_t size = PageRoundUp(v.shm->Size());
+    if (size <= v.shm_off) return vit->first;
+    return std::min(vit->second.end, vit->first + (size - v.shm_off));
   }
 
   // Backs every page of [start, end) (page-aligned, inside VMA `vit`, below
@@ -501,7 +512,8 @@ struct MemoryManager::Impl {
         ErrnoOrOk r = v.shm->Get(obj, obj + g.Length(), &pieces);
         for (const auto& [piece_obj, fr] : pieces) {
           uint64_t addr = vit->first + (piece_obj - v.shm_off);
-          pmas.InsertAndMerge(addr, addr + fr.Length(), Pma{fr.start, false, kNotMapped});
+          // A private mapping shares the object's pages until it writes.
+          pmas.InsertAndMerge(addr, addr + fr.Length(), Pma{fr.start, !v.shared, kNotMapped});
         }
         RETURN_IF_ERROR(r);
         g.start = g.end;
@@ -1005,11 +1017,10 @@ void MemoryManager::SetAddressSpace(platform::AddressSpace* as) {
 ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
   Impl& m = *impl_;
   absl::MutexLock lock(&m.mu);
-  const int flags = opts.flags;
-  // TODO(filesystems issue): file-backed mappings (a mappable object + offset).
-  if (!(flags & kMapAnonymous)) return Errno(ENODEV);
+  int flags = opts.flags;
+  const bool is_file = !(flags & kMapAnonymous);
   // NOTE: as a host without reserved huge pages answers.
-  if (flags & kMapHugeTlb) return Errno(ENOMEM);
+  if ((flags & kMapHugeTlb) && !is_file) return Errno(ENOMEM);
   // The checks below come in do_mmap's order, so that the errno matches when
   // several are wrong at once.
   if (opts.length == 0) return Errno(EINVAL);
@@ -1022,6 +1033,10 @@ ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
   }
   if (opts.length > ~uint64_t{0} - kPageSize) return Errno(ENOMEM);
   const uint64_t len = PageRoundUp(opts.length);
+  if (is_file) {
+    const uint64_t pgoff = opts.offset / kPageSize;
+    if (pgoff + len / kPageSize < pgoff) return Errno(EOVERFLOW);
+  }
   if (m.vmas.size() > m.limits.max_map_count) return Errno(ENOMEM);
 
   ASSIGN_OR_RETURN(addr, m.GetUnmappedArea(addr, len, fixed, flags & kMap32Bit));
@@ -1029,6 +1044,31 @@ ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
 
   Vma v;
   v.prot = opts.prot & kProtRWX;
+  if (is_file) {
+    // do_mmap's file checks, in its order.
+    switch (flags & kMapType) {
+      case kMapShared:
+        flags &= kLegacyMapMask;  // MAP_SHARED ignores flags it does not know
+        [[fallthrough]];
+      case kMapSharedValidate:
+        if (flags & ~kSharedValidateMask) return Errno(EOPNOTSUPP);
+        if ((opts.prot & PROT_WRITE) && !opts.file_writable) return Errno(EACCES);
+        if (!opts.file_writable) v.max_prot &= ~PROT_WRITE;
+        [[fallthrough]];
+      case kMapPrivate:
+        if (!opts.file_readable) return Errno(EACCES);
+        if (opts.noexec) {
+          if (opts.prot & PROT_EXEC) return Errno(EPERM);
+          v.max_prot &= ~PROT_EXEC;
+        }
+        if (opts.file == nullptr) return Errno(ENODEV);
+        break;
+      default:
+        return Errno(EINVAL);
+    }
+    if ((flags & kMapType) == kMapSharedValidate) flags = (flags & ~kMapType) | kMapShared;
+    if (flags & kMapHugeTlb) return Errno(EINVAL);
+  }
   v.growsdown = flags & kMapGrowsDown;
   v.locked = (flags & kMapLocked) || m.def_locked;
   v.lock_onfault = v.locked && !(flags & kMapLocked) && m.def_onfault;
@@ -1062,7 +1102,14 @@ ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
   if (!m.MayExpand(v, len, freed, freed_data)) return Errno(ENOMEM);
   if (!m.MapCountOk(m.CountAfterRemoval(addr, addr + len) + 1)) return Errno(ENOMEM);
 
-  if (v.shared) v.shm = std::make_shared<SharedMemory>(m.mf, len);
+  if (is_file) {
+    v.shm = opts.file;
+    v.shm_off = opts.offset;
+    v.dev = opts.dev;
+    v.ino = opts.ino;
+  } else if (v.shared) {
+    v.shm = std::make_shared<SharedMemory>(m.mf, len);
+  }
   const bool populate =
       (v.locked && !v.lock_onfault) || (flags & (kMapPopulate | kMapNonBlock)) == kMapPopulate;
   if (freed != 0) m.RemoveVmas(addr, addr + len);
@@ -1337,9 +1384,12 @@ ErrnoOrOk MemoryManager::Madvise(uint64_t addr, uint64_t length, int advice) {
           addr, end, [&](VmaIter it, uint64_t s, uint64_t e) MM_LOCKED_LAMBDA -> ErrnoOrOk {
             const Vma& v = it->second.value;
             if (v.locked || !v.shm) return Errno(EINVAL);
-            if (!(v.prot & PROT_WRITE)) return Errno(EACCES);
+            if (!v.shared || !(v.prot & PROT_WRITE)) return Errno(EACCES);
             const uint64_t oe = std::min(e, Impl::ObjectEnd(it));
-            if (s < oe) v.shm->Zero(v.shm_off + (s - it->first), v.shm_off + (oe - it->first));
+            if (s < oe) {
+              RETURN_IF_ERROR(
+                  v.shm->Zero(v.shm_off + (s - it->first), v.shm_off + (oe - it->first)));
+            }
             return Ok();
           });
     case kMadvDontFork:
@@ -1420,8 +1470,12 @@ ErrnoOrOk MemoryManager::Msync(uint64_t addr, uint64_t length, int flags) {
       if (cur >= end) return Errno(ENOMEM);
       unmapped = true;
     }
-    if ((flags & kMsInvalidate) && it->second.value.locked) return Errno(EBUSY);
-    // TODO(filesystems issue): write back shared file mappings on MS_SYNC.
+    const Vma& v = it->second.value;
+    if ((flags & kMsInvalidate) && v.locked) return Errno(EBUSY);
+    if ((flags & kMsSync) && v.shared && v.shm) {
+      const uint64_t s = std::max(cur, it->first), e = std::min(end, it->second.end);
+      RETURN_IF_ERROR(v.shm->WriteBack(v.shm_off + (s - it->first), v.shm_off + (e - it->first)));
+    }
     cur = it->second.end;
     if (cur >= end) break;
   }
@@ -1629,7 +1683,8 @@ std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
   out.reserve(impl_->vmas.size());
   for (auto it = impl_->vmas.begin(); it != impl_->vmas.end(); ++it) {
     const Vma& v = it->second.value;
-    out.push_back(VmaInfo{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name});
+    out.push_back(VmaInfo{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name,
+                          v.shm && (v.dev || v.ino) ? v.shm_off : 0, v.dev, v.ino});
   }
   return out;
 }

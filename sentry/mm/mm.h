@@ -23,6 +23,7 @@
 #include "platform/platform.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/user_addr.h"
+#include "sentry/memory/mappable.h"
 #include "sentry/memory/memory_file.h"
 
 namespace sentry::mm {
@@ -48,10 +49,18 @@ struct Limits {
 struct MmapOpts {
   uint64_t addr = 0;  // hint, or the address for MAP_FIXED*
   uint64_t length = 0;
-  int prot = 0;   // PROT_*
-  int flags = 0;  // MAP_* as passed by the guest (MAP_PRIVATE/SHARED, FIXED, ANONYMOUS, ...)
-  // TODO(filesystems issue): a file-backed mappable object and offset.
+  int prot = 0;      // PROT_*
+  int flags = 0;     // MAP_* as passed by the guest (MAP_PRIVATE/SHARED, FIXED, ANONYMOUS, ...)
   std::string name;  // for /proc/pid/maps: "[heap]", "[stack]", a path, or empty
+  // File mappings (no MAP_ANONYMOUS): the object (null: the file cannot be
+  // mapped, ENODEV), the byte offset (page-aligned), how the file was opened,
+  // whether its mount is noexec, and its identity for /proc/pid/maps.
+  std::shared_ptr<memory::Mappable> file;
+  uint64_t offset = 0;
+  bool file_readable = true;
+  bool file_writable = false;
+  bool noexec = false;
+  uint64_t dev = 0, ino = 0;
 };
 
 // Why a fault could not be resolved; the caller delivers the signal.
@@ -154,6 +163,8 @@ class MemoryManager {
     bool shared;
     bool growsdown;
     std::string name;
+    uint64_t offset = 0;  // file mappings: the offset, device and inode
+    uint64_t dev = 0, ino = 0;
   };
   std::vector<VmaInfo> Vmas() const;
   uint64_t VirtualSize() const;    // sum of VMA sizes

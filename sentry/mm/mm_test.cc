@@ -17,6 +17,16 @@
 namespace sentry::mm {
 namespace {
 
+MmapOpts AnonOpts(uint64_t addr, uint64_t len, int prot, int flags, std::string name) {
+  MmapOpts o;
+  o.addr = addr;
+  o.length = len;
+  o.prot = prot;
+  o.flags = flags;
+  o.name = std::move(name);
+  return o;
+}
+
 using ::testing::ElementsAre;
 using testing::FakeAddressSpace;
 using testing::FakeGuest;
@@ -65,7 +75,7 @@ class MmTest : public ::testing::Test {
 
   ErrnoOr<uint64_t> TryMap(uint64_t len, int prot = kRW, int flags = kAnon, uint64_t addr = 0,
                            std::string name = "") {
-    return mm_->Mmap(MmapOpts{addr, len, prot, flags, std::move(name)});
+    return mm_->Mmap(AnonOpts(addr, len, prot, flags, std::move(name)));
   }
   uint64_t Map(uint64_t len, int prot = kRW, int flags = kAnon, uint64_t addr = 0,
                std::string name = "") {
@@ -1157,7 +1167,7 @@ TEST_F(MmTest, OutOfFileMemory) {
   {
     MemoryManager mm(**small, &as, layout_);
     FakeGuest guest(mm, **small, as);
-    auto a = mm.Mmap(MmapOpts{0, 64 * kPage, kRW, kAnon, ""});
+    auto a = mm.Mmap(AnonOpts(0, 64 * kPage, kRW, kAnon, ""));
     ASSERT_TRUE(a.ok());
     int handled = 0;
     FaultResult last = FaultResult::kHandled;
@@ -1205,7 +1215,7 @@ TEST_F(MmTest, RandomOperationsAgainstAModel) {
     switch (rng() % 9) {
       case 0: {  // mmap fixed
         int prot = std::vector<int>{PROT_NONE, PROT_READ, kRW}[rng() % 3];
-        ASSERT_TRUE(s.mm->Mmap(MmapOpts{addr, n * kPage, prot, kAnon | MAP_FIXED, ""}).ok());
+        ASSERT_TRUE(s.mm->Mmap(AnonOpts(addr, n * kPage, prot, kAnon | MAP_FIXED, "")).ok());
         for (uint64_t i = p0; i < p0 + n; ++i) {
           s.prot[i] = prot;
           s.data[i].assign(8, 0);

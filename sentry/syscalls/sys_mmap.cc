@@ -1,4 +1,5 @@
 // The memory syscalls: argument decoding here, semantics in sentry/mm.
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "sentry/syscalls/handlers.h"
@@ -14,10 +15,25 @@ SyscallResult Mmap(Task& t, const SyscallArgs& a) {
   const uint64_t offset = a[5];
   if (offset & (kPageSize - 1)) return Errno(EINVAL);
   if (!(o.flags & MAP_ANONYMOUS)) {
-    // TODO(filesystems issue): file-backed mappings through the page cache.
     ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(4)));
-    (void)file;
-    return Errno(ENODEV);
+    const int fl = file->status_flags();
+    if (fl & O_PATH) return Errno(EBADF);
+    const int acc = fl & O_ACCMODE;
+    o.file = file->Mappable();  // null: the file cannot be mapped (ENODEV)
+    o.offset = offset;
+    o.file_readable = acc == O_RDONLY || acc == O_RDWR;
+    o.file_writable = acc == O_WRONLY || acc == O_RDWR;
+    const vfs::VirtualDentry& vd = file->location();
+    if (vd.ok()) {
+      o.noexec = vd.mount->noexec;
+      o.name = t.kernel().vfs().PathOf(t.fs_root(), vd);
+      if (auto st = file->Stat(); st.ok()) {
+        o.dev = st->st_dev;
+        o.ino = st->st_ino;
+      }
+    } else {
+      o.name = file->Describe();
+    }
   }
   return t.mm().Mmap(o);
 }

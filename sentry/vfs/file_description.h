@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
 #include "sentry/base/errno.h"
+#include "sentry/memory/mappable.h"
 #include "sentry/vfs/inode.h"
 #include "sentry/vfs/vfs.h"
 
@@ -57,6 +59,9 @@ class FileDescription {
     (void)mode, (void)offset, (void)length;
     return Errno(ENODEV);
   }
+
+  // What mmap maps; null when the file cannot be mapped (ENODEV).
+  virtual std::shared_ptr<memory::Mappable> Mappable() { return nullptr; }
 
   // Where the file was opened: unset for donated host fds, pipes, sockets.
   const VirtualDentry& location() const { return location_; }

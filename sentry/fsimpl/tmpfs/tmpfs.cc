@@ -91,15 +91,60 @@ class TmpfsInode : public Inode {
 
   TmpfsFilesystem& tfs_;
   const uint64_t ino_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   Attr attr_ ABSL_GUARDED_BY(mu_);
 };
 
 // --- Regular files. ---
 
-class RegularFile : public TmpfsInode {
+// A tmpfs file is its own page cache: mappings share the very pages read and
+// write use (Linux's shmem).
+class RegularFile : public TmpfsInode, public memory::Mappable {
  public:
   using TmpfsInode::TmpfsInode;
+
+  // --- memory::Mappable ---
+  uint64_t Size() const override {
+    absl::MutexLock l(&mu_);
+    return attr_.size;
+  }
+  ErrnoOrOk Get(uint64_t start, uint64_t end,
+                std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
+    absl::MutexLock l(&mu_);
+    end = std::min(end, (attr_.size + kPageSize - 1) / kPageSize * kPageSize);
+    for (uint64_t off = start; off < end; off += kPageSize) {
+      auto page = PageLocked(off / kPageSize);
+      if (!page.ok()) return page.error();
+      memory::FileRange r{*page, *page + kPageSize};
+      tfs_.memory_file().IncRef(r);
+      if (!out->empty() && out->back().first + out->back().second.Length() == off &&
+          out->back().second.end == r.start) {
+        out->back().second.end = r.end;
+      } else {
+        out->emplace_back(off, r);
+      }
+    }
+    return Ok();
+  }
+  bool Has(uint64_t offset) const override {
+    absl::MutexLock l(&mu_);
+    return pages_.count(offset / kPageSize) != 0;
+  }
+  // MADV_REMOVE, fallocate(PUNCH_HOLE): zeros in place, for every mapper.
+  ErrnoOrOk Zero(uint64_t start, uint64_t end) override {
+    absl::MutexLock l(&mu_);
+    for (auto it = pages_.lower_bound(start / kPageSize);
+         it != pages_.end() && it->first * kPageSize < end; ++it) {
+      const uint64_t ps = it->first * kPageSize;
+      const uint64_t s = std::max(start, ps), e = std::min(end, ps + kPageSize);
+      if (s == ps && e == ps + kPageSize) {
+        tfs_.memory_file().Decommit({it->second, it->second + kPageSize});
+      } else {
+        std::memset(tfs_.memory_file().Internal(it->second) + (s - ps), 0, e - s);
+      }
+    }
+    return Ok();
+  }
   ~RegularFile() override {
     absl::MutexLock l(&mu_);
     FreeFromLocked(0);
@@ -302,6 +347,10 @@ class RegularFileFD : public vfs::FileDescription {
 
   ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
   std::string Describe() const override { return absl::StrFormat("tmpfs:[%d]", file_->ino()); }
+
+  std::shared_ptr<memory::Mappable> Mappable() override {
+    return std::shared_ptr<memory::Mappable>(file_, static_cast<memory::Mappable*>(file_.get()));
+  }
 
   ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
     absl::MutexLock l(&mu_);
