@@ -226,6 +226,7 @@ void Task::SyncMemoryLimits() {
   mm::Limits l;
   l.as = rlimits_[RLIMIT_AS].rlim_cur;
   l.data = rlimits_[RLIMIT_DATA].rlim_cur;
+  l.data_max = rlimits_[RLIMIT_DATA].rlim_max;
   l.stack = rlimits_[RLIMIT_STACK].rlim_cur;
   l.memlock = rlimits_[RLIMIT_MEMLOCK].rlim_cur;
   l.can_ipc_lock = creds_.HasCapability();
