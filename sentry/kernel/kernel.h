@@ -55,6 +55,7 @@ struct InitArgs {
   // Files to install as the guest's fds 0, 1, 2, ...
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
   uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
 };
 
 class Kernel {

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -92,6 +93,8 @@ absl::Status Task::Start(const InitArgs& args) {
 
   creds_.ruid = creds_.euid = creds_.suid = creds_.fsuid = args.uid;
   creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
+  creds_.groups = args.groups;
+  std::sort(creds_.groups.begin(), creds_.groups.end());
 
   fds_ = std::make_shared<FdTable>();
   for (size_t i = 0; i < args.stdio.size(); ++i) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "platform/platform.h"
@@ -40,6 +41,7 @@ inline constexpr uint64_t kUnblockableSignals = SigBit(SIGKILL) | SigBit(SIGSTOP
 struct Credentials {
   uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
   uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups, sorted (as setgroups leaves them)
   bool HasCapability() const { return euid == 0; }  // TODO(processes issue): capability sets.
 };
 
@@ -67,6 +69,8 @@ class Task {
   pid_t sid() const { return tid_; }
 
   const Credentials& creds() const { return creds_; }
+  // setgroups(2): `groups` sorted.
+  void set_groups(std::vector<uint32_t> groups) { creds_.groups = std::move(groups); }
   const std::string& comm() const { return comm_; }
   void set_comm(std::string c) { comm_ = std::move(c); }
   // The working directory. TODO(filesystems issue): a VFS location; until then
