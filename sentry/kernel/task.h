@@ -96,6 +96,16 @@ class Task {
   // Applies the memory limits to the memory manager after a change.
   void SyncMemoryLimits();
 
+  // --- prctl state, recorded. TODO(processes issue): pdeath_signal is sent
+  // when the parent exits, child_subreaper adopts orphans, no_new_privs and
+  // keep_caps apply at execve and setuid, dumpable belongs to the mm (and is
+  // reset at execve). ---
+  int pdeath_signal = 0;
+  bool child_subreaper = false;
+  bool no_new_privs = false;  // once set, never cleared
+  bool keep_caps = false;     // SECURE_KEEP_CAPS
+  int dumpable = 1;           // SUID_DUMP_USER
+
   // --- Thread state from set_tid_address / set_robust_list. ---
   uint64_t clear_child_tid = 0;
   uint64_t robust_list_head = 0;

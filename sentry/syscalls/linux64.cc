@@ -86,7 +86,7 @@ const Entry kEntries[] = {
   {150, Munlock,       kFull, "", {A::kPtr, A::kUDec}},
   {151, Mlockall,      kFull, "", {A::kHex}},
   {152, Munlockall,    kFull, "", {}},
-  {157, Prctl,         kPartial, "PR_SET_NAME and PR_GET_NAME; other options are counted and give EINVAL",
+  {157, Prctl,         kPartial, "PR_SET/GET_NAME, _DUMPABLE, _PDEATHSIG, _KEEPCAPS, _CHILD_SUBREAPER, _NO_NEW_PRIVS (all but the name are recorded, without effect until the processes issue); other options are counted and give EINVAL",
                        {A::kDec, A::kHex, A::kHex, A::kHex, A::kHex}},
   {158, ArchPrctl,     kFull, "", {A::kArchPrctl, A::kHex}},
   {160, Setrlimit,     kFull, "", {A::kRlimitResource, A::kPtr}},
