@@ -33,6 +33,15 @@ bool DefaultTerminates(int sig) {
   }
 }
 
+// sig_kernel_ignore: the signals whose default action is to do nothing.
+bool DefaultIgnores(int sig) {
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+constexpr uint64_t kStopSignals =
+    SigBit(SIGSTOP) | SigBit(SIGTSTP) | SigBit(SIGTTIN) | SigBit(SIGTTOU);
+bool IsStopSignal(int sig) { return (kStopSignals & SigBit(sig)) != 0; }
+
 bool DefaultDumpsCore(int sig) {
   switch (sig) {
     case SIGQUIT:
@@ -198,7 +207,7 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
        r.info.si_code, regs_.r.rip);
   // TODO(processes issue): deliver to a guest handler when one is installed and
   // the signal is not blocked; synchronous signals force the default action.
-  KSigaction& act = sigaction(sig);
+  const KSigaction& act = sigaction(sig);
   bool synchronous = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
                      sig == SIGTRAP || sig == SIGSYS;
   if (!synchronous && (act.handler == 1 /*SIG_IGN*/ || !DefaultTerminates(sig))) return;
@@ -207,12 +216,49 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
 
 ErrnoOrOk Task::SendSignalToSelf(int sig) {
   const KSigaction& act = sigaction(sig);
+  // prepare_signal: a stop signal discards a pending SIGCONT and SIGCONT
+  // discards pending stop signals, whether or not the new one is then ignored.
+  if (IsStopSignal(sig)) pending_ &= ~SigBit(SIGCONT);
+  if (sig == SIGCONT) pending_ &= ~kStopSignals;
+  if (act.handler > 1 /*a handler*/) {
+    // TODO(processes issue): queue it for delivery.
+    kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
+    return Errno(ENOSYS);
+  }
+  // A blocked signal is never ignored: it waits in the pending set, since its
+  // action may change before it is unblocked.
+  if (signal_mask_ & SigBit(sig)) {
+    pending_ |= SigBit(sig);
+    return Ok();
+  }
   // The guest is its PID namespace's init: like Linux (SIGNAL_UNKILLABLE), init
   // ignores signals sent from inside its namespace whose action is the default
   // one, SIGKILL and SIGSTOP included; and an ignored signal is discarded.
-  if (act.handler == 0 /*SIG_DFL*/ || act.handler == 1 /*SIG_IGN*/) return Ok();
-  kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
-  return Errno(ENOSYS);
+  return Ok();
+}
+
+void Task::set_sigaction(int sig, const KSigaction& act) {
+  sigactions_[sig - 1] = act;
+  // sig_handler_ignored: SIG_IGN, or SIG_DFL where the default is to ignore.
+  if (act.handler == 1 /*SIG_IGN*/ || (act.handler == 0 && DefaultIgnores(sig))) {
+    pending_ &= ~SigBit(sig);
+  }
+}
+
+void Task::set_signal_mask(uint64_t m) {
+  signal_mask_ = m & ~kUnblockableSignals;
+  const uint64_t unblocked = pending_ & ~signal_mask_;
+  if (unblocked == 0) return;
+  pending_ &= signal_mask_;
+  // What get_signal would do with each: ignored (SIG_IGN), or for init the
+  // default action of a signal sent from inside its namespace: nothing.
+  for (int sig = 1; sig <= kNumSignals; ++sig) {
+    if ((unblocked & SigBit(sig)) && sigaction(sig).handler > 1) {
+      // A handler was installed while it was pending.
+      // TODO(processes issue): deliver it.
+      kernel_.RecordGap("signal delivery to a guest handler (a pending signal unblocked)");
+    }
+  }
 }
 
 void Task::ExitGroup(int code) {

@@ -87,9 +87,17 @@ class Task {
   bool exiting() const { return exiting_; }
 
   // --- Signals, recorded until delivery exists (processes issue). ---
-  KSigaction& sigaction(int sig) { return sigactions_[sig - 1]; }
+  const KSigaction& sigaction(int sig) const { return sigactions_[sig - 1]; }
+  // rt_sigaction: sets the action; one that ignores the signal discards it if
+  // pending, as Linux does.
+  void set_sigaction(int sig, const KSigaction& act);
   uint64_t signal_mask() const { return signal_mask_; }
-  void set_signal_mask(uint64_t m) { signal_mask_ = m & ~kUnblockableSignals; }
+  // Sets the mask; signals it unblocks are taken from the pending set.
+  void set_signal_mask(uint64_t m);
+  // Signals sent while blocked, waiting for the mask to let them through
+  // (rt_sigpending). One bit per signal: a queued real-time signal's count and
+  // siginfo come with delivery.
+  uint64_t pending_signals() const { return pending_ & signal_mask_; }
 
   // --- Limits. ---
   rlimit& rlimit_of(int resource) { return rlimits_[resource]; }
@@ -141,6 +149,7 @@ class Task {
   arch::FpState fp_;
   std::array<KSigaction, kNumSignals> sigactions_{};
   uint64_t signal_mask_ = 0;
+  uint64_t pending_ = 0;
   std::array<rlimit, RLIM_NLIMITS> rlimits_{};
   bool exiting_ = false;
   ExitStatus exit_status_;

@@ -75,6 +75,7 @@ SENTRY_SYSCALL(ClockNanosleep);
 // sys_signal.cc
 SENTRY_SYSCALL(RtSigaction);
 SENTRY_SYSCALL(RtSigprocmask);
+SENTRY_SYSCALL(RtSigpending);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);

@@ -82,6 +82,8 @@ const Entry kEntries[] = {
   {120, Getresgid,     kFull, "", {A::kPtr, A::kPtr, A::kPtr}},
   {121, Getpgid,       kPartial, "the calling process only", {A::kDec}},
   {124, Getsid,        kPartial, "the calling process only", {A::kDec}},
+  {127, RtSigpending,  kPartial, "blocked signals sent with kill, tkill, tgkill; delivery comes with the processes issue",
+                       {A::kPtr, A::kUDec}},
   {149, Mlock,         kFull, "", {A::kPtr, A::kUDec}},
   {150, Munlock,       kFull, "", {A::kPtr, A::kUDec}},
   {151, Mlockall,      kFull, "", {A::kHex}},
