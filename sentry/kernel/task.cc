@@ -100,6 +100,10 @@ absl::Status Task::Start(const InitArgs& args) {
   }
   SyncMemoryLimits();
 
+  const int ncpu = std::max(1, kernel_.config().num_cpus);
+  cpu_affinity.assign((ncpu + 63) / 64, 0);
+  for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
+
   creds_.ruid = creds_.euid = creds_.suid = creds_.fsuid = args.uid;
   creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
   creds_.groups = args.groups;

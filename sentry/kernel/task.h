@@ -3,6 +3,7 @@
 #ifndef SENTRY_KERNEL_TASK_H_
 #define SENTRY_KERNEL_TASK_H_
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -113,6 +114,18 @@ class Task {
   bool no_new_privs = false;  // once set, never cleared
   bool keep_caps = false;     // SECURE_KEEP_CAPS
   int dumpable = 1;           // SUID_DUMP_USER
+
+  // --- Scheduling, recorded: the guest's threads run wherever and however the
+  // host schedules the platform's stub. ---
+  struct SchedAttr {
+    int policy = SCHED_OTHER;
+    int rt_priority = 0;  // 1..99 under SCHED_FIFO and SCHED_RR, else 0
+    bool reset_on_fork = false;
+    int nice = 0;  // -20..19
+  };
+  SchedAttr sched;
+  // One bit per CPU of the sandbox (KernelConfig::num_cpus); never empty.
+  std::vector<uint64_t> cpu_affinity;
 
   // --- Thread state from set_tid_address / set_robust_list. ---
   uint64_t clear_child_tid = 0;

@@ -63,8 +63,19 @@ SENTRY_SYSCALL(SetTidAddress);
 SENTRY_SYSCALL(SetRobustList);
 SENTRY_SYSCALL(GetRobustList);
 SENTRY_SYSCALL(ArchPrctl);
+// sys_sched.cc
 SENTRY_SYSCALL(SchedYield);
 SENTRY_SYSCALL(SchedGetaffinity);
+SENTRY_SYSCALL(SchedSetaffinity);
+SENTRY_SYSCALL(SchedGetscheduler);
+SENTRY_SYSCALL(SchedSetscheduler);
+SENTRY_SYSCALL(SchedGetparam);
+SENTRY_SYSCALL(SchedSetparam);
+SENTRY_SYSCALL(SchedGetPriorityMax);
+SENTRY_SYSCALL(SchedGetPriorityMin);
+SENTRY_SYSCALL(SchedRrGetInterval);
+SENTRY_SYSCALL(Getpriority);
+SENTRY_SYSCALL(Setpriority);
 // sys_time.cc
 SENTRY_SYSCALL(ClockGettime);
 SENTRY_SYSCALL(ClockGetres);

@@ -1,4 +1,4 @@
-// Thread and process identity, exit, arch_prctl, scheduling.
+// Thread and process identity, exit, arch_prctl.
 #include <asm/prctl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -167,26 +167,6 @@ SyscallResult ArchPrctl(Task& t, const SyscallArgs& a) {
     default:
       return Errno(EINVAL);
   }
-}
-
-SyscallResult SchedYield(Task&, const SyscallArgs&) {
-  sched_yield();
-  return 0;
-}
-
-SyscallResult SchedGetaffinity(Task& t, const SyscallArgs& a) {
-  pid_t pid = a.Int(0);
-  if (pid != 0 && pid != t.tid()) return Errno(ESRCH);
-  const size_t len = a.Size(1);
-  const long ncpu = t.kernel().config().num_cpus;
-  // Linux: the mask must hold nr_cpu_ids bits and be a multiple of longs.
-  const size_t mask_bytes = (static_cast<size_t>(ncpu) + 63) / 64 * 8;
-  if (len * 8 < static_cast<size_t>(ncpu) || (len & 7) != 0) return Errno(EINVAL);
-  std::vector<uint8_t> mask(mask_bytes, 0);
-  for (long i = 0; i < ncpu; ++i) mask[i / 8] |= 1 << (i % 8);
-  auto r = t.mm().CopyOut(a.Addr(2), mask);
-  if (!r.ok()) return Errno(EFAULT);
-  return mask_bytes;
 }
 
 }  // namespace sentry::syscalls
