@@ -115,7 +115,7 @@ const Entry kEntries[] = {
   {218, SetTidAddress, kFull, "", {A::kPtr}},
   {228, ClockGettime,  kFull, "", {A::kClockId, A::kPtr}},
   {229, ClockGetres,   kFull, "", {A::kClockId, A::kPtr}},
-  {230, ClockNanosleep, kPartial, "no CPU-time clocks; an interrupted sleep returns EINTR",
+  {230, ClockNanosleep, kPartial, "CPU-time clocks of the calling process only (single-threaded: a sleep on its own CPU clock ends only when interrupted, as on Linux); alarm clocks are EOPNOTSUPP (no RTC); an interrupted sleep returns EINTR",
                        {A::kClockId, A::kHex, A::kTimespec, A::kPtr}},
   {231, ExitGroup,     kFull, "", {A::kDec}},
   {234, Tgkill,        kPartial, "as kill", {A::kDec, A::kDec, A::kSignal}},
