@@ -13,8 +13,12 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     : config_(std::move(config)),
       table_(table),
       mf_(std::move(mf)),
-      platform_(std::move(platform)) {
-  clock_gettime(CLOCK_MONOTONIC, &boot_time_);
+      platform_(std::move(platform)) {}
+
+timespec Kernel::BootClock() {
+  timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return ts;
 }
 
 Kernel::~Kernel() = default;

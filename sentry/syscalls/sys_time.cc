@@ -31,19 +31,17 @@ ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
     case CLOCK_PROCESS_CPUTIME_ID:
     case CLOCK_THREAD_CPUTIME_ID:
       return t.CpuTime();
+    case CLOCK_BOOTTIME:
+    case CLOCK_BOOTTIME_ALARM:
+      return kernel::Kernel::BootClock();
     case CLOCK_REALTIME:
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_REALTIME_COARSE:
     case CLOCK_MONOTONIC_COARSE:
-    case CLOCK_BOOTTIME:
     case CLOCK_REALTIME_ALARM:
-    case CLOCK_BOOTTIME_ALARM:
     case kClockTai:
-      clock_gettime(c == CLOCK_REALTIME_ALARM   ? CLOCK_REALTIME
-                    : c == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME
-                                                : c,
-                    &ts);
+      clock_gettime(c == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : c, &ts);
       return ts;
     default:
       return Errno(EINVAL);

@@ -120,6 +120,14 @@ TEST(ClockGettimeTest, CoarseClocksAreCoarserThanANanosecond) {
   }
 }
 
+TEST(ClockGettimeTest, BoottimeIsNeverBehindMonotonic) {
+  // CLOCK_BOOTTIME is CLOCK_MONOTONIC plus the time spent suspended.
+  struct timespec mono, boot;
+  ASSERT_THAT(ClockGettime(CLOCK_MONOTONIC, &mono), SyscallSucceeds());
+  ASSERT_THAT(ClockGettime(CLOCK_BOOTTIME, &boot), SyscallSucceeds());
+  EXPECT_GE(ToNanos(boot), ToNanos(mono));
+}
+
 TEST(ClockGettimeTest, InvalidClockIsEinval) {
   struct timespec ts;
   for (clockid_t c : {12, 16, 100, 12345, INT32_MAX}) {
