@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -85,6 +86,11 @@ int DoCommand(const CommandLine& cl) {
   for (char** e = environ; *e != nullptr; ++e) bc.envp.push_back(*e);
   bc.uid = getuid();
   bc.gid = getgid();
+  if (int n = getgroups(0, nullptr); n > 0) {
+    std::vector<gid_t> groups(static_cast<size_t>(n));
+    n = getgroups(n, groups.data());
+    if (n > 0) bc.groups.assign(groups.begin(), groups.begin() + n);
+  }
   for (int fd = 0; fd < 3; ++fd) {
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (d < 0) {

@@ -54,6 +54,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   init.envp = config.envp;
   init.uid = config.uid;
   init.gid = config.gid;
+  init.groups = config.groups;
   for (int fd : config.stdio_fds) {
     auto f = sentry::fsimpl::host::HostFile::Create(fd);
     if (!f.ok()) {

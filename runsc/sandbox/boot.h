@@ -23,6 +23,7 @@ struct BootConfig {
   std::vector<std::string> envp;
   std::vector<int> stdio_fds;  // host fds for the guest's 0, 1, 2 (owned by the Sentry)
   uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
 };
 
 // Runs the sandbox to completion and returns how its init process ended.

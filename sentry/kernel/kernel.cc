@@ -15,7 +15,6 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       table_(table),
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
-  clock_gettime(CLOCK_MONOTONIC, &boot_time_);
   std::shared_ptr<vfs::Filesystem> root_fs = config_.root_fs;
   if (root_fs == nullptr) {
     fsimpl::tmpfs::TmpfsOptions root;
@@ -30,6 +29,12 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
     for (const char* dir : {"/dev", "/proc", "/sys"}) SCHECK(vfs_->Mkdir(ctx, dir, 0755).ok());
   }
+}
+
+timespec Kernel::BootClock() {
+  timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return ts;
 }
 
 Kernel::~Kernel() = default;

@@ -59,6 +59,7 @@ struct InitArgs {
   // Files to install as the guest's fds 0, 1, 2, ...
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
   uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
 };
 
 class Kernel {
@@ -79,8 +80,10 @@ class Kernel {
   vfs::VirtualFilesystem& vfs() { return *vfs_; }
   platform::Platform& platform() { return *platform_; }
 
-  // CLOCK_MONOTONIC at boot, for uptime.
-  const timespec& boot_time() const { return boot_time_; }
+  // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
+  // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
+  // CLOCK_MONOTONIC (see README.md, "Time").
+  static timespec BootClock();
   int TaskCount() const { return 1; }  // TODO(processes issue): the task set.
 
   // Records a guest's use of an unimplemented syscall (logged once per number).
@@ -101,7 +104,6 @@ class Kernel {
   std::unique_ptr<memory::MemoryFile> mf_;
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
-  timespec boot_time_{};
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +32,15 @@ bool DefaultTerminates(int sig) {
       return true;
   }
 }
+
+// sig_kernel_ignore: the signals whose default action is to do nothing.
+bool DefaultIgnores(int sig) {
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+constexpr uint64_t kStopSignals =
+    SigBit(SIGSTOP) | SigBit(SIGTSTP) | SigBit(SIGTTIN) | SigBit(SIGTTOU);
+bool IsStopSignal(int sig) { return (kStopSignals & SigBit(sig)) != 0; }
 
 bool DefaultDumpsCore(int sig) {
   switch (sig) {
@@ -90,8 +100,14 @@ absl::Status Task::Start(const InitArgs& args) {
   }
   SyncMemoryLimits();
 
+  const int ncpu = std::max(1, kernel_.config().num_cpus);
+  cpu_affinity.assign((ncpu + 63) / 64, 0);
+  for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
+
   creds_.ruid = creds_.euid = creds_.suid = creds_.fsuid = args.uid;
   creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
+  creds_.groups = args.groups;
+  std::sort(creds_.groups.begin(), creds_.groups.end());
 
   fds_ = std::make_shared<FdTable>();
   fs_root_ = cwd_ = kernel_.vfs().Root();
@@ -196,7 +212,7 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
        r.info.si_code, regs_.r.rip);
   // TODO(processes issue): deliver to a guest handler when one is installed and
   // the signal is not blocked; synchronous signals force the default action.
-  KSigaction& act = sigaction(sig);
+  const KSigaction& act = sigaction(sig);
   bool synchronous = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
                      sig == SIGTRAP || sig == SIGSYS;
   if (!synchronous && (act.handler == 1 /*SIG_IGN*/ || !DefaultTerminates(sig))) return;
@@ -205,12 +221,49 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
 
 ErrnoOrOk Task::SendSignalToSelf(int sig) {
   const KSigaction& act = sigaction(sig);
+  // prepare_signal: a stop signal discards a pending SIGCONT and SIGCONT
+  // discards pending stop signals, whether or not the new one is then ignored.
+  if (IsStopSignal(sig)) pending_ &= ~SigBit(SIGCONT);
+  if (sig == SIGCONT) pending_ &= ~kStopSignals;
+  if (act.handler > 1 /*a handler*/) {
+    // TODO(processes issue): queue it for delivery.
+    kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
+    return Errno(ENOSYS);
+  }
+  // A blocked signal is never ignored: it waits in the pending set, since its
+  // action may change before it is unblocked.
+  if (signal_mask_ & SigBit(sig)) {
+    pending_ |= SigBit(sig);
+    return Ok();
+  }
   // The guest is its PID namespace's init: like Linux (SIGNAL_UNKILLABLE), init
   // ignores signals sent from inside its namespace whose action is the default
   // one, SIGKILL and SIGSTOP included; and an ignored signal is discarded.
-  if (act.handler == 0 /*SIG_DFL*/ || act.handler == 1 /*SIG_IGN*/) return Ok();
-  kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
-  return Errno(ENOSYS);
+  return Ok();
+}
+
+void Task::set_sigaction(int sig, const KSigaction& act) {
+  sigactions_[sig - 1] = act;
+  // sig_handler_ignored: SIG_IGN, or SIG_DFL where the default is to ignore.
+  if (act.handler == 1 /*SIG_IGN*/ || (act.handler == 0 && DefaultIgnores(sig))) {
+    pending_ &= ~SigBit(sig);
+  }
+}
+
+void Task::set_signal_mask(uint64_t m) {
+  signal_mask_ = m & ~kUnblockableSignals;
+  const uint64_t unblocked = pending_ & ~signal_mask_;
+  if (unblocked == 0) return;
+  pending_ &= signal_mask_;
+  // What get_signal would do with each: ignored (SIG_IGN), or for init the
+  // default action of a signal sent from inside its namespace: nothing.
+  for (int sig = 1; sig <= kNumSignals; ++sig) {
+    if ((unblocked & SigBit(sig)) && sigaction(sig).handler > 1) {
+      // A handler was installed while it was pending.
+      // TODO(processes issue): deliver it.
+      kernel_.RecordGap("signal delivery to a guest handler (a pending signal unblocked)");
+    }
+  }
 }
 
 void Task::ExitGroup(int code) {
@@ -227,6 +280,7 @@ void Task::SyncMemoryLimits() {
   mm::Limits l;
   l.as = rlimits_[RLIMIT_AS].rlim_cur;
   l.data = rlimits_[RLIMIT_DATA].rlim_cur;
+  l.data_max = rlimits_[RLIMIT_DATA].rlim_max;
   l.stack = rlimits_[RLIMIT_STACK].rlim_cur;
   l.memlock = rlimits_[RLIMIT_MEMLOCK].rlim_cur;
   l.can_ipc_lock = creds_.HasCapability();
@@ -290,8 +344,9 @@ vfs::AccessCreds Task::access_creds() const {
   vfs::AccessCreds c;
   c.fsuid = creds_.fsuid;
   c.fsgid = creds_.fsgid;
-  // TODO(processes issue): capability sets and supplementary groups; until
-  // then euid 0 holds every file capability.
+  c.groups = creds_.groups;
+  // TODO(processes issue): capability sets; until then euid 0 holds every
+  // file capability.
   if (creds_.HasCapability()) {
     c.cap_dac_override = c.cap_dac_read_search = c.cap_fowner = c.cap_chown = c.cap_fsetid =
         c.cap_mknod = true;

@@ -3,6 +3,7 @@
 #ifndef SENTRY_KERNEL_TASK_H_
 #define SENTRY_KERNEL_TASK_H_
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "platform/platform.h"
@@ -40,6 +42,7 @@ inline constexpr uint64_t kUnblockableSignals = SigBit(SIGKILL) | SigBit(SIGSTOP
 struct Credentials {
   uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
   uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups, sorted (as setgroups leaves them)
   bool HasCapability() const { return euid == 0; }  // TODO(processes issue): capability sets.
 };
 
@@ -67,6 +70,8 @@ class Task {
   pid_t sid() const { return tid_; }
 
   const Credentials& creds() const { return creds_; }
+  // setgroups(2): `groups` sorted.
+  void set_groups(std::vector<uint32_t> groups) { creds_.groups = std::move(groups); }
   const std::string& comm() const { return comm_; }
   void set_comm(std::string c) { comm_ = std::move(c); }
   // What file access looks at: fsuid/fsgid, groups, the file capabilities.
@@ -91,14 +96,44 @@ class Task {
   bool exiting() const { return exiting_; }
 
   // --- Signals, recorded until delivery exists (processes issue). ---
-  KSigaction& sigaction(int sig) { return sigactions_[sig - 1]; }
+  const KSigaction& sigaction(int sig) const { return sigactions_[sig - 1]; }
+  // rt_sigaction: sets the action; one that ignores the signal discards it if
+  // pending, as Linux does.
+  void set_sigaction(int sig, const KSigaction& act);
   uint64_t signal_mask() const { return signal_mask_; }
-  void set_signal_mask(uint64_t m) { signal_mask_ = m & ~kUnblockableSignals; }
+  // Sets the mask; signals it unblocks are taken from the pending set.
+  void set_signal_mask(uint64_t m);
+  // Signals sent while blocked, waiting for the mask to let them through
+  // (rt_sigpending). One bit per signal: a queued real-time signal's count and
+  // siginfo come with delivery.
+  uint64_t pending_signals() const { return pending_ & signal_mask_; }
 
   // --- Limits. ---
   rlimit& rlimit_of(int resource) { return rlimits_[resource]; }
   // Applies the memory limits to the memory manager after a change.
   void SyncMemoryLimits();
+
+  // --- prctl state, recorded. TODO(processes issue): pdeath_signal is sent
+  // when the parent exits, child_subreaper adopts orphans, no_new_privs and
+  // keep_caps apply at execve and setuid, dumpable belongs to the mm (and is
+  // reset at execve). ---
+  int pdeath_signal = 0;
+  bool child_subreaper = false;
+  bool no_new_privs = false;  // once set, never cleared
+  bool keep_caps = false;     // SECURE_KEEP_CAPS
+  int dumpable = 1;           // SUID_DUMP_USER
+
+  // --- Scheduling, recorded: the guest's threads run wherever and however the
+  // host schedules the platform's stub. ---
+  struct SchedAttr {
+    int policy = SCHED_OTHER;
+    int rt_priority = 0;  // 1..99 under SCHED_FIFO and SCHED_RR, else 0
+    bool reset_on_fork = false;
+    int nice = 0;  // -20..19
+  };
+  SchedAttr sched;
+  // One bit per CPU of the sandbox (KernelConfig::num_cpus); never empty.
+  std::vector<uint64_t> cpu_affinity;
 
   // --- Thread state from set_tid_address / set_robust_list. ---
   uint64_t clear_child_tid = 0;
@@ -137,6 +172,7 @@ class Task {
   arch::FpState fp_;
   std::array<KSigaction, kNumSignals> sigactions_{};
   uint64_t signal_mask_ = 0;
+  uint64_t pending_ = 0;
   std::array<rlimit, RLIM_NLIMITS> rlimits_{};
   bool exiting_ = false;
   ExitStatus exit_status_;

@@ -305,8 +305,16 @@ struct MemoryManager::Impl {
     if (total_vm - freed + len > limits.as || total_vm - freed + len < total_vm - freed) {
       return false;
     }
-    if (IsData(v) && data_vm - freed_data + len > limits.data) return false;
+    if (IsData(v) && !DataOk(data_vm - freed_data + len)) return false;
     return true;
+  }
+
+  // may_expand_vm's RLIMIT_DATA check: `new_data_vm` bytes of data mappings
+  // fit. Linux's workaround for Valgrind (which sets the soft limit to 0):
+  // then the hard limit applies instead.
+  bool DataOk(uint64_t new_data_vm) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (new_data_vm <= limits.data) return true;
+    return limits.data == 0 && new_data_vm <= limits.data_max;
   }
 
   bool CanDoMlock() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -1167,7 +1175,7 @@ ErrnoOrOk MemoryManager::Mprotect(uint64_t addr, uint64_t length, int prot) {
       new_data += std::min(covered, it->second.end) - std::max(start, it->first);
     }
   }
-  if (new_data != 0 && m.data_vm + new_data > m.limits.data) return Errno(ENOMEM);
+  if (new_data != 0 && !m.DataOk(m.data_vm + new_data)) return Errno(ENOMEM);
   if (!m.MapCountOk(m.vmas.size() + m.SplitsNeeded(start, covered))) return Errno(ENOMEM);
 
   m.ChangeVmas(start, covered, [prot](uint64_t, uint64_t, Vma& v) { v.prot = prot; });

@@ -38,9 +38,10 @@ struct Layout {
 
 // Resource limits the memory manager enforces (RLIMIT_* soft values; ~0 = none).
 struct Limits {
-  uint64_t as = ~0ull;       // RLIMIT_AS
-  uint64_t data = ~0ull;     // RLIMIT_DATA (brk and private writable mappings)
-  uint64_t stack = 8 << 20;  // RLIMIT_STACK (growsdown stack growth)
+  uint64_t as = ~0ull;        // RLIMIT_AS
+  uint64_t data = ~0ull;      // RLIMIT_DATA (brk and private writable mappings)
+  uint64_t data_max = ~0ull;  // RLIMIT_DATA's hard limit (used when `data` is 0)
+  uint64_t stack = 8 << 20;   // RLIMIT_STACK (growsdown stack growth)
   uint64_t memlock = 8 << 20;
   bool can_ipc_lock = false;       // CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK
   uint64_t max_map_count = 65530;  // vm.max_map_count: the most VMAs an mm may have

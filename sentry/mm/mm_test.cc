@@ -284,6 +284,23 @@ TEST_F(MmTest, RlimitData) {
   EXPECT_EQ(Err(mm_->Mprotect(ro, kPage, kRW)), ENOMEM);  // would become data
 }
 
+TEST_F(MmTest, ZeroRlimitDataFallsBackToTheHardLimit) {
+  // may_expand_vm's Valgrind workaround: a soft limit of exactly 0 means the
+  // hard limit applies; any other soft limit (one byte here) is the limit.
+  Limits limits;
+  limits.data = 1;
+  limits.data_max = 2 * kPage;
+  mm_->SetLimits(limits);
+  EXPECT_EQ(Err(TryMap(kPage)), ENOMEM);
+
+  limits.data = 0;
+  mm_->SetLimits(limits);
+  EXPECT_TRUE(TryMap(2 * kPage).ok());
+  EXPECT_EQ(Err(TryMap(kPage)), ENOMEM);
+  uint64_t ro = Map(kPage, PROT_READ);
+  EXPECT_EQ(Err(mm_->Mprotect(ro, kPage, kRW)), ENOMEM);
+}
+
 // ---------------------------------------------------------------------------
 // VMA splits and merges
 

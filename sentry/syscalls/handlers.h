@@ -105,14 +105,29 @@ SENTRY_SYSCALL(Geteuid);
 SENTRY_SYSCALL(Getgid);
 SENTRY_SYSCALL(Getegid);
 SENTRY_SYSCALL(Getpgrp);
+SENTRY_SYSCALL(Getresuid);
+SENTRY_SYSCALL(Getresgid);
+SENTRY_SYSCALL(Getgroups);
+SENTRY_SYSCALL(Setgroups);
 SENTRY_SYSCALL(Getpgid);
 SENTRY_SYSCALL(Getsid);
 SENTRY_SYSCALL(SetTidAddress);
 SENTRY_SYSCALL(SetRobustList);
 SENTRY_SYSCALL(GetRobustList);
 SENTRY_SYSCALL(ArchPrctl);
+// sys_sched.cc
 SENTRY_SYSCALL(SchedYield);
 SENTRY_SYSCALL(SchedGetaffinity);
+SENTRY_SYSCALL(SchedSetaffinity);
+SENTRY_SYSCALL(SchedGetscheduler);
+SENTRY_SYSCALL(SchedSetscheduler);
+SENTRY_SYSCALL(SchedGetparam);
+SENTRY_SYSCALL(SchedSetparam);
+SENTRY_SYSCALL(SchedGetPriorityMax);
+SENTRY_SYSCALL(SchedGetPriorityMin);
+SENTRY_SYSCALL(SchedRrGetInterval);
+SENTRY_SYSCALL(Getpriority);
+SENTRY_SYSCALL(Setpriority);
 // sys_time.cc
 SENTRY_SYSCALL(ClockGettime);
 SENTRY_SYSCALL(ClockGetres);
@@ -123,6 +138,7 @@ SENTRY_SYSCALL(ClockNanosleep);
 // sys_signal.cc
 SENTRY_SYSCALL(RtSigaction);
 SENTRY_SYSCALL(RtSigprocmask);
+SENTRY_SYSCALL(RtSigpending);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);

@@ -40,9 +40,9 @@ SyscallResult Sysinfo(Task& t, const SyscallArgs& a) {
   ::sysinfo(&host);
   struct sysinfo s;
   std::memset(&s, 0, sizeof(s));
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  s.uptime = now.tv_sec - t.kernel().boot_time().tv_sec;
+  // CLOCK_BOOTTIME, a partial second rounded up.
+  const timespec boot = kernel::Kernel::BootClock();
+  s.uptime = boot.tv_sec + (boot.tv_nsec != 0 ? 1 : 0);
   // TODO(processes issue): load averages from the sandbox's own run queue.
   s.totalram = host.totalram;
   s.freeram = host.freeram;

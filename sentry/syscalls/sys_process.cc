@@ -59,6 +59,8 @@ SyscallResult Tgkill(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Prctl(Task& t, const SyscallArgs& a) {
+  // prctl's arguments are unsigned longs.
+  const uint64_t arg2 = a[1], arg3 = a[2], arg4 = a[3], arg5 = a[4];
   switch (a.Int(0)) {
     case PR_SET_NAME: {
       // Linux copies TASK_COMM_LEN bytes and terminates them; a fault is EFAULT.
@@ -78,9 +80,49 @@ SyscallResult Prctl(Task& t, const SyscallArgs& a) {
       if (!r.ok()) return Errno(EFAULT);
       return 0;
     }
+    case PR_SET_PDEATHSIG:
+      // valid_signal(): 0 (none) to _NSIG.
+      if (arg2 > static_cast<uint64_t>(kernel::kNumSignals)) return Errno(EINVAL);
+      t.pdeath_signal = static_cast<int>(arg2);
+      return 0;
+    case PR_GET_PDEATHSIG:
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{t.pdeath_signal}));
+      return 0;
+    case PR_GET_DUMPABLE:
+      return t.dumpable;
+    case PR_SET_DUMPABLE:
+      // SUID_DUMP_DISABLE or SUID_DUMP_USER; SUID_DUMP_ROOT (2) only comes from
+      // fs.suid_dumpable at execve.
+      if (arg2 != 0 && arg2 != 1) return Errno(EINVAL);
+      t.dumpable = static_cast<int>(arg2);
+      return 0;
+    case PR_GET_KEEPCAPS:
+      return t.keep_caps ? 1 : 0;
+    case PR_SET_KEEPCAPS:
+      // Only arg2 is looked at. Nothing locks SECURE_KEEP_CAPS here (no
+      // PR_SET_SECUREBITS), so never EPERM.
+      if (arg2 > 1) return Errno(EINVAL);
+      t.keep_caps = arg2 == 1;
+      return 0;
+    case PR_SET_CHILD_SUBREAPER:
+      t.child_subreaper = arg2 != 0;
+      return 0;
+    case PR_GET_CHILD_SUBREAPER:
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{t.child_subreaper}));
+      return 0;
+    case PR_SET_NO_NEW_PRIVS:
+      // It can be set, never cleared.
+      if (arg2 != 1 || arg3 != 0 || arg4 != 0 || arg5 != 0) return Errno(EINVAL);
+      t.no_new_privs = true;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      if (arg2 != 0 || arg3 != 0 || arg4 != 0 || arg5 != 0) return Errno(EINVAL);
+      return t.no_new_privs ? 1 : 0;
     default:
-      // TODO(processes issue): PDEATHSIG, DUMPABLE, NO_NEW_PRIVS, KEEPCAPS,
-      // CHILD_SUBREAPER, SET_MM and the rest.
+      // Options Linux has and we lack are gaps (counted, logged once); EINVAL
+      // is also Linux's answer to an option it does not know.
+      // TODO(processes issue): SET_MM, SECCOMP, CAPBSET_*, SECUREBITS, TIMERSLACK
+      // and the rest.
       t.kernel().RecordGap(absl::StrFormat("prctl option %d", a.Int(0)));
       return Errno(EINVAL);
   }

@@ -1,6 +1,7 @@
 // read, write, readv, writev, pread64, pwrite64, close.
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <vector>
@@ -24,13 +25,29 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> FileFor(Task& t, int fd, Dir dir)
   return f;
 }
 
+// MAX_RW_COUNT bytes of the Sentry's address space that are never accessible
+// (PROT_NONE, reserved once): where the host kernel is sent for the part of a
+// guest buffer that is not mapped. Null if the reservation failed.
+void* FaultRegion() {
+  static void* const region = [] {
+    void* p =
+        mmap(nullptr, kMaxRwCount, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }();
+  return region;
+}
+
 // Guest iovecs -> the Sentry's iovecs into guest memory, covering the longest
-// valid prefix (Linux copies up to the first fault). EFAULT if nothing is valid
-// but something was asked for.
-ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir dir) {
+// valid prefix (Linux copies up to the first fault). Where that prefix ends
+// short: for a file whose I/O the host kernel does (`host_copies`), the rest
+// is one iovec into the fault region, so that the host transfers and faults
+// as Linux would; otherwise the prefix alone, and EFAULT if it is empty.
+ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir dir,
+                                      bool host_copies) {
   std::vector<iovec> out, one;
   size_t total = 0;
-  for (const iovec& g : guest) {
+  for (size_t i = 0; i < guest.size(); ++i) {
+    const iovec& g = guest[i];
     size_t len = std::min(g.iov_len, kMaxRwCount - total);
     if (len == 0) continue;
     auto r = t.mm().InternalIovecs(UserAddr(reinterpret_cast<uint64_t>(g.iov_base)), len,
@@ -38,6 +55,15 @@ ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir
     out.insert(out.end(), one.begin(), one.end());
     total += r.done;
     if (!r.ok()) {
+      void* const fault = host_copies ? FaultRegion() : nullptr;
+      if (fault != nullptr) {
+        // What the guest asked for beyond the prefix (within MAX_RW_COUNT).
+        size_t rest = len - r.done;
+        for (size_t j = i + 1; j < guest.size(); ++j) rest += guest[j].iov_len;
+        rest = std::min(rest, kMaxRwCount - total);
+        out.push_back({fault, rest});
+        return out;
+      }
       if (total == 0) return Errno(EFAULT);
       break;
     }
@@ -52,7 +78,7 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   bool empty = true;
   for (const iovec& g : guest) empty &= g.iov_len == 0;
   if (empty) return 0;
-  ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir));
+  ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir, file.HostCopies()));
   ErrnoOr<size_t> n =
       dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
   if (!n.ok()) return n.error();

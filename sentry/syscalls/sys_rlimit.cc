@@ -1,6 +1,8 @@
 // getrlimit, setrlimit, prlimit64.
 #include <sys/resource.h>
 
+#include <optional>
+
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -8,21 +10,21 @@ namespace {
 
 constexpr uint64_t kNrOpen = 1048576;  // fs.nr_open
 
-SyscallResult DoPrlimit(Task& t, pid_t pid, int resource, UserAddr new_addr, UserAddr old_addr) {
-  if (resource < 0 || resource >= RLIM_NLIMITS) return Errno(EINVAL);
-  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);  // TODO(processes issue)
-  rlimit nl{};
-  const bool set = !new_addr.IsNull();
-  if (set) {
-    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<rlimit>(new_addr), &nl));
-    if (nl.rlim_cur > nl.rlim_max) return Errno(EINVAL);
+// Linux's do_prlimit, once the caller has copied the new limit in (EFAULT comes
+// first) and found the task (ESRCH next): the resource (EINVAL), the new limit
+// itself, then the privilege to raise the hard limit.
+SyscallResult DoPrlimit(Task& t, unsigned resource, const std::optional<rlimit>& nl,
+                        UserAddr old_addr) {
+  if (resource >= RLIM_NLIMITS) return Errno(EINVAL);
+  if (nl.has_value()) {
+    if (nl->rlim_cur > nl->rlim_max) return Errno(EINVAL);
+    if (resource == RLIMIT_NOFILE && nl->rlim_max > kNrOpen) return Errno(EPERM);
   }
-  rlimit& cur = t.rlimit_of(resource);
+  rlimit& cur = t.rlimit_of(static_cast<int>(resource));
   const rlimit old = cur;
-  if (set) {
-    if (nl.rlim_max > cur.rlim_max && !t.creds().HasCapability()) return Errno(EPERM);
-    if (resource == RLIMIT_NOFILE && nl.rlim_max > kNrOpen) return Errno(EPERM);
-    cur = nl;
+  if (nl.has_value()) {
+    if (nl->rlim_max > cur.rlim_max && !t.creds().HasCapability()) return Errno(EPERM);
+    cur = *nl;
     t.SyncMemoryLimits();
   }
   if (!old_addr.IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<rlimit>(old_addr), old));
@@ -32,18 +34,27 @@ SyscallResult DoPrlimit(Task& t, pid_t pid, int resource, UserAddr new_addr, Use
 }  // namespace
 
 SyscallResult Getrlimit(Task& t, const SyscallArgs& a) {
-  if (a.Int(0) < 0 || a.Int(0) >= RLIM_NLIMITS) return Errno(EINVAL);
+  if (a.Uint(0) >= RLIM_NLIMITS) return Errno(EINVAL);
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<rlimit>(1), t.rlimit_of(a.Int(0))));
   return 0;
 }
 
 SyscallResult Setrlimit(Task& t, const SyscallArgs& a) {
-  if (a.Addr(1).IsNull()) return Errno(EFAULT);
-  return DoPrlimit(t, 0, a.Int(0), a.Addr(1), UserAddr());
+  // The limit is copied in before anything is checked (NULL is EFAULT).
+  rlimit nl;
+  RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<rlimit>(1), &nl));
+  return DoPrlimit(t, a.Uint(0), nl, UserAddr());
 }
 
 SyscallResult Prlimit64(Task& t, const SyscallArgs& a) {
-  return DoPrlimit(t, a.Int(0), a.Int(1), a.Addr(2), a.Addr(3));
+  std::optional<rlimit> nl;
+  if (!a.Addr(2).IsNull()) {
+    nl.emplace();
+    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<rlimit>(2), &*nl));
+  }
+  const pid_t pid = a.Int(0);
+  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);  // TODO(processes issue)
+  return DoPrlimit(t, a.Uint(1), nl, a.Addr(3));
 }
 
 }  // namespace sentry::syscalls

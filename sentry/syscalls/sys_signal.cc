@@ -31,7 +31,7 @@ SyscallResult RtSigaction(Task& t, const SyscallArgs& a) {
   const kernel::KSigaction old = t.sigaction(sig);
   if (set) {
     act.mask &= ~kernel::kUnblockableSignals;
-    t.sigaction(sig) = act;
+    t.set_sigaction(sig, act);
   }
   if (!a.Addr(2).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<kernel::KSigaction>(2), old));
   return 0;
@@ -58,6 +58,16 @@ SyscallResult RtSigprocmask(Task& t, const SyscallArgs& a) {
     }
   }
   if (!a.Addr(2).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint64_t>(2), old));
+  return 0;
+}
+
+SyscallResult RtSigpending(Task& t, const SyscallArgs& a) {
+  // Linux takes any size up to its sigset_t's and copies that many bytes.
+  const size_t size = a.Size(1);
+  if (size > kSigsetSize) return Errno(EINVAL);
+  const uint64_t pending = t.pending_signals();
+  auto r = t.mm().CopyOut(a.Addr(0), {reinterpret_cast<const uint8_t*>(&pending), size});
+  if (!r.ok()) return Errno(EFAULT);
   return 0;
 }
 

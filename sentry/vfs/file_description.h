@@ -35,6 +35,13 @@ class FileDescription {
   // (the loader, copy-up), which never blocks: EAGAIN instead.
   virtual ErrnoOr<size_t> Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) = 0;
   virtual ErrnoOr<size_t> Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) = 0;
+  // Whether Readv/Writev hand the iovecs to the host kernel (readv(2) and
+  // friends), which turns an inaccessible address into EFAULT. Such a file
+  // may be given iovecs pointing at memory the Sentry keeps inaccessible, for
+  // the part of a guest buffer that is not mapped: the host then faults
+  // exactly where Linux would, after transferring what Linux would (nothing,
+  // for /dev/null or an end of file).
+  virtual bool HostCopies() const { return false; }
   // Whether pread/pwrite are allowed (ESPIPE otherwise).
   virtual bool Seekable() const = 0;
   virtual ErrnoOr<struct stat> Stat() = 0;

@@ -91,6 +91,70 @@ TEST(UidTest, GetgroupsCountsAndFills) {
   EXPECT_THAT(syscall(SYS_getgroups, -1, groups.data()), SyscallFailsWithErrno(EINVAL));
 }
 
+TEST(UidTest, GetresgidWithABadPointerIsEfault) {
+  gid_t r, e;
+  EXPECT_THAT(syscall(SYS_getresgid, &r, &e, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_getresgid, nullptr, &e, &r), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(UidTest, GetresuidWritesTheIdsBeforeTheBadPointer) {
+  // One put_user at a time: the real uid is written, the saved one is not.
+  uid_t r = 12345, s = 12345;
+  EXPECT_THAT(syscall(SYS_getresuid, &r, kKernelAddress, &s), SyscallFailsWithErrno(EFAULT));
+  EXPECT_EQ(r, getuid());
+  EXPECT_EQ(s, 12345u);
+}
+
+TEST(UidTest, GetgroupsWithABadPointer) {
+  const long n = syscall(SYS_getgroups, 0, nullptr);
+  ASSERT_THAT(n, SyscallSucceeds());
+  // Size 0 only counts: the pointer is never used.
+  EXPECT_THAT(syscall(SYS_getgroups, 0, kKernelAddress), SyscallSucceedsWithValue(n));
+  if (n > 0) {
+    EXPECT_THAT(syscall(SYS_getgroups, n, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+  }
+}
+
+class SetgroupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SKIP_IF(!HaveCapability(CAP_SETGID));
+    const long n = syscall(SYS_getgroups, 0, nullptr);
+    ASSERT_THAT(n, SyscallSucceeds());
+    saved_.resize(n);
+    ASSERT_THAT(syscall(SYS_getgroups, n, saved_.data()), SyscallSucceedsWithValue(n));
+    restore_ = true;
+  }
+  void TearDown() override {
+    if (restore_) syscall(SYS_setgroups, saved_.size(), saved_.data());
+  }
+  std::vector<gid_t> saved_;
+  bool restore_ = false;
+};
+
+TEST_F(SetgroupsTest, SetsSortedGroups) {
+  const gid_t groups[] = {5, 3, 1000};
+  ASSERT_THAT(syscall(SYS_setgroups, 3, groups), SyscallSucceeds());
+  gid_t got[4] = {};
+  ASSERT_THAT(syscall(SYS_getgroups, 4, got), SyscallSucceedsWithValue(3));
+  EXPECT_EQ(got[0], 3u);
+  EXPECT_EQ(got[1], 5u);
+  EXPECT_EQ(got[2], 1000u);
+  EXPECT_THAT(syscall(SYS_getgroups, 2, got), SyscallFailsWithErrno(EINVAL));
+  ASSERT_THAT(syscall(SYS_setgroups, 0, nullptr), SyscallSucceeds());
+  EXPECT_THAT(syscall(SYS_getgroups, 0, nullptr), SyscallSucceedsWithValue(0));
+  // With no groups, nothing is copied: any pointer will do.
+  EXPECT_THAT(syscall(SYS_getgroups, 4, kKernelAddress), SyscallSucceedsWithValue(0));
+}
+
+TEST_F(SetgroupsTest, Errors) {
+  const gid_t bad[] = {5, static_cast<gid_t>(-1)};
+  EXPECT_THAT(syscall(SYS_setgroups, 2, bad), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_setgroups, 65537, bad), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_setgroups, -1, bad), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_setgroups, 1, kKernelAddress), SyscallFailsWithErrno(EFAULT));
+}
+
 TEST(PgidTest, GetpgrpIsGetpgidOfSelf) {
   const pid_t pgrp = getpgrp();
   EXPECT_GT(pgrp, 0);

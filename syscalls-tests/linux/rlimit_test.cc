@@ -211,6 +211,11 @@ TEST(PrlimitTest, NewLimitIsReadBeforeThePidIsLookedUp) {
               SyscallFailsWithErrno(EFAULT));
 }
 
+TEST(PrlimitTest, PidIsLookedUpBeforeTheResourceIsChecked) {
+  Rlimit64 rl;
+  EXPECT_THAT(Prlimit(1 << 22, RLIM_NLIMITS, nullptr, &rl), SyscallFailsWithErrno(ESRCH));
+}
+
 TEST(PrlimitTest, BadOldPointerIsEfaultAfterTheNewLimitIsSet) {
   Cleanup restore = RestoreLimit(RLIMIT_CORE);
   Rlimit64 orig;

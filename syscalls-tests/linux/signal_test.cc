@@ -376,5 +376,100 @@ TEST(RtSigpendingTest, BlockedSignalIsPendingUntilIgnored) {
   EXPECT_EQ(pending & Bit(SIGWINCH), 0u);
 }
 
+long Sigpending(uint64_t* set, size_t size = kSigsetSize) {
+  return syscall(SYS_rt_sigpending, set, size);
+}
+
+TEST(RtSigpendingTest, SizeUpToASigsetIsAccepted) {
+  // Linux copies `size` bytes, and refuses only more than its sigset_t.
+  uint64_t pending = ~uint64_t{0};
+  EXPECT_THAT(Sigpending(&pending, 16), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Sigpending(&pending, ~size_t{0}), SyscallFailsWithErrno(EINVAL));
+  EXPECT_EQ(pending, ~uint64_t{0});
+  EXPECT_THAT(Sigpending(&pending, 0), SyscallSucceeds());
+  EXPECT_EQ(pending, ~uint64_t{0});
+  EXPECT_THAT(Sigpending(&pending, 4), SyscallSucceeds());
+  EXPECT_EQ(pending >> 32, 0xffffffffu) << "only 4 bytes are written";
+  EXPECT_THAT(Sigpending(&pending, kSigsetSize), SyscallSucceeds());
+}
+
+TEST(RtSigpendingTest, BadPointerIsEfault) {
+  EXPECT_THAT(syscall(SYS_rt_sigpending, kKernelAddress, kSigsetSize),
+              SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_rt_sigpending, nullptr, kSigsetSize), SyscallFailsWithErrno(EFAULT));
+  // The size is checked first.
+  EXPECT_THAT(syscall(SYS_rt_sigpending, kKernelAddress, 16), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(RtSigpendingTest, UnblockingTakesTheSignalOffThePendingSet) {
+  Cleanup restore = RestoreMask();
+  const uint64_t block = Bit(SIGURG);
+  ASSERT_THAT(Sigprocmask(SIG_BLOCK, &block, nullptr), SyscallSucceeds());
+  ASSERT_THAT(kill(getpid(), SIGURG), SyscallSucceeds());
+  uint64_t pending = 0;
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & Bit(SIGURG), Bit(SIGURG));
+  // Unblocked, it is delivered: its default action is to do nothing.
+  ASSERT_THAT(Sigprocmask(SIG_UNBLOCK, &block, nullptr), SyscallSucceeds());
+  ASSERT_THAT(Sigprocmask(SIG_BLOCK, &block, nullptr), SyscallSucceeds());
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & Bit(SIGURG), 0u);
+}
+
+TEST(RtSigpendingTest, OnlyBlockedSignalsArePending) {
+  // An unblocked signal whose action is to ignore it never waits.
+  Cleanup restore = RestoreMask();
+  const uint64_t unblock = Bit(SIGURG);
+  ASSERT_THAT(Sigprocmask(SIG_UNBLOCK, &unblock, nullptr), SyscallSucceeds());
+  ASSERT_THAT(kill(getpid(), SIGURG), SyscallSucceeds());
+  uint64_t pending = 0;
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & Bit(SIGURG), 0u);
+}
+
+TEST(RtSigpendingTest, SigcontAndStopSignalsCancelEachOther) {
+  // A stop signal discards a pending SIGCONT, and SIGCONT discards pending
+  // stop signals, even while blocked.
+  Cleanup restore = RestoreMask();
+  Cleanup restore_tstp = RestoreAction(SIGTSTP);
+  Cleanup restore_cont = RestoreAction(SIGCONT);
+  const uint64_t block = Bit(SIGTSTP) | Bit(SIGTTIN) | Bit(SIGCONT);
+  ASSERT_THAT(Sigprocmask(SIG_BLOCK, &block, nullptr), SyscallSucceeds());
+  ASSERT_THAT(kill(getpid(), SIGTSTP), SyscallSucceeds());
+  ASSERT_THAT(kill(getpid(), SIGTTIN), SyscallSucceeds());
+  uint64_t pending = 0;
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, Bit(SIGTSTP) | Bit(SIGTTIN));
+  ASSERT_THAT(kill(getpid(), SIGCONT), SyscallSucceeds());
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, Bit(SIGCONT));
+  ASSERT_THAT(kill(getpid(), SIGTSTP), SyscallSucceeds());
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, Bit(SIGTSTP));
+  // Never let a stop signal through: ignoring it discards it.
+  const KernelSigaction ignore = {reinterpret_cast<uintptr_t>(SIG_IGN), kSaRestorer,
+                                  reinterpret_cast<uintptr_t>(&Restorer), 0};
+  ASSERT_THAT(Sigaction(SIGTSTP, &ignore, nullptr), SyscallSucceeds());
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, 0u);
+}
+
+TEST(RtSigpendingTest, DefaultActionThatIgnoresDiscardsAPendingSignal) {
+  // Setting SIG_DFL where the default is to ignore (SIGCHLD) discards it too.
+  Cleanup restore = RestoreMask();
+  Cleanup restore_action = RestoreAction(SIGCHLD);
+  const uint64_t block = Bit(SIGCHLD);
+  ASSERT_THAT(Sigprocmask(SIG_BLOCK, &block, nullptr), SyscallSucceeds());
+  ASSERT_THAT(kill(getpid(), SIGCHLD), SyscallSucceeds());
+  uint64_t pending = 0;
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, block);
+  const KernelSigaction dfl = {reinterpret_cast<uintptr_t>(SIG_DFL), kSaRestorer,
+                               reinterpret_cast<uintptr_t>(&Restorer), 0};
+  ASSERT_THAT(Sigaction(SIGCHLD, &dfl, nullptr), SyscallSucceeds());
+  ASSERT_THAT(Sigpending(&pending), SyscallSucceeds());
+  EXPECT_EQ(pending & block, 0u);
+}
+
 }  // namespace
 }  // namespace syscalls_test

@@ -21,6 +21,8 @@ namespace {
 
 void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 constexpr long kNanos = 1000000000L;
+// PID_MAX_LIMIT (2^22) is one more than the largest pid Linux hands out.
+constexpr pid_t kNoSuchPid = 1 << 22;
 
 long ClockGettime(clockid_t c, struct timespec* ts) { return syscall(SYS_clock_gettime, c, ts); }
 long ClockGetres(clockid_t c, struct timespec* ts) { return syscall(SYS_clock_getres, c, ts); }
@@ -118,6 +120,14 @@ TEST(ClockGettimeTest, CoarseClocksAreCoarserThanANanosecond) {
   }
 }
 
+TEST(ClockGettimeTest, BoottimeIsNeverBehindMonotonic) {
+  // CLOCK_BOOTTIME is CLOCK_MONOTONIC plus the time spent suspended.
+  struct timespec mono, boot;
+  ASSERT_THAT(ClockGettime(CLOCK_MONOTONIC, &mono), SyscallSucceeds());
+  ASSERT_THAT(ClockGettime(CLOCK_BOOTTIME, &boot), SyscallSucceeds());
+  EXPECT_GE(ToNanos(boot), ToNanos(mono));
+}
+
 TEST(ClockGettimeTest, InvalidClockIsEinval) {
   struct timespec ts;
   for (clockid_t c : {12, 16, 100, 12345, INT32_MAX}) {
@@ -164,8 +174,6 @@ TEST(ClockGettimeTest, ThreadCpuClockOfSelf) {
 }
 
 TEST(ClockGettimeTest, CpuClockOfANonexistentProcessIsEinval) {
-  // PID_MAX_LIMIT (2^22) is one more than the largest pid Linux hands out.
-  constexpr pid_t kNoSuchPid = 1 << 22;
   struct timespec ts;
   EXPECT_THAT(ClockGettime(ProcessCpuClock(kNoSuchPid), &ts), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(ClockGettime(ThreadCpuClock(kNoSuchPid), &ts), SyscallFailsWithErrno(EINVAL));
@@ -341,6 +349,52 @@ TEST(ClockNanosleepTest, ProcessCpuClockRelativeSleep) {
   struct timespec zero = {0, 0};
   EXPECT_THAT(ClockNanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &zero, nullptr),
               SyscallSucceedsWithValue(0));
+}
+
+TEST(ClockNanosleepTest, ProcessCpuClockDeadlineJustReachedReturnsAtOnce) {
+  // A nonzero absolute deadline our CPU time has already reached.
+  struct timespec now;
+  ASSERT_THAT(ClockGettime(CLOCK_PROCESS_CPUTIME_ID, &now), SyscallSucceeds());
+  EXPECT_THAT(ClockNanosleep(CLOCK_PROCESS_CPUTIME_ID, TIMER_ABSTIME, &now, nullptr),
+              SyscallSucceedsWithValue(0));
+  EXPECT_THAT(ClockNanosleep(ProcessCpuClock(0), TIMER_ABSTIME, &now, nullptr),
+              SyscallSucceedsWithValue(0));
+}
+
+TEST(ClockNanosleepTest, ClockWithoutSleepIsCheckedBeforeTheRequest) {
+  // A clock that cannot sleep fails before the request is read.
+  for (clockid_t c : {CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW, CLOCK_MONOTONIC_COARSE}) {
+    EXPECT_THAT(ClockNanosleep(c, 0, nullptr, nullptr), SyscallFailsWithErrno(EOPNOTSUPP)) << c;
+  }
+  EXPECT_THAT(ClockNanosleep(12345, 0, nullptr, nullptr), SyscallFailsWithErrno(EINVAL));
+  // A posix clock fd's id (low bits 3) has no sleep either.
+  EXPECT_THAT(ClockNanosleep((~0 << 3) | 3, 0, nullptr, nullptr),
+              SyscallFailsWithErrno(EOPNOTSUPP));
+}
+
+TEST(ClockNanosleepTest, CpuClockRequestIsReadBeforeTheClockIsChecked) {
+  // The generic CPU clock reads the request, then refuses thread clocks.
+  EXPECT_THAT(ClockNanosleep(ThreadCpuClock(0), 0, nullptr, nullptr),
+              SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(ClockNanosleep(ProcessCpuClock(kNoSuchPid), 0, nullptr, nullptr),
+              SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(ClockNanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, nullptr, nullptr),
+              SyscallFailsWithErrno(EFAULT));
+  struct timespec bad = {0, kNanos};
+  EXPECT_THAT(ClockNanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &bad, nullptr),
+              SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(ClockNanosleepTest, CpuClocksThatCannotSleepAreInvalid) {
+  struct timespec zero = {0, 0};
+  // Our own thread clock, by tid or 0; another process's that does not exist;
+  // a clock type past CPUCLOCK_SCHED.
+  EXPECT_THAT(ClockNanosleep(ThreadCpuClock(0), 0, &zero, nullptr), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(ClockNanosleep(ThreadCpuClock(kNoSuchPid), 0, &zero, nullptr),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(ClockNanosleep(ProcessCpuClock(kNoSuchPid), 0, &zero, nullptr),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(ClockNanosleep((~0 << 3) | 4 | 3, 0, &zero, nullptr), SyscallFailsWithErrno(EINVAL));
 }
 
 TEST(ClockNanosleepTest, InvalidTimespecIsEinval) {

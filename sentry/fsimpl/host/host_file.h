@@ -17,6 +17,7 @@ class HostFile : public vfs::FileDescription {
 
   ErrnoOr<size_t> Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) override;
   ErrnoOr<size_t> Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) override;
+  bool HostCopies() const override { return true; }
   bool Seekable() const override { return seekable_; }
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
