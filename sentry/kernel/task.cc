@@ -1,5 +1,6 @@
 #include "sentry/kernel/task.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -124,6 +125,7 @@ absl::Status Task::Start(const InitArgs& args) {
   la.randomize = kernel_.config().randomize;
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = rlimits_[RLIMIT_STACK].rlim_cur;
+  la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
   std::string error;
   auto loaded = loader::Load(*mm_, la, &error);
   if (!loaded.ok()) {
@@ -338,6 +340,42 @@ timespec Task::CpuTime() const {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts;
+}
+
+namespace {
+
+// An executable read through an open file of the sandbox's VFS.
+class VfsExecutable : public loader::ExecutableFile {
+ public:
+  explicit VfsExecutable(std::shared_ptr<vfs::FileDescription> file) : file_(std::move(file)) {}
+  ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) override {
+    size_t done = 0;
+    while (done < dst.size()) {
+      if (offset + done > static_cast<uint64_t>(INT64_MAX)) break;
+      iovec v{dst.data() + done, dst.size() - done};
+      ASSIGN_OR_RETURN(size_t n, file_->Readv(nullptr, {&v, 1}, offset + done));
+      if (n == 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+ private:
+  std::shared_ptr<vfs::FileDescription> file_;
+};
+
+}  // namespace
+
+ErrnoOr<std::unique_ptr<loader::ExecutableFile>> Task::OpenExecutable(const std::string& path) {
+  const vfs::AccessCreds creds = access_creds();
+  const vfs::PathContext ctx{fs_root_, cwd_, &creds, umask_};
+  ASSIGN_OR_RETURN(auto file, kernel_.vfs().Open(ctx, path, O_RDONLY, 0));
+  // open_exec's checks: a regular file, executable, on a mount that allows it.
+  ASSIGN_OR_RETURN(vfs::Attr a, file->location().inode().GetAttr());
+  if (!S_ISREG(a.mode)) return Errno(EACCES);
+  RETURN_IF_ERROR(vfs::CheckPermission(creds, a, vfs::kMayExec));
+  if (file->location().mount->noexec) return Errno(EACCES);
+  return std::unique_ptr<loader::ExecutableFile>(new VfsExecutable(std::move(file)));
 }
 
 vfs::AccessCreds Task::access_creds() const {

@@ -76,6 +76,9 @@ class Task {
   void set_comm(std::string c) { comm_ = std::move(c); }
   // What file access looks at: fsuid/fsgid, groups, the file capabilities.
   vfs::AccessCreds access_creds() const;
+  // Opens `path` (from the task's root and cwd) for exec: a regular file the
+  // task may execute, on a mount that allows it (EACCES otherwise).
+  ErrnoOr<std::unique_ptr<loader::ExecutableFile>> OpenExecutable(const std::string& path);
 
   // --- The filesystem context: root, working directory, umask. ---
   // TODO(processes issue): shared between tasks with CLONE_FS.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "sentry/base/log.h"
@@ -178,12 +179,29 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   ASSIGN_OR_RETURN(ExecStrings strings,
                    CheckExecStrings(args.argv, args.envp, args.filename, args.stack_limit, error));
   ASSIGN_OR_RETURN(ElfInfo elf, ReadElf(*args.file, error));
+  // The interpreter is opened and checked before anything changes (Linux's
+  // load_elf_binary does it before the point of no return).
+  std::unique_ptr<ExecutableFile> interp_file;
+  std::optional<ElfInfo> interp;
   if (elf.interp) {
-    // TODO(filesystems issue): open the interpreter through the VFS, load it in
-    // the mmap area, start at its entry (LoadResult.entry) with AT_BASE = its bias.
-    *error = absl::StrFormat("dynamic executables need the filesystems issue (PT_INTERP %s)",
-                             *elf.interp);
-    return Errno(ENOEXEC);
+    if (!args.open_interp) {
+      *error = absl::StrFormat("no filesystem to load the interpreter %s from", *elf.interp);
+      return Errno(ENOEXEC);
+    }
+    auto f = args.open_interp(*elf.interp);
+    if (!f.ok()) {
+      *error = absl::StrFormat("opening the interpreter %s: %s", *elf.interp,
+                               ErrnoName(f.error().value()));
+      return f.error();
+    }
+    interp_file = std::move(*f);
+    std::string why;
+    auto ie = ReadElf(*interp_file, &why);
+    if (!ie.ok()) {
+      *error = absl::StrFormat("the interpreter %s: %s", *elf.interp, why);
+      return Errno(ELIBBAD);
+    }
+    interp = std::move(*ie);
   }
 
   RandomSource& rng = HostRandom();
@@ -204,11 +222,30 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   }
   ASSIGN_OR_RETURN(std::vector<Placed> placed, Place(elf, bias, layout.task_size, error));
 
+  // The interpreter goes top-down from the mmap base, where Linux's mmap of
+  // its total size would put it (an ET_EXEC interpreter stays where it says).
+  uint64_t interp_bias = 0;
+  std::vector<Placed> interp_placed;
+  if (interp) {
+    const uint64_t lo = PageRoundDown(interp->loads.front().vaddr);
+    uint64_t hi = 0;
+    for (const LoadSegment& s : interp->loads) hi = std::max(hi, PageRoundUp(s.vaddr + s.memsz));
+    if (interp->type == ET_DYN) {
+      if (hi - lo > layout.mmap_base - kMmapMinAddr) {
+        *error = absl::StrFormat("the interpreter %s (0x%x bytes) does not fit below 0x%x",
+                                 *elf.interp, hi - lo, layout.mmap_base);
+        return Errno(ENOMEM);
+      }
+      interp_bias = PageRoundDown(layout.mmap_base - (hi - lo)) - lo;
+    }
+    ASSIGN_OR_RETURN(interp_placed, Place(*interp, interp_bias, layout.task_size, error));
+  }
+
   AuxvImage image;
   // As Linux: without a known place for the headers, AT_PHDR is the bias alone.
   image.phdr = elf.phdr_vaddr.value_or(0) + bias;
   image.phnum = elf.phnum;
-  image.base = 0;
+  image.base = interp ? PageRoundDown(interp->loads.front().vaddr) + interp_bias : 0;
   image.entry = elf.entry + bias;
   image.creds = args.creds;
   ErrnoOr<InitialStack> stack_or =
@@ -255,13 +292,17 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
     elf_brk = std::max(elf_brk, p.end);
   }
   if (res.start_code == ~uint64_t{0}) res.start_code = 0;  // no executable segment
+  for (const Placed& p : interp_placed) {
+    RETURN_IF_ERROR(MapSegment(mm, *interp_file, p, *elf.interp, error));
+  }
 
   res.start_brk = RandomizeBrk(elf_brk, args.randomize, rng);
   // An image that ends near the top leaves no room to randomize into.
   if (res.start_brk > layout.task_size) res.start_brk = PageRoundUp(elf_brk);
   mm.SetBrkStart(res.start_brk);
 
-  res.entry = image.entry;
+  res.entry = interp ? interp->entry + interp_bias : image.entry;
+  res.interp_base = image.base;
   res.stack_pointer = stack.sp;
   res.auxv = stack.auxv;
   res.comm = Comm(args.filename);

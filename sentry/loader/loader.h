@@ -4,6 +4,8 @@
 #define SENTRY_LOADER_LOADER_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -40,6 +42,10 @@ struct Credentials {
 
 struct LoadArgs {
   ExecutableFile* file = nullptr;
+  // Opens the interpreter a PT_INTERP names (a path in the sandbox), checked
+  // as exec checks a file (regular, executable). Unset: dynamic executables
+  // are ENOEXEC.
+  std::function<ErrnoOr<std::unique_ptr<ExecutableFile>>(const std::string& path)> open_interp;
   std::string filename;  // the path exec was given: AT_EXECFN
   std::vector<std::string> argv;
   std::vector<std::string> envp;
@@ -51,6 +57,7 @@ struct LoadArgs {
 
 struct LoadResult {
   uint64_t entry = 0;          // where execution starts (the interpreter's entry if any)
+  uint64_t interp_base = 0;    // AT_BASE: where the interpreter was loaded (0 without one)
   uint64_t stack_pointer = 0;  // rsp at entry: points at argc
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written to the stack, AT_NULL last
   std::string comm;  // the task name: basename of filename, at most 15 bytes
@@ -66,8 +73,12 @@ struct LoadResult {
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;  // the strings
 };
 
-// Loads `args.file` into `mm`, which must be empty, and sets its layout and brk.
+// Loads `args.file` into `mm`, which must be empty, and sets its layout and brk;
+// with a PT_INTERP, also the interpreter (top-down below the mmap base, as
+// Linux's load_elf_interp), starting there with AT_BASE set.
 // ENOEXEC for a file that is not a loadable x86-64 ELF (with `*error` saying why),
+// ELIBBAD for an interpreter that is not one, the opener's errno when the
+// interpreter cannot be opened,
 // E2BIG when argv+envp exceed Linux's limits, ENOMEM when memory runs out.
 // `error` may be null. See README.md for what is mapped where.
 ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::string* error);

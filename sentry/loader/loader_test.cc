@@ -354,21 +354,6 @@ TEST_F(LoaderTest, AlignmentOfAPositionIndependentImage) {
   EXPECT_EQ(r->load_bias, 0x555555400000u);
 }
 
-TEST_F(LoaderTest, DynamicExecutablesWaitForTheFilesystems) {
-  auto phdrs = TestPhdrs();
-  phdrs.insert(phdrs.begin(), Phdr(PT_INTERP, PF_R, 0x200, 0x400200, 28, 28, 1));
-  auto bytes = MakeElf(Ehdr(ET_DYN, 0x1000, phdrs.size()), phdrs, 0x4000);
-  std::memcpy(bytes.data() + 0x200, "/lib64/ld-linux-x86-64.so.2", 28);
-  MemExecutable file(bytes);
-  ErrnoOr<LoadResult> r = LoadIt(Args(&file));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), Errno(ENOEXEC));
-  EXPECT_EQ(error_,
-            "dynamic executables need the filesystems issue (PT_INTERP "
-            "/lib64/ld-linux-x86-64.so.2)");
-  EXPECT_TRUE(mm_->Vmas().empty());
-}
-
 TEST_F(LoaderTest, E2bigBeforeAnything) {
   MemExecutable file(TestElf());
   LoadArgs a = Args(&file);
@@ -607,6 +592,103 @@ TEST(HostFdExecutableTest, ReadsTheFile) {
   close(fd);
   // A closed descriptor: EIO, not the host's EBADF.
   EXPECT_EQ(file.ReadAt(b, 0).error(), Errno(EIO));
+}
+
+}  // namespace
+}  // namespace sentry::loader
+
+namespace sentry::loader {
+namespace {
+
+// A dynamic executable: TestElf with a PT_INTERP naming `path`.
+std::vector<uint8_t> DynamicElf(const std::string& path) {
+  auto phdrs = testing::TestPhdrs();
+  phdrs.insert(phdrs.begin(), testing::Phdr(PT_INTERP, PF_R, 0x300, 0x400300, path.size() + 1,
+                                            path.size() + 1, 1));
+  auto bytes =
+      testing::MakeElf(testing::Ehdr(ET_EXEC, testing::kTestEntry, phdrs.size()), phdrs, 0x4000);
+  std::memcpy(bytes.data() + 0x300, path.c_str(), path.size() + 1);
+  return bytes;
+}
+
+// A position-independent interpreter: RX [0, 0x1800), RW [0x2000, 0x2100) + bss.
+std::vector<uint8_t> InterpElf() {
+  std::vector<Elf64_Phdr> phdrs = {
+      testing::Phdr(PT_LOAD, PF_R | PF_X, 0, 0, 0x1800, 0x1800),
+      testing::Phdr(PT_LOAD, PF_R | PF_W, 0x2000, 0x2000, 0x100, 0x3000),
+  };
+  return testing::MakeElf(testing::Ehdr(ET_DYN, 0x1040, phdrs.size()), phdrs, 0x3000);
+}
+
+class InterpTest : public LoaderTest {};
+
+TEST_F(InterpTest, LoadsTheInterpreterBelowTheMmapBase) {
+  testing::MemExecutable file(DynamicElf("/lib/ld-test.so"));
+  const std::vector<uint8_t> interp_bytes = InterpElf();
+  LoadArgs args = Args(&file);
+  std::string opened;
+  args.open_interp = [&](const std::string& path) -> ErrnoOr<std::unique_ptr<ExecutableFile>> {
+    opened = path;
+    return std::unique_ptr<ExecutableFile>(new testing::MemExecutable(interp_bytes));
+  };
+  ErrnoOr<LoadResult> r = LoadIt(args);
+  ASSERT_TRUE(r.ok()) << error_;
+  EXPECT_EQ(opened, "/lib/ld-test.so");
+  ASSERT_NE(r->interp_base, 0u);
+  EXPECT_EQ(r->interp_base % 4096, 0u);
+  EXPECT_EQ(r->entry, r->interp_base + 0x1040);
+  // Top-down below the mmap base: above the program, below the stack.
+  EXPECT_GT(r->interp_base, 0x408010u);
+  EXPECT_LT(r->interp_base + 0x5000, r->stack_pointer);
+  // Its pages hold its file, and the main program is where it says.
+  EXPECT_EQ(Read(r->interp_base, 0x100), FileRange(interp_bytes, 0, 0x100));
+  EXPECT_EQ(Read(r->interp_base + 0x2000, 0x10), FileRange(interp_bytes, 0x2000, 0x10));
+  EXPECT_EQ(Read(r->interp_base + 0x2100, 0x10), std::string(0x10, '\0'));
+  auto v = VmaAt(r->interp_base);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->prot, PROT_READ | PROT_EXEC);
+  EXPECT_EQ(v->name, "/lib/ld-test.so");
+  Entry e = ReadEntry(r->stack_pointer);
+  auto aux = [&](uint64_t type) {
+    for (auto [k, val] : e.auxv) {
+      if (k == type) return val;
+    }
+    return ~uint64_t{0};
+  };
+  EXPECT_EQ(aux(AT_BASE), r->interp_base);
+  EXPECT_EQ(aux(AT_ENTRY), testing::kTestEntry);
+}
+
+TEST_F(InterpTest, MissingInterpreterIsTheOpenersErrno) {
+  testing::MemExecutable file(DynamicElf("/missing"));
+  LoadArgs args = Args(&file);
+  args.open_interp = [](const std::string&) -> ErrnoOr<std::unique_ptr<ExecutableFile>> {
+    return Errno(ENOENT);
+  };
+  ErrnoOr<LoadResult> r = LoadIt(args);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Errno(ENOENT));
+  EXPECT_THAT(error_, HasSubstr("/missing"));
+  EXPECT_TRUE(mm_->Vmas().empty());  // nothing changed
+}
+
+TEST_F(InterpTest, InterpreterThatIsNotElfIsElibbad) {
+  testing::MemExecutable file(DynamicElf("/bad"));
+  LoadArgs args = Args(&file);
+  args.open_interp = [](const std::string&) -> ErrnoOr<std::unique_ptr<ExecutableFile>> {
+    return std::unique_ptr<ExecutableFile>(
+        new testing::MemExecutable(std::vector<uint8_t>{'#', '!', '/', 'x'}));
+  };
+  ErrnoOr<LoadResult> r = LoadIt(args);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Errno(ELIBBAD));
+}
+
+TEST_F(InterpTest, NoOpenerMeansEnoexec) {
+  testing::MemExecutable file(DynamicElf("/lib/ld.so"));
+  ErrnoOr<LoadResult> r = LoadIt(Args(&file));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Errno(ENOEXEC));
 }
 
 }  // namespace
