@@ -27,7 +27,9 @@ class Mappable {
   // page-aligned [start, end) (below the end of the object) as could be
   // backed, allocating or reading in missing pages; each piece carries one new
   // reference for the caller. An error (ENOMEM, ENOSPC, EIO) if it fell short.
-  virtual ErrnoOrOk Get(uint64_t start, uint64_t end,
+  // `writable`: the pages go into a shared mapping that may write them (an
+  // object kept elsewhere must then write them back).
+  virtual ErrnoOrOk Get(uint64_t start, uint64_t end, bool writable,
                         std::vector<std::pair<uint64_t, FileRange>>* out) = 0;
 
   // Whether the page at `offset` is in memory (mincore).

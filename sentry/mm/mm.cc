@@ -174,7 +174,7 @@ class SharedMemory : public memory::Mappable {
 
   uint64_t Size() const override { return size_; }
 
-  ErrnoOrOk Get(uint64_t start, uint64_t end,
+  ErrnoOrOk Get(uint64_t start, uint64_t end, bool /*writable*/,
                 std::vector<std::pair<uint64_t, FileRange>>* out) override {
     absl::MutexLock lock(&mu_);
     bool short_of_memory = false;
@@ -517,7 +517,8 @@ struct MemoryManager::Impl {
       if (v.shm) {
         std::vector<std::pair<uint64_t, FileRange>> pieces;
         uint64_t obj = v.shm_off + (g.start - vit->first);
-        ErrnoOrOk r = v.shm->Get(obj, obj + g.Length(), &pieces);
+        ErrnoOrOk r =
+            v.shm->Get(obj, obj + g.Length(), v.shared && (v.max_prot & PROT_WRITE), &pieces);
         for (const auto& [piece_obj, fr] : pieces) {
           uint64_t addr = vit->first + (piece_obj - v.shm_off);
           // A private mapping shares the object's pages until it writes.

@@ -108,7 +108,7 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
     absl::MutexLock l(&mu_);
     return attr_.size;
   }
-  ErrnoOrOk Get(uint64_t start, uint64_t end,
+  ErrnoOrOk Get(uint64_t start, uint64_t end, bool /*writable*/,
                 std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
     absl::MutexLock l(&mu_);
     end = std::min(end, (attr_.size + kPageSize - 1) / kPageSize * kPageSize);

@@ -1,0 +1,145 @@
+#include "sentry/vfs/page_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/base/user_addr.h"
+
+namespace sentry::vfs {
+
+PageCache::PageCache(memory::MemoryFile& mf, std::shared_ptr<CacheBacking> backing)
+    : mf_(mf), backing_(std::move(backing)) {}
+
+PageCache::~PageCache() {
+  absl::MutexLock l(&mu_);
+  if (!writable_.empty()) {
+    ErrnoOrOk r = WriteBackLocked(0, ~uint64_t{0});
+    if (!r.ok()) {
+      SLOG(kWarning, "page cache: writing back a shared mapping's pages failed: %s",
+           ErrnoName(r.error().value()));
+    }
+  }
+  for (const auto& [page, off] : pages_) mf_.DecRef({off, off + kPageSize});
+}
+
+uint64_t PageCache::Size() const {
+  auto s = backing_->Size();
+  return s.ok() ? *s : 0;
+}
+
+ErrnoOrOk PageCache::Get(uint64_t start, uint64_t end, bool writable,
+                         std::vector<std::pair<uint64_t, memory::FileRange>>* out) {
+  absl::MutexLock l(&mu_);
+  for (uint64_t off = start; off < end; off += kPageSize) {
+    const uint64_t page = off / kPageSize;
+    auto it = pages_.find(page);
+    if (it == pages_.end()) {
+      ASSIGN_OR_RETURN(memory::FileRange r, mf_.Allocate(kPageSize));
+      // Fill from the file; past its end the page stays zero.
+      uint8_t* p = mf_.Internal(r.start);
+      size_t got = 0;
+      while (got < kPageSize) {
+        auto n = backing_->ReadAt({p + got, kPageSize - got}, off + got);
+        if (!n.ok()) {
+          mf_.DecRef(r);
+          return Errno(EIO);
+        }
+        if (*n == 0) break;
+        got += *n;
+      }
+      it = pages_.emplace(page, r.start).first;
+    }
+    if (writable) writable_.insert(page);
+    memory::FileRange r{it->second, it->second + kPageSize};
+    mf_.IncRef(r);
+    if (!out->empty() && out->back().first + out->back().second.Length() == off &&
+        out->back().second.end == r.start) {
+      out->back().second.end = r.end;
+    } else {
+      out->emplace_back(off, r);
+    }
+  }
+  return Ok();
+}
+
+bool PageCache::Has(uint64_t offset) const {
+  absl::MutexLock l(&mu_);
+  return pages_.count(offset / kPageSize) != 0;
+}
+
+ErrnoOrOk PageCache::Zero(uint64_t, uint64_t) { return Errno(EOPNOTSUPP); }
+
+ErrnoOrOk PageCache::WriteBack(uint64_t start, uint64_t end) {
+  absl::MutexLock l(&mu_);
+  return WriteBackLocked(start, end);
+}
+
+ErrnoOrOk PageCache::WriteBackLocked(uint64_t start, uint64_t end) {
+  if (writable_.empty()) return Ok();
+  ASSIGN_OR_RETURN(uint64_t size, backing_->Size());
+  for (auto it = writable_.lower_bound(start / kPageSize);
+       it != writable_.end() && *it * kPageSize < end; ++it) {
+    const uint64_t off = *it * kPageSize;
+    if (off >= size) break;
+    const size_t n = std::min<uint64_t>(kPageSize, size - off);
+    const uint8_t* p = mf_.Internal(pages_.at(*it));
+    size_t done = 0;
+    while (done < n) {
+      ASSIGN_OR_RETURN(size_t w, backing_->WriteAt({p + done, n - done}, off + done));
+      if (w == 0) return Errno(EIO);
+      done += w;
+    }
+  }
+  return Ok();
+}
+
+void PageCache::NoteWrite(std::span<const iovec> src, uint64_t offset, size_t written) {
+  absl::MutexLock l(&mu_);
+  if (pages_.empty()) return;
+  uint64_t off = offset;
+  for (const iovec& v : src) {
+    const size_t len = std::min(v.iov_len, written - (off - offset));
+    const uint8_t* in = static_cast<const uint8_t*>(v.iov_base);
+    for (size_t pos = 0; pos < len;) {
+      const uint64_t o = off + pos, page = o / kPageSize, in_page = o % kPageSize;
+      const size_t n = std::min<uint64_t>(len - pos, kPageSize - in_page);
+      auto it = pages_.find(page);
+      if (it != pages_.end()) std::memcpy(mf_.Internal(it->second) + in_page, in + pos, n);
+      pos += n;
+    }
+    off += len;
+    if (off - offset >= written) break;
+  }
+}
+
+ErrnoOrOk PageCache::FlushForRead(uint64_t offset, uint64_t length) {
+  absl::MutexLock l(&mu_);
+  if (writable_.empty()) return Ok();
+  const uint64_t end = length > ~uint64_t{0} - offset ? ~uint64_t{0} : offset + length;
+  return WriteBackLocked(offset, end);
+}
+
+void PageCache::Truncate(uint64_t size) {
+  absl::MutexLock l(&mu_);
+  const uint64_t keep = (size + kPageSize - 1) / kPageSize;
+  if (size % kPageSize != 0) {
+    auto it = pages_.find(size / kPageSize);
+    if (it != pages_.end()) {
+      std::memset(mf_.Internal(it->second) + size % kPageSize, 0, kPageSize - size % kPageSize);
+    }
+  }
+  for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
+    mf_.DecRef({it->second, it->second + kPageSize});
+    writable_.erase(it->first);
+    it = pages_.erase(it);
+  }
+}
+
+size_t PageCache::CachedPages() const {
+  absl::MutexLock l(&mu_);
+  return pages_.size();
+}
+
+}  // namespace sentry::vfs
