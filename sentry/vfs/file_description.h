@@ -76,7 +76,7 @@ class FileDescription {
 
   // O_APPEND, O_NONBLOCK, ... plus the access mode.
   int status_flags() const { return status_flags_.load(std::memory_order_relaxed); }
-  void set_status_flags(int f) { status_flags_.store(f, std::memory_order_relaxed); }
+  virtual void set_status_flags(int f) { status_flags_.store(f, std::memory_order_relaxed); }
 
  private:
   std::atomic<int> status_flags_;
