@@ -4,6 +4,9 @@
 //   getppid      ns per getppid(2) round trip, measured inside the guest
 //   touch        ns to fault in N MiB of fresh anonymous memory, inside the guest
 //   hello        wall time of a whole static hello world, start to reap (median)
+//   files        stat, open+close and 4 KiB pread, ns each, inside the guest: on a
+//                file in /tmp (tmpfs in the sandboxes) and on a host file (the
+//                workload binary itself, reached through the gofer)
 //
 // One run per cell (the hello cell takes the median of --runs). A runner that is
 // missing or fails shows "n/a" and a note says why; the tool still exits 0, as
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +55,7 @@ ABSL_FLAG(std::string, debian_runsc, "/usr/bin/runsc",
           "Debian's gVisor runsc; empty leaves it out");
 ABSL_FLAG(std::string, debian_flags, "--platform=ptrace --network=none",
           "global flags for Debian's runsc (it runs `runsc FLAGS do -- PROGRAM`)");
+ABSL_FLAG(int64_t, file_ops, 20000, "operations per file benchmark run");
 ABSL_FLAG(int, timeout_s, 120, "per-run timeout; the process group is killed after it");
 
 namespace bench {
@@ -186,6 +191,23 @@ absl::StatusOr<double> Hello(const Runner& runner) {
   return ms.size() % 2 == 1 ? ms[mid] : (ms[mid - 1] + ms[mid]) / 2;
 }
 
+// One file_ops run per (runner, mode), shared by its three rows.
+absl::StatusOr<double> FileOp(const Runner& runner, const std::string& mode,
+                              absl::string_view key) {
+  static std::map<std::pair<std::string, std::string>, RunResult>* runs =
+      new std::map<std::pair<std::string, std::string>, RunResult>();
+  auto k = std::make_pair(runner.name, mode);
+  auto it = runs->find(k);
+  if (it == runs->end()) {
+    const std::string prog = Workload("file_ops");
+    const std::string target = mode == "tmp" ? "/tmp" : prog;
+    it = runs->emplace(k, Run(runner,
+                              {prog, mode, target, std::to_string(absl::GetFlag(FLAGS_file_ops))}))
+             .first;
+  }
+  return Field(it->second, key);
+}
+
 struct Row {
   std::string name;
   std::string unit;
@@ -217,6 +239,16 @@ int Main() {
       {absl::StrFormat("static hello, median of %d", std::max(1, absl::GetFlag(FLAGS_runs))),
        "ms wall", [](const Runner& r, std::string*) { return Hello(r); }},
   };
+  for (const char* mode : {"tmp", "host"}) {
+    const std::string where = std::string(mode) == "tmp" ? "/tmp file" : "host file";
+    for (auto [label, key] : {std::pair<const char*, const char*>{"stat", "stat_ns"},
+                              {"open+close", "open_close_ns"},
+                              {"pread 4 KiB", "read4k_ns"}}) {
+      rows.push_back({absl::StrFormat("%s, %s", label, where), "ns",
+                      [mode = std::string(mode), key = std::string(key)](
+                          const Runner& r, std::string*) { return FileOp(r, mode, key); }});
+    }
+  }
 
   struct utsname u;
   uname(&u);
