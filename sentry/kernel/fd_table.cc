@@ -1,5 +1,8 @@
 #include "sentry/kernel/fd_table.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace sentry::kernel {
 
 ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec, int min_fd,
@@ -52,6 +55,21 @@ ErrnoOrOk FdTable::Close(int fd) {
     fds_.erase(it);
   }
   return Ok();
+}
+
+void FdTable::CloseRange(unsigned first, unsigned last, bool cloexec_only) {
+  std::vector<std::shared_ptr<vfs::FileDescription>> closed;
+  absl::MutexLock l(&mu_);
+  auto it = fds_.lower_bound(static_cast<int>(std::min<unsigned>(first, INT32_MAX)));
+  while (it != fds_.end() && static_cast<unsigned>(it->first) <= last) {
+    if (cloexec_only) {
+      it->second.cloexec = true;
+      ++it;
+    } else {
+      closed.push_back(std::move(it->second.file));
+      it = fds_.erase(it);
+    }
+  }
 }
 
 size_t FdTable::Count() const {

@@ -31,6 +31,9 @@ class FdTable {
   // EBADF if not open. The description is released outside the lock.
   ErrnoOrOk Close(int fd);
   size_t Count() const;
+  // close_range: closes (or, with `cloexec_only`, marks close-on-exec) every
+  // open fd in [first, last]. The descriptions are released outside the lock.
+  void CloseRange(unsigned first, unsigned last, bool cloexec_only);
 
  private:
   mutable absl::Mutex mu_;

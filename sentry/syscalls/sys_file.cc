@@ -10,8 +10,12 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
+#include <linux/close_range.h>
+
+#include <array>
 #include <climits>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -576,6 +580,119 @@ SyscallResult Utimensat(Task& t, const SyscallArgs& a) {
     ASSIGN_OR_RETURN(vd, LocateAt(t, a.Int(0), a.Addr(1), flags, true, creds));
   }
   RETURN_IF_ERROR(t.kernel().vfs().Utimes(creds, vd, atime, mtime));
+  return 0;
+}
+
+namespace {
+
+// utime/utimes/futimesat: microsecond times, checked as Linux does.
+ErrnoOr<std::optional<std::array<timespec, 2>>> TimevalsIn(Task& t, UserAddr addr) {
+  if (addr.value() == 0) return std::optional<std::array<timespec, 2>>();
+  timeval tv[2];
+  RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<timeval[2]>(addr), &tv));
+  std::array<timespec, 2> ts;
+  for (int i = 0; i < 2; ++i) {
+    if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) return Errno(EINVAL);
+    ts[i] = {tv[i].tv_sec, tv[i].tv_usec * 1000};
+  }
+  return std::optional<std::array<timespec, 2>>(ts);
+}
+
+SyscallResult SetTimes(Task& t, int dirfd, UserAddr path, int at_flags,
+                       const std::optional<std::array<timespec, 2>>& times) {
+  const vfs::AccessCreds creds = t.access_creds();
+  VirtualDentry vd;
+  if (path.value() == 0) {
+    ASSIGN_OR_RETURN(auto file, t.fds().Get(dirfd));
+    if (!file->location().ok()) return Errno(EBADF);
+    vd = file->location();
+  } else {
+    ASSIGN_OR_RETURN(vd, LocateAt(t, dirfd, path, at_flags, true, creds));
+  }
+  const timespec now{0, UTIME_NOW};
+  RETURN_IF_ERROR(
+      t.kernel().vfs().Utimes(creds, vd, times ? (*times)[0] : now, times ? (*times)[1] : now));
+  return 0;
+}
+
+}  // namespace
+
+SyscallResult Utime(Task& t, const SyscallArgs& a) {
+  std::optional<std::array<timespec, 2>> times;
+  if (a[1] != 0) {
+    struct {
+      int64_t actime, modtime;
+    } ub;
+    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<decltype(ub)>(a.Addr(1)), &ub));
+    times = std::array<timespec, 2>{timespec{ub.actime, 0}, timespec{ub.modtime, 0}};
+  }
+  return SetTimes(t, AT_FDCWD, a.Addr(0), 0, times);
+}
+
+SyscallResult Utimes(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto times, TimevalsIn(t, a.Addr(1)));
+  return SetTimes(t, AT_FDCWD, a.Addr(0), 0, times);
+}
+
+SyscallResult Futimesat(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto times, TimevalsIn(t, a.Addr(2)));
+  return SetTimes(t, a.Int(0), a.Addr(1), 0, times);
+}
+
+SyscallResult CloseRange(Task& t, const SyscallArgs& a) {
+  const unsigned first = a.Uint(0), last = a.Uint(1);
+  const unsigned flags = a.Uint(2);
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return Errno(EINVAL);
+  if (first > last) return Errno(EINVAL);
+  // CLOSE_RANGE_UNSHARE: the table is not shared yet (one task), so there is
+  // nothing to unshare. TODO(processes issue): with CLONE_FILES, copy first.
+  t.fds().CloseRange(first, last, flags & CLOSE_RANGE_CLOEXEC);
+  return 0;
+}
+
+SyscallResult Sync(Task&, const SyscallArgs&) {
+  // tmpfs and the overlay's upper layer live in memory; host files are
+  // written through at each write (the gofer's fds are not cached).
+  return 0;
+}
+
+SyscallResult Syncfs(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  (void)file;
+  return 0;
+}
+
+SyscallResult SyncFileRange(Task& t, const SyscallArgs& a) {
+  const int64_t offset = a.Int64(1), nbytes = a.Int64(2);
+  const unsigned flags = a.Uint(3);
+  constexpr unsigned kValid =
+      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  if (flags & ~kValid) return Errno(EINVAL);
+  int64_t end;
+  if (offset < 0 || nbytes < 0 || __builtin_add_overflow(offset, nbytes, &end)) {
+    return Errno(EINVAL);
+  }
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  ASSIGN_OR_RETURN(struct stat st, file->Stat());
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
+      !S_ISBLK(st.st_mode)) {
+    return Errno(ESPIPE);
+  }
+  if (flags & SYNC_FILE_RANGE_WRITE) RETURN_IF_ERROR(file->Sync());
+  return 0;
+}
+
+SyscallResult Chroot(Task& t, const SyscallArgs& a) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(0)));
+  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, AT_FDCWD, path, &creds));
+  ASSIGN_OR_RETURN(VirtualDentry vd,
+                   t.kernel().vfs().Resolve(ctx, path, vfs::kFollow | vfs::kDirectory));
+  ASSIGN_OR_RETURN(vfs::Attr at, vd.inode().GetAttr());
+  RETURN_IF_ERROR(vfs::CheckPermission(creds, at, vfs::kMayExec));
+  // CAP_SYS_CHROOT. TODO(processes issue): capability sets; euid 0 has it.
+  if (!t.creds().HasCapability()) return Errno(EPERM);
+  t.set_fs_root(std::move(vd));
   return 0;
 }
 

@@ -1,6 +1,9 @@
 // ioctl: the fd-table commands here, the rest by the file.
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 
 #include "sentry/syscalls/handlers.h"
 
@@ -10,6 +13,7 @@ SyscallResult Ioctl(Task& t, const SyscallArgs& a) {
   const int fd = a.Int(0);
   const uint32_t cmd = a.Uint(1);
   ASSIGN_OR_RETURN(auto file, t.fds().Get(fd));
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
   switch (cmd) {
     case FIOCLEX:
       RETURN_IF_ERROR(t.fds().SetCloexec(fd, true));
@@ -24,9 +28,37 @@ SyscallResult Ioctl(Task& t, const SyscallArgs& a) {
       file->set_status_flags(on ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK));
       return 0;
     }
+    case FIOASYNC: {
+      int on;
+      RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<int>(2), &on));
+      int f = file->status_flags();
+      file->set_status_flags(on ? (f | O_ASYNC) : (f & ~O_ASYNC));
+      return 0;
+    }
+    case FIONREAD:
+    case FIOQSIZE: {
+      // do_vfs_ioctl answers these for regular files (FIOQSIZE also for
+      // directories and symlinks); others go to the file.
+      auto st = file->Stat();
+      if (!st.ok() || !file->location().ok()) break;
+      const mode_t m = st->st_mode;
+      if (cmd == FIONREAD && S_ISREG(m)) {
+        ASSIGN_OR_RETURN(int64_t pos, file->Seek(0, SEEK_CUR));
+        const int n = static_cast<int>(std::max<int64_t>(st->st_size - pos, 0));
+        RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int>(2), n));
+        return 0;
+      }
+      if (cmd == FIOQSIZE) {
+        if (!S_ISREG(m) && !S_ISDIR(m) && !S_ISLNK(m)) return Errno(ENOTTY);
+        RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(2), int64_t{st->st_size}));
+        return 0;
+      }
+      break;
+    }
     default:
-      return file->Ioctl(t, cmd, a[2]);
+      break;
   }
+  return file->Ioctl(t, cmd, a[2]);
 }
 
 }  // namespace sentry::syscalls

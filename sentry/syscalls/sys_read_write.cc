@@ -1,4 +1,4 @@
-// read, write, readv, writev, pread64, pwrite64, close.
+// read, write, readv, writev, pread64, pwrite64, preadv(2), pwritev(2), close.
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -100,10 +100,23 @@ SyscallResult DoSingle(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
 // readv, writev, preadv... (vfs_readv + import_iovec): the fd, ESPIPE, the
 // access mode, then the vector: its count, each length (EINVAL if negative as a
 // ssize_t), access_ok of each buffer, lengths clamped to MAX_RW_COUNT in total.
-SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
+// The RWF_* flags preadv2/pwritev2 accept (Linux 6.x's RWF_SUPPORTED less
+// RWF_ATOMIC, which needs atomic-write support no file here has).
+constexpr int kRwfKnown = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+
+SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir, int rwf = 0) {
   ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
   if (offset >= 0 && !file->Seekable()) return Errno(ESPIPE);
   RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
+  // kiocb_set_rw_flags: unknown flags are EOPNOTSUPP. The sync flags ask for
+  // what our writes already are (tmpfs) or get an fsync below (host files);
+  // RWF_NOWAIT is honoured as regular files never wait; RWF_APPEND writes at
+  // the end.
+  if (rwf & ~kRwfKnown) return Errno(EOPNOTSUPP);
+  if ((rwf & RWF_APPEND) && dir == Dir::kWrite) {
+    ASSIGN_OR_RETURN(struct stat st, file->Stat());
+    if (file->Seekable()) offset = st.st_size;
+  }
   const uint64_t count = a[2];
   if (count > IOV_MAX) return Errno(EINVAL);
   std::vector<iovec> guest(count);
@@ -121,8 +134,15 @@ SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
     g.iov_len = std::min(g.iov_len, kMaxRwCount - total);
     total += g.iov_len;
   }
-  return DoIo(t, *file, guest, offset, dir);
+  SyscallResult r = DoIo(t, *file, guest, offset, dir);
+  if (r.ok() && dir == Dir::kWrite && (rwf & (RWF_DSYNC | RWF_SYNC))) {
+    RETURN_IF_ERROR(file->Sync());
+  }
+  return r;
 }
+
+// preadv/pwritev's position: on x86-64 the low word is the whole offset.
+int64_t PosFromHiLo(const SyscallArgs& a) { return a.Int64(3); }
 
 }  // namespace
 
@@ -139,6 +159,29 @@ SyscallResult Pread64(Task& t, const SyscallArgs& a) {
 SyscallResult Pwrite64(Task& t, const SyscallArgs& a) {
   if (a.Int64(3) < 0) return Errno(EINVAL);
   return DoSingle(t, a, a.Int64(3), Dir::kWrite);
+}
+
+SyscallResult Preadv(Task& t, const SyscallArgs& a) {
+  if (PosFromHiLo(a) < 0) return Errno(EINVAL);
+  return DoVector(t, a, PosFromHiLo(a), Dir::kRead);
+}
+
+SyscallResult Pwritev(Task& t, const SyscallArgs& a) {
+  if (PosFromHiLo(a) < 0) return Errno(EINVAL);
+  return DoVector(t, a, PosFromHiLo(a), Dir::kWrite);
+}
+
+// preadv2/pwritev2: an offset of -1 means the file position (readv/writev).
+SyscallResult Preadv2(Task& t, const SyscallArgs& a) {
+  const int64_t pos = PosFromHiLo(a);
+  if (pos < -1) return Errno(EINVAL);
+  return DoVector(t, a, pos, Dir::kRead, a.Int(5));
+}
+
+SyscallResult Pwritev2(Task& t, const SyscallArgs& a) {
+  const int64_t pos = PosFromHiLo(a);
+  if (pos < -1) return Errno(EINVAL);
+  return DoVector(t, a, pos, Dir::kWrite, a.Int(5));
 }
 
 SyscallResult Close(Task& t, const SyscallArgs& a) {
