@@ -696,6 +696,126 @@ SyscallResult Chroot(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
+// --- Extended attributes. ---
+
+namespace {
+
+enum class XattrTarget { kPath, kLink, kFd };
+
+ErrnoOr<VirtualDentry> XattrLocation(Task& t, XattrTarget how, const SyscallArgs& a,
+                                     const vfs::AccessCreds& creds) {
+  if (how == XattrTarget::kFd) {
+    ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+    if (file->status_flags() & O_PATH) return Errno(EBADF);
+    if (!file->location().ok()) return Errno(EOPNOTSUPP);
+    return file->location();
+  }
+  return LocateAt(t, AT_FDCWD, a.Addr(0), how == XattrTarget::kLink ? AT_SYMLINK_NOFOLLOW : 0, true,
+                  creds);
+}
+
+// The attribute name: at most XATTR_NAME_MAX, ERANGE if longer or empty.
+ErrnoOr<std::string> XattrName(Task& t, UserAddr addr) {
+  auto n = t.mm().CopyInString(addr, 256);
+  if (!n.ok()) return n.error().value() == ENAMETOOLONG ? Errno(ERANGE) : n.error();
+  if (n->empty() || n->size() > 255) return Errno(ERANGE);
+  return n;
+}
+
+SyscallResult DoSetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(std::string name, XattrName(t, a.Addr(1)));
+  const size_t size = a.Size(3);
+  if (size > 65536) return Errno(E2BIG);
+  std::string value(size, '\0');
+  if (size != 0) {
+    auto r = t.mm().CopyIn(a.Addr(2), {reinterpret_cast<uint8_t*>(value.data()), size});
+    if (!r.ok()) return Errno(EFAULT);
+  }
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  RETURN_IF_ERROR(t.kernel().vfs().SetXattr(creds, vd, name, value, a.Int(4)));
+  return 0;
+}
+
+SyscallResult DoGetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(std::string name, XattrName(t, a.Addr(1)));
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  ASSIGN_OR_RETURN(std::string value, t.kernel().vfs().GetXattr(creds, vd, name));
+  const size_t size = a.Size(3);
+  if (size == 0) return value.size();
+  if (size < value.size()) return Errno(ERANGE);
+  auto r =
+      t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(value.data()), value.size()});
+  if (!r.ok()) return Errno(EFAULT);
+  return value.size();
+}
+
+SyscallResult DoListxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  auto names = t.kernel().vfs().ListXattr(creds, vd);
+  std::string list;
+  if (names.ok()) {
+    for (const std::string& n : *names) list.append(n).push_back('\0');
+  } else if (names.error().value() != EOPNOTSUPP) {
+    return names.error();
+  }
+  const size_t size = a.Size(2);
+  if (size == 0) return list.size();
+  if (size < list.size()) return Errno(ERANGE);
+  auto r = t.mm().CopyOut(a.Addr(1), {reinterpret_cast<const uint8_t*>(list.data()), list.size()});
+  if (!r.ok()) return Errno(EFAULT);
+  return list.size();
+}
+
+SyscallResult DoRemovexattr(Task& t, const SyscallArgs& a, XattrTarget how) {
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(std::string name, XattrName(t, a.Addr(1)));
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  RETURN_IF_ERROR(t.kernel().vfs().RemoveXattr(creds, vd, name));
+  return 0;
+}
+
+}  // namespace
+
+SyscallResult Setxattr(Task& t, const SyscallArgs& a) {
+  return DoSetxattr(t, a, XattrTarget::kPath);
+}
+SyscallResult Lsetxattr(Task& t, const SyscallArgs& a) {
+  return DoSetxattr(t, a, XattrTarget::kLink);
+}
+SyscallResult Fsetxattr(Task& t, const SyscallArgs& a) {
+  return DoSetxattr(t, a, XattrTarget::kFd);
+}
+SyscallResult Getxattr(Task& t, const SyscallArgs& a) {
+  return DoGetxattr(t, a, XattrTarget::kPath);
+}
+SyscallResult Lgetxattr(Task& t, const SyscallArgs& a) {
+  return DoGetxattr(t, a, XattrTarget::kLink);
+}
+SyscallResult Fgetxattr(Task& t, const SyscallArgs& a) {
+  return DoGetxattr(t, a, XattrTarget::kFd);
+}
+SyscallResult Listxattr(Task& t, const SyscallArgs& a) {
+  return DoListxattr(t, a, XattrTarget::kPath);
+}
+SyscallResult Llistxattr(Task& t, const SyscallArgs& a) {
+  return DoListxattr(t, a, XattrTarget::kLink);
+}
+SyscallResult Flistxattr(Task& t, const SyscallArgs& a) {
+  return DoListxattr(t, a, XattrTarget::kFd);
+}
+SyscallResult Removexattr(Task& t, const SyscallArgs& a) {
+  return DoRemovexattr(t, a, XattrTarget::kPath);
+}
+SyscallResult Lremovexattr(Task& t, const SyscallArgs& a) {
+  return DoRemovexattr(t, a, XattrTarget::kLink);
+}
+SyscallResult Fremovexattr(Task& t, const SyscallArgs& a) {
+  return DoRemovexattr(t, a, XattrTarget::kFd);
+}
+
 SyscallResult Fallocate(Task& t, const SyscallArgs& a) {
   const int mode = a.Int(1);
   const int64_t offset = a.Int64(2), len = a.Int64(3);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sentry/base/errno.h"
 
@@ -128,6 +129,15 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   // --- Symlinks. ---
   virtual ErrnoOr<std::string> Readlink();
+
+  // --- Extended attributes: full names ("user.x"); the VFS has checked the
+  // name, the namespace rules and permission. ENODATA when absent;
+  // EOPNOTSUPP (the default) where the filesystem keeps none. ---
+  virtual ErrnoOr<std::string> GetXattr(std::string_view name);
+  // `flags`: XATTR_CREATE (EEXIST if present) or XATTR_REPLACE (ENODATA if not).
+  virtual ErrnoOrOk SetXattr(std::string_view name, std::string_view value, int flags);
+  virtual ErrnoOr<std::vector<std::string>> ListXattr();
+  virtual ErrnoOrOk RemoveXattr(std::string_view name);
 
   // --- Opening. `flags` are open(2)'s; the VFS has checked permission,
   // O_DIRECTORY and truncated for O_TRUNC. ---

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <deque>
 #include <vector>
@@ -87,6 +88,10 @@ ErrnoOrOk Inode::Rename(std::string_view, Inode&, std::string_view, Inode*, unsi
 }
 ErrnoOrOk Inode::IterateDir(int64_t, const DirEntrySink&) { return Errno(ENOTDIR); }
 ErrnoOr<std::string> Inode::Readlink() { return Errno(EINVAL); }
+ErrnoOr<std::string> Inode::GetXattr(std::string_view) { return Errno(EOPNOTSUPP); }
+ErrnoOrOk Inode::SetXattr(std::string_view, std::string_view, int) { return Errno(EOPNOTSUPP); }
+ErrnoOr<std::vector<std::string>> Inode::ListXattr() { return Errno(EOPNOTSUPP); }
+ErrnoOrOk Inode::RemoveXattr(std::string_view) { return Errno(EOPNOTSUPP); }
 
 // --- The tree and the mounts. ---
 
@@ -693,6 +698,93 @@ ErrnoOrOk VirtualFilesystem::Truncate(const AccessCreds* c, const VirtualDentry&
   SetAttrRequest req;
   req.size = static_cast<uint64_t>(length);
   return vd.inode().SetAttr(req);
+}
+
+// --- Extended attributes (Linux's xattr_permission and the syscalls' checks). ---
+
+namespace {
+
+enum class XattrNs { kUser, kTrusted, kSecurity, kSystem, kUnknown };
+
+XattrNs NamespaceOf(std::string_view name) {
+  auto has = [&](std::string_view p) {
+    return name.substr(0, p.size()) == p && name.size() > p.size();
+  };
+  if (has("user.")) return XattrNs::kUser;
+  if (has("trusted.")) return XattrNs::kTrusted;
+  if (has("security.")) return XattrNs::kSecurity;
+  if (has("system.")) return XattrNs::kSystem;
+  return XattrNs::kUnknown;
+}
+
+// xattr_permission: ENODATA/EPERM answers for what the caller may not see or
+// change, then inode_permission.
+ErrnoOrOk XattrPermission(const AccessCreds& c, const VirtualDentry& vd, const Attr& a,
+                          std::string_view name, int may) {
+  switch (NamespaceOf(name)) {
+    case XattrNs::kTrusted:
+      // CAP_SYS_ADMIN. TODO(processes issue): capability sets; euid 0 has it.
+      if (!c.cap_dac_override) return Errno((may & kMayWrite) ? EPERM : ENODATA);
+      return Ok();
+    case XattrNs::kUser:
+      if (!S_ISREG(a.mode) && !S_ISDIR(a.mode)) {
+        return Errno((may & kMayWrite) ? EPERM : ENODATA);
+      }
+      if (S_ISDIR(a.mode) && (a.mode & S_ISVTX) && (may & kMayWrite) && !OwnerOrCapable(c, a)) {
+        return Errno(EPERM);
+      }
+      break;
+    case XattrNs::kSecurity:
+      break;
+    case XattrNs::kSystem:
+    case XattrNs::kUnknown:
+      return Errno(EOPNOTSUPP);
+  }
+  if ((may & kMayWrite) && vd.mount->read_only) return Errno(EROFS);
+  return CheckPermission(c, a, may);
+}
+
+ErrnoOrOk CheckXattrName(std::string_view name) {
+  if (name.empty() || name.size() > 255) return Errno(ERANGE);
+  return Ok();
+}
+
+}  // namespace
+
+ErrnoOr<std::string> VirtualFilesystem::GetXattr(const AccessCreds& c, const VirtualDentry& vd,
+                                                 std::string_view name) {
+  RETURN_IF_ERROR(CheckXattrName(name));
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayRead));
+  return vd.inode().GetXattr(name);
+}
+
+ErrnoOrOk VirtualFilesystem::SetXattr(const AccessCreds& c, const VirtualDentry& vd,
+                                      std::string_view name, std::string_view value, int flags) {
+  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return Errno(EINVAL);
+  RETURN_IF_ERROR(CheckXattrName(name));
+  if (value.size() > 65536) return Errno(E2BIG);
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayWrite));
+  return vd.inode().SetXattr(name, value, flags);
+}
+
+ErrnoOr<std::vector<std::string>> VirtualFilesystem::ListXattr(const AccessCreds& c,
+                                                               const VirtualDentry& vd) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, vd.inode().ListXattr());
+  // trusted.* only for those who may read them.
+  if (!c.cap_dac_override) {
+    std::erase_if(names, [](const std::string& n) { return NamespaceOf(n) == XattrNs::kTrusted; });
+  }
+  return names;
+}
+
+ErrnoOrOk VirtualFilesystem::RemoveXattr(const AccessCreds& c, const VirtualDentry& vd,
+                                         std::string_view name) {
+  RETURN_IF_ERROR(CheckXattrName(name));
+  ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayWrite));
+  return vd.inode().RemoveXattr(name);
 }
 
 std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDentry& vd,

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -149,6 +150,17 @@ class VirtualFilesystem {
                    std::optional<timespec> mtime);
   // truncate(2) (permission checked) and ftruncate (the fd was opened for writing).
   ErrnoOrOk Truncate(const AccessCreds* c, const VirtualDentry& vd, int64_t length);
+
+  // Extended attributes, with Linux's namespace rules (user.* on regular
+  // files and directories only; trusted.* privileged; system.* and unknown
+  // prefixes EOPNOTSUPP) and checks (ERANGE for a bad name, E2BIG for a value
+  // over 64 KiB, EROFS).
+  ErrnoOr<std::string> GetXattr(const AccessCreds& c, const VirtualDentry& vd,
+                                std::string_view name);
+  ErrnoOrOk SetXattr(const AccessCreds& c, const VirtualDentry& vd, std::string_view name,
+                     std::string_view value, int flags);
+  ErrnoOr<std::vector<std::string>> ListXattr(const AccessCreds& c, const VirtualDentry& vd);
+  ErrnoOrOk RemoveXattr(const AccessCreds& c, const VirtualDentry& vd, std::string_view name);
 
   // The path of `vd` as seen from `root`, for getcwd and /proc. An unlinked
   // location gets " (deleted)"; one outside `root` is "(unreachable)..." as

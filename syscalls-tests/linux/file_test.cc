@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -524,6 +525,45 @@ TEST_F(FileTest, SyncCalls) {
   EXPECT_THAT(sync_file_range(fd.get(), 0, 0, 0x10), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(sync_file_range(fd.get(), -1, 0, 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(syncfs(-1), SyscallFailsWithErrno(EBADF));
+}
+
+// --- extended attributes ---
+
+TEST_F(FileTest, UserXattrs) {
+  Touch("f");
+  EXPECT_THAT(setxattr("f", "user.k", "v1", 2, 0), SyscallSucceeds());
+  EXPECT_THAT(setxattr("f", "user.k", "v2", 2, XATTR_CREATE), SyscallFailsWithErrno(EEXIST));
+  EXPECT_THAT(setxattr("f", "user.new", "v", 1, XATTR_REPLACE), SyscallFailsWithErrno(ENODATA));
+  EXPECT_THAT(setxattr("f", "user.k", "v", 1, 4), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(setxattr("f", "", "v", 1, 0), SyscallFailsWithErrno(ERANGE));
+  EXPECT_THAT(setxattr("f", "nonamespace", "v", 1, 0), SyscallFailsWithErrno(EOPNOTSUPP));
+  std::vector<char> big(65537, 'b');
+  EXPECT_THAT(setxattr("f", "user.big", big.data(), big.size(), 0), SyscallFailsWithErrno(E2BIG));
+  EXPECT_THAT(getxattr("f", "user.k", nullptr, 0), SyscallSucceedsWithValue(2));
+  char buf[16] = {};
+  EXPECT_THAT(getxattr("f", "user.k", buf, 1), SyscallFailsWithErrno(ERANGE));
+  EXPECT_THAT(getxattr("f", "user.k", buf, sizeof(buf)), SyscallSucceedsWithValue(2));
+  EXPECT_EQ(std::string(buf, 2), "v1");
+  EXPECT_THAT(getxattr("f", "user.missing", buf, sizeof(buf)), SyscallFailsWithErrno(ENODATA));
+  ASSERT_THAT(setxattr("f", "user.empty", "", 0, 0), SyscallSucceeds());
+  EXPECT_THAT(getxattr("f", "user.empty", buf, sizeof(buf)), SyscallSucceedsWithValue(0));
+  char list[64];
+  ssize_t n = listxattr("f", list, sizeof(list));
+  ASSERT_GT(n, 0);
+  std::vector<std::string> names;
+  for (ssize_t i = 0; i < n; i += strlen(list + i) + 1) names.emplace_back(list + i);
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ElementsAre("user.empty", "user.k"));
+  EXPECT_THAT(listxattr("f", list, 3), SyscallFailsWithErrno(ERANGE));
+  FileDescriptor fd(open("f", O_RDONLY));
+  EXPECT_THAT(fgetxattr(fd.get(), "user.k", buf, sizeof(buf)), SyscallSucceedsWithValue(2));
+  EXPECT_THAT(fremovexattr(fd.get(), "user.k"), SyscallSucceeds());
+  EXPECT_THAT(removexattr("f", "user.k"), SyscallFailsWithErrno(ENODATA));
+  // user.* is for regular files and directories: not on a symlink itself.
+  ASSERT_THAT(symlink("f", "l"), SyscallSucceeds());
+  EXPECT_THAT(lsetxattr("l", "user.k", "v", 1, 0), SyscallFailsWithErrno(EPERM));
+  EXPECT_THAT(lgetxattr("l", "user.k", buf, sizeof(buf)), SyscallFailsWithErrno(ENODATA));
+  EXPECT_THAT(getxattr("l", "user.empty", buf, sizeof(buf)), SyscallSucceedsWithValue(0));
 }
 
 }  // namespace

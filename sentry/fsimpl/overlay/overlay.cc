@@ -165,6 +165,16 @@ class OverlayInode : public Inode {
     return Ok();
   }
   ErrnoOr<std::string> Readlink() override { return top()->Readlink(); }
+  ErrnoOr<std::string> GetXattr(std::string_view name) override { return top()->GetXattr(name); }
+  ErrnoOrOk SetXattr(std::string_view name, std::string_view value, int flags) override {
+    RETURN_IF_ERROR(CopyUp());
+    return upper()->SetXattr(name, value, flags);
+  }
+  ErrnoOr<std::vector<std::string>> ListXattr() override { return top()->ListXattr(); }
+  ErrnoOrOk RemoveXattr(std::string_view name) override {
+    RETURN_IF_ERROR(CopyUp());
+    return upper()->RemoveXattr(name);
+  }
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
                                                       int flags) override;
 
@@ -419,6 +429,12 @@ ErrnoOrOk OverlayInode::CopyUp() {
   times.atime = a.atime;
   times.mtime = a.mtime;
   (void)u->SetAttr(times);
+  // Extended attributes the lower file has (where both layers keep them).
+  if (auto names = lower_->ListXattr(); names.ok()) {
+    for (const std::string& n : *names) {
+      if (auto v = lower_->GetXattr(n); v.ok()) (void)u->SetXattr(n, *v, 0);
+    }
+  }
   absl::MutexLock l(&mu_);
   upper_ = std::move(u);
   return Ok();

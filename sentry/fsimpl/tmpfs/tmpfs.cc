@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,6 +71,36 @@ class TmpfsInode : public Inode {
     return Ok();
   }
 
+  ErrnoOr<std::string> GetXattr(std::string_view name) override {
+    absl::MutexLock l(&mu_);
+    auto it = xattrs_.find(name);
+    if (it == xattrs_.end()) return Errno(ENODATA);
+    return it->second;
+  }
+  ErrnoOrOk SetXattr(std::string_view name, std::string_view value, int flags) override {
+    absl::MutexLock l(&mu_);
+    auto it = xattrs_.find(name);
+    if ((flags & XATTR_CREATE) && it != xattrs_.end()) return Errno(EEXIST);
+    if ((flags & XATTR_REPLACE) && it == xattrs_.end()) return Errno(ENODATA);
+    xattrs_[std::string(name)] = std::string(value);
+    attr_.ctime = Now();
+    return Ok();
+  }
+  ErrnoOr<std::vector<std::string>> ListXattr() override {
+    absl::MutexLock l(&mu_);
+    std::vector<std::string> names;
+    for (const auto& [n, v] : xattrs_) names.push_back(n);
+    return names;
+  }
+  ErrnoOrOk RemoveXattr(std::string_view name) override {
+    absl::MutexLock l(&mu_);
+    auto it = xattrs_.find(name);
+    if (it == xattrs_.end()) return Errno(ENODATA);
+    xattrs_.erase(it);
+    attr_.ctime = Now();
+    return Ok();
+  }
+
   void AddLinks(int64_t n) {
     absl::MutexLock l(&mu_);
     attr_.nlink += n;
@@ -93,6 +124,7 @@ class TmpfsInode : public Inode {
   const uint64_t ino_;
   mutable absl::Mutex mu_;
   Attr attr_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string, std::less<>> xattrs_ ABSL_GUARDED_BY(mu_);
 };
 
 // --- Regular files. ---
