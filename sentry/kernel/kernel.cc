@@ -1,9 +1,12 @@
 #include "sentry/kernel/kernel.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <thread>
 
 #include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
 
@@ -29,6 +32,23 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
     for (const char* dir : {"/dev", "/proc", "/sys"}) SCHECK(vfs_->Mkdir(ctx, dir, 0755).ok());
   }
+  // Linux's shm_mnt: where memfds live.
+  memfd_fs_ = fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_);
+  memfd_mount_ = vfs_->InternalMount(memfd_fs_);
+}
+
+ErrnoOr<std::shared_ptr<vfs::FileDescription>> Kernel::NewMemfd(const std::string& name,
+                                                                uint32_t mode,
+                                                                const vfs::Owner& owner,
+                                                                int seals) {
+  auto& fs = static_cast<fsimpl::tmpfs::TmpfsFilesystem&>(*memfd_fs_);
+  std::shared_ptr<vfs::Inode> inode = fs.NewAnonymousFile(mode, owner, true);
+  vfs::VirtualDentry vd = vfs_->Detached(memfd_mount_, inode, "memfd:" + name);
+  ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> file,
+                   inode->Open(vd, O_RDWR | 0100000 /* O_LARGEFILE */));
+  file->set_location(vd);
+  if (seals != 0) RETURN_IF_ERROR(file->AddSeals(seals));
+  return file;
 }
 
 timespec Kernel::BootClock() {

@@ -78,6 +78,10 @@ class Kernel {
   // The sandbox's filesystem tree. TODO(filesystems issue): the root is a
   // tmpfs until the gofer-backed overlay root exists.
   vfs::VirtualFilesystem& vfs() { return *vfs_; }
+  // A new memfd: an unnamed tmpfs file at "/memfd:NAME (deleted)", opened
+  // read-write.
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> NewMemfd(const std::string& name, uint32_t mode,
+                                                          const vfs::Owner& owner, int seals);
   platform::Platform& platform() { return *platform_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
@@ -104,6 +108,8 @@ class Kernel {
   std::unique_ptr<memory::MemoryFile> mf_;
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
+  std::shared_ptr<vfs::Filesystem> memfd_fs_;
+  std::shared_ptr<vfs::Mount> memfd_mount_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

@@ -1,4 +1,4 @@
-// The fd table: dup, dup2, dup3, fcntl.
+// The fd table: dup, dup2, dup3, fcntl; memfd_create.
 #include <fcntl.h>
 
 #include "absl/strings/str_format.h"
@@ -39,6 +39,38 @@ SyscallResult Dup2(Task& t, const SyscallArgs& a) {
   return Dup3(t, SyscallArgs{{a[0], a[1], 0}});
 }
 
+SyscallResult MemfdCreate(Task& t, const SyscallArgs& a) {
+  constexpr unsigned kMfdCloexec = 0x1, kMfdAllowSealing = 0x2, kMfdHugetlb = 0x4,
+                     kMfdNoexecSeal = 0x8, kMfdExec = 0x10;
+  constexpr int kSealExec = 0x20;  // F_SEAL_EXEC
+  const unsigned flags = a.Uint(1);
+  if (flags & kMfdHugetlb) {
+    // No huge pages behind the memory file.
+    t.kernel().RecordGap("memfd_create(MFD_HUGETLB)");
+    return Errno(EINVAL);
+  }
+  if (flags & ~(kMfdCloexec | kMfdAllowSealing | kMfdNoexecSeal | kMfdExec)) return Errno(EINVAL);
+  if ((flags & kMfdExec) && (flags & kMfdNoexecSeal)) return Errno(EINVAL);
+  // MFD_NAME_MAX_LEN: 249 bytes ("memfd:" + name fits NAME_MAX).
+  auto name = t.mm().CopyInString(a.Addr(0), 250);
+  if (!name.ok()) return name.error().value() == ENAMETOOLONG ? Errno(EINVAL) : name.error();
+  if (name->size() > 249) return Errno(EINVAL);
+  uint32_t mode = 0777;
+  int seals = 0;
+  bool sealable = flags & kMfdAllowSealing;
+  if (flags & kMfdNoexecSeal) {
+    mode &= ~0111u;
+    seals = kSealExec;
+    sealable = true;
+  }
+  const vfs::AccessCreds creds = t.access_creds();
+  ASSIGN_OR_RETURN(auto file,
+                   t.kernel().NewMemfd(*name, mode, vfs::Owner{creds.fsuid, creds.fsgid}, seals));
+  if (!sealable) (void)file->AddSeals(F_SEAL_SEAL);
+  ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(file), flags & kMfdCloexec, 0, FdLimit(t)));
+  return fd;
+}
+
 SyscallResult Fcntl(Task& t, const SyscallArgs& a) {
   const int fd = a.Int(0), cmd = a.Int(1);
   ASSIGN_OR_RETURN(auto entry, t.fds().GetEntry(fd));
@@ -64,6 +96,15 @@ SyscallResult Fcntl(Task& t, const SyscallArgs& a) {
       const int flags = entry.file->status_flags();
       entry.file->set_status_flags((flags & ~kSetflMask) | (a.Int(2) & kSetflMask));
       return 0;
+    }
+    case F_ADD_SEALS:
+      if (path_only) return Errno(EBADF);
+      RETURN_IF_ERROR(entry.file->AddSeals(a.Int(2)));
+      return 0;
+    case F_GET_SEALS: {
+      if (path_only) return Errno(EBADF);
+      ASSIGN_OR_RETURN(int seals, entry.file->GetSeals());
+      return seals;
     }
     default:
       if (path_only) return Errno(EBADF);

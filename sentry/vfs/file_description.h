@@ -67,6 +67,13 @@ class FileDescription {
     return Errno(ENODEV);
   }
 
+  // F_GET_SEALS / F_ADD_SEALS: EINVAL for files that cannot be sealed.
+  virtual ErrnoOr<int> GetSeals() { return Errno(EINVAL); }
+  virtual ErrnoOrOk AddSeals(int seals) {
+    (void)seals;
+    return Errno(EINVAL);
+  }
+
   // What mmap maps; null when the file cannot be mapped (ENODEV).
   virtual std::shared_ptr<memory::Mappable> Mappable() { return nullptr; }
 

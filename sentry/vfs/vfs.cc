@@ -109,6 +109,7 @@ VirtualFilesystem::~VirtualFilesystem() {
   absl::MutexLock l(&mu_);
   std::vector<std::shared_ptr<Dentry>> stack = {root_.dentry};
   for (auto& [key, m] : mounts_) stack.push_back(m->root);
+  for (auto& r : internal_roots_) stack.push_back(r);
   while (!stack.empty()) {
     auto d = std::move(stack.back());
     stack.pop_back();
@@ -137,6 +138,25 @@ ErrnoOr<std::shared_ptr<Mount>> VirtualFilesystem::MountAt(const VirtualDentry& 
   top.dentry->mounts_++;
   mounts_[{top.mount.get(), top.dentry.get()}] = m;
   return m;
+}
+
+std::shared_ptr<Mount> VirtualFilesystem::InternalMount(std::shared_ptr<Filesystem> fs) {
+  auto m = std::make_shared<Mount>();
+  absl::MutexLock l(&mu_);
+  m->id = next_mount_id_++;
+  m->root = std::make_shared<Dentry>(fs->Root(), "/", nullptr);
+  m->fs = std::move(fs);
+  m->internal = true;
+  internal_roots_.push_back(m->root);
+  return m;
+}
+
+VirtualDentry VirtualFilesystem::Detached(std::shared_ptr<Mount> internal_mount,
+                                          std::shared_ptr<Inode> inode, std::string name) {
+  absl::MutexLock l(&mu_);
+  auto d = std::make_shared<Dentry>(std::move(inode), std::move(name), internal_mount->root);
+  d->dead_ = true;
+  return {std::move(internal_mount), std::move(d)};
 }
 
 ErrnoOr<std::shared_ptr<Mount>> VirtualFilesystem::MountAtPath(std::string_view path,
@@ -799,6 +819,10 @@ std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDe
       break;
     }
     if (cur.dentry == cur.mount->root) {
+      if (cur.mount->internal) {
+        reached_root = true;  // shown as if at the root, as Linux does
+        break;
+      }
       if (cur.mount->parent == nullptr) break;  // the namespace root, not ours
       cur = {cur.mount->parent, cur.mount->mountpoint};
       continue;

@@ -69,6 +69,8 @@ struct Mount {
   bool nosuid = false;
   bool nodev = false;
   bool noexec = false;
+  // Internal (memfd's tmpfs): in no namespace; its files' paths are "/name".
+  bool internal = false;
 };
 
 // The only way a location is named: a dentry as reached through a mount.
@@ -120,6 +122,14 @@ class VirtualFilesystem {
                                               bool read_only);
 
   ErrnoOr<VirtualDentry> Resolve(const PathContext& ctx, std::string_view path, unsigned flags);
+
+  // A location for a file that has no name (memfd_create): on an internal
+  // mount of `fs`, named `name` and already deleted, as Linux shows it
+  // ("/memfd:x (deleted)").
+  VirtualDentry Detached(std::shared_ptr<Mount> internal_mount, std::shared_ptr<Inode> inode,
+                         std::string name);
+  // An internal mount of `fs`, for Detached.
+  std::shared_ptr<Mount> InternalMount(std::shared_ptr<Filesystem> fs);
 
   // open(2): `flags` and `mode` as the guest passed them (the caller has
   // validated the flag bits). Creates with `mode & ~umask`.
@@ -209,6 +219,8 @@ class VirtualFilesystem {
   // (parent mount, mountpoint dentry) -> the mount on top.
   std::map<std::pair<const Mount*, const Dentry*>, std::shared_ptr<Mount>> mounts_
       ABSL_GUARDED_BY(mu_);
+  // Roots of internal mounts, for teardown.
+  std::vector<std::shared_ptr<Dentry>> internal_roots_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sentry::vfs

@@ -34,6 +34,10 @@ timespec Now() {
   return ts;
 }
 
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020  // Linux 6.3; newer than Debian 12's headers
+#endif
+
 // Linux's MAX_LFS_FILESIZE.
 constexpr uint64_t kMaxFileSize = uint64_t{INT64_MAX};
 
@@ -224,6 +228,12 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
     size_t total = 0;
     for (const iovec& v : src) total += v.iov_len;
     if (total == 0) return std::pair<size_t, uint64_t>{0, offset};
+    // Sealed files (memfd): no writes, or none past the end.
+    if (seals_ & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return Errno(EPERM);
+    if (seals_ & F_SEAL_GROW) {
+      if (offset >= attr_.size) return Errno(EPERM);
+      total = std::min<uint64_t>(total, attr_.size - offset);
+    }
     // RLIMIT_FSIZE and the largest file: EFBIG if nothing fits.
     const uint64_t limit = std::min(size_limit, kMaxFileSize);
     if (offset >= limit) return Errno(EFBIG);
@@ -273,6 +283,9 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
     if (mode & ~FALLOC_FL_KEEP_SIZE) return Errno(EOPNOTSUPP);
     if (length > kMaxFileSize - offset) return Errno(EFBIG);
     const uint64_t end = offset + length;
+    if ((seals_ & F_SEAL_GROW) && !(mode & FALLOC_FL_KEEP_SIZE) && end > attr_.size) {
+      return Errno(EPERM);
+    }
     for (uint64_t p = offset / kPageSize; p < (end + kPageSize - 1) / kPageSize; ++p) {
       RETURN_IF_ERROR(PageLocked(p));
     }
@@ -289,6 +302,10 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
   }
   ErrnoOrOk TruncateLocked(uint64_t size) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (size > kMaxFileSize) return Errno(EFBIG);
+    if ((size < attr_.size && (seals_ & F_SEAL_SHRINK)) ||
+        (size > attr_.size && (seals_ & F_SEAL_GROW))) {
+      return Errno(EPERM);
+    }
     if (size < attr_.size) {
       // Zero the tail of the last partial page, drop the pages past it.
       const uint64_t keep = (size + kPageSize - 1) / kPageSize;
@@ -339,6 +356,35 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
   }
 
   std::map<uint64_t, uint64_t> pages_ ABSL_GUARDED_BY(mu_);  // file page -> memory-file offset
+  // F_SEAL_*: a tmpfs file starts sealed against sealing; memfd_create with
+  // MFD_ALLOW_SEALING starts with none.
+  int seals_ ABSL_GUARDED_BY(mu_) = F_SEAL_SEAL;
+
+ public:
+  int seals() const {
+    absl::MutexLock l(&mu_);
+    return seals_;
+  }
+  void set_seals(int s) {
+    absl::MutexLock l(&mu_);
+    seals_ = s;
+  }
+  // memfd_add_seals.
+  ErrnoOrOk AddSeals(int add) {
+    absl::MutexLock l(&mu_);
+    constexpr int kAll = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                         F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
+    if (add & ~kAll) return Errno(EINVAL);
+    if (seals_ & F_SEAL_SEAL) return Errno(EPERM);
+    // F_SEAL_EXEC on an executable file implies the write seals (W^X).
+    if ((add & F_SEAL_EXEC) && (attr_.mode & 0111)) {
+      add |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    }
+    // TODO(filesystems issue): F_SEAL_WRITE is EBUSY while a shared writable
+    // mapping exists; mappings are not tracked per file yet.
+    seals_ |= add;
+    return Ok();
+  }
 };
 
 // The open description of a tmpfs regular file.
@@ -382,6 +428,11 @@ class RegularFileFD : public vfs::FileDescription {
 
   std::shared_ptr<memory::Mappable> Mappable() override {
     return std::shared_ptr<memory::Mappable>(file_, static_cast<memory::Mappable*>(file_.get()));
+  }
+  ErrnoOr<int> GetSeals() override { return file_->seals(); }
+  ErrnoOrOk AddSeals(int seals) override {
+    if ((status_flags() & O_ACCMODE) == O_RDONLY) return Errno(EPERM);
+    return file_->AddSeals(seals);
   }
 
   ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
@@ -730,6 +781,15 @@ std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(memory::MemoryFile& mf,
   auto& root = static_cast<Directory&>(*fs->root_);
   root.parent_ino_ = root.ino();
   return fs;
+}
+
+std::shared_ptr<vfs::Inode> TmpfsFilesystem::NewAnonymousFile(uint32_t mode,
+                                                              const vfs::Owner& owner,
+                                                              bool allow_sealing) {
+  auto f = std::make_shared<RegularFile>(*this, S_IFREG | (mode & 07777), owner);
+  f->set_seals(allow_sealing ? 0 : F_SEAL_SEAL);
+  f->AddLinks(-1);  // no name: nlink 0
+  return f;
 }
 
 ErrnoOrOk TmpfsFilesystem::ChargePages(uint64_t pages) {

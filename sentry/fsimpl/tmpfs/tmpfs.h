@@ -33,6 +33,10 @@ class TmpfsFilesystem : public vfs::Filesystem {
   uint64_t Dev() const override { return dev_; }
 
   memory::MemoryFile& memory_file() { return mf_; }
+  // A regular file with no name (memfd_create, O_TMPFILE): nlink 0, sealed
+  // against sealing unless `allow_sealing`.
+  std::shared_ptr<vfs::Inode> NewAnonymousFile(uint32_t mode, const vfs::Owner& owner,
+                                               bool allow_sealing);
   uint64_t NextIno() { return next_ino_.fetch_add(1, std::memory_order_relaxed); }
   // Reserves `pages` of the size limit; ENOSPC when it would be exceeded.
   ErrnoOrOk ChargePages(uint64_t pages);
