@@ -26,6 +26,9 @@ SENTRY_SYSCALL(Close);
 // sys_stat.cc
 SENTRY_SYSCALL(Fstat);
 SENTRY_SYSCALL(Newfstatat);
+// sys_splice.cc
+SENTRY_SYSCALL(Sendfile);
+SENTRY_SYSCALL(CopyFileRange);
 // sys_fd.cc
 SENTRY_SYSCALL(Dup);
 SENTRY_SYSCALL(Dup2);

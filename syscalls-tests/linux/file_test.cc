@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -526,6 +527,54 @@ TEST_F(FileTest, SyncCalls) {
   EXPECT_THAT(sync_file_range(fd.get(), 0, 0, 0x10), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(sync_file_range(fd.get(), -1, 0, 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(syncfs(-1), SyscallFailsWithErrno(EBADF));
+}
+
+// --- copies inside the kernel ---
+
+TEST_F(FileTest, Sendfile) {
+  Touch("src", "0123456789");
+  FileDescriptor in(open("src", O_RDONLY));
+  FileDescriptor out(open("dst", O_WRONLY | O_CREAT, 0644));
+  off_t off = 2;
+  EXPECT_THAT(sendfile(out.get(), in.get(), &off, 5), SyscallSucceedsWithValue(5));
+  EXPECT_EQ(off, 7);
+  EXPECT_THAT(lseek(in.get(), 0, SEEK_CUR), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(sendfile(out.get(), in.get(), nullptr, 100), SyscallSucceedsWithValue(10));
+  EXPECT_THAT(lseek(in.get(), 0, SEEK_CUR), SyscallSucceedsWithValue(10));
+  EXPECT_THAT(sendfile(out.get(), in.get(), nullptr, 100), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(Contents("dst"), "234560123456789");
+  EXPECT_THAT(sendfile(in.get(), out.get(), nullptr, 1), SyscallFailsWithErrno(EBADF));
+  FileDescriptor app(open("dst", O_WRONLY | O_APPEND));
+  EXPECT_THAT(sendfile(app.get(), in.get(), &off, 1), SyscallFailsWithErrno(EINVAL));
+  off = -1;
+  EXPECT_THAT(sendfile(out.get(), in.get(), &off, 1), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST_F(FileTest, CopyFileRange) {
+  Touch("src", "abcdefgh");
+  FileDescriptor in(open("src", O_RDONLY));
+  FileDescriptor out(open("dst", O_RDWR | O_CREAT, 0644));
+  loff_t ioff = 2, ooff = 1;
+  EXPECT_THAT(copy_file_range(in.get(), &ioff, out.get(), &ooff, 3, 0),
+              SyscallSucceedsWithValue(3));
+  EXPECT_EQ(ioff, 5);
+  EXPECT_EQ(ooff, 4);
+  EXPECT_EQ(Contents("dst"), std::string("\0cde", 4));
+  // Stops at the end of the source.
+  EXPECT_THAT(copy_file_range(in.get(), nullptr, out.get(), nullptr, 100, 0),
+              SyscallSucceedsWithValue(8));
+  EXPECT_THAT(copy_file_range(in.get(), nullptr, out.get(), nullptr, 100, 0),
+              SyscallSucceedsWithValue(0));
+  EXPECT_THAT(copy_file_range(in.get(), nullptr, out.get(), nullptr, 1, 1),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(copy_file_range(out.get(), nullptr, in.get(), nullptr, 1, 0),
+              SyscallFailsWithErrno(EBADF));
+  // Overlapping ranges of one file.
+  loff_t a = 0, b = 2;
+  EXPECT_THAT(copy_file_range(out.get(), &a, out.get(), &b, 4, 0), SyscallFailsWithErrno(EINVAL));
+  FileDescriptor d(open(".", O_RDONLY | O_DIRECTORY));
+  EXPECT_THAT(copy_file_range(d.get(), nullptr, out.get(), nullptr, 1, 0),
+              SyscallFailsWithErrno(EISDIR));
 }
 
 // --- memfd ---
