@@ -15,12 +15,15 @@ ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool c
   return fd;
 }
 
-void FdTable::InstallAt(int fd, std::shared_ptr<vfs::FileDescription> file, bool cloexec) {
+std::shared_ptr<vfs::FileDescription> FdTable::InstallAt(int fd,
+                                                         std::shared_ptr<vfs::FileDescription> file,
+                                                         bool cloexec) {
   std::shared_ptr<vfs::FileDescription> old;
   absl::MutexLock l(&mu_);
   Entry& e = fds_[fd];
   old = std::move(e.file);
   e = Entry{std::move(file), cloexec};
+  return old;
 }
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> FdTable::Get(int fd) const {
@@ -57,7 +60,9 @@ ErrnoOrOk FdTable::Close(int fd) {
   return Ok();
 }
 
-void FdTable::CloseRange(unsigned first, unsigned last, bool cloexec_only) {
+std::vector<std::shared_ptr<vfs::FileDescription>> FdTable::CloseRange(unsigned first,
+                                                                       unsigned last,
+                                                                       bool cloexec_only) {
   std::vector<std::shared_ptr<vfs::FileDescription>> closed;
   absl::MutexLock l(&mu_);
   auto it = fds_.lower_bound(static_cast<int>(std::min<unsigned>(first, INT32_MAX)));
@@ -70,6 +75,7 @@ void FdTable::CloseRange(unsigned first, unsigned last, bool cloexec_only) {
       it = fds_.erase(it);
     }
   }
+  return closed;
 }
 
 size_t FdTable::Count() const {

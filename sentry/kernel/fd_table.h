@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -23,7 +24,10 @@ class FdTable {
   ErrnoOr<int> Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec, int min_fd,
                        uint64_t limit);
   // Installs at exactly `fd`, replacing what was there (dup2 semantics).
-  void InstallAt(int fd, std::shared_ptr<vfs::FileDescription> file, bool cloexec);
+  // Returns what was there (to release its POSIX locks), or null.
+  std::shared_ptr<vfs::FileDescription> InstallAt(int fd,
+                                                  std::shared_ptr<vfs::FileDescription> file,
+                                                  bool cloexec);
   // EBADF if not open.
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Get(int fd) const;
   ErrnoOr<Entry> GetEntry(int fd) const;
@@ -33,7 +37,9 @@ class FdTable {
   size_t Count() const;
   // close_range: closes (or, with `cloexec_only`, marks close-on-exec) every
   // open fd in [first, last]. The descriptions are released outside the lock.
-  void CloseRange(unsigned first, unsigned last, bool cloexec_only);
+  // Returns the descriptions closed (to release their POSIX locks).
+  std::vector<std::shared_ptr<vfs::FileDescription>> CloseRange(unsigned first, unsigned last,
+                                                                bool cloexec_only);
 
  private:
   mutable absl::Mutex mu_;

@@ -35,6 +35,9 @@ SENTRY_SYSCALL(Dup2);
 SENTRY_SYSCALL(Dup3);
 SENTRY_SYSCALL(Fcntl);
 SENTRY_SYSCALL(MemfdCreate);
+SENTRY_SYSCALL(Flock);
+// Drops the POSIX record locks the task's process holds on `f`'s file.
+void ReleasePosixLocks(Task& t, const std::shared_ptr<vfs::FileDescription>& f);
 // sys_file.cc
 SENTRY_SYSCALL(Open);
 SENTRY_SYSCALL(Openat);

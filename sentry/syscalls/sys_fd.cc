@@ -1,5 +1,8 @@
 // The fd table: dup, dup2, dup3, fcntl; memfd_create.
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "absl/strings/str_format.h"
 #include "sentry/syscalls/handlers.h"
@@ -8,6 +11,124 @@ namespace sentry::syscalls {
 namespace {
 
 uint64_t FdLimit(Task& t) { return t.rlimit_of(RLIMIT_NOFILE).rlim_cur; }
+
+}  // namespace
+
+// POSIX record locks belong to the process and go with any close of the file.
+void ReleasePosixLocks(Task& t, const std::shared_ptr<vfs::FileDescription>& f) {
+  if (f == nullptr || !f->location().ok()) return;
+  t.kernel().vfs().locks().ReleaseOn(f->location().dentry->inode().get(),
+                                     {vfs::LockOwner::kPosix, static_cast<uintptr_t>(t.tgid())});
+}
+
+namespace {
+
+// A blocked lock request waits in short interruptible sleeps and retries.
+vfs::LockWait LockWaiter(Task& t) {
+  return [&t]() -> ErrnoOrOk {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    now.tv_nsec += 5 * 1000 * 1000;
+    if (now.tv_nsec >= 1000000000) {
+      now.tv_sec++;
+      now.tv_nsec -= 1000000000;
+    }
+    auto r = t.SleepUntil(CLOCK_MONOTONIC, now);
+    if (!r.ok()) return Errno(EINTR);
+    return Ok();
+  };
+}
+
+vfs::LockOwner DescriptionOwner(const vfs::FileDescription& f) {
+  return {vfs::LockOwner::kDescription, reinterpret_cast<uintptr_t>(&f)};
+}
+
+// fcntl's struct flock -> a range, as Linux's flock_to_posix_lock.
+ErrnoOr<vfs::RecordLock> RangeOf(vfs::FileDescription& f, const struct flock& fl) {
+  int64_t base = 0;
+  switch (fl.l_whence) {
+    case SEEK_SET:
+      break;
+    case SEEK_CUR: {
+      ASSIGN_OR_RETURN(base, f.Seek(0, SEEK_CUR));
+      break;
+    }
+    case SEEK_END: {
+      ASSIGN_OR_RETURN(struct stat st, f.Stat());
+      base = st.st_size;
+      break;
+    }
+    default:
+      return Errno(EINVAL);
+  }
+  int64_t start;
+  if (__builtin_add_overflow(base, static_cast<int64_t>(fl.l_start), &start)) {
+    return Errno(EOVERFLOW);
+  }
+  if (start < 0) return Errno(EINVAL);
+  vfs::RecordLock r;
+  if (fl.l_len > 0) {
+    int64_t end;
+    if (__builtin_add_overflow(start, static_cast<int64_t>(fl.l_len) - 1, &end)) {
+      return Errno(EOVERFLOW);
+    }
+    r.start = static_cast<uint64_t>(start);
+    r.end = static_cast<uint64_t>(end) + 1;
+  } else if (fl.l_len < 0) {
+    int64_t s2 = start + fl.l_len;
+    if (s2 < 0) return Errno(EINVAL);
+    r.start = static_cast<uint64_t>(s2);
+    r.end = static_cast<uint64_t>(start);
+  } else {
+    r.start = static_cast<uint64_t>(start);
+    r.end = vfs::kLockToEof;
+  }
+  return r;
+}
+
+SyscallResult RecordLockCmd(Task& t, const std::shared_ptr<vfs::FileDescription>& file, int cmd,
+                            UserAddr arg) {
+  struct flock fl;
+  RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<struct flock>(arg), &fl));
+  const bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+  const bool get = cmd == F_GETLK || cmd == F_OFD_GETLK;
+  if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK) return Errno(EINVAL);
+  if (ofd && fl.l_pid != 0) return Errno(EINVAL);
+  if (!file->location().ok()) {
+    t.kernel().RecordGap("fcntl record locks on a donated host fd");
+    return Errno(EINVAL);
+  }
+  ASSIGN_OR_RETURN(vfs::RecordLock lock, RangeOf(*file, fl));
+  lock.write = fl.l_type == F_WRLCK;
+  lock.owner = ofd ? DescriptionOwner(*file)
+                   : vfs::LockOwner{vfs::LockOwner::kPosix, static_cast<uintptr_t>(t.tgid())};
+  lock.pid = ofd ? -1 : t.tgid();
+  const std::shared_ptr<vfs::Inode>& inode = file->location().dentry->inode();
+  vfs::LockTable& table = t.kernel().vfs().locks();
+  if (get) {
+    if (fl.l_type == F_UNLCK) return Errno(EINVAL);
+    std::optional<vfs::RecordLock> c = table.TestRecord(inode, lock);
+    if (!c) {
+      fl.l_type = F_UNLCK;
+    } else {
+      fl.l_type = c->write ? F_WRLCK : F_RDLCK;
+      fl.l_whence = SEEK_SET;
+      fl.l_start = static_cast<off_t>(c->start);
+      fl.l_len = c->end == vfs::kLockToEof ? 0 : static_cast<off_t>(c->end - c->start);
+      fl.l_pid = c->pid;
+    }
+    RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<struct flock>(arg), fl));
+    return 0;
+  }
+  const int acc = file->status_flags() & O_ACCMODE;
+  if (fl.l_type == F_RDLCK && acc == O_WRONLY) return Errno(EBADF);
+  if (fl.l_type == F_WRLCK && acc == O_RDONLY) return Errno(EBADF);
+  const bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
+  if (ofd) file->NoteLocks(&table);
+  RETURN_IF_ERROR(
+      table.SetRecord(inode, lock, fl.l_type == F_UNLCK, wait ? LockWaiter(t) : vfs::LockWait()));
+  return 0;
+}
 
 // The status flags F_SETFL may change (Linux's SETFL_MASK).
 constexpr int kSetflMask = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
@@ -26,7 +147,7 @@ SyscallResult Dup3(Task& t, const SyscallArgs& a) {
   if (oldfd == newfd) return Errno(EINVAL);
   ASSIGN_OR_RETURN(auto file, t.fds().Get(oldfd));
   if (newfd < 0 || static_cast<uint64_t>(newfd) >= FdLimit(t)) return Errno(EBADF);
-  t.fds().InstallAt(newfd, std::move(file), flags & O_CLOEXEC);
+  ReleasePosixLocks(t, t.fds().InstallAt(newfd, std::move(file), flags & O_CLOEXEC));
   return newfd;
 }
 
@@ -37,6 +158,23 @@ SyscallResult Dup2(Task& t, const SyscallArgs& a) {
     return newfd;
   }
   return Dup3(t, SyscallArgs{{a[0], a[1], 0}});
+}
+
+SyscallResult Flock(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  const int op = a.Int(1) & ~LOCK_NB;
+  if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN) return Errno(EINVAL);
+  if (!file->location().ok()) {
+    t.kernel().RecordGap("flock on a donated host fd");
+    return Errno(EINVAL);
+  }
+  vfs::LockTable& table = t.kernel().vfs().locks();
+  file->NoteLocks(&table);
+  const bool wait = !(a.Int(1) & LOCK_NB) && op != LOCK_UN;
+  RETURN_IF_ERROR(table.Flock(file->location().dentry->inode(), DescriptionOwner(*file), op,
+                              wait ? LockWaiter(t) : vfs::LockWait()));
+  return 0;
 }
 
 SyscallResult MemfdCreate(Task& t, const SyscallArgs& a) {
@@ -97,6 +235,14 @@ SyscallResult Fcntl(Task& t, const SyscallArgs& a) {
       entry.file->set_status_flags((flags & ~kSetflMask) | (a.Int(2) & kSetflMask));
       return 0;
     }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      if (path_only) return Errno(EBADF);
+      return RecordLockCmd(t, entry.file, cmd, a.Addr(2));
     case F_ADD_SEALS:
       if (path_only) return Errno(EBADF);
       RETURN_IF_ERROR(entry.file->AddSeals(a.Int(2)));

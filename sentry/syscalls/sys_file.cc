@@ -646,7 +646,9 @@ SyscallResult CloseRange(Task& t, const SyscallArgs& a) {
   if (first > last) return Errno(EINVAL);
   // CLOSE_RANGE_UNSHARE: the table is not shared yet (one task), so there is
   // nothing to unshare. TODO(processes issue): with CLONE_FILES, copy first.
-  t.fds().CloseRange(first, last, flags & CLOSE_RANGE_CLOEXEC);
+  for (const auto& f : t.fds().CloseRange(first, last, flags & CLOSE_RANGE_CLOEXEC)) {
+    ReleasePosixLocks(t, f);
+  }
   return 0;
 }
 

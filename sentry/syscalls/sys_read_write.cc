@@ -185,7 +185,9 @@ SyscallResult Pwritev2(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Close(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
   RETURN_IF_ERROR(t.fds().Close(a.Int(0)));
+  ReleasePosixLocks(t, file);
   return 0;
 }
 

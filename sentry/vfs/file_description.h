@@ -16,6 +16,7 @@
 #include "sentry/base/errno.h"
 #include "sentry/memory/mappable.h"
 #include "sentry/vfs/inode.h"
+#include "sentry/vfs/locks.h"
 #include "sentry/vfs/vfs.h"
 
 namespace sentry::kernel {
@@ -27,7 +28,13 @@ namespace sentry::vfs {
 class FileDescription {
  public:
   explicit FileDescription(int status_flags) : status_flags_(status_flags) {}
-  virtual ~FileDescription() = default;
+  // Drops the flock and OFD locks the description holds.
+  virtual ~FileDescription() {
+    if (lock_table_ != nullptr && location_.ok()) {
+      lock_table_->ReleaseOn(location_.dentry->inode().get(),
+                             {LockOwner::kDescription, reinterpret_cast<uintptr_t>(this)});
+    }
+  }
 
   // `offset` < 0 means the description's own offset (advanced by the call).
   // `dst`/`src` are Sentry addresses. Returns bytes transferred; may block
@@ -80,6 +87,8 @@ class FileDescription {
   // Where the file was opened: unset for donated host fds, pipes, sockets.
   const VirtualDentry& location() const { return location_; }
   void set_location(VirtualDentry vd) { location_ = std::move(vd); }
+  // The description holds locks in `t` (released with it).
+  void NoteLocks(LockTable* t) { lock_table_ = t; }
 
   // O_APPEND, O_NONBLOCK, ... plus the access mode.
   int status_flags() const { return status_flags_.load(std::memory_order_relaxed); }
@@ -88,6 +97,7 @@ class FileDescription {
  private:
   std::atomic<int> status_flags_;
   VirtualDentry location_;
+  LockTable* lock_table_ = nullptr;
 };
 
 }  // namespace sentry::vfs

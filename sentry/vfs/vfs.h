@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "sentry/base/errno.h"
 #include "sentry/vfs/inode.h"
+#include "sentry/vfs/locks.h"
 #include "sentry/vfs/permissions.h"
 
 namespace sentry::vfs {
@@ -114,6 +115,7 @@ class VirtualFilesystem {
   VirtualFilesystem& operator=(const VirtualFilesystem&) = delete;
 
   VirtualDentry Root() const { return root_; }
+  LockTable& locks() { return locks_; }
   // Mounts `fs` on `at` (a directory).
   ErrnoOr<std::shared_ptr<Mount>> MountAt(const VirtualDentry& at, std::shared_ptr<Filesystem> fs,
                                           bool read_only);
@@ -214,6 +216,7 @@ class VirtualFilesystem {
                             bool want_dir) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
+  LockTable locks_;
   VirtualDentry root_;
   uint64_t next_mount_id_ ABSL_GUARDED_BY(mu_) = 1;
   // (parent mount, mountpoint dentry) -> the mount on top.

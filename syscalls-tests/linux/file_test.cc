@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -575,6 +576,95 @@ TEST_F(FileTest, CopyFileRange) {
   FileDescriptor d(open(".", O_RDONLY | O_DIRECTORY));
   EXPECT_THAT(copy_file_range(d.get(), nullptr, out.get(), nullptr, 1, 0),
               SyscallFailsWithErrno(EISDIR));
+}
+
+// --- locks ---
+
+TEST_F(FileTest, FlockConflictsBetweenDescriptions) {
+  Touch("f");
+  FileDescriptor a(open("f", O_RDONLY)), b(open("f", O_RDONLY));
+  ASSERT_THAT(flock(a.get(), LOCK_SH), SyscallSucceeds());
+  EXPECT_THAT(flock(b.get(), LOCK_SH | LOCK_NB), SyscallSucceeds());
+  EXPECT_THAT(flock(b.get(), LOCK_EX | LOCK_NB), SyscallFailsWithErrno(EWOULDBLOCK));
+  ASSERT_THAT(flock(a.get(), LOCK_UN), SyscallSucceeds());
+  EXPECT_THAT(flock(b.get(), LOCK_EX | LOCK_NB), SyscallSucceeds());
+  EXPECT_THAT(flock(a.get(), LOCK_SH | LOCK_NB), SyscallFailsWithErrno(EWOULDBLOCK));
+  // A dup shares the description, and so the lock.
+  FileDescriptor c(dup(b.get()));
+  EXPECT_THAT(flock(c.get(), LOCK_EX | LOCK_NB), SyscallSucceeds());
+  // The lock goes when the description does.
+  b.reset();
+  c.reset();
+  EXPECT_THAT(flock(a.get(), LOCK_EX | LOCK_NB), SyscallSucceeds());
+  EXPECT_THAT(flock(a.get(), 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(flock(-1, LOCK_SH), SyscallFailsWithErrno(EBADF));
+}
+
+struct flock Lock(short type, off_t start, off_t len, short whence = SEEK_SET) {
+  struct flock fl = {};
+  fl.l_type = type;
+  fl.l_whence = whence;
+  fl.l_start = start;
+  fl.l_len = len;
+  return fl;
+}
+
+TEST_F(FileTest, RecordLocks) {
+  Touch("f", "0123456789");
+  FileDescriptor a(open("f", O_RDWR)), b(open("f", O_RDWR));
+  struct flock fl = Lock(F_WRLCK, 0, 5);
+  ASSERT_THAT(fcntl(a.get(), F_SETLK, &fl), SyscallSucceeds());
+  // The same process's POSIX locks never conflict with each other.
+  fl = Lock(F_WRLCK, 2, 5);
+  EXPECT_THAT(fcntl(b.get(), F_SETLK, &fl), SyscallSucceeds());
+  fl = Lock(F_RDLCK, 0, 0);
+  ASSERT_THAT(fcntl(b.get(), F_GETLK, &fl), SyscallSucceeds());
+  EXPECT_EQ(fl.l_type, F_UNLCK);
+  // An OFD lock is another owner: it conflicts with them.
+  fl = Lock(F_RDLCK, 3, 1);
+  EXPECT_THAT(fcntl(b.get(), F_OFD_SETLK, &fl), SyscallFailsWithErrno(EAGAIN));
+  fl = Lock(F_WRLCK, 8, 2);
+  ASSERT_THAT(fcntl(b.get(), F_OFD_SETLK, &fl), SyscallSucceeds());
+  fl = Lock(F_RDLCK, 0, 0);
+  ASSERT_THAT(fcntl(a.get(), F_GETLK, &fl), SyscallSucceeds());
+  EXPECT_EQ(fl.l_type, F_WRLCK);
+  EXPECT_EQ(fl.l_start, 8);
+  EXPECT_EQ(fl.l_len, 2);
+  EXPECT_EQ(fl.l_pid, -1);
+  fl = Lock(F_RDLCK, 0, 0);
+  ASSERT_THAT(fcntl(b.get(), F_OFD_GETLK, &fl), SyscallSucceeds());
+  EXPECT_EQ(fl.l_type, F_WRLCK);
+  EXPECT_EQ(fl.l_start, 0);
+  EXPECT_EQ(fl.l_len, 7);  // the POSIX locks [0,5) and [2,7) merged
+  EXPECT_EQ(fl.l_pid, getpid());
+  // Closing any fd of the file drops the process's POSIX locks.
+  FileDescriptor c(open("f", O_RDONLY));
+  c.reset();
+  fl = Lock(F_WRLCK, 0, 7);
+  EXPECT_THAT(fcntl(b.get(), F_OFD_SETLK, &fl), SyscallSucceeds());
+}
+
+TEST_F(FileTest, RecordLockArguments) {
+  Touch("f", "x");
+  FileDescriptor ro(open("f", O_RDONLY)), wo(open("f", O_WRONLY));
+  struct flock fl = Lock(F_WRLCK, 0, 1);
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, &fl), SyscallFailsWithErrno(EBADF));
+  fl = Lock(F_RDLCK, 0, 1);
+  EXPECT_THAT(fcntl(wo.get(), F_SETLK, &fl), SyscallFailsWithErrno(EBADF));
+  fl = Lock(7, 0, 1);
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, &fl), SyscallFailsWithErrno(EINVAL));
+  fl = Lock(F_RDLCK, -1, 1);
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, &fl), SyscallFailsWithErrno(EINVAL));
+  fl = Lock(F_RDLCK, 0, 1, 9);
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, &fl), SyscallFailsWithErrno(EINVAL));
+  fl = Lock(F_UNLCK, 0, 1);
+  EXPECT_THAT(fcntl(ro.get(), F_GETLK, &fl), SyscallFailsWithErrno(EINVAL));
+  fl = Lock(F_RDLCK, 0, 1);
+  fl.l_pid = 1;
+  EXPECT_THAT(fcntl(ro.get(), F_OFD_SETLK, &fl), SyscallFailsWithErrno(EINVAL));
+  fl = Lock(F_RDLCK, 5, -3);  // [2, 5)
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, &fl), SyscallSucceeds());
+  EXPECT_THAT(fcntl(ro.get(), F_SETLK, nullptr), SyscallFailsWithErrno(EFAULT));
 }
 
 // --- memfd ---

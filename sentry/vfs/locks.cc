@@ -1,0 +1,145 @@
+#include "sentry/vfs/locks.h"
+
+#include <sys/file.h>
+
+#include <algorithm>
+
+#include "sentry/base/status_macros.h"
+
+namespace sentry::vfs {
+namespace {
+
+bool Overlap(const RecordLock& a, const RecordLock& b) {
+  return a.start < b.end && b.start < a.end;
+}
+
+}  // namespace
+
+ErrnoOrOk LockTable::Flock(const std::shared_ptr<Inode>& inode, const LockOwner& owner, int op,
+                           const LockWait& wait) {
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      State& s = states_[inode.get()];
+      if (s.inode == nullptr) s.inode = inode;
+      auto& h = s.flocks.holders;
+      // Converting drops the old lock first (Linux: not atomic).
+      h.erase(std::remove_if(h.begin(), h.end(), [&](const auto& e) { return e.first == owner; }),
+              h.end());
+      if (op == LOCK_UN) {
+        DropEmptyLocked(inode.get());
+        return Ok();
+      }
+      const bool exclusive = op == LOCK_EX;
+      const bool conflict =
+          std::any_of(h.begin(), h.end(), [&](const auto& e) { return exclusive || e.second; });
+      if (!conflict) {
+        h.emplace_back(owner, exclusive);
+        return Ok();
+      }
+      DropEmptyLocked(inode.get());
+    }
+    if (!wait) return Errno(EWOULDBLOCK);
+    RETURN_IF_ERROR(wait());
+  }
+}
+
+std::optional<RecordLock> LockTable::ConflictLocked(const State& s, const RecordLock& lock) const {
+  for (const RecordLock& r : s.records) {
+    if (r.owner == lock.owner) continue;
+    if ((r.write || lock.write) && Overlap(r, lock)) return r;
+  }
+  return std::nullopt;
+}
+
+ErrnoOrOk LockTable::SetRecord(const std::shared_ptr<Inode>& inode, const RecordLock& lock,
+                               bool clear, const LockWait& wait) {
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      State& s = states_[inode.get()];
+      if (s.inode == nullptr) s.inode = inode;
+      if (clear || !ConflictLocked(s, lock)) {
+        // Cut the owner's locks out of [start, end), keeping what lies outside.
+        std::vector<RecordLock> out;
+        for (const RecordLock& r : s.records) {
+          if (!(r.owner == lock.owner) || !Overlap(r, lock)) {
+            out.push_back(r);
+            continue;
+          }
+          if (r.start < lock.start) {
+            RecordLock left = r;
+            left.end = lock.start;
+            out.push_back(left);
+          }
+          if (r.end > lock.end) {
+            RecordLock right = r;
+            right.start = lock.end;
+            out.push_back(right);
+          }
+        }
+        if (!clear) {
+          RecordLock n = lock;
+          // Merge with the owner's adjacent locks of the same kind.
+          for (auto it = out.begin(); it != out.end();) {
+            if (it->owner == n.owner && it->write == n.write &&
+                (it->end == n.start || n.end == it->start)) {
+              n.start = std::min(n.start, it->start);
+              n.end = std::max(n.end, it->end);
+              it = out.erase(it);
+            } else {
+              ++it;
+            }
+          }
+          out.push_back(n);
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const RecordLock& a, const RecordLock& b) { return a.start < b.start; });
+        s.records = std::move(out);
+        DropEmptyLocked(inode.get());
+        return Ok();
+      }
+      DropEmptyLocked(inode.get());
+    }
+    if (!wait) return Errno(EAGAIN);
+    RETURN_IF_ERROR(wait());
+  }
+}
+
+std::optional<RecordLock> LockTable::TestRecord(const std::shared_ptr<Inode>& inode,
+                                                const RecordLock& lock) {
+  absl::MutexLock l(&mu_);
+  auto it = states_.find(inode.get());
+  if (it == states_.end()) return std::nullopt;
+  return ConflictLocked(it->second, lock);
+}
+
+void LockTable::ReleaseOn(const Inode* inode, const LockOwner& owner) {
+  absl::MutexLock l(&mu_);
+  auto it = states_.find(inode);
+  if (it == states_.end()) return;
+  auto& recs = it->second.records;
+  recs.erase(std::remove_if(recs.begin(), recs.end(),
+                            [&](const RecordLock& r) { return r.owner == owner; }),
+             recs.end());
+  auto& h = it->second.flocks.holders;
+  h.erase(std::remove_if(h.begin(), h.end(), [&](const auto& e) { return e.first == owner; }),
+          h.end());
+  DropEmptyLocked(inode);
+}
+
+void LockTable::ReleaseAll(const LockOwner& owner) {
+  std::vector<const Inode*> inodes;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [inode, s] : states_) inodes.push_back(inode);
+  }
+  for (const Inode* i : inodes) ReleaseOn(i, owner);
+}
+
+void LockTable::DropEmptyLocked(const Inode* inode) {
+  auto it = states_.find(inode);
+  if (it != states_.end() && it->second.empty()) states_.erase(it);
+}
+
+}  // namespace sentry::vfs
