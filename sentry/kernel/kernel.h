@@ -42,6 +42,9 @@ struct KernelConfig {
   // The root filesystem; null means an empty tmpfs (with /tmp, /dev, /proc
   // and /sys to mount on).
   std::shared_ptr<vfs::Filesystem> root_fs;
+  // The root mount is read-only (a read-only gofer attach): the VFS answers
+  // EROFS itself.
+  bool root_read_only = false;
 };
 
 // How the init process ended, as wait(2) would say.
@@ -59,6 +62,9 @@ struct InitArgs {
   // Files to install as the guest's fds 0, 1, 2, ...
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
   uint32_t uid = 0, gid = 0;
+  // The initial working directory: this path if it resolves to a directory
+  // the process may use, else the root.
+  std::string cwd;
 };
 
 class Kernel {
