@@ -80,8 +80,9 @@ class Kernel {
   const KernelConfig& config() const { return config_; }
   const SyscallTable& syscall_table() const { return table_; }
   memory::MemoryFile& memory_file() { return *mf_; }
-  // The sandbox's filesystem tree. TODO(filesystems issue): the root is a
-  // tmpfs until the gofer-backed overlay root exists.
+  // The sandbox's filesystem tree, rooted at KernelConfig::root_fs (under
+  // `runsc do`, the host's root through the gofer, read-only).
+  // TODO(filesystems issue): the overlay root (a tmpfs over the gofer's).
   vfs::VirtualFilesystem& vfs() { return *vfs_; }
   platform::Platform& platform() { return *platform_; }
 
