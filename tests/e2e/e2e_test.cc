@@ -139,6 +139,8 @@ std::vector<Case> Cases() {
       {"BusyboxCatOsRelease", {kBusybox, "cat", "/etc/os-release"}, 0, std::nullopt},
       {"BusyboxLsUsr", {kBusybox, "ls", "/usr"}, 0, std::nullopt},
       {"BusyboxLsAllOfEtcDefault", {kBusybox, "ls", "-a", "/etc/default"}, 0, std::nullopt},
+      // Long format: lstat of every entry, owners from /etc/passwd, times.
+      {"BusyboxLsLongOfEtcDefault", {kBusybox, "ls", "-la", "/etc/default"}, 0, std::nullopt},
       {"BusyboxWcOfBusybox", {kBusybox, "wc", "-c", "/bin/busybox"}, 0, std::nullopt},
       {"BusyboxStatHostFiles",
        {kBusybox, "stat", "-c", "%n %s %F %h %i %u %a", "/etc/os-release", "/bin/busybox", "/usr",
