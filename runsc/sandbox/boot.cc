@@ -46,6 +46,12 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     getrlimit(r, &l);
     kc.rlimits.push_back(l);
   }
+  // Every guest file on the gofer holds a host fd here: room beyond the
+  // guest's own limit where the hard limit allows.
+  if (rlimit l; getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &l);
+  }
   std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
   if (config.gofer_fd >= 0) {
     ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd));
