@@ -103,11 +103,17 @@ ErrnoOrOk Client::Call(const proto::Request& req, proto::Response& resp, UniqueF
         fds.emplace_back(f);
       }
     }
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    if (msg.msg_flags & MSG_TRUNC) {
       return LoseLocked("a response was larger than the protocol allows");
     }
     if (!resp.ParseFromArray(buf.data(), static_cast<int>(n))) {
       return LoseLocked("a response did not parse");
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+      // The one fd a response may carry did not fit in our fd table (the
+      // kernel dropped it): this call fails, the connection is fine.
+      if (resp.fd_attached() && fds.empty()) return Errno(EMFILE);
+      return LoseLocked("a response carried more fds than the protocol allows");
     }
     if (fds.size() != (resp.fd_attached() ? 1u : 0u)) {
       return LoseLocked(absl::StrFormat("a response carried %zu fds, expected %d", fds.size(),
@@ -200,7 +206,14 @@ ErrnoOr<CreateResult> Client::Create(uint64_t dir, const std::string& name, int 
   if (owner) SetOwner(owner, c->mutable_owner());
   proto::Response resp;
   UniqueFd fd;
-  RETURN_IF_ERROR(CallOk(req, resp, &fd));
+  ErrnoOrOk r = CallOk(req, resp, &fd);
+  if (!r.ok()) {
+    // The file was made but its fd did not fit here: release its handle.
+    if (r.error().value() == EMFILE && resp.error() == 0 && resp.has_create()) {
+      (void)Close({resp.create().file().handle()});
+    }
+    return r.error();
+  }
   if (!fd.valid()) return Errno(EIO);
   return CreateResult{ToHandleStat(resp.create().file()), std::move(fd)};
 }

@@ -5,7 +5,9 @@
 // flight at a time (`mu_` is held from send to receive). If the gofer dies, the
 // socket breaks or the gofer does not answer within the timeout, the connection
 // is marked lost (logged once, "gofer connection lost: ...") and every call,
-// then and after, returns EIO. No call blocks longer than the timeout.
+// then and after, returns EIO. No call blocks longer than the timeout. A
+// donated fd that does not fit in this process's fd table fails that one call
+// with EMFILE.
 //
 // Lock order: Client::mu_ is a leaf (nothing else is taken while it is held).
 #ifndef GOFER_CLIENT_H_

@@ -180,6 +180,9 @@ absl::Status RunGofer(const GoferConfig& config) {
         absl::StrFormat("gofer: fd %d is not a SOCK_SEQPACKET socket", config.socket_fd));
   }
   if (absl::Status s = CloseInheritedFds(config.socket_fd); !s.ok()) return s;
+  // The Sentry has applied the guest's umask to every mode it sends; ours
+  // must not take bits away again.
+  umask(0);
   if (absl::Status s = EnterGoferRoot(config.root, config.read_only); !s.ok()) return s;
 
   // Room for every handle plus the directory fd each may cache.

@@ -2,6 +2,7 @@
 // over a socketpair.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -225,6 +226,41 @@ TEST(RunscGoferTest, EveryOperationPassesTheSeccompFilter) {
   ASSERT_EQ(stat((dir + "/dir/hard").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 1000u);  // "new", exchanged into place with its owner
   close(listener);
+}
+
+// A client whose fd table is full cannot take a donated fd (the kernel drops
+// it and sets MSG_CTRUNC): that call is EMFILE, and the connection lives on.
+TEST(RunscGoferTest, DonatedFdThatDoesNotFitIsEmfileNotALostConnection) {
+#ifdef SANDBOX_SANITIZER_RUNTIME
+  GTEST_SKIP() << "UBSan's vptr check needs free fds (it probes memory through a pipe), and "
+                  "this test fills the fd table";
+#endif
+  Gofer g = StartGofer({"--root=/", "--read-only"});
+  ASSERT_GT(g.pid, 0);
+  auto a = g.client->Attach();
+  ASSERT_TRUE(a.ok());
+  auto w = g.client->Walk(a->root.handle, {"usr", "bin", "busybox"});
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->entries.size(), 3u);
+  const uint64_t file = w->entries[2].handle;
+
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  struct rlimit low = old_limit;
+  low.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
+  auto full = g.client->Open(file, O_RDONLY);
+  for (int fd : filler) close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().value(), EMFILE);
+  EXPECT_FALSE(g.client->connection_lost());
+  auto again = g.client->Open(file, O_RDONLY);
+  EXPECT_TRUE(again.ok());
+  int status = StopGofer(g);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }
 
 TEST(RunscGoferTest, BadArgumentsExitTwo) {

@@ -30,6 +30,8 @@ struct ServerOptions {
   size_t max_handles = kDefaultMaxHandles;
 };
 
+// Modes in Create/Mkdir/Mknod requests are applied as given (the client has
+// applied the guest's umask): run the server with umask 0, as RunGofer does.
 class Server {
  public:
   // Takes ownership of `root` (an O_PATH directory fd: what Attach returns) and

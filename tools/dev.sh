@@ -58,6 +58,10 @@ case "${1:-}" in
     build/runsc/runsc do -- /bin/busybox sh -c 'echo $((6*7))'
     echo "== runsc --strace do -- build/tests/e2e/progs/hello"
     build/runsc/runsc --strace do -- build/tests/e2e/progs/hello
+    echo "== runsc do -- busybox cat /etc/os-release   (the host's root, read-only, via the gofer)"
+    build/runsc/runsc do -- /bin/busybox cat /etc/os-release
+    echo "== runsc do -- busybox ls /usr"
+    build/runsc/runsc do -- /bin/busybox ls /usr
     ;;
   test)
     build

@@ -1,13 +1,25 @@
 // runsc do [flags] -- PROGRAM ARGS...: runs one program in a fresh sandbox, with
-// the caller's stdio, environment and identity; the program's exit status
-// becomes runsc's (128+N when signal N killed it).
+// the caller's stdio, environment, identity and working directory; the
+// program's exit status becomes runsc's (128+N when signal N killed it).
+//
+// Processes: this one (the supervisor), `runsc gofer` serving the host's root
+// read-only (its own process, mount namespace and seccomp filter), and the
+// sandbox (the Sentry), connected to the gofer by a SOCK_SEQPACKET socketpair.
+// If the gofer cannot start or dies, the sandbox is stopped and runsc exits
+// 125 naming the gofer and the cause; when the sandbox ends, the gofer is
+// killed and reaped.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -35,6 +47,50 @@ absl::StatusOr<std::string> FindProgram(const std::string& name) {
     }
   }
   return absl::NotFoundError(absl::StrFormat("\"%s\": not found in PATH", name));
+}
+
+// Starts `runsc gofer` serving the host's root read-only over `sock` (the
+// gofer's end of the socketpair). Returns its pid, or -1 with errno.
+pid_t StartGofer(int sock, const std::string& log_level) {
+  // Everything the child needs is built before fork.
+  std::vector<std::string> args = {"runsc",
+                                   "--log-level=" + log_level,
+                                   "gofer",
+                                   "--",
+                                   "--root=/",
+                                   "--read-only",
+                                   absl::StrFormat("--socket-fd=%d", sock)};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  // The child: dies with runsc, takes no terminal signals (runsc ends it), has
+  // only the socket and stderr of ours (stdin and stdout are the guest's).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(125);
+  setsid();
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    if (null > 2) close(null);
+  }
+  fcntl(sock, F_SETFD, 0);  // kept across exec
+  execv("/proc/self/exe", argv.data());
+  std::string msg = absl::StrFormat("runsc do: cannot start the gofer: exec /proc/self/exe: %s\n",
+                                    strerror(errno));
+  [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
+  _exit(125);
+}
+
+// "exited with status 1", "was killed by signal 9 (Killed)".
+std::string DescribeWait(int ws) {
+  if (WIFSIGNALED(ws)) {
+    return absl::StrFormat("was killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+  }
+  return absl::StrFormat("exited with status %d", WEXITSTATUS(ws));
 }
 
 // The sandbox side: boot the Sentry; report the exit status on `status_fd`.
@@ -100,35 +156,94 @@ int DoCommand(const CommandLine& cl) {
     bc.stdio_fds.push_back(d);
   }
 
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) != nullptr) bc.cwd = cwd;
+
+  // The gofer first: the Sentry's root filesystem is its.
+  int gofer_sock[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gofer_sock) != 0) {
+    fprintf(stderr, "runsc do: cannot start the gofer: socketpair: %s\n", strerror(errno));
+    return 125;
+  }
+  const pid_t gofer = StartGofer(gofer_sock[1], cl.flags.log_level);
+  if (gofer < 0) {
+    fprintf(stderr, "runsc do: cannot start the gofer: fork: %s\n", strerror(errno));
+    return 125;
+  }
+  bc.gofer_fd = gofer_sock[0];
+
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     fprintf(stderr, "runsc do: pipe: %s\n", strerror(errno));
+    kill(gofer, SIGKILL);
+    waitpid(gofer, nullptr, 0);
     return 125;
   }
   // The sandbox runs in a child process so that this process can report how it
   // ended, whatever happens to it.
-  // TODO(filesystems issue): new namespaces, the gofer, and `runsc boot`.
+  // TODO(filesystems issue): new namespaces for the Sentry, and `runsc boot`.
+  const pid_t parent = getpid();
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "runsc do: fork: %s\n", strerror(errno));
+    kill(gofer, SIGKILL);
+    waitpid(gofer, nullptr, 0);
     return 125;
   }
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);
     close(status_pipe[0]);
+    // Only the gofer may hold its end: a dying gofer must hang up on the Sentry.
+    close(gofer_sock[1]);
     RunSandbox(bc, status_pipe[1]);
   }
   close(status_pipe[1]);
+  close(gofer_sock[0]);
+  close(gofer_sock[1]);
   close(exe);
   for (int fd : bc.stdio_fds) close(fd);
+
+  // Wait for the sandbox; if the gofer fails first, stop the sandbox. (A gofer
+  // exiting 0 has seen the Sentry hang up: the sandbox is ending.)
+  int ws = 0;
+  bool gofer_reaped = false, gofer_failed = false;
+  for (;;) {
+    int s = 0;
+    const pid_t p = waitpid(-1, &s, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      fprintf(stderr, "runsc do: waitpid: %s\n", strerror(errno));
+      break;
+    }
+    if (p == gofer) {
+      gofer_reaped = true;
+      if (!WIFEXITED(s) || WEXITSTATUS(s) != 0) {
+        gofer_failed = true;
+        fprintf(stderr,
+                "runsc do: the gofer (pid %d, serving the host's files) %s; stopping the "
+                "sandbox\n",
+                gofer, DescribeWait(s).c_str());
+        kill(child, SIGKILL);
+      }
+    } else if (p == child) {
+      ws = s;
+      break;
+    }
+  }
+  if (!gofer_reaped) {
+    kill(gofer, SIGKILL);
+    while (waitpid(gofer, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (gofer_failed) return 125;
 
   sentry::kernel::ExitStatus es;
   ssize_t got;
   do {
     got = read(status_pipe[0], &es, sizeof(es));
   } while (got < 0 && errno == EINTR);
-  int ws = 0;
-  while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {
-  }
+  close(status_pipe[0]);
   if (got != sizeof(es)) {
     if (WIFSIGNALED(ws)) {
       fprintf(stderr, "runsc do: the sandbox died: killed by signal %d (%s)\n", WTERMSIG(ws),

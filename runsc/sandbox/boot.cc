@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "platform/platform.h"
+#include "runsc/sandbox/rootfs.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/host/host_file.h"
@@ -25,8 +26,10 @@ constexpr uint64_t kMemoryFileCapacity = uint64_t{256} << 30;
 }  // namespace
 
 absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
-  // The Sentry writes to host pipes on the guest's behalf: EPIPE, not death.
+  // The Sentry writes to host pipes and files on the guest's behalf: EPIPE and
+  // EFBIG, not death.
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);
 
   ASSIGN_OR_RETURN(auto mf, sentry::memory::MemoryFile::Create(kMemoryFileCapacity));
   platform::Options popts;
@@ -43,8 +46,21 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     getrlimit(r, &l);
     kc.rlimits.push_back(l);
   }
+  // Every guest file on the gofer holds a host fd here: room beyond the
+  // guest's own limit where the hard limit allows.
+  if (rlimit l; getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &l);
+  }
+  std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
+  if (config.gofer_fd >= 0) {
+    ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd));
+    kc.root_fs = gofer_root;
+    kc.root_read_only = gofer_root->read_only();
+  }
   sentry::kernel::Kernel kernel(kc, sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
+  if (gofer_root != nullptr) RETURN_IF_ERROR(MountSandboxDirs(kernel));
 
   sentry::kernel::InitArgs init;
   sentry::loader::HostFdExecutable exe(config.executable_fd);
@@ -55,6 +71,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   init.uid = config.uid;
   init.gid = config.gid;
   init.groups = config.groups;
+  init.cwd = config.cwd;
   for (int fd : config.stdio_fds) {
     auto f = sentry::fsimpl::host::HostFile::Create(fd);
     if (!f.ok()) {

@@ -1,5 +1,5 @@
 // Booting the Sentry: the memory file, the platform, the kernel and the first
-// process. This is what `runsc boot` (and, until the gofer exists, `runsc do`'s
+// process. This is what `runsc boot` (and, until it exists, `runsc do`'s
 // sandbox process) runs.
 #ifndef RUNSC_SANDBOX_BOOT_H_
 #define RUNSC_SANDBOX_BOOT_H_
@@ -24,6 +24,11 @@ struct BootConfig {
   std::vector<int> stdio_fds;  // host fds for the guest's 0, 1, 2 (owned by the Sentry)
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
+  // A connected SOCK_SEQPACKET socket to `runsc gofer` serving the root (owned
+  // by the Sentry from then on). -1: the root is an empty tmpfs.
+  int gofer_fd = -1;
+  // The guest's working directory, if it resolves in the sandbox; else "/".
+  std::string cwd;
 };
 
 // Runs the sandbox to completion and returns how its init process ended.

@@ -25,6 +25,8 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     root_fs = fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, root);
   }
   vfs_ = std::make_unique<vfs::VirtualFilesystem>(std::move(root_fs));
+  // Nothing else can see the mount yet.
+  if (config_.root_read_only) vfs_->Root().mount->read_only = true;
   if (config_.root_fs == nullptr) {
     // An empty root gets the directories the standard mounts go on.
     const vfs::AccessCreds creds = vfs::AccessCreds::Root();

@@ -42,6 +42,9 @@ struct KernelConfig {
   // The root filesystem; null means an empty tmpfs (with /tmp, /dev, /proc
   // and /sys to mount on).
   std::shared_ptr<vfs::Filesystem> root_fs;
+  // The root mount is read-only (a read-only gofer attach): the VFS answers
+  // EROFS itself.
+  bool root_read_only = false;
 };
 
 // How the init process ended, as wait(2) would say.
@@ -60,6 +63,9 @@ struct InitArgs {
   std::vector<std::shared_ptr<vfs::FileDescription>> stdio;
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> groups;  // supplementary groups
+  // The initial working directory: this path if it resolves to a directory
+  // the process may use, else the root.
+  std::string cwd;
 };
 
 class Kernel {
@@ -75,8 +81,9 @@ class Kernel {
   const KernelConfig& config() const { return config_; }
   const SyscallTable& syscall_table() const { return table_; }
   memory::MemoryFile& memory_file() { return *mf_; }
-  // The sandbox's filesystem tree. TODO(filesystems issue): the root is a
-  // tmpfs until the gofer-backed overlay root exists.
+  // The sandbox's filesystem tree, rooted at KernelConfig::root_fs (under
+  // `runsc do`, the host's root through the gofer, read-only).
+  // TODO(filesystems issue): the overlay root (a tmpfs over the gofer's).
   vfs::VirtualFilesystem& vfs() { return *vfs_; }
   // A new memfd: an unnamed tmpfs file at "/memfd:NAME (deleted)", opened
   // read-write.

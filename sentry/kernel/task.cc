@@ -112,6 +112,23 @@ absl::Status Task::Start(const InitArgs& args) {
 
   fds_ = std::make_shared<FdTable>();
   fs_root_ = cwd_ = kernel_.vfs().Root();
+  if (!args.cwd.empty()) {
+    const vfs::AccessCreds creds = access_creds();
+    const vfs::PathContext ctx{fs_root_, fs_root_, &creds, umask_};
+    // What chdir(2) would accept: a directory the task may search.
+    auto cwd = kernel_.vfs().Resolve(ctx, args.cwd, vfs::kFollow | vfs::kDirectory);
+    ErrnoOrOk usable = cwd.ok() ? ErrnoOrOk(Ok()) : ErrnoOrOk(cwd.error());
+    if (usable.ok()) {
+      auto attr = kernel_.vfs().Stat(*cwd);
+      usable = attr.ok() ? vfs::CheckPermission(creds, *attr, vfs::kMayExec) : attr.error();
+    }
+    if (usable.ok()) {
+      cwd_ = *std::move(cwd);
+    } else {
+      SLOG(kInfo, "working directory \"%s\" is not usable in the sandbox (%s); using /", args.cwd,
+           ErrnoName(usable.error().value()));
+    }
+  }
   for (size_t i = 0; i < args.stdio.size(); ++i) {
     fds_->InstallAt(static_cast<int>(i), args.stdio[i], /*cloexec=*/false);
   }

@@ -126,8 +126,9 @@ const Entry kEntries[] = {
   {302, Prlimit64,     kPartial, "the calling process only", {A::kDec, A::kRlimitResource, A::kPtr, A::kPtr}},
   {318, Getrandom,     kFull, "", {A::kPtr, A::kUDec, A::kHex}},
   {325, Mlock2,        kFull, "", {A::kPtr, A::kUDec, A::kHex}},
-  // Files (sys_file.cc). TODO(filesystems issue): the root is a tmpfs until the
-  // gofer-backed overlay lands; FIFOs and device nodes cannot be opened (ENXIO).
+  // Files (sys_file.cc). Under `runsc do` the root is the host's, read-only
+  // through the gofer, with a tmpfs on /tmp. TODO(filesystems issue): the
+  // overlay; FIFOs and device nodes cannot be opened (ENXIO).
   {2,   Open,          kPartial, "O_TMPFILE is EOPNOTSUPP", {A::kPath, A::kOpenFlags, A::kOct}},
   {4,   Stat,          kFull, "", {A::kPath, A::kPtr}},
   {6,   Lstat,         kFull, "", {A::kPath, A::kPtr}},
@@ -154,7 +155,7 @@ const Entry kEntries[] = {
   {93,  Fchown,        kPartial, "not on donated host fds (EBADF)", {A::kFd, A::kDec, A::kDec}},
   {94,  Lchown,        kFull, "", {A::kPath, A::kDec, A::kDec}},
   {95,  Umask,         kFull, "", {A::kOct}},
-  {133, Mknod,         kPartial, "FIFOs, sockets and devices are created but cannot be opened yet (ENXIO)",
+  {133, Mknod,         kPartial, "FIFOs, sockets and devices are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
                        {A::kPath, A::kOct, A::kHex}},
   {137, Statfs,        kFull, "", {A::kPath, A::kPtr}},
   {138, Fstatfs,       kPartial, "not on donated host fds (ENOSYS, counted)", {A::kFd, A::kPtr}},

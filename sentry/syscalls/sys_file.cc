@@ -389,7 +389,10 @@ SyscallResult Statx(Task& t, const SyscallArgs& a) {
     have_attr = true;
     st = vfs::AttrToStat(attr, vd.inode().fs().Dev());
   }
-  sx.stx_mask = STATX_BASIC_STATS | (have_attr ? STATX_BTIME : 0);
+  // A filesystem that does not know the birth time (the gofer's) leaves it
+  // zero: statx then leaves STATX_BTIME out, as Linux does for such files.
+  const bool have_btime = have_attr && (attr.btime.tv_sec != 0 || attr.btime.tv_nsec != 0);
+  sx.stx_mask = STATX_BASIC_STATS | (have_btime ? STATX_BTIME : 0);
   sx.stx_blksize = st.st_blksize;
   sx.stx_nlink = st.st_nlink;
   sx.stx_uid = st.st_uid;
@@ -404,7 +407,7 @@ SyscallResult Statx(Task& t, const SyscallArgs& a) {
   sx.stx_atime = ts(st.st_atim);
   sx.stx_mtime = ts(st.st_mtim);
   sx.stx_ctime = ts(st.st_ctim);
-  if (have_attr) sx.stx_btime = ts(attr.btime);
+  if (have_btime) sx.stx_btime = ts(attr.btime);
   sx.stx_rdev_major = major(st.st_rdev);
   sx.stx_rdev_minor = minor(st.st_rdev);
   sx.stx_dev_major = major(st.st_dev);

@@ -8,8 +8,14 @@
 //   SANDBOX_PLATFORM          --platform= for runsc (default: ptrace)
 //   SANDBOX_E2E_NATIVE_ONLY=1 run only the native halves (they pass, then skip)
 //   SANDBOX_E2E_TIMEOUT_S     per-run timeout in seconds (default: 30)
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 
@@ -25,6 +31,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/runsc_under_test.h"
 #include "tests/e2e/subprocess.h"
@@ -125,6 +133,28 @@ std::vector<Case> Cases() {
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},
       {"BusyboxShArithmetic", {kBusybox, "sh", "-c", "echo $((6*7))"}, 0, "42\n"},
+      // The host's files, through the gofer (a read-only view of the host's
+      // root): a file behind a symlink, a directory listing (ls sorts), a
+      // large file, attributes of symlinks and what they point to.
+      {"BusyboxCatOsRelease", {kBusybox, "cat", "/etc/os-release"}, 0, std::nullopt},
+      {"BusyboxLsUsr", {kBusybox, "ls", "/usr"}, 0, std::nullopt},
+      {"BusyboxLsAllOfEtcDefault", {kBusybox, "ls", "-a", "/etc/default"}, 0, std::nullopt},
+      // Long format: lstat of every entry, owners from /etc/passwd, times.
+      {"BusyboxLsLongOfEtcDefault", {kBusybox, "ls", "-la", "/etc/default"}, 0, std::nullopt},
+      {"BusyboxWcOfBusybox", {kBusybox, "wc", "-c", "/bin/busybox"}, 0, std::nullopt},
+      {"BusyboxStatHostFiles",
+       {kBusybox, "stat", "-c", "%n %s %F %h %i %u %a", "/etc/os-release", "/bin/busybox", "/usr",
+        "/"},
+       0,
+       std::nullopt},
+      {"BusyboxStatFollowsSymlinks",
+       {kBusybox, "stat", "-L", "-c", "%n %s %F %i", "/etc/os-release"},
+       0,
+       std::nullopt},
+      {"BusyboxCatMissingFile", {kBusybox, "cat", "/nonexistent-e2e-file"}, 1, ""},
+      // The guest starts in runsc's working directory (the build tree, which
+      // is visible in the sandbox).
+      {"BusyboxPwd", {kBusybox, "pwd"}, 0, std::nullopt},
   };
 }
 
@@ -313,6 +343,195 @@ TEST(E2eRobustnessTest, GarbageSyscallsNeverHurtTheSentry) {
   }
   // Most seeds should run to the end; if none do, the test tests nothing.
   EXPECT_GT(survived, 5);
+}
+
+// --- The gofer: host files come from a separate process. ---
+
+// Writes go to a private tmpfs on /tmp; the rest of the root is the host's,
+// read-only; the host sees neither.
+TEST(E2eGoferTest, TmpIsPrivateAndTheRootIsReadOnly) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  const std::string name = absl::StrFormat("e2e-gofer-probe-%d", getpid());
+  // Builtins only (no fork yet): write a script to /tmp, source it, list /tmp.
+  RunResult r = RunSandboxed(
+      {},
+      {kBusybox, "sh", "-c",
+       absl::StrFormat("echo 'echo sourced' > /tmp/%s && . /tmp/%s && ls -a /tmp", name, name)},
+      0);
+  EXPECT_EQ(r.out, absl::StrFormat("sourced\n.\n..\n%s\n", name)) << r.err;
+  EXPECT_NE(access(("/tmp/" + name).c_str(), F_OK), 0) << "the host's /tmp was written";
+
+  r = RunSandboxed({}, {kBusybox, "sh", "-c", absl::StrFormat("echo x > /%s", name)}, 1);
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_NE(access(("/" + name).c_str(), F_OK), 0) << "the host's root was written";
+}
+
+// A sandbox whose guest (busybox cat) waits on a stdin pipe we hold.
+struct HeldSandbox {
+  pid_t pid = -1;     // runsc
+  int stdin_fd = -1;  // close it and the guest finishes
+  int stderr_fd = -1;
+};
+
+HeldSandbox StartHeldSandbox() {
+  HeldSandbox h;
+  int in[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return h;
+  if (pipe2(err, O_CLOEXEC) != 0) return h;
+  std::vector<std::string> args = RunscDoArgv({kBusybox, "cat"}, RunscPlatform());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  h.pid = fork();
+  if (h.pid == 0) {
+    setpgid(0, 0);
+    dup2(in[0], 0);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(err[1], 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(err[1]);
+  h.stdin_fd = in[1];
+  h.stderr_fd = err[0];
+  return h;
+}
+
+// Waits for runsc (at most `limit`); returns its status as a shell would, or
+// -1 after killing it if it did not end.
+int WaitHeld(HeldSandbox& h, absl::Duration limit = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + limit;
+  int ws = 0;
+  for (;;) {
+    pid_t p = waitpid(h.pid, &ws, WNOHANG);
+    if (p == h.pid) break;
+    if (absl::Now() > deadline) {
+      kill(-h.pid, SIGKILL);
+      waitpid(h.pid, &ws, 0);
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+}
+
+std::string ReadAllNonBlocking(int fd) {
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+std::string ReadProc(pid_t pid, const char* what) {
+  std::string path = absl::StrFormat("/proc/%d/%s", pid, what);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out = ReadAllNonBlocking(fd);
+  close(fd);
+  return out;
+}
+
+std::string MountNamespace(pid_t pid) {
+  char buf[64] = {};
+  std::string path = absl::StrFormat("/proc/%d/ns/mnt", pid);
+  if (readlink(path.c_str(), buf, sizeof(buf) - 1) < 0) return "";
+  return buf;
+}
+
+// The children of `parent`: (pid, command line with NULs as spaces).
+std::vector<std::pair<pid_t, std::string>> Children(pid_t parent) {
+  std::vector<std::pair<pid_t, std::string>> out;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string stat = ReadProc(pid, "stat");
+    size_t close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    int ppid = 0;
+    char state;
+    if (sscanf(stat.c_str() + close_paren + 1, " %c %d", &state, &ppid) != 2) continue;
+    if (ppid != parent) continue;
+    std::string cmd = ReadProc(pid, "cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    out.emplace_back(pid, cmd);
+  }
+  closedir(d);
+  return out;
+}
+
+struct SandboxProcesses {
+  pid_t gofer = -1, sentry = -1;
+};
+
+// Finds runsc's two children, waiting (up to 20 s) until the gofer has
+// entered its own mount namespace.
+SandboxProcesses FindSandboxProcesses(pid_t runsc) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  SandboxProcesses p;
+  while (absl::Now() < deadline) {
+    p = {};
+    for (const auto& [pid, cmd] : Children(runsc)) {
+      if (cmd.find(" gofer ") != std::string::npos) {
+        p.gofer = pid;
+      } else {
+        p.sentry = pid;
+      }
+    }
+    if (p.gofer > 0 && p.sentry > 0 && MountNamespace(p.gofer) != MountNamespace(p.sentry)) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return p;
+}
+
+TEST(E2eGoferTest, GoferIsASeparateProcessInItsOwnMountNamespace) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  HeldSandbox h = StartHeldSandbox();
+  ASSERT_GT(h.pid, 0);
+  SandboxProcesses p = FindSandboxProcesses(h.pid);
+  EXPECT_GT(p.gofer, 0) << "no gofer child of runsc";
+  EXPECT_GT(p.sentry, 0) << "no sandbox child of runsc";
+  EXPECT_NE(p.gofer, p.sentry);
+  const std::string gofer_ns = MountNamespace(p.gofer);
+  EXPECT_FALSE(gofer_ns.empty());
+  EXPECT_NE(gofer_ns, MountNamespace(p.sentry));
+  EXPECT_NE(gofer_ns, MountNamespace(getpid()));
+  close(h.stdin_fd);  // the guest's cat sees EOF and exits 0
+  EXPECT_EQ(WaitHeld(h), 0) << ReadAllNonBlocking(h.stderr_fd);
+  close(h.stderr_fd);
+  // Nothing is left behind: the gofer went with the sandbox.
+  if (p.gofer > 0) {
+    EXPECT_EQ(ReadProc(p.gofer, "cmdline").find("gofer"), std::string::npos)
+        << "the gofer (pid " << p.gofer << ") outlived runsc";
+  }
+}
+
+TEST(E2eGoferTest, GoferDeathStopsTheSandboxWithAClearMessage) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  HeldSandbox h = StartHeldSandbox();
+  ASSERT_GT(h.pid, 0);
+  SandboxProcesses p = FindSandboxProcesses(h.pid);
+  ASSERT_GT(p.gofer, 0) << "no gofer child of runsc";
+  ASSERT_EQ(kill(p.gofer, SIGKILL), 0);
+  const int status = WaitHeld(h);
+  const std::string err = ReadAllNonBlocking(h.stderr_fd);
+  close(h.stdin_fd);
+  close(h.stderr_fd);
+  EXPECT_EQ(status, 125) << err;
+  EXPECT_NE(err.find("the gofer"), std::string::npos) << err;
+  EXPECT_NE(err.find("killed by signal 9"), std::string::npos) << err;
+  if (p.sentry > 0) {
+    EXPECT_EQ(ReadProc(p.sentry, "cmdline").find("runsc"), std::string::npos)
+        << "the sandbox (pid " << p.sentry << ") outlived runsc";
+  }
 }
 
 }  // namespace

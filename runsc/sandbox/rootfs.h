@@ -1,0 +1,29 @@
+// The sandbox's root filesystem when a gofer serves it (`runsc do`): the
+// gofer's view of the host's root, and the Sentry's own mounts on top where
+// the host must neither show through nor be written.
+#ifndef RUNSC_SANDBOX_ROOTFS_H_
+#define RUNSC_SANDBOX_ROOTFS_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "sentry/fsimpl/gofer/gofer_fs.h"
+#include "sentry/kernel/kernel.h"
+
+namespace runsc {
+
+// Attaches to the gofer on `gofer_fd` (a connected SOCK_SEQPACKET socket; owned
+// from then on) and returns its root as a filesystem.
+absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGoferRoot(
+    int gofer_fd);
+
+// Mounts, in the kernel's tree: a fresh tmpfs on /tmp (guest files live in
+// Sentry memory; the host's /tmp is never written), and an empty read-only
+// tmpfs over /dev, /proc and /sys (the host's must not show through; the
+// sandbox's own come with the /dev and /proc work). A directory the root lacks
+// is skipped.
+absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel);
+
+}  // namespace runsc
+
+#endif  // RUNSC_SANDBOX_ROOTFS_H_

@@ -1,0 +1,605 @@
+#include "sentry/fsimpl/gofer/gofer_fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/tmpfs/tmpfs.h"
+#include "sentry/vfs/file_description.h"
+
+namespace sentry::fsimpl::gofer {
+
+using Clock = std::chrono::steady_clock;
+using ::gofer::HandleStat;
+using ::gofer::UniqueFd;
+using vfs::Attr;
+using vfs::Inode;
+
+// Handles of dead inodes are closed in batches of this many (one RPC each).
+constexpr size_t kCloseBatch = 32;
+// The byte budget of one Getdents call (about a thousand typical names).
+constexpr size_t kGetdentsChunk = 32 * 1024;
+
+// What the filesystem and its inodes share: the connection, the options, and
+// the handles waiting to be closed. Outlives every inode (each holds it).
+struct Session {
+  Session(std::shared_ptr<::gofer::Client> c, const GoferOptions& o)
+      : client(std::move(c)), options(o) {}
+  ~Session() {
+    std::vector<uint64_t> rest;
+    {
+      absl::MutexLock l(&close_mu);
+      rest.swap(pending_close);
+    }
+    Close(rest);
+  }
+
+  // The inode holding `handle` died: the server may forget it.
+  void Release(uint64_t handle) {
+    std::vector<uint64_t> batch;
+    {
+      absl::MutexLock l(&close_mu);
+      pending_close.push_back(handle);
+      if (pending_close.size() < kCloseBatch) return;
+      batch.swap(pending_close);
+    }
+    Close(batch);
+  }
+
+  void Close(const std::vector<uint64_t>& handles) {
+    if (handles.empty()) return;
+    // EIO when the gofer is gone: its handles went with it.
+    (void)client->Close(handles);
+  }
+
+  const std::shared_ptr<::gofer::Client> client;
+  const GoferOptions options;
+  absl::Mutex close_mu;
+  std::vector<uint64_t> pending_close ABSL_GUARDED_BY(close_mu);
+};
+
+namespace {
+
+Attr ToAttr(const struct stat& st) {
+  Attr a;
+  a.ino = st.st_ino;
+  a.mode = st.st_mode;
+  a.nlink = st.st_nlink;
+  a.uid = st.st_uid;
+  a.gid = st.st_gid;
+  a.rdev = st.st_rdev;
+  a.size = static_cast<uint64_t>(std::max<off_t>(st.st_size, 0));
+  a.blocks = static_cast<uint64_t>(std::max<blkcnt_t>(st.st_blocks, 0));
+  a.blksize = static_cast<uint32_t>(st.st_blksize);
+  a.atime = st.st_atim;
+  a.mtime = st.st_mtim;
+  a.ctime = st.st_ctim;
+  // btime stays zero: the protocol does not carry it (statx leaves it out).
+  return a;
+}
+
+::gofer::Owner ToOwner(const vfs::Owner& o) { return {o.uid, o.gid}; }
+
+class GoferFile;
+
+// One host file: a gofer handle and its cached attributes.
+class GoferInode : public Inode {
+ public:
+  GoferInode(GoferFilesystem& fs, std::shared_ptr<Session> session, const HandleStat& hs)
+      : Inode(fs), session_(std::move(session)), handle_(hs.handle), ino_(hs.stat.st_ino) {
+    stat_ = hs.stat;
+    fetched_ = Clock::now();
+  }
+  ~GoferInode() override { session_->Release(handle_); }
+
+  ErrnoOr<Attr> GetAttr() override {
+    {
+      absl::MutexLock l(&mu_);
+      if (!stale_ && !ExpiredLocked()) return ToAttr(stat_);
+    }
+    ASSIGN_OR_RETURN(struct stat st, Refresh());
+    return ToAttr(st);
+  }
+
+  ErrnoOrOk SetAttr(const vfs::SetAttrRequest& req) override {
+    ::gofer::SetAttrArgs args;
+    if (req.mode) args.mode = *req.mode & 07777;
+    if (req.uid) args.uid = *req.uid;
+    if (req.gid) args.gid = *req.gid;
+    if (req.size) {
+      if (*req.size > static_cast<uint64_t>(INT64_MAX)) return Errno(EFBIG);
+      args.size = static_cast<int64_t>(*req.size);
+    }
+    if (req.atime) args.atime = *req.atime;
+    if (req.mtime) args.mtime = *req.mtime;
+    const uint64_t gen = Generation();
+    ASSIGN_OR_RETURN(struct stat st, client().SetAttr(handle_, args));
+    UpdateAttr(st, gen);
+    return Ok();
+  }
+
+  // Exclusive mode: always. Revalidating: once the attributes are older than
+  // revalidate_after, a fresh stat; a file the host unlinked (nlink 0, which
+  // is also what a replacement by rename leaves behind) is no longer valid.
+  bool Valid() override {
+    if (!session_->options.revalidate_after) return true;
+    {
+      absl::MutexLock l(&mu_);
+      if (!ExpiredLocked()) return true;
+    }
+    auto st = Refresh();
+    // On an error (EIO: the gofer is gone) keep the dentry; whatever the
+    // caller does next needs the gofer and reports the error.
+    if (!st.ok()) return true;
+    return st->st_nlink > 0;
+  }
+
+  // The cached attributes no longer hold (data written, a link added or
+  // removed...): the next GetAttr asks the gofer.
+  void InvalidateAttr() {
+    absl::MutexLock l(&mu_);
+    ++gen_;
+    stale_ = true;
+  }
+  // A change counter: capture it before an RPC whose answer updates the cache.
+  uint64_t Generation() {
+    absl::MutexLock l(&mu_);
+    return gen_;
+  }
+  // `st` is the host's answer to a call made at generation `gen`; it is only
+  // trusted to be current if nothing invalidated the cache meanwhile.
+  void UpdateAttr(const struct stat& st, uint64_t gen) {
+    absl::MutexLock l(&mu_);
+    stat_ = st;
+    fetched_ = Clock::now();
+    if (gen == gen_) stale_ = false;
+  }
+
+  uint64_t handle() const { return handle_; }
+  uint64_t ino() const { return ino_; }
+  ::gofer::Client& client() const { return *session_->client; }
+  GoferFilesystem& gfs() const { return static_cast<GoferFilesystem&>(fs()); }
+
+ protected:
+  ErrnoOr<struct stat> Refresh() {
+    const uint64_t gen = Generation();
+    ASSIGN_OR_RETURN(struct stat st, client().Stat(handle_));
+    UpdateAttr(st, gen);
+    return st;
+  }
+  bool ExpiredLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto& after = session_->options.revalidate_after;
+    return after && Clock::now() - fetched_ >= *after;
+  }
+
+  const std::shared_ptr<Session> session_;
+  const uint64_t handle_;
+  const uint64_t ino_;  // the host's inode number (st_ino)
+  absl::Mutex mu_;
+  struct stat stat_ ABSL_GUARDED_BY(mu_);
+  Clock::time_point fetched_ ABSL_GUARDED_BY(mu_);
+  uint64_t gen_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stale_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Makes the inode of the right kind for a handle the server returned (the
+// inode owns the handle from then on).
+std::shared_ptr<GoferInode> MakeInode(GoferFilesystem& fs, const std::shared_ptr<Session>& s,
+                                      const HandleStat& hs, uint64_t parent_ino);
+
+// --- Regular files: I/O on a host fd the gofer donated. ---
+
+class GoferFile : public GoferInode {
+ public:
+  using GoferInode::GoferInode;
+
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
+                                                      int flags) override;
+
+  // Create's fd (O_RDWR), for the Open that follows it.
+  void StashFd(UniqueFd fd) {
+    absl::MutexLock l(&mu_);
+    stash_ = std::move(fd);
+  }
+
+ private:
+  UniqueFd stash_ ABSL_GUARDED_BY(mu_);
+};
+
+class GoferFileFD : public vfs::FileDescription {
+ public:
+  GoferFileFD(std::shared_ptr<GoferFile> f, UniqueFd fd, int flags)
+      : FileDescription(flags), file_(std::move(f)), fd_(std::move(fd)) {}
+
+  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec> dst, int64_t offset) override {
+    const int acc = status_flags() & O_ACCMODE;
+    if (acc != O_RDONLY && acc != O_RDWR) return Errno(EBADF);
+    const int cnt = static_cast<int>(std::min<size_t>(dst.size(), IOV_MAX));
+    for (;;) {
+      const ssize_t n = offset < 0 ? ::readv(fd_.get(), dst.data(), cnt)
+                                   : ::preadv(fd_.get(), dst.data(), cnt, offset);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Errno(errno);
+    }
+  }
+
+  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec> src, int64_t offset) override {
+    const int acc = status_flags() & O_ACCMODE;
+    if (acc != O_WRONLY && acc != O_RDWR) return Errno(EBADF);
+    const int cnt = static_cast<int>(std::min<size_t>(src.size(), IOV_MAX));
+    // O_APPEND is the description's (fcntl may change it), so it is applied
+    // per write, never to the host fd. pwrite on an O_APPEND file appends too,
+    // as on Linux.
+    const int rwf = (status_flags() & O_APPEND) ? RWF_APPEND : 0;
+    for (;;) {
+      const ssize_t n = ::pwritev2(fd_.get(), src.data(), cnt, offset < 0 ? -1 : offset, rwf);
+      if (n >= 0) {
+        if (n > 0) file_->InvalidateAttr();
+        return static_cast<size_t>(n);
+      }
+      if (errno != EINTR) return Errno(errno);
+    }
+  }
+
+  bool Seekable() const override { return true; }
+
+  ErrnoOr<struct stat> Stat() override {
+    const uint64_t gen = file_->Generation();
+    struct stat st;
+    if (fstat(fd_.get(), &st) != 0) return Errno(errno);
+    file_->UpdateAttr(st, gen);
+    return vfs::AttrToStat(ToAttr(st), file_->fs().Dev());
+  }
+
+  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
+  std::string Describe() const override { return absl::StrFormat("gofer:[%d]", file_->ino()); }
+
+  // The host fd's position is the description's (SEEK_DATA/SEEK_HOLE included).
+  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
+    const off_t r = lseek(fd_.get(), offset, whence);
+    if (r < 0) return Errno(errno);
+    return static_cast<int64_t>(r);
+  }
+
+  ErrnoOrOk Sync() override {
+    if (fsync(fd_.get()) != 0) return Errno(errno);
+    return Ok();
+  }
+
+  ErrnoOrOk Allocate(int mode, uint64_t offset, uint64_t length) override {
+    const int acc = status_flags() & O_ACCMODE;
+    if (acc != O_WRONLY && acc != O_RDWR) return Errno(EBADF);
+    if (offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX)) {
+      return Errno(EFBIG);
+    }
+    if (fallocate(fd_.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+      return Errno(errno);
+    }
+    file_->InvalidateAttr();
+    return Ok();
+  }
+
+ private:
+  const std::shared_ptr<GoferFile> file_;
+  const UniqueFd fd_;
+};
+
+ErrnoOr<std::shared_ptr<vfs::FileDescription>> GoferFile::Open(const vfs::VirtualDentry&,
+                                                               int flags) {
+  // The host fd: the access mode (O_ACCMODE, "no access", needs an fd that can
+  // do neither; O_RDWR is what the VFS checked permission for) and the sync
+  // flags, which fcntl cannot change later. O_APPEND is applied per write;
+  // O_NONBLOCK means nothing for a regular file; O_DIRECT and O_NOATIME are
+  // not passed to the host.
+  const int acc = flags & O_ACCMODE;
+  const int host_flags = (acc == O_ACCMODE ? O_RDWR : acc) | (flags & (O_DSYNC | O_SYNC));
+  UniqueFd fd;
+  {
+    absl::MutexLock l(&mu_);
+    if (stash_.valid() && (flags & (O_DSYNC | O_SYNC)) == 0) fd = std::move(stash_);
+    stash_.reset();
+  }
+  if (!fd.valid()) {
+    ASSIGN_OR_RETURN(fd, client().Open(handle_, host_flags));
+  }
+  return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
+      std::static_pointer_cast<GoferFile>(shared_from_this()), std::move(fd), flags));
+}
+
+// --- Symlinks: the target is read once (a symlink's contents never change). ---
+
+class GoferSymlink : public GoferInode {
+ public:
+  GoferSymlink(GoferFilesystem& fs, std::shared_ptr<Session> s, const HandleStat& hs,
+               std::optional<std::string> target = std::nullopt)
+      : GoferInode(fs, std::move(s), hs), target_(std::move(target)) {}
+
+  ErrnoOr<std::string> Readlink() override {
+    {
+      absl::MutexLock l(&mu_);
+      if (target_) return *target_;
+    }
+    ASSIGN_OR_RETURN(std::string t, client().Readlink(handle_));
+    absl::MutexLock l(&mu_);
+    target_ = t;
+    return t;
+  }
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+    return Errno(ELOOP);
+  }
+
+ private:
+  std::optional<std::string> target_ ABSL_GUARDED_BY(mu_);
+};
+
+// FIFOs, sockets and device nodes: the name and attributes are served; opening
+// needs the pipe, socket and device layers (ENXIO until then, as tmpfs).
+class GoferSpecial : public GoferInode {
+ public:
+  using GoferInode::GoferInode;
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+    return Errno(ENXIO);
+  }
+};
+
+// --- Directories. ---
+
+class GoferDir : public GoferInode {
+ public:
+  GoferDir(GoferFilesystem& fs, std::shared_ptr<Session> s, const HandleStat& hs,
+           uint64_t parent_ino)
+      : GoferInode(fs, std::move(s), hs), parent_ino_(parent_ino) {}
+
+  ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
+    ASSIGN_OR_RETURN(::gofer::WalkResult w, client().Walk(handle_, {std::string(name)}));
+    if (w.entries.empty()) return w.error.value() != 0 ? w.error : Errno(EIO);
+    // One name asked, one entry expected; anything more is released.
+    std::vector<HandleStat> extra(w.entries.begin() + 1, w.entries.end());
+    for (const HandleStat& e : extra) session_->Release(e.handle);
+    return std::shared_ptr<Inode>(MakeInode(gfs(), session_, w.entries[0], ino_));
+  }
+
+  ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
+                                         const vfs::Owner& owner) override {
+    ASSIGN_OR_RETURN(::gofer::CreateResult c, client().Create(handle_, std::string(name), O_RDWR,
+                                                              mode & 07777, ToOwner(owner)));
+    InvalidateAttr();
+    std::shared_ptr<GoferInode> inode = MakeInode(gfs(), session_, c.file, ino_);
+    if (auto* f = dynamic_cast<GoferFile*>(inode.get())) f->StashFd(std::move(c.fd));
+    return std::shared_ptr<Inode>(std::move(inode));
+  }
+
+  ErrnoOr<std::shared_ptr<Inode>> Mkdir(std::string_view name, uint32_t mode,
+                                        const vfs::Owner& owner) override {
+    ASSIGN_OR_RETURN(HandleStat hs,
+                     client().Mkdir(handle_, std::string(name), mode & 07777, ToOwner(owner)));
+    InvalidateAttr();
+    return std::shared_ptr<Inode>(MakeInode(gfs(), session_, hs, ino_));
+  }
+
+  // The gofer makes regular files and FIFOs; anything else is EPERM from it.
+  ErrnoOr<std::shared_ptr<Inode>> Mknod(std::string_view name, uint32_t mode, uint64_t,
+                                        const vfs::Owner& owner) override {
+    ASSIGN_OR_RETURN(HandleStat hs,
+                     client().Mknod(handle_, std::string(name), (mode & S_IFMT) | (mode & 07777),
+                                    ToOwner(owner)));
+    InvalidateAttr();
+    return std::shared_ptr<Inode>(MakeInode(gfs(), session_, hs, ino_));
+  }
+
+  ErrnoOr<std::shared_ptr<Inode>> Symlink(std::string_view name, std::string_view target,
+                                          const vfs::Owner& owner) override {
+    if (target.size() > ::gofer::kMaxSymlinkTarget) return Errno(ENAMETOOLONG);
+    ASSIGN_OR_RETURN(HandleStat hs, client().Symlink(handle_, std::string(name),
+                                                     std::string(target), ToOwner(owner)));
+    InvalidateAttr();
+    if (!S_ISLNK(hs.stat.st_mode)) {
+      // The host replaced the name at once: serve whatever is there now.
+      return std::shared_ptr<Inode>(MakeInode(gfs(), session_, hs, ino_));
+    }
+    return std::shared_ptr<Inode>(
+        std::make_shared<GoferSymlink>(gfs(), session_, hs, std::string(target)));
+  }
+
+  ErrnoOrOk Link(std::string_view name, const std::shared_ptr<Inode>& target) override {
+    auto* t = dynamic_cast<GoferInode*>(target.get());
+    if (t == nullptr || &t->fs() != &fs()) return Errno(EXDEV);
+    const uint64_t gen = t->Generation();
+    ASSIGN_OR_RETURN(HandleStat hs, client().Link(t->handle(), handle_, std::string(name)));
+    // The VFS gives the new name the inode it already has; this second handle
+    // to the same file is not needed. Its attributes are the file's, fresh.
+    session_->Release(hs.handle);
+    t->UpdateAttr(hs.stat, gen);
+    InvalidateAttr();
+    return Ok();
+  }
+
+  ErrnoOrOk Unlink(std::string_view name, Inode& child) override {
+    RETURN_IF_ERROR(client().Unlink(handle_, std::string(name), 0));
+    InvalidateAttr();
+    if (auto* c = dynamic_cast<GoferInode*>(&child)) c->InvalidateAttr();
+    return Ok();
+  }
+
+  ErrnoOrOk Rmdir(std::string_view name, Inode& child) override {
+    RETURN_IF_ERROR(client().Unlink(handle_, std::string(name), AT_REMOVEDIR));
+    InvalidateAttr();
+    if (auto* c = dynamic_cast<GoferInode*>(&child)) c->InvalidateAttr();
+    return Ok();
+  }
+
+  ErrnoOrOk Rename(std::string_view name, Inode& new_dir, std::string_view new_name,
+                   Inode* replaced, unsigned flags) override {
+    auto* nd = dynamic_cast<GoferDir*>(&new_dir);
+    if (nd == nullptr || &nd->fs() != &fs()) return Errno(EXDEV);
+    RETURN_IF_ERROR(
+        client().Rename(handle_, std::string(name), nd->handle_, std::string(new_name), flags));
+    InvalidateAttr();
+    nd->InvalidateAttr();
+    if (auto* r = dynamic_cast<GoferInode*>(replaced)) r->InvalidateAttr();
+    return Ok();
+  }
+
+  // Cookies: 0 is the start, 1 follows ".", 2 follows ".." (Linux's
+  // dir_emit_dots numbering); every other cookie is the server's offset of the
+  // entry it follows (the host's d_off), passed back to resume after it.
+  ErrnoOrOk IterateDir(int64_t offset, const vfs::DirEntrySink& sink) override {
+    bool emitted = false;
+    if (offset < 1) {
+      if (!sink({".", ino_, DT_DIR, 1})) return Ok();
+      emitted = true;
+    }
+    if (offset < 2) {
+      if (!sink({"..", parent_ino_.load(), DT_DIR, 2})) return Ok();
+      emitted = true;
+    }
+    int64_t pos = offset <= 2 ? 0 : offset;
+    for (;;) {
+      auto chunk = client().Getdents(handle_, pos, kGetdentsChunk);
+      if (!chunk.ok()) {
+        // What was handed out stands (the caller's position moved past it);
+        // the next call meets the error again.
+        if (emitted) return Ok();
+        return chunk.error();
+      }
+      for (const ::gofer::Dirent& e : chunk->entries) {
+        if (e.offset <= 2) {
+          // The host used a position we give the dots: resuming after this
+          // entry would start over. Stop rather than loop forever.
+          static std::atomic<bool> logged{false};
+          if (!logged.exchange(true)) {
+            SLOG(kWarning,
+                 "gofer: directory offset %d of \"%s\" collides with the dot entries; "
+                 "listing cut short",
+                 e.offset, e.name);
+          }
+          return Ok();
+        }
+        if (!sink({e.name, e.ino, e.type, e.offset})) return Ok();
+        emitted = true;
+        pos = e.offset;
+      }
+      if (chunk->eof || chunk->entries.empty()) return Ok();
+    }
+  }
+
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
+                                                      int flags) override;
+
+ private:
+  // ".."'s inode number: the directory this one was found in (the root's own
+  // for the root).
+  std::atomic<uint64_t> parent_ino_;
+};
+
+// The open description of a directory: a getdents cookie. No host fd: the
+// entries come from Getdents on the handle.
+class GoferDirFD : public vfs::FileDescription {
+ public:
+  GoferDirFD(std::shared_ptr<GoferDir> d, int flags) : FileDescription(flags), dir_(std::move(d)) {}
+  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec>, int64_t) override {
+    return Errno(EISDIR);
+  }
+  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec>, int64_t) override {
+    return Errno(EBADF);
+  }
+  bool Seekable() const override { return true; }
+  ErrnoOr<struct stat> Stat() override {
+    ASSIGN_OR_RETURN(Attr a, dir_->GetAttr());
+    return vfs::AttrToStat(a, dir_->fs().Dev());
+  }
+  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
+  std::string Describe() const override { return absl::StrFormat("gofer:[%d]", dir_->ino()); }
+  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
+    absl::MutexLock l(&mu_);
+    if (whence == SEEK_CUR) {
+      if (__builtin_add_overflow(cookie_, offset, &offset)) return Errno(EINVAL);
+    } else if (whence != SEEK_SET) {
+      return Errno(EINVAL);
+    }
+    if (offset < 0) return Errno(EINVAL);
+    cookie_ = offset;
+    return offset;
+  }
+  ErrnoOrOk IterateDir(const vfs::DirEntrySink& sink) override {
+    absl::MutexLock l(&mu_);
+    int64_t cookie = cookie_;
+    auto r = dir_->IterateDir(cookie, [&](const vfs::DirEntry& e) {
+      if (!sink(e)) return false;
+      cookie = e.next;
+      return true;
+    });
+    cookie_ = cookie;
+    return r;
+  }
+  ErrnoOrOk Sync() override { return dir_->client().Fsync(dir_->handle(), /*data_only=*/false); }
+  // Directories are never open for writing.
+  ErrnoOrOk Allocate(int, uint64_t, uint64_t) override { return Errno(EBADF); }
+
+ private:
+  const std::shared_ptr<GoferDir> dir_;
+  absl::Mutex mu_;
+  int64_t cookie_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+ErrnoOr<std::shared_ptr<vfs::FileDescription>> GoferDir::Open(const vfs::VirtualDentry&,
+                                                              int flags) {
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<GoferDirFD>(std::static_pointer_cast<GoferDir>(shared_from_this()), flags));
+}
+
+std::shared_ptr<GoferInode> MakeInode(GoferFilesystem& fs, const std::shared_ptr<Session>& s,
+                                      const HandleStat& hs, uint64_t parent_ino) {
+  switch (hs.stat.st_mode & S_IFMT) {
+    case S_IFDIR:
+      return std::make_shared<GoferDir>(fs, s, hs, parent_ino);
+    case S_IFREG:
+      return std::make_shared<GoferFile>(fs, s, hs);
+    case S_IFLNK:
+      return std::make_shared<GoferSymlink>(fs, s, hs);
+    default:
+      return std::make_shared<GoferSpecial>(fs, s, hs);
+  }
+}
+
+}  // namespace
+
+GoferFilesystem::GoferFilesystem(std::shared_ptr<Session> session, bool read_only)
+    : session_(std::move(session)), dev_(tmpfs::NewAnonDev()), read_only_(read_only) {}
+
+GoferFilesystem::~GoferFilesystem() = default;
+
+ErrnoOr<std::shared_ptr<GoferFilesystem>> GoferFilesystem::Create(
+    std::shared_ptr<::gofer::Client> client, const GoferOptions& options) {
+  ASSIGN_OR_RETURN(::gofer::AttachResult a, client->Attach());
+  auto session = std::make_shared<Session>(std::move(client), options);
+  if (!S_ISDIR(a.root.stat.st_mode)) {
+    session->Release(a.root.handle);
+    return Errno(ENOTDIR);
+  }
+  auto fs = std::shared_ptr<GoferFilesystem>(new GoferFilesystem(session, a.read_only));
+  // The root's ".." is itself.
+  fs->root_ = std::make_shared<GoferDir>(*fs, session, a.root, a.root.stat.st_ino);
+  return fs;
+}
+
+ErrnoOr<struct statfs> GoferFilesystem::StatFS() {
+  return session_->client->StatFS(static_cast<GoferInode&>(*root_).handle());
+}
+
+}  // namespace sentry::fsimpl::gofer
