@@ -49,6 +49,19 @@ const std::map<std::string, FlagDef>& Defs() {
           f.aslr = *b;
           return absl::OkStatus();
         }}},
+      {"overlay",
+       {false,
+        "the root filesystem: \"memory\" (default) keeps the guest's changes in a tmpfs "
+        "over the host's files; \"none\" uses the gofer's view directly (read-only "
+        "under runsc do)",
+        [](Flags& f, const std::string& v) -> absl::Status {
+          if (v != "memory" && v != "none") {
+            return absl::InvalidArgumentError(
+                absl::StrFormat("flag --overlay: \"%s\" is not one of memory, none", v));
+          }
+          f.overlay = v;
+          return absl::OkStatus();
+        }}},
       {"log-level",
        {false, "the Sentry's log level: debug, info, warning, error",
         [](Flags& f, const std::string& v) -> absl::Status {

@@ -13,7 +13,8 @@ namespace runsc {
 struct Flags {
   std::string platform = "ptrace";
   bool strace = false;
-  bool aslr = true;                   // --aslr=false fixes the guest's layout
+  bool aslr = true;                // --aslr=false fixes the guest's layout
+  std::string overlay = "memory";  // the root: a tmpfs over the host's ("memory") or not ("none")
   std::string log_level = "warning";  // debug, info, warning, error
   std::string format = "text";        // output of `runsc syscalls`: text, markdown, json
   bool help = false;

@@ -133,6 +133,7 @@ int DoCommand(const CommandLine& cl) {
   bc.platform = cl.flags.platform;
   bc.strace = cl.flags.strace;
   bc.aslr = cl.flags.aslr;
+  bc.overlay = cl.flags.overlay == "memory";
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   bc.hostname = host;

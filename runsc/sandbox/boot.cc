@@ -1,5 +1,8 @@
 #include "runsc/sandbox/boot.h"
 
+#include "sentry/fsimpl/overlay/overlay.h"
+#include "sentry/fsimpl/tmpfs/tmpfs.h"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -54,13 +57,24 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   }
   std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
   if (config.gofer_fd >= 0) {
-    ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd));
-    kc.root_fs = gofer_root;
-    kc.root_read_only = gofer_root->read_only();
+    ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd, *mf));
+    if (config.overlay) {
+      // DESIGN §8: the gofer's view below, a tmpfs in Sentry memory above.
+      sentry::fsimpl::tmpfs::TmpfsOptions upper;
+      kc.root_fs = sentry::fsimpl::overlay::OverlayFilesystem::Create(
+          gofer_root, sentry::fsimpl::tmpfs::TmpfsFilesystem::Create(*mf, upper));
+    } else {
+      kc.root_fs = gofer_root;
+      kc.root_read_only = gofer_root->read_only();
+    }
   }
-  sentry::kernel::Kernel kernel(kc, sentry::syscalls::Linux64Table(), std::move(mf),
+  const bool have_gofer = gofer_root != nullptr;
+  // Only the kernel may hold filesystems from here (they hold memory-file
+  // pages, and the memory file goes with the kernel).
+  gofer_root.reset();
+  sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
-  if (gofer_root != nullptr) RETURN_IF_ERROR(MountSandboxDirs(kernel));
+  if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel));
 
   sentry::kernel::InitArgs init;
   sentry::loader::HostFdExecutable exe(config.executable_fd);

@@ -27,6 +27,8 @@ struct BootConfig {
   // A connected SOCK_SEQPACKET socket to `runsc gofer` serving the root (owned
   // by the Sentry from then on). -1: the root is an empty tmpfs.
   int gofer_fd = -1;
+  // Keep the guest's changes to the root in a tmpfs over the gofer's files.
+  bool overlay = true;
   // The guest's working directory, if it resolves in the sandbox; else "/".
   std::string cwd;
 };

@@ -11,9 +11,11 @@
 namespace runsc {
 
 absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGoferRoot(
-    int gofer_fd) {
+    int gofer_fd, sentry::memory::MemoryFile& mf) {
   auto client = std::make_shared<gofer::Client>(gofer::UniqueFd(gofer_fd));
-  auto fs = sentry::fsimpl::gofer::GoferFilesystem::Create(std::move(client));
+  sentry::fsimpl::gofer::GoferOptions options;
+  options.memory_file = &mf;
+  auto fs = sentry::fsimpl::gofer::GoferFilesystem::Create(std::move(client), options);
   if (!fs.ok()) {
     return sentry::ErrnoToStatus(
         fs.error(), "attaching to the gofer for the root filesystem (did the gofer start?)");

@@ -15,7 +15,7 @@ namespace runsc {
 // Attaches to the gofer on `gofer_fd` (a connected SOCK_SEQPACKET socket; owned
 // from then on) and returns its root as a filesystem.
 absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGoferRoot(
-    int gofer_fd);
+    int gofer_fd, sentry::memory::MemoryFile& mf);
 
 // Mounts, in the kernel's tree: a fresh tmpfs on /tmp (guest files live in
 // Sentry memory; the host's /tmp is never written), and an empty read-only

@@ -18,7 +18,11 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       table_(table),
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
-  std::shared_ptr<vfs::Filesystem> root_fs = config_.root_fs;
+  // The VFS alone holds the root from here: a filesystem keeps memory-file
+  // pages, so it must go before the memory file does (members die in reverse).
+  std::shared_ptr<vfs::Filesystem> root_fs = std::move(config_.root_fs);
+  config_.root_fs.reset();
+  const bool empty_root = root_fs == nullptr;
   if (root_fs == nullptr) {
     fsimpl::tmpfs::TmpfsOptions root;
     root.root_mode = 0755;
@@ -27,7 +31,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   vfs_ = std::make_unique<vfs::VirtualFilesystem>(std::move(root_fs));
   // Nothing else can see the mount yet.
   if (config_.root_read_only) vfs_->Root().mount->read_only = true;
-  if (config_.root_fs == nullptr) {
+  if (empty_root) {
     // An empty root gets the directories the standard mounts go on.
     const vfs::AccessCreds creds = vfs::AccessCreds::Root();
     const vfs::PathContext ctx{vfs_->Root(), vfs_->Root(), &creds, 0};

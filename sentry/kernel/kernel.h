@@ -39,7 +39,8 @@ struct KernelConfig {
   int num_cpus = 1;
   // Initial resource limits of the first process (RLIM_NLIMITS entries).
   std::vector<rlimit> rlimits;
-  // The root filesystem; null means an empty tmpfs (with /tmp, /dev, /proc
+  // The root filesystem (the Kernel takes it: pass the only reference, as it
+  // must die before the memory file); null means an empty tmpfs (with /tmp, /dev, /proc
   // and /sys to mount on).
   std::shared_ptr<vfs::Filesystem> root_fs;
   // The root mount is read-only (a read-only gofer attach): the VFS answers

@@ -20,6 +20,7 @@
 #include <cstdio>
 
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -347,9 +348,10 @@ TEST(E2eRobustnessTest, GarbageSyscallsNeverHurtTheSentry) {
 
 // --- The gofer: host files come from a separate process. ---
 
-// Writes go to a private tmpfs on /tmp; the rest of the root is the host's,
-// read-only; the host sees neither.
-TEST(E2eGoferTest, TmpIsPrivateAndTheRootIsReadOnly) {
+// Writes go to a private tmpfs on /tmp and, elsewhere, to the overlay's
+// upper layer in Sentry memory (copying host files up); the host sees none of
+// them. With --overlay=none the root is the gofer's read-only view.
+TEST(E2eGoferTest, WritesStayInTheSandbox) {
   if (NativeOnly()) GTEST_SKIP() << "sandbox only";
   if (!RunscUsable()) return;
   const std::string name = absl::StrFormat("e2e-gofer-probe-%d", getpid());
@@ -362,9 +364,46 @@ TEST(E2eGoferTest, TmpIsPrivateAndTheRootIsReadOnly) {
   EXPECT_EQ(r.out, absl::StrFormat("sourced\n.\n..\n%s\n", name)) << r.err;
   EXPECT_NE(access(("/tmp/" + name).c_str(), F_OK), 0) << "the host's /tmp was written";
 
-  r = RunSandboxed({}, {kBusybox, "sh", "-c", absl::StrFormat("echo x > /%s", name)}, 1);
+  // A new file at the root and a changed host file (copied up): visible
+  // inside, never on the host.
+  r = RunSandboxed({},
+                   {kBusybox, "sh", "-c",
+                    absl::StrFormat("echo 'echo new' > /%s && . /%s && "
+                                    "echo 'echo changed' >> /etc/os-release && . /etc/os-release",
+                                    name, name)},
+                   0);
+  EXPECT_EQ(r.out, "new\nchanged\n") << r.err;
+  EXPECT_NE(access(("/" + name).c_str(), F_OK), 0) << "the host's root was written";
+  std::ifstream os("/etc/os-release");
+  std::string all((std::istreambuf_iterator<char>(os)), {});
+  EXPECT_EQ(all.find("changed"), std::string::npos) << "a host file was written";
+
+  r = RunSandboxed({"--overlay=none"},
+                   {kBusybox, "sh", "-c", absl::StrFormat("echo x > /%s", name)}, 1);
   EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
   EXPECT_NE(access(("/" + name).c_str(), F_OK), 0) << "the host's root was written";
+}
+
+// Dynamically linked programs from the host's root: the interpreter and the
+// libraries load through the gofer and the page cache.
+TEST(E2eGoferTest, DynamicProgramsMatchNative) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  const std::vector<std::vector<std::string>> cases = {
+      {"/bin/true"},
+      {"/bin/cat", "/etc/os-release"},
+      {"/bin/ls", "-la", "/usr/bin"},
+      {"/usr/bin/find", "/usr/include", "-name", "*.h"},
+      {"/usr/bin/md5sum", "/bin/ls"},
+      {"/bin/tar", "c", "/usr/share/doc/bash"},
+      {"/usr/bin/du", "-s", "--apparent-size", "/usr/share/doc"},
+  };
+  for (const auto& c : cases) {
+    if (access(c[0].c_str(), X_OK) != 0) continue;
+    RunResult native = RunProcess(c, Options());
+    RunResult ours = RunSandboxed({}, c, native.status);
+    EXPECT_EQ(ours.out, native.out) << absl::StrJoin(c, " ");
+  }
 }
 
 // A sandbox whose guest (busybox cat) waits on a stdin pipe we hold.

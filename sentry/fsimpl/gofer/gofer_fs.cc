@@ -21,6 +21,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/vfs/file_description.h"
+#include "sentry/vfs/page_cache.h"
 
 namespace sentry::fsimpl::gofer {
 
@@ -204,9 +205,81 @@ std::shared_ptr<GoferInode> MakeInode(GoferFilesystem& fs, const std::shared_ptr
 
 // --- Regular files: I/O on a host fd the gofer donated. ---
 
+// The page cache's view of a host file: a dup of an open file's host fd
+// (upgraded to a writable one when a writable description maps the file).
+class HostFdBacking : public vfs::CacheBacking {
+ public:
+  explicit HostFdBacking(UniqueFd fd, bool writable) : fd_(std::move(fd)), writable_(writable) {}
+  ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) override {
+    absl::MutexLock l(&mu_);
+    for (;;) {
+      const ssize_t n = ::pread(fd_.get(), dst.data(), dst.size(), static_cast<off_t>(offset));
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Errno(errno);
+    }
+  }
+  ErrnoOr<size_t> WriteAt(std::span<const uint8_t> src, uint64_t offset) override {
+    absl::MutexLock l(&mu_);
+    if (!writable_) return Errno(EBADF);
+    for (;;) {
+      const ssize_t n = ::pwrite(fd_.get(), src.data(), src.size(), static_cast<off_t>(offset));
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Errno(errno);
+    }
+  }
+  ErrnoOr<uint64_t> Size() override {
+    absl::MutexLock l(&mu_);
+    struct stat st;
+    if (fstat(fd_.get(), &st) != 0) return Errno(errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+  // A writable fd for write-back, if the cache has only a read-only one.
+  void Upgrade(int writable_fd) {
+    absl::MutexLock l(&mu_);
+    if (writable_) return;
+    const int d = ::fcntl(writable_fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) return;
+    fd_ = UniqueFd(d);
+    writable_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  UniqueFd fd_ ABSL_GUARDED_BY(mu_);
+  bool writable_ ABSL_GUARDED_BY(mu_);
+};
+
 class GoferFile : public GoferInode {
  public:
   using GoferInode::GoferInode;
+
+  // The file's page cache for mmap (made on first use from `host_fd`, a
+  // description's fd); null when the filesystem has no memory file.
+  std::shared_ptr<vfs::PageCache> Cache(int host_fd, bool writable) {
+    if (session_->options.memory_file == nullptr) return nullptr;
+    absl::MutexLock l(&cache_mu_);
+    if (cache_ == nullptr) {
+      const int d = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
+      if (d < 0) return nullptr;
+      backing_ = std::make_shared<HostFdBacking>(UniqueFd(d), writable);
+      cache_ = std::make_shared<vfs::PageCache>(*session_->options.memory_file, backing_);
+    } else if (writable) {
+      backing_->Upgrade(host_fd);
+    }
+    return cache_;
+  }
+  // The cache if there is one (reads and writes keep it coherent).
+  std::shared_ptr<vfs::PageCache> ExistingCache() {
+    absl::MutexLock l(&cache_mu_);
+    return cache_;
+  }
+  ErrnoOrOk SetAttr(const vfs::SetAttrRequest& req) override {
+    RETURN_IF_ERROR(GoferInode::SetAttr(req));
+    if (req.size) {
+      if (auto c = ExistingCache()) c->Truncate(*req.size);
+    }
+    return Ok();
+  }
 
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
                                                       int flags) override;
@@ -219,6 +292,9 @@ class GoferFile : public GoferInode {
 
  private:
   UniqueFd stash_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex cache_mu_;
+  std::shared_ptr<HostFdBacking> backing_ ABSL_GUARDED_BY(cache_mu_);
+  std::shared_ptr<vfs::PageCache> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 class GoferFileFD : public vfs::FileDescription {
@@ -226,10 +302,25 @@ class GoferFileFD : public vfs::FileDescription {
   GoferFileFD(std::shared_ptr<GoferFile> f, UniqueFd fd, int flags)
       : FileDescription(flags), file_(std::move(f)), fd_(std::move(fd)) {}
 
+  bool HostCopies() const override { return true; }
+
+  std::shared_ptr<memory::Mappable> Mappable() override {
+    const int acc = status_flags() & O_ACCMODE;
+    return file_->Cache(fd_.get(), acc == O_WRONLY || acc == O_RDWR);
+  }
+
   ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec> dst, int64_t offset) override {
     const int acc = status_flags() & O_ACCMODE;
     if (acc != O_RDONLY && acc != O_RDWR) return Errno(EBADF);
     const int cnt = static_cast<int>(std::min<size_t>(dst.size(), IOV_MAX));
+    // What shared mappings wrote reaches the host before the read.
+    if (auto cache = file_->ExistingCache()) {
+      size_t len = 0;
+      for (int i = 0; i < cnt; ++i) len += dst[i].iov_len;
+      int64_t at = offset;
+      if (at < 0) at = lseek(fd_.get(), 0, SEEK_CUR);
+      if (at >= 0) RETURN_IF_ERROR(cache->FlushForRead(static_cast<uint64_t>(at), len));
+    }
     for (;;) {
       const ssize_t n = offset < 0 ? ::readv(fd_.get(), dst.data(), cnt)
                                    : ::preadv(fd_.get(), dst.data(), cnt, offset);
@@ -246,10 +337,24 @@ class GoferFileFD : public vfs::FileDescription {
     // per write, never to the host fd. pwrite on an O_APPEND file appends too,
     // as on Linux.
     const int rwf = (status_flags() & O_APPEND) ? RWF_APPEND : 0;
+    // Where the write lands, for the page cache (mappings see the new bytes).
+    std::shared_ptr<vfs::PageCache> cache = file_->ExistingCache();
+    int64_t at = offset;
+    if (cache != nullptr) {
+      struct stat st;
+      if (rwf != 0) {
+        at = fstat(fd_.get(), &st) == 0 ? st.st_size : -1;
+      } else if (offset < 0) {
+        at = lseek(fd_.get(), 0, SEEK_CUR);
+      }
+    }
     for (;;) {
       const ssize_t n = ::pwritev2(fd_.get(), src.data(), cnt, offset < 0 ? -1 : offset, rwf);
       if (n >= 0) {
         if (n > 0) file_->InvalidateAttr();
+        if (n > 0 && cache != nullptr && at >= 0) {
+          cache->NoteWrite(src.first(cnt), static_cast<uint64_t>(at), static_cast<size_t>(n));
+        }
         return static_cast<size_t>(n);
       }
       if (errno != EINTR) return Errno(errno);

@@ -14,6 +14,7 @@
 
 #include "gofer/client.h"
 #include "sentry/base/errno.h"
+#include "sentry/memory/memory_file.h"
 #include "sentry/vfs/inode.h"
 
 namespace sentry::fsimpl::gofer {
@@ -25,6 +26,9 @@ struct GoferOptions {
   // attributes older than this are fetched again by GetAttr, and Valid()
   // re-stats the file, dropping the dentry if the host unlinked it.
   std::optional<std::chrono::nanoseconds> revalidate_after;
+  // Where mmap's page cache keeps file pages; null: files cannot be mapped
+  // (ENODEV).
+  memory::MemoryFile* memory_file = nullptr;
 };
 
 // What the filesystem and all of its inodes share (defined in gofer_fs.cc).

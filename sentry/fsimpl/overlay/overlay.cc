@@ -120,6 +120,23 @@ class OverlayInode : public Inode {
 
   ErrnoOr<Attr> GetAttr() override {
     ASSIGN_OR_RETURN(Attr a, top()->GetAttr());
+    // A merged directory looks like the lower one (its size and link count
+    // count the lower entries), with the owner and mode it has above, and
+    // the upper times once they are newer (entries made or removed above).
+    if (lower_ != nullptr && S_ISDIR(a.mode) && upper() != nullptr && !opaque()) {
+      ASSIGN_OR_RETURN(Attr l, lower_->GetAttr());
+      auto newer = [](const timespec& x, const timespec& y) {
+        return x.tv_sec != y.tv_sec ? x.tv_sec > y.tv_sec : x.tv_nsec > y.tv_nsec;
+      };
+      if (!newer(a.mtime, l.mtime)) {
+        a.mtime = l.mtime;
+        a.ctime = l.ctime;
+        a.atime = l.atime;
+      }
+      a.size = l.size;
+      a.blocks = l.blocks;
+      a.nlink = l.nlink;
+    }
     a.ino = ino_;
     return a;
   }
