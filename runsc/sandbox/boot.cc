@@ -74,11 +74,13 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   gofer_root.reset();
   sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
-  if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel));
+  if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
 
   sentry::kernel::InitArgs init;
+  // With a gofer root the program loads through the sandbox's VFS, as the
+  // guest's own execve will; runsc's fd only served its early checks.
   sentry::loader::HostFdExecutable exe(config.executable_fd);
-  init.executable = &exe;
+  init.executable = have_gofer ? nullptr : &exe;
   init.filename = config.filename;
   init.argv = config.argv;
   init.envp = config.envp;

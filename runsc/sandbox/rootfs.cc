@@ -1,5 +1,6 @@
 #include "runsc/sandbox/rootfs.h"
 
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -23,7 +24,7 @@ absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGo
   return *std::move(fs);
 }
 
-absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel) {
+absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel, bool overlay) {
   struct Dir {
     const char* path;
     uint32_t mode;
@@ -36,6 +37,8 @@ absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel) {
       {"/sys", 0555, true},
   };
   for (const Dir& d : kDirs) {
+    // Under the overlay /tmp is the host's, with changes kept above.
+    if (overlay && std::string_view(d.path) == "/tmp") continue;
     sentry::fsimpl::tmpfs::TmpfsOptions opts;
     opts.root_mode = d.mode;
     auto fs = sentry::fsimpl::tmpfs::TmpfsFilesystem::Create(kernel.memory_file(), opts);

@@ -17,12 +17,13 @@ namespace runsc {
 absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGoferRoot(
     int gofer_fd, sentry::memory::MemoryFile& mf);
 
-// Mounts, in the kernel's tree: a fresh tmpfs on /tmp (guest files live in
-// Sentry memory; the host's /tmp is never written), and an empty read-only
+// Mounts, in the kernel's tree: without the overlay, a fresh tmpfs on /tmp
+// (guest files live in Sentry memory; the host's /tmp is never written); and
+// an empty read-only
 // tmpfs over /dev, /proc and /sys (the host's must not show through; the
 // sandbox's own come with the /dev and /proc work). A directory the root lacks
 // is skipped.
-absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel);
+absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel, bool overlay);
 
 }  // namespace runsc
 

@@ -56,6 +56,7 @@ struct ExitStatus {
 };
 
 struct InitArgs {
+  // The program; null: `filename` is opened through the sandbox's VFS.
   loader::ExecutableFile* executable = nullptr;
   std::string filename;
   std::vector<std::string> argv;

@@ -133,8 +133,21 @@ absl::Status Task::Start(const InitArgs& args) {
     fds_->InstallAt(static_cast<int>(i), args.stdio[i], /*cloexec=*/false);
   }
 
+  // The executable: a file handed over, or the path opened through the
+  // sandbox's own VFS (after the cwd is set: a relative path starts there).
+  std::unique_ptr<loader::ExecutableFile> opened;
+  loader::ExecutableFile* exe = args.executable;
+  if (exe == nullptr) {
+    auto o = OpenExecutable(args.filename);
+    if (!o.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("exec \"%s\": %s", args.filename, ErrnoDescription(o.error().value())));
+    }
+    opened = *std::move(o);
+    exe = opened.get();
+  }
   loader::LoadArgs la;
-  la.file = args.executable;
+  la.file = exe;
   la.filename = args.filename;
   la.argv = args.argv;
   la.envp = args.envp;
