@@ -1,5 +1,7 @@
 #include "sentry/kernel/kernel.h"
 
+#include <sys/sysinfo.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -16,6 +18,11 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
   clock_gettime(CLOCK_MONOTONIC, &boot_time_);
+  clock_gettime(CLOCK_REALTIME, &boot_realtime_);
+  if (config_.total_memory == 0) {
+    struct sysinfo si;
+    if (::sysinfo(&si) == 0) config_.total_memory = uint64_t{si.totalram} * si.mem_unit;
+  }
   std::shared_ptr<vfs::Filesystem> root_fs = config_.root_fs;
   if (root_fs == nullptr) {
     fsimpl::tmpfs::TmpfsOptions root;
@@ -49,6 +56,38 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
   });
   thread.join();
   return result;
+}
+
+void Kernel::AddTask(Task* t) {
+  absl::MutexLock l(&tasks_mu_);
+  tasks_[t->tid()] = t;
+}
+
+void Kernel::RemoveTask(Task* t) {
+  absl::MutexLock l(&tasks_mu_);
+  auto it = tasks_.find(t->tid());
+  if (it != tasks_.end() && it->second == t) tasks_.erase(it);
+}
+
+bool Kernel::WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return false;
+  fn(*it->second);
+  return true;
+}
+
+std::vector<pid_t> Kernel::TaskIds() const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  std::vector<pid_t> out;
+  out.reserve(tasks_.size());
+  for (const auto& [tid, t] : tasks_) out.push_back(tid);
+  return out;
+}
+
+int Kernel::TaskCount() const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  return static_cast<int>(tasks_.size());
 }
 
 void Kernel::CountUnimplemented(uint64_t nr) {

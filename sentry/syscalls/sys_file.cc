@@ -286,14 +286,7 @@ SyscallResult Readlinkat(Task& t, const SyscallArgs& a) {
   const vfs::AccessCreds creds = t.access_creds();
   // An empty path reads the link an O_PATH fd names.
   ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds, true));
-  std::string target;
-  if (path.empty()) {
-    ASSIGN_OR_RETURN(vfs::Attr at, ctx.start.inode().GetAttr());
-    if (!S_ISLNK(at.mode)) return Errno(ENOENT);
-    ASSIGN_OR_RETURN(target, ctx.start.inode().Readlink());
-  } else {
-    ASSIGN_OR_RETURN(target, t.kernel().vfs().Readlink(ctx, path));
-  }
+  ASSIGN_OR_RETURN(std::string target, t.kernel().vfs().Readlink(ctx, path));
   const size_t n = std::min<size_t>(target.size(), static_cast<size_t>(size));
   auto r = t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(target.data()), n});
   if (!r.ok()) return Errno(EFAULT);

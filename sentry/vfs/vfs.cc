@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -619,6 +620,11 @@ ErrnoOrOk VirtualFilesystem::Rename(const PathContext& old_ctx, std::string_view
 
 ErrnoOr<std::string> VirtualFilesystem::Readlink(const PathContext& ctx, std::string_view path) {
   absl::MutexLock l(&mu_);
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(Attr a, ctx.start.inode().GetAttr());
+    if (!S_ISLNK(a.mode)) return Errno(ENOENT);
+    return ctx.start.inode().Readlink();
+  }
   ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, 0, nullptr));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
   if (!S_ISLNK(a.mode)) return Errno(EINVAL);
@@ -698,6 +704,21 @@ ErrnoOrOk VirtualFilesystem::Truncate(const AccessCreds* c, const VirtualDentry&
 std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDentry& vd,
                                       bool* reachable, bool* deleted) {
   absl::MutexLock l(&mu_);
+  return PathOfLocked(root, vd, reachable, deleted);
+}
+
+std::vector<std::shared_ptr<Mount>> VirtualFilesystem::MountsLocked() const {
+  std::vector<std::shared_ptr<Mount>> out = {root_.mount};
+  for (const auto& [key, m] : mounts_) out.push_back(m);
+  std::sort(out.begin() + 1, out.end(),
+            [](const std::shared_ptr<Mount>& a, const std::shared_ptr<Mount>& b) {
+              return a->id < b->id;
+            });
+  return out;
+}
+
+std::string VirtualFilesystem::PathOfLocked(const VirtualDentry& root, const VirtualDentry& vd,
+                                            bool* reachable, bool* deleted) {
   std::vector<std::string> names;
   VirtualDentry cur = vd;
   bool reached_root = false;

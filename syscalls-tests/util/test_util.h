@@ -5,8 +5,8 @@
 // Knowing that a test runs inside the sandbox
 // -------------------------------------------
 // IsRunningInSandbox() asks uname(2): the Sentry reports the kernel version
-// string "#1 SMP PREEMPT_DYNAMIC sandbox" (kVersion in
-// sentry/syscalls/sys_misc.cc), and a Linux kernel's version string ends in its
+// string "#1 SMP PREEMPT_DYNAMIC sandbox" (kLinuxVersion in
+// sentry/kernel/kernel.h), and a Linux kernel's version string ends in its
 // build date, never in " sandbox". The answer comes from the kernel under test,
 // so it holds however the binary was started (by the runner, by hand under
 // `runsc do`, by a CI job). The runner also tells each run which side it is
