@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "sentry/base/log.h"
+#include "sentry/fsimpl/dev/devfs.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
 
@@ -37,6 +38,35 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     SCHECK(vfs_->Mkdir(ctx, "/tmp", 01777).ok());
     for (const char* dir : {"/dev", "/proc", "/sys"}) SCHECK(vfs_->Mkdir(ctx, dir, 0755).ok());
   }
+  MountStandardFilesystems();
+}
+
+void Kernel::MountStandardFilesystems() {
+  // Each goes on an existing directory of the root; a root without it (a
+  // container image with no /proc, say) goes without, as runc would refuse.
+  auto mount = [&](const char* path, ErrnoOr<std::shared_ptr<vfs::Filesystem>> fs, bool read_only,
+                   bool nosuid, bool nodev, bool noexec) {
+    if (!fs.ok()) {
+      SLOG(kWarning, "no %s: %s", path, ErrnoName(fs.error().value()));
+      return;
+    }
+    auto m = vfs_->MountAtPath(path, *std::move(fs), read_only);
+    if (!m.ok()) {
+      SLOG(kWarning, "cannot mount %s: %s", path, ErrnoName(m.error().value()));
+      return;
+    }
+    // Set before any task exists: nothing else can see the mount yet.
+    (*m)->nosuid = nosuid;
+    (*m)->nodev = nodev;
+    (*m)->noexec = noexec;
+  };
+  auto devtmpfs = fsimpl::dev::NewDevtmpfs(*mf_);
+  mount("/dev",
+        devtmpfs.ok() ? ErrnoOr<std::shared_ptr<vfs::Filesystem>>(*devtmpfs) : devtmpfs.error(),
+        false, /*nosuid=*/true, /*nodev=*/false, /*noexec=*/false);
+  fsimpl::tmpfs::TmpfsOptions shm;
+  shm.root_mode = 01777;
+  mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
 }
 
 Kernel::~Kernel() = default;

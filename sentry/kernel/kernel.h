@@ -125,6 +125,9 @@ class Kernel {
   std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
 
  private:
+  // /dev, /dev/shm, /proc and /sys (DESIGN.md §8).
+  void MountStandardFilesystems();
+
   KernelConfig config_;
   const SyscallTable& table_;
   std::unique_ptr<memory::MemoryFile> mf_;
