@@ -4,6 +4,8 @@
 
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -31,6 +33,8 @@ class FdTable {
   // EBADF if not open. The description is released outside the lock.
   ErrnoOrOk Close(int fd);
   size_t Count() const;
+  // Every open fd with its entry, ascending: a snapshot (for /proc).
+  std::vector<std::pair<int, Entry>> Snapshot() const;
 
  private:
   mutable absl::Mutex mu_;

@@ -7,6 +7,8 @@
 
 #include "sentry/base/log.h"
 #include "sentry/fsimpl/dev/devfs.h"
+#include "sentry/fsimpl/proc/proc.h"
+#include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
 
@@ -67,6 +69,9 @@ void Kernel::MountStandardFilesystems() {
   fsimpl::tmpfs::TmpfsOptions shm;
   shm.root_mode = 01777;
   mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
+  mount("/proc", fsimpl::proc::NewProcFilesystem(*this), false, true, true, true);
+  mount("/sys", fsimpl::sys::NewSysFilesystem(config_.num_cpus), /*read_only=*/true, true, true,
+        true);
 }
 
 Kernel::~Kernel() = default;

@@ -1629,7 +1629,13 @@ std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
   out.reserve(impl_->vmas.size());
   for (auto it = impl_->vmas.begin(); it != impl_->vmas.end(); ++it) {
     const Vma& v = it->second.value;
-    out.push_back(VmaInfo{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name});
+    VmaInfo info{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name};
+    info.locked = v.locked;
+    for (auto p = impl_->pmas.LowerBound(it->first);
+         p != impl_->pmas.end() && p->first < it->second.end; ++p) {
+      info.resident += std::min(p->second.end, it->second.end) - std::max(p->first, it->first);
+    }
+    out.push_back(std::move(info));
   }
   return out;
 }

@@ -154,6 +154,8 @@ class MemoryManager {
     bool shared;
     bool growsdown;
     std::string name;
+    uint64_t resident = 0;  // bytes backed by the memory file (smaps' Rss)
+    bool locked = false;    // mlock'ed (VM_LOCKED)
   };
   std::vector<VmaInfo> Vmas() const;
   uint64_t VirtualSize() const;    // sum of VMA sizes
