@@ -134,8 +134,8 @@ ErrnoOrOk Directory::IterateDir(int64_t offset, const vfs::DirEntrySink& sink) {
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> Directory::Open(const vfs::VirtualDentry&,
                                                                int flags) {
-  return std::shared_ptr<vfs::FileDescription>(std::make_shared<DirFD>(
-      std::static_pointer_cast<Directory>(shared_from_this()), flags));
+  return std::shared_ptr<vfs::FileDescription>(
+      std::make_shared<DirFD>(std::static_pointer_cast<Directory>(shared_from_this()), flags));
 }
 
 void StaticDirectory::Add(std::string name, std::shared_ptr<vfs::Inode> child) {
@@ -159,7 +159,8 @@ std::vector<Directory::Entry> StaticDirectory::StaticEntries() const {
   for (size_t i = 0; i < children_.size(); ++i) {
     auto a = children_[i].second->GetAttr();
     if (!a.ok()) continue;
-    out.push_back({children_[i].first, a->ino, vfs::DirentType(a->mode), static_cast<int64_t>(i) + 2});
+    out.push_back(
+        {children_[i].first, a->ino, vfs::DirentType(a->mode), static_cast<int64_t>(i) + 2});
   }
   return out;
 }
@@ -200,10 +201,8 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> GeneratedFile::Open(const vfs::Vi
 
 std::shared_ptr<GeneratedFile> ConstantFile(SyntheticFilesystem& fs, uint64_t ino, uint32_t perm,
                                             std::string text) {
-  return std::make_shared<GeneratedFile>(fs, ino, perm,
-                                         [text = std::move(text)]() -> ErrnoOr<std::string> {
-                                           return text;
-                                         });
+  return std::make_shared<GeneratedFile>(
+      fs, ino, perm, [text = std::move(text)]() -> ErrnoOr<std::string> { return text; });
 }
 
 Symlink::Symlink(SyntheticFilesystem& fs, uint64_t ino, Target target, uint32_t perm)

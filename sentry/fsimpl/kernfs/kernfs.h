@@ -98,6 +98,34 @@ class Directory : public SyntheticInode {
 
   virtual ErrnoOr<std::vector<Entry>> List() = 0;
   ErrnoOrOk IterateDir(int64_t offset, const vfs::DirEntrySink& sink) override;
+
+  // Nothing is made or removed here: what Linux answers for a directory
+  // without those operations (vfs_create's EACCES, the others' EPERM).
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Create(std::string_view, uint32_t,
+                                              const vfs::Owner&) override {
+    return Errno(EACCES);
+  }
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Mkdir(std::string_view, uint32_t,
+                                             const vfs::Owner&) override {
+    return Errno(EPERM);
+  }
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Mknod(std::string_view, uint32_t, uint64_t,
+                                             const vfs::Owner&) override {
+    return Errno(EPERM);
+  }
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Symlink(std::string_view, std::string_view,
+                                               const vfs::Owner&) override {
+    return Errno(EPERM);
+  }
+  ErrnoOrOk Link(std::string_view, const std::shared_ptr<vfs::Inode>&) override {
+    return Errno(EPERM);
+  }
+  ErrnoOrOk Unlink(std::string_view, vfs::Inode&) override { return Errno(EPERM); }
+  ErrnoOrOk Rmdir(std::string_view, vfs::Inode&) override { return Errno(EPERM); }
+  ErrnoOrOk Rename(std::string_view, vfs::Inode&, std::string_view, vfs::Inode*,
+                   unsigned) override {
+    return Errno(EPERM);
+  }
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
                                                       int flags) override;
 

@@ -28,71 +28,97 @@ Regs Cpuid(uint32_t leaf, uint32_t subleaf = 0) {
 using Names = const char* const[32];
 
 // Leaf 1, EDX (word 0).
-constexpr Names kLeaf1Edx = {
-    "fpu",  "vme",   "de",   "pse",   "tsc",  "msr",  "pae",  "mce",  "cx8",   "apic", nullptr,
-    "sep",  "mtrr",  "pge",  "mca",   "cmov", "pat",  "pse36", "pn",  "clflush", nullptr,
-    "dts",  "acpi",  "mmx",  "fxsr",  "sse",  "sse2", "ss",   "ht",   "tm",    "ia64", "pbe"};
+constexpr Names kLeaf1Edx = {"fpu",  "vme",   "de",    "pse",     "tsc",   "msr", "pae",  "mce",
+                             "cx8",  "apic",  nullptr, "sep",     "mtrr",  "pge", "mca",  "cmov",
+                             "pat",  "pse36", "pn",    "clflush", nullptr, "dts", "acpi", "mmx",
+                             "fxsr", "sse",   "sse2",  "ss",      "ht",    "tm",  "ia64", "pbe"};
 // Leaf 0x80000001, EDX (word 1).
-constexpr Names kExt1Edx = {
-    nullptr, nullptr, nullptr,  nullptr,   nullptr,  nullptr, nullptr, nullptr,
-    nullptr, nullptr, nullptr,  "syscall", nullptr,  nullptr, nullptr, nullptr,
-    nullptr, nullptr, nullptr,  "mp",      "nx",     nullptr, "mmxext", nullptr,
-    nullptr, "fxsr_opt", "pdpe1gb", "rdtscp", nullptr, "lm", "3dnowext", "3dnow"};
+constexpr Names kExt1Edx = {nullptr, nullptr,  nullptr,    nullptr, nullptr,    nullptr,   nullptr,
+                            nullptr, nullptr,  nullptr,    nullptr, "syscall",  nullptr,   nullptr,
+                            nullptr, nullptr,  nullptr,    nullptr, nullptr,    "mp",      "nx",
+                            nullptr, "mmxext", nullptr,    nullptr, "fxsr_opt", "pdpe1gb", "rdtscp",
+                            nullptr, "lm",     "3dnowext", "3dnow"};
 // Leaf 1, ECX (word 4).
-constexpr Names kLeaf1Ecx = {
-    "pni",    "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx",    "smx",    "est",
-    "tm2",    "ssse3",     "cid",    "sdbg",    "fma",    "cx16",   "xtpr",   "pdcm",
-    nullptr,  "pcid",      "dca",    "sse4_1",  "sse4_2", "x2apic", "movbe",  "popcnt",
-    "tsc_deadline_timer", "aes", "xsave", nullptr, "avx", "f16c", "rdrand", "hypervisor"};
+constexpr Names kLeaf1Ecx = {"pni",    "pclmulqdq", "dtes64", "monitor", "ds_cpl",
+                             "vmx",    "smx",       "est",    "tm2",     "ssse3",
+                             "cid",    "sdbg",      "fma",    "cx16",    "xtpr",
+                             "pdcm",   nullptr,     "pcid",   "dca",     "sse4_1",
+                             "sse4_2", "x2apic",    "movbe",  "popcnt",  "tsc_deadline_timer",
+                             "aes",    "xsave",     nullptr,  "avx",     "f16c",
+                             "rdrand", "hypervisor"};
 // Leaf 0x80000001, ECX (word 6).
-constexpr Names kExt1Ecx = {
-    "lahf_lm", "cmp_legacy", "svm",     "extapic", "cr8_legacy",   "abm",         "sse4a",
-    "misalignsse", "3dnowprefetch", "osvw", "ibs", "xop",          "skinit",      "wdt",
-    nullptr,   "lwp",        "fma4",    "tce",     nullptr,        "nodeid_msr",  nullptr,
-    "tbm",     "topoext",    "perfctr_core", "perfctr_nb", nullptr, "bpext",       "ptsc",
-    "perfctr_llc", "mwaitx", nullptr,   nullptr};
+constexpr Names kExt1Ecx = {"lahf_lm", "cmp_legacy", "svm",         "extapic",       "cr8_legacy",
+                            "abm",     "sse4a",      "misalignsse", "3dnowprefetch", "osvw",
+                            "ibs",     "xop",        "skinit",      "wdt",           nullptr,
+                            "lwp",     "fma4",       "tce",         nullptr,         "nodeid_msr",
+                            nullptr,   "tbm",        "topoext",     "perfctr_core",  "perfctr_nb",
+                            nullptr,   "bpext",      "ptsc",        "perfctr_llc",   "mwaitx",
+                            nullptr,   nullptr};
 // Leaf 7.0, EBX (word 9).
 constexpr Names kLeaf7Ebx = {
-    "fsgsbase", "tsc_adjust", "sgx",      "bmi1",     "hle",      "avx2",     nullptr,
-    "smep",     "bmi2",       "erms",     "invpcid",  "rtm",      "cqm",      nullptr,
-    "mpx",      "rdt_a",      "avx512f",  "avx512dq", "rdseed",   "adx",      "smap",
-    "avx512ifma", nullptr,    "clflushopt", "clwb",   "intel_pt", "avx512pf", "avx512er",
-    "avx512cd", "sha_ni",     "avx512bw", "avx512vl"};
+    "fsgsbase",   "tsc_adjust", "sgx",        "bmi1",     "hle",      "avx2",     nullptr,
+    "smep",       "bmi2",       "erms",       "invpcid",  "rtm",      "cqm",      nullptr,
+    "mpx",        "rdt_a",      "avx512f",    "avx512dq", "rdseed",   "adx",      "smap",
+    "avx512ifma", nullptr,      "clflushopt", "clwb",     "intel_pt", "avx512pf", "avx512er",
+    "avx512cd",   "sha_ni",     "avx512bw",   "avx512vl"};
 // Leaf 7.0, ECX (word 16).
 constexpr Names kLeaf7Ecx = {
-    nullptr,          "avx512vbmi",   "umip",       "pku",          "ospke",
-    "waitpkg",        "avx512_vbmi2", nullptr,      "gfni",         "vaes",
-    "vpclmulqdq",     "avx512_vnni",  "avx512_bitalg", "tme",       "avx512_vpopcntdq",
-    nullptr,          "la57",         nullptr,      nullptr,        nullptr,
-    nullptr,          nullptr,        "rdpid",      nullptr,        "bus_lock_detect",
-    "cldemote",       nullptr,        "movdiri",    "movdir64b",    "enqcmd",
-    "sgx_lc",         nullptr};
+    nullptr,      "avx512vbmi",   "umip",          "pku",       "ospke",
+    "waitpkg",    "avx512_vbmi2", nullptr,         "gfni",      "vaes",
+    "vpclmulqdq", "avx512_vnni",  "avx512_bitalg", "tme",       "avx512_vpopcntdq",
+    nullptr,      "la57",         nullptr,         nullptr,     nullptr,
+    nullptr,      nullptr,        "rdpid",         nullptr,     "bus_lock_detect",
+    "cldemote",   nullptr,        "movdiri",       "movdir64b", "enqcmd",
+    "sgx_lc",     nullptr};
 // Leaf 7.0, EDX (word 18).
-constexpr Names kLeaf7Edx = {
-    nullptr,           nullptr,         "avx512_4vnniw", "avx512_4fmaps", "fsrm",
-    nullptr,           nullptr,         nullptr,         "avx512_vp2intersect", "srbds_ctrl",
-    "md_clear",        "rtm_always_abort", nullptr,      "tsx_force_abort", "serialize",
-    nullptr,           "tsxldtrk",      nullptr,         "pconfig",       "arch_lbr",
-    "ibt",             nullptr,         "amx_bf16",      "avx512_fp16",   "amx_tile",
-    "amx_int8",        nullptr,         nullptr,         "flush_l1d",     "arch_capabilities",
-    nullptr,           nullptr};
+constexpr Names kLeaf7Edx = {nullptr,
+                             nullptr,
+                             "avx512_4vnniw",
+                             "avx512_4fmaps",
+                             "fsrm",
+                             nullptr,
+                             nullptr,
+                             nullptr,
+                             "avx512_vp2intersect",
+                             "srbds_ctrl",
+                             "md_clear",
+                             "rtm_always_abort",
+                             nullptr,
+                             "tsx_force_abort",
+                             "serialize",
+                             nullptr,
+                             "tsxldtrk",
+                             nullptr,
+                             "pconfig",
+                             "arch_lbr",
+                             "ibt",
+                             nullptr,
+                             "amx_bf16",
+                             "avx512_fp16",
+                             "amx_tile",
+                             "amx_int8",
+                             nullptr,
+                             nullptr,
+                             "flush_l1d",
+                             "arch_capabilities",
+                             nullptr,
+                             nullptr};
 // Leaf 0xd.1, EAX (word 10).
 constexpr Names kLeafDEax = {"xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd"};
 // Leaf 7.1, EAX (word 12).
 constexpr Names kLeaf71Eax = {nullptr, nullptr, nullptr, nullptr, "avx_vnni", "avx512_bf16"};
 // Leaf 0x80000008, EBX (word 13).
-constexpr Names kExt8Ebx = {"clzero", "irperf", "xsaveerptr", nullptr, "rdpru", nullptr,
-                            nullptr,  nullptr,  nullptr,      "wbnoinvd"};
+constexpr Names kExt8Ebx = {"clzero", "irperf", "xsaveerptr", nullptr, "rdpru",
+                            nullptr,  nullptr,  nullptr,      nullptr, "wbnoinvd"};
 // Leaf 6, EAX (word 14).
-constexpr Names kLeaf6Eax = {"dtherm",  "ida",     "arat",     nullptr, "pln",
-                             nullptr,   "pts",     "hwp",      "hwp_notify",
-                             "hwp_act_window", "hwp_epp", "hwp_pkg_req", nullptr,
-                             nullptr,   nullptr,   nullptr,    nullptr, nullptr,
-                             nullptr,   "hfi"};
+constexpr Names kLeaf6Eax = {"dtherm",  "ida",         "arat",  nullptr,      "pln",
+                             nullptr,   "pts",         "hwp",   "hwp_notify", "hwp_act_window",
+                             "hwp_epp", "hwp_pkg_req", nullptr, nullptr,      nullptr,
+                             nullptr,   nullptr,       nullptr, nullptr,      "hfi"};
 // Leaf 0x80000007, EDX: x86_power_flags.
-constexpr Names kPowerFlags = {"ts",  "fid",  "vid",  "ttp",         "tm",  "stc",
-                               "100mhzsteps", "hwpstate", "", "cpb", "eff_freq_ro",
-                               "proc_feedback", "acc_power"};
+constexpr Names kPowerFlags = {"ts",          "fid",           "vid",      "ttp", "tm",
+                               "stc",         "100mhzsteps",   "hwpstate", "",    "cpb",
+                               "eff_freq_ro", "proc_feedback", "acc_power"};
 
 void AddFlags(std::vector<std::string>* out, const Names& names, uint32_t bits) {
   for (int i = 0; i < 32; ++i) {
@@ -124,15 +150,15 @@ uint64_t TscKhz(uint32_t max_leaf, bool hypervisor) {
 // /proc/cpuinfo read rather than at boot, which it would slow down).
 uint64_t MeasuredTscKhz() {
   static const uint64_t khz = [] {
-  timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  const uint64_t c0 = __rdtsc();
-  do {
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-  } while ((t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec) < 2000000);
-  const uint64_t c1 = __rdtsc();
-  const uint64_t ns = (t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
-  return ns == 0 ? uint64_t{0} : (c1 - c0) * 1000000 / ns;
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const uint64_t c0 = __rdtsc();
+    do {
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec) < 2000000);
+    const uint64_t c1 = __rdtsc();
+    const uint64_t ns = (t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+    return ns == 0 ? uint64_t{0} : (c1 - c0) * 1000000 / ns;
   }();
   return khz;
 }

@@ -18,7 +18,7 @@ struct CpuInfo {
   uint32_t cache_kb = 0;     // Intel: the last-level cache; AMD: L2 (as Linux)
   uint32_t clflush_size = 64;
   uint32_t phys_bits = 36, virt_bits = 48;
-  uint32_t tlb_size = 0;  // AMD: L1+L2 4K TLB entries, as Linux counts them
+  uint32_t tlb_size = 0;           // AMD: L1+L2 4K TLB entries, as Linux counts them
   std::vector<std::string> flags;  // Linux's names for the CPUID feature bits
   std::vector<std::string> power;  // "power management:" (leaf 0x80000007)
 };

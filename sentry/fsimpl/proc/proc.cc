@@ -191,7 +191,8 @@ std::string CpuMask(int n) {
   std::string out;
   int chunk = n % 32 == 0 ? 32 : n % 32;
   for (int lo = (n - 1) / 32 * 32; lo >= 0; lo -= 32) {
-    const uint32_t bits = static_cast<uint32_t>(chunk == 32 ? ~uint64_t{0} : (uint64_t{1} << chunk) - 1);
+    const uint32_t bits =
+        static_cast<uint32_t>(chunk == 32 ? ~uint64_t{0} : (uint64_t{1} << chunk) - 1);
     absl::StrAppendFormat(&out, "%s%0*x", out.empty() ? "" : ",", (chunk + 3) / 4, bits);
     chunk = 32;
   }
@@ -251,8 +252,9 @@ void ProcFilesystem::Build() {
             file(0444, text("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n")));
   root->Add("loadavg", file(0444, [this]() -> ErrnoOr<std::string> { return Loadavg(*this); }));
   root->Add("meminfo", file(0444, [this]() -> ErrnoOr<std::string> { return Meminfo(*this); }));
-  root->Add("mounts", std::make_shared<kernfs::Symlink>(
-                          *this, NextIno(), []() -> ErrnoOr<std::string> { return "self/mounts"; }));
+  root->Add("mounts",
+            std::make_shared<kernfs::Symlink>(
+                *this, NextIno(), []() -> ErrnoOr<std::string> { return "self/mounts"; }));
   root->Add("self",
             std::make_shared<kernfs::Symlink>(*this, NextIno(), []() -> ErrnoOr<std::string> {
               Task* t = Task::Current();

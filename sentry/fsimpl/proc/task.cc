@@ -118,7 +118,8 @@ ErrnoOr<std::string> Cmdline(Task& t) {
   if (env_start != arg_end || env_end < env_start) env_start = env_end = arg_end;
   const std::string last = ReadGuest(t, arg_end - 1, arg_end);
   if (last.empty() || last[0] == '\0') return ReadGuest(t, arg_start, arg_end);
-  std::string all = ReadGuest(t, arg_start, env_end);
+  // get_mm_proctitle: one page from arg_start, up to the first NUL.
+  std::string all = ReadGuest(t, arg_start, std::min(env_end, arg_start + kPageSize));
   const size_t nul = all.find('\0');
   if (nul != std::string::npos) all.resize(nul + 1);
   return all;
@@ -135,13 +136,15 @@ ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
   const uint64_t stime = Task::Current() == &t ? Ticks(t.CpuTime()) : 0;
   const uint64_t flags = k.config().randomize ? 0x400000 : 0;  // PF_RANDOMIZE
   const char state = 'R';
-  std::string s = absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d",
-                                  t.tgid(), t.comm(), state, t.ppid(), t.pgid(), t.sid(),
-                                  /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0,
-                                  stime, 0, 0, /*priority=*/20, /*nice=*/0,
-                                  /*num_threads=*/1, start_time);
-  s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm, (m.rss_anon + m.rss_shmem) / kPageSize,
-                       rsslim, img.start_code, img.end_code, img.stack_pointer, 0, 0);
+  std::string s =
+      absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d",
+                      t.tgid(), t.comm(), state, t.ppid(), t.pgid(), t.sid(),
+                      /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0, stime, 0, 0,
+                      /*priority=*/20, /*nice=*/0,
+                      /*num_threads=*/1, start_time);
+  s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm,
+                       (m.rss_anon + m.rss_shmem) / kPageSize, rsslim, img.start_code, img.end_code,
+                       img.stack_pointer, 0, 0);
   // Signals, decimal and only the first 31, "for Linux 2.0 compatibility".
   s += absl::StrFormat(" %d %d %d %d", 0, t.signal_mask() & 0x7fffffff,
                        SigMask(t, true) & 0x7fffffff, SigMask(t, false) & 0x7fffffff);
@@ -204,14 +207,16 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
       kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0), kb(0));
   s += "CoreDumping:\t0\nTHP_enabled:\t0\nThreads:\t1\n";
   s += absl::StrFormat("SigQ:\t0/%d\n", t.rlimit_of(RLIMIT_SIGPENDING).rlim_cur);
-  s += absl::StrFormat("SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
-                       "SigCgt:\t%016x\n",
-                       0, 0, t.signal_mask(), SigMask(t, true), SigMask(t, false));
+  s += absl::StrFormat(
+      "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
+      "SigCgt:\t%016x\n",
+      0, 0, t.signal_mask(), SigMask(t, true), SigMask(t, false));
   // Capabilities: every one up to CAP_LAST_CAP (40) for euid 0, none otherwise.
   const uint64_t caps = c.HasCapability() ? (uint64_t{1} << 41) - 1 : 0;
-  s += absl::StrFormat("CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\n"
-                       "CapAmb:\t%016x\n",
-                       0, caps, caps, (uint64_t{1} << 41) - 1, 0);
+  s += absl::StrFormat(
+      "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\n"
+      "CapAmb:\t%016x\n",
+      0, caps, caps, (uint64_t{1} << 41) - 1, 0);
   // The Sentry's own seccomp filter is not the guest's: the guest has none.
   s += "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n";
   s += "Speculation_Store_Bypass:\tunknown\nSpeculationIndirectBranch:\tunknown\n";
@@ -230,13 +235,13 @@ ErrnoOr<std::string> Limits(Task& t) {
     const char* unit;
   };
   static constexpr Name kNames[RLIM_NLIMITS] = {
-      {"Max cpu time", "seconds"},     {"Max file size", "bytes"},
-      {"Max data size", "bytes"},      {"Max stack size", "bytes"},
-      {"Max core file size", "bytes"}, {"Max resident set", "bytes"},
-      {"Max processes", "processes"},  {"Max open files", "files"},
-      {"Max locked memory", "bytes"},  {"Max address space", "bytes"},
-      {"Max file locks", "locks"},     {"Max pending signals", "signals"},
-      {"Max msgqueue size", "bytes"},  {"Max nice priority", nullptr},
+      {"Max cpu time", "seconds"},        {"Max file size", "bytes"},
+      {"Max data size", "bytes"},         {"Max stack size", "bytes"},
+      {"Max core file size", "bytes"},    {"Max resident set", "bytes"},
+      {"Max processes", "processes"},     {"Max open files", "files"},
+      {"Max locked memory", "bytes"},     {"Max address space", "bytes"},
+      {"Max file locks", "locks"},        {"Max pending signals", "signals"},
+      {"Max msgqueue size", "bytes"},     {"Max nice priority", nullptr},
       {"Max realtime priority", nullptr}, {"Max realtime timeout", "us"},
   };
   std::string s =
@@ -255,10 +260,10 @@ ErrnoOr<std::string> Limits(Task& t) {
 std::string MapsLine(const mm::MemoryManager::VmaInfo& v) {
   // Every mapping is anonymous in the memory file today (the loader copies
   // the executable): offset, device and inode are 0.
-  std::string line = absl::StrFormat(
-      "%08x-%08x %c%c%c%c %08x %02x:%02x %d ", v.start, v.end, (v.prot & PROT_READ) ? 'r' : '-',
-      (v.prot & PROT_WRITE) ? 'w' : '-', (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p',
-      0, 0, 0, 0);
+  std::string line =
+      absl::StrFormat("%08x-%08x %c%c%c%c %08x %02x:%02x %d ", v.start, v.end,
+                      (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
+                      (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', 0, 0, 0, 0);
   if (!v.name.empty()) {
     // seq_pad to 25 + 6 * sizeof(void*) - 1 columns, then a space.
     if (line.size() < 72) line.append(72 - line.size(), ' ');
@@ -506,10 +511,10 @@ class FdDir : public OfTask<kernfs::Directory> {
   }
 
   ErrnoOr<std::vector<Entry>> List() override {
-    ASSIGN_OR_RETURN(auto fds, OnTask(pfs_.kernel(), pid_, [](Task& t) {
-                       return ErrnoOr<std::vector<std::pair<int, kernel::FdTable::Entry>>>(
-                           t.fds().Snapshot());
-                     }));
+    ASSIGN_OR_RETURN(
+        auto fds, OnTask(pfs_.kernel(), pid_, [](Task& t) {
+          return ErrnoOr<std::vector<std::pair<int, kernel::FdTable::Entry>>>(t.fds().Snapshot());
+        }));
     std::vector<Entry> out;
     out.reserve(fds.size());
     for (const auto& [fd, e] : fds) {
@@ -531,14 +536,14 @@ struct EntrySpec {
   bool tgid_only;  // not in task/<tid>/
 };
 constexpr EntrySpec kEntries[] = {
-    {"task", DT_DIR, 0555, true},    {"fd", DT_DIR, 0500, false},
-    {"fdinfo", DT_DIR, 0555, false}, {"environ", DT_REG, 0400, false},
-    {"auxv", DT_REG, 0400, false},   {"status", DT_REG, 0444, false},
-    {"limits", DT_REG, 0444, false}, {"comm", DT_REG, 0644, false},
-    {"cmdline", DT_REG, 0444, false}, {"stat", DT_REG, 0444, false},
-    {"statm", DT_REG, 0444, false},  {"maps", DT_REG, 0444, false},
-    {"cwd", DT_LNK, 0777, false},    {"root", DT_LNK, 0777, false},
-    {"exe", DT_LNK, 0777, false},    {"mounts", DT_REG, 0444, false},
+    {"task", DT_DIR, 0555, true},       {"fd", DT_DIR, 0500, false},
+    {"fdinfo", DT_DIR, 0555, false},    {"environ", DT_REG, 0400, false},
+    {"auxv", DT_REG, 0400, false},      {"status", DT_REG, 0444, false},
+    {"limits", DT_REG, 0444, false},    {"comm", DT_REG, 0644, false},
+    {"cmdline", DT_REG, 0444, false},   {"stat", DT_REG, 0444, false},
+    {"statm", DT_REG, 0444, false},     {"maps", DT_REG, 0444, false},
+    {"cwd", DT_LNK, 0777, false},       {"root", DT_LNK, 0777, false},
+    {"exe", DT_LNK, 0777, false},       {"mounts", DT_REG, 0444, false},
     {"mountinfo", DT_REG, 0444, false}, {"smaps", DT_REG, 0444, false},
 };
 constexpr size_t kNumEntries = sizeof(kEntries) / sizeof(kEntries[0]);
@@ -568,7 +573,9 @@ class TaskDir : public OfTask<kernfs::Directory> {
   uint64_t Nlink() const override { return thread_ ? 4 : 5; }  // ., .., fd, fdinfo (, task)
 
  private:
-  uint64_t EntryIno(size_t i) const { return Ino(thread_ ? kThreadEntry : kTgidEntry, pid_, i + 1); }
+  uint64_t EntryIno(size_t i) const {
+    return Ino(thread_ ? kThreadEntry : kTgidEntry, pid_, i + 1);
+  }
 
   std::shared_ptr<vfs::Inode> Make(size_t i);
 
@@ -625,8 +632,7 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
   if (name == "auxv") {
     return TaskGenerated(fs, pid, ino, perm, [](Task& t) -> ErrnoOr<std::string> {
       const auto& auxv = t.image().auxv;
-      return std::string(reinterpret_cast<const char*>(auxv.data()),
-                         auxv.size() * sizeof(auxv[0]));
+      return std::string(reinterpret_cast<const char*>(auxv.data()), auxv.size() * sizeof(auxv[0]));
     });
   }
   if (name == "status") {
@@ -669,7 +675,9 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
 
 }  // namespace
 
-uint64_t TaskDirIno(pid_t pid, bool thread) { return Ino(thread ? kThreadEntry : kTgidEntry, pid, 0); }
+uint64_t TaskDirIno(pid_t pid, bool thread) {
+  return Ino(thread ? kThreadEntry : kTgidEntry, pid, 0);
+}
 
 std::shared_ptr<vfs::Inode> NewTaskDir(ProcFilesystem& fs, pid_t pid, bool thread,
                                        uint64_t parent_ino) {

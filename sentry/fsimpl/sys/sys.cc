@@ -23,8 +23,9 @@ class SysFilesystem : public kernfs::SyntheticFilesystem {
     };
     auto attr = [this](std::string text) {
       return std::make_shared<kernfs::GeneratedFile>(
-          *this, NextIno(), 0444, [text = std::move(text)]() -> ErrnoOr<std::string> { return text; },
-          nullptr, /*deny_write_open=*/true);
+          *this, NextIno(), 0444,
+          [text = std::move(text)]() -> ErrnoOr<std::string> { return text; }, nullptr,
+          /*deny_write_open=*/true);
     };
     auto root = dir(0);
     auto devices = dir(root->ino());
