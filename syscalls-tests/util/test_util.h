@@ -57,9 +57,9 @@ inline constexpr char kSandboxSkipPrefix[] = "sandbox lacks ";
 // the classic rule of a kernel without capability sets: euid 0 has them all.
 bool HaveCapability(int cap);
 
-// The host's vm.overcommit_memory (0 heuristic, 1 always, 2 never), or -1 when
-// /proc cannot tell (inside the sandbox, which has no /proc yet). Tests of
-// commit accounting assume Linux's default, 0.
+// vm.overcommit_memory (0 heuristic, 1 always, 2 never) as the kernel under
+// test says in /proc, or -1 when it cannot tell. Tests of commit accounting
+// assume Linux's default, 0; the sandbox keeps no commit accounting and says 1.
 int OvercommitPolicy();
 
 // Skips the test when `cond` holds, naming the condition.

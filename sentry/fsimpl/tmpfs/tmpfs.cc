@@ -273,6 +273,10 @@ class RegularFileFD : public vfs::FileDescription {
 
   ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec> dst, int64_t offset) override {
     if ((status_flags() & O_ACCMODE) == O_WRONLY) return Errno(EBADF);
+    // Nothing asked: no atime update (generic_file_read_iter).
+    size_t total = 0;
+    for (const iovec& v : dst) total += v.iov_len;
+    if (total == 0) return size_t{0};
     if (offset >= 0) return file_->Read(dst, offset);
     absl::MutexLock l(&mu_);
     size_t n = file_->Read(dst, offset_);
