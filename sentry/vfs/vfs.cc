@@ -174,7 +174,7 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
   auto it = dir->children_.find(name);
   if (it != dir->children_.end()) {
     if (it->second->inode_->Valid()) return it->second;
-    it->second->dead_ = true;
+    KillLocked(it->second);
     dir->children_.erase(it);
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, dir->inode_->Lookup(name));
@@ -192,8 +192,22 @@ std::shared_ptr<Dentry> VirtualFilesystem::AddChildLocked(const std::shared_ptr<
 void VirtualFilesystem::DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name) {
   auto it = dir->children_.find(name);
   if (it == dir->children_.end()) return;
-  it->second->dead_ = true;
+  KillLocked(it->second);
   dir->children_.erase(it);
+}
+
+void VirtualFilesystem::KillLocked(const std::shared_ptr<Dentry>& d) {
+  // What is cached below a dentry that leaves the tree leaves with it; the
+  // children's links to their parents would otherwise make a cycle nothing
+  // reaches (an invalidated /proc/<pid> with its cached entries).
+  std::vector<std::shared_ptr<Dentry>> stack = {d};
+  while (!stack.empty()) {
+    std::shared_ptr<Dentry> x = std::move(stack.back());
+    stack.pop_back();
+    x->dead_ = true;
+    for (auto& [child_name, child] : x->children_) stack.push_back(child);
+    x->children_.clear();
+  }
 }
 
 // --- The path resolver. ---

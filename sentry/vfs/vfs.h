@@ -190,6 +190,8 @@ class VirtualFilesystem {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `d` and everything cached below it dead and drops those caches.
+  void KillLocked(const std::shared_ptr<Dentry>& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The mount on `vd`, if any, followed down to the topmost.
   VirtualDentry CrossDownLocked(VirtualDentry vd) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   VirtualDentry ParentOfLocked(const VirtualDentry& vd, const VirtualDentry& root) const
