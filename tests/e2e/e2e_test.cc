@@ -122,6 +122,7 @@ std::vector<Case> Cases() {
       {"BasicSyscalls", {Prog("basics")}, 0, std::nullopt, "0123456789abcdef"},
       {"FileSyscallsOnTmp", {Prog("files")}, 0, std::nullopt},
       {"DevAndProc", {Prog("devproc"), "one", "two words"}, 0, std::nullopt},
+      {"ProcAndDevSurviveOddUse", {Prog("procfuzz")}, 0, "done\n"},
       {"BusyboxEcho", {kBusybox, "echo", "hello"}, 0, "hello\n"},
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},

@@ -12,6 +12,8 @@
 namespace sentry::fsimpl::kernfs {
 namespace {
 
+constexpr size_t kMaxWriteCopy = 4096;
+
 timespec Now() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -235,9 +237,15 @@ ErrnoOr<size_t> SnapshotFD::Readv(kernel::Task*, std::span<const iovec> dst, int
 ErrnoOr<size_t> SnapshotFD::Writev(kernel::Task*, std::span<const iovec> src, int64_t) {
   if ((status_flags() & O_ACCMODE) == O_RDONLY) return Errno(EBADF);
   if (write_ == nullptr) return Errno(EINVAL);
-  std::string data;
-  for (const iovec& v : src) data.append(static_cast<const char*>(v.iov_base), v.iov_len);
-  return write_(data);
+  // The guest decides the length: never copy more than a page of it.
+  std::string head;
+  size_t total = 0;
+  for (const iovec& v : src) {
+    const size_t take = std::min(v.iov_len, kMaxWriteCopy - head.size());
+    head.append(static_cast<const char*>(v.iov_base), take);
+    total += v.iov_len;
+  }
+  return write_(head, total);
 }
 
 ErrnoOr<struct stat> SnapshotFD::Stat() {

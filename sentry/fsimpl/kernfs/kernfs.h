@@ -166,8 +166,10 @@ class StaticDirectory : public Directory {
 class GeneratedFile : public SyntheticInode {
  public:
   using Generator = std::function<ErrnoOr<std::string>()>;
-  // Takes what one write(2) gave; returns the bytes it consumed.
-  using Writer = std::function<ErrnoOr<size_t>(std::string_view data)>;
+  // Takes what one write(2) gave: its first page at most (`head`; Linux's
+  // proc writers copy no more) and its whole length. Returns the bytes it
+  // consumed.
+  using Writer = std::function<ErrnoOr<size_t>(std::string_view head, size_t total)>;
 
   GeneratedFile(SyntheticFilesystem& fs, uint64_t ino, uint32_t perm, Generator generate,
                 Writer write = nullptr, bool deny_write_open = false);

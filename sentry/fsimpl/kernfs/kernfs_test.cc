@@ -50,9 +50,9 @@ class KernfsTest : public ::testing::Test {
                                                       }));
     root->Add("rw", std::make_shared<GeneratedFile>(
                         *fs_, fs_->NextIno(), 0644, []() -> ErrnoOr<std::string> { return "x\n"; },
-                        [this](std::string_view d) -> ErrnoOr<size_t> {
+                        [this](std::string_view d, size_t total) -> ErrnoOr<size_t> {
                           written_ += d;
-                          return d.size();
+                          return total;
                         }));
     root->Add("sysctl", std::make_shared<GeneratedFile>(
                             *fs_, fs_->NextIno(), 0444,
@@ -171,6 +171,12 @@ TEST_F(KernfsTest, WriteRules) {
   EXPECT_EQ(written_, "abc");
   auto r = Open("/text");
   EXPECT_THAT(r->Writev(nullptr, {&v, 1}, -1), FailsWith(EBADF));
+  // A writer sees at most a page of what it is given, and the whole length.
+  written_.clear();
+  std::string big(1 << 20, 'y');
+  iovec bv[2] = {{big.data(), big.size()}, {d.data(), d.size()}};
+  EXPECT_EQ(*rw->Writev(nullptr, bv, -1), big.size() + 3);
+  EXPECT_EQ(written_, std::string(4096, 'y'));
 }
 
 TEST_F(KernfsTest, GeneratorErrorsFailTheOpen) {

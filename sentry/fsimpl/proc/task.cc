@@ -642,7 +642,7 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
   if (name == "comm") {
     // Writing renames a task of the writer's own thread group (else EINVAL),
     // to at most 15 bytes, as Linux's comm_write.
-    auto write = [&fs, pid](std::string_view data) -> ErrnoOr<size_t> {
+    auto write = [&fs, pid](std::string_view data, size_t total) -> ErrnoOr<size_t> {
       Task* cur = Task::Current();
       if (cur == nullptr || cur->tgid() != pid) return Errno(EINVAL);
       std::string comm(data.substr(0, 15));
@@ -651,7 +651,7 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
         t.set_comm(comm);
         return ErrnoOrOk();
       }));
-      return data.size();
+      return total;
     };
     return TaskGenerated(
         fs, pid, ino, perm, [](Task& t) { return ErrnoOr<std::string>(t.comm() + "\n"); }, write);
