@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "sentry/base/log.h"
@@ -59,6 +61,29 @@ int64_t TimespecToNs(const timespec& ts) {
 }
 
 thread_local Task* current_task = nullptr;
+
+// `path` made absolute against `cwd` and normalized lexically (no ".", "..",
+// or repeated slashes), as Linux's /proc/pid/exe always is. (static glibc
+// asserts that readlink("/proc/self/exe") starts with '/'.)
+std::string AbsolutePath(const std::string& cwd, const std::string& path) {
+  std::vector<std::string> parts;
+  const std::string full = !path.empty() && path[0] == '/' ? path : cwd + "/" + path;
+  size_t i = 0;
+  while (i < full.size()) {
+    size_t j = full.find('/', i);
+    if (j == std::string::npos) j = full.size();
+    const std::string part = full.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
 
 }  // namespace
 
@@ -126,7 +151,7 @@ absl::Status Task::Start(const InitArgs& args) {
   }
   comm_ = loaded->comm;
   image_ = *std::move(loaded);
-  executable_path_ = args.filename;
+  executable_path_ = AbsolutePath(kernel_.vfs().PathOf(fs_root_, cwd_), args.filename);
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
   regs_.r.rip = image_.entry;

@@ -84,7 +84,8 @@ class Task {
   pid_t sid() const { return tid_; }
 
   // Where exec put the image, argv, envp and auxv (/proc/pid/stat, cmdline,
-  // environ, auxv), and the path it was given (/proc/pid/exe).
+  // environ, auxv), and the path it was given, made absolute against the cwd
+  // (/proc/pid/exe).
   const loader::LoadResult& image() const { return image_; }
   const std::string& executable_path() const { return executable_path_; }
   // CLOCK_MONOTONIC when the task started (/proc/pid/stat's starttime).

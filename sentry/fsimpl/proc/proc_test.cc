@@ -352,6 +352,26 @@ TEST_F(ProcTest, LinksToTheTasksLocations) {
   EXPECT_TRUE(Open("/proc/self/cwd/f").ok());
 }
 
+TEST_F(ProcTest, ExeIsAbsoluteEvenForARelativeExec) {
+  auto exe = [this](const std::string& filename) {
+    task_.reset();
+    int fd = open(LOADER_TEST_STATIC, O_RDONLY | O_CLOEXEC);
+    loader::HostFdExecutable file(fd);
+    kernel::InitArgs args;
+    args.executable = &file;
+    args.filename = filename;
+    args.argv = {"hello"};
+    task_ = std::make_unique<kernel::Task>(*kernel_, 1);
+    EXPECT_TRUE(task_->Start(args).ok());
+    close(fd);
+    return Readlink("/proc/1/exe");
+  };
+  EXPECT_EQ(exe("build/x/hello"), "/build/x/hello");
+  EXPECT_EQ(exe("./a/../b//hello"), "/b/hello");
+  EXPECT_EQ(exe("../../hello"), "/hello");
+  EXPECT_EQ(exe("/abs/./path"), "/abs/path");
+}
+
 TEST_F(ProcTest, FdAndFdinfo) {
   auto f = vfs().Open(RootCtx(), "/tmp/x", O_CREAT | O_RDWR | 0100000 /*O_LARGEFILE*/, 0644);
   ASSERT_TRUE(f.ok());
