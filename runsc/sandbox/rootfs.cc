@@ -32,9 +32,6 @@ absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel, bool overlay) {
   };
   constexpr Dir kDirs[] = {
       {"/tmp", 01777, false},
-      {"/dev", 0755, true},
-      {"/proc", 0555, true},
-      {"/sys", 0555, true},
   };
   for (const Dir& d : kDirs) {
     // Under the overlay /tmp is the host's, with changes kept above.

@@ -18,11 +18,9 @@ absl::StatusOr<std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem>> AttachGo
     int gofer_fd, sentry::memory::MemoryFile& mf);
 
 // Mounts, in the kernel's tree: without the overlay, a fresh tmpfs on /tmp
-// (guest files live in Sentry memory; the host's /tmp is never written); and
-// an empty read-only
-// tmpfs over /dev, /proc and /sys (the host's must not show through; the
-// sandbox's own come with the /dev and /proc work). A directory the root lacks
-// is skipped.
+// (guest files live in Sentry memory; the host's /tmp is never written). The
+// Kernel itself mounts the sandbox's /dev, /proc and /sys over the host's.
+// A directory the root lacks is skipped.
 absl::Status MountSandboxDirs(sentry::kernel::Kernel& kernel, bool overlay);
 
 }  // namespace runsc

@@ -83,4 +83,9 @@ size_t FdTable::Count() const {
   return fds_.size();
 }
 
+std::vector<std::pair<int, FdTable::Entry>> FdTable::Snapshot() const {
+  absl::MutexLock l(&mu_);
+  return {fds_.begin(), fds_.end()};
+}
+
 }  // namespace sentry::kernel

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +41,8 @@ class FdTable {
   // Returns the descriptions closed (to release their POSIX locks).
   std::vector<std::shared_ptr<vfs::FileDescription>> CloseRange(unsigned first, unsigned last,
                                                                 bool cloexec_only);
+  // Every open fd with its entry, ascending: a snapshot (for /proc).
+  std::vector<std::pair<int, Entry>> Snapshot() const;
 
  private:
   mutable absl::Mutex mu_;

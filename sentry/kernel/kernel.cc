@@ -1,12 +1,16 @@
 #include "sentry/kernel/kernel.h"
 
 #include <fcntl.h>
+#include <sys/sysinfo.h>
 
 #include <algorithm>
 #include <thread>
 
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/dev/devfs.h"
+#include "sentry/fsimpl/proc/proc.h"
+#include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
 
@@ -18,6 +22,22 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       table_(table),
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
+  // One boot clock (README.md, "Time"): the host's CLOCK_BOOTTIME, so boot
+  // was at 0 on it, and at (now - uptime) on the wall clock.
+  boot_time_ = {0, 0};
+  {
+    timespec real, boot = BootClock();
+    clock_gettime(CLOCK_REALTIME, &real);
+    boot_realtime_ = {real.tv_sec - boot.tv_sec, real.tv_nsec - boot.tv_nsec};
+    if (boot_realtime_.tv_nsec < 0) {
+      boot_realtime_.tv_nsec += 1000000000;
+      boot_realtime_.tv_sec--;
+    }
+  }
+  if (config_.total_memory == 0) {
+    struct sysinfo si;
+    if (::sysinfo(&si) == 0) config_.total_memory = uint64_t{si.totalram} * si.mem_unit;
+  }
   // The VFS alone holds the root from here: a filesystem keeps memory-file
   // pages, so it must go before the memory file does (members die in reverse).
   std::shared_ptr<vfs::Filesystem> root_fs = std::move(config_.root_fs);
@@ -41,6 +61,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   // Linux's shm_mnt: where memfds live.
   memfd_fs_ = fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_);
   memfd_mount_ = vfs_->InternalMount(memfd_fs_);
+  MountStandardFilesystems();
 }
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> Kernel::NewMemfd(const std::string& name,
@@ -63,6 +84,37 @@ timespec Kernel::BootClock() {
   return ts;
 }
 
+void Kernel::MountStandardFilesystems() {
+  // Each goes on an existing directory of the root; a root without it (a
+  // container image with no /proc, say) goes without, as runc would refuse.
+  auto mount = [&](const char* path, ErrnoOr<std::shared_ptr<vfs::Filesystem>> fs, bool read_only,
+                   bool nosuid, bool nodev, bool noexec) {
+    if (!fs.ok()) {
+      SLOG(kWarning, "no %s: %s", path, ErrnoName(fs.error().value()));
+      return;
+    }
+    auto m = vfs_->MountAtPath(path, *std::move(fs), read_only);
+    if (!m.ok()) {
+      SLOG(kWarning, "cannot mount %s: %s", path, ErrnoName(m.error().value()));
+      return;
+    }
+    // Set before any task exists: nothing else can see the mount yet.
+    (*m)->nosuid = nosuid;
+    (*m)->nodev = nodev;
+    (*m)->noexec = noexec;
+  };
+  auto devtmpfs = fsimpl::dev::NewDevtmpfs(*mf_);
+  mount("/dev",
+        devtmpfs.ok() ? ErrnoOr<std::shared_ptr<vfs::Filesystem>>(*devtmpfs) : devtmpfs.error(),
+        false, /*nosuid=*/true, /*nodev=*/false, /*noexec=*/false);
+  fsimpl::tmpfs::TmpfsOptions shm;
+  shm.root_mode = 01777;
+  mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
+  mount("/proc", fsimpl::proc::NewProcFilesystem(*this), false, true, true, true);
+  mount("/sys", fsimpl::sys::NewSysFilesystem(config_.num_cpus), /*read_only=*/true, true, true,
+        true);
+}
+
 Kernel::~Kernel() = default;
 
 absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
@@ -80,6 +132,38 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
   });
   thread.join();
   return result;
+}
+
+void Kernel::AddTask(Task* t) {
+  absl::MutexLock l(&tasks_mu_);
+  tasks_[t->tid()] = t;
+}
+
+void Kernel::RemoveTask(Task* t) {
+  absl::MutexLock l(&tasks_mu_);
+  auto it = tasks_.find(t->tid());
+  if (it != tasks_.end() && it->second == t) tasks_.erase(it);
+}
+
+bool Kernel::WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return false;
+  fn(*it->second);
+  return true;
+}
+
+std::vector<pid_t> Kernel::TaskIds() const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  std::vector<pid_t> out;
+  out.reserve(tasks_.size());
+  for (const auto& [tid, t] : tasks_) out.push_back(tid);
+  return out;
+}
+
+int Kernel::TaskCount() const {
+  absl::ReaderMutexLock l(&tasks_mu_);
+  return static_cast<int>(tasks_.size());
 }
 
 void Kernel::CountUnimplemented(uint64_t nr) {

@@ -1,16 +1,19 @@
 // The Kernel: the Sentry's global state — the memory file, the platform, the
 // syscall accounting — and the tasks that run guest threads (DESIGN.md §6).
 //
-// Lock order: Kernel::mu_ > Task::mu_ > MemoryManager > MemoryFile.
+// Lock order: the VFS lock > Kernel::tasks_mu_ > a Task's FdTable > MemoryManager >
+// MemoryFile.
 #ifndef SENTRY_KERNEL_KERNEL_H_
 #define SENTRY_KERNEL_KERNEL_H_
 
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
@@ -29,6 +33,14 @@
 
 namespace sentry::kernel {
 
+class Task;
+
+// The Linux release and version the sandbox reports (uname(2), /proc/version,
+// /proc/sys/kernel/osrelease): Debian 12's kernel series. No Linux build has
+// this version string, which is how tests know they run in the sandbox.
+inline constexpr char kLinuxRelease[] = "6.1.0";
+inline constexpr char kLinuxVersion[] = "#1 SMP PREEMPT_DYNAMIC sandbox";
+
 struct KernelConfig {
   bool strace = false;
   int strace_fd = 2;      // where --strace lines go
@@ -37,6 +49,10 @@ struct KernelConfig {
   // CPUs the sandbox reports (sched_getaffinity, sysinfo, /proc later). Read
   // once at boot: after boot the Sentry opens no host path (sysconf would).
   int num_cpus = 1;
+  // Memory the sandbox reports as its total (/proc/meminfo's MemTotal). Read
+  // once at boot like num_cpus; 0 means the host's RAM as sysinfo(2) says at
+  // boot.
+  uint64_t total_memory = 0;
   // Initial resource limits of the first process (RLIM_NLIMITS entries).
   std::vector<rlimit> rlimits;
   // The root filesystem (the Kernel takes it: pass the only reference, as it
@@ -97,7 +113,23 @@ class Kernel {
   // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
   // CLOCK_MONOTONIC (see README.md, "Time").
   static timespec BootClock();
-  int TaskCount() const { return 1; }  // TODO(processes issue): the task set.
+  // Boot on the boot clock (BootClock): 0, the host's boot. Uptime and
+  // process start times (/proc) count from it.
+  const timespec& boot_time() const { return boot_time_; }
+  // The wall-clock time of that moment (/proc/stat's btime).
+  const timespec& boot_realtime() const { return boot_realtime_; }
+
+  // --- The task set, by tid. TODO(processes issue): thread groups and pid
+  // namespaces. A task joins once Start has set it up and leaves when it is
+  // destroyed. Lock order: the VFS lock > the task set > a task's own locks. ---
+  void AddTask(Task* t);
+  void RemoveTask(Task* t);
+  // Calls `fn` with task `tid`, which cannot go away meanwhile; false (and no
+  // call) if there is no such task. `fn` must not add or remove tasks.
+  bool WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const;
+  // The tids of every task, ascending.
+  std::vector<pid_t> TaskIds() const;
+  int TaskCount() const;
 
   // Records a guest's use of an unimplemented syscall (logged once per number).
   void CountUnimplemented(uint64_t nr);
@@ -112,6 +144,9 @@ class Kernel {
   std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
 
  private:
+  // /dev, /dev/shm, /proc and /sys (DESIGN.md §8).
+  void MountStandardFilesystems();
+
   KernelConfig config_;
   const SyscallTable& table_;
   std::unique_ptr<memory::MemoryFile> mf_;
@@ -119,6 +154,10 @@ class Kernel {
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
   std::shared_ptr<vfs::Filesystem> memfd_fs_;
   std::shared_ptr<vfs::Mount> memfd_mount_;
+  timespec boot_time_{};
+  timespec boot_realtime_{};
+  mutable absl::Mutex tasks_mu_;
+  std::map<pid_t, Task*> tasks_ ABSL_GUARDED_BY(tasks_mu_);
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

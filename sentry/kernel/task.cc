@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "sentry/base/log.h"
@@ -69,11 +71,42 @@ int64_t TimespecToNs(const timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+thread_local Task* current_task = nullptr;
+
+// `path` made absolute against `cwd` and normalized lexically (no ".", "..",
+// or repeated slashes), as Linux's /proc/pid/exe always is. (static glibc
+// asserts that readlink("/proc/self/exe") starts with '/'.)
+std::string AbsolutePath(const std::string& cwd, const std::string& path) {
+  std::vector<std::string> parts;
+  const std::string full = !path.empty() && path[0] == '/' ? path : cwd + "/" + path;
+  size_t i = 0;
+  while (i < full.size()) {
+    size_t j = full.find('/', i);
+    if (j == std::string::npos) j = full.size();
+    const std::string part = full.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
 }  // namespace
+
+Task* Task::Current() { return current_task; }
+
+Task::CurrentScope::CurrentScope(Task* t) : saved_(current_task) { current_task = t; }
+Task::CurrentScope::~CurrentScope() { current_task = saved_; }
 
 Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {}
 
 Task::~Task() {
+  kernel_.RemoveTask(this);
   // The memory manager refers to the address space: release it first.
   mm_.reset();
   as_.reset();
@@ -81,6 +114,7 @@ Task::~Task() {
 }
 
 absl::Status Task::Start(const InitArgs& args) {
+  start_time_ = Kernel::BootClock();  // on the boot clock, as /proc reports it
   interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (interrupt_fd_ < 0) return HostError("eventfd for the task's interrupts", errno);
 
@@ -164,14 +198,17 @@ absl::Status Task::Start(const InitArgs& args) {
                                                       error.empty() ? "" : ": ", error));
   }
   comm_ = loaded->comm;
+  image_ = *std::move(loaded);
+  executable_path_ = AbsolutePath(kernel_.vfs().PathOf(fs_root_, cwd_), args.filename);
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
-  regs_.r.rip = loaded->entry;
-  regs_.r.rsp = loaded->stack_pointer;
+  regs_.r.rip = image_.entry;
+  regs_.r.rsp = image_.stack_pointer;
   regs_.r.cs = 0x33;  // __USER_CS
   regs_.r.ss = 0x2b;  // __USER_DS
   regs_.r.eflags = 0x202;
   fp_.Reset();
+  kernel_.AddTask(this);
   return absl::OkStatus();
 }
 
@@ -202,6 +239,7 @@ absl::StatusOr<ExitStatus> Task::Run() {
 }
 
 void Task::HandleSyscall() {
+  CurrentScope current(this);
   const uint64_t nr = regs_.r.orig_rax;
   const SyscallArgs args{
       {regs_.r.rdi, regs_.r.rsi, regs_.r.rdx, regs_.r.r10, regs_.r.r8, regs_.r.r9}};

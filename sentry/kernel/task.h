@@ -57,6 +57,23 @@ class Task {
   // The run loop; returns how the thread group ended.
   absl::StatusOr<ExitStatus> Run();
 
+  // The task whose syscall this host thread is serving, or null (the Sentry's
+  // own work, other threads). /proc/self resolves through it: the VFS hands
+  // filesystems no task.
+  static Task* Current();
+  // Makes `t` the current task of this thread for a scope (the run loop
+  // around each syscall; tests).
+  class CurrentScope {
+   public:
+    explicit CurrentScope(Task* t);
+    ~CurrentScope();
+    CurrentScope(const CurrentScope&) = delete;
+    CurrentScope& operator=(const CurrentScope&) = delete;
+
+   private:
+    Task* saved_;
+  };
+
   Kernel& kernel() { return kernel_; }
   mm::MemoryManager& mm() { return *mm_; }
   FdTable& fds() { return *fds_; }
@@ -68,6 +85,14 @@ class Task {
   pid_t ppid() const { return 0; }     // init's parent is outside the namespace.
   pid_t pgid() const { return tid_; }
   pid_t sid() const { return tid_; }
+
+  // Where exec put the image, argv, envp and auxv (/proc/pid/stat, cmdline,
+  // environ, auxv), and the path it was given, made absolute against the cwd
+  // (/proc/pid/exe).
+  const loader::LoadResult& image() const { return image_; }
+  const std::string& executable_path() const { return executable_path_; }
+  // CLOCK_MONOTONIC when the task started (/proc/pid/stat's starttime).
+  const timespec& start_time() const { return start_time_; }
 
   const Credentials& creds() const { return creds_; }
   // setgroups(2): `groups` sorted.
@@ -164,6 +189,9 @@ class Task {
   pid_t tid_;
   Credentials creds_;
   std::string comm_;
+  loader::LoadResult image_;
+  std::string executable_path_;
+  timespec start_time_{};
   vfs::VirtualDentry fs_root_;
   vfs::VirtualDentry cwd_;
   uint32_t umask_ = 022;

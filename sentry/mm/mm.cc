@@ -1692,8 +1692,18 @@ std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
   out.reserve(impl_->vmas.size());
   for (auto it = impl_->vmas.begin(); it != impl_->vmas.end(); ++it) {
     const Vma& v = it->second.value;
-    out.push_back(VmaInfo{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name,
-                          v.shm && (v.dev || v.ino) ? v.shm_off : 0, v.dev, v.ino});
+    VmaInfo info{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name};
+    if (v.shm && (v.dev || v.ino)) {
+      info.offset = v.shm_off;
+      info.dev = v.dev;
+      info.ino = v.ino;
+    }
+    info.locked = v.locked;
+    for (auto p = impl_->pmas.LowerBound(it->first);
+         p != impl_->pmas.end() && p->first < it->second.end; ++p) {
+      info.resident += std::min(p->second.end, it->second.end) - std::max(p->first, it->first);
+    }
+    out.push_back(std::move(info));
   }
   return out;
 }

@@ -166,6 +166,8 @@ class MemoryManager {
     std::string name;
     uint64_t offset = 0;  // file mappings: the offset, device and inode
     uint64_t dev = 0, ino = 0;
+    uint64_t resident = 0;  // bytes backed by the memory file (smaps' Rss)
+    bool locked = false;    // mlock'ed (VM_LOCKED)
   };
   std::vector<VmaInfo> Vmas() const;
   uint64_t VirtualSize() const;    // sum of VMA sizes

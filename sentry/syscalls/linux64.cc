@@ -198,6 +198,7 @@ const Entry kEntries[] = {
   {197, Removexattr,   kFull, "", {A::kPath, A::kPath}},
   {198, Lremovexattr,  kFull, "", {A::kPath, A::kPath}},
   {199, Fremovexattr,  kFull, "", {A::kFd, A::kPath}},
+  {221, Fadvise64,     kFull, "", {A::kFd, A::kDec, A::kDec, A::kDec}},
   {235, Utimes,        kFull, "", {A::kPath, A::kPtr}},
   {261, Futimesat,     kFull, "", {A::kFd, A::kPath, A::kPtr}},
   {277, SyncFileRange, kFull, "", {A::kFd, A::kDec, A::kDec, A::kHex}},

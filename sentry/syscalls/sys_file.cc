@@ -290,14 +290,7 @@ SyscallResult Readlinkat(Task& t, const SyscallArgs& a) {
   const vfs::AccessCreds creds = t.access_creds();
   // An empty path reads the link an O_PATH fd names.
   ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds, true));
-  std::string target;
-  if (path.empty()) {
-    ASSIGN_OR_RETURN(vfs::Attr at, ctx.start.inode().GetAttr());
-    if (!S_ISLNK(at.mode)) return Errno(ENOENT);
-    ASSIGN_OR_RETURN(target, ctx.start.inode().Readlink());
-  } else {
-    ASSIGN_OR_RETURN(target, t.kernel().vfs().Readlink(ctx, path));
-  }
+  ASSIGN_OR_RETURN(std::string target, t.kernel().vfs().Readlink(ctx, path));
   const size_t n = std::min<size_t>(target.size(), static_cast<size_t>(size));
   auto r = t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(target.data()), n});
   if (!r.ok()) return Errno(EFAULT);
@@ -831,6 +824,18 @@ SyscallResult Fallocate(Task& t, const SyscallArgs& a) {
     return Errno(EOPNOTSUPP);
   }
   RETURN_IF_ERROR(file->Allocate(mode, offset, len));
+  return 0;
+}
+
+SyscallResult Fadvise64(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  const int advice = a.Int(3);
+  if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE) return Errno(EINVAL);
+  if (a.Int64(2) < 0) return Errno(EINVAL);
+  // Pipes and sockets: ESPIPE. For files it is advice only: the page cache
+  // reads what is faulted, and tmpfs has nothing to read ahead.
+  if (!file->Seekable()) return Errno(ESPIPE);
   return 0;
 }
 

@@ -12,10 +12,6 @@
 namespace sentry::syscalls {
 namespace {
 
-// The Linux release the sandbox reports (Debian 12's kernel series).
-constexpr char kRelease[] = "6.1.0";
-constexpr char kVersion[] = "#1 SMP PREEMPT_DYNAMIC sandbox";
-
 void Set(char* field, std::string_view v) {
   std::memset(field, 0, _UTSNAME_LENGTH);
   std::memcpy(field, v.data(), std::min<size_t>(v.size(), _UTSNAME_LENGTH - 1));
@@ -27,8 +23,8 @@ SyscallResult Uname(Task& t, const SyscallArgs& a) {
   struct utsname u;
   Set(u.sysname, "Linux");
   Set(u.nodename, t.kernel().config().hostname);
-  Set(u.release, kRelease);
-  Set(u.version, kVersion);
+  Set(u.release, kernel::kLinuxRelease);
+  Set(u.version, kernel::kLinuxVersion);
   Set(u.machine, "x86_64");
   Set(u.domainname, "(none)");
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct utsname>(0), u));

@@ -73,11 +73,14 @@ ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir
 }
 
 // The transfer, after the checks each syscall makes in Linux's order.
+// readv/writev of nothing never reach the file (do_iter_readv_writev); read
+// and write do (vfs_read/vfs_write have no such shortcut: a write of 0 bytes
+// to /dev/full is ENOSPC, a read of 0 bytes of a directory EISDIR).
 SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> guest,
-                   int64_t offset, Dir dir) {
+                   int64_t offset, Dir dir, bool vector) {
   bool empty = true;
   for (const iovec& g : guest) empty &= g.iov_len == 0;
-  if (empty) return 0;
+  if (empty && vector) return 0;
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir, file.HostCopies()));
   ErrnoOr<size_t> n =
       dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
@@ -94,7 +97,7 @@ SyscallResult DoSingle(Task& t, const SyscallArgs& a, int64_t offset, Dir dir) {
   RETURN_IF_ERROR(FileFor(t, a.Int(0), dir));
   if (!AccessOk(a[1], a[2])) return Errno(EFAULT);
   iovec g{reinterpret_cast<void*>(a[1]), std::min(a.Size(2), kMaxRwCount)};
-  return DoIo(t, *file, {&g, 1}, offset, dir);
+  return DoIo(t, *file, {&g, 1}, offset, dir, /*vector=*/false);
 }
 
 // readv, writev, preadv... (vfs_readv + import_iovec): the fd, ESPIPE, the
@@ -134,7 +137,7 @@ SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir, i
     g.iov_len = std::min(g.iov_len, kMaxRwCount - total);
     total += g.iov_len;
   }
-  SyscallResult r = DoIo(t, *file, guest, offset, dir);
+  SyscallResult r = DoIo(t, *file, guest, offset, dir, /*vector=*/true);
   if (r.ok() && dir == Dir::kWrite && (rwf & (RWF_DSYNC | RWF_SYNC))) {
     RETURN_IF_ERROR(file->Sync());
   }

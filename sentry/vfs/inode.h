@@ -90,7 +90,9 @@ inline uint8_t DirentType(uint32_t mode) { return static_cast<uint8_t>((mode & S
 // An inode. Operations a kind of inode does not support return the errno Linux
 // gives for them (the defaults below). Directory operations are called with
 // the VFS holding the directory's dentry lock, so a filesystem sees one
-// mutation of a directory at a time.
+// mutation of a directory at a time. Lookup, Readlink, Open and Valid always
+// run with the VFS lock held: they must not call back into a VFS operation
+// that takes it (see VirtualFilesystem::AssertLocked and the *Locked forms).
 class Inode : public std::enable_shared_from_this<Inode> {
  public:
   explicit Inode(Filesystem& fs) : fs_(fs) {}

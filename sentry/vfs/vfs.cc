@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -198,7 +199,7 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
   auto it = dir->children_.find(name);
   if (it != dir->children_.end()) {
     if (it->second->inode_->Valid()) return it->second;
-    it->second->dead_ = true;
+    KillLocked(it->second);
     dir->children_.erase(it);
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, dir->inode_->Lookup(name));
@@ -216,8 +217,22 @@ std::shared_ptr<Dentry> VirtualFilesystem::AddChildLocked(const std::shared_ptr<
 void VirtualFilesystem::DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name) {
   auto it = dir->children_.find(name);
   if (it == dir->children_.end()) return;
-  it->second->dead_ = true;
+  KillLocked(it->second);
   dir->children_.erase(it);
+}
+
+void VirtualFilesystem::KillLocked(const std::shared_ptr<Dentry>& d) {
+  // What is cached below a dentry that leaves the tree leaves with it; the
+  // children's links to their parents would otherwise make a cycle nothing
+  // reaches (an invalidated /proc/<pid> with its cached entries).
+  std::vector<std::shared_ptr<Dentry>> stack = {d};
+  while (!stack.empty()) {
+    std::shared_ptr<Dentry> x = std::move(stack.back());
+    stack.pop_back();
+    x->dead_ = true;
+    for (auto& [child_name, child] : x->children_) stack.push_back(child);
+    x->children_.clear();
+  }
 }
 
 // --- The path resolver. ---
@@ -644,6 +659,11 @@ ErrnoOrOk VirtualFilesystem::Rename(const PathContext& old_ctx, std::string_view
 
 ErrnoOr<std::string> VirtualFilesystem::Readlink(const PathContext& ctx, std::string_view path) {
   absl::MutexLock l(&mu_);
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(Attr a, ctx.start.inode().GetAttr());
+    if (!S_ISLNK(a.mode)) return Errno(ENOENT);
+    return ctx.start.inode().Readlink();
+  }
   ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, 0, nullptr));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
   if (!S_ISLNK(a.mode)) return Errno(EINVAL);
@@ -810,6 +830,21 @@ ErrnoOrOk VirtualFilesystem::RemoveXattr(const AccessCreds& c, const VirtualDent
 std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDentry& vd,
                                       bool* reachable, bool* deleted) {
   absl::MutexLock l(&mu_);
+  return PathOfLocked(root, vd, reachable, deleted);
+}
+
+std::vector<std::shared_ptr<Mount>> VirtualFilesystem::MountsLocked() const {
+  std::vector<std::shared_ptr<Mount>> out = {root_.mount};
+  for (const auto& [key, m] : mounts_) out.push_back(m);
+  std::sort(out.begin() + 1, out.end(),
+            [](const std::shared_ptr<Mount>& a, const std::shared_ptr<Mount>& b) {
+              return a->id < b->id;
+            });
+  return out;
+}
+
+std::string VirtualFilesystem::PathOfLocked(const VirtualDentry& root, const VirtualDentry& vd,
+                                            bool* reachable, bool* deleted) {
   std::vector<std::string> names;
   VirtualDentry cur = vd;
   bool reached_root = false;

@@ -147,6 +147,8 @@ class VirtualFilesystem {
   ErrnoOrOk Rmdir(const PathContext& ctx, std::string_view path);
   ErrnoOrOk Rename(const PathContext& old_ctx, std::string_view old_path,
                    const PathContext& new_ctx, std::string_view new_path, unsigned flags);
+  // An empty path reads the link at ctx.start itself (readlinkat on an O_PATH
+  // fd): ENOENT if that is not a symlink.
   ErrnoOr<std::string> Readlink(const PathContext& ctx, std::string_view path);
   // access/faccessat: `may` is kMay* (0 checks existence only).
   ErrnoOrOk Access(const PathContext& ctx, std::string_view path, unsigned flags, int may);
@@ -180,6 +182,16 @@ class VirtualFilesystem {
   std::string PathOf(const VirtualDentry& root, const VirtualDentry& vd, bool* reachable = nullptr,
                      bool* deleted = nullptr);
 
+  // --- For filesystems that show the VFS itself (/proc). Inode::Lookup,
+  // Readlink, Open and Valid run with the VFS lock held (inode.h), so they
+  // use these forms, after AssertLocked() (which dies if nobody holds it). ---
+  void AssertLocked() const ABSL_ASSERT_EXCLUSIVE_LOCK(mu_) { mu_.AssertHeld(); }
+  std::string PathOfLocked(const VirtualDentry& root, const VirtualDentry& vd,
+                           bool* reachable = nullptr, bool* deleted = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every mount, the root first, then in the order they were made.
+  std::vector<std::shared_ptr<Mount>> MountsLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
  private:
   struct Parent {
     VirtualDentry dir;
@@ -201,6 +213,8 @@ class VirtualFilesystem {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `d` and everything cached below it dead and drops those caches.
+  void KillLocked(const std::shared_ptr<Dentry>& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The mount on `vd`, if any, followed down to the topmost.
   VirtualDentry CrossDownLocked(VirtualDentry vd) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   VirtualDentry ParentOfLocked(const VirtualDentry& vd, const VirtualDentry& root) const

@@ -518,6 +518,16 @@ TEST_F(FileTest, SeekDataAndHoles) {
   EXPECT_THAT(lseek(fd.get(), data, SEEK_HOLE), SyscallSucceedsWithValue((1 << 20) + 1));
 }
 
+TEST_F(FileTest, Fadvise) {
+  Touch("f", "x");
+  FileDescriptor fd(open("f", O_RDONLY));
+  EXPECT_THAT(syscall(SYS_fadvise64, fd.get(), 0L, 0L, long{POSIX_FADV_SEQUENTIAL}),
+              SyscallSucceeds());
+  EXPECT_THAT(syscall(SYS_fadvise64, fd.get(), 0L, 0L, 99L), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_fadvise64, fd.get(), 0L, -1L, 0L), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_fadvise64, -1, 0L, 0L, 0L), SyscallFailsWithErrno(EBADF));
+}
+
 TEST_F(FileTest, SyncCalls) {
   Touch("f", "x");
   FileDescriptor fd(open("f", O_RDWR));

@@ -5,8 +5,8 @@
 // Knowing that a test runs inside the sandbox
 // -------------------------------------------
 // IsRunningInSandbox() asks uname(2): the Sentry reports the kernel version
-// string "#1 SMP PREEMPT_DYNAMIC sandbox" (kVersion in
-// sentry/syscalls/sys_misc.cc), and a Linux kernel's version string ends in its
+// string "#1 SMP PREEMPT_DYNAMIC sandbox" (kLinuxVersion in
+// sentry/kernel/kernel.h), and a Linux kernel's version string ends in its
 // build date, never in " sandbox". The answer comes from the kernel under test,
 // so it holds however the binary was started (by the runner, by hand under
 // `runsc do`, by a CI job). The runner also tells each run which side it is
@@ -57,9 +57,9 @@ inline constexpr char kSandboxSkipPrefix[] = "sandbox lacks ";
 // the classic rule of a kernel without capability sets: euid 0 has them all.
 bool HaveCapability(int cap);
 
-// The host's vm.overcommit_memory (0 heuristic, 1 always, 2 never), or -1 when
-// /proc cannot tell (inside the sandbox, which has no /proc yet). Tests of
-// commit accounting assume Linux's default, 0.
+// vm.overcommit_memory (0 heuristic, 1 always, 2 never) as the kernel under
+// test says in /proc, or -1 when it cannot tell. Tests of commit accounting
+// assume Linux's default, 0; the sandbox keeps no commit accounting and says 1.
 int OvercommitPolicy();
 
 // Skips the test when `cond` holds, naming the condition.

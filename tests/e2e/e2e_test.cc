@@ -20,6 +20,7 @@
 #include <cstdio>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -52,6 +53,16 @@ constexpr char kHelloWriteCall[] = R"(write(1, "hello, world\n", 13))";
 constexpr char kHelloWriteResult[] = "= 13";
 
 std::string Prog(const std::string& name) { return std::string(E2E_PROGS_DIR "/") + name; }
+
+// `path` relative to the current directory ("../progs/x", "progs/x"), with a
+// slash in it so that it is not looked up on PATH.
+std::string RelativeToCwd(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path rel = std::filesystem::relative(path, ec);
+  if (ec || rel.empty()) return path;
+  std::string r = rel.string();
+  return r.find('/') == std::string::npos ? "./" + r : r;
+}
 
 bool NativeOnly() {
   const char* v = getenv("SANDBOX_E2E_NATIVE_ONLY");
@@ -130,6 +141,11 @@ std::vector<Case> Cases() {
       {"ArgvEnvAuxv", {Prog("auxdump"), "one", "two words", "", "-x"}, 0, std::nullopt},
       {"BasicSyscalls", {Prog("basics")}, 0, std::nullopt, "0123456789abcdef"},
       {"FileSyscallsOnTmp", {Prog("files")}, 0, std::nullopt},
+      {"DevAndProc", {Prog("devproc"), "one", "two words"}, 0, std::nullopt},
+      // By a relative path: /proc/self/exe must still be absolute (static
+      // glibc asserts it).
+      {"HelloByRelativePath", {RelativeToCwd(Prog("hello"))}, 0, "hello, world\n"},
+      {"ProcAndDevSurviveOddUse", {Prog("procfuzz")}, 0, "done\n"},
       {"BusyboxEcho", {kBusybox, "echo", "hello"}, 0, "hello\n"},
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},

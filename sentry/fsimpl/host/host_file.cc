@@ -21,6 +21,12 @@ struct KernelTermios {
 };
 static_assert(sizeof(KernelTermios) == 36);
 
+size_t IovLength(std::span<const iovec> iov) {
+  size_t n = 0;
+  for (const iovec& v : iov) n += v.iov_len;
+  return n;
+}
+
 ssize_t HostIo(int fd, std::span<const iovec> iov, int64_t offset, bool write) {
   int cnt = static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX));
   if (write) {
@@ -50,6 +56,8 @@ HostFile::HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino)
 HostFile::~HostFile() { close(fd_); }
 
 ErrnoOr<size_t> HostFile::Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) {
+  // Nothing asked: 0 at once, as Linux's pipes and ttys (no waiting for data).
+  if (IovLength(dst) == 0) return size_t{0};
   for (;;) {
     // Regular files are always ready; for ttys and pipes wait interruptibly.
     if (!seekable_) {
@@ -70,6 +78,7 @@ ErrnoOr<size_t> HostFile::Readv(kernel::Task* t, std::span<const iovec> dst, int
 }
 
 ErrnoOr<size_t> HostFile::Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) {
+  if (IovLength(src) == 0) return size_t{0};
   for (;;) {
     if (!seekable_) {
       if (t == nullptr || (status_flags() & O_NONBLOCK)) {
@@ -87,6 +96,18 @@ ErrnoOr<size_t> HostFile::Writev(kernel::Task* t, std::span<const iovec> src, in
     // TODO(processes issue): EPIPE also sends SIGPIPE to the writer.
     return Errno(errno);
   }
+}
+
+ErrnoOr<int64_t> HostFile::Seek(int64_t offset, int whence) {
+  if (!seekable_) return Errno(ESPIPE);
+  const off_t r = lseek(fd_, offset, whence);
+  if (r < 0) return Errno(errno);
+  return static_cast<int64_t>(r);
+}
+
+ErrnoOrOk HostFile::Sync() {
+  if (fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) return Errno(errno);
+  return Ok();
 }
 
 ErrnoOr<struct stat> HostFile::Stat() {

@@ -19,6 +19,10 @@ class HostFile : public vfs::FileDescription {
   ErrnoOr<size_t> Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) override;
   bool HostCopies() const override { return true; }
   bool Seekable() const override { return seekable_; }
+  // The donated fd's own position (shared with whoever else holds it, as an
+  // inherited fd is).
+  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override;
+  ErrnoOrOk Sync() override;
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override;

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/base/user_addr.h"
+#include "sentry/fsimpl/dev/devices.h"
 #include "sentry/vfs/file_description.h"
 
 namespace sentry::fsimpl::tmpfs {
@@ -395,6 +396,10 @@ class RegularFileFD : public vfs::FileDescription {
 
   ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec> dst, int64_t offset) override {
     if ((status_flags() & O_ACCMODE) == O_WRONLY) return Errno(EBADF);
+    // Nothing asked: no atime update (generic_file_read_iter).
+    size_t total = 0;
+    for (const iovec& v : dst) total += v.iov_len;
+    if (total == 0) return size_t{0};
     if (offset >= 0) return file_->Read(dst, offset);
     absl::MutexLock l(&mu_);
     size_t n = file_->Read(dst, offset_);
@@ -499,12 +504,22 @@ class Symlink : public TmpfsInode {
   const std::string target_;
 };
 
-// FIFOs, sockets and device nodes: the name exists; opening needs the pipe
-// and device layers (the processes issue; /dev).
+// FIFOs, sockets and device nodes. A character device opens its driver from
+// the device registry (ENXIO for an unknown number, as Linux); block devices
+// have no drivers (ENXIO); FIFOs need pipes (the processes issue).
 class Special : public TmpfsInode {
  public:
   using TmpfsInode::TmpfsInode;
-  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry& vd,
+                                                      int flags) override {
+    uint32_t mode;
+    uint64_t rdev;
+    {
+      absl::MutexLock l(&mu_);
+      mode = attr_.mode;
+      rdev = attr_.rdev;
+    }
+    if (S_ISCHR(mode)) return dev::OpenCharDevice(rdev, vd, flags);
     return Errno(ENXIO);
   }
 };
@@ -765,8 +780,8 @@ uint64_t NewAnonDev() {
   return makedev(0, minor);
 }
 
-TmpfsFilesystem::TmpfsFilesystem(memory::MemoryFile& mf, uint64_t limit_pages)
-    : mf_(mf), limit_pages_(limit_pages), dev_(NewAnonDev()) {}
+TmpfsFilesystem::TmpfsFilesystem(memory::MemoryFile& mf, uint64_t limit_pages, std::string name)
+    : mf_(mf), limit_pages_(limit_pages), dev_(NewAnonDev()), name_(std::move(name)) {}
 
 TmpfsFilesystem::~TmpfsFilesystem() = default;
 
@@ -774,7 +789,7 @@ std::shared_ptr<TmpfsFilesystem> TmpfsFilesystem::Create(memory::MemoryFile& mf,
                                                          const TmpfsOptions& options) {
   uint64_t limit = options.size_limit != 0 ? options.size_limit : mf.capacity() / 2;
   auto fs = std::shared_ptr<TmpfsFilesystem>(
-      new TmpfsFilesystem(mf, std::max<uint64_t>(limit / kPageSize, 1)));
+      new TmpfsFilesystem(mf, std::max<uint64_t>(limit / kPageSize, 1), options.name));
   fs->root_ = std::make_shared<Directory>(*fs, S_IFDIR | (options.root_mode & 07777),
                                           options.root_owner, 0);
   // The root's ".." is itself.

@@ -19,6 +19,8 @@ struct TmpfsOptions {
   uint64_t size_limit = 0;  // bytes; 0 means half of the memory file (Linux: half of RAM)
   uint32_t root_mode = 01777;
   vfs::Owner root_owner;
+  // The filesystem type /proc/mounts shows ("devtmpfs" for /dev).
+  std::string name = "tmpfs";
 };
 
 class TmpfsFilesystem : public vfs::Filesystem {
@@ -28,7 +30,7 @@ class TmpfsFilesystem : public vfs::Filesystem {
   ~TmpfsFilesystem() override;
 
   std::shared_ptr<vfs::Inode> Root() override { return root_; }
-  std::string_view Name() const override { return "tmpfs"; }
+  std::string_view Name() const override { return name_; }
   ErrnoOr<struct statfs> StatFS() override;
   uint64_t Dev() const override { return dev_; }
 
@@ -44,12 +46,13 @@ class TmpfsFilesystem : public vfs::Filesystem {
   uint64_t pages_used() const { return pages_used_.load(std::memory_order_relaxed); }
 
  private:
-  TmpfsFilesystem(memory::MemoryFile& mf, uint64_t limit_pages);
+  TmpfsFilesystem(memory::MemoryFile& mf, uint64_t limit_pages, std::string name);
   memory::MemoryFile& mf_;
   const uint64_t limit_pages_;
   const uint64_t dev_;
   std::atomic<uint64_t> next_ino_{1};
   std::atomic<uint64_t> pages_used_{0};
+  const std::string name_;
   std::shared_ptr<vfs::Inode> root_;
 };
 

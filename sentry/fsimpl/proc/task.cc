@@ -1,0 +1,687 @@
+// /proc/<pid> and /proc/<pid>/task/<tid>: each file generated from the task's
+// state when opened. Formats are Linux 6.1's (fs/proc/array.c, base.c,
+// task_mmu.c, fd.c, proc_namespace.c).
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/base/user_addr.h"
+#include "sentry/fsimpl/proc/proc_fs.h"
+#include "sentry/mm/mm.h"
+
+namespace sentry::fsimpl::proc {
+namespace {
+
+using kernel::Task;
+
+// Inode numbers: a kind, the pid and an index, so that they are stable for
+// as long as the task lives.
+enum InoKind : uint64_t { kTgidEntry = 1, kThreadEntry = 2, kFdLink = 3, kFdInfo = 4 };
+uint64_t Ino(uint64_t kind, pid_t pid, uint64_t index) {
+  return (kind << 56) | (uint64_t{static_cast<uint32_t>(pid)} << 24) | (index & 0xffffff);
+}
+
+// --- What the files show. ---
+
+uint64_t Ticks(const timespec& ts) {
+  return static_cast<uint64_t>(ts.tv_sec) * kClockTicks +
+         static_cast<uint64_t>(ts.tv_nsec) / (1000000000 / kClockTicks);
+}
+
+timespec Sub(const timespec& a, const timespec& b) {
+  timespec r{a.tv_sec - b.tv_sec, a.tv_nsec - b.tv_nsec};
+  if (r.tv_nsec < 0) {
+    r.tv_nsec += 1000000000;
+    r.tv_sec--;
+  }
+  if (r.tv_sec < 0) r = {0, 0};
+  return r;
+}
+
+// The memory counters Linux keeps per mm, computed from the VMAs.
+struct MemStats {
+  std::vector<mm::MemoryManager::VmaInfo> vmas;
+  uint64_t total_vm = 0;   // bytes
+  uint64_t rss_anon = 0;   // resident bytes of private mappings
+  uint64_t rss_shmem = 0;  // resident bytes of shared mappings
+  uint64_t locked = 0;
+  uint64_t data_vm = 0, stack_vm = 0, exec_vm = 0;
+  uint64_t text = 0;  // the executable's code, page-rounded
+};
+
+MemStats Stats(Task& t) {
+  MemStats s;
+  s.vmas = t.mm().Vmas();
+  for (const auto& v : s.vmas) {
+    const uint64_t size = v.end - v.start;
+    (v.shared ? s.rss_shmem : s.rss_anon) += v.resident;
+    const bool write = v.prot & PROT_WRITE, exec = v.prot & PROT_EXEC;
+    // Linux's is_stack_mapping, is_data_mapping, is_exec_mapping.
+    if (v.growsdown) {
+      s.stack_vm += size;
+    } else if (write && !v.shared) {
+      s.data_vm += size;
+    } else if (exec && !write) {
+      s.exec_vm += size;
+    }
+  }
+  s.total_vm = t.mm().VirtualSize();
+  s.locked = t.mm().LockedBytes();
+  const loader::LoadResult& img = t.image();
+  const uint64_t end = (img.end_code + kPageSize - 1) & ~(kPageSize - 1);
+  const uint64_t start = img.start_code & ~(kPageSize - 1);
+  s.text = end > start ? end - start : 0;
+  return s;
+}
+
+uint64_t SigMask(Task& t, bool ignored) {
+  uint64_t m = 0;
+  for (int sig = 1; sig <= kernel::kNumSignals; ++sig) {
+    const uint64_t h = t.sigaction(sig).handler;
+    if (ignored ? h == 1 : h > 1) m |= kernel::SigBit(sig);
+  }
+  return m;
+}
+
+std::string LimitValue(rlim_t v) {
+  return v == RLIM_INFINITY ? std::string("unlimited") : absl::StrFormat("%d", v);
+}
+
+// Reads guest memory [start, end) (what can be read of it).
+std::string ReadGuest(Task& t, uint64_t start, uint64_t end) {
+  if (end <= start) return "";
+  // argv and envp are bounded by the exec limits; bound the copy anyway.
+  const size_t len = std::min<uint64_t>(end - start, 64 << 20);
+  std::string buf(len, '\0');
+  auto r = t.mm().CopyIn(UserAddr(start), {reinterpret_cast<uint8_t*>(buf.data()), len});
+  buf.resize(r.done);
+  return buf;
+}
+
+ErrnoOr<std::string> Cmdline(Task& t) {
+  const loader::LoadResult& img = t.image();
+  uint64_t arg_start = img.arg_start, arg_end = img.arg_end;
+  uint64_t env_start = img.env_start, env_end = img.env_end;
+  if (arg_start >= arg_end) return std::string();
+  // setproctitle(3) may run on past argv into the environment area.
+  if (env_start != arg_end || env_end < env_start) env_start = env_end = arg_end;
+  const std::string last = ReadGuest(t, arg_end - 1, arg_end);
+  if (last.empty() || last[0] == '\0') return ReadGuest(t, arg_start, arg_end);
+  // get_mm_proctitle: one page from arg_start, up to the first NUL.
+  std::string all = ReadGuest(t, arg_start, std::min(env_end, arg_start + kPageSize));
+  const size_t nul = all.find('\0');
+  if (nul != std::string::npos) all.resize(nul + 1);
+  return all;
+}
+
+ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
+  kernel::Kernel& k = fs.kernel();
+  const MemStats m = Stats(t);
+  const loader::LoadResult& img = t.image();
+  const uint64_t start_time = Ticks(Sub(t.start_time(), k.boot_time()));
+  const rlim_t rsslim = t.rlimit_of(RLIMIT_RSS).rlim_cur;
+  // The Sentry's own time serving the task is its system time; the guest's
+  // user time (the stub's) is not measured yet.
+  const uint64_t stime = Task::Current() == &t ? Ticks(t.CpuTime()) : 0;
+  const uint64_t flags = k.config().randomize ? 0x400000 : 0;  // PF_RANDOMIZE
+  const char state = 'R';
+  std::string s =
+      absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d",
+                      t.tgid(), t.comm(), state, t.ppid(), t.pgid(), t.sid(),
+                      /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0, stime, 0, 0,
+                      /*priority=*/20, /*nice=*/0,
+                      /*num_threads=*/1, start_time);
+  s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm,
+                       (m.rss_anon + m.rss_shmem) / kPageSize, rsslim, img.start_code, img.end_code,
+                       img.stack_pointer, 0, 0);
+  // Signals, decimal and only the first 31, "for Linux 2.0 compatibility".
+  s += absl::StrFormat(" %d %d %d %d", 0, t.signal_mask() & 0x7fffffff,
+                       SigMask(t, true) & 0x7fffffff, SigMask(t, false) & 0x7fffffff);
+  s += absl::StrFormat(" 0 0 0 %d 0 0 0 0 0 0", SIGCHLD);  // wchan, nswap, cnswap, exit_signal...
+  s += absl::StrFormat(" %d %d %d %d %d %d %d 0\n", img.start_data, img.end_data, img.start_brk,
+                       img.arg_start, img.arg_end, img.env_start, img.env_end);
+  return s;
+}
+
+ErrnoOr<std::string> Statm(Task& t) {
+  const MemStats m = Stats(t);
+  return absl::StrFormat("%d %d %d %d 0 %d 0\n", m.total_vm / kPageSize,
+                         (m.rss_anon + m.rss_shmem) / kPageSize, m.rss_shmem / kPageSize,
+                         m.text / kPageSize, (m.data_vm + m.stack_vm) / kPageSize);
+}
+
+// status's Name: backslashes and newlines escaped.
+std::string EscapedComm(const std::string& comm) {
+  std::string out;
+  for (char c : comm) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
+  kernel::Kernel& k = fs.kernel();
+  const MemStats m = Stats(t);
+  const kernel::Credentials& c = t.creds();
+  int max_fd = -1;
+  for (const auto& [fd, e] : t.fds().Snapshot()) max_fd = std::max(max_fd, fd);
+  int fd_size = 64;
+  while (fd_size <= max_fd) fd_size *= 2;
+  auto kb = [](uint64_t bytes) { return absl::StrFormat("%8d kB", bytes / 1024); };
+  std::string s;
+  s += absl::StrFormat("Name:\t%s\nUmask:\t%04o\nState:\tR (running)\n", EscapedComm(t.comm()),
+                       t.umask());
+  s += absl::StrFormat("Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t.tgid(),
+                       t.tid(), t.ppid());
+  s += absl::StrFormat("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.ruid, c.euid, c.suid,
+                       c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid);
+  // No supplementary groups yet; Linux leaves a trailing space.
+  s += absl::StrFormat("FDSize:\t%d\nGroups:\t \n", fd_size);
+  s += absl::StrFormat("NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", t.tgid(), t.tid(),
+                       t.pgid(), t.sid());
+  const uint64_t rss = m.rss_anon + m.rss_shmem;
+  const uint64_t lib = m.exec_vm > m.text ? m.exec_vm - m.text : 0;
+  // No high-water marks are kept: the peaks are the current values.
+  s += absl::StrFormat(
+      "VmPeak:\t%s\nVmSize:\t%s\nVmLck:\t%s\nVmPin:\t%s\nVmHWM:\t%s\nVmRSS:\t%s\n"
+      "RssAnon:\t%s\nRssFile:\t%s\nRssShmem:\t%s\nVmData:\t%s\nVmStk:\t%s\nVmExe:\t%s\n"
+      "VmLib:\t%s\nVmPTE:\t%s\nVmSwap:\t%s\nHugetlbPages:\t%s\n",
+      kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(rss), kb(rss), kb(m.rss_anon), kb(0),
+      kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0), kb(0));
+  s += "CoreDumping:\t0\nTHP_enabled:\t0\nThreads:\t1\n";
+  s += absl::StrFormat("SigQ:\t0/%d\n", t.rlimit_of(RLIMIT_SIGPENDING).rlim_cur);
+  s += absl::StrFormat(
+      "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
+      "SigCgt:\t%016x\n",
+      0, 0, t.signal_mask(), SigMask(t, true), SigMask(t, false));
+  // Capabilities: every one up to CAP_LAST_CAP (40) for euid 0, none otherwise.
+  const uint64_t caps = c.HasCapability() ? (uint64_t{1} << 41) - 1 : 0;
+  s += absl::StrFormat(
+      "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\n"
+      "CapAmb:\t%016x\n",
+      0, caps, caps, (uint64_t{1} << 41) - 1, 0);
+  // The Sentry's own seccomp filter is not the guest's: the guest has none.
+  s += "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n";
+  s += "Speculation_Store_Bypass:\tunknown\nSpeculationIndirectBranch:\tunknown\n";
+  const int cpus = k.config().num_cpus;
+  s += absl::StrFormat("Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", CpuMask(cpus), CpuList(cpus));
+  std::string mems;
+  for (int i = 0; i < 31; ++i) mems += "00000000,";
+  s += absl::StrFormat("Mems_allowed:\t%s00000001\nMems_allowed_list:\t0\n", mems);
+  s += "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n";
+  return s;
+}
+
+ErrnoOr<std::string> Limits(Task& t) {
+  struct Name {
+    const char* name;
+    const char* unit;
+  };
+  static constexpr Name kNames[RLIM_NLIMITS] = {
+      {"Max cpu time", "seconds"},        {"Max file size", "bytes"},
+      {"Max data size", "bytes"},         {"Max stack size", "bytes"},
+      {"Max core file size", "bytes"},    {"Max resident set", "bytes"},
+      {"Max processes", "processes"},     {"Max open files", "files"},
+      {"Max locked memory", "bytes"},     {"Max address space", "bytes"},
+      {"Max file locks", "locks"},        {"Max pending signals", "signals"},
+      {"Max msgqueue size", "bytes"},     {"Max nice priority", nullptr},
+      {"Max realtime priority", nullptr}, {"Max realtime timeout", "us"},
+  };
+  std::string s =
+      absl::StrFormat("%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+  for (int i = 0; i < RLIM_NLIMITS; ++i) {
+    const rlimit& l = t.rlimit_of(i);
+    s += absl::StrFormat("%-25s %-20s %-20s ", kNames[i].name, LimitValue(l.rlim_cur),
+                         LimitValue(l.rlim_max));
+    s += kNames[i].unit != nullptr ? absl::StrFormat("%-10s\n", kNames[i].unit) : "\n";
+  }
+  return s;
+}
+
+// --- maps and smaps. ---
+
+std::string MapsLine(const mm::MemoryManager::VmaInfo& v) {
+  // Every mapping is anonymous in the memory file today (the loader copies
+  // the executable): offset, device and inode are 0.
+  std::string line =
+      absl::StrFormat("%08x-%08x %c%c%c%c %08x %02x:%02x %d ", v.start, v.end,
+                      (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
+                      (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', 0, 0, 0, 0);
+  if (!v.name.empty()) {
+    // seq_pad to 25 + 6 * sizeof(void*) - 1 columns, then a space.
+    if (line.size() < 72) line.append(72 - line.size(), ' ');
+    line += ' ';
+    for (char c : v.name) {
+      if (c == '\n') {
+        line += "\\012";
+      } else {
+        line += c;
+      }
+    }
+  }
+  line += '\n';
+  return line;
+}
+
+std::string SmapsEntry(const mm::MemoryManager::VmaInfo& v) {
+  auto field = [](const char* name, uint64_t bytes) {
+    return absl::StrFormat("%s%8d kB\n", name, bytes / 1024);
+  };
+  const uint64_t rss = v.resident;
+  std::string s = MapsLine(v);
+  s += field("Size:           ", v.end - v.start);
+  s += field("KernelPageSize: ", kPageSize);
+  s += field("MMUPageSize:    ", kPageSize);
+  s += field("Rss:            ", rss);
+  // One address space: every resident page is mapped once, private, and
+  // (anonymous memory being written to be resident) dirty.
+  s += field("Pss:            ", rss);
+  s += field("Pss_Dirty:      ", rss);
+  s += field("Shared_Clean:   ", 0);
+  s += field("Shared_Dirty:   ", 0);
+  s += field("Private_Clean:  ", 0);
+  s += field("Private_Dirty:  ", rss);
+  s += field("Referenced:     ", rss);
+  s += field("Anonymous:      ", v.shared ? 0 : rss);
+  s += field("LazyFree:       ", 0);
+  s += field("AnonHugePages:  ", 0);
+  s += field("ShmemPmdMapped: ", 0);
+  s += field("FilePmdMapped:  ", 0);
+  s += field("Shared_Hugetlb: ", 0);
+  s += absl::StrFormat("Private_Hugetlb: %7d kB\n", 0);
+  s += field("Swap:           ", 0);
+  s += field("SwapPss:        ", 0);
+  s += field("Locked:         ", v.locked ? rss : 0);
+  s += "THPeligible:    0\n";
+  std::string flags = "VmFlags:";
+  auto flag = [&](bool on, const char* f) {
+    if (on) absl::StrAppendFormat(&flags, " %s", f);
+  };
+  flag(v.prot & PROT_READ, "rd");
+  flag(v.prot & PROT_WRITE, "wr");
+  flag(v.prot & PROT_EXEC, "ex");
+  flag(v.shared, "sh");
+  flags += " mr mw me";
+  flag(v.shared, "ms");
+  flag(v.growsdown, "gd");
+  flag(v.locked, "lo");
+  // VM_ACCOUNT: private writable memory is committed.
+  flag(!v.shared && (v.prot & PROT_WRITE), "ac");
+  s += flags + " \n";
+  return s;
+}
+
+// --- Mounts, as the task sees them from its root. ---
+
+std::string MountOptions(const vfs::Mount& m) {
+  std::string o = m.read_only ? "ro" : "rw";
+  if (m.nosuid) o += ",nosuid";
+  if (m.nodev) o += ",nodev";
+  if (m.noexec) o += ",noexec";
+  return o;
+}
+
+ErrnoOr<std::string> Mounts(ProcFilesystem& fs, pid_t pid, bool info) {
+  ASSIGN_OR_RETURN(vfs::VirtualDentry root, OnTask(fs.kernel(), pid, [](Task& t) {
+                     return ErrnoOr<vfs::VirtualDentry>(t.fs_root());
+                   }));
+  vfs::VirtualFilesystem& v = fs.kernel().vfs();
+  v.AssertLocked();  // generated in Open, under the VFS lock
+  std::string out;
+  for (const std::shared_ptr<vfs::Mount>& m : v.MountsLocked()) {
+    bool reachable = false;
+    const std::string path = v.PathOfLocked(root, {m, m->root}, &reachable);
+    if (!reachable) continue;  // outside the task's root
+    const std::string name(m->fs->Name());
+    if (info) {
+      const uint64_t dev = m->fs->Dev();
+      out += absl::StrFormat("%d %d %d:%d / %s %s - %s %s rw\n", m->id,
+                             m->parent ? m->parent->id : m->id, major(dev), minor(dev),
+                             MangleSpaces(path), MountOptions(*m), name, name);
+    } else {
+      out += absl::StrFormat("%s %s %s %s 0 0\n", name, MangleSpaces(path), name, MountOptions(*m));
+    }
+  }
+  return out;
+}
+
+// --- Inodes. ---
+
+// Something of task `pid`: owned by its effective ids (Linux's
+// task_dump_owner for a dumpable task), and gone when the task is.
+template <typename Base>
+class OfTask : public Base {
+ public:
+  template <typename... Args>
+  OfTask(ProcFilesystem& fs, pid_t pid, Args&&... args)
+      : Base(fs, std::forward<Args>(args)...), pfs_(fs), pid_(pid) {}
+
+  bool Valid() override {
+    return pfs_.kernel().WithTask(pid_, [](Task&) {});
+  }
+
+ protected:
+  vfs::Owner Owner() const override {
+    vfs::Owner o;
+    pfs_.kernel().WithTask(pid_, [&](Task& t) { o = {t.creds().euid, t.creds().egid}; });
+    return o;
+  }
+
+  ProcFilesystem& pfs_;
+  const pid_t pid_;
+};
+
+using TaskFile = OfTask<kernfs::GeneratedFile>;
+using TaskLink = OfTask<kernfs::Symlink>;
+
+// A file generated from the task alone.
+std::shared_ptr<vfs::Inode> TaskGenerated(ProcFilesystem& fs, pid_t pid, uint64_t ino,
+                                          uint32_t perm,
+                                          std::function<ErrnoOr<std::string>(Task&)> gen,
+                                          kernfs::GeneratedFile::Writer write = nullptr) {
+  return std::make_shared<TaskFile>(
+      fs, pid, ino, perm,
+      [&fs, pid, gen = std::move(gen)]() { return OnTask(fs.kernel(), pid, gen); },
+      std::move(write));
+}
+
+// cwd and root: the task's location as the reader's root sees it.
+std::shared_ptr<vfs::Inode> LocationLink(ProcFilesystem& fs, pid_t pid, uint64_t ino, bool cwd) {
+  return std::make_shared<TaskLink>(fs, pid, ino, [&fs, pid, cwd]() -> ErrnoOr<std::string> {
+    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(fs.kernel(), pid, [cwd](Task& t) {
+                       return ErrnoOr<vfs::VirtualDentry>(cwd ? t.cwd() : t.fs_root());
+                     }));
+    vfs::VirtualFilesystem& v = fs.kernel().vfs();
+    v.AssertLocked();  // Readlink runs under the VFS lock
+    return v.PathOfLocked(fs.ReaderRoot(), vd);
+  });
+}
+
+// /proc/<pid>/fd/<n>: a symlink to the file's path, or to what the file
+// says it is ("host:[...]") when it has no place in the VFS. Its mode
+// follows the file's access mode, as Linux's.
+class FdLink : public OfTask<kernfs::SyntheticInode> {
+ public:
+  FdLink(ProcFilesystem& fs, pid_t pid, int fd)
+      : OfTask(fs, pid, Ino(kFdLink, pid, static_cast<uint64_t>(fd)), S_IFLNK | 0700), fd_(fd) {}
+
+  bool Valid() override { return File().ok(); }
+
+  ErrnoOr<std::string> Readlink() override {
+    ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f, File());
+    if (!f->location().ok()) return f->Describe();
+    vfs::VirtualFilesystem& v = pfs_.kernel().vfs();
+    v.AssertLocked();  // Readlink runs under the VFS lock
+    return v.PathOfLocked(pfs_.ReaderRoot(), f->location());
+  }
+
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+    return Errno(ELOOP);
+  }
+
+ protected:
+  uint64_t Size() const override { return 64; }  // as Linux's fd links
+  uint32_t Mode() const override {
+    auto f = File();
+    if (!f.ok()) return S_IFLNK;
+    const int flags = (*f)->status_flags();
+    if (flags & O_PATH) return S_IFLNK;
+    uint32_t mode = S_IFLNK;
+    const int acc = flags & O_ACCMODE;
+    if (acc == O_RDONLY || acc == O_RDWR) mode |= S_IRUSR | S_IXUSR;
+    if (acc == O_WRONLY || acc == O_RDWR) mode |= S_IWUSR | S_IXUSR;
+    return mode;
+  }
+
+ private:
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> File() const {
+    return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds().Get(fd_); });
+  }
+  const int fd_;
+};
+
+// /proc/<pid>/fdinfo/<n>.
+std::shared_ptr<vfs::Inode> FdInfo(ProcFilesystem& fs, pid_t pid, int fd) {
+  auto gen = [&fs, pid, fd]() -> ErrnoOr<std::string> {
+    // Copy the entry out first: the file's own calls may need the task set.
+    ASSIGN_OR_RETURN(kernel::FdTable::Entry e,
+                     OnTask(fs.kernel(), pid, [fd](Task& t) { return t.fds().GetEntry(fd); }));
+    auto pos = e.file->Seek(0, SEEK_CUR);
+    int flags = e.file->status_flags();
+    if (e.cloexec) flags |= O_CLOEXEC;
+    const int mnt_id = e.file->location().ok() ? static_cast<int>(e.file->location().mount->id) : 0;
+    auto st = e.file->Stat();
+    return absl::StrFormat("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n", pos.ok() ? *pos : 0,
+                           flags, mnt_id, st.ok() ? st->st_ino : 0);
+  };
+  class Info : public TaskFile {
+   public:
+    Info(ProcFilesystem& fs, pid_t pid, int fd, kernfs::GeneratedFile::Generator gen)
+        : TaskFile(fs, pid, Ino(kFdInfo, pid, static_cast<uint64_t>(fd)), 0400, std::move(gen)),
+          fd_(fd) {}
+    bool Valid() override {
+      return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds().Get(fd_); }).ok();
+    }
+
+   private:
+    const int fd_;
+  };
+  return std::make_shared<Info>(fs, pid, fd, std::move(gen));
+}
+
+// A file descriptor number as /proc spells it: decimal, no sign, no leading
+// zero.
+ErrnoOr<int> ParseFd(std::string_view name) {
+  if (name.empty() || (name[0] == '0' && name.size() > 1)) return Errno(ENOENT);
+  int fd = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), fd);
+  if (ec != std::errc() || p != name.data() + name.size() || fd < 0) return Errno(ENOENT);
+  return fd;
+}
+
+// /proc/<pid>/fd and /proc/<pid>/fdinfo.
+class FdDir : public OfTask<kernfs::Directory> {
+ public:
+  FdDir(ProcFilesystem& fs, pid_t pid, uint64_t ino, uint32_t perm, uint64_t parent_ino, bool info)
+      : OfTask(fs, pid, ino, perm, parent_ino), info_(info) {}
+
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
+    ASSIGN_OR_RETURN(int fd, ParseFd(name));
+    auto f = OnTask(pfs_.kernel(), pid_, [fd](Task& t) { return t.fds().Get(fd); });
+    if (!f.ok()) return Errno(ENOENT);
+    if (info_) return FdInfo(pfs_, pid_, fd);
+    return std::shared_ptr<vfs::Inode>(std::make_shared<FdLink>(pfs_, pid_, fd));
+  }
+
+  ErrnoOr<std::vector<Entry>> List() override {
+    ASSIGN_OR_RETURN(
+        auto fds, OnTask(pfs_.kernel(), pid_, [](Task& t) {
+          return ErrnoOr<std::vector<std::pair<int, kernel::FdTable::Entry>>>(t.fds().Snapshot());
+        }));
+    std::vector<Entry> out;
+    out.reserve(fds.size());
+    for (const auto& [fd, e] : fds) {
+      out.push_back({std::to_string(fd), Ino(info_ ? kFdInfo : kFdLink, pid_, fd),
+                     static_cast<uint8_t>(info_ ? DT_REG : DT_LNK), int64_t{fd} + 2});
+    }
+    return out;
+  }
+
+ private:
+  const bool info_;
+};
+
+// The entries of /proc/<pid> (Linux's tgid_base_stuff order).
+struct EntrySpec {
+  const char* name;
+  uint8_t type;
+  uint32_t perm;
+  bool tgid_only;  // not in task/<tid>/
+};
+constexpr EntrySpec kEntries[] = {
+    {"task", DT_DIR, 0555, true},       {"fd", DT_DIR, 0500, false},
+    {"fdinfo", DT_DIR, 0555, false},    {"environ", DT_REG, 0400, false},
+    {"auxv", DT_REG, 0400, false},      {"status", DT_REG, 0444, false},
+    {"limits", DT_REG, 0444, false},    {"comm", DT_REG, 0644, false},
+    {"cmdline", DT_REG, 0444, false},   {"stat", DT_REG, 0444, false},
+    {"statm", DT_REG, 0444, false},     {"maps", DT_REG, 0444, false},
+    {"cwd", DT_LNK, 0777, false},       {"root", DT_LNK, 0777, false},
+    {"exe", DT_LNK, 0777, false},       {"mounts", DT_REG, 0444, false},
+    {"mountinfo", DT_REG, 0444, false}, {"smaps", DT_REG, 0444, false},
+};
+constexpr size_t kNumEntries = sizeof(kEntries) / sizeof(kEntries[0]);
+
+class TaskDir : public OfTask<kernfs::Directory> {
+ public:
+  TaskDir(ProcFilesystem& fs, pid_t pid, bool thread, uint64_t parent_ino)
+      : OfTask(fs, pid, TaskDirIno(pid, thread), 0555, parent_ino), thread_(thread) {}
+
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
+    for (size_t i = 0; i < kNumEntries; ++i) {
+      if (name == kEntries[i].name && !(thread_ && kEntries[i].tgid_only)) return Make(i);
+    }
+    return Errno(ENOENT);
+  }
+
+  ErrnoOr<std::vector<Entry>> List() override {
+    std::vector<Entry> out;
+    for (size_t i = 0; i < kNumEntries; ++i) {
+      if (thread_ && kEntries[i].tgid_only) continue;
+      out.push_back({kEntries[i].name, EntryIno(i), kEntries[i].type, static_cast<int64_t>(i) + 2});
+    }
+    return out;
+  }
+
+ protected:
+  uint64_t Nlink() const override { return thread_ ? 4 : 5; }  // ., .., fd, fdinfo (, task)
+
+ private:
+  uint64_t EntryIno(size_t i) const {
+    return Ino(thread_ ? kThreadEntry : kTgidEntry, pid_, i + 1);
+  }
+
+  std::shared_ptr<vfs::Inode> Make(size_t i);
+
+  const bool thread_;
+};
+
+// /proc/<pid>/task: the threads of the group (one per task today).
+class TaskListDir : public OfTask<kernfs::Directory> {
+ public:
+  using OfTask::OfTask;
+
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
+    ASSIGN_OR_RETURN(int tid, ParseFd(name));
+    if (tid != pid_ || !Valid()) return Errno(ENOENT);
+    return NewTaskDir(pfs_, pid_, true, ino());
+  }
+
+  ErrnoOr<std::vector<Entry>> List() override {
+    if (!Valid()) return Errno(ENOENT);
+    return std::vector<Entry>{{std::to_string(pid_), TaskDirIno(pid_, true), DT_DIR, 2}};
+  }
+
+ protected:
+  uint64_t Nlink() const override { return 3; }
+};
+
+std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
+  ProcFilesystem& fs = pfs_;
+  const pid_t pid = pid_;
+  const uint64_t ino = EntryIno(i);
+  const std::string_view name = kEntries[i].name;
+  const uint32_t perm = kEntries[i].perm;
+  if (name == "task") return std::make_shared<TaskListDir>(fs, pid, ino, perm, this->ino());
+  if (name == "fd") return std::make_shared<FdDir>(fs, pid, ino, perm, this->ino(), false);
+  if (name == "fdinfo") return std::make_shared<FdDir>(fs, pid, ino, perm, this->ino(), true);
+  if (name == "cwd") return LocationLink(fs, pid, ino, true);
+  if (name == "root") return LocationLink(fs, pid, ino, false);
+  if (name == "exe") {
+    return std::make_shared<TaskLink>(fs, pid, ino, [&fs, pid]() {
+      return OnTask(fs.kernel(), pid,
+                    [](Task& t) { return ErrnoOr<std::string>(t.executable_path()); });
+    });
+  }
+  if (name == "mounts" || name == "mountinfo") {
+    const bool info = name == "mountinfo";
+    return std::make_shared<TaskFile>(fs, pid, ino, perm,
+                                      [&fs, pid, info]() { return Mounts(fs, pid, info); });
+  }
+  if (name == "environ") {
+    return TaskGenerated(fs, pid, ino, perm, [](Task& t) -> ErrnoOr<std::string> {
+      return ReadGuest(t, t.image().env_start, t.image().env_end);
+    });
+  }
+  if (name == "auxv") {
+    return TaskGenerated(fs, pid, ino, perm, [](Task& t) -> ErrnoOr<std::string> {
+      const auto& auxv = t.image().auxv;
+      return std::string(reinterpret_cast<const char*>(auxv.data()), auxv.size() * sizeof(auxv[0]));
+    });
+  }
+  if (name == "status") {
+    return TaskGenerated(fs, pid, ino, perm, [&fs](Task& t) { return Status(fs, t); });
+  }
+  if (name == "limits") return TaskGenerated(fs, pid, ino, perm, Limits);
+  if (name == "comm") {
+    // Writing renames a task of the writer's own thread group (else EINVAL),
+    // to at most 15 bytes, as Linux's comm_write.
+    auto write = [&fs, pid](std::string_view data, size_t total) -> ErrnoOr<size_t> {
+      Task* cur = Task::Current();
+      if (cur == nullptr || cur->tgid() != pid) return Errno(EINVAL);
+      std::string comm(data.substr(0, 15));
+      comm.resize(std::min(comm.size(), comm.find('\0')));
+      RETURN_IF_ERROR(OnTask(fs.kernel(), pid, [&comm](Task& t) {
+        t.set_comm(comm);
+        return ErrnoOrOk();
+      }));
+      return total;
+    };
+    return TaskGenerated(
+        fs, pid, ino, perm, [](Task& t) { return ErrnoOr<std::string>(t.comm() + "\n"); }, write);
+  }
+  if (name == "cmdline") return TaskGenerated(fs, pid, ino, perm, Cmdline);
+  if (name == "stat") {
+    return TaskGenerated(fs, pid, ino, perm, [&fs](Task& t) { return Stat(fs, t); });
+  }
+  if (name == "statm") return TaskGenerated(fs, pid, ino, perm, Statm);
+  if (name == "maps" || name == "smaps") {
+    const bool smaps = name == "smaps";
+    return TaskGenerated(fs, pid, ino, perm, [smaps](Task& t) -> ErrnoOr<std::string> {
+      std::string out;
+      for (const auto& v : t.mm().Vmas()) out += smaps ? SmapsEntry(v) : MapsLine(v);
+      return out;
+    });
+  }
+  SCHECK(false);  // every entry of kEntries is made above
+  return nullptr;
+}
+
+}  // namespace
+
+uint64_t TaskDirIno(pid_t pid, bool thread) {
+  return Ino(thread ? kThreadEntry : kTgidEntry, pid, 0);
+}
+
+std::shared_ptr<vfs::Inode> NewTaskDir(ProcFilesystem& fs, pid_t pid, bool thread,
+                                       uint64_t parent_ino) {
+  return std::make_shared<TaskDir>(fs, pid, thread, parent_ino);
+}
+
+}  // namespace sentry::fsimpl::proc
