@@ -62,6 +62,15 @@ const std::map<std::string, FlagDef>& Defs() {
           f.overlay = v;
           return absl::OkStatus();
         }}},
+      {"report",
+       {false,
+        "runsc do: write to FILE, when the program ends, every unimplemented or partly "
+        "supported syscall, flag, ioctl and option it used, with counts (JSON)",
+        [](Flags& f, const std::string& v) -> absl::Status {
+          if (v.empty()) return absl::InvalidArgumentError("flag --report: needs a file name");
+          f.report = v;
+          return absl::OkStatus();
+        }}},
       {"log-level",
        {false, "the Sentry's log level: debug, info, warning, error",
         [](Flags& f, const std::string& v) -> absl::Status {

@@ -16,6 +16,7 @@ struct Flags {
   bool aslr = true;                // --aslr=false fixes the guest's layout
   std::string overlay = "memory";  // the root: a tmpfs over the host's ("memory") or not ("none")
   std::string log_level = "warning";  // debug, info, warning, error
+  std::string report;                 // runsc do --report=FILE: the compatibility report
   std::string format = "text";        // output of `runsc syscalls`: text, markdown, json
   bool help = false;
 };

@@ -134,6 +134,15 @@ int DoCommand(const CommandLine& cl) {
   bc.strace = cl.flags.strace;
   bc.aslr = cl.flags.aslr;
   bc.overlay = cl.flags.overlay == "memory";
+  if (!cl.flags.report.empty()) {
+    bc.report_fd =
+        open(cl.flags.report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    if (bc.report_fd < 0) {
+      fprintf(stderr, "runsc do: --report: open \"%s\": %s\n", cl.flags.report.c_str(),
+              strerror(errno));
+      return 125;
+    }
+  }
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   bc.hostname = host;

@@ -1,5 +1,11 @@
 #include "runsc/sandbox/boot.h"
 
+#include <cerrno>
+#include <cstring>
+
+#include "nlohmann/json.hpp"
+#include "sentry/base/log.h"
+
 #include "sentry/fsimpl/overlay/overlay.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 
@@ -20,6 +26,47 @@
 #include "sentry/syscalls/handlers.h"
 
 namespace runsc {
+
+void WriteCompatibilityReport(const sentry::kernel::Kernel& kernel,
+                              const std::vector<std::string>& argv,
+                              const absl::StatusOr<sentry::kernel::ExitStatus>& status, int fd) {
+  const sentry::kernel::SyscallTable& table = kernel.syscall_table();
+  auto syscalls = [&](const std::vector<std::pair<uint64_t, uint64_t>>& counts) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [nr, count] : counts) {
+      const sentry::kernel::SyscallInfo* info = table.Lookup(nr);
+      out.push_back({{"nr", nr},
+                     {"name", info != nullptr && info->name ? info->name : "unknown"},
+                     {"count", count},
+                     {"note", info != nullptr ? info->note : ""}});
+    }
+    return out;
+  };
+  nlohmann::json report;
+  report["program"] = argv;
+  if (status.ok()) {
+    report["exit"] = {{"code", status->code}, {"signal", status->signal}};
+  } else {
+    report["exit"] = {{"sandbox_error", std::string(status.status().message())}};
+  }
+  report["unimplemented_syscalls"] = syscalls(kernel.UnimplementedCounts());
+  report["partial_syscalls"] = syscalls(kernel.PartialCounts());
+  nlohmann::json gaps = nlohmann::json::array();
+  for (const auto& [what, count] : kernel.GapCounts()) {
+    gaps.push_back({{"what", what}, {"count", count}});
+  }
+  report["unimplemented_features"] = gaps;
+  const std::string text = report.dump(2) + "\n";
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      SLOG(kWarning, "writing the --report file: %s", strerror(errno));
+      return;
+    }
+    done += static_cast<size_t>(n);
+  }
+}
 namespace {
 
 // Address space reserved for the memory file. The memfd is sparse and the
@@ -97,6 +144,10 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   }
   auto status = kernel.RunInit(init);
   close(config.executable_fd);
+  if (config.report_fd >= 0) {
+    WriteCompatibilityReport(kernel, config.argv, status, config.report_fd);
+    close(config.report_fd);
+  }
   return status;
 }
 

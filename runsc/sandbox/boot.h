@@ -29,9 +29,19 @@ struct BootConfig {
   int gofer_fd = -1;
   // Keep the guest's changes to the root in a tmpfs over the gofer's files.
   bool overlay = true;
+  // `runsc do --report`: where to write, at exit, what the program used that
+  // the sandbox lacks (owned by the Sentry; -1: no report).
+  int report_fd = -1;
   // The guest's working directory, if it resolves in the sandbox; else "/".
   std::string cwd;
 };
+
+// Writes the --report JSON: the program, how it ended, and every
+// unimplemented syscall, partially supported syscall and unimplemented
+// feature (flag, option, ioctl, path) it used, with counts.
+void WriteCompatibilityReport(const sentry::kernel::Kernel& kernel,
+                              const std::vector<std::string>& argv,
+                              const absl::StatusOr<sentry::kernel::ExitStatus>& status, int fd);
 
 // Runs the sandbox to completion and returns how its init process ended.
 absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config);

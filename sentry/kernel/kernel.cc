@@ -191,6 +191,15 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::GapCounts() const {
   return out;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> Kernel::PartialCounts() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (size_t i = 0; i < partial_.size(); ++i) {
+    uint64_t n = partial_[i].load(std::memory_order_relaxed);
+    if (n != 0) out.emplace_back(i, n);
+  }
+  return out;
+}
+
 std::vector<std::pair<uint64_t, uint64_t>> Kernel::UnimplementedCounts() const {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   for (size_t i = 0; i < unimplemented_.size(); ++i) {

@@ -135,6 +135,12 @@ class Kernel {
   void CountUnimplemented(uint64_t nr);
   // (number, count) of every unimplemented syscall hit so far.
   std::vector<std::pair<uint64_t, uint64_t>> UnimplementedCounts() const;
+  // Calls to syscalls the table marks partial (the dispatcher counts them).
+  void CountPartial(uint64_t nr) {
+    partial_[nr < kMaxSyscallNumber ? nr : kMaxSyscallNumber].fetch_add(1,
+                                                                        std::memory_order_relaxed);
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> PartialCounts() const;
 
   // Records a guest's use of an unimplemented flag, option or path of an
   // implemented syscall ("prctl(PR_SET_MM)", "kill: delivery to a handler"):
@@ -162,6 +168,7 @@ class Kernel {
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.
   std::array<std::atomic<uint64_t>, kMaxSyscallNumber + 1> unimplemented_{};
+  std::array<std::atomic<uint64_t>, kMaxSyscallNumber + 1> partial_{};
 };
 
 }  // namespace sentry::kernel

@@ -247,6 +247,7 @@ void Task::HandleSyscall() {
   const SyscallInfo* info = table.Lookup(nr);
   SyscallResult result = Errno(ENOSYS);
   if (info != nullptr && info->handler != nullptr) {
+    if (info->support == Support::kPartial) kernel_.CountPartial(nr);
     result = info->handler(*this, args);
   } else {
     kernel_.CountUnimplemented(nr);

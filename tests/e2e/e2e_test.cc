@@ -401,6 +401,28 @@ TEST(E2eGoferTest, WritesStayInTheSandbox) {
   EXPECT_NE(access(("/" + name).c_str(), F_OK), 0) << "the host's root was written";
 }
 
+// runsc do --report=FILE lists what the program used that the sandbox lacks.
+TEST(E2eReportTest, ListsUnimplementedSyscallsAndFeatures) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  char dir[] = "/tmp/e2e-report-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/report.json";
+  // busybox sh forks to run `ls` before `echo`: clone is unimplemented.
+  RunResult r = RunSandboxed({"--report=" + file}, {kBusybox, "sh", "-c", "ls /; echo done"}, 2);
+  std::ifstream in(file);
+  std::string report((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(report.find("\"unimplemented_syscalls\""), std::string::npos) << report;
+  EXPECT_NE(report.find("\"name\": \"clone\""), std::string::npos) << report;
+  EXPECT_NE(report.find("\"partial_syscalls\""), std::string::npos) << report;
+  EXPECT_NE(report.find("\"code\": 2"), std::string::npos) << report;  // "can't fork"
+  unlink(file.c_str());
+  rmdir(dir);
+  // A report that cannot be written is refused before anything runs.
+  r = RunSandboxed({"--report=/nonexistent-dir/r.json"}, {kBusybox, "true"}, 125);
+  EXPECT_NE(r.err.find("--report"), std::string::npos) << r.err;
+}
+
 // Dynamically linked programs from the host's root: the interpreter and the
 // libraries load through the gofer and the page cache.
 TEST(E2eGoferTest, DynamicProgramsMatchNative) {
