@@ -106,6 +106,10 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual ErrnoOrOk SetAttr(const SetAttrRequest& req) = 0;
   // Whether the cached inode still stands for `name` (gofer revalidation).
   virtual bool Valid() { return true; }
+  // Whether the VFS may drop an unused dentry of this inode and look the name
+  // up again later (false: the inode object carries state a new lookup would
+  // not rebuild).
+  virtual bool Evictable() { return true; }
 
   // --- Directories. ENOENT when `name` does not exist. ---
   virtual ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name);

@@ -198,7 +198,10 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
                                                                 std::string_view name) {
   auto it = dir->children_.find(name);
   if (it != dir->children_.end()) {
-    if (it->second->inode_->Valid()) return it->second;
+    if (it->second->inode_->Valid()) {
+      it->second->last_used_ = ++use_clock_;
+      return it->second;
+    }
     KillLocked(it->second);
     dir->children_.erase(it);
   }
@@ -209,9 +212,52 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
 std::shared_ptr<Dentry> VirtualFilesystem::AddChildLocked(const std::shared_ptr<Dentry>& dir,
                                                           std::string_view name,
                                                           std::shared_ptr<Inode> inode) {
+  MaybeEvictLocked();
   auto d = std::make_shared<Dentry>(std::move(inode), std::string(name), dir);
+  d->last_used_ = ++use_clock_;
   dir->children_[std::string(name)] = d;
   return d;
+}
+
+void VirtualFilesystem::MaybeEvictLocked() {
+  if (++adds_since_sweep_ < kSweepEvery) return;
+  adds_since_sweep_ = 0;
+  // A few passes: dropping leaves can make their parents leaves.
+  for (int pass = 0; pass < 4; ++pass) {
+    std::vector<std::shared_ptr<Dentry>> stack = {root_.dentry};
+    for (const auto& [key, m] : mounts_) stack.push_back(m->root);
+    for (const auto& r : internal_roots_) stack.push_back(r);
+    size_t total = 0;
+    std::vector<std::pair<uint64_t, Dentry*>> victims;  // (last used, dentry)
+    while (!stack.empty()) {
+      std::shared_ptr<Dentry> d = std::move(stack.back());
+      stack.pop_back();
+      total += d->children_.size();
+      for (const auto& [name, c] : d->children_) {
+        // Held only by its parent's map (no fd, cwd, walk or child holds it).
+        if (c->children_.empty() && c->mounts_ == 0 && c.use_count() == 1 &&
+            c->inode_->Evictable()) {
+          victims.emplace_back(c->last_used_, c.get());
+        } else {
+          stack.push_back(c);
+        }
+      }
+    }
+    if (total <= kMaxCachedDentries) return;
+    const size_t target = kMaxCachedDentries * 3 / 4;
+    std::sort(victims.begin(), victims.end());
+    size_t dropped = 0;
+    for (const auto& [used, d] : victims) {
+      if (total - dropped <= target) break;
+      // Erasing destroys `d` (its parent's map held the last reference); the
+      // parent lives on (its own parent or a mount holds it).
+      auto& siblings = d->parent_->children_;
+      auto it = siblings.find(d->name_);
+      if (it != siblings.end() && it->second.get() == d) siblings.erase(it);
+      ++dropped;
+    }
+    if (dropped == 0) return;
+  }
 }
 
 void VirtualFilesystem::DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name) {

@@ -57,6 +57,7 @@ class Dentry {
   std::map<std::string, std::shared_ptr<Dentry>, std::less<>> children_;
   int mounts_ = 0;  // mounts whose mountpoint this is
   bool dead_ = false;
+  uint64_t last_used_ = 0;  // the VFS's use clock when last looked up
 };
 
 // A filesystem's root dentry mounted on a location of its parent mount.
@@ -105,6 +106,10 @@ struct PathContext {
 };
 
 inline constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
+// The dentry cache's size: past it, unused dentries are dropped (each may pin
+// a gofer handle, a host fd in the gofer).
+inline constexpr size_t kMaxCachedDentries = 4096;
+inline constexpr size_t kSweepEvery = 512;
 inline constexpr size_t kNameMax = 255;  // NAME_MAX
 
 class VirtualFilesystem {
@@ -213,6 +218,10 @@ class VirtualFilesystem {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every kSweepEvery new dentries: if more than kMaxCachedDentries are
+  // cached, drops the least recently used ones nothing else holds (leaves
+  // with no mounts, whose inodes say they can be looked up again).
+  void MaybeEvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks `d` and everything cached below it dead and drops those caches.
   void KillLocked(const std::shared_ptr<Dentry>& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The mount on `vd`, if any, followed down to the topmost.
@@ -236,6 +245,8 @@ class VirtualFilesystem {
   // (parent mount, mountpoint dentry) -> the mount on top.
   std::map<std::pair<const Mount*, const Dentry*>, std::shared_ptr<Mount>> mounts_
       ABSL_GUARDED_BY(mu_);
+  uint64_t use_clock_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t adds_since_sweep_ ABSL_GUARDED_BY(mu_) = 0;
   // Roots of internal mounts, for teardown.
   std::vector<std::shared_ptr<Dentry>> internal_roots_ ABSL_GUARDED_BY(mu_);
 };

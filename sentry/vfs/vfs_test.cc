@@ -371,5 +371,28 @@ TEST_F(VfsTest, HolesAndSeekDataHole) {
   EXPECT_EQ(x, '\0');
 }
 
+TEST_F(VfsTest, UnusedDentriesAreEvictedInUseOnesStay) {
+  ASSERT_THAT(vfs_->Mkdir(ctx_, "/d", 0755), Succeeds());
+  ASSERT_THAT(vfs_->Mkdir(ctx_, "/d/keep", 0755), Succeeds());
+  // An open file and a working directory hold their dentries.
+  WriteFile("/d/held", "held");
+  auto held = vfs_->Open(ctx_, "/d/held", O_RDONLY, 0);
+  ASSERT_TRUE(held.ok());
+  PathContext in_keep = ctx_;
+  in_keep.start = *vfs_->Resolve(ctx_, "/d/keep", 0);
+  // Many more names than the cache keeps.
+  const int n = static_cast<int>(kMaxCachedDentries) * 2;
+  for (int i = 0; i < n; ++i) WriteFile("/d/f" + std::to_string(i), std::to_string(i));
+  // Every name still resolves (evicted ones are looked up again).
+  for (int i = 0; i < n; i += 97)
+    EXPECT_EQ(ReadFile("/d/f" + std::to_string(i)), std::to_string(i));
+  EXPECT_EQ(vfs_->PathOf(ctx_.root, (*held)->location()), "/d/held");
+  EXPECT_EQ(vfs_->PathOf(ctx_.root, in_keep.start), "/d/keep");
+  WriteFile("/d/keep/x", "x");
+  EXPECT_EQ(ReadFile("/d/keep/x"), "x");
+  ASSERT_THAT(vfs_->Unlink(ctx_, "/d/f0"), Succeeds());
+  EXPECT_THAT(vfs_->Resolve(ctx_, "/d/f0", 0), FailsWith(ENOENT));
+}
+
 }  // namespace
 }  // namespace sentry::vfs

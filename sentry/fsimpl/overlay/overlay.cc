@@ -145,6 +145,9 @@ class OverlayInode : public Inode {
     return upper()->SetAttr(req);
   }
   bool Valid() override { return lower_ == nullptr || lower_->Valid(); }
+  // Only a purely lower file may be looked up afresh: an upper one carries its
+  // copy-up origin (inode number) and opaqueness in this object.
+  bool Evictable() override { return upper() == nullptr; }
 
   ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name) override;
   ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,

@@ -14,29 +14,56 @@
 #include "util.h"
 
 static const char* const kFiles[] = {
-    "/proc/self/stat",    "/proc/self/status",      "/proc/self/statm",
-    "/proc/self/maps",    "/proc/self/smaps",       "/proc/self/cmdline",
-    "/proc/self/environ", "/proc/self/auxv",        "/proc/self/comm",
-    "/proc/self/limits",  "/proc/self/mounts",      "/proc/self/mountinfo",
-    "/proc/self/fdinfo/0", "%task", "/proc/cpuinfo",
-    "/proc/meminfo",      "/proc/stat",             "/proc/uptime",
-    "/proc/loadavg",      "/proc/version",          "/proc/filesystems",
-    "/proc/mounts",       "/proc/sys/kernel/hostname", "/proc/sys/kernel/osrelease",
-    "/proc/sys/kernel/random/uuid", "/proc/sys/kernel/random/boot_id",
-    "/proc/sys/vm/overcommit_memory", "/sys/devices/system/cpu/online",
-    "/dev/null",          "/dev/zero",              "/dev/full",
+    "/proc/self/stat",
+    "/proc/self/status",
+    "/proc/self/statm",
+    "/proc/self/maps",
+    "/proc/self/smaps",
+    "/proc/self/cmdline",
+    "/proc/self/environ",
+    "/proc/self/auxv",
+    "/proc/self/comm",
+    "/proc/self/limits",
+    "/proc/self/mounts",
+    "/proc/self/mountinfo",
+    "/proc/self/fdinfo/0",
+    "%task",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/version",
+    "/proc/filesystems",
+    "/proc/mounts",
+    "/proc/sys/kernel/hostname",
+    "/proc/sys/kernel/osrelease",
+    "/proc/sys/kernel/random/uuid",
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/sys/vm/overcommit_memory",
+    "/sys/devices/system/cpu/online",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
     "/dev/urandom",
 };
 
 static const char* const kLinks[] = {
-    "/proc/self", "/proc/thread-self", "/proc/self/exe", "/proc/self/cwd", "/proc/self/root",
-    "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2", "/proc/mounts", "/dev/fd",
-    "/dev/stdin",
+    "/proc/self",      "/proc/thread-self", "/proc/self/exe",  "/proc/self/cwd",
+    "/proc/self/root", "/proc/self/fd/0",   "/proc/self/fd/1", "/proc/self/fd/2",
+    "/proc/mounts",    "/dev/fd",           "/dev/stdin",
 };
 
 static const char* const kDirs[] = {
-    "/proc", "/proc/self", "/proc/self/fd", "/proc/self/fdinfo", "/proc/self/task",
-    "/proc/sys", "/proc/sys/kernel", "/sys/devices/system/cpu", "/dev",
+    "/proc",
+    "/proc/self",
+    "/proc/self/fd",
+    "/proc/self/fdinfo",
+    "/proc/self/task",
+    "/proc/sys",
+    "/proc/sys/kernel",
+    "/sys/devices/system/cpu",
+    "/dev",
 };
 
 static char buf[1 << 16];
@@ -51,8 +78,8 @@ static void Hammer(const char* path) {
       for (int i = 0; i < 64 && read(fd, buf, kSizes[s]) > 0; ++i) {
       }
     }
-    static const off_t kOffsets[] = {0, 1, 4095, 1 << 20, (off_t)1 << 40, LLONG_MAX - 1, LLONG_MAX,
-                                     -1, LLONG_MIN};
+    static const off_t kOffsets[] = {
+        0, 1, 4095, 1 << 20, (off_t)1 << 40, LLONG_MAX - 1, LLONG_MAX, -1, LLONG_MIN};
     for (size_t o = 0; o < sizeof(kOffsets) / sizeof(kOffsets[0]); ++o) {
       pread(fd, buf, 100, kOffsets[o]);
       pread(fd, buf, 0, kOffsets[o]);
@@ -65,8 +92,8 @@ static void Hammer(const char* path) {
     lseek(fd, LLONG_MAX, SEEK_SET);
     lseek(fd, LLONG_MAX, SEEK_CUR);
     read(fd, buf, sizeof(buf));
-    syscall(SYS_read, fd, (void*)8, 100);        // unmapped buffer
-    syscall(SYS_read, fd, (void*)-4096L, 100);   // kernel address
+    syscall(SYS_read, fd, (void*)8, 100);       // unmapped buffer
+    syscall(SYS_read, fd, (void*)-4096L, 100);  // kernel address
     syscall(SYS_pread64, fd, (void*)8, 100, 0);
     struct stat st;
     fstat(fd, &st);
@@ -77,15 +104,21 @@ static void Hammer(const char* path) {
   // Writes, truncation, attribute changes: refused, or harmless to this
   // process alone. Only under /proc/self: natively, root could change the
   // host's sysctls or the modes of its global /proc files.
-  if (strncmp(path, "/proc/self/", 11) == 0 && strstr(path, "comm") == NULL) {
+  // Never through a link: natively, root would change what /proc/self/fd/0,
+  // cwd, root or exe point at (the host's /dev/null, say).
+  struct stat lst;
+  const int is_link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+  if (strncmp(path, "/proc/self/", 11) == 0 && strstr(path, "comm") == NULL && !is_link &&
+      strstr(path, "/fd/") == NULL && strstr(path, "/cwd") == NULL &&
+      strstr(path, "/root") == NULL && strstr(path, "/exe") == NULL) {
     int fd = open(path, O_WRONLY);
     if (fd >= 0) {
       write(fd, "0", 1);
       write(fd, "", 0);
       close(fd);
     }
-    chmod(path, 0777);
-    chown(path, 12345, 12345);
+    fchmodat(AT_FDCWD, path, 0777, AT_SYMLINK_NOFOLLOW);
+    lchown(path, 12345, 12345);
     truncate(path, 0);
     unlink(path);
     rename(path, "/proc/renamed");
@@ -146,11 +179,23 @@ static void Dirs(void) {
 
 static void Names(void) {
   static const char* const kNames[] = {
-      "/proc/0",          "/proc/-1",         "/proc/01",         "/proc/4294967297",
-      "/proc/99999999999999999999", "/proc/self/fd/-1", "/proc/self/fd/99999999999999999999",
-      "/proc/self/fd/01", "/proc/self/fd/ 1", "/proc/self/fd/1/x", "/proc/self/task/0",
-      "/proc/self/task/1/task", "/proc/self/../self/./stat", "/proc/self/fd/../../self/fd/0",
-      "/proc/sys/kernel/random/uuid/", "/dev/fd/0/", "/dev/fd/99999",
+      "/proc/0",
+      "/proc/-1",
+      "/proc/01",
+      "/proc/4294967297",
+      "/proc/99999999999999999999",
+      "/proc/self/fd/-1",
+      "/proc/self/fd/99999999999999999999",
+      "/proc/self/fd/01",
+      "/proc/self/fd/ 1",
+      "/proc/self/fd/1/x",
+      "/proc/self/task/0",
+      "/proc/self/task/1/task",
+      "/proc/self/../self/./stat",
+      "/proc/self/fd/../../self/fd/0",
+      "/proc/sys/kernel/random/uuid/",
+      "/dev/fd/0/",
+      "/dev/fd/99999",
   };
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
     int fd = open(kNames[i], O_RDONLY);
