@@ -20,6 +20,7 @@
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
+#include "sentry/vfs/directory_fd.h"
 #include "sentry/vfs/file_description.h"
 #include "sentry/vfs/page_cache.h"
 
@@ -614,52 +615,14 @@ class GoferDir : public GoferInode {
 
 // The open description of a directory: a getdents cookie. No host fd: the
 // entries come from Getdents on the handle.
-class GoferDirFD : public vfs::FileDescription {
+class GoferDirFD : public vfs::DirectoryFD {
  public:
-  GoferDirFD(std::shared_ptr<GoferDir> d, int flags) : FileDescription(flags), dir_(std::move(d)) {}
-  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EISDIR);
-  }
-  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EBADF);
-  }
-  bool Seekable() const override { return true; }
-  ErrnoOr<struct stat> Stat() override {
-    ASSIGN_OR_RETURN(Attr a, dir_->GetAttr());
-    return vfs::AttrToStat(a, dir_->fs().Dev());
-  }
-  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
-  std::string Describe() const override { return absl::StrFormat("gofer:[%d]", dir_->ino()); }
-  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
-    absl::MutexLock l(&mu_);
-    if (whence == SEEK_CUR) {
-      if (__builtin_add_overflow(cookie_, offset, &offset)) return Errno(EINVAL);
-    } else if (whence != SEEK_SET) {
-      return Errno(EINVAL);
-    }
-    if (offset < 0) return Errno(EINVAL);
-    cookie_ = offset;
-    return offset;
-  }
-  ErrnoOrOk IterateDir(const vfs::DirEntrySink& sink) override {
-    absl::MutexLock l(&mu_);
-    int64_t cookie = cookie_;
-    auto r = dir_->IterateDir(cookie, [&](const vfs::DirEntry& e) {
-      if (!sink(e)) return false;
-      cookie = e.next;
-      return true;
-    });
-    cookie_ = cookie;
-    return r;
-  }
-  ErrnoOrOk Sync() override { return dir_->client().Fsync(dir_->handle(), /*data_only=*/false); }
-  // Directories are never open for writing.
-  ErrnoOrOk Allocate(int, uint64_t, uint64_t) override { return Errno(EBADF); }
+  GoferDirFD(std::shared_ptr<GoferDir> d, int flags)
+      : DirectoryFD(d, flags, absl::StrFormat("gofer:[%d]", d->ino())), gdir_(std::move(d)) {}
+  ErrnoOrOk Sync() override { return gdir_->client().Fsync(gdir_->handle(), /*data_only=*/false); }
 
  private:
-  const std::shared_ptr<GoferDir> dir_;
-  absl::Mutex mu_;
-  int64_t cookie_ ABSL_GUARDED_BY(mu_) = 0;
+  const std::shared_ptr<GoferDir> gdir_;
 };
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> GoferDir::Open(const vfs::VirtualDentry&,

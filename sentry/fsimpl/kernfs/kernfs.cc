@@ -8,6 +8,7 @@
 
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
+#include "sentry/vfs/directory_fd.h"
 
 namespace sentry::fsimpl::kernfs {
 namespace {
@@ -19,55 +20,6 @@ timespec Now() {
   clock_gettime(CLOCK_REALTIME, &ts);
   return ts;
 }
-
-// A synthetic directory's open description: a getdents position.
-class DirFD : public vfs::FileDescription {
- public:
-  DirFD(std::shared_ptr<Directory> dir, int flags) : FileDescription(flags), dir_(std::move(dir)) {}
-
-  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EISDIR);
-  }
-  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EBADF);
-  }
-  bool Seekable() const override { return true; }
-  ErrnoOr<struct stat> Stat() override {
-    ASSIGN_OR_RETURN(vfs::Attr a, dir_->GetAttr());
-    return vfs::AttrToStat(a, dir_->fs().Dev());
-  }
-  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
-  std::string Describe() const override { return "kernfs"; }
-
-  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
-    absl::MutexLock l(&mu_);
-    if (whence == SEEK_CUR) {
-      if (__builtin_add_overflow(pos_, offset, &offset)) return Errno(EINVAL);
-    } else if (whence != SEEK_SET) {
-      return Errno(EINVAL);
-    }
-    if (offset < 0) return Errno(EINVAL);
-    pos_ = offset;
-    return offset;
-  }
-
-  ErrnoOrOk IterateDir(const vfs::DirEntrySink& sink) override {
-    absl::MutexLock l(&mu_);
-    int64_t pos = pos_;
-    auto r = dir_->IterateDir(pos, [&](const vfs::DirEntry& e) {
-      if (!sink(e)) return false;
-      pos = e.next;
-      return true;
-    });
-    pos_ = pos;
-    return r;
-  }
-
- private:
-  const std::shared_ptr<Directory> dir_;
-  absl::Mutex mu_;
-  int64_t pos_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 }  // namespace
 
@@ -137,7 +89,7 @@ ErrnoOrOk Directory::IterateDir(int64_t offset, const vfs::DirEntrySink& sink) {
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> Directory::Open(const vfs::VirtualDentry&,
                                                                int flags) {
   return std::shared_ptr<vfs::FileDescription>(
-      std::make_shared<DirFD>(std::static_pointer_cast<Directory>(shared_from_this()), flags));
+      std::make_shared<vfs::DirectoryFD>(shared_from_this(), flags, "kernfs"));
 }
 
 void StaticDirectory::Add(std::string name, std::shared_ptr<vfs::Inode> child) {

@@ -20,6 +20,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/base/user_addr.h"
 #include "sentry/fsimpl/dev/devices.h"
+#include "sentry/vfs/directory_fd.h"
 #include "sentry/vfs/file_description.h"
 
 namespace sentry::fsimpl::tmpfs {
@@ -719,57 +720,10 @@ ErrnoOrOk Directory::Rename(std::string_view name, Inode& new_dir_inode, std::st
   return Ok();
 }
 
-// The open description of a directory: a getdents cookie.
-class DirectoryFD : public vfs::FileDescription {
- public:
-  DirectoryFD(std::shared_ptr<Directory> d, int flags)
-      : FileDescription(flags), dir_(std::move(d)) {}
-  ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EISDIR);
-  }
-  ErrnoOr<size_t> Writev(kernel::Task*, std::span<const iovec>, int64_t) override {
-    return Errno(EBADF);
-  }
-  bool Seekable() const override { return true; }
-  ErrnoOr<struct stat> Stat() override {
-    ASSIGN_OR_RETURN(Attr a, dir_->GetAttr());
-    return vfs::AttrToStat(a, dir_->fs().Dev());
-  }
-  ErrnoOr<uint64_t> Ioctl(kernel::Task&, uint64_t, uint64_t) override { return Errno(ENOTTY); }
-  std::string Describe() const override { return absl::StrFormat("tmpfs:[%d]", dir_->ino()); }
-  ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
-    absl::MutexLock l(&mu_);
-    if (whence == SEEK_CUR) {
-      if (__builtin_add_overflow(cookie_, offset, &offset)) return Errno(EINVAL);
-    } else if (whence != SEEK_SET) {
-      return Errno(EINVAL);
-    }
-    if (offset < 0) return Errno(EINVAL);
-    cookie_ = offset;
-    return offset;
-  }
-  ErrnoOrOk IterateDir(const vfs::DirEntrySink& sink) override {
-    absl::MutexLock l(&mu_);
-    int64_t cookie = cookie_;
-    auto r = dir_->IterateDir(cookie, [&](const vfs::DirEntry& e) {
-      if (!sink(e)) return false;
-      cookie = e.next;
-      return true;
-    });
-    cookie_ = cookie;
-    return r;
-  }
-
- private:
-  std::shared_ptr<Directory> dir_;
-  absl::Mutex mu_;
-  int64_t cookie_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> Directory::Open(const vfs::VirtualDentry&,
                                                                int flags) {
-  return std::shared_ptr<vfs::FileDescription>(std::make_shared<DirectoryFD>(
-      std::static_pointer_cast<Directory>(shared_from_this()), flags));
+  return std::shared_ptr<vfs::FileDescription>(std::make_shared<vfs::DirectoryFD>(
+      shared_from_this(), flags, absl::StrFormat("tmpfs:[%d]", ino())));
 }
 
 }  // namespace
