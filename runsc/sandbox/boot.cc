@@ -6,6 +6,7 @@
 #include "nlohmann/json.hpp"
 #include "sentry/base/log.h"
 
+#include "runsc/sandbox/sentry_seccomp.h"
 #include "sentry/fsimpl/overlay/overlay.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 
@@ -142,6 +143,8 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     }
     init.stdio.push_back(*std::move(f));
   }
+  // From here the Sentry opens no host path (DESIGN §11.3).
+  RETURN_IF_ERROR(InstallSentryFilter());
   auto status = kernel.RunInit(init);
   close(config.executable_fd);
   if (config.report_fd >= 0) {

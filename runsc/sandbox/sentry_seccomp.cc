@@ -1,0 +1,43 @@
+#include "runsc/sandbox/sentry_seccomp.h"
+
+#include <errno.h>
+#include <seccomp.h>
+
+#include "sentry/base/errno.h"
+
+namespace runsc {
+
+absl::Status InstallSentryFilter() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return absl::InternalError("sentry seccomp: seccomp_init failed");
+#ifdef SANDBOX_SANITIZER_RUNTIME
+  const uint32_t refuse = SCMP_ACT_ERRNO(EACCES);
+#else
+  const uint32_t refuse = SCMP_ACT_KILL_PROCESS;
+#endif
+  // Every way to reach a host path by name, and to run a host program.
+  static constexpr int kRefused[] = {
+      SCMP_SYS(open),
+      SCMP_SYS(openat),
+      SCMP_SYS(openat2),
+      SCMP_SYS(creat),
+      SCMP_SYS(open_by_handle_at),
+      SCMP_SYS(execve),
+      SCMP_SYS(execveat),
+      SCMP_SYS(uselib),
+      SCMP_SYS(chdir),
+      SCMP_SYS(chroot),
+      SCMP_SYS(pivot_root),
+      SCMP_SYS(mount),
+  };
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+  for (int nr : kRefused) {
+    if (rc == 0 && nr >= 0) rc = seccomp_rule_add(ctx, refuse, nr, 0);
+  }
+  if (rc == 0) rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return sentry::HostError("sentry seccomp: installing the filter", -rc);
+  return absl::OkStatus();
+}
+
+}  // namespace runsc
