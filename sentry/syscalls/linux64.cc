@@ -129,7 +129,7 @@ const Entry kEntries[] = {
   // Files (sys_file.cc). Under `runsc do` the root is the host's, read-only
   // through the gofer, with a tmpfs on /tmp. TODO(filesystems issue): the
   // overlay; FIFOs and device nodes cannot be opened (ENXIO).
-  {2,   Open,          kPartial, "O_TMPFILE is EOPNOTSUPP", {A::kPath, A::kOpenFlags, A::kOct}},
+  {2,   Open,          kFull, "", {A::kPath, A::kOpenFlags, A::kOct}},
   {4,   Stat,          kFull, "", {A::kPath, A::kPtr}},
   {6,   Lstat,         kFull, "", {A::kPath, A::kPtr}},
   {8,   Lseek,         kFull, "", {A::kFd, A::kDec, A::kWhence}},
@@ -160,13 +160,13 @@ const Entry kEntries[] = {
   {137, Statfs,        kFull, "", {A::kPath, A::kPtr}},
   {138, Fstatfs,       kPartial, "not on donated host fds (ENOSYS, counted)", {A::kFd, A::kPtr}},
   {217, Getdents64,    kFull, "", {A::kFd, A::kPtr, A::kUDec}},
-  {257, Openat,        kPartial, "O_TMPFILE is EOPNOTSUPP", {A::kFd, A::kPath, A::kOpenFlags, A::kOct}},
+  {257, Openat,        kFull, "", {A::kFd, A::kPath, A::kOpenFlags, A::kOct}},
   {258, Mkdirat,       kFull, "", {A::kFd, A::kPath, A::kOct}},
   {259, Mknodat,       kPartial, "as mknod", {A::kFd, A::kPath, A::kOct, A::kHex}},
   {260, Fchownat,      kFull, "", {A::kFd, A::kPath, A::kDec, A::kDec, A::kHex}},
   {263, Unlinkat,      kFull, "", {A::kFd, A::kPath, A::kHex}},
   {264, Renameat,      kFull, "", {A::kFd, A::kPath, A::kFd, A::kPath}},
-  {265, Linkat,        kPartial, "AT_EMPTY_PATH is ENOENT (counted)", {A::kFd, A::kPath, A::kFd, A::kPath, A::kHex}},
+  {265, Linkat,        kFull, "", {A::kFd, A::kPath, A::kFd, A::kPath, A::kHex}},
   {266, Symlinkat,     kFull, "", {A::kPath, A::kFd, A::kPath}},
   {267, Readlinkat,    kFull, "", {A::kFd, A::kPath, A::kPtr, A::kUDec}},
   {268, Fchmodat,      kFull, "", {A::kFd, A::kPath, A::kOct}},
@@ -212,7 +212,7 @@ const Entry kEntries[] = {
   {319, MemfdCreate,   kPartial, "MFD_HUGETLB is EINVAL (counted); F_SEAL_WRITE does not yet check for shared writable mappings",
                        {A::kPath, A::kHex}},
   {436, CloseRange,    kFull, "", {A::kUDec, A::kUDec, A::kHex}},
-  {437, Openat2,       kPartial, "RESOLVE_CACHED is EAGAIN; O_TMPFILE is EOPNOTSUPP", {A::kFd, A::kPath, A::kPtr, A::kUDec}},
+  {437, Openat2,       kPartial, "RESOLVE_CACHED is EAGAIN (lookups may wait for the gofer)", {A::kFd, A::kPath, A::kPtr, A::kUDec}},
   {439, Faccessat2,    kFull, "", {A::kFd, A::kPath, A::kOct, A::kHex}},
 };
 // clang-format on

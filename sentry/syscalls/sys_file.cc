@@ -82,7 +82,6 @@ SyscallResult OpenCommon(Task& t, int dirfd, UserAddr path, int flags, uint32_t 
   flags &= kValidOpenFlags;
   if ((flags & __O_TMPFILE) == __O_TMPFILE) {
     if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT)) return Errno(EINVAL);
-    t.kernel().RecordGap("open(O_TMPFILE)");
   } else if (flags & __O_TMPFILE & ~O_DIRECTORY) {
     return Errno(EINVAL);  // __O_TMPFILE without O_DIRECTORY
   }
@@ -306,14 +305,14 @@ SyscallResult Linkat(Task& t, const SyscallArgs& a) {
   ASSIGN_OR_RETURN(std::string old_path, CopyInPath(t, a.Addr(1)));
   ASSIGN_OR_RETURN(std::string new_path, CopyInPath(t, a.Addr(3)));
   const vfs::AccessCreds creds = t.access_creds();
-  if (flags & AT_EMPTY_PATH) {
-    t.kernel().RecordGap("linkat(AT_EMPTY_PATH)");
-    return Errno(ENOENT);
-  }
-  ASSIGN_OR_RETURN(PathContext old_ctx, AtContext(t, a.Int(0), old_path, &creds));
+  // AT_EMPTY_PATH links the file dirfd names (an O_TMPFILE file, say); Linux
+  // asks CAP_DAC_READ_SEARCH for it, ENOENT otherwise.
+  const bool empty = (flags & AT_EMPTY_PATH) && old_path.empty();
+  if (empty && !creds.cap_dac_read_search) return Errno(ENOENT);
+  ASSIGN_OR_RETURN(PathContext old_ctx, AtContext(t, a.Int(0), old_path, &creds, empty));
   ASSIGN_OR_RETURN(PathContext new_ctx, AtContext(t, a.Int(2), new_path, &creds));
-  RETURN_IF_ERROR(
-      t.kernel().vfs().Link(old_ctx, old_path, flags & AT_SYMLINK_FOLLOW, new_ctx, new_path));
+  RETURN_IF_ERROR(t.kernel().vfs().Link(old_ctx, old_path, flags & AT_SYMLINK_FOLLOW, new_ctx,
+                                        new_path, empty));
   return 0;
 }
 SyscallResult Link(Task& t, const SyscallArgs& a) {

@@ -117,6 +117,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
                                                  const Owner& owner);
   virtual ErrnoOr<std::shared_ptr<Inode>> Mkdir(std::string_view name, uint32_t mode,
                                                 const Owner& owner);
+  // O_TMPFILE: a regular file in this directory's filesystem with no name
+  // (nlink 0). EOPNOTSUPP where the filesystem cannot.
+  virtual ErrnoOr<std::shared_ptr<Inode>> CreateTmpfile(uint32_t mode, const Owner& owner);
   virtual ErrnoOr<std::shared_ptr<Inode>> Mknod(std::string_view name, uint32_t mode, uint64_t rdev,
                                                 const Owner& owner);
   virtual ErrnoOr<std::shared_ptr<Inode>> Symlink(std::string_view name, std::string_view target,

@@ -75,6 +75,9 @@ ErrnoOr<std::shared_ptr<Inode>> Inode::Create(std::string_view, uint32_t, const 
 ErrnoOr<std::shared_ptr<Inode>> Inode::Mkdir(std::string_view, uint32_t, const Owner&) {
   return Errno(ENOTDIR);
 }
+ErrnoOr<std::shared_ptr<Inode>> Inode::CreateTmpfile(uint32_t, const Owner&) {
+  return Errno(EOPNOTSUPP);
+}
 ErrnoOr<std::shared_ptr<Inode>> Inode::Mknod(std::string_view, uint32_t, uint64_t, const Owner&) {
   return Errno(ENOTDIR);
 }
@@ -428,10 +431,28 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
                                                                   uint32_t mode, unsigned resolve) {
   const AccessCreds& creds = *ctx.creds;
   if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  if ((flags & __O_TMPFILE) == __O_TMPFILE) return Errno(EOPNOTSUPP);
   absl::MutexLock l(&mu_);
   VirtualDentry vd;
   bool created = false;
+  if ((flags & __O_TMPFILE) == __O_TMPFILE) {
+    // An unnamed file in the directory `path` names, shown as "#<ino> (deleted)".
+    ASSIGN_OR_RETURN(VirtualDentry dir,
+                     WalkLocked(ctx, path, resolve | kFollow | kDirectory, nullptr));
+    ASSIGN_OR_RETURN(Attr da, dir.inode().GetAttr());
+    RETURN_IF_ERROR(CheckPermission(creds, da, kMayWrite | kMayExec));
+    if (dir.mount->read_only) return Errno(EROFS);
+    auto [owner, m] = NewInodeOwner(creds, da, S_IFREG | (mode & 07777 & ~ctx.umask));
+    ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, dir.inode().CreateTmpfile(m, owner));
+    ASSIGN_OR_RETURN(Attr a, inode->GetAttr());
+    auto d = std::make_shared<Dentry>(inode, "#" + std::to_string(a.ino), dir.dentry);
+    d->dead_ = true;
+    d->linkable_ = !(flags & O_EXCL);
+    vd = {dir.mount, std::move(d)};
+    flags &= ~(__O_TMPFILE | O_EXCL | O_CREAT | O_TRUNC);
+    ASSIGN_OR_RETURN(std::shared_ptr<FileDescription> fd, vd.inode().Open(vd, flags));
+    fd->set_location(vd);
+    return fd;
+  }
   if (flags & O_CREAT) {
     // Walk to the parent; an existing last component is opened (through a
     // symlink, even a dangling one, whose target is then created).
@@ -546,10 +567,11 @@ ErrnoOrOk VirtualFilesystem::Symlink(const PathContext& ctx, std::string_view ta
 
 ErrnoOrOk VirtualFilesystem::Link(const PathContext& old_ctx, std::string_view old_path,
                                   bool follow, const PathContext& new_ctx,
-                                  std::string_view new_path) {
+                                  std::string_view new_path, bool empty_path) {
   absl::MutexLock l(&mu_);
-  ASSIGN_OR_RETURN(VirtualDentry old,
-                   WalkLocked(old_ctx, old_path, follow ? kFollow : 0u, nullptr));
+  unsigned f = follow ? unsigned{kFollow} : 0u;
+  if (empty_path) f |= kEmptyPath;
+  ASSIGN_OR_RETURN(VirtualDentry old, WalkLocked(old_ctx, old_path, f, nullptr));
   ASSIGN_OR_RETURN(Parent p, WalkParentLocked(new_ctx, new_path, kFollow));
   if (p.kind != Parent::kNormal) return Errno(EEXIST);
   auto existing = ChildLocked(p.dir.dentry, p.name);
@@ -562,6 +584,9 @@ ErrnoOrOk VirtualFilesystem::Link(const PathContext& old_ctx, std::string_view o
   if (p.dir.mount->read_only) return Errno(EROFS);
   ASSIGN_OR_RETURN(Attr a, old.inode().GetAttr());
   if (IsDir(a)) return Errno(EPERM);
+  // A file with no name left can be linked again only if it was made with
+  // O_TMPFILE (and not O_EXCL).
+  if (a.nlink == 0 && !old.dentry->linkable_) return Errno(ENOENT);
   RETURN_IF_ERROR(p.dir.inode().Link(p.name, old.dentry->inode()));
   AddChildLocked(p.dir.dentry, p.name, old.dentry->inode());
   return Ok();

@@ -57,6 +57,7 @@ class Dentry {
   std::map<std::string, std::shared_ptr<Dentry>, std::less<>> children_;
   int mounts_ = 0;  // mounts whose mountpoint this is
   bool dead_ = false;
+  bool linkable_ = false;   // an O_TMPFILE file (not O_EXCL) that linkat may name
   uint64_t last_used_ = 0;  // the VFS's use clock when last looked up
 };
 
@@ -146,8 +147,9 @@ class VirtualFilesystem {
   // Regular files, FIFOs, sockets and devices (the caller has checked the type).
   ErrnoOrOk Mknod(const PathContext& ctx, std::string_view path, uint32_t mode, uint64_t rdev);
   ErrnoOrOk Symlink(const PathContext& ctx, std::string_view target, std::string_view path);
+  // `empty_path`: AT_EMPTY_PATH, "" names old_ctx.start (an O_TMPFILE file).
   ErrnoOrOk Link(const PathContext& old_ctx, std::string_view old_path, bool follow,
-                 const PathContext& new_ctx, std::string_view new_path);
+                 const PathContext& new_ctx, std::string_view new_path, bool empty_path = false);
   ErrnoOrOk Unlink(const PathContext& ctx, std::string_view path);
   ErrnoOrOk Rmdir(const PathContext& ctx, std::string_view path);
   ErrnoOrOk Rename(const PathContext& old_ctx, std::string_view old_path,

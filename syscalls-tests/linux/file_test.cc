@@ -540,6 +540,37 @@ TEST_F(FileTest, SyncCalls) {
   EXPECT_THAT(syncfs(-1), SyscallFailsWithErrno(EBADF));
 }
 
+TEST_F(FileTest, TmpfileHasNoNameUntilLinked) {
+  ASSERT_THAT(mkdir("d", 0755), SyscallSucceeds());
+  FileDescriptor fd(open("d", O_TMPFILE | O_RDWR, 0640));
+  ASSERT_GE(fd.get(), 0) << strerror(errno);
+  ASSERT_THAT(write(fd.get(), "tmp", 3), SyscallSucceeds());
+  struct stat st;
+  ASSERT_THAT(fstat(fd.get(), &st), SyscallSucceeds());
+  EXPECT_EQ(st.st_nlink, 0u);
+  EXPECT_EQ(st.st_mode, S_IFREG | 0640);
+  EXPECT_THAT(Names("d"), ElementsAre(".", ".."));
+  // Root may give it a name.
+  ASSERT_THAT(linkat(fd.get(), "", AT_FDCWD, "d/named", AT_EMPTY_PATH), SyscallSucceeds());
+  EXPECT_EQ(Contents("d/named"), "tmp");
+  ASSERT_THAT(fstat(fd.get(), &st), SyscallSucceeds());
+  EXPECT_EQ(st.st_nlink, 1u);
+  // O_EXCL: never linkable.
+  FileDescriptor ex(open("d", O_TMPFILE | O_RDWR | O_EXCL, 0600));
+  ASSERT_GE(ex.get(), 0);
+  EXPECT_THAT(linkat(ex.get(), "", AT_FDCWD, "d/other", AT_EMPTY_PATH),
+              SyscallFailsWithErrno(ENOENT));
+  // A deleted file is not linkable either.
+  Touch("gone");
+  FileDescriptor g(open("gone", O_RDONLY));
+  ASSERT_THAT(unlink("gone"), SyscallSucceeds());
+  EXPECT_THAT(linkat(g.get(), "", AT_FDCWD, "back", AT_EMPTY_PATH), SyscallFailsWithErrno(ENOENT));
+  // Errors.
+  EXPECT_THAT(open("d", O_TMPFILE | O_RDONLY, 0600), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(open("d/named", O_TMPFILE | O_RDWR, 0600), SyscallFailsWithErrno(ENOTDIR));
+  EXPECT_THAT(open("missing", O_TMPFILE | O_RDWR, 0600), SyscallFailsWithErrno(ENOENT));
+}
+
 // --- copies inside the kernel ---
 
 TEST_F(FileTest, Sendfile) {

@@ -158,6 +158,11 @@ class OverlayInode : public Inode {
                                         const vfs::Owner& owner) override {
     return MakeChild(name, [&](Inode& dir) { return dir.Mkdir(name, mode, owner); });
   }
+  ErrnoOr<std::shared_ptr<Inode>> CreateTmpfile(uint32_t mode, const vfs::Owner& owner) override {
+    RETURN_IF_ERROR(CopyUp());
+    ASSIGN_OR_RETURN(std::shared_ptr<Inode> u, upper()->CreateTmpfile(mode, owner));
+    return std::shared_ptr<Inode>(std::make_shared<OverlayInode>(ofs_, u, nullptr, Self(), ""));
+  }
   ErrnoOr<std::shared_ptr<Inode>> Mknod(std::string_view name, uint32_t mode, uint64_t rdev,
                                         const vfs::Owner& owner) override {
     return MakeChild(name, [&](Inode& dir) { return dir.Mknod(name, mode, rdev, owner); });

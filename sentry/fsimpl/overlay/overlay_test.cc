@@ -191,3 +191,17 @@ TEST_F(OverlayTest, StatfsIsOverlay) {
 
 }  // namespace
 }  // namespace sentry::fsimpl::overlay
+
+namespace sentry::fsimpl::overlay {
+namespace {
+TEST_F(OverlayTest, TmpfileThenLink) {
+  ASSERT_TRUE(vfs_->Mkdir(ctx_, "/t", 0755).ok());
+  auto fd = vfs_->Open(ctx_, "/t", O_TMPFILE | O_RDWR, 0600);
+  ASSERT_TRUE(fd.ok()) << ErrnoName(fd.error().value());
+  PathContext from = ctx_;
+  from.start = (*fd)->location();
+  auto r = vfs_->Link(from, "", false, ctx_, "/t/named", true);
+  EXPECT_TRUE(r.ok()) << ErrnoName(r.error().value());
+}
+}  // namespace
+}  // namespace sentry::fsimpl::overlay

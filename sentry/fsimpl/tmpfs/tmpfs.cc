@@ -550,6 +550,13 @@ class Directory : public TmpfsInode {
     AddLinks(1);  // the child's ".."
     return inode;
   }
+  ErrnoOr<std::shared_ptr<Inode>> CreateTmpfile(uint32_t mode, const Owner& owner) override {
+    {
+      absl::MutexLock l(&dir_mu_);
+      if (removed_) return Errno(ENOENT);
+    }
+    return tfs_.NewAnonymousFile(mode, owner, /*allow_sealing=*/false);
+  }
   ErrnoOr<std::shared_ptr<Inode>> Mknod(std::string_view name, uint32_t mode, uint64_t rdev,
                                         const Owner& owner) override {
     if (S_ISREG(mode)) return Create(name, mode, owner);
