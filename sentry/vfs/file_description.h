@@ -74,6 +74,20 @@ class FileDescription {
     return Errno(ENODEV);
   }
 
+  // Opening it again through a magic link (/proc/self/fd/N) when it has no
+  // location: a new description of the same file. ENXIO where impossible (as
+  // Linux for sockets).
+  virtual ErrnoOr<std::shared_ptr<FileDescription>> Reopen(int flags) {
+    (void)flags;
+    return Errno(ENXIO);
+  }
+
+  // Truncation of a file with no location (O_TRUNC through a magic link).
+  virtual ErrnoOrOk SetSize(uint64_t size) {
+    (void)size;
+    return Errno(EINVAL);
+  }
+
   // F_GET_SEALS / F_ADD_SEALS: EINVAL for files that cannot be sealed.
   virtual ErrnoOr<int> GetSeals() { return Errno(EINVAL); }
   virtual ErrnoOrOk AddSeals(int seals) {

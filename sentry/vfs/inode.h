@@ -21,9 +21,19 @@
 
 namespace sentry::vfs {
 
+class Dentry;
 class FileDescription;
 class Filesystem;
+struct Mount;
 struct VirtualDentry;
+
+// Where a magic link (/proc/<pid>/fd/<n>, cwd, root) leads: a location, or
+// for an open file with none (a donated host fd, a pipe), the file itself.
+struct MagicLinkTarget {
+  std::shared_ptr<Mount> mount;
+  std::shared_ptr<Dentry> dentry;
+  std::shared_ptr<FileDescription> file;
+};
 
 // An inode's attributes, as stat/statx report them.
 struct Attr {
@@ -138,6 +148,10 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   // --- Symlinks. ---
   virtual ErrnoOr<std::string> Readlink();
+  // Magic links: the resolver jumps to their target instead of reading them
+  // (RESOLVE_NO_MAGICLINKS refuses them). Called under the VFS lock.
+  virtual bool IsMagicLink() { return false; }
+  virtual ErrnoOr<MagicLinkTarget> FollowMagicLink() { return Errno(EINVAL); }
 
   // --- Extended attributes: full names ("user.x"); the VFS has checked the
   // name, the namespace rules and permission. ENODATA when absent;

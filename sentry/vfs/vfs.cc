@@ -64,7 +64,77 @@ class PathFile : public FileDescription {
   std::string Describe() const override { return "path"; }
 };
 
+// Open files with no location, as magic links show them: attributes from the
+// file, opening reopens it.
+class AnonFilesystem : public Filesystem {
+ public:
+  std::shared_ptr<Inode> Root() override { return root_; }
+  std::string_view Name() const override { return "anon_inodefs"; }
+  ErrnoOr<struct statfs> StatFS() override { return Errno(ENOSYS); }
+  uint64_t Dev() const override { return 0; }
+  std::shared_ptr<Inode> root_;
+};
+
+class AnonFileInode : public Inode {
+ public:
+  AnonFileInode(Filesystem& fs, std::shared_ptr<FileDescription> file)
+      : Inode(fs), file_(std::move(file)) {}
+  ErrnoOr<Attr> GetAttr() override {
+    if (file_ == nullptr) {
+      Attr a;
+      a.mode = S_IFDIR | 0500;
+      return a;
+    }
+    ASSIGN_OR_RETURN(struct stat st, file_->Stat());
+    Attr a;
+    a.ino = st.st_ino;
+    a.mode = st.st_mode;
+    a.nlink = st.st_nlink;
+    a.uid = st.st_uid;
+    a.gid = st.st_gid;
+    a.rdev = st.st_rdev;
+    a.size = static_cast<uint64_t>(st.st_size);
+    a.atime = st.st_atim;
+    a.mtime = st.st_mtim;
+    a.ctime = st.st_ctim;
+    return a;
+  }
+  ErrnoOrOk SetAttr(const SetAttrRequest& req) override {
+    // Only the truncation open(O_TRUNC) asks for.
+    if (file_ != nullptr && req.size && !req.mode && !req.uid && !req.gid && !req.atime &&
+        !req.mtime) {
+      return file_->SetSize(*req.size);
+    }
+    return Errno(EPERM);
+  }
+  bool Evictable() override { return false; }
+  ErrnoOr<std::shared_ptr<FileDescription>> Open(const VirtualDentry&, int flags) override {
+    if (file_ == nullptr) return Errno(ENXIO);
+    return file_->Reopen(flags);
+  }
+
+ private:
+  const std::shared_ptr<FileDescription> file_;
+};
+
 }  // namespace
+
+VirtualDentry VirtualFilesystem::AnonymousLocked(std::shared_ptr<FileDescription> file) {
+  if (anon_mount_ == nullptr) {
+    auto fs = std::make_shared<AnonFilesystem>();
+    fs->root_ = std::make_shared<AnonFileInode>(*fs, nullptr);
+    anon_mount_ = std::make_shared<Mount>();
+    anon_mount_->id = next_mount_id_++;
+    anon_mount_->root = std::make_shared<Dentry>(fs->Root(), "/", nullptr);
+    anon_mount_->fs = std::move(fs);
+    anon_mount_->internal = true;
+    internal_roots_.push_back(anon_mount_->root);
+  }
+  const std::string name = file->Describe();
+  auto d = std::make_shared<Dentry>(
+      std::make_shared<AnonFileInode>(*anon_mount_->fs, std::move(file)), name, anon_mount_->root);
+  return {anon_mount_, std::move(d)};
+}
 
 // --- Default inode operations: what Linux answers for the wrong kind of file. ---
 
@@ -350,6 +420,17 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
     VirtualDentry next = CrossDownLocked({cur.mount, child});
     if ((flags & kNoXdev) && next.mount != cur.mount) return Errno(EXDEV);
     ASSIGN_OR_RETURN(Attr a, next.inode().GetAttr());
+    if (S_ISLNK(a.mode) && (!last || (flags & kFollow) || trailing_slash) &&
+        next.inode().IsMagicLink()) {
+      // nd_jump_link: no magic links when asked, none out of a scoped walk.
+      if (flags & (kNoMagicLinks | kNoSymlinks)) return Errno(ELOOP);
+      if (flags & (kBeneath | kInRoot | kNoXdev)) return Errno(EXDEV);
+      if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      ASSIGN_OR_RETURN(MagicLinkTarget m, next.inode().FollowMagicLink());
+      cur = m.dentry != nullptr ? VirtualDentry{m.mount, m.dentry} : AnonymousLocked(m.file);
+      ++depth;
+      continue;
+    }
     if (S_ISLNK(a.mode) && (!last || (flags & kFollow) || trailing_slash)) {
       if (flags & kNoSymlinks) return Errno(ELOOP);
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
@@ -466,6 +547,11 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
         if (flags & O_EXCL) return Errno(EEXIST);
         vd = CrossDownLocked({p.dir.mount, *child});
         ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
+        if (S_ISLNK(a.mode) && !(flags & O_NOFOLLOW) && vd.inode().IsMagicLink()) {
+          // The resolver follows magic links; nothing is created through them.
+          ASSIGN_OR_RETURN(vd, WalkLocked(c, cur, resolve | kFollow, nullptr));
+          break;
+        }
         if (S_ISLNK(a.mode) && !(flags & O_NOFOLLOW)) {
           if (links >= kMaxSymlinks || (resolve & kNoSymlinks)) return Errno(ELOOP);
           ASSIGN_OR_RETURN(std::string target, vd.inode().Readlink());

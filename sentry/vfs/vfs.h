@@ -226,6 +226,10 @@ class VirtualFilesystem {
   void MaybeEvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks `d` and everything cached below it dead and drops those caches.
   void KillLocked(const std::shared_ptr<Dentry>& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A location for an open file that has none (a magic link's target): a
+  // dentry on an internal mount whose inode reopens the file.
+  VirtualDentry AnonymousLocked(std::shared_ptr<FileDescription> file)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The mount on `vd`, if any, followed down to the topmost.
   VirtualDentry CrossDownLocked(VirtualDentry vd) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   VirtualDentry ParentOfLocked(const VirtualDentry& vd, const VirtualDentry& root) const
@@ -248,6 +252,7 @@ class VirtualFilesystem {
   std::map<std::pair<const Mount*, const Dentry*>, std::shared_ptr<Mount>> mounts_
       ABSL_GUARDED_BY(mu_);
   uint64_t use_clock_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<Mount> anon_mount_ ABSL_GUARDED_BY(mu_);
   uint64_t adds_since_sweep_ ABSL_GUARDED_BY(mu_) = 0;
   // Roots of internal mounts, for teardown.
   std::vector<std::shared_ptr<Dentry>> internal_roots_ ABSL_GUARDED_BY(mu_);

@@ -571,6 +571,29 @@ TEST_F(FileTest, TmpfileHasNoNameUntilLinked) {
   EXPECT_THAT(open("missing", O_TMPFILE | O_RDWR, 0600), SyscallFailsWithErrno(ENOENT));
 }
 
+TEST_F(FileTest, ProcMagicLinksReachTheFileItself) {
+  Touch("f", "data");
+  FileDescriptor fd(open("f", O_RDONLY));
+  ASSERT_THAT(unlink("f"), SyscallSucceeds());
+  const std::string link = "/proc/self/fd/" + std::to_string(fd.get());
+  // Only a magic link can reopen a file that has no name left.
+  FileDescriptor again(open(link.c_str(), O_RDONLY));
+  ASSERT_GE(again.get(), 0) << strerror(errno);
+  char buf[8] = {};
+  EXPECT_THAT(read(again.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
+  EXPECT_EQ(std::string(buf, 4), "data");
+  // cwd is one too.
+  struct stat a, b;
+  ASSERT_THAT(stat("/proc/self/cwd/.", &a), SyscallSucceeds());
+  ASSERT_THAT(stat(".", &b), SyscallSucceeds());
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  open_how how = {};
+  how.flags = O_RDONLY;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  EXPECT_THAT(syscall(SYS_openat2, AT_FDCWD, link.c_str(), &how, sizeof(how)),
+              SyscallFailsWithErrno(ELOOP));
+}
+
 // --- copies inside the kernel ---
 
 TEST_F(FileTest, Sendfile) {

@@ -1,5 +1,7 @@
 #include "sentry/fsimpl/host/host_file.h"
 
+#include "sentry/base/status_macros.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -103,6 +105,25 @@ ErrnoOr<int64_t> HostFile::Seek(int64_t offset, int whence) {
   const off_t r = lseek(fd_, offset, whence);
   if (r < 0) return Errno(errno);
   return static_cast<int64_t>(r);
+}
+
+ErrnoOr<std::shared_ptr<vfs::FileDescription>> HostFile::Reopen(int flags) {
+  // The new description may not do more than the host fd allows.
+  const int have = status_flags() & O_ACCMODE;
+  const int want = flags & O_ACCMODE;
+  const bool read = want == O_RDONLY || want == O_RDWR;
+  const bool write = want == O_WRONLY || want == O_RDWR;
+  if ((read && have == O_WRONLY) || (write && have == O_RDONLY)) return Errno(EACCES);
+  const int d = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return Errno(errno == EMFILE ? EMFILE : ENOMEM);
+  ASSIGN_OR_RETURN(std::shared_ptr<HostFile> f, Create(d));
+  return std::shared_ptr<vfs::FileDescription>(std::move(f));
+}
+
+ErrnoOrOk HostFile::SetSize(uint64_t size) {
+  if (!seekable_) return Ok();  // O_TRUNC means nothing for a tty or a pipe
+  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno(errno);
+  return Ok();
 }
 
 ErrnoOrOk HostFile::Sync() {

@@ -23,6 +23,10 @@ class HostFile : public vfs::FileDescription {
   // inherited fd is).
   ErrnoOr<int64_t> Seek(int64_t offset, int whence) override;
   ErrnoOrOk Sync() override;
+  // A reopen through /proc/self/fd: a dup of the host fd (sharing its
+  // position, unlike a Linux reopen of a regular file).
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Reopen(int flags) override;
+  ErrnoOrOk SetSize(uint64_t size) override;
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override;

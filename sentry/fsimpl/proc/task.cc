@@ -402,16 +402,36 @@ std::shared_ptr<vfs::Inode> TaskGenerated(ProcFilesystem& fs, pid_t pid, uint64_
       std::move(write));
 }
 
-// cwd and root: the task's location as the reader's root sees it.
-std::shared_ptr<vfs::Inode> LocationLink(ProcFilesystem& fs, pid_t pid, uint64_t ino, bool cwd) {
-  return std::make_shared<TaskLink>(fs, pid, ino, [&fs, pid, cwd]() -> ErrnoOr<std::string> {
-    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(fs.kernel(), pid, [cwd](Task& t) {
+// cwd and root: magic links to the task's locations, read as paths from
+// the reader's root.
+class LocationMagicLink : public TaskLink {
+ public:
+  LocationMagicLink(ProcFilesystem& fs, pid_t pid, uint64_t ino, bool cwd,
+                    kernfs::Symlink::Target target)
+      : TaskLink(fs, pid, ino, std::move(target)), cwd_(cwd) {}
+  bool IsMagicLink() override { return true; }
+  ErrnoOr<vfs::MagicLinkTarget> FollowMagicLink() override {
+    const bool cwd = cwd_;
+    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(pfs_.kernel(), pid_, [cwd](Task& t) {
                        return ErrnoOr<vfs::VirtualDentry>(cwd ? t.cwd() : t.fs_root());
                      }));
-    vfs::VirtualFilesystem& v = fs.kernel().vfs();
-    v.AssertLocked();  // Readlink runs under the VFS lock
-    return v.PathOfLocked(fs.ReaderRoot(), vd);
-  });
+    return vfs::MagicLinkTarget{vd.mount, vd.dentry, nullptr};
+  }
+
+ private:
+  const bool cwd_;
+};
+
+std::shared_ptr<vfs::Inode> LocationLink(ProcFilesystem& fs, pid_t pid, uint64_t ino, bool cwd) {
+  return std::make_shared<LocationMagicLink>(
+      fs, pid, ino, cwd, [&fs, pid, cwd]() -> ErrnoOr<std::string> {
+        ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(fs.kernel(), pid, [cwd](Task& t) {
+                           return ErrnoOr<vfs::VirtualDentry>(cwd ? t.cwd() : t.fs_root());
+                         }));
+        vfs::VirtualFilesystem& v = fs.kernel().vfs();
+        v.AssertLocked();  // Readlink runs under the VFS lock
+        return v.PathOfLocked(fs.ReaderRoot(), vd);
+      });
 }
 
 // /proc/<pid>/fd/<n>: a symlink to the file's path, or to what the file
@@ -434,6 +454,15 @@ class FdLink : public OfTask<kernfs::SyntheticInode> {
 
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
     return Errno(ELOOP);
+  }
+
+  // A magic link: opening it reaches the open file itself.
+  bool IsMagicLink() override { return true; }
+  ErrnoOr<vfs::MagicLinkTarget> FollowMagicLink() override {
+    ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> f, File());
+    if (f->location().ok())
+      return vfs::MagicLinkTarget{f->location().mount, f->location().dentry, nullptr};
+    return vfs::MagicLinkTarget{nullptr, nullptr, std::move(f)};
   }
 
  protected:
