@@ -242,6 +242,27 @@ int DoCommand(const CommandLine& cl) {
     }
   }
   if (!gofer_reaped) {
+    // The sandbox may have ended because the gofer died (both were waiting
+    // to be reaped): say so rather than only what the Sentry saw.
+    // A failed sandbox may have seen the gofer hang up a moment before the
+    // gofer became reapable: give it a little time to show.
+    const bool sandbox_failed = !WIFEXITED(ws) || WEXITSTATUS(ws) != 0;
+    int s = 0;
+    pid_t r = waitpid(gofer, &s, WNOHANG);
+    for (int i = 0; r == 0 && sandbox_failed && i < 20; ++i) {
+      usleep(10 * 1000);
+      r = waitpid(gofer, &s, WNOHANG);
+    }
+    if (r == gofer) {
+      gofer_reaped = true;
+      if (!WIFEXITED(s) || WEXITSTATUS(s) != 0) {
+        gofer_failed = true;
+        fprintf(stderr, "runsc do: the gofer (pid %d, serving the host's files) %s\n", gofer,
+                DescribeWait(s).c_str());
+      }
+    }
+  }
+  if (!gofer_reaped) {
     kill(gofer, SIGKILL);
     while (waitpid(gofer, nullptr, 0) < 0 && errno == EINTR) {
     }
