@@ -68,7 +68,7 @@ const Entry kEntries[] = {
                        {A::kPtr, A::kUDec}},
   {96,  Gettimeofday,  kFull, "", {A::kPtr, A::kPtr}},
   {97,  Getrlimit,     kFull, "", {A::kRlimitResource, A::kPtr}},
-  {99,  Sysinfo,       kPartial, "load averages are 0; memory figures are the host's", {A::kPtr}},
+  {99,  Sysinfo,       kPartial, "load averages are 0; memory figures are the sandbox's (as /proc/meminfo)", {A::kPtr}},
   {102, Getuid,        kFull, "", {}},
   {104, Getgid,        kFull, "", {}},
   {107, Geteuid,       kFull, "", {}},

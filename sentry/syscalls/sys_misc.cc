@@ -32,20 +32,22 @@ SyscallResult Uname(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Sysinfo(Task& t, const SyscallArgs& a) {
-  struct sysinfo host;
-  ::sysinfo(&host);
   struct sysinfo s;
   std::memset(&s, 0, sizeof(s));
   // CLOCK_BOOTTIME, a partial second rounded up.
   const timespec boot = kernel::Kernel::BootClock();
   s.uptime = boot.tv_sec + (boot.tv_nsec != 0 ? 1 : 0);
   // TODO(processes issue): load averages from the sandbox's own run queue.
-  s.totalram = host.totalram;
-  s.freeram = host.freeram;
+  // The sandbox's memory, as /proc/meminfo shows it: the machine's total read
+  // at boot, less what the memory file holds (bytes: Linux's 64-bit mem_unit 1).
+  const uint64_t total = t.kernel().config().total_memory;
+  const uint64_t used = t.kernel().memory_file().UsedBytes();
+  s.totalram = total;
+  s.freeram = total > used ? total - used : 0;
   s.sharedram = 0;
   s.bufferram = 0;
   s.procs = static_cast<uint16_t>(t.kernel().TaskCount());
-  s.mem_unit = host.mem_unit;
+  s.mem_unit = 1;
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct sysinfo>(0), s));
   return 0;
 }
