@@ -155,7 +155,7 @@ const Entry kEntries[] = {
   {93,  Fchown,        kPartial, "not on donated host fds (EBADF)", {A::kFd, A::kDec, A::kDec}},
   {94,  Lchown,        kFull, "", {A::kPath, A::kDec, A::kDec}},
   {95,  Umask,         kFull, "", {A::kOct}},
-  {133, Mknod,         kPartial, "FIFOs, sockets and devices are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
+  {133, Mknod,         kPartial, "devices open through the device registry; FIFOs and sockets are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
                        {A::kPath, A::kOct, A::kHex}},
   {137, Statfs,        kFull, "", {A::kPath, A::kPtr}},
   {138, Fstatfs,       kPartial, "not on donated host fds (ENOSYS, counted)", {A::kFd, A::kPtr}},

@@ -415,14 +415,22 @@ SyscallResult NewfstatatPath(Task& t, const SyscallArgs& a) {
   return StatOut(t, vd, a.Addr(2));
 }
 
-SyscallResult Chdir(Task& t, const SyscallArgs& a) {
+namespace {
+// chdir and chroot: the directory the path names, which the task may search.
+ErrnoOr<VirtualDentry> SearchableDir(Task& t, UserAddr path_addr) {
   const vfs::AccessCreds creds = t.access_creds();
-  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(0)));
+  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, path_addr));
   ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, AT_FDCWD, path, &creds));
   ASSIGN_OR_RETURN(VirtualDentry vd,
                    t.kernel().vfs().Resolve(ctx, path, vfs::kFollow | vfs::kDirectory));
   ASSIGN_OR_RETURN(vfs::Attr at, vd.inode().GetAttr());
   RETURN_IF_ERROR(vfs::CheckPermission(creds, at, vfs::kMayExec));
+  return vd;
+}
+}  // namespace
+
+SyscallResult Chdir(Task& t, const SyscallArgs& a) {
+  ASSIGN_OR_RETURN(VirtualDentry vd, SearchableDir(t, a.Addr(0)));
   t.set_cwd(std::move(vd));
   return 0;
 }
@@ -680,13 +688,7 @@ SyscallResult SyncFileRange(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Chroot(Task& t, const SyscallArgs& a) {
-  const vfs::AccessCreds creds = t.access_creds();
-  ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(0)));
-  ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, AT_FDCWD, path, &creds));
-  ASSIGN_OR_RETURN(VirtualDentry vd,
-                   t.kernel().vfs().Resolve(ctx, path, vfs::kFollow | vfs::kDirectory));
-  ASSIGN_OR_RETURN(vfs::Attr at, vd.inode().GetAttr());
-  RETURN_IF_ERROR(vfs::CheckPermission(creds, at, vfs::kMayExec));
+  ASSIGN_OR_RETURN(VirtualDentry vd, SearchableDir(t, a.Addr(0)));
   // CAP_SYS_CHROOT. TODO(processes issue): capability sets; euid 0 has it.
   if (!t.creds().HasCapability()) return Errno(EPERM);
   t.set_fs_root(std::move(vd));

@@ -319,6 +319,15 @@ TEST_F(FileTest, WorkingDirectory) {
   EXPECT_THAT(open("x", O_RDWR | O_CREAT, 0644), SyscallFailsWithErrno(ENOENT));
 }
 
+TEST_F(FileTest, ChrootErrors) {
+  // (A successful chroot would change this process's root for the tests that
+  // follow: only the refusals here.)
+  Touch("f");
+  EXPECT_THAT(chroot("f"), SyscallFailsWithErrno(ENOTDIR));
+  EXPECT_THAT(chroot("missing"), SyscallFailsWithErrno(ENOENT));
+  EXPECT_THAT(chroot(""), SyscallFailsWithErrno(ENOENT));
+}
+
 // --- links and renames ---
 
 TEST_F(FileTest, HardLinks) {
