@@ -63,14 +63,6 @@ bool DefaultDumpsCore(int sig) {
   }
 }
 
-// Saturates at INT64_MAX ("never") instead of overflowing.
-int64_t TimespecToNs(const timespec& ts) {
-  constexpr int64_t kMaxSec = INT64_MAX / 1000000000 - 1;
-  if (ts.tv_sec > kMaxSec) return INT64_MAX;
-  if (ts.tv_sec < -kMaxSec) return INT64_MIN;
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 thread_local Task* current_task = nullptr;
 
 // `path` made absolute against `cwd` and normalized lexically (no ".", "..",
@@ -110,14 +102,10 @@ Task::~Task() {
   // The memory manager refers to the address space: release it first.
   mm_.reset();
   as_.reset();
-  if (interrupt_fd_ >= 0) close(interrupt_fd_);
 }
 
 absl::Status Task::Start(const InitArgs& args) {
   start_time_ = Kernel::BootClock();  // on the boot clock, as /proc reports it
-  interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (interrupt_fd_ < 0) return HostError("eventfd for the task's interrupts", errno);
-
   platform::Platform& p = kernel_.platform();
   ASSIGN_OR_RETURN(as_, p.NewAddressSpace());
   ASSIGN_OR_RETURN(context_, p.NewContext());
@@ -231,7 +219,7 @@ absl::StatusOr<ExitStatus> Task::Run() {
         HandleSignal(*r);
         break;
       case platform::SwitchResult::Kind::kInterrupted:
-        interrupted_.store(false);
+        waker_.ClearInterrupt();
         break;
     }
   }
@@ -359,47 +347,25 @@ void Task::SyncMemoryLimits() {
 }
 
 ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
-  const int64_t deadline_ns = TimespecToNs(deadline);
+  const bool forever = deadline.tv_sec >= INT64_MAX / 1000000000 - 1;
   for (;;) {
-    if (interrupted_.load()) return Errno(EINTR);
-    timespec now;
-    clock_gettime(clock, &now);
-    const bool forever = deadline_ns == INT64_MAX;
-    int64_t left = forever ? INT64_MAX : deadline_ns - TimespecToNs(now);
-    if (left <= 0) return Ok();
-    timespec rel{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
-    pollfd pfd{interrupt_fd_, POLLIN, 0};
-    int n = ppoll(&pfd, 1, forever ? nullptr : &rel, nullptr);
-    if (n > 0) {
-      uint64_t v;
-      [[maybe_unused]] ssize_t rd = read(interrupt_fd_, &v, sizeof(v));
-      return Errno(EINTR);
-    }
+    ErrnoOrOk r = waker_.Block(clock, forever ? nullptr : &deadline);
+    if (!r.ok() && r.error().value() == ETIMEDOUT) return Ok();
+    if (!r.ok()) return r;  // EINTR
+    // A wake meant for another wait (a stale notification): sleep on.
   }
 }
 
 ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
   for (;;) {
-    if (interrupted_.load()) return Errno(EINTR);
-    pollfd pfds[2] = {{fd, events, 0}, {interrupt_fd_, POLLIN, 0}};
-    int n = poll(pfds, 2, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(EIO);
-    }
-    if (pfds[1].revents != 0) {
-      uint64_t v;
-      [[maybe_unused]] ssize_t rd = read(interrupt_fd_, &v, sizeof(v));
-      return Errno(EINTR);
-    }
-    if (pfds[0].revents != 0) return pfds[0].revents;
+    pollfd pfd{fd, events, 0};
+    RETURN_IF_ERROR(waker_.Block(CLOCK_MONOTONIC, nullptr, {&pfd, 1}));
+    if (pfd.revents != 0) return pfd.revents;
   }
 }
 
 void Task::Interrupt() {
-  interrupted_.store(true);
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = write(interrupt_fd_, &one, sizeof(one));
+  waker_.Interrupt();
   if (context_) context_->Interrupt();
 }
 

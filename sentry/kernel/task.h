@@ -23,6 +23,7 @@
 #include "sentry/kernel/fd_table.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
+#include "sentry/waiter/waiter.h"
 
 namespace sentry::kernel {
 
@@ -175,6 +176,14 @@ class Task {
   ErrnoOrOk SleepUntil(clockid_t clock, const timespec& deadline);
   // Waits until host fd `fd` reports one of `events` (poll(2) bits); returns them.
   ErrnoOr<short> WaitHostFd(int fd, short events);
+  // Blocks until the task's waker is notified (Ok: re-check what you wait
+  // for), it is interrupted (EINTR), `deadline` on `clock` passes (ETIMEDOUT;
+  // null: never) or one of `host_fds` is ready. Register waker() on the
+  // queues first (waiter::ScopedRegistration).
+  ErrnoOrOk Block(clockid_t clock, const timespec* deadline, std::span<pollfd> host_fds = {}) {
+    return waker_.Block(clock, deadline, host_fds);
+  }
+  waiter::Waker& waker() { return waker_; }
   void Interrupt();
 
   // CPU time the guest thread has used (the stub's time plus the Sentry's work).
@@ -207,8 +216,8 @@ class Task {
   std::array<rlimit, RLIM_NLIMITS> rlimits_{};
   bool exiting_ = false;
   ExitStatus exit_status_;
-  int interrupt_fd_ = -1;  // eventfd written by Interrupt()
-  std::atomic<bool> interrupted_{false};
+  // What blocking waits sleep on; Interrupt() interrupts it.
+  waiter::Waker waker_;
 };
 
 }  // namespace sentry::kernel

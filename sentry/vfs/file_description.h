@@ -18,6 +18,7 @@
 #include "sentry/vfs/inode.h"
 #include "sentry/vfs/locks.h"
 #include "sentry/vfs/vfs.h"
+#include "sentry/waiter/waiter.h"
 
 namespace sentry::kernel {
 class Task;
@@ -94,6 +95,20 @@ class FileDescription {
     (void)seals;
     return Errno(EINVAL);
   }
+
+  // --- Readiness, for poll, select and epoll (and blocking I/O). ---
+  // The poll(2) events in `mask` the file has now. Regular files and
+  // directories are always readable and writable, as in Linux.
+  virtual uint32_t Readiness(uint32_t mask) {
+    return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+  }
+  // Hear about changes in readiness (files whose readiness never changes
+  // need not: the default registers nowhere).
+  virtual void EventRegister(waiter::Waiter* w, uint32_t mask) { (void)w, (void)mask; }
+  virtual void EventUnregister(waiter::Waiter* w) { (void)w; }
+  // A host fd whose readiness is the file's (a donated host fd): waits poll it
+  // on the host instead of registering. -1 otherwise.
+  virtual int HostPollFd() const { return -1; }
 
   // What mmap maps; null when the file cannot be mapped (ENODEV).
   virtual std::shared_ptr<memory::Mappable> Mappable() { return nullptr; }

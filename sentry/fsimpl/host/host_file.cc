@@ -79,6 +79,13 @@ ErrnoOr<size_t> HostFile::Readv(kernel::Task* t, std::span<const iovec> dst, int
   }
 }
 
+uint32_t HostFile::Readiness(uint32_t mask) {
+  if (seekable_) return FileDescription::Readiness(mask);
+  pollfd p{fd_, static_cast<short>(mask & 0xffff), 0};
+  if (poll(&p, 1, 0) <= 0) return 0;
+  return static_cast<uint16_t>(p.revents) & (mask | POLLERR | POLLHUP | POLLNVAL);
+}
+
 ErrnoOr<size_t> HostFile::Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) {
   if (IovLength(src) == 0) return size_t{0};
   for (;;) {

@@ -30,6 +30,9 @@ class HostFile : public vfs::FileDescription {
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override;
+  // What the host fd polls as now (regular files: always ready).
+  uint32_t Readiness(uint32_t mask) override;
+  int HostPollFd() const override { return seekable_ ? -1 : fd_; }
 
   int host_fd() const { return fd_; }
   bool is_tty() const { return is_tty_; }
