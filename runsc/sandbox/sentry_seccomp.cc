@@ -3,11 +3,17 @@
 #include <errno.h>
 #include <seccomp.h>
 
+#include "absl/base/internal/sysinfo.h"
 #include "sentry/base/errno.h"
 
 namespace runsc {
 
 absl::Status InstallSentryFilter() {
+  // What the runtime reads from host files once and caches: read it now,
+  // while it may (absl::Mutex asks for the CPU count on first contention,
+  // and glibc answers from /sys/devices/system/cpu/online).
+  (void)absl::base_internal::NumCPUs();
+  (void)absl::base_internal::NominalCPUFrequency();
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return absl::InternalError("sentry seccomp: seccomp_init failed");
 #ifdef SANDBOX_SANITIZER_RUNTIME

@@ -48,6 +48,28 @@ ErrnoOrOk FdTable::SetCloexec(int fd, bool cloexec) {
   return Ok();
 }
 
+std::shared_ptr<FdTable> FdTable::Fork() const {
+  auto t = std::make_shared<FdTable>();
+  absl::MutexLock l(&mu_);
+  absl::MutexLock l2(&t->mu_);
+  t->fds_ = fds_;
+  return t;
+}
+
+std::vector<std::shared_ptr<vfs::FileDescription>> FdTable::CloseOnExec() {
+  std::vector<std::shared_ptr<vfs::FileDescription>> closed;
+  absl::MutexLock l(&mu_);
+  for (auto it = fds_.begin(); it != fds_.end();) {
+    if (it->second.cloexec) {
+      closed.push_back(std::move(it->second.file));
+      it = fds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return closed;
+}
+
 ErrnoOrOk FdTable::Close(int fd) {
   std::shared_ptr<vfs::FileDescription> file;
   {

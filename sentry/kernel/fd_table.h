@@ -41,6 +41,11 @@ class FdTable {
   // Returns the descriptions closed (to release their POSIX locks).
   std::vector<std::shared_ptr<vfs::FileDescription>> CloseRange(unsigned first, unsigned last,
                                                                 bool cloexec_only);
+  // A copy for fork (the same descriptions, the same close-on-exec flags).
+  std::shared_ptr<FdTable> Fork() const;
+  // execve: closes every close-on-exec fd; returns the descriptions (to
+  // release their POSIX locks).
+  std::vector<std::shared_ptr<vfs::FileDescription>> CloseOnExec();
   // Every open fd with its entry, ascending: a snapshot (for /proc).
   std::vector<std::pair<int, Entry>> Snapshot() const;
 

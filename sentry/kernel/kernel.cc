@@ -16,6 +16,8 @@
 
 namespace sentry::kernel {
 
+ABSL_CONST_INIT absl::Mutex tree_mu(absl::kConstInit);
+
 Kernel::Kernel(KernelConfig config, const SyscallTable& table,
                std::unique_ptr<memory::MemoryFile> mf, std::unique_ptr<platform::Platform> platform)
     : config_(std::move(config)),
@@ -117,44 +119,157 @@ void Kernel::MountStandardFilesystems() {
 
 Kernel::~Kernel() = default;
 
-absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
-  absl::StatusOr<ExitStatus> result = absl::InternalError("init task did not run");
-  // The task gets its own host thread: with ptrace, that thread becomes the
-  // tracer of the stub, so it must also be the one that creates it.
-  std::thread thread([&] {
-    Task task(*this, /*tid=*/1);
-    absl::Status s = task.Start(args);
-    if (!s.ok()) {
-      result = s;
-      return;
-    }
-    result = task.Run();
-  });
-  thread.join();
-  return result;
+std::shared_ptr<ThreadGroup> Kernel::NewInitThreadGroup() {
+  auto tg = std::make_shared<ThreadGroup>(*this, /*tgid=*/1);
+  absl::MutexLock l(&tree_mu);
+  last_pid_ = std::max(last_pid_, 1);
+  tg->pgid = tg->sid = 1;
+  init_tg_ = tg.get();
+  AddThreadGroupLocked(tg);
+  return tg;
 }
 
-void Kernel::AddTask(Task* t) {
-  absl::MutexLock l(&tasks_mu_);
-  tasks_[t->tid()] = t;
+absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
+  std::shared_ptr<ThreadGroup> tg = NewInitThreadGroup();
+  absl::Status start_error;
+  // The task gets its own host thread: with ptrace, that thread becomes the
+  // tracer of the stub, so it must also be the one that creates it.
+  StartTaskThread(std::make_shared<Task>(*this, /*tid=*/1), [&, tg](Task& t) {
+    absl::Status s = t.StartInit(args, tg);
+    if (!s.ok()) {
+      start_error = s;
+      absl::MutexLock l(&tree_mu);
+      tg->zombie = true;
+    }
+    return s;
+  });
+  // The sandbox ends when init does: Linux kills the rest of a PID namespace
+  // when its init dies (zap_pid_ns_processes). Then every host thread is
+  // waited for.
+  {
+    absl::MutexLock l(&tree_mu);
+    tree_mu.Await(absl::Condition(
+        +[](ThreadGroup* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) { return g->zombie; },
+        tg.get()));
+    for (auto& [tid, task] : tasks_) {
+      (void)tid;
+      task->KillGroupLocked(ExitStatus{0, SIGKILL, false});
+    }
+  }
+  {
+    absl::MutexLock l(&threads_mu_);
+    threads_mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &live_threads_));
+    if (!platform_error_.ok()) return platform_error_;
+  }
+  if (!start_error.ok()) return start_error;
+  absl::MutexLock l(&tree_mu);
+  const ExitStatus status = tg->exit_status;
+  init_tg_ = nullptr;
+  thread_groups_.clear();
+  return status;
+}
+
+void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup) {
+  {
+    absl::MutexLock l(&threads_mu_);
+    ++live_threads_;
+  }
+  std::thread([this, task = std::move(task), setup = std::move(setup)]() mutable {
+    absl::Status s = setup(*task);
+    if (s.ok()) s = task->Run();
+    if (!s.ok() && !absl::IsInvalidArgument(s)) {
+      // The platform lost the guest (DESIGN.md §11.6): the sandbox stops.
+      SLOG(kError, "%s", s.ToString());
+      {
+        absl::MutexLock l(&threads_mu_);
+        if (platform_error_.ok()) platform_error_ = s;
+      }
+      absl::MutexLock l(&tree_mu);
+      if (init_tg_ != nullptr && !init_tg_->zombie) {
+        for (auto& [tid, t] : tasks_) {
+          (void)tid;
+          t->KillGroupLocked(ExitStatus{0, SIGKILL, false});
+        }
+      }
+    }
+    task.reset();
+    absl::MutexLock l(&threads_mu_);
+    --live_threads_;
+  }).detach();
+}
+
+void Kernel::AddTask(std::shared_ptr<Task> t) {
+  const pid_t tid = t->tid();
+  tasks_[tid] = std::move(t);
 }
 
 void Kernel::RemoveTask(Task* t) {
-  absl::MutexLock l(&tasks_mu_);
   auto it = tasks_.find(t->tid());
-  if (it != tasks_.end() && it->second == t) tasks_.erase(it);
+  if (it != tasks_.end() && it->second.get() == t) tasks_.erase(it);
+}
+
+Task* Kernel::FindTaskLocked(pid_t tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+ThreadGroup* Kernel::FindThreadGroupLocked(pid_t tgid) const {
+  auto it = thread_groups_.find(tgid);
+  return it == thread_groups_.end() ? nullptr : it->second.get();
+}
+
+std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {
+  std::vector<ThreadGroup*> out;
+  out.reserve(thread_groups_.size());
+  for (const auto& [tgid, tg] : thread_groups_) out.push_back(tg.get());
+  return out;
+}
+
+void Kernel::AddThreadGroupLocked(std::shared_ptr<ThreadGroup> tg) {
+  thread_groups_[tg->tgid()] = std::move(tg);
+}
+
+void Kernel::RemoveThreadGroupLocked(pid_t tgid) { thread_groups_.erase(tgid); }
+
+ErrnoOr<pid_t> Kernel::AllocatePidLocked() {
+  // Linux's pid_max on 64-bit machines with many CPUs is 4194304; ids go up
+  // and wrap past 300 (RESERVED_PIDS), skipping any still in use as a task,
+  // process, group or session id.
+  constexpr pid_t kPidMax = 4194304;
+  constexpr pid_t kReserved = 300;
+  auto used = [&](pid_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+    if (tasks_.count(p) != 0 || thread_groups_.count(p) != 0) return true;
+    for (const auto& [tgid, tg] : thread_groups_) {
+      if (tg->pgid == p || tg->sid == p) return true;
+    }
+    return false;
+  };
+  pid_t p = last_pid_;
+  for (int tries = 0; tries < kPidMax; ++tries) {
+    p = p + 1 >= kPidMax ? kReserved : p + 1;
+    if (!used(p)) {
+      last_pid_ = p;
+      return p;
+    }
+  }
+  return Errno(EAGAIN);
 }
 
 bool Kernel::WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const {
-  absl::ReaderMutexLock l(&tasks_mu_);
-  auto it = tasks_.find(tid);
-  if (it == tasks_.end()) return false;
-  fn(*it->second);
+  std::shared_ptr<Task> t;
+  {
+    absl::MutexLock l(&tree_mu);
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) return false;
+    t = it->second;
+  }
+  fn(*t);
   return true;
 }
 
 std::vector<pid_t> Kernel::TaskIds() const {
-  absl::ReaderMutexLock l(&tasks_mu_);
+  absl::MutexLock l(&tree_mu);
   std::vector<pid_t> out;
   out.reserve(tasks_.size());
   for (const auto& [tid, t] : tasks_) out.push_back(tid);
@@ -162,7 +277,7 @@ std::vector<pid_t> Kernel::TaskIds() const {
 }
 
 int Kernel::TaskCount() const {
-  absl::ReaderMutexLock l(&tasks_mu_);
+  absl::MutexLock l(&tree_mu);
   return static_cast<int>(tasks_.size());
 }
 

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,10 @@
 namespace sentry::kernel {
 
 class Task;
+class ThreadGroup;
+
+// The task tree's one lock (see task.h).
+ABSL_CONST_INIT extern absl::Mutex tree_mu;
 
 // The Linux release and version the sandbox reports (uname(2), /proc/version,
 // /proc/sys/kernel/osrelease): Debian 12's kernel series. No Linux build has
@@ -119,17 +124,35 @@ class Kernel {
   // The wall-clock time of that moment (/proc/stat's btime).
   const timespec& boot_realtime() const { return boot_realtime_; }
 
-  // --- The task set, by tid. TODO(processes issue): thread groups and pid
-  // namespaces. A task joins once Start has set it up and leaves when it is
-  // destroyed. Lock order: the VFS lock > the task set > a task's own locks. ---
-  void AddTask(Task* t);
-  void RemoveTask(Task* t);
-  // Calls `fn` with task `tid`, which cannot go away meanwhile; false (and no
-  // call) if there is no such task. `fn` must not add or remove tasks.
+  // --- The task set, by tid, and the processes, by tgid (zombies too, until
+  // reaped). Guarded by tree_mu (task.h). Lock order: the VFS lock > tree_mu
+  // > a task's own locks. ---
+  void AddTask(std::shared_ptr<Task> t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  void RemoveTask(Task* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Calls `fn` with task `tid`, which cannot go away meanwhile (though it may
+  // be exiting); false (and no call) if there is no such task. tree_mu is not
+  // held during the call.
   bool WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const;
   // The tids of every task, ascending.
   std::vector<pid_t> TaskIds() const;
   int TaskCount() const;
+  // Under tree_mu: the task or process with this id, or null.
+  Task* FindTaskLocked(pid_t tid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  ThreadGroup* FindThreadGroupLocked(pid_t tgid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Every process (zombies included), under tree_mu.
+  std::vector<ThreadGroup*> ThreadGroupsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // A free pid (not a task, process, process group or session id), or EAGAIN.
+  ErrnoOr<pid_t> AllocatePidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  void AddThreadGroupLocked(std::shared_ptr<ThreadGroup> tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  void RemoveThreadGroupLocked(pid_t tgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  ThreadGroup* init_thread_group() const { return init_tg_; }
+  // The first process (tgid 1, its own group and session), registered as the
+  // namespace's init. RunInit makes it; tests that start a task by hand too.
+  std::shared_ptr<ThreadGroup> NewInitThreadGroup();
+  // Runs `task` on a new host thread: `setup` (on that thread, before the run
+  // loop; an error ends the task before it ever ran) then Task::Run. The
+  // Kernel owns the task until the thread ends.
+  void StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup);
 
   // Records a guest's use of an unimplemented syscall (logged once per number).
   void CountUnimplemented(uint64_t nr);
@@ -162,8 +185,15 @@ class Kernel {
   std::shared_ptr<vfs::Mount> memfd_mount_;
   timespec boot_time_{};
   timespec boot_realtime_{};
-  mutable absl::Mutex tasks_mu_;
-  std::map<pid_t, Task*> tasks_ ABSL_GUARDED_BY(tasks_mu_);
+  std::map<pid_t, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(tree_mu);
+  std::map<pid_t, std::shared_ptr<ThreadGroup>> thread_groups_ ABSL_GUARDED_BY(tree_mu);
+  ThreadGroup* init_tg_ = nullptr;
+  pid_t last_pid_ ABSL_GUARDED_BY(tree_mu) = 0;
+  // Host threads running tasks; RunInit waits for them all.
+  absl::Mutex threads_mu_;
+  int live_threads_ ABSL_GUARDED_BY(threads_mu_) = 0;
+  // A fatal platform error: the sandbox must stop.
+  absl::Status platform_error_ ABSL_GUARDED_BY(threads_mu_);
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

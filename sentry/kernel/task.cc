@@ -19,56 +19,14 @@
 namespace sentry::kernel {
 namespace {
 
-// Default actions (signal(7)): true if the signal terminates the process.
-bool DefaultTerminates(int sig) {
-  switch (sig) {
-    case SIGCHLD:
-    case SIGCONT:
-    case SIGURG:
-    case SIGWINCH:
-    case SIGSTOP:
-    case SIGTSTP:
-    case SIGTTIN:
-    case SIGTTOU:
-      return false;
-    default:
-      return true;
-  }
-}
-
-// sig_kernel_ignore: the signals whose default action is to do nothing.
-bool DefaultIgnores(int sig) {
-  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
-}
-
-constexpr uint64_t kStopSignals =
-    SigBit(SIGSTOP) | SigBit(SIGTSTP) | SigBit(SIGTTIN) | SigBit(SIGTTOU);
-bool IsStopSignal(int sig) { return (kStopSignals & SigBit(sig)) != 0; }
-
-bool DefaultDumpsCore(int sig) {
-  switch (sig) {
-    case SIGQUIT:
-    case SIGILL:
-    case SIGTRAP:
-    case SIGABRT:
-    case SIGBUS:
-    case SIGFPE:
-    case SIGSEGV:
-    case SIGXCPU:
-    case SIGXFSZ:
-    case SIGSYS:
-      return true;
-    default:
-      return false;
-  }
-}
-
 thread_local Task* current_task = nullptr;
+
+}  // namespace
 
 // `path` made absolute against `cwd` and normalized lexically (no ".", "..",
 // or repeated slashes), as Linux's /proc/pid/exe always is. (static glibc
 // asserts that readlink("/proc/self/exe") starts with '/'.)
-std::string AbsolutePath(const std::string& cwd, const std::string& path) {
+std::string AbsolutePathFrom(const std::string& cwd, const std::string& path) {
   std::vector<std::string> parts;
   const std::string full = !path.empty() && path[0] == '/' ? path : cwd + "/" + path;
   size_t i = 0;
@@ -88,8 +46,6 @@ std::string AbsolutePath(const std::string& cwd, const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
-}  // namespace
-
 Task* Task::Current() { return current_task; }
 
 Task::CurrentScope::CurrentScope(Task* t) : saved_(current_task) { current_task = t; }
@@ -98,27 +54,113 @@ Task::CurrentScope::~CurrentScope() { current_task = saved_; }
 Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {}
 
 Task::~Task() {
-  kernel_.RemoveTask(this);
-  // The memory manager refers to the address space: release it first.
-  mm_.reset();
-  as_.reset();
+  // The context may hold a stub thread in the address space: it goes first.
+  context_.reset();
+  mem_.reset();
 }
 
-absl::Status Task::Start(const InitArgs& args) {
+// --- PendingSignals ---
+
+bool PendingSignals::Add(const siginfo_t& info) {
+  const int sig = info.si_signo;
+  if (sig < SIGRTMIN && Has(sig)) return false;  // standard signals do not queue
+  set |= SigBit(sig);
+  queue[sig - 1].push_back(info);
+  return true;
+}
+
+siginfo_t PendingSignals::Take(int sig) {
+  std::vector<siginfo_t>& q = queue[sig - 1];
+  siginfo_t info = q.front();
+  q.erase(q.begin());
+  if (q.empty()) set &= ~SigBit(sig);
+  return info;
+}
+
+void PendingSignals::Discard(int sig) {
+  set &= ~SigBit(sig);
+  queue[sig - 1].clear();
+}
+
+void PendingSignals::DiscardSet(uint64_t sigs) {
+  for (int sig = 1; sig <= kNumSignals; ++sig) {
+    if (sigs & set & SigBit(sig)) Discard(sig);
+  }
+}
+
+// --- FsContext ---
+
+std::shared_ptr<FsContext> FsContext::Clone() const {
+  absl::MutexLock l(&mu_);
+  return std::make_shared<FsContext>(root_, cwd_, umask_);
+}
+vfs::VirtualDentry FsContext::root() const {
+  absl::MutexLock l(&mu_);
+  return root_;
+}
+vfs::VirtualDentry FsContext::cwd() const {
+  absl::MutexLock l(&mu_);
+  return cwd_;
+}
+uint32_t FsContext::umask() const {
+  absl::MutexLock l(&mu_);
+  return umask_;
+}
+void FsContext::set_root(vfs::VirtualDentry vd) {
+  absl::MutexLock l(&mu_);
+  root_ = std::move(vd);
+}
+void FsContext::set_cwd(vfs::VirtualDentry vd) {
+  absl::MutexLock l(&mu_);
+  cwd_ = std::move(vd);
+}
+uint32_t FsContext::set_umask(uint32_t m) {
+  absl::MutexLock l(&mu_);
+  const uint32_t old = umask_;
+  umask_ = m & 0777;
+  return old;
+}
+
+// --- Identity ---
+
+pid_t Task::ppid() const {
+  absl::MutexLock l(&tree_mu);
+  // 0 when the parent is outside the PID namespace (init's).
+  return tg_->parent == nullptr ? 0 : tg_->parent->tgid();
+}
+
+pid_t Task::pgid() const {
+  absl::MutexLock l(&tree_mu);
+  return tg_->pgid;
+}
+
+pid_t Task::sid() const {
+  absl::MutexLock l(&tree_mu);
+  return tg_->sid;
+}
+
+// --- Init ---
+
+absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> tg) {
   start_time_ = Kernel::BootClock();  // on the boot clock, as /proc reports it
+  tg_ = std::move(tg);
+  tg_->start_time = start_time_;
+  tg_->handlers = std::make_shared<SignalHandlers>();
+
   platform::Platform& p = kernel_.platform();
-  ASSIGN_OR_RETURN(as_, p.NewAddressSpace());
+  mem_ = std::make_shared<GuestMemory>();
+  ASSIGN_OR_RETURN(mem_->as, p.NewAddressSpace());
   ASSIGN_OR_RETURN(context_, p.NewContext());
   mm::Layout layout;
   layout.max_addr = p.MaxUserAddress();
-  mm_ = std::make_shared<mm::MemoryManager>(kernel_.memory_file(), as_.get(), layout);
+  mem_->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem_->as.get(), layout);
 
   // Resource limits: the configured ones, else Linux's defaults for init.
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     if (static_cast<size_t>(r) < kernel_.config().rlimits.size()) {
-      rlimits_[r] = kernel_.config().rlimits[r];
+      tg_->rlimits[r] = kernel_.config().rlimits[r];
     } else {
-      rlimits_[r] = {RLIM_INFINITY, RLIM_INFINITY};
+      tg_->rlimits[r] = {RLIM_INFINITY, RLIM_INFINITY};
     }
   }
   SyncMemoryLimits();
@@ -133,10 +175,11 @@ absl::Status Task::Start(const InitArgs& args) {
   std::sort(creds_.groups.begin(), creds_.groups.end());
 
   fds_ = std::make_shared<FdTable>();
-  fs_root_ = cwd_ = kernel_.vfs().Root();
+  fs_ = std::make_shared<FsContext>(kernel_.vfs().Root(), kernel_.vfs().Root(), 022);
   if (!args.cwd.empty()) {
     const vfs::AccessCreds creds = access_creds();
-    const vfs::PathContext ctx{fs_root_, fs_root_, &creds, umask_};
+    const vfs::VirtualDentry root = fs_->root();
+    const vfs::PathContext ctx{root, root, &creds, fs_->umask()};
     // What chdir(2) would accept: a directory the task may search.
     auto cwd = kernel_.vfs().Resolve(ctx, args.cwd, vfs::kFollow | vfs::kDirectory);
     ErrnoOrOk usable = cwd.ok() ? ErrnoOrOk(Ok()) : ErrnoOrOk(cwd.error());
@@ -145,7 +188,7 @@ absl::Status Task::Start(const InitArgs& args) {
       usable = attr.ok() ? vfs::CheckPermission(creds, *attr, vfs::kMayExec) : attr.error();
     }
     if (usable.ok()) {
-      cwd_ = *std::move(cwd);
+      fs_->set_cwd(*std::move(cwd));
     } else {
       SLOG(kInfo, "working directory \"%s\" is not usable in the sandbox (%s); using /", args.cwd,
            ErrnoName(usable.error().value()));
@@ -176,34 +219,42 @@ absl::Status Task::Start(const InitArgs& args) {
   la.creds = {args.uid, args.uid, args.gid, args.gid, false};
   la.randomize = kernel_.config().randomize;
   la.max_addr = p.MaxUserAddress();
-  la.stack_limit = rlimits_[RLIMIT_STACK].rlim_cur;
+  la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
   std::string error;
-  auto loaded = loader::Load(*mm_, la, &error);
+  auto loaded = loader::Load(*mem_->mm, la, &error);
   if (!loaded.ok()) {
     return absl::InvalidArgumentError(absl::StrFormat("exec \"%s\": %s%s%s", args.filename,
                                                       ErrnoDescription(loaded.error().value()),
                                                       error.empty() ? "" : ": ", error));
   }
   comm_ = loaded->comm;
-  image_ = *std::move(loaded);
-  executable_path_ = AbsolutePath(kernel_.vfs().PathOf(fs_root_, cwd_), args.filename);
+  mem_->image = *std::move(loaded);
+  mem_->executable_path = AbsoluteExecPath(args.filename);
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
-  regs_.r.rip = image_.entry;
-  regs_.r.rsp = image_.stack_pointer;
+  regs_.r.rip = mem_->image.entry;
+  regs_.r.rsp = mem_->image.stack_pointer;
   regs_.r.cs = 0x33;  // __USER_CS
   regs_.r.ss = 0x2b;  // __USER_DS
   regs_.r.eflags = 0x202;
   fp_.Reset();
-  kernel_.AddTask(this);
+  absl::MutexLock l(&tree_mu);
+  tg_->tasks.push_back(this);
+  kernel_.AddTask(shared_from_this());
   return absl::OkStatus();
 }
 
-absl::StatusOr<ExitStatus> Task::Run() {
-  while (!exiting_) {
-    absl::StatusOr<platform::SwitchResult> r = context_->Switch(*as_, regs_, fp_);
+// --- The run loop ---
+
+absl::Status Task::Run() {
+  for (;;) {
+    PrepareReturnToGuest();
+    if (exiting()) break;
+    absl::StatusOr<platform::SwitchResult> r = context_->Switch(*mem_->as, regs_, fp_);
     if (!r.ok()) {
+      if (exiting()) break;  // the address space went away under a dying task
+      FinishExit();
       return absl::Status(
           r.status().code(),
           absl::StrFormat("task %d: the platform lost the guest: %s", tid_, r.status().message()));
@@ -219,11 +270,11 @@ absl::StatusOr<ExitStatus> Task::Run() {
         HandleSignal(*r);
         break;
       case platform::SwitchResult::Kind::kInterrupted:
-        waker_.ClearInterrupt();
         break;
     }
   }
-  return exit_status_;
+  FinishExit();
+  return absl::OkStatus();
 }
 
 void Task::HandleSyscall() {
@@ -234,6 +285,7 @@ void Task::HandleSyscall() {
   const SyscallTable& table = kernel_.syscall_table();
   const SyscallInfo* info = table.Lookup(nr);
   SyscallResult result = Errno(ENOSYS);
+  regs_replaced_ = false;
   if (info != nullptr && info->handler != nullptr) {
     if (info->support == Support::kPartial) kernel_.CountPartial(nr);
     result = info->handler(*this, args);
@@ -241,109 +293,67 @@ void Task::HandleSyscall() {
     kernel_.CountUnimplemented(nr);
     result = Errno(info != nullptr ? info->error : ENOSYS);
   }
+  if (kernel_.config().strace && table.strace != nullptr) table.strace(*this, nr, args, result);
+  if (regs_replaced_) return;  // rt_sigreturn, execve: the registers are set
   if (result.ok()) {
     regs_.r.rax = *result;
   } else {
-    int e = result.error().value();
-    // TODO(processes issue): with signal delivery, ERESTART* restart or become
-    // EINTR depending on the handler; until then an interrupted call is EINTR.
-    if (e >= kERESTARTSYS && e <= kERESTART_RESTARTBLOCK) e = EINTR;
-    regs_.r.rax = static_cast<uint64_t>(-static_cast<int64_t>(e));
+    // ERESTART* stay in rax until PrepareReturnToGuest settles them: restart
+    // or EINTR, depending on the handler of the signal that interrupted.
+    regs_.r.rax = static_cast<uint64_t>(-static_cast<int64_t>(result.error().value()));
+    const int e = result.error().value();
+    syscall_restart_ = e >= kERESTARTSYS && e <= kERESTART_RESTARTBLOCK;
   }
-  if (kernel_.config().strace && table.strace != nullptr) table.strace(*this, nr, args, result);
 }
 
 void Task::HandleFault(const platform::SwitchResult& r) {
-  mm::FaultResult fr = mm_->HandleFault(r.fault_addr, r.access);
+  mm::FaultResult fr = mem_->mm->HandleFault(r.fault_addr, r.access);
   SLOG(kDebug, "task %d: fault at %#x (rip %#x, si_code %d): %d", tid_, r.fault_addr, regs_.r.rip,
        r.info.si_code, static_cast<int>(fr));
   if (fr == mm::FaultResult::kHandled) return;
-  int sig = fr == mm::FaultResult::kBusError ? SIGBUS : SIGSEGV;
-  SLOG(kInfo, "task %d: %s at address %#x (rip %#x)", tid_, sigabbrev_np(sig), r.fault_addr,
-       regs_.r.rip);
-  // TODO(processes issue): deliver to a guest handler when one is installed.
-  KillBySignal(sig, DefaultDumpsCore(sig));
+  siginfo_t info{};
+  info.si_signo = fr == mm::FaultResult::kBusError ? SIGBUS : SIGSEGV;
+  switch (fr) {
+    case mm::FaultResult::kBusError:
+      info.si_code = BUS_ADRERR;
+      break;
+    case mm::FaultResult::kSegvAccErr:
+      info.si_code = SEGV_ACCERR;
+      break;
+    default:
+      info.si_code = SEGV_MAPERR;
+      break;
+  }
+  info.si_addr = reinterpret_cast<void*>(r.fault_addr);
+  SLOG(kInfo, "task %d: %s at address %#x (rip %#x)", tid_, sigabbrev_np(info.si_signo),
+       r.fault_addr, regs_.r.rip);
+  ForceSignal(info);
 }
 
 void Task::HandleSignal(const platform::SwitchResult& r) {
-  int sig = r.info.si_signo;
-  SLOG(kInfo, "task %d: host signal %s (code %d) at rip %#x", tid_, sigabbrev_np(sig),
+  SLOG(kInfo, "task %d: host signal %s (code %d) at rip %#x", tid_, sigabbrev_np(r.info.si_signo),
        r.info.si_code, regs_.r.rip);
-  // TODO(processes issue): deliver to a guest handler when one is installed and
-  // the signal is not blocked; synchronous signals force the default action.
-  const KSigaction& act = sigaction(sig);
-  bool synchronous = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-                     sig == SIGTRAP || sig == SIGSYS;
-  if (!synchronous && (act.handler == 1 /*SIG_IGN*/ || !DefaultTerminates(sig))) return;
-  KillBySignal(sig, DefaultDumpsCore(sig));
-}
-
-ErrnoOrOk Task::SendSignalToSelf(int sig) {
-  const KSigaction& act = sigaction(sig);
-  // prepare_signal: a stop signal discards a pending SIGCONT and SIGCONT
-  // discards pending stop signals, whether or not the new one is then ignored.
-  if (IsStopSignal(sig)) pending_ &= ~SigBit(SIGCONT);
-  if (sig == SIGCONT) pending_ &= ~kStopSignals;
-  if (act.handler > 1 /*a handler*/) {
-    // TODO(processes issue): queue it for delivery.
-    kernel_.RecordGap("signal delivery to a guest handler (kill, tkill, tgkill)");
-    return Errno(ENOSYS);
+  siginfo_t info = r.info;
+  if (info.si_signo == SIGSYS) {
+    // A guest call into the vsyscall page: Linux (vsyscall=xonly or none)
+    // kills it with SIGSEGV at the call's address.
+    info = {};
+    info.si_signo = SIGSEGV;
+    info.si_code = SEGV_MAPERR;
+    info.si_addr = reinterpret_cast<void*>(regs_.r.rip);
   }
-  // A blocked signal is never ignored: it waits in the pending set, since its
-  // action may change before it is unblocked.
-  if (signal_mask_ & SigBit(sig)) {
-    pending_ |= SigBit(sig);
-    return Ok();
-  }
-  // The guest is its PID namespace's init: like Linux (SIGNAL_UNKILLABLE), init
-  // ignores signals sent from inside its namespace whose action is the default
-  // one, SIGKILL and SIGSTOP included; and an ignored signal is discarded.
-  return Ok();
-}
-
-void Task::set_sigaction(int sig, const KSigaction& act) {
-  sigactions_[sig - 1] = act;
-  // sig_handler_ignored: SIG_IGN, or SIG_DFL where the default is to ignore.
-  if (act.handler == 1 /*SIG_IGN*/ || (act.handler == 0 && DefaultIgnores(sig))) {
-    pending_ &= ~SigBit(sig);
-  }
-}
-
-void Task::set_signal_mask(uint64_t m) {
-  signal_mask_ = m & ~kUnblockableSignals;
-  const uint64_t unblocked = pending_ & ~signal_mask_;
-  if (unblocked == 0) return;
-  pending_ &= signal_mask_;
-  // What get_signal would do with each: ignored (SIG_IGN), or for init the
-  // default action of a signal sent from inside its namespace: nothing.
-  for (int sig = 1; sig <= kNumSignals; ++sig) {
-    if ((unblocked & SigBit(sig)) && sigaction(sig).handler > 1) {
-      // A handler was installed while it was pending.
-      // TODO(processes issue): deliver it.
-      kernel_.RecordGap("signal delivery to a guest handler (a pending signal unblocked)");
-    }
-  }
-}
-
-void Task::ExitGroup(int code) {
-  exiting_ = true;
-  exit_status_ = ExitStatus{code & 0xff, 0, false};
-}
-
-void Task::KillBySignal(int sig, bool core) {
-  exiting_ = true;
-  exit_status_ = ExitStatus{0, sig, core};
+  ForceSignal(info);
 }
 
 void Task::SyncMemoryLimits() {
   mm::Limits l;
-  l.as = rlimits_[RLIMIT_AS].rlim_cur;
-  l.data = rlimits_[RLIMIT_DATA].rlim_cur;
-  l.data_max = rlimits_[RLIMIT_DATA].rlim_max;
-  l.stack = rlimits_[RLIMIT_STACK].rlim_cur;
-  l.memlock = rlimits_[RLIMIT_MEMLOCK].rlim_cur;
+  l.as = tg_->rlimits[RLIMIT_AS].rlim_cur;
+  l.data = tg_->rlimits[RLIMIT_DATA].rlim_cur;
+  l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
+  l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
+  l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
   l.can_ipc_lock = creds_.HasCapability();
-  mm_->SetLimits(l);
+  mem_->mm->SetLimits(l);
 }
 
 ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
@@ -403,8 +413,27 @@ class VfsExecutable : public loader::ExecutableFile {
 
 ErrnoOr<std::unique_ptr<loader::ExecutableFile>> Task::OpenExecutable(const std::string& path) {
   const vfs::AccessCreds creds = access_creds();
-  const vfs::PathContext ctx{fs_root_, cwd_, &creds, umask_};
-  ASSIGN_OR_RETURN(auto file, kernel_.vfs().Open(ctx, path, O_RDONLY, 0));
+  const vfs::VirtualDentry root = fs_->root(), cwd = fs_->cwd();
+  const vfs::PathContext ctx{root, cwd, &creds, fs_->umask()};
+  return OpenExecutableAt(ctx, path, /*follow=*/true, /*empty_path=*/false);
+}
+
+ErrnoOr<std::unique_ptr<loader::ExecutableFile>> Task::OpenExecutableAt(const vfs::PathContext& ctx,
+                                                                        const std::string& path,
+                                                                        bool follow,
+                                                                        bool empty_path) {
+  const vfs::AccessCreds& creds = *ctx.creds;
+  std::shared_ptr<vfs::FileDescription> file;
+  if (empty_path && path.empty()) {
+    // execveat(fd, "", AT_EMPTY_PATH): the file the fd names, opened anew.
+    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, kernel_.vfs().Resolve(ctx, "", vfs::kEmptyPath));
+    ASSIGN_OR_RETURN(vfs::Attr a, vd.inode().GetAttr());
+    if (!S_ISREG(a.mode)) return Errno(EACCES);
+    ASSIGN_OR_RETURN(file, vd.inode().Open(vd, O_RDONLY));
+    file->set_location(vd);
+  } else {
+    ASSIGN_OR_RETURN(file, kernel_.vfs().Open(ctx, path, O_RDONLY | (follow ? 0 : O_NOFOLLOW), 0));
+  }
   // open_exec's checks: a regular file, executable, on a mount that allows it.
   ASSIGN_OR_RETURN(vfs::Attr a, file->location().inode().GetAttr());
   if (!S_ISREG(a.mode)) return Errno(EACCES);

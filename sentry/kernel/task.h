@@ -1,5 +1,15 @@
-// A Task is one guest thread, run by its own host thread: switch to the guest,
-// handle what came back (a syscall, a fault, a signal), repeat (DESIGN.md §6).
+// Tasks and thread groups (DESIGN.md §6). A Task is one guest thread, run by
+// its own host thread: switch to the guest, handle what came back (a syscall,
+// a fault, a signal), deliver pending signals, repeat. A ThreadGroup is a
+// process: its threads, its place in the process tree, its signal actions and
+// shared pending signals, its exit status.
+//
+// Locking: `tree_mu` (one lock for the whole task tree, like Linux's
+// tasklist_lock and sighand lock together) guards the tree (parents,
+// children, thread lists, process groups and sessions), exit and stop state,
+// and all signal state (actions, masks, pending sets). Lock order: the VFS
+// lock > tree_mu > a FdTable > a MemoryManager > the MemoryFile; a waiter
+// Queue's lock may be taken under tree_mu.
 #ifndef SENTRY_KERNEL_TASK_H_
 #define SENTRY_KERNEL_TASK_H_
 
@@ -7,16 +17,21 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/arch/registers.h"
 #include "sentry/base/errno.h"
@@ -39,6 +54,39 @@ static_assert(sizeof(KSigaction) == 32);
 inline constexpr int kNumSignals = 64;
 inline constexpr uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
 inline constexpr uint64_t kUnblockableSignals = SigBit(SIGKILL) | SigBit(SIGSTOP);
+inline constexpr uint64_t kStopSignals =
+    SigBit(SIGSTOP) | SigBit(SIGTSTP) | SigBit(SIGTTIN) | SigBit(SIGTTOU);
+// Signals a fault raises: dequeued before any other (Linux's SYNCHRONOUS_MASK).
+inline constexpr uint64_t kSynchronousSignals = SigBit(SIGSEGV) | SigBit(SIGBUS) | SigBit(SIGILL) |
+                                                SigBit(SIGTRAP) | SigBit(SIGFPE) | SigBit(SIGSYS);
+inline constexpr uint64_t kSaRestorer = 0x04000000;
+inline constexpr uint64_t kSaOnstack = 0x08000000;
+inline constexpr uint64_t kSaRestart = 0x10000000;
+inline constexpr uint64_t kSaNodefer = 0x40000000;
+inline constexpr uint64_t kSaResethand = 0x80000000;
+inline constexpr uint64_t kSaSiginfo = 4;
+inline constexpr uint64_t kSaNocldstop = 1;
+inline constexpr uint64_t kSaNocldwait = 2;
+
+// The signal actions of a process; shared between processes made with
+// CLONE_SIGHAND (threads always are).
+struct SignalHandlers {
+  std::array<KSigaction, kNumSignals> actions ABSL_GUARDED_BY(tree_mu){};
+};
+
+// Signals waiting for delivery: a set, and for each signal the siginfo of
+// every queued instance (standard signals hold at most one; real-time ones
+// queue).
+struct PendingSignals {
+  uint64_t set = 0;
+  std::array<std::vector<siginfo_t>, kNumSignals> queue;
+  bool Has(int sig) const { return (set & SigBit(sig)) != 0; }
+  // False when a standard signal was already pending (it is not queued twice).
+  bool Add(const siginfo_t& info);
+  siginfo_t Take(int sig);
+  void Discard(int sig);
+  void DiscardSet(uint64_t sigs);
+};
 
 struct Credentials {
   uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
@@ -47,16 +95,109 @@ struct Credentials {
   bool HasCapability() const { return euid == 0; }  // TODO(processes issue): capability sets.
 };
 
-class Task {
+// A guest address space: the platform's and the memory manager's halves, and
+// what exec put there. Shared by the tasks of CLONE_VM.
+struct GuestMemory {
+  ~GuestMemory() {
+    mm.reset();  // the memory manager refers to the address space
+    as.reset();
+  }
+  std::unique_ptr<platform::AddressSpace> as;
+  std::unique_ptr<mm::MemoryManager> mm;
+  // Where exec put the image, argv, envp and auxv (/proc/pid/stat, cmdline,
+  // environ, auxv), and the path it was given, made absolute against the cwd
+  // (/proc/pid/exe).
+  loader::LoadResult image;
+  std::string executable_path;
+};
+
+// Root, working directory and umask: shared by the tasks of CLONE_FS.
+class FsContext {
+ public:
+  FsContext(vfs::VirtualDentry root, vfs::VirtualDentry cwd, uint32_t umask)
+      : root_(std::move(root)), cwd_(std::move(cwd)), umask_(umask) {}
+  std::shared_ptr<FsContext> Clone() const;
+  vfs::VirtualDentry root() const;
+  vfs::VirtualDentry cwd() const;
+  uint32_t umask() const;
+  void set_root(vfs::VirtualDentry vd);
+  void set_cwd(vfs::VirtualDentry vd);
+  uint32_t set_umask(uint32_t m);  // returns the old one
+
+ private:
+  mutable absl::Mutex mu_;
+  vfs::VirtualDentry root_ ABSL_GUARDED_BY(mu_);
+  vfs::VirtualDentry cwd_ ABSL_GUARDED_BY(mu_);
+  uint32_t umask_ ABSL_GUARDED_BY(mu_);
+};
+
+// `path` made absolute against `cwd` and normalized lexically (no ".", "..",
+// or repeated slashes), as Linux's /proc/pid/exe always is.
+std::string AbsolutePathFrom(const std::string& cwd, const std::string& path);
+
+// A process.
+class ThreadGroup {
+ public:
+  ThreadGroup(Kernel& k, pid_t tgid) : kernel_(k), tgid_(tgid) {}
+  Kernel& kernel() { return kernel_; }
+  pid_t tgid() const { return tgid_; }
+
+  // --- The tree (tree_mu). ---
+  ThreadGroup* parent ABSL_GUARDED_BY(tree_mu) = nullptr;  // null: outside the namespace
+  std::vector<ThreadGroup*> children ABSL_GUARDED_BY(tree_mu);
+  std::vector<Task*> tasks ABSL_GUARDED_BY(tree_mu);  // live threads
+  pid_t pgid ABSL_GUARDED_BY(tree_mu) = 0;
+  pid_t sid ABSL_GUARDED_BY(tree_mu) = 0;
+  // The signal the parent gets when the process ends (clone's low byte).
+  int exit_signal ABSL_GUARDED_BY(tree_mu) = SIGCHLD;
+  bool child_subreaper ABSL_GUARDED_BY(tree_mu) = false;
+  // Whether it has exec'd since fork (setpgid on a child that has: EACCES).
+  bool did_exec ABSL_GUARDED_BY(tree_mu) = false;
+  // The real uid at exit (siginfo's si_uid for the parent).
+  uint32_t exit_uid ABSL_GUARDED_BY(tree_mu) = 0;
+
+  // --- Exit (tree_mu). A group exit (exit_group, a fatal signal) kills
+  // every thread; the last thread out makes the process a zombie, which
+  // stays until its parent reaps it. ---
+  bool group_exiting ABSL_GUARDED_BY(tree_mu) = false;
+  bool zombie ABSL_GUARDED_BY(tree_mu) = false;
+  ExitStatus exit_status ABSL_GUARDED_BY(tree_mu);
+
+  // --- Job control (tree_mu). ---
+  bool stopped ABSL_GUARDED_BY(tree_mu) = false;
+  int stop_signal ABSL_GUARDED_BY(tree_mu) = 0;
+  // A stop or continue the parent has not collected with wait yet.
+  bool stop_waitable ABSL_GUARDED_BY(tree_mu) = false;
+  bool continue_waitable ABSL_GUARDED_BY(tree_mu) = false;
+
+  // --- Signals (tree_mu). ---
+  std::shared_ptr<SignalHandlers> handlers;  // the pointer is set at creation
+  PendingSignals shared_pending ABSL_GUARDED_BY(tree_mu);
+
+  // Notified (kEventChildExit) when a child changes state, for wait4/waitid.
+  waiter::Queue child_events;
+
+  // Per-process limits (read and written by the group's threads).
+  std::array<rlimit, RLIM_NLIMITS> rlimits{};
+  // CPU time of reaped children (getrusage(RUSAGE_CHILDREN), times(2)).
+  std::atomic<int64_t> children_cpu_ns{0};
+  timespec start_time{};
+
+ private:
+  Kernel& kernel_;
+  const pid_t tgid_;
+};
+
+class Task : public std::enable_shared_from_this<Task> {
  public:
   Task(Kernel& k, pid_t tid);
   ~Task();
 
-  // Sets up the address space and loads the executable. Must run on the task's
-  // host thread (the platform's tracer).
-  absl::Status Start(const InitArgs& args);
-  // The run loop; returns how the thread group ended.
-  absl::StatusOr<ExitStatus> Run();
+  // Sets up init: the address space, and the executable loaded. Must run on
+  // the task's host thread (the platform's tracer).
+  absl::Status StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> tg);
+  // The run loop; returns when the thread has exited.
+  absl::Status Run();
 
   // The task whose syscall this host thread is serving, or null (the Sentry's
   // own work, other threads). /proc/self resolves through it: the VFS hands
@@ -76,22 +217,24 @@ class Task {
   };
 
   Kernel& kernel() { return kernel_; }
-  mm::MemoryManager& mm() { return *mm_; }
+  ThreadGroup& thread_group() { return *tg_; }
+  const std::shared_ptr<ThreadGroup>& thread_group_ptr() { return tg_; }
+  mm::MemoryManager& mm() { return *mem_->mm; }
+  const std::shared_ptr<GuestMemory>& memory() { return mem_; }
   FdTable& fds() { return *fds_; }
+  const std::shared_ptr<FdTable>& fd_table_ptr() { return fds_; }
   arch::Registers& regs() { return regs_; }
+  arch::FpState& fp() { return fp_; }
   platform::Context& context() { return *context_; }
 
   pid_t tid() const { return tid_; }
-  pid_t tgid() const { return tid_; }  // TODO(processes issue): thread groups.
-  pid_t ppid() const { return 0; }     // init's parent is outside the namespace.
-  pid_t pgid() const { return tid_; }
-  pid_t sid() const { return tid_; }
+  pid_t tgid() const { return tg_->tgid(); }
+  pid_t ppid() const;
+  pid_t pgid() const;
+  pid_t sid() const;
 
-  // Where exec put the image, argv, envp and auxv (/proc/pid/stat, cmdline,
-  // environ, auxv), and the path it was given, made absolute against the cwd
-  // (/proc/pid/exe).
-  const loader::LoadResult& image() const { return image_; }
-  const std::string& executable_path() const { return executable_path_; }
+  const loader::LoadResult& image() const { return mem_->image; }
+  const std::string& executable_path() const { return mem_->executable_path; }
   // CLOCK_MONOTONIC when the task started (/proc/pid/stat's starttime).
   const timespec& start_time() const { return start_time_; }
 
@@ -105,49 +248,110 @@ class Task {
   // Opens `path` (from the task's root and cwd) for exec: a regular file the
   // task may execute, on a mount that allows it (EACCES otherwise).
   ErrnoOr<std::unique_ptr<loader::ExecutableFile>> OpenExecutable(const std::string& path);
+  // The same from `ctx` (execveat): `follow` a final symlink (else ELOOP),
+  // `empty_path`: "" names ctx.start (AT_EMPTY_PATH).
+  ErrnoOr<std::unique_ptr<loader::ExecutableFile>> OpenExecutableAt(const vfs::PathContext& ctx,
+                                                                    const std::string& path,
+                                                                    bool follow, bool empty_path);
 
   // --- The filesystem context: root, working directory, umask. ---
-  // TODO(processes issue): shared between tasks with CLONE_FS.
-  const vfs::VirtualDentry& fs_root() const { return fs_root_; }
-  const vfs::VirtualDentry& cwd() const { return cwd_; }
-  void set_cwd(vfs::VirtualDentry vd) { cwd_ = std::move(vd); }
-  void set_fs_root(vfs::VirtualDentry vd) { fs_root_ = std::move(vd); }
-  uint32_t umask() const { return umask_; }
-  void set_umask(uint32_t m) { umask_ = m & 0777; }
+  FsContext& fs() { return *fs_; }
+  vfs::VirtualDentry fs_root() const { return fs_->root(); }
+  vfs::VirtualDentry cwd() const { return fs_->cwd(); }
+  void set_cwd(vfs::VirtualDentry vd) { fs_->set_cwd(std::move(vd)); }
+  void set_fs_root(vfs::VirtualDentry vd) { fs_->set_root(std::move(vd)); }
+  uint32_t umask() const { return fs_->umask(); }
+  void set_umask(uint32_t m) { fs_->set_umask(m); }
 
-  // --- Exiting. The run loop stops after the current syscall. ---
+  // --- Processes (process.cc). ---
+  // clone(2), clone3(2): the new task's tid. `stack`, `tls` and the tid
+  // pointers as clone takes them.
+  struct CloneArgs {
+    uint64_t flags = 0;
+    int exit_signal = 0;
+    uint64_t stack = 0;
+    uint64_t parent_tid = 0;
+    uint64_t child_tid = 0;
+    uint64_t tls = 0;
+  };
+  ErrnoOr<pid_t> Clone(const CloneArgs& args);
+  // execve(2) of an already opened file (argv and envp copied in).
+  ErrnoOrOk Exec(const std::string& filename, std::unique_ptr<loader::ExecutableFile> file,
+                 std::vector<std::string> argv, std::vector<std::string> envp);
+  // exit(2): this thread; exit_group(2): every thread of the process.
+  void ExitThread(int code);
   void ExitGroup(int code);
+  // The whole process dies of `sig` (a default action).
   void KillBySignal(int sig, bool core);
-  // Sends `sig` (1..64) from the guest to its own thread group (kill, tkill,
-  // tgkill to itself). ENOSYS, recorded as a gap, when it would need delivery to
-  // a handler (the processes issue).
-  ErrnoOrOk SendSignalToSelf(int sig);
-  bool exiting() const { return exiting_; }
+  bool exiting() const { return exiting_.load(std::memory_order_acquire); }
 
-  // --- Signals, recorded until delivery exists (processes issue). ---
-  const KSigaction& sigaction(int sig) const { return sigactions_[sig - 1]; }
+  // --- Signals (signals.cc). ---
+  KSigaction sigaction(int sig) const;
   // rt_sigaction: sets the action; one that ignores the signal discards it if
   // pending, as Linux does.
   void set_sigaction(int sig, const KSigaction& act);
-  uint64_t signal_mask() const { return signal_mask_; }
-  // Sets the mask; signals it unblocks are taken from the pending set.
+  uint64_t signal_mask() const;
+  // Sets the mask (SIGKILL and SIGSTOP never blocked).
   void set_signal_mask(uint64_t m);
-  // Signals sent while blocked, waiting for the mask to let them through
-  // (rt_sigpending). One bit per signal: a queued real-time signal's count and
-  // siginfo come with delivery.
-  uint64_t pending_signals() const { return pending_ & signal_mask_; }
+  // Blocked signals pending for this thread or its process (rt_sigpending).
+  uint64_t pending_signals() const;
+  // Whether a signal is pending that this thread would take now.
+  bool HasDeliverableSignal() const;
+  // sigsuspend/ppoll/pselect/epoll_pwait: the mask to restore once the
+  // signal the temporary mask let in has been delivered.
+  void SetSavedMask(uint64_t m);
+  // --- wait4 / waitid (process.cc) ---
+  struct WaitRequest {
+    int idtype = P_ALL;  // P_ALL, P_PID, P_PGID
+    pid_t id = 0;
+    int options = 0;  // WNOHANG, WEXITED, WSTOPPED, WCONTINUED, WNOWAIT, __WALL, __WCLONE
+  };
+  struct WaitResult {
+    pid_t pid = 0;
+    int code = 0;    // CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED
+    int status = 0;  // exit code or signal
+    uint32_t uid = 0;
+    int64_t cpu_ns = 0;
+  };
+  // A child's state change, or nullopt with WNOHANG when none is ready.
+  // ECHILD when no child matches; ERESTARTSYS when interrupted.
+  ErrnoOr<std::optional<WaitResult>> Wait(const WaitRequest& req);
+  // Sends a signal to this thread (tkill, faults) or to its process (kill).
+  // `info.si_signo` is the signal. EAGAIN when a real-time signal cannot be
+  // queued (RLIMIT_SIGPENDING).
+  ErrnoOrOk SendSignal(const siginfo_t& info, bool to_group);
+  // The same with tree_mu held (kill walking the processes).
+  ErrnoOrOk SendSignalLockedPublic(const siginfo_t& info, bool to_group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+    return SendSignalLocked(info, to_group);
+  }
+  // Takes a pending signal in `set` (for rt_sigtimedwait): the lowest first.
+  std::optional<siginfo_t> TakeSignal(uint64_t set);
+  // A signal the task cannot go on without (rt_sigreturn's bad frame).
+  void ForceSignalPublic(const siginfo_t& info) { ForceSignal(info); }
+  // rt_sigreturn: restores the frame the handler returns through; false if
+  // the frame was bad (the task then gets SIGSEGV).
+  bool SignalReturn();
+  // Marks the registers as set by the handler (rt_sigreturn, execve): the
+  // syscall's result must not overwrite rax.
+  void set_regs_replaced() { regs_replaced_ = true; }
+  // For a syscall returning ERESTART_RESTARTBLOCK: what restart_syscall runs.
+  void set_restart_block(std::function<SyscallResult(Task&)> fn) { restart_block_ = std::move(fn); }
+  SyscallResult RunRestartBlock();
+  // sigaltstack.
+  stack_t alt_stack() const;
+  bool OnAltStack(uint64_t sp) const;
+  void set_alt_stack(const stack_t& ss) { alt_stack_ = ss; }
 
   // --- Limits. ---
-  rlimit& rlimit_of(int resource) { return rlimits_[resource]; }
+  rlimit& rlimit_of(int resource) { return tg_->rlimits[resource]; }
   // Applies the memory limits to the memory manager after a change.
   void SyncMemoryLimits();
 
-  // --- prctl state, recorded. TODO(processes issue): pdeath_signal is sent
-  // when the parent exits, child_subreaper adopts orphans, no_new_privs and
+  // --- prctl state, recorded. TODO(processes issue): no_new_privs and
   // keep_caps apply at execve and setuid, dumpable belongs to the mm (and is
   // reset at execve). ---
   int pdeath_signal = 0;
-  bool child_subreaper = false;
   bool no_new_privs = false;  // once set, never cleared
   bool keep_caps = false;     // SECURE_KEEP_CAPS
   int dumpable = 1;           // SUID_DUMP_USER
@@ -190,32 +394,85 @@ class Task {
   timespec CpuTime() const;
 
  private:
+  friend class Kernel;
   void HandleSyscall();
   void HandleFault(const platform::SwitchResult& r);
   void HandleSignal(const platform::SwitchResult& r);
+  // Before going back to the guest: stop if the group is stopped, deliver
+  // pending signals (running a handler, or a default action), and settle an
+  // interrupted syscall's restart.
+  void PrepareReturnToGuest();
+  // Delivers one pending signal, if any: none was deliverable, a handler
+  // frame was set up, or a default action was taken (look again).
+  enum class Delivery { kNone, kHandler, kAgain };
+  Delivery DeliverSignal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  ErrnoOrOk SendSignalLocked(const siginfo_t& info, bool to_group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Tells `child`'s parent it exited, stopped or continued (`why`: CLD_*):
+  // SIGCHLD (or the exit signal) unless the parent asked not to, and a wake
+  // for its waits.
+  static void NotifyParentLocked(ThreadGroup& child, int why, int status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  bool SetupHandlerFrame(int sig, const siginfo_t& info, const KSigaction& act);
+  // A fault or trap the guest cannot continue past without a handler.
+  void ForceSignal(const siginfo_t& info);
+  // The thread-exit path: robust futexes, clear_child_tid, leaving the group.
+  void FinishExit();
+  // mm_release: clear_child_tid and the robust list, on leaving a memory
+  // (exit, exec).
+  void ReleaseMemory();
+  // Lets a vfork parent go on (the child exec'd or exited).
+  void ReleaseVfork();
+  std::string AbsoluteExecPath(const std::string& filename) const;
+  // Drops the POSIX record locks the process holds on these files (close).
+  void ReleasePosixLocksOf(const std::vector<std::shared_ptr<vfs::FileDescription>>& files);
+  // Tells a dead child's parent (and reaps it if the parent ignores SIGCHLD).
+  static void NotifyExitLocked(ThreadGroup& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Reaps a zombie child: gone from the tree and the pid table.
+  static void ReapLocked(ThreadGroup& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // The group's last thread is gone: it becomes a zombie and its parent hears.
+  void BecomeZombie() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Chooses the thread that takes a process-directed signal, and wakes it.
+  void WakeForSignal(int sig, bool to_group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Stops the group (a stop signal's default action) / continues it.
+  void StopGroup(int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  void KillGroupLocked(const ExitStatus& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Sets up a new task for clone (runs on the parent's thread).
+  void InheritFrom(Task& parent, uint64_t flags);
 
   Kernel& kernel_;
   pid_t tid_;
+  std::shared_ptr<ThreadGroup> tg_;
   Credentials creds_;
   std::string comm_;
-  loader::LoadResult image_;
-  std::string executable_path_;
   timespec start_time_{};
-  vfs::VirtualDentry fs_root_;
-  vfs::VirtualDentry cwd_;
-  uint32_t umask_ = 022;
-  std::unique_ptr<platform::AddressSpace> as_;
+  std::shared_ptr<FsContext> fs_;
+  std::shared_ptr<GuestMemory> mem_;
   std::unique_ptr<platform::Context> context_;
-  std::shared_ptr<mm::MemoryManager> mm_;
   std::shared_ptr<FdTable> fds_;
   arch::Registers regs_;
   arch::FpState fp_;
-  std::array<KSigaction, kNumSignals> sigactions_{};
-  uint64_t signal_mask_ = 0;
-  uint64_t pending_ = 0;
-  std::array<rlimit, RLIM_NLIMITS> rlimits_{};
-  bool exiting_ = false;
-  ExitStatus exit_status_;
+  uint64_t signal_mask_ ABSL_GUARDED_BY(tree_mu) = 0;
+  // A mask to restore after the next handler is set up (or at once if none).
+  std::optional<uint64_t> saved_mask_ ABSL_GUARDED_BY(tree_mu);
+  PendingSignals pending_ ABSL_GUARDED_BY(tree_mu);
+  stack_t alt_stack_{nullptr, SS_DISABLE, 0};
+  std::atomic<bool> exiting_{false};
+  // Whether to run the exit path when the loop ends (a thread that exited).
+  int exit_code_ = 0;
+  // vfork: the parent waits on this until the child execs or exits.
+  struct VforkWait {
+    waiter::Queue queue;
+    std::atomic<bool> done{false};
+  };
+  std::shared_ptr<VforkWait> vfork_;
+  // Set by a syscall handler that replaced the whole register file
+  // (rt_sigreturn, execve): the result must not go to rax.
+  bool regs_replaced_ = false;
+  // The last syscall returned an ERESTART* code (still in rax).
+  bool syscall_restart_ = false;
+  // What restart_syscall(2) resumes after ERESTART_RESTARTBLOCK.
+  std::function<SyscallResult(Task&)> restart_block_;
   // What blocking waits sleep on; Interrupt() interrupts it.
   waiter::Waker waker_;
 };

@@ -39,6 +39,11 @@ SENTRY_SYSCALL(Flock);
 // Drops the POSIX record locks the task's process holds on `f`'s file.
 void ReleasePosixLocks(Task& t, const std::shared_ptr<vfs::FileDescription>& f);
 // sys_file.cc
+// Where a *at() call starts: the cwd for AT_FDCWD, else the directory `dirfd`
+// names (an absolute path ignores dirfd, whatever it is). With `empty_ok` and
+// an empty path, any file's location.
+ErrnoOr<vfs::PathContext> AtContext(Task& t, int dirfd, std::string_view path,
+                                    const vfs::AccessCreds* creds, bool empty_ok = false);
 SENTRY_SYSCALL(Open);
 SENTRY_SYSCALL(Openat);
 SENTRY_SYSCALL(Openat2);
@@ -171,6 +176,12 @@ SENTRY_SYSCALL(ClockNanosleep);
 SENTRY_SYSCALL(RtSigaction);
 SENTRY_SYSCALL(RtSigprocmask);
 SENTRY_SYSCALL(RtSigpending);
+SENTRY_SYSCALL(RtSigreturn);
+SENTRY_SYSCALL(Sigaltstack);
+SENTRY_SYSCALL(RtSigsuspend);
+SENTRY_SYSCALL(Pause);
+SENTRY_SYSCALL(RtSigtimedwait);
+SENTRY_SYSCALL(RestartSyscall);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);
@@ -181,6 +192,19 @@ SENTRY_SYSCALL(Sysinfo);
 SENTRY_SYSCALL(Getrandom);
 // sys_process.cc
 SENTRY_SYSCALL(Kill);
+SENTRY_SYSCALL(RtSigqueueinfo);
+SENTRY_SYSCALL(RtTgsigqueueinfo);
+SENTRY_SYSCALL(Clone);
+SENTRY_SYSCALL(Clone3);
+SENTRY_SYSCALL(Fork);
+SENTRY_SYSCALL(Vfork);
+SENTRY_SYSCALL(Wait4);
+SENTRY_SYSCALL(Waitid);
+SENTRY_SYSCALL(Setpgid);
+SENTRY_SYSCALL(Setsid);
+// sys_exec.cc
+SENTRY_SYSCALL(Execve);
+SENTRY_SYSCALL(Execveat);
 SENTRY_SYSCALL(Tkill);
 SENTRY_SYSCALL(Tgkill);
 SENTRY_SYSCALL(Prctl);

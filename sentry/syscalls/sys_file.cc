@@ -32,11 +32,10 @@ ErrnoOr<std::string> CopyInPath(Task& t, UserAddr addr) {
   return t.mm().CopyInString(addr, PATH_MAX);
 }
 
-// Where a *at() call starts: the cwd for AT_FDCWD, else the directory `dirfd`
-// names (an absolute path ignores dirfd, whatever it is). With `empty_ok` and
-// an empty path, any file's location.
+}  // namespace
+
 ErrnoOr<PathContext> AtContext(Task& t, int dirfd, std::string_view path,
-                               const vfs::AccessCreds* creds, bool empty_ok = false) {
+                               const vfs::AccessCreds* creds, bool empty_ok) {
   // An empty path is ENOENT before dirfd is looked at (Linux's getname).
   if (path.empty() && !empty_ok) return Errno(ENOENT);
   PathContext ctx{t.fs_root(), t.cwd(), creds, t.umask()};
@@ -54,6 +53,8 @@ ErrnoOr<PathContext> AtContext(Task& t, int dirfd, std::string_view path,
   ctx.start = file->location();
   return ctx;
 }
+
+namespace {
 
 // The kernel's O_LARGEFILE (glibc defines it as 0 on x86-64).
 constexpr int kOLargefile = 0100000;

@@ -1,7 +1,10 @@
-// kill, tkill, tgkill, prctl, getcwd: what a single process can do to itself
-// until the process model exists (the processes issue).
+// Processes: kill and its family, clone/fork/vfork, wait4/waitid, process
+// groups and sessions, prctl.
 #include <linux/prctl.h>
+#include <linux/sched.h>
 #include <signal.h>
+
+#include <sys/wait.h>
 
 #include <climits>
 #include <cstring>
@@ -10,6 +13,10 @@
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
+
+using kernel::ThreadGroup;
+using kernel::tree_mu;
+
 namespace {
 
 constexpr size_t kTaskCommLen = 16;
@@ -19,11 +26,32 @@ ErrnoOrOk CheckSignal(int sig) {
   return Ok();
 }
 
-SyscallResult Signal(Task& t, int sig) {
-  RETURN_IF_ERROR(CheckSignal(sig));
-  if (sig == 0) return 0;  // only the existence and permission check
-  RETURN_IF_ERROR(t.SendSignalToSelf(sig));
-  return 0;
+// check_kill_permission: CAP_KILL, or the sender's real or effective uid is
+// the target's real or saved uid; SIGCONT within a session always.
+bool MaySignal(Task& sender, ThreadGroup& target, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+  if (target.tasks.empty()) return true;  // a zombie: nothing to refuse
+  const kernel::Credentials& s = sender.creds();
+  const kernel::Credentials& t = target.tasks.front()->creds();
+  if (s.HasCapability()) return true;
+  if (s.euid == t.suid || s.euid == t.ruid || s.ruid == t.suid || s.ruid == t.ruid) return true;
+  return sig == SIGCONT && target.sid == sender.thread_group().sid;
+}
+
+siginfo_t UserInfo(Task& t, int sig, int code) {
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = code;
+  info.si_pid = t.tgid();
+  info.si_uid = t.creds().ruid;
+  return info;
+}
+
+// Sends to one process (sig 0: only the checks).
+ErrnoOrOk SendToGroup(Task& t, ThreadGroup& target, const siginfo_t& info)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+  if (!MaySignal(t, target, info.si_signo)) return Errno(EPERM);
+  if (info.si_signo == 0 || target.tasks.empty()) return Ok();
+  return target.tasks.front()->SendSignalLockedPublic(info, /*to_group=*/true);
 }
 
 }  // namespace
@@ -34,28 +62,342 @@ SyscallResult Kill(Task& t, const SyscallArgs& a) {
   RETURN_IF_ERROR(CheckSignal(sig));
   // Linux refuses INT_MIN outright (its negation would overflow).
   if (pid == INT_MIN) return Errno(ESRCH);
-  if (pid == -1) {
-    // Every process the caller may signal except itself and init: the guest is
-    // init and alone, so nobody.
-    return Errno(ESRCH);
+  const siginfo_t info = UserInfo(t, sig, SI_USER);
+  absl::MutexLock l(&tree_mu);
+  if (pid > 0) {
+    ThreadGroup* g = t.kernel().FindThreadGroupLocked(pid);
+    if (g == nullptr) return Errno(ESRCH);
+    RETURN_IF_ERROR(SendToGroup(t, *g, info));
+    return 0;
   }
-  if (pid > 0 && pid != t.tgid()) return Errno(ESRCH);
-  if (pid < -1 && -pid != t.pgid()) return Errno(ESRCH);
-  return Signal(t, sig);
+  // A group (0: the caller's), or with -1 every process the caller may
+  // signal but init and itself. Success if any got it; else the last error.
+  const pid_t pgid = pid == 0 ? t.thread_group().pgid : -pid;
+  bool found = false;
+  ErrnoOrOk last = Errno(ESRCH);
+  for (ThreadGroup* g : t.kernel().ThreadGroupsLocked()) {
+    if (pid == -1) {
+      if (g == t.kernel().init_thread_group() || g == &t.thread_group() || g->zombie) continue;
+    } else if (g->pgid != pgid) {
+      continue;
+    }
+    ErrnoOrOk r = SendToGroup(t, *g, info);
+    if (r.ok()) {
+      found = true;
+    } else {
+      last = r;
+    }
+  }
+  if (found) return 0;
+  return last.error();
 }
+
+namespace {
+
+SyscallResult ThreadKill(Task& t, pid_t tgid, pid_t tid, const siginfo_t& info) {
+  absl::MutexLock l(&tree_mu);
+  Task* target = t.kernel().FindTaskLocked(tid);
+  if (target == nullptr || (tgid > 0 && target->tgid() != tgid)) return Errno(ESRCH);
+  if (!MaySignal(t, target->thread_group(), info.si_signo)) return Errno(EPERM);
+  if (info.si_signo == 0) return 0;
+  RETURN_IF_ERROR(target->SendSignalLockedPublic(info, /*to_group=*/false));
+  return 0;
+}
+
+// rt_sigqueueinfo's siginfo: the caller may not pose as the kernel or as
+// tkill when signalling another process.
+ErrnoOr<siginfo_t> QueueInfo(Task& t, pid_t target_tgid, int sig, UserAddr uinfo) {
+  siginfo_t info;
+  RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<siginfo_t>(uinfo), &info));
+  if ((info.si_code >= 0 || info.si_code == SI_TKILL) && target_tgid != t.tgid()) {
+    return Errno(EPERM);
+  }
+  info.si_signo = sig;
+  return info;
+}
+
+}  // namespace
 
 SyscallResult Tkill(Task& t, const SyscallArgs& a) {
   if (a.Int(0) <= 0) return Errno(EINVAL);
   RETURN_IF_ERROR(CheckSignal(a.Int(1)));
-  if (a.Int(0) != t.tid()) return Errno(ESRCH);
-  return Signal(t, a.Int(1));
+  return ThreadKill(t, 0, a.Int(0), UserInfo(t, a.Int(1), SI_TKILL));
 }
 
 SyscallResult Tgkill(Task& t, const SyscallArgs& a) {
   if (a.Int(0) <= 0 || a.Int(1) <= 0) return Errno(EINVAL);
   RETURN_IF_ERROR(CheckSignal(a.Int(2)));
-  if (a.Int(0) != t.tgid() || a.Int(1) != t.tid()) return Errno(ESRCH);
-  return Signal(t, a.Int(2));
+  return ThreadKill(t, a.Int(0), a.Int(1), UserInfo(t, a.Int(2), SI_TKILL));
+}
+
+SyscallResult RtSigqueueinfo(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  const int sig = a.Int(1);
+  ASSIGN_OR_RETURN(siginfo_t info, QueueInfo(t, pid, sig, a.Addr(2)));
+  RETURN_IF_ERROR(CheckSignal(sig));
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup* g = pid > 0 ? t.kernel().FindThreadGroupLocked(pid) : nullptr;
+  if (g == nullptr) return Errno(ESRCH);
+  RETURN_IF_ERROR(SendToGroup(t, *g, info));
+  return 0;
+}
+
+SyscallResult RtTgsigqueueinfo(Task& t, const SyscallArgs& a) {
+  if (a.Int(0) <= 0 || a.Int(1) <= 0) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(siginfo_t info, QueueInfo(t, a.Int(0), a.Int(2), a.Addr(3)));
+  RETURN_IF_ERROR(CheckSignal(a.Int(2)));
+  return ThreadKill(t, a.Int(0), a.Int(1), info);
+}
+
+// --- clone, fork, vfork ---
+
+SyscallResult Clone(Task& t, const SyscallArgs& a) {
+  // x86-64: clone(flags, stack, parent_tid, child_tid, tls).
+  Task::CloneArgs c;
+  c.flags = a[0] & ~uint64_t{0xff};
+  c.exit_signal = static_cast<int>(a[0] & 0xff);
+  if (c.exit_signal > kernel::kNumSignals) return Errno(EINVAL);
+  c.stack = a[1];
+  c.parent_tid = a[2];
+  c.child_tid = a[3];
+  c.tls = a[4];
+  // clone() ignores CLONE_DETACHED (legacy) and the clone3-only flags.
+  c.flags &= ~uint64_t{CLONE_DETACHED};
+  if (c.flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP)) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
+  return tid;
+}
+
+SyscallResult Clone3(Task& t, const SyscallArgs& a) {
+  // struct clone_args, versions 0 (64 bytes) to 2 (88 bytes); a bigger one
+  // must be zero past what we know.
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
+  } ca{};
+  const size_t size = a.Size(1);
+  if (size < 64) return Errno(EINVAL);
+  if (size > 4096) return Errno(E2BIG);
+  std::vector<uint8_t> buf(size);
+  if (!t.mm().CopyIn(a.Addr(0), buf).ok()) return Errno(EFAULT);
+  for (size_t i = sizeof(ca); i < size; ++i) {
+    if (buf[i] != 0) return Errno(E2BIG);
+  }
+  std::memcpy(&ca, buf.data(), std::min(size, sizeof(ca)));
+  if (ca.exit_signal & ~uint64_t{0xff}) return Errno(EINVAL);
+  if (ca.exit_signal > static_cast<uint64_t>(kernel::kNumSignals)) return Errno(EINVAL);
+  if (ca.set_tid_size != 0 || ca.set_tid != 0) {
+    t.kernel().RecordGap("clone3 set_tid");
+    return Errno(EINVAL);
+  }
+  if ((ca.stack == 0) != (ca.stack_size == 0)) return Errno(EINVAL);
+  if (ca.flags & (CLONE_DETACHED | 0xff)) return Errno(EINVAL);
+  if (ca.flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND)) {
+    t.kernel().RecordGap("clone3 CLONE_INTO_CGROUP/CLONE_CLEAR_SIGHAND");
+    return Errno(EINVAL);
+  }
+  Task::CloneArgs c;
+  c.flags = ca.flags;
+  c.exit_signal = static_cast<int>(ca.exit_signal);
+  c.stack = ca.stack == 0 ? 0 : ca.stack + ca.stack_size;  // the stack grows down
+  c.parent_tid = ca.parent_tid;
+  c.child_tid = ca.child_tid;
+  c.tls = ca.tls;
+  ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
+  return tid;
+}
+
+SyscallResult Fork(Task& t, const SyscallArgs&) {
+  Task::CloneArgs c;
+  c.exit_signal = SIGCHLD;
+  ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
+  return tid;
+}
+
+SyscallResult Vfork(Task& t, const SyscallArgs&) {
+  Task::CloneArgs c;
+  c.flags = CLONE_VM | CLONE_VFORK;
+  c.exit_signal = SIGCHLD;
+  ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
+  return tid;
+}
+
+// --- wait4, waitid ---
+
+namespace {
+
+struct WaitOut {
+  pid_t pid = 0;
+  std::optional<Task::WaitResult> r;
+};
+
+ErrnoOr<std::optional<Task::WaitResult>> DoWait(Task& t, int idtype, pid_t id, int options) {
+  Task::WaitRequest req;
+  req.idtype = idtype;
+  req.id = id;
+  req.options = options;
+  return t.Wait(req);
+}
+
+ErrnoOrOk PutRusage(Task& t, UserAddr addr, const std::optional<Task::WaitResult>& r) {
+  if (addr.IsNull()) return Ok();
+  struct rusage ru {};
+  if (r.has_value()) {
+    ru.ru_utime.tv_sec = r->cpu_ns / 1000000000;
+    ru.ru_utime.tv_usec = (r->cpu_ns % 1000000000) / 1000;
+  }
+  return t.mm().CopyOutObj(UserPtr<struct rusage>(addr), ru);
+}
+
+}  // namespace
+
+SyscallResult Wait4(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  const int options = a.Int(2);
+  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) {
+    return Errno(EINVAL);
+  }
+  // Linux: INT_MIN would overflow its negation.
+  if (pid == INT_MIN) return Errno(ESRCH);
+  int idtype = P_ALL;
+  pid_t id = 0;
+  if (pid < -1) {
+    idtype = P_PGID;
+    id = -pid;
+  } else if (pid == 0) {
+    idtype = P_PGID;
+    id = t.pgid();
+  } else if (pid > 0) {
+    idtype = P_PID;
+    id = pid;
+  }
+  ASSIGN_OR_RETURN(auto r, DoWait(t, idtype, id, options | WEXITED));
+  if (!r.has_value()) return 0;
+  if (!a.Addr(1).IsNull()) {
+    int status = 0;
+    switch (r->code) {
+      case CLD_EXITED:
+        status = (r->status & 0xff) << 8;
+        break;
+      case CLD_KILLED:
+        status = r->status;
+        break;
+      case CLD_DUMPED:
+        status = r->status | 0x80;
+        break;
+      case CLD_STOPPED:
+        status = (r->status << 8) | 0x7f;
+        break;
+      case CLD_CONTINUED:
+        status = 0xffff;
+        break;
+    }
+    RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{status}));
+  }
+  RETURN_IF_ERROR(PutRusage(t, a.Addr(3), r));
+  return r->pid;
+}
+
+SyscallResult Waitid(Task& t, const SyscallArgs& a) {
+  const int which = a.Int(0);
+  pid_t id = a.Int(1);
+  const int options = a.Int(3);
+  if (options &
+      ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) {
+    return Errno(EINVAL);
+  }
+  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return Errno(EINVAL);
+  int idtype;
+  switch (which) {
+    case P_ALL:
+      idtype = P_ALL;
+      break;
+    case P_PID:
+      if (id <= 0) return Errno(EINVAL);
+      idtype = P_PID;
+      break;
+    case P_PGID:
+      if (id < 0) return Errno(EINVAL);
+      if (id == 0) id = t.pgid();
+      idtype = P_PGID;
+      break;
+    case P_PIDFD:
+      t.kernel().RecordGap("waitid(P_PIDFD)");
+      return Errno(EINVAL);
+    default:
+      return Errno(EINVAL);
+  }
+  ASSIGN_OR_RETURN(auto r, DoWait(t, idtype, id, options));
+  if (!a.Addr(2).IsNull()) {
+    siginfo_t info{};
+    if (r.has_value()) {
+      info.si_signo = SIGCHLD;
+      info.si_code = r->code;
+      info.si_pid = r->pid;
+      info.si_uid = r->uid;
+      info.si_status = r->status;
+    }
+    RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<siginfo_t>(2), info));
+  }
+  RETURN_IF_ERROR(PutRusage(t, a.Addr(4), r));
+  return 0;
+}
+
+// --- Process groups and sessions ---
+
+SyscallResult Setpgid(Task& t, const SyscallArgs& a) {
+  pid_t pid = a.Int(0);
+  pid_t pgid = a.Int(1);
+  if (pgid < 0) return Errno(EINVAL);
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup& self = t.thread_group();
+  if (pid == 0) pid = self.tgid();
+  if (pgid == 0) pgid = pid;
+  ThreadGroup* target = t.kernel().FindThreadGroupLocked(pid);
+  if (target == nullptr || target->zombie) return Errno(ESRCH);
+  if (target != &self) {
+    if (target->parent != &self) return Errno(ESRCH);
+    if (target->sid != self.sid) return Errno(EPERM);
+    if (target->did_exec) return Errno(EACCES);
+  }
+  if (target->sid == target->tgid()) return Errno(EPERM);  // a session leader
+  if (pgid != target->tgid()) {
+    // Joining a group: it must exist in the caller's session.
+    bool exists = false;
+    for (ThreadGroup* g : t.kernel().ThreadGroupsLocked()) {
+      if (g->pgid == pgid && g->sid == self.sid && !g->zombie) exists = true;
+    }
+    if (!exists) return Errno(EPERM);
+  }
+  target->pgid = pgid;
+  return 0;
+}
+
+SyscallResult Setsid(Task& t, const SyscallArgs&) {
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup& self = t.thread_group();
+  // Not if a process group with the caller's id exists (it leads one).
+  for (ThreadGroup* g : t.kernel().ThreadGroupsLocked()) {
+    if (g->pgid == self.tgid()) return Errno(EPERM);
+  }
+  self.sid = self.pgid = self.tgid();
+  return self.tgid();
+}
+
+SyscallResult Getpgid(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup* g = pid == 0 ? &t.thread_group() : t.kernel().FindThreadGroupLocked(pid);
+  if (g == nullptr) return Errno(ESRCH);
+  return g->pgid;
+}
+
+SyscallResult Getsid(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup* g = pid == 0 ? &t.thread_group() : t.kernel().FindThreadGroupLocked(pid);
+  if (g == nullptr) return Errno(ESRCH);
+  return g->sid;
 }
 
 SyscallResult Prctl(Task& t, const SyscallArgs& a) {
@@ -104,12 +446,20 @@ SyscallResult Prctl(Task& t, const SyscallArgs& a) {
       if (arg2 > 1) return Errno(EINVAL);
       t.keep_caps = arg2 == 1;
       return 0;
-    case PR_SET_CHILD_SUBREAPER:
-      t.child_subreaper = arg2 != 0;
+    case PR_SET_CHILD_SUBREAPER: {
+      absl::MutexLock l(&tree_mu);
+      t.thread_group().child_subreaper = arg2 != 0;
       return 0;
-    case PR_GET_CHILD_SUBREAPER:
-      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{t.child_subreaper}));
+    }
+    case PR_GET_CHILD_SUBREAPER: {
+      int32_t v;
+      {
+        absl::MutexLock l(&tree_mu);
+        v = t.thread_group().child_subreaper;
+      }
+      RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), v));
       return 0;
+    }
     case PR_SET_NO_NEW_PRIVS:
       // It can be set, never cleared.
       if (arg2 != 1 || arg3 != 0 || arg4 != 0 || arg5 != 0) return Errno(EINVAL);

@@ -1,6 +1,9 @@
-// rt_sigaction, rt_sigprocmask: recorded with Linux's checks; delivery comes with
-// the processes issue.
+// Signal syscalls: actions, masks, rt_sigreturn, sigaltstack, waiting for
+// signals (rt_sigsuspend, pause, rt_sigtimedwait), restart_syscall. Delivery
+// itself is in sentry/kernel/signals.cc.
 #include <signal.h>
+
+#include <optional>
 
 #include "sentry/syscalls/handlers.h"
 
@@ -70,5 +73,118 @@ SyscallResult RtSigpending(Task& t, const SyscallArgs& a) {
   if (!r.ok()) return Errno(EFAULT);
   return 0;
 }
+
+SyscallResult RtSigreturn(Task& t, const SyscallArgs&) {
+  t.set_regs_replaced();
+  if (!t.SignalReturn()) {
+    // badframe: force_sig(SIGSEGV).
+    siginfo_t info{};
+    info.si_signo = SIGSEGV;
+    info.si_code = SI_KERNEL;
+    t.ForceSignalPublic(info);
+  }
+  return 0;
+}
+
+SyscallResult Sigaltstack(Task& t, const SyscallArgs& a) {
+  constexpr int kSsAutodisarm = static_cast<int>(1u << 31);
+  constexpr size_t kMinSigStackSize = 2048;
+  const stack_t old = t.alt_stack();
+  if (!a.Addr(0).IsNull()) {
+    stack_t ss;
+    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<stack_t>(0), &ss));
+    // Not while running on it.
+    if (t.OnAltStack(t.regs().r.rsp)) return Errno(EPERM);
+    const int mode = ss.ss_flags & ~kSsAutodisarm;
+    if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0) return Errno(EINVAL);
+    if (mode == SS_DISABLE) {
+      ss.ss_sp = nullptr;
+      ss.ss_size = 0;
+      ss.ss_flags = SS_DISABLE;
+    } else {
+      if (ss.ss_size < kMinSigStackSize) return Errno(ENOMEM);
+      ss.ss_flags &= kSsAutodisarm;
+    }
+    t.set_alt_stack(ss);
+  }
+  if (!a.Addr(1).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<stack_t>(1), old));
+  return 0;
+}
+
+SyscallResult RtSigsuspend(Task& t, const SyscallArgs& a) {
+  if (a.Size(1) != kSigsetSize) return Errno(EINVAL);
+  uint64_t mask;
+  RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<uint64_t>(0), &mask));
+  // Sleep with the given mask until a signal is delivered; the old mask
+  // comes back after the handler (it is the one saved in the frame).
+  t.SetSavedMask(t.signal_mask());
+  t.set_signal_mask(mask);
+  while (!t.HasDeliverableSignal()) {
+    if (!t.Block(CLOCK_MONOTONIC, nullptr).ok()) break;
+  }
+  return Errno(kERESTARTNOHAND);
+}
+
+SyscallResult Pause(Task& t, const SyscallArgs&) {
+  while (!t.HasDeliverableSignal()) {
+    if (!t.Block(CLOCK_MONOTONIC, nullptr).ok()) break;
+  }
+  return Errno(kERESTARTNOHAND);
+}
+
+SyscallResult RtSigtimedwait(Task& t, const SyscallArgs& a) {
+  if (a.Size(3) != kSigsetSize) return Errno(EINVAL);
+  uint64_t set;
+  RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<uint64_t>(0), &set));
+  set &= ~kernel::kUnblockableSignals;
+  std::optional<timespec> deadline;
+  if (!a.Addr(2).IsNull()) {
+    timespec rel;
+    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(2), &rel));
+    if (rel.tv_sec < 0 || rel.tv_nsec < 0 || rel.tv_nsec >= 1000000000) return Errno(EINVAL);
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    timespec d{now.tv_sec + rel.tv_sec, now.tv_nsec + rel.tv_nsec};
+    if (d.tv_nsec >= 1000000000) {
+      d.tv_sec++;
+      d.tv_nsec -= 1000000000;
+    }
+    deadline = d;
+  }
+  // The signals waited for are unblocked while waiting (so that sending one
+  // wakes us, as Linux's real_blocked), then taken here, not delivered.
+  const uint64_t old_mask = t.signal_mask();
+  t.set_signal_mask(old_mask & ~set);
+  auto take = [&]() -> std::optional<SyscallResult> {
+    if (auto info = t.TakeSignal(set)) {
+      t.set_signal_mask(old_mask);
+      if (!a.Addr(1).IsNull()) {
+        ErrnoOrOk w = t.mm().CopyOutObj(a.Ptr<siginfo_t>(1), *info);
+        if (!w.ok()) return SyscallResult(w.error());
+      }
+      return SyscallResult(uint64_t(info->si_signo));
+    }
+    return std::nullopt;
+  };
+  for (;;) {
+    if (auto r = take()) return *r;
+    // Another unblocked signal interrupts the wait.
+    if (t.HasDeliverableSignal()) break;
+    ErrnoOrOk r = t.Block(CLOCK_MONOTONIC, deadline ? &*deadline : nullptr);
+    if (!r.ok() && r.error().value() == ETIMEDOUT) {
+      if (auto got = take()) return *got;
+      t.set_signal_mask(old_mask);
+      return Errno(EAGAIN);
+    }
+    if (!r.ok()) {
+      if (auto got = take()) return *got;
+      break;
+    }
+  }
+  t.set_signal_mask(old_mask);
+  return Errno(kERESTARTNOHAND);
+}
+
+SyscallResult RestartSyscall(Task& t, const SyscallArgs&) { return t.RunRestartBlock(); }
 
 }  // namespace sentry::syscalls

@@ -12,8 +12,7 @@
 namespace sentry::syscalls {
 
 SyscallResult Exit(Task& t, const SyscallArgs& a) {
-  // TODO(processes issue): with threads, exit ends only the calling thread.
-  t.ExitGroup(a.Int(0));
+  t.ExitThread(a.Int(0));
   return 0;
 }
 
@@ -90,18 +89,6 @@ SyscallResult Setgroups(Task& t, const SyscallArgs& a) {
   std::sort(groups.begin(), groups.end());
   t.set_groups(std::move(groups));
   return 0;
-}
-
-SyscallResult Getpgid(Task& t, const SyscallArgs& a) {
-  pid_t pid = a.Int(0);
-  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);
-  return t.pgid();
-}
-
-SyscallResult Getsid(Task& t, const SyscallArgs& a) {
-  pid_t pid = a.Int(0);
-  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);
-  return t.sid();
 }
 
 SyscallResult SetTidAddress(Task& t, const SyscallArgs& a) {

@@ -408,14 +408,15 @@ TEST(E2eReportTest, ListsUnimplementedSyscallsAndFeatures) {
   char dir[] = "/tmp/e2e-report-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string file = std::string(dir) + "/report.json";
-  // busybox sh forks to run `ls` before `echo`: clone is unimplemented.
-  RunResult r = RunSandboxed({"--report=" + file}, {kBusybox, "sh", "-c", "ls /; echo done"}, 2);
+  // A program that probes for a syscall the sandbox lacks (rseq, which glibc
+  // registers at start-up) and uses a partly supported one (clone, as fork).
+  RunResult r = RunSandboxed({"--report=" + file}, {kBusybox, "sh", "-c", "ls /; echo done"}, 0);
   std::ifstream in(file);
   std::string report((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(report.find("\"unimplemented_syscalls\""), std::string::npos) << report;
-  EXPECT_NE(report.find("\"name\": \"clone\""), std::string::npos) << report;
   EXPECT_NE(report.find("\"partial_syscalls\""), std::string::npos) << report;
-  EXPECT_NE(report.find("\"code\": 2"), std::string::npos) << report;  // "can't fork"
+  EXPECT_NE(report.find("\"name\": \"clone\""), std::string::npos) << report;
+  EXPECT_NE(report.find("\"code\": 0"), std::string::npos) << report;
   unlink(file.c_str());
   rmdir(dir);
   // A report that cannot be written is refused before anything runs.

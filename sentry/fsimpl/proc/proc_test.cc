@@ -89,8 +89,8 @@ class ProcTest : public ::testing::Test {
     auto null = vfs().Open(RootCtx(), "/dev/null", O_RDWR, 0);
     ASSERT_TRUE(null.ok());
     args.stdio = {*null, *null, *null};
-    task_ = std::make_unique<kernel::Task>(*kernel_, 1);
-    auto s = task_->Start(args);
+    task_ = std::make_shared<kernel::Task>(*kernel_, 1);
+    auto s = task_->StartInit(args, kernel_->NewInitThreadGroup());
     close(exe_fd_);
     ASSERT_TRUE(s.ok()) << s;
   }
@@ -162,7 +162,7 @@ class ProcTest : public ::testing::Test {
   kernel::SyscallTable table_;
   vfs::AccessCreds root_ = vfs::AccessCreds::Root();
   std::unique_ptr<kernel::Kernel> kernel_;
-  std::unique_ptr<kernel::Task> task_;
+  std::shared_ptr<kernel::Task> task_;
   int exe_fd_ = -1;
 };
 
@@ -361,8 +361,8 @@ TEST_F(ProcTest, ExeIsAbsoluteEvenForARelativeExec) {
     args.executable = &file;
     args.filename = filename;
     args.argv = {"hello"};
-    task_ = std::make_unique<kernel::Task>(*kernel_, 1);
-    EXPECT_TRUE(task_->Start(args).ok());
+    task_ = std::make_shared<kernel::Task>(*kernel_, 1);
+    EXPECT_TRUE(task_->StartInit(args, kernel_->NewInitThreadGroup()).ok());
     close(fd);
     return Readlink("/proc/1/exe");
   };
@@ -566,6 +566,10 @@ TEST_F(ProcTest, ATaskThatIsGone) {
   auto open = Open("/proc/1/stat");
   ASSERT_TRUE(open.ok());
   EXPECT_EQ(Stat("/proc/1").mode, S_IFDIR | 0555u);  // cached now
+  {
+    absl::MutexLock l(&kernel::tree_mu);
+    kernel_->RemoveTask(task_.get());
+  }
   task_.reset();
   EXPECT_THAT(List("/proc"), Not(Contains("1")));
   EXPECT_THAT(vfs().Open(RootCtx(), "/proc/1/stat", O_RDONLY, 0), FailsWith(ENOENT));

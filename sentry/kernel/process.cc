@@ -1,0 +1,516 @@
+// The process lifecycle, as Linux's kernel/fork.c, exit.c and fs/exec.c do
+// it: clone (threads and fork), execve, exit, zombies and reaping, wait.
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "sentry/base/log.h"
+#include "sentry/base/status_macros.h"
+#include "sentry/kernel/task.h"
+
+namespace sentry::kernel {
+namespace {
+
+constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
+
+int64_t ToNs(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.size() > 15) base.resize(15);  // TASK_COMM_LEN - 1
+  return base;
+}
+
+}  // namespace
+
+// --- clone ---
+
+void Task::InheritFrom(Task& parent, uint64_t flags) {
+  creds_ = parent.creds_;
+  comm_ = parent.comm_;
+  start_time_ = Kernel::BootClock();
+  sched = parent.sched;
+  if (sched.reset_on_fork) {
+    // SCHED_RESET_ON_FORK: the child goes back to a normal policy and nice 0
+    // or above.
+    if (sched.policy != SCHED_OTHER && sched.policy != SCHED_BATCH && sched.policy != SCHED_IDLE) {
+      sched.policy = SCHED_OTHER;
+      sched.rt_priority = 0;
+    }
+    sched.nice = std::max(sched.nice, 0);
+    sched.reset_on_fork = false;
+  }
+  cpu_affinity = parent.cpu_affinity;
+  no_new_privs = parent.no_new_privs;
+  keep_caps = parent.keep_caps;
+  dumpable = parent.dumpable;
+  fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
+  fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
+  // A thread sharing the memory but not a vfork gets no alternate stack.
+  if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM) alt_stack_ = parent.alt_stack_;
+  regs_ = parent.regs_;
+  regs_.r.rax = 0;  // the child's clone returns 0
+  fp_ = parent.fp_;
+  fp_.set_dirty(true);
+}
+
+ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
+  const uint64_t flags = a.flags;
+  // copy_process's checks, in its order.
+  if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return Errno(EINVAL);
+  if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS)) return Errno(EINVAL);
+  if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Errno(EINVAL);
+  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Errno(EINVAL);
+  if ((flags & (CLONE_PARENT | CLONE_THREAD)) && tg_.get() == kernel_.init_thread_group()) {
+    return Errno(EINVAL);  // init (SIGNAL_UNKILLABLE) may not make siblings
+  }
+  if ((flags & CLONE_PIDFD) && (flags & CLONE_THREAD)) return Errno(EINVAL);
+  if (flags & CLONE_PIDFD) {
+    kernel_.RecordGap("clone(CLONE_PIDFD)");
+    return Errno(EINVAL);
+  }
+  if (flags & kCloneNamespaces) {
+    // TODO(processes issue): namespaces of the sandbox's own.
+    kernel_.RecordGap("clone with new namespaces (CLONE_NEW*)");
+    return Errno(creds_.HasCapability() ? EINVAL : EPERM);
+  }
+  if (exiting()) return Errno(kERESTARTNOINTR);
+
+  pid_t tid;
+  {
+    absl::MutexLock l(&tree_mu);
+    ASSIGN_OR_RETURN(tid, kernel_.AllocatePidLocked());
+  }
+  auto child = std::make_shared<Task>(kernel_, tid);
+  // The parent's FP state is copied: pull it from the platform first.
+  if (!context_->SyncFpState(fp_).ok()) return Errno(ENOMEM);
+  child->InheritFrom(*this, flags);
+  if (a.stack != 0) child->regs_.r.rsp = a.stack;
+  if (flags & CLONE_SETTLS) {
+    if (a.tls >= kTaskSizeMax) return Errno(EPERM);
+    child->regs_.r.fs_base = a.tls;
+  }
+  if (flags & CLONE_CHILD_CLEARTID) child->clear_child_tid = a.child_tid;
+
+  // The process it joins or starts.
+  std::shared_ptr<ThreadGroup> tg;
+  if (flags & CLONE_THREAD) {
+    tg = tg_;
+  } else {
+    tg = std::make_shared<ThreadGroup>(kernel_, tid);
+    tg->start_time = child->start_time_;
+    tg->rlimits = tg_->rlimits;
+    if (flags & CLONE_SIGHAND) {
+      tg->handlers = tg_->handlers;
+    } else {
+      tg->handlers = std::make_shared<SignalHandlers>();
+      absl::MutexLock l(&tree_mu);
+      tg->handlers->actions = tg_->handlers->actions;
+    }
+  }
+  child->tg_ = tg;
+  {
+    absl::MutexLock l(&tree_mu);
+    child->signal_mask_ = signal_mask_;
+  }
+
+  // The memory: shared, or a copy-on-write copy in a new address space. The
+  // address space is made on the child's host thread (the ptrace platform's
+  // tracer must be the thread that runs it), the copy here, where the
+  // parent's mappings may be changed.
+  struct Handoff {
+    absl::Notification as_ready;
+    std::unique_ptr<platform::AddressSpace> as;
+    absl::Status as_error;
+    absl::Notification go;
+    bool ok = false;
+  };
+  auto handoff = std::make_shared<Handoff>();
+  const bool share_vm = (flags & CLONE_VM) != 0;
+  if (share_vm) child->mem_ = mem_;
+  if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();
+  std::shared_ptr<VforkWait> vfork = child->vfork_;
+  const uint64_t child_settid = (flags & CLONE_CHILD_SETTID) ? a.child_tid : 0;
+
+  kernel_.StartTaskThread(child, [handoff, share_vm, child_settid](Task& t) -> absl::Status {
+    platform::Platform& p = t.kernel().platform();
+    auto ctx = p.NewContext();
+    if (!ctx.ok()) {
+      handoff->as_error = ctx.status();
+      handoff->as_ready.Notify();
+      return absl::InvalidArgumentError("clone: no platform context");
+    }
+    t.context_ = *std::move(ctx);
+    if (!share_vm) {
+      auto as = p.NewAddressSpace();
+      if (as.ok()) {
+        handoff->as = *std::move(as);
+      } else {
+        handoff->as_error = as.status();
+      }
+    }
+    handoff->as_ready.Notify();
+    handoff->go.WaitForNotification();
+    if (!handoff->ok) return absl::InvalidArgumentError("clone: abandoned");
+    if (child_settid != 0) {
+      // CLONE_CHILD_SETTID: written in the child's memory before it runs.
+      [[maybe_unused]] auto r = t.mm().CopyOutObj(UserPtr<int32_t>(child_settid), t.tid());
+    }
+    return absl::OkStatus();
+  });
+  handoff->as_ready.WaitForNotification();
+  auto abandon = [&](int err) -> ErrnoOr<pid_t> {
+    handoff->ok = false;
+    handoff->go.Notify();
+    return Errno(err);
+  };
+  if (!handoff->as_error.ok()) {
+    SLOG(kWarning, "clone: %s", handoff->as_error.ToString());
+    return abandon(EAGAIN);
+  }
+  if (!share_vm) {
+    auto mem = std::make_shared<GuestMemory>();
+    mem->as = std::move(handoff->as);
+    mem->mm = mem_->mm->Fork(mem->as.get());
+    if (mem->mm == nullptr) return abandon(ENOMEM);
+    mem->image = mem_->image;
+    mem->executable_path = mem_->executable_path;
+    child->mem_ = std::move(mem);
+  }
+  if (flags & CLONE_PARENT_SETTID) {
+    // Linux writes it in the parent (and, with CLONE_VM, so in the child).
+    if (!mem_->mm->CopyOutObj(UserPtr<int32_t>(a.parent_tid), tid).ok()) return abandon(EFAULT);
+  }
+
+  tree_mu.Lock();
+  if (tg_->group_exiting) {
+    // A fatal signal came meanwhile: the clone never happened.
+    tree_mu.Unlock();
+    return abandon(kERESTARTNOINTR);
+  }
+  {
+    if (!(flags & CLONE_THREAD)) {
+      ThreadGroup* parent = (flags & CLONE_PARENT) ? tg_->parent : tg_.get();
+      tg->parent = parent;
+      if (parent != nullptr) parent->children.push_back(tg.get());
+      tg->pgid = tg_->pgid;
+      tg->sid = tg_->sid;
+      tg->exit_signal = (flags & CLONE_PARENT) ? tg_->exit_signal : a.exit_signal;
+      kernel_.AddThreadGroupLocked(tg);
+    }
+    tg->tasks.push_back(child.get());
+    kernel_.AddTask(child);
+  }
+  tree_mu.Unlock();
+  handoff->ok = true;
+  handoff->go.Notify();
+
+  if (vfork != nullptr) {
+    // The parent sleeps until the child execs or exits; only SIGKILL ends the
+    // wait early (wait_for_vfork_done is killable).
+    waiter::ScopedRegistration reg(vfork->queue, &waker_, waiter::kEventAll);
+    while (!vfork->done.load(std::memory_order_acquire) && !exiting()) {
+      [[maybe_unused]] ErrnoOrOk r = waker_.Block(CLOCK_MONOTONIC, nullptr);
+      if (!r.ok() && !exiting()) waker_.ClearInterrupt();
+    }
+  }
+  return tid;
+}
+
+// --- execve ---
+
+ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::ExecutableFile> file,
+                     std::vector<std::string> argv, std::vector<std::string> envp) {
+  {
+    absl::MutexLock l(&tree_mu);
+    if (tg_->tasks.size() > 1) {
+      // TODO(processes issue): de-threading (kill the other threads, take
+      // over the leader's tid).
+      kernel_.RecordGap("execve from a multithreaded process");
+      return Errno(EAGAIN);
+    }
+  }
+  // Everything is built aside; the old image stays until the new one loaded
+  // (the loader's failures are plain errors, not a killed process).
+  platform::Platform& p = kernel_.platform();
+  auto mem = std::make_shared<GuestMemory>();
+  auto as = p.NewAddressSpace();
+  if (!as.ok()) {
+    SLOG(kWarning, "execve: %s", as.status().ToString());
+    return Errno(ENOMEM);
+  }
+  mem->as = *std::move(as);
+  mm::Layout layout;
+  layout.max_addr = p.MaxUserAddress();
+  mem->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem->as.get(), layout);
+  loader::LoadArgs la;
+  la.file = file.get();
+  la.filename = filename;
+  la.argv = std::move(argv);
+  la.envp = std::move(envp);
+  la.creds = {creds_.ruid, creds_.euid, creds_.rgid, creds_.egid, false};
+  la.randomize = kernel_.config().randomize;
+  la.max_addr = p.MaxUserAddress();
+  la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
+  la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
+  {
+    // The limits apply to the new image as it is built.
+    mm::Limits l;
+    l.as = tg_->rlimits[RLIMIT_AS].rlim_cur;
+    l.data = tg_->rlimits[RLIMIT_DATA].rlim_cur;
+    l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
+    l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
+    l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
+    l.can_ipc_lock = creds_.HasCapability();
+    mem->mm->SetLimits(l);
+  }
+  std::string error;
+  auto loaded = loader::Load(*mem->mm, la, &error);
+  if (!loaded.ok()) {
+    SLOG(kInfo, "execve \"%s\": %s%s%s", filename, ErrnoName(loaded.error().value()),
+         error.empty() ? "" : ": ", error);
+    return loaded.error();
+  }
+  // The point of no return.
+  ReleaseMemory();
+  mem->image = *std::move(loaded);
+  mem->executable_path = AbsoluteExecPath(filename);
+  mem_ = std::move(mem);
+  comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
+
+  // Files: an fd table shared with another process is copied first.
+  if (fds_.use_count() > 1) fds_ = fds_->Fork();
+  std::vector<std::shared_ptr<vfs::FileDescription>> closed = fds_->CloseOnExec();
+  ReleasePosixLocksOf(closed);
+  closed.clear();
+
+  {
+    absl::MutexLock l(&tree_mu);
+    // Handlers shared with another process are copied; caught signals go
+    // back to the default action, ignored ones stay ignored
+    // (flush_signal_handlers).
+    if (tg_->handlers.use_count() > 1) {
+      auto h = std::make_shared<SignalHandlers>();
+      h->actions = tg_->handlers->actions;
+      tg_->handlers = h;
+    }
+    for (KSigaction& act : tg_->handlers->actions) {
+      if (act.handler != 1 /*SIG_IGN*/) act.handler = 0;
+      act.flags = 0;
+      act.restorer = 0;
+      act.mask = 0;
+    }
+    tg_->did_exec = true;
+    saved_mask_.reset();
+  }
+  alt_stack_ = {nullptr, SS_DISABLE, 0};
+  restart_block_ = nullptr;
+  ReleaseVfork();
+
+  std::memset(&regs_.r, 0, sizeof(regs_.r));
+  regs_.r.rip = mem_->image.entry;
+  regs_.r.rsp = mem_->image.stack_pointer;
+  regs_.r.cs = 0x33;
+  regs_.r.ss = 0x2b;
+  regs_.r.eflags = 0x202;
+  regs_.r.orig_rax = ~0ull;
+  fp_.Reset();
+  regs_replaced_ = true;
+  return Ok();
+}
+
+std::string Task::AbsoluteExecPath(const std::string& filename) const {
+  return AbsolutePathFrom(kernel_.vfs().PathOf(fs_->root(), fs_->cwd()), filename);
+}
+
+void Task::ReleasePosixLocksOf(const std::vector<std::shared_ptr<vfs::FileDescription>>& files) {
+  for (const auto& f : files) {
+    if (f == nullptr || !f->location().ok()) continue;
+    kernel_.vfs().locks().ReleaseOn(f->location().dentry->inode().get(),
+                                    {vfs::LockOwner::kPosix, static_cast<uintptr_t>(tgid())});
+  }
+}
+
+void Task::ReleaseMemory() {
+  // mm_release: clear_child_tid is written (and woken) in the memory being
+  // left, if anyone else still uses it.
+  if (clear_child_tid != 0 && mem_ != nullptr && mem_.use_count() > 1) {
+    [[maybe_unused]] auto r = mem_->mm->CopyOutObj(UserPtr<int32_t>(clear_child_tid), 0);
+    // TODO(processes issue): futex-wake one waiter at clear_child_tid (the
+    // futex table), for pthread_join.
+  }
+  clear_child_tid = 0;
+  robust_list_head = 0;
+  robust_list_len = 0;
+}
+
+void Task::ReleaseVfork() {
+  if (vfork_ == nullptr) return;
+  vfork_->done.store(true, std::memory_order_release);
+  vfork_->queue.Notify(waiter::kEventAll);
+  vfork_.reset();
+}
+
+// --- exit ---
+
+void Task::ExitThread(int code) {
+  exit_code_ = code & 0xff;
+  exiting_.store(true, std::memory_order_release);
+}
+
+void Task::ExitGroup(int code) {
+  absl::MutexLock l(&tree_mu);
+  KillGroupLocked(ExitStatus{code & 0xff, 0, false});
+}
+
+void Task::KillBySignal(int sig, bool core) {
+  absl::MutexLock l(&tree_mu);
+  KillGroupLocked(ExitStatus{0, sig, core});
+}
+
+void Task::FinishExit() {
+  ReleaseMemory();
+  ReleaseVfork();
+  // The stub thread goes now, and the files are closed before the parent
+  // hears (a pipe's reader sees its end of file by the time wait returns).
+  context_.reset();
+  {
+    std::shared_ptr<FdTable> fds = std::move(fds_);
+    fds_ = std::make_shared<FdTable>();  // empty: /proc may still look
+    if (fds.use_count() == 1) {
+      // The last user: every file closes, and the process's record locks
+      // on them go.
+      std::vector<std::shared_ptr<vfs::FileDescription>> files;
+      for (auto& [fd, e] : fds->Snapshot()) files.push_back(e.file);
+      ReleasePosixLocksOf(files);
+    }
+  }
+  absl::MutexLock l(&tree_mu);
+  ThreadGroup& tg = *tg_;
+  tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
+  kernel_.RemoveTask(this);
+  if (!tg.tasks.empty()) return;
+  if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
+  tg.group_exiting = true;
+  tg.exit_uid = creds_.ruid;
+  tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
+  BecomeZombie();
+}
+
+void Task::BecomeZombie() {
+  ThreadGroup& tg = *tg_;
+  tg.zombie = true;
+  tg.stopped = false;
+  // Children go to the nearest subreaper above, else init; zombies among
+  // them are announced to their new parent.
+  ThreadGroup* reaper = kernel_.init_thread_group();
+  for (ThreadGroup* a = tg.parent; a != nullptr; a = a->parent) {
+    if (a->child_subreaper && !a->zombie && !a->group_exiting) {
+      reaper = a;
+      break;
+    }
+  }
+  if (reaper == &tg) reaper = nullptr;  // init itself: the namespace ends
+  std::vector<ThreadGroup*> children = std::move(tg.children);
+  tg.children.clear();
+  for (ThreadGroup* c : children) {
+    c->parent = reaper;
+    for (Task* t : c->tasks) {
+      if (t->pdeath_signal != 0) {
+        siginfo_t info{};
+        info.si_signo = t->pdeath_signal;
+        info.si_code = SI_USER;
+        [[maybe_unused]] ErrnoOrOk r = t->SendSignalLocked(info, /*to_group=*/true);
+      }
+    }
+    if (reaper == nullptr) continue;
+    reaper->children.push_back(c);
+    if (c->zombie) {
+      if (c->exit_signal != SIGCHLD) c->exit_signal = SIGCHLD;  // reparent_leader
+      NotifyExitLocked(*c);
+    }
+  }
+  if (tg.parent != nullptr) NotifyExitLocked(tg);
+}
+
+void Task::NotifyExitLocked(ThreadGroup& child) {
+  ThreadGroup* parent = child.parent;
+  const ExitStatus& st = child.exit_status;
+  const int why = st.signal == 0 ? CLD_EXITED : st.core ? CLD_DUMPED : CLD_KILLED;
+  // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) never sees its
+  // children as zombies: they are reaped at once (autoreap).
+  const KSigaction& act = parent->handlers->actions[SIGCHLD - 1];
+  const bool autoreap =
+      child.exit_signal == SIGCHLD && (act.handler == 1 || (act.flags & kSaNocldwait));
+  NotifyParentLocked(child, why, st.signal == 0 ? st.code : st.signal);
+  if (autoreap) ReapLocked(child);
+}
+
+void Task::ReapLocked(ThreadGroup& child) {
+  ThreadGroup* parent = child.parent;
+  if (parent != nullptr) {
+    auto& c = parent->children;
+    c.erase(std::remove(c.begin(), c.end(), &child), c.end());
+    parent->children_cpu_ns.fetch_add(child.children_cpu_ns.load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+  }
+  child.parent = nullptr;
+  child.kernel().RemoveThreadGroupLocked(child.tgid());  // may destroy `child`
+}
+
+// --- wait ---
+
+ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
+  waiter::ScopedRegistration reg(tg_->child_events, &waker_, waiter::kEventChildExit);
+  for (;;) {
+    {
+      absl::MutexLock l(&tree_mu);
+      bool any = false;
+      for (ThreadGroup* c : std::vector<ThreadGroup*>(tg_->children)) {
+        if (req.idtype == P_PID && c->tgid() != req.id) continue;
+        if (req.idtype == P_PGID && c->pgid != req.id) continue;
+        // __WCLONE selects the children that signal something other than
+        // SIGCHLD at exit; __WALL takes both kinds.
+        const bool clone_child = c->exit_signal != SIGCHLD;
+        if (!(req.options & __WALL) && clone_child != ((req.options & __WCLONE) != 0)) continue;
+        any = true;
+        WaitResult r;
+        r.pid = c->tgid();
+        r.uid = c->exit_uid;
+        if ((req.options & WEXITED) && c->zombie) {
+          const ExitStatus& st = c->exit_status;
+          r.code = st.signal == 0 ? CLD_EXITED : st.core ? CLD_DUMPED : CLD_KILLED;
+          r.status = st.signal == 0 ? st.code : st.signal;
+          r.cpu_ns = c->children_cpu_ns.load(std::memory_order_relaxed);
+          if (!(req.options & WNOWAIT)) ReapLocked(*c);
+          return std::optional<WaitResult>(r);
+        }
+        if ((req.options & WSTOPPED) && c->stopped && c->stop_waitable) {
+          r.code = CLD_STOPPED;
+          r.status = c->stop_signal;
+          if (!(req.options & WNOWAIT)) c->stop_waitable = false;
+          return std::optional<WaitResult>(r);
+        }
+        if ((req.options & WCONTINUED) && c->continue_waitable) {
+          r.code = CLD_CONTINUED;
+          r.status = SIGCONT;
+          if (!(req.options & WNOWAIT)) c->continue_waitable = false;
+          return std::optional<WaitResult>(r);
+        }
+      }
+      if (!any) return Errno(ECHILD);
+      if (req.options & WNOHANG) return std::optional<WaitResult>();
+    }
+    ErrnoOrOk b = waker_.Block(CLOCK_MONOTONIC, nullptr);
+    if (!b.ok()) return Errno(kERESTARTSYS);
+  }
+}
+
+}  // namespace sentry::kernel
