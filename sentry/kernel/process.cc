@@ -16,6 +16,10 @@
 namespace sentry::kernel {
 namespace {
 
+// Whether the platform can run tasks on several host threads in one address
+// space (threads, vfork's shared memory).
+constexpr bool kPlatformSharesAddressSpaces = false;
+
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
 
@@ -82,6 +86,19 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     return Errno(creds_.HasCapability() ? EINVAL : EPERM);
   }
   if (exiting()) return Errno(kERESTARTNOINTR);
+  uint64_t flags_used = flags;
+  if ((flags & CLONE_VM) && !kPlatformSharesAddressSpaces) {
+    // TODO(processes issue): remove once the ptrace platform runs several
+    // host threads in one address space.
+    if (!(flags & CLONE_VFORK)) {
+      kernel_.RecordGap("clone(CLONE_VM): threads");
+      return Errno(EAGAIN);
+    }
+    // vfork: the child gets a copy instead (it may not tell, short of
+    // writing to memory its parent then reads).
+    kernel_.RecordGap("vfork with a shared address space (a copy is used)");
+    flags_used &= ~uint64_t{CLONE_VM};
+  }
 
   pid_t tid;
   {
@@ -91,7 +108,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   auto child = std::make_shared<Task>(kernel_, tid);
   // The parent's FP state is copied: pull it from the platform first.
   if (!context_->SyncFpState(fp_).ok()) return Errno(ENOMEM);
-  child->InheritFrom(*this, flags);
+  child->InheritFrom(*this, flags_used);
   if (a.stack != 0) child->regs_.r.rsp = a.stack;
   if (flags & CLONE_SETTLS) {
     if (a.tls >= kTaskSizeMax) return Errno(EPERM);
@@ -133,7 +150,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     bool ok = false;
   };
   auto handoff = std::make_shared<Handoff>();
-  const bool share_vm = (flags & CLONE_VM) != 0;
+  const bool share_vm = (flags_used & CLONE_VM) != 0;
   if (share_vm) child->mem_ = mem_;
   if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();
   std::shared_ptr<VforkWait> vfork = child->vfork_;
@@ -508,8 +525,9 @@ ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
       if (!any) return Errno(ECHILD);
       if (req.options & WNOHANG) return std::optional<WaitResult>();
     }
-    ErrnoOrOk b = waker_.Block(CLOCK_MONOTONIC, nullptr);
-    if (!b.ok()) return Errno(kERESTARTSYS);
+    // A child that is ready wins over a signal (do_wait looks first).
+    if (waker_.interrupted()) return Errno(kERESTARTSYS);
+    [[maybe_unused]] ErrnoOrOk b = waker_.Block(CLOCK_MONOTONIC, nullptr);
   }
 }
 

@@ -160,6 +160,17 @@ void Task::set_signal_mask(uint64_t m) {
   signal_mask_ = m & ~kUnblockableSignals;
 }
 
+void Task::SetSigwaitSet(uint64_t set) {
+  absl::MutexLock l(&tree_mu);
+  if (set != 0) {
+    real_blocked_ = signal_mask_;
+    signal_mask_ &= ~set;
+  } else {
+    signal_mask_ = real_blocked_;
+    real_blocked_ = 0;
+  }
+}
+
 void Task::SetSavedMask(uint64_t m) {
   absl::MutexLock l(&tree_mu);
   saved_mask_ = m;
@@ -221,7 +232,7 @@ ErrnoOrOk Task::SendSignalLocked(const siginfo_t& info, bool to_group) {
   // action may change before it is unblocked). The PID namespace's init
   // (SIGNAL_UNKILLABLE) drops signals with the default action sent from
   // inside the namespace, SIGKILL and SIGSTOP too.
-  const bool blocked = (signal_mask_ & SigBit(sig)) != 0;
+  const bool blocked = ((signal_mask_ | real_blocked_) & SigBit(sig)) != 0;
   const bool unkillable = &tg == kernel_.init_thread_group() && act.handler == kSigDfl;
   if (!blocked && (Ignores(act, sig) || unkillable)) return Ok();
   PendingSignals& p = to_group ? tg.shared_pending : pending_;

@@ -325,6 +325,10 @@ class Task : public std::enable_shared_from_this<Task> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
     return SendSignalLocked(info, to_group);
   }
+  // rt_sigtimedwait: unblocks `set` while waiting for it (0: done waiting);
+  // the signals stay "blocked" for the rule that blocked signals are never
+  // ignored.
+  void SetSigwaitSet(uint64_t set);
   // Takes a pending signal in `set` (for rt_sigtimedwait): the lowest first.
   std::optional<siginfo_t> TakeSignal(uint64_t set);
   // A signal the task cannot go on without (rt_sigreturn's bad frame).
@@ -453,6 +457,9 @@ class Task : public std::enable_shared_from_this<Task> {
   arch::Registers regs_;
   arch::FpState fp_;
   uint64_t signal_mask_ ABSL_GUARDED_BY(tree_mu) = 0;
+  // rt_sigtimedwait: the signals waited for, unblocked meanwhile but never
+  // ignored (Linux's real_blocked).
+  uint64_t real_blocked_ ABSL_GUARDED_BY(tree_mu) = 0;
   // A mask to restore after the next handler is set up (or at once if none).
   std::optional<uint64_t> saved_mask_ ABSL_GUARDED_BY(tree_mu);
   PendingSignals pending_ ABSL_GUARDED_BY(tree_mu);

@@ -153,11 +153,10 @@ SyscallResult RtSigtimedwait(Task& t, const SyscallArgs& a) {
   }
   // The signals waited for are unblocked while waiting (so that sending one
   // wakes us, as Linux's real_blocked), then taken here, not delivered.
-  const uint64_t old_mask = t.signal_mask();
-  t.set_signal_mask(old_mask & ~set);
+  t.SetSigwaitSet(set);
   auto take = [&]() -> std::optional<SyscallResult> {
     if (auto info = t.TakeSignal(set)) {
-      t.set_signal_mask(old_mask);
+      t.SetSigwaitSet(0);
       if (!a.Addr(1).IsNull()) {
         ErrnoOrOk w = t.mm().CopyOutObj(a.Ptr<siginfo_t>(1), *info);
         if (!w.ok()) return SyscallResult(w.error());
@@ -173,7 +172,7 @@ SyscallResult RtSigtimedwait(Task& t, const SyscallArgs& a) {
     ErrnoOrOk r = t.Block(CLOCK_MONOTONIC, deadline ? &*deadline : nullptr);
     if (!r.ok() && r.error().value() == ETIMEDOUT) {
       if (auto got = take()) return *got;
-      t.set_signal_mask(old_mask);
+      t.SetSigwaitSet(0);
       return Errno(EAGAIN);
     }
     if (!r.ok()) {
@@ -181,8 +180,8 @@ SyscallResult RtSigtimedwait(Task& t, const SyscallArgs& a) {
       break;
     }
   }
-  t.set_signal_mask(old_mask);
-  return Errno(kERESTARTNOHAND);
+  t.SetSigwaitSet(0);
+  return Errno(EINTR);
 }
 
 SyscallResult RestartSyscall(Task& t, const SyscallArgs&) { return t.RunRestartBlock(); }

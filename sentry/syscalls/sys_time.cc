@@ -64,8 +64,23 @@ SyscallResult Interrupted(Task& t, bool abs, const timespec& deadline, const tim
     RETURN_IF_ERROR(
         t.mm().CopyOutObj(UserPtr<timespec>(rem), kernel::TimespecSubClamped(deadline, now)));
   }
-  // TODO(processes issue): ERESTART_RESTARTBLOCK with restart_syscall.
   return Errno(abs ? kERESTARTNOHAND : kERESTART_RESTARTBLOCK);
+}
+
+SyscallResult SleepUntilDeadline(Task& t, clockid_t clock, bool abs, const timespec& deadline,
+                                 UserAddr rem) {
+  ErrnoOrOk r = t.SleepUntil(clock, deadline);
+  if (r.ok()) return 0;
+  timespec now;
+  clock_gettime(clock, &now);
+  if (!abs) {
+    // A relative sleep that restarts (no handler ran: a stop, an ignored
+    // signal) goes on to the same deadline through restart_syscall.
+    t.set_restart_block([clock, deadline, rem](Task& t) {
+      return SleepUntilDeadline(t, clock, false, deadline, rem);
+    });
+  }
+  return Interrupted(t, abs, deadline, now, rem);
 }
 
 // Sleeps on host clock `clock` for `req` (relative, or absolute with
@@ -74,10 +89,7 @@ SyscallResult Sleep(Task& t, clockid_t clock, bool abs, const timespec& req, Use
   timespec now;
   clock_gettime(clock, &now);
   const timespec deadline = abs ? req : kernel::TimespecAdd(now, req);
-  ErrnoOrOk r = t.SleepUntil(clock, deadline);
-  if (r.ok()) return 0;
-  clock_gettime(clock, &now);
-  return Interrupted(t, abs, deadline, now, rem);
+  return SleepUntilDeadline(t, clock, abs, deadline, rem);
 }
 
 // posix_cpu_nsleep on the calling process's CPU clock.
