@@ -3,10 +3,30 @@
 #include <errno.h>
 #include <seccomp.h>
 
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
 #include "absl/base/internal/sysinfo.h"
 #include "sentry/base/errno.h"
 
 namespace runsc {
+
+namespace {
+
+// glibc's malloc reads /proc/sys/vm/overcommit_memory the first time it
+// shrinks a thread arena's heap (check_may_shrink_heap), and caches the
+// answer. Make that happen now: a new thread (a new arena) allocates heap
+// memory well past the trim threshold and frees it.
+void WarmMallocHeapTrim() {
+  std::thread([] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 64; ++i) blocks.push_back(malloc(100 * 1024));  // below the mmap threshold
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) free(*it);
+  }).join();
+}
+
+}  // namespace
 
 absl::Status InstallSentryFilter() {
   // What the runtime reads from host files once and caches: read it now,
@@ -14,6 +34,7 @@ absl::Status InstallSentryFilter() {
   // and glibc answers from /sys/devices/system/cpu/online).
   (void)absl::base_internal::NumCPUs();
   (void)absl::base_internal::NominalCPUFrequency();
+  WarmMallocHeapTrim();
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return absl::InternalError("sentry seccomp: seccomp_init failed");
 #ifdef SANDBOX_SANITIZER_RUNTIME

@@ -95,5 +95,25 @@ TEST(SentrySeccompTest, ContendedMutexesNeedNoHostFiles) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+TEST(SentrySeccompTest, ThreadHeapsShrinkWithoutHostFiles) {
+  // glibc reads /proc/sys/vm/overcommit_memory the first time a thread
+  // arena's heap shrinks: the filter's installation makes that happen first.
+  int status = InFilteredChild([] {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([] {
+        for (int round = 0; round < 3; ++round) {
+          std::vector<void*> blocks;
+          for (int j = 0; j < 100; ++j) blocks.push_back(malloc(100 * 1024));
+          for (void* b : blocks) free(b);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    return 0;
+  });
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 }  // namespace
 }  // namespace runsc

@@ -298,7 +298,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   // The point of no return.
   ReleaseMemory();
   mem->image = *std::move(loaded);
-  mem->executable_path = AbsoluteExecPath(filename);
+  mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
   mem_ = std::move(mem);
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 

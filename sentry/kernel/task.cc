@@ -230,7 +230,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   }
   comm_ = loaded->comm;
   mem_->image = *std::move(loaded);
-  mem_->executable_path = AbsoluteExecPath(args.filename);
+  mem_->executable_path = exe->Path().empty() ? AbsoluteExecPath(args.filename) : exe->Path();
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
   regs_.r.rip = mem_->image.entry;
@@ -392,7 +392,9 @@ namespace {
 // An executable read through an open file of the sandbox's VFS.
 class VfsExecutable : public loader::ExecutableFile {
  public:
-  explicit VfsExecutable(std::shared_ptr<vfs::FileDescription> file) : file_(std::move(file)) {}
+  VfsExecutable(std::shared_ptr<vfs::FileDescription> file, std::string path)
+      : file_(std::move(file)), path_(std::move(path)) {}
+  std::string Path() const override { return path_; }
   ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) override {
     size_t done = 0;
     while (done < dst.size()) {
@@ -407,6 +409,7 @@ class VfsExecutable : public loader::ExecutableFile {
 
  private:
   std::shared_ptr<vfs::FileDescription> file_;
+  std::string path_;
 };
 
 }  // namespace
@@ -439,7 +442,9 @@ ErrnoOr<std::unique_ptr<loader::ExecutableFile>> Task::OpenExecutableAt(const vf
   if (!S_ISREG(a.mode)) return Errno(EACCES);
   RETURN_IF_ERROR(vfs::CheckPermission(creds, a, vfs::kMayExec));
   if (file->location().mount->noexec) return Errno(EACCES);
-  return std::unique_ptr<loader::ExecutableFile>(new VfsExecutable(std::move(file)));
+  std::string resolved = kernel_.vfs().PathOf(ctx.root, file->location());
+  return std::unique_ptr<loader::ExecutableFile>(
+      new VfsExecutable(std::move(file), std::move(resolved)));
 }
 
 vfs::AccessCreds Task::access_creds() const {

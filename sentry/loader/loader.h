@@ -23,6 +23,9 @@ class ExecutableFile {
   virtual ~ExecutableFile() = default;
   // Reads up to dst.size() bytes at `offset`; returns the count (short at EOF).
   virtual ErrnoOr<size_t> ReadAt(std::span<uint8_t> dst, uint64_t offset) = 0;
+  // Where the file is, as /proc/pid/exe shows it (symlinks resolved), or ""
+  // when it has no path (a file handed over by the host).
+  virtual std::string Path() const { return ""; }
 };
 
 // An ExecutableFile over a host file descriptor (not owned).
