@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
@@ -108,6 +109,8 @@ class Kernel {
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> NewMemfd(const std::string& name, uint32_t mode,
                                                           const vfs::Owner& owner, int seals);
   platform::Platform& platform() { return *platform_; }
+  // Futex waiters, PI locks and robust lists, shared by every task (futex.h).
+  FutexManager& futex() { return *futex_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
@@ -164,6 +167,7 @@ class Kernel {
   timespec boot_realtime_{};
   mutable absl::Mutex tasks_mu_;
   std::map<pid_t, Task*> tasks_ ABSL_GUARDED_BY(tasks_mu_);
+  std::unique_ptr<FutexManager> futex_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.
