@@ -508,9 +508,11 @@ ErrnoOrOk FutexManager::LockPi(mm::MemoryManager& mm, UserAddr addr, bool is_pri
 }
 
 ErrnoOrOk FutexManager::UnlockPi(mm::MemoryManager& mm, UserAddr addr, bool is_private, pid_t tid) {
-  if (addr.value() % sizeof(uint32_t) != 0) return Errno(EINVAL);
   for (;;) {
-    ASSIGN_OR_RETURN(uint32_t uval, Load(mm, addr));
+    // Read before the key (Linux's get_user): a misaligned word not ours is
+    // EPERM, not EINVAL.
+    uint32_t uval = 0;
+    RETURN_IF_ERROR(mm.CopyInObj(UserPtr<uint32_t>(addr), &uval));
     // Only the owner unlocks.
     if (static_cast<pid_t>(uval & kTidMask) != tid) return Errno(EPERM);
     ASSIGN_OR_RETURN(FutexKey key, KeyOf(mm, addr, is_private, /*write=*/true));

@@ -13,9 +13,10 @@
 // the sleep. The guest word is read and changed through the Sentry's mapping
 // of the memory file (MemoryManager::WithWord), with real atomic operations.
 //
-// Lock order: Bucket::mu (two at once: the lower address first) >
-// MemoryManager > the owner lookup (the Kernel's task set) > exit_mu_.
-// A Waker is notified under a bucket lock (it takes no lock).
+// Lock order: Bucket::mu (two at once: the lower address first) > the
+// MemoryManager's lock (the word, and the robust list at exit), and
+// Bucket::mu > the owner lookup (the Kernel's task set lock); exit_mu_ is a
+// leaf. A Waker is notified under a bucket lock (it takes no lock).
 #ifndef SENTRY_KERNEL_FUTEX_H_
 #define SENTRY_KERNEL_FUTEX_H_
 

@@ -162,6 +162,15 @@ TEST_P(FutexTest, UnalignedAddressIsEinval) {
               SyscallFailsWithErrno(EINVAL));
 }
 
+TEST_P(FutexTest, UnalignedPiWordIsEinvalUnlessNotOurs) {
+  alignas(8) uint32_t words[2] = {0, 0};
+  char* unaligned = reinterpret_cast<char*>(words) + 1;
+  EXPECT_THAT(Futex(unaligned, op(FUTEX_LOCK_PI), 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(Futex(unaligned, op(FUTEX_TRYLOCK_PI), 0), SyscallFailsWithErrno(EINVAL));
+  // UNLOCK_PI reads the word before it looks at the address: not ours.
+  EXPECT_THAT(Futex(unaligned, op(FUTEX_UNLOCK_PI), 0), SyscallFailsWithErrno(EPERM));
+}
+
 TEST_P(FutexTest, WakeWithoutWaitersWakesNobody) {
   alignas(4) uint32_t word = 0;
   EXPECT_THAT(Futex(&word, op(FUTEX_WAKE), 1), SyscallSucceedsWithValue(0));
