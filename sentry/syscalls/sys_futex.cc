@@ -72,6 +72,10 @@ SyscallResult Futex(Task& t, const SyscallArgs& a) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
       const uint32_t bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3;
+      // TODO(processes issue): with a deadline, an interrupted wait is
+      // ERESTART_RESTARTBLOCK in Linux, and restart_syscall waits again for
+      // (uaddr, val, bitset, flags) until the same absolute deadline
+      // (futex_wait_restart); without one, kERESTARTSYS as here.
       RETURN_IF_ERROR(futex.Wait(mm, uaddr, is_private, val, bitset, t.waker(), deadline));
       return 0;
     }
