@@ -372,6 +372,38 @@ TEST_F(FutexTest, WakeCheckAndSleepAreAtomic) {
   EXPECT_EQ(one.Result(), 0);
 }
 
+TEST_F(FutexTest, WaitersLeavingWhileBeingRequeuedAndWoken) {
+  // Waiters time out and are woken while another thread moves
+  // them between two words: each must leave the queue it is in, once.
+  const uint64_t a = Map(), b = Map();
+  constexpr int kThreads = 6, kRounds = 200;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Blocked>> ws;
+  for (int i = 0; i < kThreads; ++i) {
+    ws.push_back(std::make_unique<Blocked>([&, i](waiter::Waker& w) -> ErrnoOrOk {
+      for (int r = 0; r < kRounds; ++r) {
+        const uint64_t at = (r + i) % 2 ? a : b;
+        ErrnoOrOk res = futex_->Wait(*mm_, UserAddr(at), kPrivate, 0, kBitsetMatchAny, w,
+                                     In(std::chrono::milliseconds(1 + (r % 3))));
+        if (!res.ok() && res.error().value() != ETIMEDOUT) return res;
+      }
+      return Ok();
+    }));
+  }
+  std::thread mover([&] {
+    for (int n = 0; !stop; ++n) {
+      (void)futex_->Requeue(*mm_, UserAddr(a), UserAddr(b), kPrivate, 0, INT_MAX, nullptr);
+      (void)futex_->Requeue(*mm_, UserAddr(b), UserAddr(a), kPrivate, n % 2, INT_MAX, nullptr);
+      if (n % 7 == 0) (void)futex_->Wake(*mm_, UserAddr(a), kPrivate, 1, kBitsetMatchAny);
+    }
+  });
+  for (auto& w : ws) EXPECT_EQ(w->Result(), 0);
+  stop = true;
+  mover.join();
+  EXPECT_EQ(Waiters(a), 0);
+  EXPECT_EQ(Waiters(b), 0);
+}
+
 // --- REQUEUE ---
 
 TEST_F(FutexTest, RequeueWakesSomeAndMovesOthers) {
