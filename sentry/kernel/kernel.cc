@@ -24,6 +24,9 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       table_(table),
       mf_(std::move(mf)),
       platform_(std::move(platform)) {
+  // A PI futex's owner is looked up by TID (under a futex bucket lock).
+  futex_ =
+      std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   // One boot clock (README.md, "Time"): the host's CLOCK_BOOTTIME, so boot
   // was at 0 on it, and at (now - uptime) on the wall clock.
   boot_time_ = {0, 0};

@@ -1,7 +1,7 @@
 // The Kernel: the Sentry's global state — the memory file, the platform, the
 // syscall accounting — and the tasks that run guest threads (DESIGN.md §6).
 //
-// Lock order: the VFS lock > Kernel::tasks_mu_ > a Task's FdTable > MemoryManager >
+// Lock order: the VFS lock > tree_mu (task.h) > a Task's FdTable > MemoryManager >
 // MemoryFile.
 #ifndef SENTRY_KERNEL_KERNEL_H_
 #define SENTRY_KERNEL_KERNEL_H_
@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
@@ -113,6 +114,8 @@ class Kernel {
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> NewMemfd(const std::string& name, uint32_t mode,
                                                           const vfs::Owner& owner, int seals);
   platform::Platform& platform() { return *platform_; }
+  // Futex waiters, PI locks and robust lists, shared by every task (futex.h).
+  FutexManager& futex() { return *futex_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
@@ -194,6 +197,7 @@ class Kernel {
   int live_threads_ ABSL_GUARDED_BY(threads_mu_) = 0;
   // A fatal platform error: the sandbox must stop.
   absl::Status platform_error_ ABSL_GUARDED_BY(threads_mu_);
+  std::unique_ptr<FutexManager> futex_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/kernel/futex_exit.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::kernel {
@@ -296,7 +297,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
     return loaded.error();
   }
   // The point of no return.
-  ReleaseMemory();
+  ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
   mem_ = std::move(mem);
@@ -355,17 +356,15 @@ void Task::ReleasePosixLocksOf(const std::vector<std::shared_ptr<vfs::FileDescri
   }
 }
 
-void Task::ReleaseMemory() {
-  // mm_release: clear_child_tid is written (and woken) in the memory being
-  // left, if anyone else still uses it.
-  if (clear_child_tid != 0 && mem_ != nullptr && mem_.use_count() > 1) {
-    [[maybe_unused]] auto r = mem_->mm->CopyOutObj(UserPtr<int32_t>(clear_child_tid), 0);
-    // TODO(processes issue): futex-wake one waiter at clear_child_tid (the
-    // futex table), for pthread_join.
+void Task::ReleaseMemory(bool exec) {
+  // mm_release: robust futexes, PI locks, and clear_child_tid (written and
+  // woken in the memory being left, if anyone else still uses it).
+  const bool shared = mem_ != nullptr && mem_.use_count() > 1;
+  if (exec) {
+    ReleaseFutexesAtExec(*this, shared);
+  } else {
+    ReleaseFutexesAtExit(*this, shared);
   }
-  clear_child_tid = 0;
-  robust_list_head = 0;
-  robust_list_len = 0;
 }
 
 void Task::ReleaseVfork() {
@@ -393,7 +392,7 @@ void Task::KillBySignal(int sig, bool core) {
 }
 
 void Task::FinishExit() {
-  ReleaseMemory();
+  ReleaseMemory(/*exec=*/false);
   ReleaseVfork();
   // The stub thread goes now, and the files are closed before the parent
   // hears (a pipe's reader sees its end of file by the time wait returns).
@@ -409,10 +408,16 @@ void Task::FinishExit() {
       ReleasePosixLocksOf(files);
     }
   }
+  {
+    absl::MutexLock l(&tree_mu);
+    kernel_.RemoveTask(this);
+  }
+  // The tid is gone for PI futexes (outside tree_mu: the futex table looks
+  // tasks up under its own locks).
+  kernel_.futex().ForgetTid(tid_);
   absl::MutexLock l(&tree_mu);
   ThreadGroup& tg = *tg_;
   tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
-  kernel_.RemoveTask(this);
   if (!tg.tasks.empty()) return;
   if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
   tg.group_exiting = true;

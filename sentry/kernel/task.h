@@ -417,14 +417,15 @@ class Task : public std::enable_shared_from_this<Task> {
   // for its waits.
   static void NotifyParentLocked(ThreadGroup& child, int why, int status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
-  bool SetupHandlerFrame(int sig, const siginfo_t& info, const KSigaction& act);
+  bool SetupHandlerFrame(int sig, const siginfo_t& info, const KSigaction& act)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   // A fault or trap the guest cannot continue past without a handler.
   void ForceSignal(const siginfo_t& info);
   // The thread-exit path: robust futexes, clear_child_tid, leaving the group.
   void FinishExit();
   // mm_release: clear_child_tid and the robust list, on leaving a memory
   // (exit, exec).
-  void ReleaseMemory();
+  void ReleaseMemory(bool exec);
   // Lets a vfork parent go on (the child exec'd or exited).
   void ReleaseVfork();
   std::string AbsoluteExecPath(const std::string& filename) const;

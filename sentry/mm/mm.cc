@@ -1649,6 +1649,46 @@ CopyResult MemoryManager::InternalIovecs(UserAddr addr, size_t length, bool writ
 }
 
 // ---------------------------------------------------------------------------
+// Futexes
+
+ErrnoOr<FutexKey> MemoryManager::FutexKeyAt(UserAddr addr, bool is_private, bool write) {
+  const uint64_t a = addr.value();
+  if (!AccessOk(a, sizeof(uint32_t))) return Errno(EFAULT);
+  if (is_private) return FutexKey{FutexKey::Kind::kPrivate, this, a, nullptr};
+  Impl& m = *impl_;
+  absl::MutexLock lock(&m.mu);
+  const uint64_t page = PageRoundDown(a);
+  auto vit = m.vmas.Find(page);
+  if (vit == m.vmas.end()) return Errno(EFAULT);
+  const Vma& v = vit->second.value;
+  const int eff = EffectiveProt(v.prot);
+  // get_user_pages: FOLL_WRITE first, then (for a read) a read-only lookup.
+  const bool writable = (eff & PROT_WRITE) != 0;
+  if (!(eff & PROT_READ) || (write && !writable)) return Errno(EFAULT);
+  if (page >= Impl::ObjectEnd(vit)) return Errno(EFAULT);
+  if (!v.shared && !writable && !v.shm) return Errno(EFAULT);  // read-only anonymous
+  RETURN_IF_ERROR(m.EnsureBacked(vit, page, page + kPageSize));
+  if (v.shm && (v.shared || !writable)) {
+    const uint64_t off = v.shm_off + (a - vit->first);
+    return FutexKey{FutexKey::Kind::kObject, v.shm.get(), off, v.shm};
+  }
+  if (!v.shared) RETURN_IF_ERROR(m.BreakCow(vit, page, page + kPageSize));
+  return FutexKey{FutexKey::Kind::kSharedMm, this, a, nullptr};
+}
+
+ErrnoOrOk MemoryManager::WithWord(UserAddr addr, bool write,
+                                  absl::FunctionRef<void(uint32_t*)> fn) {
+  if (addr.value() % sizeof(uint32_t) != 0) return Errno(EINVAL);
+  absl::MutexLock lock(&impl_->mu);
+  CopyResult r = impl_->Walk(addr.value(), sizeof(uint32_t), write ? Access::kWrite : Access::kRead,
+                             [&fn](uint8_t* p, uint64_t) {
+                               fn(reinterpret_cast<uint32_t*>(p));
+                               return true;
+                             });
+  return r.ok() ? Ok() : ErrnoOrOk(r.err);
+}
+
+// ---------------------------------------------------------------------------
 // fork
 
 std::unique_ptr<MemoryManager> MemoryManager::Fork(platform::AddressSpace* as) {

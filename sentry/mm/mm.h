@@ -18,8 +18,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "platform/platform.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/user_addr.h"
@@ -78,6 +80,31 @@ struct CopyResult {
   size_t done = 0;
   Errno err{0};
   bool ok() const { return err.value() == 0; }
+};
+
+// What identifies a futex word (Linux's union futex_key; see
+// sentry/kernel/futex.h). Two operations meet on a futex when their keys are
+// equal: same kind, same object, same offset.
+struct FutexKey {
+  enum class Kind : uint8_t {
+    kPrivate,   // FUTEX_PRIVATE_FLAG: (mm, address)
+    kSharedMm,  // a shared futex in private memory: (mm, address), apart from kPrivate
+    kObject,    // a shared futex in an object's page: (object, offset), in any mm
+  };
+  Kind kind = Kind::kPrivate;
+  const void* object = nullptr;  // the MemoryManager, or the memory::Mappable
+  uint64_t offset = 0;           // the address, or the byte offset in the object
+  // Keeps the object alive (and its address unique) while a waiter holds the
+  // key; null for the mm kinds (the waiting task keeps its mm).
+  std::shared_ptr<const void> pin;
+
+  bool operator==(const FutexKey& o) const {
+    return kind == o.kind && object == o.object && offset == o.offset;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const FutexKey& k) {
+    return H::combine(std::move(h), k.kind, k.object, k.offset);
+  }
 };
 
 class MemoryManager {
@@ -152,6 +179,27 @@ class MemoryManager {
   // `*out` is cleared first; adjacent pieces are merged.
   // NOTE: valid until the next change to this address space.
   CopyResult InternalIovecs(UserAddr addr, size_t length, bool write, std::vector<iovec>* out);
+
+  // --- Futex support (sentry/kernel/futex.h). ---
+  // The key of the futex word at `addr` (4-aligned), as Linux's get_futex_key:
+  // - private: (this mm, addr); only access_ok is checked (EFAULT).
+  // - shared: the page is faulted in as get_user_pages would (a write fault,
+  //   breaking copy-on-write, when the mapping is writable). A shared mapping,
+  //   or a read-only private mapping of a file, gives (object, offset), the
+  //   same in every mm that maps it; writable private memory gives (this mm,
+  //   addr) of kind kSharedMm. EFAULT with no mapping, no read permission, past
+  //   the object's end, for read-only private anonymous memory (Linux: a page
+  //   that never changes), and when `write` is asked of a read-only mapping.
+  // NOTE: a private file mapping's page that was never written is keyed by
+  // mm here; Linux keys it by the file until the first write copies it.
+  ErrnoOr<FutexKey> FutexKeyAt(UserAddr addr, bool is_private, bool write);
+  // Runs `fn` on the guest's 32-bit word at `addr` (4-aligned) under the
+  // manager's lock, through the Sentry's mapping of the memory file, after
+  // making the page accessible as a copy would (read; or write, breaking
+  // copy-on-write). `fn` may use atomic operations on it (std::atomic_ref):
+  // the memory file is shared with the guest, so they are atomic with respect
+  // to the guest's own. EFAULT where CopyIn/CopyOut would fail.
+  ErrnoOrOk WithWord(UserAddr addr, bool write, absl::FunctionRef<void(uint32_t*)> fn);
 
   // --- fork: a copy sharing private pages copy-on-write (MADV_DONTFORK ranges
   // are left out, MADV_WIPEONFORK ranges come back zeroed). ---

@@ -217,7 +217,11 @@ std::string Arg(kernel::Task& t, ArgFormat f, const kernel::SyscallArgs& a, int 
                                                  {FUTEX_LOCK_PI, "FUTEX_LOCK_PI"},
                                                  {FUTEX_UNLOCK_PI, "FUTEX_UNLOCK_PI"},
                                                  {FUTEX_WAIT_BITSET, "FUTEX_WAIT_BITSET"},
-                                                 {FUTEX_WAKE_BITSET, "FUTEX_WAKE_BITSET"}});
+                                                 {FUTEX_WAKE_BITSET, "FUTEX_WAKE_BITSET"},
+                                                 {FUTEX_TRYLOCK_PI, "FUTEX_TRYLOCK_PI"},
+                                                 {FUTEX_WAIT_REQUEUE_PI, "FUTEX_WAIT_REQUEUE_PI"},
+                                                 {FUTEX_CMP_REQUEUE_PI, "FUTEX_CMP_REQUEUE_PI"},
+                                                 {13, "FUTEX_LOCK_PI2"}});
       if (v & FUTEX_PRIVATE_FLAG) op += "_PRIVATE";
       if (v & FUTEX_CLOCK_REALTIME) op += "|FUTEX_CLOCK_REALTIME";
       return op;

@@ -1,60 +1,124 @@
-// futex. Single-threaded for now: a WAIT sleeps until its timeout (no other
-// thread can wake it) and a WAKE finds no waiter.
-// TODO(processes issue): the futex table with waiters keyed by address
-// (private) and memory-file page (shared), REQUEUE, WAKE_OP, PI, robust lists.
+// futex(2): decodes the arguments the way Linux's sys_futex and do_futex do
+// and calls the kernel's FutexManager (sentry/kernel/futex.h).
 #include <linux/futex.h>
 
+#include <optional>
+
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/ktime.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
+namespace {
+
+#ifndef FUTEX_LOCK_PI2
+#define FUTEX_LOCK_PI2 13
+#endif
+
+// Linux's futex_cmd_has_timeout: for the others the argument is val2.
+bool HasTimeout(int cmd) {
+  switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_WAIT_BITSET:
+    case FUTEX_WAIT_REQUEUE_PI:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 SyscallResult Futex(Task& t, const SyscallArgs& a) {
   const UserAddr uaddr = a.Addr(0);
   const int op = a.Int(1);
   const int cmd = op & FUTEX_CMD_MASK;
+  const bool is_private = op & FUTEX_PRIVATE_FLAG;
   const bool realtime = op & FUTEX_CLOCK_REALTIME;
   const uint32_t val = a.Uint(2);
-  if (uaddr.value() & 3) return Errno(EINVAL);
-  // get_futex_key(): access_ok always; a shared key also needs the page.
-  if (!AccessOk(uaddr.value(), sizeof(uint32_t))) return Errno(EFAULT);
-  if (!(op & FUTEX_PRIVATE_FLAG)) {
-    uint32_t word;
-    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<uint32_t>(uaddr), &word));
+  const UserAddr uaddr2 = a.Addr(4);
+  const uint32_t val3 = a.Uint(5);
+
+  // The timeout is read and checked before anything else.
+  kernel::futex::Deadline deadline;
+  deadline.clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+  if (HasTimeout(cmd) && !a.Addr(3).IsNull()) {
+    timespec ts;
+    RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(3), &ts));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= kernel::kNsPerSec) return Errno(EINVAL);
+    if (cmd == FUTEX_WAIT) {
+      // Relative, on CLOCK_MONOTONIC. (Only FUTEX_WAIT_BITSET, LOCK_PI2 and
+      // WAIT_REQUEUE_PI take FUTEX_CLOCK_REALTIME: below.)
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      deadline.clock = CLOCK_MONOTONIC;
+      deadline.at = kernel::TimespecAdd(now, ts);
+    } else {
+      deadline.at = ts;  // absolute
+    }
   }
+  if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT_REQUEUE_PI &&
+      cmd != FUTEX_LOCK_PI2) {
+    return Errno(ENOSYS);
+  }
+  // REQUEUE's nr_requeue and WAKE_OP's nr_wake2 travel in the timeout's place.
+  const uint32_t val2 = static_cast<uint32_t>(a[3]);
+  kernel::FutexManager& futex = t.kernel().futex();
+  mm::MemoryManager& mm = t.mm();
+
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
-      if (realtime && cmd == FUTEX_WAIT) return Errno(ENOSYS);
-      if (cmd == FUTEX_WAIT_BITSET && a.Uint(5) == 0) return Errno(EINVAL);
-      bool has_timeout = !a.Addr(3).IsNull();
-      timespec ts{};
-      if (has_timeout) {
-        RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(3), &ts));
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
-      }
-      uint32_t cur;
-      RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<uint32_t>(uaddr), &cur));
-      if (cur != val) return Errno(EAGAIN);
-      const clockid_t clock = realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-      timespec deadline;
-      if (!has_timeout) {
-        deadline = {INT64_MAX, 0};  // forever
-      } else if (cmd == FUTEX_WAIT_BITSET) {
-        deadline = ts;  // absolute
-      } else {
-        timespec now;
-        clock_gettime(clock, &now);
-        deadline = kernel::TimespecAdd(now, ts);
-      }
-      ErrnoOrOk r = t.SleepUntil(clock, deadline);
-      if (!r.ok()) return Errno(kERESTARTSYS);
-      return Errno(ETIMEDOUT);
+      const uint32_t bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3;
+      // TODO(processes issue): with a deadline, an interrupted wait is
+      // ERESTART_RESTARTBLOCK in Linux, and restart_syscall waits again for
+      // (uaddr, val, bitset, flags) until the same absolute deadline
+      // (futex_wait_restart); without one, kERESTARTSYS as here.
+      RETURN_IF_ERROR(futex.Wait(mm, uaddr, is_private, val, bitset, t.waker(), deadline));
+      return 0;
     }
     case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-      if (cmd == FUTEX_WAKE_BITSET && a.Uint(5) == 0) return Errno(EINVAL);
+    case FUTEX_WAKE_BITSET: {
+      const uint32_t bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
+      ASSIGN_OR_RETURN(int n, futex.Wake(mm, uaddr, is_private, static_cast<int>(val), bitset));
+      return n;
+    }
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE: {
+      ASSIGN_OR_RETURN(
+          int n, futex.Requeue(mm, uaddr, uaddr2, is_private, static_cast<int>(val),
+                               static_cast<int>(val2), cmd == FUTEX_CMP_REQUEUE ? &val3 : nullptr));
+      return n;
+    }
+    case FUTEX_WAKE_OP: {
+      ASSIGN_OR_RETURN(int n, futex.WakeOp(mm, uaddr, uaddr2, is_private, static_cast<int>(val),
+                                           static_cast<int>(val2), val3));
+      return n;
+    }
+    case FUTEX_LOCK_PI:
+      deadline.clock = CLOCK_REALTIME;  // LOCK_PI's timeout is always on the wall clock
+      [[fallthrough]];
+    case FUTEX_LOCK_PI2:
+      RETURN_IF_ERROR(futex.LockPi(mm, uaddr, is_private, t.tid(), &t.waker(), deadline));
       return 0;
+    case FUTEX_TRYLOCK_PI:
+      RETURN_IF_ERROR(futex.LockPi(mm, uaddr, is_private, t.tid(), nullptr, {}));
+      return 0;
+    case FUTEX_UNLOCK_PI:
+      RETURN_IF_ERROR(futex.UnlockPi(mm, uaddr, is_private, t.tid()));
+      return 0;
+    case FUTEX_WAIT_REQUEUE_PI:
+      RETURN_IF_ERROR(
+          futex.WaitRequeuePi(mm, uaddr, is_private, val, uaddr2, t.tid(), t.waker(), deadline));
+      return 0;
+    case FUTEX_CMP_REQUEUE_PI: {
+      ASSIGN_OR_RETURN(int n,
+                       futex.CmpRequeuePi(mm, uaddr, uaddr2, is_private, static_cast<int>(val),
+                                          static_cast<int>(val2), val3));
+      return n;
+    }
     default:
       return Errno(ENOSYS);
   }
