@@ -424,6 +424,34 @@ TEST(E2eReportTest, ListsUnimplementedSyscallsAndFeatures) {
   EXPECT_NE(r.err.find("--report"), std::string::npos) << r.err;
 }
 
+// Shells: fork, exec, wait, exit statuses, signals and traps, background
+// jobs, scripts run through "#!".
+TEST(E2eProcessTest, ShellsMatchNative) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  const char* script =
+      "for i in 1 2 3; do /bin/echo \"line $i\"; done; "
+      "/bin/false; echo \"false: $?\"; "
+      "(exit 42); echo \"subshell: $?\"; "
+      "/bin/sh -c 'kill -TERM $$'; echo \"killed: $?\"; "
+      "trap 'echo trapped USR1' USR1; kill -USR1 $$; "
+      "sleep 0.05 & pid=$!; wait $pid; echo \"waited: $?\"; "
+      "/bin/sh -c 'exit 7' & wait $!; echo \"bg: $?\"; "
+      "echo '#!/bin/sh' > /tmp/e2e_script.sh; echo 'echo \"script args: $#\"; exit 3' >> "
+      "/tmp/e2e_script.sh; chmod +x /tmp/e2e_script.sh; /tmp/e2e_script.sh a b; "
+      "echo \"script: $?\"; rm /tmp/e2e_script.sh";
+  for (const char* shell : {"/bin/busybox", "/bin/bash", "/bin/dash"}) {
+    if (access(shell, X_OK) != 0) continue;
+    std::vector<std::string> argv = {shell};
+    if (std::string(shell) == "/bin/busybox") argv.push_back("sh");
+    argv.push_back("-c");
+    argv.push_back(script);
+    RunResult native = RunProcess(argv, Options());
+    RunResult ours = RunSandboxed({}, argv, native.status);
+    EXPECT_EQ(ours.out, native.out) << shell << "\n" << ours.err;
+  }
+}
+
 // Dynamically linked programs from the host's root: the interpreter and the
 // libraries load through the gofer and the page cache.
 TEST(E2eGoferTest, DynamicProgramsMatchNative) {
