@@ -279,6 +279,15 @@ std::vector<pid_t> Kernel::TaskIds() const {
   return out;
 }
 
+std::vector<pid_t> Kernel::ProcessIds() const {
+  absl::MutexLock l(&tree_mu);
+  std::vector<pid_t> out;
+  for (const auto& [tid, t] : tasks_) {
+    if (t->tid() == t->tgid()) out.push_back(tid);
+  }
+  return out;
+}
+
 int Kernel::TaskCount() const {
   absl::MutexLock l(&tree_mu);
   return static_cast<int>(tasks_.size());

@@ -138,6 +138,8 @@ class Kernel {
   bool WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const;
   // The tids of every task, ascending.
   std::vector<pid_t> TaskIds() const;
+  // The tgids of every process whose leader is alive, ascending (/proc).
+  std::vector<pid_t> ProcessIds() const;
   int TaskCount() const;
   // Under tree_mu: the task or process with this id, or null.
   Task* FindTaskLocked(pid_t tid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);

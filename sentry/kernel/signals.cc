@@ -181,6 +181,23 @@ uint64_t Task::pending_signals() const {
   return (pending_.set | tg_->shared_pending.set) & signal_mask_;
 }
 
+Task::ProcView Task::View() const {
+  absl::MutexLock l(&tree_mu);
+  ProcView v;
+  const ThreadGroup& tg = *tg_;
+  v.state = exiting() ? 'Z' : tg.stopped ? 'T' : Task::Current() == this ? 'R' : 'S';
+  v.threads = static_cast<int>(tg.tasks.size());
+  v.exit_signal = tg.exit_signal;
+  v.pending = pending_.set;
+  v.shared_pending = tg.shared_pending.set;
+  v.blocked = signal_mask_;
+  for (const auto& q : tg.shared_pending.queue) v.queued += q.size();
+  for (const Task* t : tg.tasks) {
+    for (const auto& q : t->pending_.queue) v.queued += q.size();
+  }
+  return v;
+}
+
 bool Task::HasDeliverableSignal() const {
   absl::MutexLock l(&tree_mu);
   return ((pending_.set | tg_->shared_pending.set) & ~signal_mask_) != 0;

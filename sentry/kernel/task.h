@@ -300,6 +300,15 @@ class Task : public std::enable_shared_from_this<Task> {
   // sigsuspend/ppoll/pselect/epoll_pwait: the mask to restore once the
   // signal the temporary mask let in has been delivered.
   void SetSavedMask(uint64_t m);
+  // What /proc shows of the task (one consistent snapshot under tree_mu).
+  struct ProcView {
+    char state = 'R';  // R (the reader itself), S, T (stopped), Z (exiting)
+    int threads = 1;
+    int exit_signal = SIGCHLD;
+    uint64_t pending = 0, shared_pending = 0, blocked = 0;
+    size_t queued = 0;  // queued signals (SigQ)
+  };
+  ProcView View() const;
   // --- wait4 / waitid (process.cc) ---
   struct WaitRequest {
     int idtype = P_ALL;  // P_ALL, P_PID, P_PGID

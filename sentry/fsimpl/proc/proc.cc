@@ -78,7 +78,9 @@ class ProcRoot : public kernfs::StaticDirectory {
 
   ErrnoOr<std::vector<Entry>> List() override {
     std::vector<Entry> out = StaticEntries();
-    for (pid_t pid : fs_.kernel().TaskIds()) {
+    // Processes only: a thread's directory can be looked up by its tid but
+    // is not listed (it lives under its process's task/).
+    for (pid_t pid : fs_.kernel().ProcessIds()) {
       out.push_back({std::to_string(pid), TaskDirIno(pid, false), DT_DIR, kFirstPidPos + pid});
     }
     return out;
@@ -86,7 +88,7 @@ class ProcRoot : public kernfs::StaticDirectory {
 
  protected:
   uint64_t Nlink() const override {
-    return StaticDirectory::Nlink() + static_cast<uint64_t>(fs_.kernel().TaskCount());
+    return StaticDirectory::Nlink() + fs_.kernel().ProcessIds().size();
   }
 
  private:

@@ -135,20 +135,21 @@ ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
   // user time (the stub's) is not measured yet.
   const uint64_t stime = Task::Current() == &t ? Ticks(t.CpuTime()) : 0;
   const uint64_t flags = k.config().randomize ? 0x400000 : 0;  // PF_RANDOMIZE
-  const char state = 'R';
+  const Task::ProcView v = t.View();
   std::string s =
       absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d",
-                      t.tgid(), t.comm(), state, t.ppid(), t.pgid(), t.sid(),
+                      t.tgid(), t.comm(), v.state, t.ppid(), t.pgid(), t.sid(),
                       /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0, stime, 0, 0,
-                      /*priority=*/20, /*nice=*/0,
-                      /*num_threads=*/1, start_time);
+                      /*priority=*/20, /*nice=*/0, v.threads, start_time);
   s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm,
                        (m.rss_anon + m.rss_shmem) / kPageSize, rsslim, img.start_code, img.end_code,
                        img.stack_pointer, 0, 0);
   // Signals, decimal and only the first 31, "for Linux 2.0 compatibility".
-  s += absl::StrFormat(" %d %d %d %d", 0, t.signal_mask() & 0x7fffffff,
-                       SigMask(t, true) & 0x7fffffff, SigMask(t, false) & 0x7fffffff);
-  s += absl::StrFormat(" 0 0 0 %d 0 0 0 0 0 0", SIGCHLD);  // wchan, nswap, cnswap, exit_signal...
+  s += absl::StrFormat(" %d %d %d %d", (v.pending | v.shared_pending) & 0x7fffffff,
+                       v.blocked & 0x7fffffff, SigMask(t, true) & 0x7fffffff,
+                       SigMask(t, false) & 0x7fffffff);
+  s += absl::StrFormat(" 0 0 0 %d 0 0 0 0 0 0",
+                       v.exit_signal);  // wchan, nswap, cnswap, exit_signal...
   s += absl::StrFormat(" %d %d %d %d %d %d %d 0\n", img.start_data, img.end_data, img.start_brk,
                        img.arg_start, img.arg_end, img.env_start, img.env_end);
   return s;
@@ -186,8 +187,13 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
   while (fd_size <= max_fd) fd_size *= 2;
   auto kb = [](uint64_t bytes) { return absl::StrFormat("%8d kB", bytes / 1024); };
   std::string s;
-  s += absl::StrFormat("Name:\t%s\nUmask:\t%04o\nState:\tR (running)\n", EscapedComm(t.comm()),
-                       t.umask());
+  const Task::ProcView v = t.View();
+  const char* state_name = v.state == 'R'   ? "R (running)"
+                           : v.state == 'T' ? "T (stopped)"
+                           : v.state == 'Z' ? "Z (zombie)"
+                                            : "S (sleeping)";
+  s += absl::StrFormat("Name:\t%s\nUmask:\t%04o\nState:\t%s\n", EscapedComm(t.comm()), t.umask(),
+                       state_name);
   s += absl::StrFormat("Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t.tgid(),
                        t.tid(), t.ppid());
   s += absl::StrFormat("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.ruid, c.euid, c.suid,
@@ -205,12 +211,12 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
       "VmLib:\t%s\nVmPTE:\t%s\nVmSwap:\t%s\nHugetlbPages:\t%s\n",
       kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(rss), kb(rss), kb(m.rss_anon), kb(0),
       kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0), kb(0));
-  s += "CoreDumping:\t0\nTHP_enabled:\t0\nThreads:\t1\n";
-  s += absl::StrFormat("SigQ:\t0/%d\n", t.rlimit_of(RLIMIT_SIGPENDING).rlim_cur);
+  s += absl::StrFormat("CoreDumping:\t0\nTHP_enabled:\t0\nThreads:\t%d\n", v.threads);
+  s += absl::StrFormat("SigQ:\t%d/%d\n", v.queued, t.rlimit_of(RLIMIT_SIGPENDING).rlim_cur);
   s += absl::StrFormat(
       "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
       "SigCgt:\t%016x\n",
-      0, 0, t.signal_mask(), SigMask(t, true), SigMask(t, false));
+      v.pending, v.shared_pending, v.blocked, SigMask(t, true), SigMask(t, false));
   // Capabilities: every one up to CAP_LAST_CAP (40) for euid 0, none otherwise.
   const uint64_t caps = c.HasCapability() ? (uint64_t{1} << 41) - 1 : 0;
   s += absl::StrFormat(
