@@ -141,6 +141,8 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     if (!f.ok()) {
       return sentry::ErrnoToStatus(f.error(), absl::StrFormat("donated host fd %d", fd));
     }
+    // A terminal gets its job-control state (one per terminal device).
+    if ((*f)->is_tty()) (*f)->set_job_control(kernel.TerminalFor((*f)->host_rdev()));
     init.stdio.push_back(*std::move(f));
   }
   // From here the Sentry opens no host path (DESIGN §11.3).

@@ -9,6 +9,7 @@
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/dev/devfs.h"
+#include "sentry/fsimpl/dev/devices.h"
 #include "sentry/fsimpl/proc/proc.h"
 #include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
@@ -67,6 +68,15 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   memfd_fs_ = fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_);
   memfd_mount_ = vfs_->InternalMount(memfd_fs_);
   MountStandardFilesystems();
+  // /dev/tty: the opener's session's controlling terminal, opened anew.
+  fsimpl::dev::SetControllingTtyOpener(
+      [](int flags) -> ErrnoOr<std::shared_ptr<vfs::FileDescription>> {
+        Task* t = Task::Current();
+        if (t == nullptr) return Errno(ENXIO);
+        std::shared_ptr<vfs::FileDescription> f = t->kernel().ControllingTerminal(t->sid());
+        if (f == nullptr) return Errno(ENXIO);
+        return f->Reopen(flags);
+      });
 }
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> Kernel::NewMemfd(const std::string& name,
@@ -277,6 +287,42 @@ std::vector<pid_t> Kernel::TaskIds() const {
   out.reserve(tasks_.size());
   for (const auto& [tid, t] : tasks_) out.push_back(tid);
   return out;
+}
+
+std::shared_ptr<vfs::TtyJobControl> Kernel::TerminalFor(dev_t rdev) {
+  absl::MutexLock l(&tree_mu);
+  std::shared_ptr<vfs::TtyJobControl>& jc = terminals_[rdev];
+  if (jc == nullptr) jc = std::make_shared<vfs::TtyJobControl>();
+  return jc;
+}
+
+std::vector<std::shared_ptr<vfs::TtyJobControl>> Kernel::TerminalsLocked() const {
+  std::vector<std::shared_ptr<vfs::TtyJobControl>> out;
+  for (const auto& [dev, jc] : terminals_) out.push_back(jc);
+  return out;
+}
+
+bool Kernel::SessionHasTerminalLocked(pid_t sid) const {
+  for (const auto& [dev, jc] : terminals_) {
+    if (jc->sid == sid) return true;
+  }
+  return false;
+}
+
+void Kernel::NoteTerminalFile(std::shared_ptr<vfs::FileDescription> f) {
+  absl::MutexLock l(&tree_mu);
+  terminal_files_.push_back(f);
+}
+
+std::shared_ptr<vfs::FileDescription> Kernel::ControllingTerminal(pid_t sid) const {
+  absl::MutexLock l(&tree_mu);
+  for (const auto& w : terminal_files_) {
+    std::shared_ptr<vfs::FileDescription> f = w.lock();
+    if (f == nullptr) continue;
+    std::shared_ptr<vfs::TtyJobControl> jc = f->JobControl();
+    if (jc != nullptr && jc->sid == sid && sid != 0) return f;
+  }
+  return nullptr;
 }
 
 std::vector<pid_t> Kernel::ProcessIds() const {

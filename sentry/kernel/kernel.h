@@ -151,6 +151,17 @@ class Kernel {
   void AddThreadGroupLocked(std::shared_ptr<ThreadGroup> tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   void RemoveThreadGroupLocked(pid_t tgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   ThreadGroup* init_thread_group() const { return init_tg_; }
+  // The job-control state of the host terminal with device number `rdev`
+  // (one per terminal, whatever descriptions refer to it).
+  std::shared_ptr<vfs::TtyJobControl> TerminalFor(dev_t rdev);
+  std::vector<std::shared_ptr<vfs::TtyJobControl>> TerminalsLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  bool SessionHasTerminalLocked(pid_t sid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // The controlling terminal of session `sid`: a description to reopen
+  // (/dev/tty), or null.
+  std::shared_ptr<vfs::FileDescription> ControllingTerminal(pid_t sid) const;
+  // Remembers a description of a terminal for /dev/tty.
+  void NoteTerminalFile(std::shared_ptr<vfs::FileDescription> f);
   // The first process (tgid 1, its own group and session), registered as the
   // namespace's init. RunInit makes it; tests that start a task by hand too.
   std::shared_ptr<ThreadGroup> NewInitThreadGroup();
@@ -194,6 +205,8 @@ class Kernel {
   std::map<pid_t, std::shared_ptr<ThreadGroup>> thread_groups_ ABSL_GUARDED_BY(tree_mu);
   ThreadGroup* init_tg_ = nullptr;
   pid_t last_pid_ ABSL_GUARDED_BY(tree_mu) = 0;
+  std::map<dev_t, std::shared_ptr<vfs::TtyJobControl>> terminals_ ABSL_GUARDED_BY(tree_mu);
+  std::vector<std::weak_ptr<vfs::FileDescription>> terminal_files_ ABSL_GUARDED_BY(tree_mu);
   // Host threads running tasks; RunInit waits for them all.
   absl::Mutex threads_mu_;
   int live_threads_ ABSL_GUARDED_BY(threads_mu_) = 0;

@@ -13,6 +13,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/kernel/futex_exit.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/tty.h"
 
 namespace sentry::kernel {
 namespace {
@@ -430,6 +431,7 @@ void Task::BecomeZombie() {
   ThreadGroup& tg = *tg_;
   tg.zombie = true;
   tg.stopped = false;
+  if (tg.sid == tg.tgid()) HangUpSessionLocked(kernel_, tg.sid);
   // Children go to the nearest subreaper above, else init; zombies among
   // them are announced to their new parent.
   ThreadGroup* reaper = kernel_.init_thread_group();

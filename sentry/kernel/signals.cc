@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "sentry/base/log.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/tty.h"
 
 namespace sentry::kernel {
 namespace {
@@ -391,8 +392,9 @@ Task::Delivery Task::DeliverSignal() {
         case DefaultAction::kContinue:
           continue;
         case DefaultAction::kStop:
-          // TODO(processes issue): SIGTSTP, SIGTTIN and SIGTTOU are ignored
-          // in an orphaned process group.
+          // The terminal's stop signals do nothing to an orphaned group
+          // (nobody is left to continue it).
+          if (sig != SIGSTOP && IsOrphanedPgrpLocked(kernel_, tg.pgid)) continue;
           StopGroup(sig);
           return Delivery::kAgain;
         case DefaultAction::kTerminate:

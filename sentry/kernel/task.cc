@@ -196,6 +196,14 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   }
   for (size_t i = 0; i < args.stdio.size(); ++i) {
     fds_->InstallAt(static_cast<int>(i), args.stdio[i], /*cloexec=*/false);
+    // A terminal on stdio becomes init's controlling terminal, with init's
+    // group in the foreground (as runc makes the console the container's).
+    if (std::shared_ptr<vfs::TtyJobControl> jc = args.stdio[i]->JobControl()) {
+      kernel_.NoteTerminalFile(args.stdio[i]);
+      absl::MutexLock l(&tree_mu);
+      jc->sid = tg_->sid;
+      jc->fg_pgid = tg_->pgid;
+    }
   }
 
   // The executable: a file handed over, or the path opened through the

@@ -291,6 +291,9 @@ class Task : public std::enable_shared_from_this<Task> {
   // pending, as Linux does.
   void set_sigaction(int sig, const KSigaction& act);
   uint64_t signal_mask() const;
+  uint64_t signal_mask_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+    return signal_mask_;
+  }
   // Sets the mask (SIGKILL and SIGSTOP never blocked).
   void set_signal_mask(uint64_t m);
   // Blocked signals pending for this thread or its process (rt_sigpending).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "sentry/kernel/tty.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -58,6 +59,7 @@ SyscallResult Ioctl(Task& t, const SyscallArgs& a) {
     default:
       break;
   }
+  if (auto r = kernel::TtyJobControlIoctl(t, *file, cmd, a[2])) return *r;
   return file->Ioctl(t, cmd, a[2]);
 }
 

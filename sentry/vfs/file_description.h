@@ -26,6 +26,15 @@ class Task;
 
 namespace sentry::vfs {
 
+// A terminal's job-control state: the session it is the controlling terminal
+// of (0: none) and its foreground process group. Shared by every description
+// of the same terminal; guarded by the kernel's task-tree lock
+// (sentry::kernel::tree_mu), which owns the session rules (kernel/tty.cc).
+struct TtyJobControl {
+  int sid = 0;
+  int fg_pgid = 0;
+};
+
 class FileDescription {
  public:
   explicit FileDescription(int status_flags) : status_flags_(status_flags) {}
@@ -109,6 +118,10 @@ class FileDescription {
   // A host fd whose readiness is the file's (a donated host fd): waits poll it
   // on the host instead of registering. -1 otherwise.
   virtual int HostPollFd() const { return -1; }
+
+  // A terminal's job-control state, or null for files that are not
+  // terminals (the job-control ioctls are then ENOTTY).
+  virtual std::shared_ptr<TtyJobControl> JobControl() { return nullptr; }
 
   // What mmap maps; null when the file cannot be mapped (ENODEV).
   virtual std::shared_ptr<memory::Mappable> Mappable() { return nullptr; }

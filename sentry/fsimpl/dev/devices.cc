@@ -197,14 +197,22 @@ class MemDevice : public CharDevice {
   const uint64_t rdev_;
 };
 
-// /dev/tty: the controlling terminal of the opener. No task in the sandbox
-// has one (the guest starts a session of its own with no terminal, and there
-// is no TIOCSCTTY yet), so opening it is ENXIO, as Linux's tty_open gives a
-// process without a controlling terminal.
+// /dev/tty: the controlling terminal of the opener, through the kernel's
+// opener; ENXIO for a process without one, as Linux's tty_open.
+absl::Mutex tty_opener_mu(absl::kConstInit);
+ControllingTtyOpener* tty_opener ABSL_GUARDED_BY(tty_opener_mu) = nullptr;
+
 class TtyDevice : public CharDevice {
  public:
-  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
-    return Errno(ENXIO);
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&,
+                                                      int flags) override {
+    ControllingTtyOpener opener;
+    {
+      absl::MutexLock l(&tty_opener_mu);
+      if (tty_opener != nullptr) opener = *tty_opener;
+    }
+    if (!opener) return Errno(ENXIO);
+    return opener(flags);
   }
 };
 
@@ -218,6 +226,12 @@ void RegisterBuiltins(DeviceRegistry& r) {
 }
 
 }  // namespace
+
+void SetControllingTtyOpener(ControllingTtyOpener opener) {
+  absl::MutexLock l(&tty_opener_mu);
+  delete tty_opener;
+  tty_opener = new ControllingTtyOpener(std::move(opener));
+}
 
 DeviceRegistry& DeviceRegistry::Get() {
   static DeviceRegistry* const registry = [] {

@@ -7,6 +7,7 @@
 #define SENTRY_FSIMPL_DEV_DEVICES_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,6 +66,12 @@ class DeviceRegistry {
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> OpenCharDevice(uint64_t rdev,
                                                               const vfs::VirtualDentry& vd,
                                                               int flags);
+
+// /dev/tty opens the opener's controlling terminal; the kernel, which knows
+// sessions, supplies how (ENXIO until then, and for a process without one).
+using ControllingTtyOpener =
+    std::function<ErrnoOr<std::shared_ptr<vfs::FileDescription>>(int flags)>;
+void SetControllingTtyOpener(ControllingTtyOpener opener);
 
 // A built-in device node, for populating /dev.
 struct StandardDevice {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/tty.h"
 
 namespace sentry::fsimpl::host {
 namespace {
@@ -48,16 +49,25 @@ ErrnoOr<std::shared_ptr<HostFile>> HostFile::Create(int fd) {
   bool tty = isatty(fd) == 1;
   // The host description's O_NONBLOCK is never changed (it may be shared with
   // the user's shell); the Sentry waits with poll instead.
-  return std::shared_ptr<HostFile>(
-      new HostFile(fd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), seekable, tty, st.st_ino));
+  return std::shared_ptr<HostFile>(new HostFile(fd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+                                                seekable, tty, st.st_ino, st.st_rdev));
 }
 
-HostFile::HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino)
-    : FileDescription(flags), fd_(fd), seekable_(seekable), is_tty_(is_tty), ino_(ino) {}
+HostFile::HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino, dev_t rdev)
+    : FileDescription(flags),
+      fd_(fd),
+      rdev_(rdev),
+      seekable_(seekable),
+      is_tty_(is_tty),
+      ino_(ino) {}
 
 HostFile::~HostFile() { close(fd_); }
 
 ErrnoOr<size_t> HostFile::Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) {
+  // A background job reading its terminal stops (SIGTTIN).
+  if (t != nullptr && job_control_ != nullptr) {
+    RETURN_IF_ERROR(kernel::TtyCheckChange(*t, *job_control_, SIGTTIN));
+  }
   // Nothing asked: 0 at once, as Linux's pipes and ttys (no waiting for data).
   if (IovLength(dst) == 0) return size_t{0};
   for (;;) {
@@ -87,6 +97,13 @@ uint32_t HostFile::Readiness(uint32_t mask) {
 }
 
 ErrnoOr<size_t> HostFile::Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) {
+  // With TOSTOP, a background job writing to its terminal stops (SIGTTOU).
+  if (t != nullptr && job_control_ != nullptr) {
+    termios tio;
+    if (tcgetattr(fd_, &tio) == 0 && (tio.c_lflag & TOSTOP)) {
+      RETURN_IF_ERROR(kernel::TtyCheckChange(*t, *job_control_, SIGTTOU));
+    }
+  }
   if (IovLength(src) == 0) return size_t{0};
   for (;;) {
     if (!seekable_) {
@@ -124,6 +141,7 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> HostFile::Reopen(int flags) {
   const int d = fcntl(fd_, F_DUPFD_CLOEXEC, 0);
   if (d < 0) return Errno(errno == EMFILE ? EMFILE : ENOMEM);
   ASSIGN_OR_RETURN(std::shared_ptr<HostFile> f, Create(d));
+  f->job_control_ = job_control_;  // the same terminal
   return std::shared_ptr<vfs::FileDescription>(std::move(f));
 }
 
@@ -162,8 +180,47 @@ ErrnoOr<uint64_t> HostFile::Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) {
       if (!r.ok()) return r.error();
       return 0;
     }
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF: {
+      if (!is_tty_) return Errno(ENOTTY);
+      // A background job may not change the terminal (SIGTTOU).
+      if (job_control_ != nullptr) {
+        RETURN_IF_ERROR(kernel::TtyCheckChange(t, *job_control_, SIGTTOU));
+      }
+      KernelTermios kt;
+      auto r = t.mm().CopyInObj(UserPtr<KernelTermios>(arg), &kt);
+      if (!r.ok()) return r.error();
+      if (ioctl(fd_, cmd, &kt) != 0) return Errno(errno);
+      return 0;
+    }
+    case TIOCSWINSZ: {
+      if (!is_tty_) return Errno(ENOTTY);
+      winsize ws;
+      auto r = t.mm().CopyInObj(UserPtr<winsize>(arg), &ws);
+      if (!r.ok()) return r.error();
+      if (ioctl(fd_, TIOCSWINSZ, &ws) != 0) return Errno(errno);
+      return 0;
+    }
+    case TCFLSH: {
+      if (!is_tty_) return Errno(ENOTTY);
+      if (arg > TCIOFLUSH) return Errno(EINVAL);
+      if (job_control_ != nullptr) {
+        RETURN_IF_ERROR(kernel::TtyCheckChange(t, *job_control_, SIGTTOU));
+      }
+      if (ioctl(fd_, TCFLSH, static_cast<int>(arg)) != 0) return Errno(errno);
+      return 0;
+    }
+    case TIOCOUTQ:
+    case TIOCINQ: {
+      if (!is_tty_) return Errno(ENOTTY);
+      int n = 0;
+      if (ioctl(fd_, cmd, &n) != 0) return Errno(errno);
+      auto r = t.mm().CopyOutObj(UserPtr<int>(arg), n);
+      if (!r.ok()) return r.error();
+      return 0;
+    }
     default:
-      // TODO(processes issue): TCSETS*, TIOCSWINSZ, job control ioctls.
       return Errno(ENOTTY);
   }
 }

@@ -34,12 +34,20 @@ class HostFile : public vfs::FileDescription {
   uint32_t Readiness(uint32_t mask) override;
   int HostPollFd() const override { return seekable_ ? -1 : fd_; }
 
+  // Host terminals: the job-control state the kernel gives the terminal
+  // (shared by every description of it).
+  std::shared_ptr<vfs::TtyJobControl> JobControl() override { return job_control_; }
+  void set_job_control(std::shared_ptr<vfs::TtyJobControl> jc) { job_control_ = std::move(jc); }
+  dev_t host_rdev() const { return rdev_; }
+
   int host_fd() const { return fd_; }
   bool is_tty() const { return is_tty_; }
 
  private:
-  HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino);
+  HostFile(int fd, int flags, bool seekable, bool is_tty, ino_t ino, dev_t rdev);
   int fd_;
+  dev_t rdev_;
+  std::shared_ptr<vfs::TtyJobControl> job_control_;
   bool seekable_;
   bool is_tty_;
   ino_t ino_;
