@@ -199,6 +199,11 @@ Task::ProcView Task::View() const {
   return v;
 }
 
+uint64_t Task::PendingIn(uint64_t set) const {
+  absl::MutexLock l(&tree_mu);
+  return (pending_.set | tg_->shared_pending.set) & set;
+}
+
 bool Task::HasDeliverableSignal() const {
   absl::MutexLock l(&tree_mu);
   return ((pending_.set | tg_->shared_pending.set) & ~signal_mask_) != 0;
@@ -264,6 +269,7 @@ ErrnoOrOk Task::SendSignalLocked(const siginfo_t& info, bool to_group) {
     if (queued >= tg.rlimits[RLIMIT_SIGPENDING].rlim_cur) return Errno(EAGAIN);
   }
   p.Add(info);
+  tg.signal_events.Notify(POLLIN);
   // complete_signal: SIGKILL kills the whole process at once.
   if (sig == SIGKILL && !unkillable) {
     KillGroupLocked(ExitStatus{0, SIGKILL, false});

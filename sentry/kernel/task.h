@@ -176,6 +176,9 @@ class ThreadGroup {
 
   // Notified (kEventChildExit) when a child changes state, for wait4/waitid.
   waiter::Queue child_events;
+  // Notified (POLLIN) when a signal is queued for the process or one of its
+  // threads (signalfd).
+  waiter::Queue signal_events;
 
   // Per-process limits (read and written by the group's threads).
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
@@ -298,6 +301,8 @@ class Task : public std::enable_shared_from_this<Task> {
   void set_signal_mask(uint64_t m);
   // Blocked signals pending for this thread or its process (rt_sigpending).
   uint64_t pending_signals() const;
+  // The signals of `set` pending for this thread or its process.
+  uint64_t PendingIn(uint64_t set) const;
   // Whether a signal is pending that this thread would take now.
   bool HasDeliverableSignal() const;
   // sigsuspend/ppoll/pselect/epoll_pwait: the mask to restore once the

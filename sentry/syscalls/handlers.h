@@ -182,6 +182,10 @@ SENTRY_SYSCALL(RtSigsuspend);
 SENTRY_SYSCALL(Pause);
 SENTRY_SYSCALL(RtSigtimedwait);
 SENTRY_SYSCALL(RestartSyscall);
+SENTRY_SYSCALL(Signalfd);
+SENTRY_SYSCALL(Signalfd4);
+SENTRY_SYSCALL(Getrusage);
+SENTRY_SYSCALL(Times);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);

@@ -4,6 +4,8 @@
 #include <linux/sched.h>
 #include <signal.h>
 
+#include <sys/resource.h>
+#include <sys/times.h>
 #include <sys/wait.h>
 
 #include <climits>
@@ -341,6 +343,53 @@ SyscallResult Waitid(Task& t, const SyscallArgs& a) {
   }
   RETURN_IF_ERROR(PutRusage(t, a.Addr(4), r));
   return 0;
+}
+
+// --- Resource usage ---
+
+namespace {
+
+timeval ToTimeval(int64_t ns) {
+  return {static_cast<time_t>(ns / 1000000000), static_cast<suseconds_t>(ns % 1000000000 / 1000)};
+}
+
+int64_t Ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
+
+}  // namespace
+
+SyscallResult Getrusage(Task& t, const SyscallArgs& a) {
+  const int who = a.Int(0);
+  struct rusage ru {};
+  switch (who) {
+    case RUSAGE_SELF:
+    case RUSAGE_THREAD: {
+      // TODO(processes issue): the stub's own (user) time, and the other
+      // threads' of the process for RUSAGE_SELF.
+      ru.ru_stime = ToTimeval(Ns(t.CpuTime()));
+      ru.ru_maxrss = static_cast<long>(t.mm().ResidentBytes() / 1024);
+      break;
+    }
+    case RUSAGE_CHILDREN:
+      ru.ru_utime = ToTimeval(t.thread_group().children_cpu_ns.load(std::memory_order_relaxed));
+      break;
+    default:
+      return Errno(EINVAL);
+  }
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct rusage>(1), ru));
+  return 0;
+}
+
+SyscallResult Times(Task& t, const SyscallArgs& a) {
+  constexpr int64_t kNsPerTick = 1000000000 / 100;  // USER_HZ
+  if (!a.Addr(0).IsNull()) {
+    struct tms tm {};
+    tm.tms_stime = Ns(t.CpuTime()) / kNsPerTick;
+    tm.tms_cutime = t.thread_group().children_cpu_ns.load(std::memory_order_relaxed) / kNsPerTick;
+    RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct tms>(0), tm));
+  }
+  // Clock ticks since boot, as Linux's jiffies (it starts them 5 minutes
+  // before wrapping, which programs only subtract).
+  return static_cast<uint64_t>(Ns(kernel::Kernel::BootClock()) / kNsPerTick);
 }
 
 // --- Process groups and sessions ---

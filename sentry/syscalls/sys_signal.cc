@@ -2,9 +2,11 @@
 // signals (rt_sigsuspend, pause, rt_sigtimedwait), restart_syscall. Delivery
 // itself is in sentry/kernel/signals.cc.
 #include <signal.h>
+#include <sys/signalfd.h>
 
 #include <optional>
 
+#include "sentry/kernel/signalfd.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -185,5 +187,36 @@ SyscallResult RtSigtimedwait(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult RestartSyscall(Task& t, const SyscallArgs&) { return t.RunRestartBlock(); }
+
+namespace {
+
+SyscallResult DoSignalfd(Task& t, int fd, UserAddr mask_addr, size_t size, int flags) {
+  if (flags & ~(SFD_NONBLOCK | SFD_CLOEXEC)) return Errno(EINVAL);
+  if (size != kSigsetSize) return Errno(EINVAL);
+  uint64_t mask;
+  RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<uint64_t>(mask_addr), &mask));
+  mask &= ~kernel::kUnblockableSignals;  // silently dropped, as Linux
+  if (fd != -1) {
+    ASSIGN_OR_RETURN(auto file, t.fds().Get(fd));
+    auto* sfd = dynamic_cast<kernel::SignalFd*>(file.get());
+    if (sfd == nullptr) return Errno(EINVAL);
+    sfd->set_mask(mask);
+    return fd;
+  }
+  auto file = std::make_shared<kernel::SignalFd>(mask, flags & SFD_NONBLOCK);
+  ASSIGN_OR_RETURN(int nfd, t.fds().Install(std::move(file), flags & SFD_CLOEXEC, 0,
+                                            t.rlimit_of(RLIMIT_NOFILE).rlim_cur));
+  return nfd;
+}
+
+}  // namespace
+
+SyscallResult Signalfd(Task& t, const SyscallArgs& a) {
+  return DoSignalfd(t, a.Int(0), a.Addr(1), a.Size(2), 0);
+}
+
+SyscallResult Signalfd4(Task& t, const SyscallArgs& a) {
+  return DoSignalfd(t, a.Int(0), a.Addr(1), a.Size(2), a.Int(3));
+}
 
 }  // namespace sentry::syscalls

@@ -3,11 +3,15 @@
 // restoring (and taking changes to) the interrupted context, faults,
 // rt_sigsuspend, rt_sigtimedwait, rt_sigqueueinfo, SIGCHLD, and syscall
 // restart (SA_RESTART, EINTR).
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/times.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -571,6 +575,112 @@ TEST(KillPermissionTest, UnprivilegedCannotSignalOthers) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   kill(victim, SIGKILL);
   waitpid(victim, nullptr, 0);
+}
+
+// --- signalfd ---
+
+TEST(SignalfdTest, ReadsPendingSignals) {
+  ScopedMask m(Only(SIGUSR1));
+  const sigset_t set = Only(SIGUSR1);
+  const int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  ASSERT_THAT(fd, SyscallSucceeds());
+  Cleanup close_fd([fd] { close(fd); });
+  signalfd_siginfo si;
+  EXPECT_THAT(read(fd, &si, sizeof(si)), SyscallFailsWithErrno(EAGAIN));
+  union sigval v;
+  v.sival_int = 77;
+  ASSERT_THAT(sigqueue(getpid(), SIGUSR1, v), SyscallSucceeds());
+  ASSERT_THAT(read(fd, &si, sizeof(si)), SyscallSucceedsWithValue(sizeof(si)));
+  EXPECT_EQ(si.ssi_signo, static_cast<uint32_t>(SIGUSR1));
+  EXPECT_EQ(si.ssi_code, SI_QUEUE);
+  EXPECT_EQ(si.ssi_pid, static_cast<uint32_t>(getpid()));
+  EXPECT_EQ(si.ssi_int, 77);
+  // Taken: no longer pending.
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGUSR1));
+  EXPECT_THAT(fcntl(fd, F_GETFD), SyscallSucceedsWithValue(FD_CLOEXEC));
+}
+
+TEST(SignalfdTest, ReadsSeveralAtOnceAndOnlyItsMask) {
+  sigset_t both = Only(SIGUSR1);
+  sigaddset(&both, SIGUSR2);
+  ScopedMask m(both);
+  const sigset_t set = Only(SIGUSR1);
+  const int fd = signalfd(-1, &set, SFD_NONBLOCK);
+  ASSERT_THAT(fd, SyscallSucceeds());
+  Cleanup close_fd([fd] { close(fd); });
+  union sigval v = {};
+  sigqueue(getpid(), SIGRTMIN, v);
+  kill(getpid(), SIGUSR2);
+  signalfd_siginfo si[4];
+  // SIGUSR2 is not in the mask.
+  EXPECT_THAT(read(fd, si, sizeof(si)), SyscallFailsWithErrno(EAGAIN));
+  // The mask can be changed through signalfd on the same fd.
+  sigset_t more = Only(SIGUSR2);
+  ASSERT_THAT(signalfd(fd, &more, 0), SyscallSucceedsWithValue(fd));
+  ASSERT_THAT(read(fd, si, sizeof(si)), SyscallSucceedsWithValue(sizeof(si[0])));
+  EXPECT_EQ(si[0].ssi_signo, static_cast<uint32_t>(SIGUSR2));
+}
+
+TEST(SignalfdTest, Errors) {
+  const sigset_t set = Only(SIGUSR1);
+  EXPECT_THAT(signalfd(-1, &set, 0x1234), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_signalfd4, -1, &set, 4, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_signalfd4, -1, reinterpret_cast<void*>(8), 8, 0),
+              SyscallFailsWithErrno(EFAULT));
+  // An fd that is not a signalfd.
+  EXPECT_THAT(signalfd(0, &set, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(signalfd(12345, &set, 0), SyscallFailsWithErrno(EBADF));
+  const int fd = signalfd(-1, &set, SFD_NONBLOCK);
+  ASSERT_THAT(fd, SyscallSucceeds());
+  char small[16];
+  EXPECT_THAT(read(fd, small, sizeof(small)), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(write(fd, small, sizeof(small)), SyscallFailsWithErrno(EINVAL));
+  close(fd);
+}
+
+TEST(SignalfdTest, BlockingReadWakesWhenASignalArrives) {
+  ScopedMask m(Only(SIGUSR1));
+  const sigset_t set = Only(SIGUSR1);
+  const int fd = signalfd(-1, &set, 0);
+  ASSERT_THAT(fd, SyscallSucceeds());
+  Cleanup close_fd([fd] { close(fd); });
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  ASSERT_THAT(pid, SyscallSucceeds());
+  if (pid == 0) {
+    usleep(50000);
+    kill(parent, SIGUSR1);
+    _exit(0);
+  }
+  signalfd_siginfo si;
+  EXPECT_THAT(read(fd, &si, sizeof(si)), SyscallSucceedsWithValue(sizeof(si)));
+  EXPECT_EQ(si.ssi_pid, static_cast<uint32_t>(pid));
+  waitpid(pid, nullptr, 0);
+}
+
+// --- getrusage, times ---
+
+TEST(RusageTest, SelfChildrenAndErrors) {
+  struct rusage ru;
+  EXPECT_THAT(getrusage(RUSAGE_SELF, &ru), SyscallSucceeds());
+  EXPECT_GT(ru.ru_maxrss, 0);
+  EXPECT_THAT(getrusage(RUSAGE_CHILDREN, &ru), SyscallSucceeds());
+  EXPECT_THAT(getrusage(RUSAGE_THREAD, &ru), SyscallSucceeds());
+  EXPECT_THAT(getrusage(5, &ru), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_getrusage, RUSAGE_SELF, reinterpret_cast<void*>(8)),
+              SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(RusageTest, Times) {
+  struct tms t;
+  const clock_t a = times(&t);
+  EXPECT_NE(a, static_cast<clock_t>(-1));
+  usleep(30000);
+  const clock_t b = syscall(SYS_times, nullptr);
+  EXPECT_GE(b - a, 2);  // ticks of 10 ms
+  EXPECT_THAT(syscall(SYS_times, reinterpret_cast<void*>(8)), SyscallFailsWithErrno(EFAULT));
 }
 
 }  // namespace
