@@ -162,6 +162,15 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual ErrnoOr<std::vector<std::string>> ListXattr();
   virtual ErrnoOrOk RemoveXattr(std::string_view name);
 
+  // --- Sockets. ---
+  // A connection to the host unix socket this socket file stands for (a
+  // file the gofer serves): the connected host socket of `type`, which the
+  // caller then owns. ECONNREFUSED where there is none.
+  virtual ErrnoOr<int> ConnectHostSocket(int type) {
+    (void)type;
+    return Errno(ECONNREFUSED);
+  }
+
   // --- Opening. `flags` are open(2)'s; the VFS has checked permission,
   // O_DIRECTORY and truncated for O_TRUNC. ---
   virtual ErrnoOr<std::shared_ptr<FileDescription>> Open(const VirtualDentry& vd, int flags) = 0;

@@ -627,14 +627,15 @@ ErrnoOrOk VirtualFilesystem::Mkdir(const PathContext& ctx, std::string_view path
 }
 
 ErrnoOrOk VirtualFilesystem::Mknod(const PathContext& ctx, std::string_view path, uint32_t mode,
-                                   uint64_t rdev) {
+                                   uint64_t rdev, VirtualDentry* created) {
   absl::MutexLock l(&mu_);
   ASSIGN_OR_RETURN(Parent p, CreatableLocked(ctx, path, false));
   if ((S_ISCHR(mode) || S_ISBLK(mode)) && !ctx.creds->cap_mknod) return Errno(EPERM);
   ASSIGN_OR_RETURN(Attr dir, p.dir.inode().GetAttr());
   auto [owner, m] = NewInodeOwner(*ctx.creds, dir, (mode & S_IFMT) | (mode & 07777 & ~ctx.umask));
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Mknod(p.name, m, rdev, owner));
-  AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  std::shared_ptr<Dentry> d = AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  if (created != nullptr) *created = VirtualDentry{p.dir.mount, std::move(d)};
   return Ok();
 }
 

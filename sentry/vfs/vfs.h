@@ -145,7 +145,10 @@ class VirtualFilesystem {
                                                  int flags, uint32_t mode, unsigned resolve = 0);
   ErrnoOrOk Mkdir(const PathContext& ctx, std::string_view path, uint32_t mode);
   // Regular files, FIFOs, sockets and devices (the caller has checked the type).
-  ErrnoOrOk Mknod(const PathContext& ctx, std::string_view path, uint32_t mode, uint64_t rdev);
+  // `created`, when given, is set to the new file's location (a socket bind
+  // keeps it).
+  ErrnoOrOk Mknod(const PathContext& ctx, std::string_view path, uint32_t mode, uint64_t rdev,
+                  VirtualDentry* created = nullptr);
   ErrnoOrOk Symlink(const PathContext& ctx, std::string_view target, std::string_view path);
   // `empty_path`: AT_EMPTY_PATH, "" names old_ctx.start (an O_TMPFILE file).
   ErrnoOrOk Link(const PathContext& old_ctx, std::string_view old_path, bool follow,

@@ -461,6 +461,11 @@ class GoferSpecial : public GoferInode {
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
     return Errno(ENXIO);
   }
+  // A host unix socket: the gofer connects to it and donates the fd.
+  ErrnoOr<int> ConnectHostSocket(int type) override {
+    ASSIGN_OR_RETURN(::gofer::UniqueFd fd, client().Connect(handle_, type));
+    return fd.release();
+  }
 };
 
 // --- Directories. ---

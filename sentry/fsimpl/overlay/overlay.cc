@@ -145,6 +145,9 @@ class OverlayInode : public Inode {
     return upper()->SetAttr(req);
   }
   bool Valid() override { return lower_ == nullptr || lower_->Valid(); }
+  // A socket file of the layer that answers for it (a copied-up one has no
+  // host socket behind it, as on Linux's overlayfs).
+  ErrnoOr<int> ConnectHostSocket(int type) override { return top()->ConnectHostSocket(type); }
   // Only a purely lower file may be looked up afresh: an upper one carries its
   // copy-up origin (inode number) and opaqueness in this object.
   bool Evictable() override { return upper() == nullptr; }
