@@ -14,6 +14,7 @@
 #include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/kernel/task.h"
+#include "sentry/net/unix/namespace.h"
 
 namespace sentry::kernel {
 
@@ -28,6 +29,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   // A PI futex's owner is looked up by TID (under a futex bucket lock).
   futex_ =
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
+  unix_ns_ = std::make_shared<net::afunix::Namespace>();
   // One boot clock (README.md, "Time"): the host's CLOCK_BOOTTIME, so boot
   // was at 0 on it, and at (now - uptime) on the wall clock.
   boot_time_ = {0, 0};

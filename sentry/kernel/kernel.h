@@ -33,6 +33,10 @@
 #include "sentry/vfs/file_description.h"
 #include "sentry/vfs/vfs.h"
 
+namespace sentry::net::afunix {
+class Namespace;
+}
+
 namespace sentry::kernel {
 
 class Task;
@@ -116,6 +120,9 @@ class Kernel {
   platform::Platform& platform() { return *platform_; }
   // Futex waiters, PI locks and robust lists, shared by every task (futex.h).
   FutexManager& futex() { return *futex_; }
+  // Unix-domain socket names: abstract names, bound socket files, files in
+  // flight (sentry/net/unix/namespace.h).
+  const std::shared_ptr<net::afunix::Namespace>& unix_namespace() const { return unix_ns_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
@@ -213,6 +220,7 @@ class Kernel {
   // A fatal platform error: the sandbox must stop.
   absl::Status platform_error_ ABSL_GUARDED_BY(threads_mu_);
   std::unique_ptr<FutexManager> futex_;
+  std::shared_ptr<net::afunix::Namespace> unix_ns_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.
