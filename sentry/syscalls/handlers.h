@@ -115,6 +115,25 @@ SENTRY_SYSCALL(Preadv);
 SENTRY_SYSCALL(Pwritev);
 SENTRY_SYSCALL(Preadv2);
 SENTRY_SYSCALL(Pwritev2);
+// sys_socket.cc
+SENTRY_SYSCALL(Socket);
+SENTRY_SYSCALL(Socketpair);
+SENTRY_SYSCALL(Bind);
+SENTRY_SYSCALL(Listen);
+SENTRY_SYSCALL(Accept);
+SENTRY_SYSCALL(Accept4);
+SENTRY_SYSCALL(Connect);
+SENTRY_SYSCALL(Getsockname);
+SENTRY_SYSCALL(Getpeername);
+SENTRY_SYSCALL(Shutdown);
+SENTRY_SYSCALL(Sendto);
+SENTRY_SYSCALL(Recvfrom);
+SENTRY_SYSCALL(Sendmsg);
+SENTRY_SYSCALL(Recvmsg);
+SENTRY_SYSCALL(Sendmmsg);
+SENTRY_SYSCALL(Recvmmsg);
+SENTRY_SYSCALL(Getsockopt);
+SENTRY_SYSCALL(Setsockopt);
 // sys_ioctl.cc
 SENTRY_SYSCALL(Ioctl);
 // sys_mmap.cc
