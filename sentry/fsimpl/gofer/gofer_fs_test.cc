@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -502,6 +503,36 @@ TEST_F(GoferFsTest, ReadOnlyAttachIsEroFs) {
   EXPECT_NE(access((root_path_ + "/new").c_str(), F_OK), 0);
   EXPECT_NE(access((root_path_ + "/d").c_str(), F_OK), 0);
   EXPECT_EQ(ReadFile("/top"), "top");
+}
+
+TEST_F(GoferFsTest, SocketFilesConnectToTheHostSocket) {
+  // A host unix socket listening in the served tree.
+  const std::string path = root_path_ + "/sock";
+  ::gofer::UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(listener.valid());
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  memcpy(addr.sun_path, path.data(), path.size());
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener.get(), 1), 0);
+  StartServer(/*read_only=*/true);
+  auto vd = vfs_->Resolve(ctx_, "/sock", 0);
+  ASSERT_THAT(vd, Succeeds());
+  auto fd = vd->inode().ConnectHostSocket(SOCK_STREAM);
+  ASSERT_THAT(fd, Succeeds());
+  ::gofer::UniqueFd conn(*fd);
+  ::gofer::UniqueFd accepted(accept(listener.get(), nullptr, nullptr));
+  ASSERT_TRUE(accepted.valid());
+  ASSERT_EQ(write(conn.get(), "hi", 2), 2);
+  char buf[2];
+  ASSERT_EQ(read(accepted.get(), buf, 2), 2);
+  EXPECT_EQ(std::string(buf, 2), "hi");
+  // The host refuses a socket of another type; other files are no sockets.
+  EXPECT_EQ(vd->inode().ConnectHostSocket(SOCK_SEQPACKET).error(), Errno(EPROTOTYPE));
+  auto file = vfs_->Resolve(ctx_, "/top", 0);
+  ASSERT_THAT(file, Succeeds());
+  EXPECT_EQ(file->inode().ConnectHostSocket(SOCK_STREAM).error(), Errno(ECONNREFUSED));
 }
 
 TEST_F(GoferFsTest, StatFs) {
