@@ -171,6 +171,49 @@ TEST_F(UnixDgramPairTest, Faults) {
               SyscallFailsWithErrno(EFAULT));
 }
 
+TEST_F(UnixDgramPairTest, SendmmsgAndRecvmmsg) {
+  char d0[] = "one", d1[] = "two!", d2[] = "three";
+  iovec iov[3] = {{d0, 3}, {d1, 4}, {d2, 5}};
+  mmsghdr out[3] = {};
+  for (int i = 0; i < 3; ++i) {
+    out[i].msg_hdr.msg_iov = &iov[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+  }
+  ASSERT_THAT(sendmmsg(a(), out, 3, 0), SyscallSucceedsWithValue(3));
+  EXPECT_EQ(out[0].msg_len, 3u);
+  EXPECT_EQ(out[2].msg_len, 5u);
+  char bufs[4][8];
+  iovec in_iov[4];
+  mmsghdr in[4] = {};
+  for (int i = 0; i < 4; ++i) {
+    in_iov[i] = {bufs[i], sizeof(bufs[i])};
+    in[i].msg_hdr.msg_iov = &in_iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  // Fewer than asked for: what there is (the EAGAIN is not reported).
+  ASSERT_THAT(recvmmsg(b(), in, 4, MSG_DONTWAIT, nullptr), SyscallSucceedsWithValue(3));
+  EXPECT_EQ(in[1].msg_len, 4u);
+  EXPECT_EQ(std::string(bufs[2], 5), "three");
+  EXPECT_THAT(recvmmsg(b(), in, 4, MSG_DONTWAIT, nullptr), SyscallFailsWithErrno(EAGAIN));
+  EXPECT_THAT(sendmmsg(a(), out, 0, 0), SyscallSucceedsWithValue(0));
+}
+
+TEST_F(UnixDgramPairTest, RecvmmsgWaitForOne) {
+  ASSERT_THAT(send(a(), "x", 1, 0), SyscallSucceeds());
+  char buf[2][4];
+  iovec iov[2] = {{buf[0], 4}, {buf[1], 4}};
+  mmsghdr in[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    in[i].msg_hdr.msg_iov = &iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  EXPECT_THAT(recvmmsg(b(), in, 2, MSG_WAITFORONE, nullptr), SyscallSucceedsWithValue(1));
+  timespec bad{0, 1000000000};
+  EXPECT_THAT(recvmmsg(b(), in, 2, 0, &bad), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(recvmmsg(b(), in, 2, 0x80000000, nullptr), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(sendmmsg(a(), in, 2, 0x80000000), SyscallFailsWithErrno(EINVAL));
+}
+
 // --- Addressed sockets. ---
 
 struct Named {
