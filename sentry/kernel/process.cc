@@ -20,7 +20,7 @@ namespace {
 
 // Whether the platform can run tasks on several host threads in one address
 // space (threads, vfork's shared memory).
-constexpr bool kPlatformSharesAddressSpaces = false;
+constexpr bool kPlatformSharesAddressSpaces = true;
 
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
@@ -74,7 +74,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS)) return Errno(EINVAL);
   if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Errno(EINVAL);
   if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Errno(EINVAL);
-  if ((flags & (CLONE_PARENT | CLONE_THREAD)) && tg_.get() == kernel_.init_thread_group()) {
+  if ((flags & CLONE_PARENT) && tg_.get() == kernel_.init_thread_group()) {
     return Errno(EINVAL);  // init (SIGNAL_UNKILLABLE) may not make siblings
   }
   if ((flags & CLONE_PIDFD) && (flags & CLONE_THREAD)) return Errno(EINVAL);

@@ -213,7 +213,7 @@ const Entry kEntries[] = {
   // Processes and signals.
   {15,  RtSigreturn,   kFull, "", {}},
   {34,  Pause,         kFull, "", {}},
-  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces are refused (counted); threads (CLONE_VM without a new address space) need the multithreaded platform",
+  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces are refused (counted)",
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
