@@ -2,11 +2,13 @@
 // polling and ioctl on a timerfd.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/file_descriptor.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
@@ -233,6 +236,51 @@ TEST(TimerfdReadTest, ManyTimersEachExpireOnce) {
     EXPECT_EQ(n, 1u);
   }
 }
+
+volatile sig_atomic_t g_signals = 0;
+void CountSignal(int) { g_signals = g_signals + 1; }
+
+// A blocking read and a signal from another process: with SA_RESTART the read
+// goes on until the timer expires; without, it ends with EINTR.
+class TimerfdSignalTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(TimerfdSignalTest, ABlockingReadAndAHandler) {
+  const bool restart = GetParam();
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = CountSignal;
+  sa.sa_flags = restart ? SA_RESTART : 0;
+  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  g_signals = 0;
+  FileDescriptor fd = NewTimerfd();
+  const itimerspec value = Spec(restart ? 300 * kMs : 30 * kNanos);
+  ASSERT_THAT(TimerfdSettime(fd.get(), 0, &value, nullptr), SyscallSucceeds());
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  ASSERT_THAT(child, SyscallSucceeds());
+  if (child == 0) {
+    const timespec nap = FromNanos(50 * kMs);
+    nanosleep(&nap, nullptr);
+    kill(parent, SIGUSR1);
+    _exit(0);
+  }
+  uint64_t n = 0;
+  if (restart) {
+    EXPECT_THAT(ReadCount(fd.get(), &n), SyscallSucceedsWithValue(8));
+    EXPECT_EQ(n, 1u);
+  } else {
+    EXPECT_THAT(ReadCount(fd.get(), &n), SyscallFailsWithErrno(EINTR));
+  }
+  EXPECT_EQ(g_signals, 1);
+  int status = 0;
+  ASSERT_THAT(waitpid(child, &status, 0), SyscallSucceedsWithValue(child));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+INSTANTIATE_TEST_SUITE_P(Restart, TimerfdSignalTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SaRestart" : "NoRestart";
+                         });
 
 // --- timerfd_settime and timerfd_gettime ---
 

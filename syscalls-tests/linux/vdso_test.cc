@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -213,6 +214,26 @@ TEST(VdsoTest, MonotonicNeverGoesBackwardsAcrossTheVdsoAndTheSyscall) {
       last = ToNanos(ts);
     }
   }
+}
+
+TEST(VdsoTest, AForkedChildHasItToo) {
+  auto* fn = VdsoFunction<ClockGettimeFn>("__vdso_clock_gettime");
+  ASSERT_NE(fn, nullptr);
+  const pid_t child = fork();
+  ASSERT_THAT(child, SyscallSucceeds());
+  if (child == 0) {
+    timespec before, vdso, after;
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &before);
+    const int r = fn(CLOCK_MONOTONIC, &vdso);
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &after);
+    _exit(getauxval(AT_SYSINFO_EHDR) == VdsoBase() && r == 0 && ToNanos(before) <= ToNanos(vdso) &&
+                  ToNanos(vdso) <= ToNanos(after)
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  ASSERT_THAT(waitpid(child, &status, 0), SyscallSucceedsWithValue(child));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST(VdsoTest, GettimeofdayAgreesWithTheSyscall) {
