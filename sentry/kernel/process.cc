@@ -279,6 +279,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
+  la.vdso = kernel_.vdso_mapping();
   {
     // The limits apply to the new image as it is built.
     mm::Limits l;

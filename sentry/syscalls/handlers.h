@@ -165,6 +165,7 @@ SENTRY_SYSCALL(SchedGetPriorityMin);
 SENTRY_SYSCALL(SchedRrGetInterval);
 SENTRY_SYSCALL(Getpriority);
 SENTRY_SYSCALL(Setpriority);
+SENTRY_SYSCALL(Getcpu);
 // sys_time.cc
 SENTRY_SYSCALL(ClockGettime);
 SENTRY_SYSCALL(ClockGetres);
@@ -172,6 +173,10 @@ SENTRY_SYSCALL(Gettimeofday);
 SENTRY_SYSCALL(Time);
 SENTRY_SYSCALL(Nanosleep);
 SENTRY_SYSCALL(ClockNanosleep);
+// sys_timerfd.cc
+SENTRY_SYSCALL(TimerfdCreate);
+SENTRY_SYSCALL(TimerfdSettime);
+SENTRY_SYSCALL(TimerfdGettime);
 // sys_signal.cc
 SENTRY_SYSCALL(RtSigaction);
 SENTRY_SYSCALL(RtSigprocmask);

@@ -115,6 +115,14 @@ const Entry kEntries[] = {
                        {A::kClockId, A::kHex, A::kTimespec, A::kPtr}},
   {231, ExitGroup,     kFull, "", {A::kDec}},
   {234, Tgkill,        kFull, "", {A::kDec, A::kDec, A::kSignal}},
+  // Timers on the guest's clocks (sys_timerfd.cc, sentry/fsimpl/timerfd) and
+  // getcpu (sys_sched.cc). glibc answers clock_gettime, gettimeofday, time
+  // and getcpu from the Sentry's vDSO without a syscall.
+  {283, TimerfdCreate, kFull, "", {A::kClockId, A::kHex}},
+  {286, TimerfdSettime, kPartial, "TFD_TIMER_CANCEL_ON_SET hears of the host's wall clock being set up to a second late (the guest cannot set it); the _ALARM clocks are their base clocks (the sandbox never suspends)",
+                       {A::kFd, A::kHex, A::kPtr, A::kPtr}},
+  {287, TimerfdGettime, kFull, "", {A::kFd, A::kPtr}},
+  {309, Getcpu,        kFull, "", {A::kPtr, A::kPtr, A::kPtr}},
   {262, Newfstatat,    kFull, "",
                        {A::kFd, A::kPath, A::kPtr, A::kHex}},
   {273, SetRobustList, kPartial, "recorded; the list is walked at thread exit once threads exist (FutexManager::ExitThread, the processes issue)", {A::kPtr, A::kUDec}},

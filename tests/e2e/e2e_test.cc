@@ -146,6 +146,12 @@ std::vector<Case> Cases() {
       // glibc asserts it).
       {"HelloByRelativePath", {RelativeToCwd(Prog("hello"))}, 0, "hello, world\n"},
       {"ProcAndDevSurviveOddUse", {Prog("procfuzz")}, 0, "done\n"},
+      // The vDSO: its clocks agree with the syscalls; its data page is
+      // read-only; unmapping or moving it hurts nobody but the program.
+      {"VdsoClocks", {Prog("vdso"), "time"}, 0, "clocks agree\n"},
+      {"VvarWriteFaults", {Prog("vdso"), "write-vvar"}, 139, "writing [vvar]\n"},
+      {"VdsoUnmapped", {Prog("vdso"), "unmap"}, 0, "unmapped, the clock still reads\n"},
+      {"VdsoMoved", {Prog("vdso"), "mremap"}, 0, "moved, the clock still reads\n"},
       {"BusyboxEcho", {kBusybox, "echo", "hello"}, 0, "hello\n"},
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},
