@@ -332,6 +332,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   }
   alt_stack_ = {nullptr, SS_DISABLE, 0};
   restart_block_ = nullptr;
+  tg_->timers->ClearPosix();  // POSIX timers do not survive execve
   ReleaseVfork();
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
@@ -417,12 +418,20 @@ void Task::FinishExit() {
   // The tid is gone for PI futexes (outside tree_mu: the futex table looks
   // tasks up under its own locks).
   kernel_.futex().ForgetTid(tid_);
+  bool last;
+  {
+    absl::MutexLock l(&tree_mu);
+    ThreadGroup& tg = *tg_;
+    tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
+    last = tg.tasks.empty();
+    if (!last) return;
+    if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
+    tg.group_exiting = true;  // timer callbacks and senders see it going
+  }
+  // The process's timers go first, outside tree_mu (their callbacks take it).
+  tg_->timers->Clear();
   absl::MutexLock l(&tree_mu);
   ThreadGroup& tg = *tg_;
-  tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
-  if (!tg.tasks.empty()) return;
-  if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
-  tg.group_exiting = true;
   tg.exit_uid = creds_.ruid;
   tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
   BecomeZombie();

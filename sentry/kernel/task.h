@@ -36,6 +36,7 @@
 #include "sentry/arch/registers.h"
 #include "sentry/base/errno.h"
 #include "sentry/kernel/fd_table.h"
+#include "sentry/kernel/itimers.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/waiter/waiter.h"
@@ -138,7 +139,8 @@ std::string AbsolutePathFrom(const std::string& cwd, const std::string& path);
 // A process.
 class ThreadGroup {
  public:
-  ThreadGroup(Kernel& k, pid_t tgid) : kernel_(k), tgid_(tgid) {}
+  ThreadGroup(Kernel& k, pid_t tgid)
+      : timers(std::make_unique<ProcessTimers>(k)), kernel_(k), tgid_(tgid) {}
   Kernel& kernel() { return kernel_; }
   pid_t tgid() const { return tgid_; }
 
@@ -179,6 +181,10 @@ class ThreadGroup {
   // Notified (POLLIN) when a signal is queued for the process or one of its
   // threads (signalfd).
   waiter::Queue signal_events;
+
+  // Interval and POSIX timers (itimers.h). Cleared, outside tree_mu, when
+  // the last thread exits.
+  std::unique_ptr<ProcessTimers> timers;
 
   // Per-process limits (read and written by the group's threads).
   std::array<rlimit, RLIM_NLIMITS> rlimits{};

@@ -191,6 +191,15 @@ SENTRY_SYSCALL(Signalfd);
 SENTRY_SYSCALL(Signalfd4);
 SENTRY_SYSCALL(Getrusage);
 SENTRY_SYSCALL(Times);
+// sys_timer.cc
+SENTRY_SYSCALL(Getitimer);
+SENTRY_SYSCALL(Setitimer);
+SENTRY_SYSCALL(Alarm);
+SENTRY_SYSCALL(TimerCreate);
+SENTRY_SYSCALL(TimerSettime);
+SENTRY_SYSCALL(TimerGettime);
+SENTRY_SYSCALL(TimerGetoverrun);
+SENTRY_SYSCALL(TimerDelete);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);
