@@ -247,15 +247,6 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
 
 ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::ExecutableFile> file,
                      std::vector<std::string> argv, std::vector<std::string> envp) {
-  {
-    absl::MutexLock l(&tree_mu);
-    if (tg_->tasks.size() > 1) {
-      // TODO(processes issue): de-threading (kill the other threads, take
-      // over the leader's tid).
-      kernel_.RecordGap("execve from a multithreaded process");
-      return Errno(EAGAIN);
-    }
-  }
   // Everything is built aside; the old image stays until the new one loaded
   // (the loader's failures are plain errors, not a killed process).
   platform::Platform& p = kernel_.platform();
@@ -298,7 +289,31 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
          error.empty() ? "" : ": ", error);
     return loaded.error();
   }
-  // The point of no return.
+  pid_t old_tid = 0;
+  // The point of no return. de_thread: every other thread of the process
+  // exits, and the exec'ing thread takes over the leader's tid.
+  {
+    absl::MutexLock l(&tree_mu);
+    if (tg_->group_exiting) return Errno(kERESTARTNOINTR);  // dying anyway
+    for (Task* t : tg_->tasks) {
+      if (t == this) continue;
+      t->exiting_.store(true, std::memory_order_release);
+      t->Interrupt();
+    }
+    tree_mu.Await(absl::Condition(
+        +[](ThreadGroup* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+          return g->tasks.size() == 1 || g->group_exiting;
+        },
+        tg_.get()));
+    if (tg_->group_exiting) return Errno(kERESTARTNOINTR);
+    if (tid_ != tg_->tgid()) {
+      kernel_.RemoveTask(this);
+      old_tid = tid_;
+      tid_ = tg_->tgid();
+      kernel_.AddTask(shared_from_this());
+    }
+  }
+  if (old_tid != 0) kernel_.futex().ForgetTid(old_tid);
   ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();

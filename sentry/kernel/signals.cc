@@ -337,7 +337,7 @@ void Task::ForceSignal(const siginfo_t& info) {
     signal_mask_ &= ~SigBit(sig);
   }
   if (act.handler == kSigDfl) {
-    SLOG(kInfo, "task %d: killed by %s", tid_, sigabbrev_np(sig));
+    SLOG(kInfo, "task %d: killed by %s", tid(), sigabbrev_np(sig));
     KillGroupLocked(ExitStatus{0, sig, DefaultActionOf(sig) == DefaultAction::kCore});
     return;
   }

@@ -236,7 +236,7 @@ class Task : public std::enable_shared_from_this<Task> {
   arch::FpState& fp() { return fp_; }
   platform::Context& context() { return *context_; }
 
-  pid_t tid() const { return tid_; }
+  pid_t tid() const { return tid_.load(std::memory_order_relaxed); }
   pid_t tgid() const { return tg_->tgid(); }
   pid_t ppid() const;
   pid_t pgid() const;
@@ -469,7 +469,7 @@ class Task : public std::enable_shared_from_this<Task> {
   void InheritFrom(Task& parent, uint64_t flags);
 
   Kernel& kernel_;
-  pid_t tid_;
+  std::atomic<pid_t> tid_;  // changes only when exec takes over the leader's tid
   std::shared_ptr<ThreadGroup> tg_;
   Credentials creds_;
   std::string comm_;

@@ -225,7 +225,7 @@ const Entry kEntries[] = {
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
-  {59,  Execve,        kPartial, "not from a multithreaded process yet (EAGAIN, counted); set-user-ID bits are not honoured", {A::kPath, A::kPtr, A::kPtr}},
+  {59,  Execve,        kPartial, "set-user-ID bits are not honoured", {A::kPath, A::kPtr, A::kPtr}},
   {61,  Wait4,         kPartial, "rusage reports the child's CPU time as user time only", {A::kDec, A::kPtr, A::kHex, A::kPtr}},
   {109, Setpgid,       kFull, "", {A::kDec, A::kDec}},
   {112, Setsid,        kPartial, "no controlling terminal to drop yet", {}},
