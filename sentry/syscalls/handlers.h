@@ -229,6 +229,27 @@ SENTRY_SYSCALL(Prctl);
 SENTRY_SYSCALL(Getcwd);
 // sys_futex.cc
 SENTRY_SYSCALL(Futex);
+// sys_pipe.cc
+SENTRY_SYSCALL(Pipe);
+SENTRY_SYSCALL(Pipe2);
+SENTRY_SYSCALL(Eventfd);
+SENTRY_SYSCALL(Eventfd2);
+// F_SETPIPE_SZ and F_GETPIPE_SZ on `f` (EBADF when it is not a pipe).
+SyscallResult PipeFcntl(Task& t, vfs::FileDescription& f, int cmd, uint64_t arg);
+// A write that ended in EPIPE also sends SIGPIPE to the writer.
+void SendSigpipe(Task& t);
+// sys_poll.cc
+SENTRY_SYSCALL(Poll);
+SENTRY_SYSCALL(Ppoll);
+SENTRY_SYSCALL(Select);
+SENTRY_SYSCALL(Pselect6);
+// sys_epoll.cc
+SENTRY_SYSCALL(EpollCreate);
+SENTRY_SYSCALL(EpollCreate1);
+SENTRY_SYSCALL(EpollCtl);
+SENTRY_SYSCALL(EpollWait);
+SENTRY_SYSCALL(EpollPwait);
+SENTRY_SYSCALL(EpollPwait2);
 
 #undef SENTRY_SYSCALL
 

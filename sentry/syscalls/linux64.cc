@@ -132,7 +132,7 @@ const Entry kEntries[] = {
   {325, Mlock2,        kFull, "", {A::kPtr, A::kUDec, A::kHex}},
   // Files (sys_file.cc). Under `runsc do` the root is the host's, read-only
   // through the gofer, with a tmpfs on /tmp. TODO(filesystems issue): the
-  // overlay; FIFOs and device nodes cannot be opened (ENXIO).
+  // overlay; sockets cannot be opened (ENXIO).
   {2,   Open,          kFull, "", {A::kPath, A::kOpenFlags, A::kOct}},
   {4,   Stat,          kFull, "", {A::kPath, A::kPtr}},
   {6,   Lstat,         kFull, "", {A::kPath, A::kPtr}},
@@ -159,7 +159,7 @@ const Entry kEntries[] = {
   {93,  Fchown,        kPartial, "not on donated host fds (EBADF)", {A::kFd, A::kDec, A::kDec}},
   {94,  Lchown,        kFull, "", {A::kPath, A::kDec, A::kDec}},
   {95,  Umask,         kFull, "", {A::kOct}},
-  {133, Mknod,         kPartial, "devices open through the device registry; FIFOs and sockets are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
+  {133, Mknod,         kPartial, "devices open through the device registry, FIFOs as pipes in the Sentry (a host FIFO too: its data never reaches the host); sockets are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
                        {A::kPath, A::kOct, A::kHex}},
   {137, Statfs,        kFull, "", {A::kPath, A::kPtr}},
   {138, Fstatfs,       kPartial, "not on donated host fds (ENOSYS, counted)", {A::kFd, A::kPtr}},
@@ -251,6 +251,27 @@ const Entry kEntries[] = {
   {297, RtTgsigqueueinfo, kFull, "", {A::kDec, A::kDec, A::kSignal, A::kPtr}},
   {322, Execveat,      kPartial, "as execve", {A::kFd, A::kPath, A::kPtr, A::kPtr, A::kHex}},
   {435, Clone3,        kPartial, "as clone; set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are refused (counted)", {A::kPtr, A::kUDec}},
+  // Pipes, eventfd, poll and epoll (sys_pipe.cc, sys_poll.cc, sys_epoll.cc;
+  // sentry/fsimpl/{pipe,eventfd,epoll}). Until signal delivery (the processes
+  // issue) an interrupted wait is EINTR and a wait's temporary signal mask
+  // ends with the call.
+  {22,  Pipe,          kFull, "", {A::kPtr}},
+  {293, Pipe2,         kPartial, "O_NOTIFICATION_PIPE is ENOPKG (no watch queues, counted)", {A::kPtr, A::kOpenFlags}},
+  {284, Eventfd,       kFull, "", {A::kUDec}},
+  {290, Eventfd2,      kFull, "", {A::kUDec, A::kHex}},
+  {7,   Poll,          kPartial, "an interrupted poll is EINTR (no restart_syscall yet)", {A::kPtr, A::kUDec, A::kDec}},
+  {271, Ppoll,         kPartial, "the signal mask holds during the wait; a signal that ends it is not yet delivered (the processes issue)",
+                       {A::kPtr, A::kUDec, A::kTimespec, A::kSigset, A::kUDec}},
+  {23,  Select,        kPartial, "nfds is clamped to an fd-table size grown from the highest open fd (Linux's never shrinks)",
+                       {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
+  {270, Pselect6,      kPartial, "as select and ppoll", {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kTimespec, A::kPtr}},
+  {213, EpollCreate,   kFull, "", {A::kDec}},
+  {291, EpollCreate1,  kFull, "", {A::kHex}},
+  {233, EpollCtl,      kPartial, "entries on donated host fds (stdio) are polled level-triggered, EPOLLET or not, and do not wake a poll or an outer epoll watching the epoll",
+                       {A::kFd, A::kDec, A::kFd, A::kPtr}},
+  {232, EpollWait,     kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec}},
+  {281, EpollPwait,    kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kDec, A::kSigset, A::kUDec}},
+  {441, EpollPwait2,   kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
 };
 // clang-format on
 

@@ -84,6 +84,7 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir, file.HostCopies()));
   ErrnoOr<size_t> n =
       dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
+  if (!n.ok() && dir == Dir::kWrite && n.error().value() == EPIPE) SendSigpipe(t);
   if (!n.ok()) return n.error();
   return *n;
 }

@@ -65,6 +65,8 @@ class EpollFile : public vfs::FileDescription, public std::enable_shared_from_th
   ErrnoOr<size_t> Readv(kernel::Task* t, std::span<const iovec> dst, int64_t offset) override;
   ErrnoOr<size_t> Writev(kernel::Task* t, std::span<const iovec> src, int64_t offset) override;
   bool Seekable() const override { return false; }
+  // noop_llseek: the position stays 0.
+  ErrnoOr<int64_t> Seek(int64_t, int) override { return int64_t{0}; }
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override;  // anon_inode:[eventpoll]

@@ -128,7 +128,8 @@ ErrnoOr<size_t> EventFd::Readv(kernel::Task* t, std::span<const iovec> dst, int6
 }
 
 ErrnoOr<size_t> EventFd::Writev(kernel::Task* t, std::span<const iovec> src, int64_t) {
-  if (Length(src) < sizeof(uint64_t)) return Errno(EINVAL);
+  // A write is exactly 8 bytes (a read at least 8).
+  if (Length(src) != sizeof(uint64_t)) return Errno(EINVAL);
   uint64_t v;
   Gather(src, &v, sizeof(v));
   auto r = Write(t == nullptr ? nullptr : &t->waker(), v);
