@@ -29,6 +29,8 @@ SENTRY_SYSCALL(Newfstatat);
 // sys_splice.cc
 SENTRY_SYSCALL(Sendfile);
 SENTRY_SYSCALL(CopyFileRange);
+SENTRY_SYSCALL(Splice);
+SENTRY_SYSCALL(Tee);
 // sys_fd.cc
 SENTRY_SYSCALL(Dup);
 SENTRY_SYSCALL(Dup2);

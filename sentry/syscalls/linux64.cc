@@ -271,6 +271,9 @@ const Entry kEntries[] = {
                        {A::kFd, A::kDec, A::kFd, A::kPtr}},
   {232, EpollWait,     kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec}},
   {281, EpollPwait,    kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kDec, A::kSigset, A::kUDec}},
+  {275, Splice,        kPartial, "one of the ends a pipe; the data is copied through the Sentry (no page moves, SPLICE_F_MOVE and SPLICE_F_GIFT change nothing), at most 1 MiB per call",
+                       {A::kFd, A::kPtr, A::kFd, A::kPtr, A::kUDec, A::kHex}},
+  {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
   {441, EpollPwait2,   kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
 };
 // clang-format on
@@ -278,6 +281,7 @@ const Entry kEntries[] = {
 // Unimplemented syscalls that programs commonly probe, with the reason.
 const std::pair<int, const char*> kNotes[] = {
     {334, "rseq: glibc falls back when it is missing"},
+    {278, "vmsplice: pipes have no page references to guest memory yet"},
 };
 
 SyscallTable Build() {

@@ -372,6 +372,132 @@ TEST(PipeTest, PollOnTheWriterWithoutReadersIsPollerr) {
   EXPECT_EQ(w.revents, POLLOUT | POLLERR);
 }
 
+// --- splice and tee. ---
+
+class TempFile {
+ public:
+  TempFile() {
+    char path[] = "/tmp/pipe_test.XXXXXX";
+    fd_ = FileDescriptor(mkstemp(path));
+    if (fd_.valid()) unlink(path);
+  }
+  int get() const { return fd_.get(); }
+
+ private:
+  FileDescriptor fd_;
+};
+
+TEST(SpliceTest, PipeToPipeMovesTheData) {
+  Pipe a = MakePipe(O_NONBLOCK), b = MakePipe(O_NONBLOCK);
+  ASSERT_THAT(write(a.w.get(), "hello", 5), SyscallSucceedsWithValue(5));
+  EXPECT_THAT(splice(a.r.get(), nullptr, b.w.get(), nullptr, 100, 0), SyscallSucceedsWithValue(5));
+  char buf[8];
+  EXPECT_THAT(read(a.r.get(), buf, sizeof(buf)), SyscallFailsWithErrno(EAGAIN));
+  ASSERT_THAT(read(b.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(5));
+  EXPECT_EQ(std::string(buf, 5), "hello");
+}
+
+TEST(SpliceTest, PartOfABuffer) {
+  Pipe a = MakePipe(O_NONBLOCK), b = MakePipe(O_NONBLOCK);
+  ASSERT_THAT(write(a.w.get(), "abcdef", 6), SyscallSucceeds());
+  EXPECT_THAT(splice(a.r.get(), nullptr, b.w.get(), nullptr, 2, 0), SyscallSucceedsWithValue(2));
+  char buf[8];
+  ASSERT_THAT(read(a.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
+  EXPECT_EQ(std::string(buf, 4), "cdef");
+}
+
+TEST(SpliceTest, PipeToFileAtAnOffset) {
+  Pipe p = MakePipe(O_NONBLOCK);
+  TempFile f;
+  ASSERT_GE(f.get(), 0);
+  ASSERT_THAT(write(p.w.get(), "abcdef", 6), SyscallSucceeds());
+  loff_t off = 2;
+  EXPECT_THAT(splice(p.r.get(), nullptr, f.get(), &off, 3, 0), SyscallSucceedsWithValue(3));
+  EXPECT_EQ(off, 5);
+  char buf[8] = {};
+  ASSERT_THAT(pread(f.get(), buf, sizeof(buf), 0), SyscallSucceedsWithValue(5));
+  EXPECT_EQ(std::string(buf + 2, 3), "abc");
+  EXPECT_THAT(lseek(f.get(), 0, SEEK_CUR), SyscallSucceedsWithValue(0));
+  // Without an offset, at (and advancing) the file's position.
+  EXPECT_THAT(splice(p.r.get(), nullptr, f.get(), nullptr, 10, 0), SyscallSucceedsWithValue(3));
+  EXPECT_THAT(lseek(f.get(), 0, SEEK_CUR), SyscallSucceedsWithValue(3));
+}
+
+TEST(SpliceTest, FileToPipe) {
+  TempFile f;
+  ASSERT_GE(f.get(), 0);
+  ASSERT_THAT(write(f.get(), "0123456789", 10), SyscallSucceeds());
+  Pipe p = MakePipe(O_NONBLOCK);
+  loff_t off = 3;
+  EXPECT_THAT(splice(f.get(), &off, p.w.get(), nullptr, 4, 0), SyscallSucceedsWithValue(4));
+  EXPECT_EQ(off, 7);
+  char buf[8];
+  ASSERT_THAT(read(p.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
+  EXPECT_EQ(std::string(buf, 4), "3456");
+  ASSERT_THAT(lseek(f.get(), 8, SEEK_SET), SyscallSucceeds());
+  EXPECT_THAT(splice(f.get(), nullptr, p.w.get(), nullptr, 100, 0), SyscallSucceedsWithValue(2));
+  EXPECT_THAT(lseek(f.get(), 0, SEEK_CUR), SyscallSucceedsWithValue(10));
+  // At the end of the file: 0.
+  EXPECT_THAT(splice(f.get(), nullptr, p.w.get(), nullptr, 100, 0), SyscallSucceedsWithValue(0));
+}
+
+TEST(SpliceTest, Errors) {
+  Pipe p = MakePipe(O_NONBLOCK), q = MakePipe(O_NONBLOCK);
+  TempFile f;
+  const int closed = LowestFreeFd();
+  loff_t off = 0;
+  // Nothing asked: 0 before anything is looked at.
+  EXPECT_THAT(splice(closed, nullptr, closed, nullptr, 0, 0), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(splice(p.r.get(), nullptr, q.w.get(), nullptr, 1, 0x10),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(splice(closed, nullptr, q.w.get(), nullptr, 1, 0), SyscallFailsWithErrno(EBADF));
+  EXPECT_THAT(splice(p.r.get(), &off, q.w.get(), nullptr, 1, 0), SyscallFailsWithErrno(ESPIPE));
+  EXPECT_THAT(splice(f.get(), nullptr, f.get(), nullptr, 1, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(splice(p.r.get(), nullptr, p.w.get(), nullptr, 1, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(splice(p.w.get(), nullptr, q.w.get(), nullptr, 1, 0), SyscallFailsWithErrno(EBADF));
+}
+
+TEST(SpliceTest, EmptyInputWaitsOrEnds) {
+  Pipe p = MakePipe(O_NONBLOCK), q = MakePipe(O_NONBLOCK);
+  EXPECT_THAT(splice(p.r.get(), nullptr, q.w.get(), nullptr, 10, 0), SyscallFailsWithErrno(EAGAIN));
+  p.w.reset();
+  EXPECT_THAT(splice(p.r.get(), nullptr, q.w.get(), nullptr, 10, 0), SyscallSucceedsWithValue(0));
+  Pipe r = MakePipe();  // blocking ends, but SPLICE_F_NONBLOCK
+  EXPECT_THAT(splice(r.r.get(), nullptr, q.w.get(), nullptr, 10, SPLICE_F_NONBLOCK),
+              SyscallFailsWithErrno(EAGAIN));
+}
+
+TEST(SpliceTest, NoReaderIsEpipe) {
+  IgnoreSigpipe ignore;
+  Pipe p = MakePipe(O_NONBLOCK), q = MakePipe(O_NONBLOCK);
+  ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
+  q.r.reset();
+  EXPECT_THAT(splice(p.r.get(), nullptr, q.w.get(), nullptr, 10, 0), SyscallFailsWithErrno(EPIPE));
+}
+
+TEST(TeeTest, CopiesWithoutConsuming) {
+  Pipe a = MakePipe(O_NONBLOCK), b = MakePipe(O_NONBLOCK);
+  ASSERT_THAT(write(a.w.get(), "data", 4), SyscallSucceeds());
+  EXPECT_THAT(tee(a.r.get(), b.w.get(), 100, 0), SyscallSucceedsWithValue(4));
+  char buf[8];
+  ASSERT_THAT(read(a.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
+  ASSERT_THAT(read(b.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
+  EXPECT_EQ(std::string(buf, 4), "data");
+}
+
+TEST(TeeTest, Errors) {
+  Pipe a = MakePipe(O_NONBLOCK), b = MakePipe(O_NONBLOCK);
+  TempFile f;
+  EXPECT_THAT(tee(a.r.get(), b.w.get(), 1, 0x10), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(tee(a.r.get(), b.w.get(), 0, 0), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(tee(a.r.get(), a.w.get(), 1, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(tee(f.get(), b.w.get(), 1, 0), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(tee(a.w.get(), b.w.get(), 1, 0), SyscallFailsWithErrno(EBADF));
+  EXPECT_THAT(tee(a.r.get(), b.w.get(), 1, 0), SyscallFailsWithErrno(EAGAIN));
+  a.w.reset();
+  EXPECT_THAT(tee(a.r.get(), b.w.get(), 1, 0), SyscallSucceedsWithValue(0));
+}
+
 // --- A second thread (needs clone in the sandbox). ---
 
 TEST(PipeTest, ABlockedReaderWakesForAWrite) {

@@ -226,7 +226,7 @@ ErrnoOr<size_t> Pipe::Write(std::span<iovec>* src, size_t total, bool first, boo
     const size_t chars = total & (kPipePage - 1);
     if (first && chars != 0 && !bufs_.empty()) {
       Buffer& b = bufs_.back();
-      if (!b.packet && b.offset + b.len + chars <= kPipePage) {
+      if (b.merge && !b.packet && b.offset + b.len + chars <= kPipePage) {
         const size_t n = in.CopyOut(b.page.get() + b.offset + b.len, chars);
         b.len += n;
         done += n;
@@ -327,6 +327,142 @@ struct stat Pipe::Stat() const {
   st.st_mtim = mtime_;
   st.st_ctim = ctime_;
   return st;
+}
+
+ErrnoOr<bool> Pipe::WaitReadable(waiter::Waker* w, bool nonblock) {
+  std::optional<waiter::ScopedRegistration> reg;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (!bufs_.empty()) return true;
+      if (writers_ == 0) return false;
+    }
+    if (w == nullptr || nonblock) return Errno(EAGAIN);
+    if (!reg) {
+      reg.emplace(queue_, w, POLLIN | POLLRDNORM | POLLHUP);
+      continue;
+    }
+    RETURN_IF_ERROR(w->Block(CLOCK_MONOTONIC, nullptr));
+  }
+}
+
+ErrnoOrOk Pipe::WaitWritable(waiter::Waker* w, bool nonblock) {
+  std::optional<waiter::ScopedRegistration> reg;
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (readers_ == 0) return Errno(EPIPE);
+      if (!FullLocked()) return Ok();
+    }
+    if (w == nullptr || nonblock) return Errno(EAGAIN);
+    if (!reg) {
+      reg.emplace(queue_, w, POLLOUT | POLLWRNORM | POLLERR);
+      continue;
+    }
+    RETURN_IF_ERROR(w->Block(CLOCK_MONOTONIC, nullptr));
+  }
+}
+
+size_t Pipe::Peek(uint8_t* buf, size_t max) const {
+  absl::MutexLock l(&mu_);
+  size_t done = 0;
+  for (const Buffer& b : bufs_) {
+    if (done == max) break;
+    const size_t k = std::min<size_t>(b.len, max - done);
+    memcpy(buf + done, b.page.get() + b.offset, k);
+    done += k;
+  }
+  return done;
+}
+
+void Pipe::Consume(size_t n) {
+  bool wake_writer = false;
+  {
+    absl::MutexLock l(&mu_);
+    while (n > 0 && !bufs_.empty()) {
+      Buffer& b = bufs_.front();
+      const size_t k = std::min<size_t>(b.len, n);
+      b.offset += k;
+      b.len -= k;
+      n -= k;
+      if (b.len == 0) {
+        wake_writer |= FullLocked();
+        if (spare_ == nullptr) spare_ = std::move(b.page);
+        bufs_.pop_front();
+      }
+    }
+    atime_ = Now();
+  }
+  if (wake_writer) queue_.Notify(POLLOUT | POLLWRNORM);
+}
+
+size_t Pipe::Room() const {
+  absl::MutexLock l(&mu_);
+  return FullLocked() ? 0 : (max_usage_ - bufs_.size()) * kPipePage;
+}
+
+size_t Pipe::Append(const uint8_t* buf, size_t n) {
+  size_t done = 0;
+  {
+    absl::MutexLock l(&mu_);
+    while (done < n && !FullLocked()) {
+      Buffer b;
+      b.page = PageLocked();
+      b.len = std::min(kPipePage, n - done);
+      memcpy(b.page.get(), buf + done, b.len);
+      b.merge = false;
+      done += b.len;
+      bufs_.push_back(std::move(b));
+    }
+    if (done > 0) ctime_ = mtime_ = Now();
+  }
+  if (done > 0) queue_.Notify(POLLIN | POLLRDNORM);
+  return done;
+}
+
+size_t Pipe::Transfer(Pipe& in, Pipe& out, size_t len, bool move, bool* no_readers, bool* eof) {
+  size_t done = 0;
+  bool wake_in_writer = false;
+  {
+    // pipe_double_lock: the lower address first.
+    Pipe* first = &in < &out ? &in : &out;
+    Pipe* second = first == &in ? &out : &in;
+    absl::MutexLock l1(&first->mu_);
+    absl::MutexLock l2(&second->mu_);
+    *no_readers = out.readers_ == 0;
+    *eof = in.bufs_.empty() && in.writers_ == 0;
+    if (*no_readers) return 0;
+    size_t i = 0;  // tee walks the buffers without taking them
+    while (len > 0 && !out.FullLocked()) {
+      if (move ? in.bufs_.empty() : i >= in.bufs_.size()) break;
+      Buffer& ib = move ? in.bufs_.front() : in.bufs_[i];
+      const size_t k = std::min<size_t>(ib.len, len);
+      Buffer ob;
+      ob.page = out.PageLocked();
+      memcpy(ob.page.get(), ib.page.get() + ib.offset, k);
+      ob.len = k;
+      ob.packet = ib.packet;
+      ob.merge = false;  // splice_pipe_to_pipe and link_pipe drop CAN_MERGE
+      out.bufs_.push_back(std::move(ob));
+      done += k;
+      len -= k;
+      if (!move) {
+        ++i;
+        continue;
+      }
+      ib.offset += k;
+      ib.len -= k;
+      if (ib.len == 0) {
+        wake_in_writer |= in.FullLocked();
+        if (in.spare_ == nullptr) in.spare_ = std::move(ib.page);
+        in.bufs_.pop_front();
+      }
+    }
+    if (done > 0) out.ctime_ = out.mtime_ = Now();
+  }
+  if (done > 0) out.queue_.Notify(POLLIN | POLLRDNORM);
+  if (wake_in_writer) in.queue_.Notify(POLLOUT | POLLWRNORM);
+  return done;
 }
 
 // --- PipeFile. ---

@@ -105,6 +105,30 @@ class Pipe {
   // fstat of an anonymous pipe.
   struct stat Stat() const;
 
+  // --- splice and tee. ---
+  // Waits (unless `w` is null or `nonblock`: EAGAIN) until the pipe has data
+  // (true) or no writer (false); EINTR.
+  ErrnoOr<bool> WaitReadable(waiter::Waker* w, bool nonblock);
+  // Waits (unless `w` is null or `nonblock`: EAGAIN) until a buffer is
+  // free; EPIPE without readers; EINTR.
+  ErrnoOrOk WaitWritable(waiter::Waker* w, bool nonblock);
+  // Copies up to `max` bytes from the front into `buf`, leaving them.
+  size_t Peek(uint8_t* buf, size_t max) const;
+  // Drops `n` bytes from the front (what a Peek showed).
+  void Consume(size_t n);
+  // What the free buffers hold: a page each.
+  size_t Room() const;
+  // Appends up to `n` bytes of `buf` in fresh buffers that later writes do
+  // not merge into (what a file spliced in fills), as many as are free.
+  size_t Append(const uint8_t* buf, size_t n);
+  // Pipe to pipe, both locked: up to `len` bytes of `in`'s buffers become
+  // buffers of `out` (moved, or copied for tee), while `out` has room. Sets
+  // `*no_readers` when `out` has no reader and `*eof` when `in` is empty
+  // without a writer. (Both locks are taken by address, which the analysis
+  // cannot follow.)
+  static size_t Transfer(Pipe& in, Pipe& out, size_t len, bool move, bool* no_readers,
+                         bool* eof) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
  private:
   friend class NamedPipe;
   struct Buffer {
@@ -112,6 +136,7 @@ class Pipe {
     uint32_t offset = 0;
     uint32_t len = 0;
     bool packet = false;
+    bool merge = true;  // PIPE_BUF_FLAG_CAN_MERGE: writes may append
   };
   bool FullLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return bufs_.size() >= max_usage_; }
   std::unique_ptr<uint8_t[]> PageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
