@@ -295,8 +295,9 @@ ErrnoOr<size_t> Pipe::SetCapacity(uint32_t arg, const PipeUser& who) {
     if (nr_slots > max_usage_ && size > kPipeMaxSize && !who.cap_sys_resource) {
       return Errno(EPERM);
     }
-    const uint64_t user_pages = Accounting::Get().Charge(uid_, nr_accounted_, nr_slots);
-    auto revert = [&] { Accounting::Get().Charge(uid_, nr_slots, nr_accounted_); };
+    const uint32_t old = nr_accounted_;
+    const uint64_t user_pages = Accounting::Get().Charge(uid_, old, nr_slots);
+    auto revert = [&] { Accounting::Get().Charge(uid_, nr_slots, old); };
     if (nr_slots > max_usage_ && user_pages > kPipeUserPagesSoft && Unprivileged(who)) {
       revert();
       return Errno(EPERM);
