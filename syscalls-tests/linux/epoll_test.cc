@@ -31,6 +31,11 @@ namespace {
 
 void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 
+// struct epoll_event is packed: its fields are read by value, never bound to
+// a reference (gtest's EXPECT_EQ would).
+uint64_t DataOf(const epoll_event& e) { return e.data.u64; }
+uint32_t EventsOf(const epoll_event& e) { return e.events; }
+
 FileDescriptor NewEpoll() {
   FileDescriptor ep(epoll_create1(0));
   EXPECT_TRUE(ep.valid()) << strerror(errno);
@@ -187,8 +192,8 @@ TEST(EpollWaitTest, LevelTriggeredReportsWhileReady) {
   for (int i = 0; i < 3; ++i) {
     auto ev = Ready(ep.get());
     ASSERT_EQ(ev.size(), 1u);
-    EXPECT_EQ(ev[0].events, static_cast<uint32_t>(EPOLLIN));
-    EXPECT_EQ(ev[0].data.u64, 7u);
+    EXPECT_EQ(EventsOf(ev[0]), static_cast<uint32_t>(EPOLLIN));
+    EXPECT_EQ(DataOf(ev[0]), 7u);
   }
   char buf[2];
   ASSERT_THAT(read(p.r.get(), buf, 2), SyscallSucceeds());
@@ -217,7 +222,7 @@ TEST(EpollWaitTest, OneShotWaitsForMod) {
   ASSERT_THAT(Mod(ep.get(), e.get(), EPOLLIN | EPOLLONESHOT, 2), SyscallSucceeds());
   auto ev = Ready(ep.get());
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].data.u64, 2u);
+  EXPECT_EQ(DataOf(ev[0]), 2u);
 }
 
 TEST(EpollWaitTest, HangupAndErrorComeUnasked) {
@@ -229,8 +234,8 @@ TEST(EpollWaitTest, HangupAndErrorComeUnasked) {
   p.w.reset();
   auto ev = Ready(ep.get());
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].events, static_cast<uint32_t>(EPOLLHUP));
-  EXPECT_EQ(ev[0].data.u64, 1u);
+  EXPECT_EQ(EventsOf(ev[0]), static_cast<uint32_t>(EPOLLHUP));
+  EXPECT_EQ(DataOf(ev[0]), 1u);
 }
 
 TEST(EpollWaitTest, TheWriterSeesErrorWhenTheReaderGoes) {
@@ -240,7 +245,7 @@ TEST(EpollWaitTest, TheWriterSeesErrorWhenTheReaderGoes) {
   p.r.reset();
   auto ev = Ready(ep.get());
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].events, static_cast<uint32_t>(EPOLLOUT | EPOLLERR));
+  EXPECT_EQ(EventsOf(ev[0]), static_cast<uint32_t>(EPOLLOUT | EPOLLERR));
 }
 
 TEST(EpollWaitTest, MaxEventsLeavesTheRestForLater) {
@@ -276,7 +281,7 @@ TEST(EpollWaitTest, EntriesBelongToTheDescription) {
   ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
   auto ev = Ready(ep.get());
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].data.u64, 5u);
+  EXPECT_EQ(DataOf(ev[0]), 5u);
   EXPECT_THAT(epoll_ctl(ep.get(), EPOLL_CTL_DEL, old, nullptr), SyscallFailsWithErrno(EBADF));
   // The last reference gone, the entry goes: nothing is reported, and the
   // (description, fd) pair can be added afresh.
@@ -317,8 +322,8 @@ TEST(EpollNestingTest, AnEpollInsideAnEpoll) {
   Signal(e.get());
   auto ev = Ready(outer.get());
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].data.u64, 2u);
-  EXPECT_EQ(ev[0].events, static_cast<uint32_t>(EPOLLIN));
+  EXPECT_EQ(DataOf(ev[0]), 2u);
+  EXPECT_EQ(EventsOf(ev[0]), static_cast<uint32_t>(EPOLLIN));
 }
 
 TEST(EpollNestingTest, LoopsAreEloop) {
@@ -370,7 +375,7 @@ TEST(EpollPwaitTest, Pwait2TakesATimespec) {
   struct epoll_event ev;
   EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, nullptr, nullptr, 8),
               SyscallSucceedsWithValue(1));
-  EXPECT_EQ(ev.data.u64, 3u);
+  EXPECT_EQ(DataOf(ev), 3u);
   struct timespec bad = {0, 1000000000};
   EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, &bad, nullptr, 8),
               SyscallFailsWithErrno(EINVAL));

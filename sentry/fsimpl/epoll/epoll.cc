@@ -27,16 +27,9 @@ uint32_t PollMask(uint32_t events) { return (events & ~kPrivateBits) | POLLERR |
 
 // One watched (description, fd).
 struct EpollFile::Entry : public waiter::Waiter, public vfs::FileDescription::EpollLink {
-  Entry(std::weak_ptr<EpollFile> o, std::shared_ptr<Shared> s,
-        const std::shared_ptr<vfs::FileDescription>& f, int fd, uint32_t ev, uint64_t d,
-        bool on_host)
-      : owner(std::move(o)),
-        shared(std::move(s)),
-        file(f),
-        key(f.get(), fd),
-        events(ev),
-        data(d),
-        host(on_host) {}
+  Entry(std::shared_ptr<Shared> s, const std::shared_ptr<vfs::FileDescription>& f, int fd,
+        uint32_t ev, uint64_t d, bool on_host)
+      : shared(std::move(s)), file(f), key(f.get(), fd), events(ev), data(d), host(on_host) {}
 
   // Under the queue's lock: on the ready list, then wake whoever waits on
   // the epoll (ep_poll_callback).
@@ -52,12 +45,24 @@ struct EpollFile::Entry : public waiter::Waiter, public vfs::FileDescription::Ep
     shared->queue.Notify(POLLIN | POLLRDNORM);
   }
 
+  // The description is going. Its release may come under any lock, an
+  // epoll's own mu_ included (the last reference dropped by a nested
+  // epoll's poll), so the entry only leaves the queue and the ready list
+  // here and is marked dead; the epoll drops dead entries under its own lock
+  // (PurgeLocked), as Linux defers a file's final release.
   void DescriptionReleased(vfs::FileDescription& f) override {
     f.EventUnregister(this);
-    if (std::shared_ptr<EpollFile> ep = owner.lock()) ep->Forget(this);
+    dead.store(true, std::memory_order_release);
+    {
+      absl::MutexLock l(&shared->ready_mu);
+      if (linked) {
+        shared->ready.erase(it);
+        linked = false;
+      }
+    }
+    shared->has_dead.store(true, std::memory_order_release);
   }
 
-  const std::weak_ptr<EpollFile> owner;
   const std::shared_ptr<Shared> shared;
   const std::weak_ptr<vfs::FileDescription> file;
   const Key key;
@@ -65,6 +70,7 @@ struct EpollFile::Entry : public waiter::Waiter, public vfs::FileDescription::Ep
   std::atomic<uint32_t> events;
   uint64_t data;  // under the epoll's mu_
   const bool host;
+  std::atomic<bool> dead{false};
   // Under shared->ready_mu.
   bool linked = false;
   std::list<Entry*>::iterator it;
@@ -116,13 +122,12 @@ void EpollFile::RemoveLocked(const std::shared_ptr<Entry>& e) {
   }
 }
 
-void EpollFile::Forget(Entry* e) {
-  std::shared_ptr<Entry> held;  // released outside the lock
-  absl::MutexLock l(&mu_);
-  auto it = interest_.find(e->key);
-  if (it == interest_.end() || it->second.get() != e) return;
-  held = it->second;
-  RemoveLocked(held);
+void EpollFile::PurgeLocked() {
+  if (!shared_->has_dead.exchange(false, std::memory_order_acq_rel)) return;
+  for (auto it = interest_.begin(); it != interest_.end();) {
+    std::shared_ptr<Entry> e = (it++)->second;
+    if (e->dead.load(std::memory_order_acquire)) RemoveLocked(e);
+  }
 }
 
 int EpollFile::HeightBelow(const EpollFile* target, bool* found) {
@@ -175,9 +180,10 @@ ErrnoOrOk EpollFile::Add(int fd, const std::shared_ptr<vfs::FileDescription>& fi
     if (found || below > kMaxNests || below + 1 + DepthAbove() > kMaxNests) return Errno(ELOOP);
   }
   const bool host = file->HostPollFd() >= 0;
-  auto e = std::make_shared<Entry>(weak_from_this(), shared_, file, fd, events, data, host);
+  auto e = std::make_shared<Entry>(shared_, file, fd, events, data, host);
   {
     absl::MutexLock l(&mu_);
+    PurgeLocked();
     if (interest_.count(e->key) != 0) return Errno(EEXIST);
     interest_[e->key] = e;
     if (host) host_.push_back(e.get());
@@ -200,6 +206,7 @@ ErrnoOrOk EpollFile::Modify(int fd, const std::shared_ptr<vfs::FileDescription>&
   std::shared_ptr<Entry> e;
   {
     absl::MutexLock l(&mu_);
+    PurgeLocked();
     auto it = interest_.find({file.get(), fd});
     if (it == interest_.end()) return Errno(ENOENT);
     e = it->second;
@@ -220,6 +227,7 @@ ErrnoOrOk EpollFile::Delete(int fd, const std::shared_ptr<vfs::FileDescription>&
   std::shared_ptr<Entry> e;
   {
     absl::MutexLock l(&mu_);
+    PurgeLocked();
     auto it = interest_.find({file.get(), fd});
     if (it == interest_.end()) return Errno(ENOENT);
     e = it->second;
@@ -237,8 +245,7 @@ ErrnoOrOk EpollFile::Delete(int fd, const std::shared_ptr<vfs::FileDescription>&
 
 std::vector<epoll_event> EpollFile::Collect(int max) {
   std::vector<epoll_event> out;
-  // Files polled here are released after the lock: one may be the last
-  // reference, and its release takes our lock (Forget).
+  // Files polled here are released after the lock (see PurgeLocked).
   std::vector<std::shared_ptr<vfs::FileDescription>> keep;
   CollectLocked(max, &out, &keep);
   return out;
@@ -248,6 +255,7 @@ void EpollFile::CollectLocked(int max, std::vector<epoll_event>* result,
                               std::vector<std::shared_ptr<vfs::FileDescription>>* keep) {
   std::vector<epoll_event>& out = *result;
   absl::MutexLock l(&mu_);
+  PurgeLocked();
   for (Entry* h : host_) {
     if (h->events.load() & ~kPrivateBits) Link(h);
   }
@@ -301,6 +309,7 @@ std::vector<pollfd> EpollFile::HostPollFds() {
   std::vector<pollfd> fds;
   std::vector<std::shared_ptr<vfs::FileDescription>> keep;  // released after the lock
   absl::MutexLock l(&mu_);
+  PurgeLocked();
   for (Entry* h : host_) {
     const uint32_t events = h->events.load();
     if ((events & ~kPrivateBits) == 0) continue;
@@ -339,6 +348,7 @@ uint32_t EpollFile::Readiness(uint32_t mask) {
   std::vector<std::shared_ptr<vfs::FileDescription>> keep;
   {
     absl::MutexLock l(&mu_);
+    PurgeLocked();
     for (Entry* h : host_) {
       if (h->events.load() & ~kPrivateBits) Link(h);
     }
@@ -421,8 +431,9 @@ std::string EpollFile::FdInfo() const {
   return s;
 }
 
-size_t EpollFile::size() const {
+size_t EpollFile::size() {
   absl::MutexLock l(&mu_);
+  PurgeLocked();
   return interest_.size();
 }
 

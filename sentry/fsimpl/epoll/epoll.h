@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -78,7 +79,7 @@ class EpollFile : public vfs::FileDescription, public std::enable_shared_from_th
   bool CanPoll() const override { return true; }
 
   // Entries (for tests).
-  size_t size() const;
+  size_t size();
 
  private:
   struct Entry;
@@ -87,7 +88,8 @@ class EpollFile : public vfs::FileDescription, public std::enable_shared_from_th
   struct Shared {
     absl::Mutex ready_mu;  // a leaf
     std::list<Entry*> ready ABSL_GUARDED_BY(ready_mu);
-    waiter::Queue queue;  // whoever waits on the epoll itself
+    waiter::Queue queue;                // whoever waits on the epoll itself
+    std::atomic<bool> has_dead{false};  // some entry's description went
   };
   using Key = std::pair<const vfs::FileDescription*, int>;
 
@@ -102,8 +104,9 @@ class EpollFile : public vfs::FileDescription, public std::enable_shared_from_th
   void RemoveLocked(const std::shared_ptr<Entry>& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts `e` on the ready list unless it is there; true if it was not.
   bool Link(Entry* e);
-  // A watched description went (EpollLink).
-  void Forget(Entry* e);
+  // Drops the entries whose descriptions went (Entry::DescriptionReleased
+  // marks them dead).
+  void PurgeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<pollfd> HostPollFds();
   // Collect's work under mu_; the files it polled go in `keep`, released by
   // the caller after the lock (one may be the last reference, and a

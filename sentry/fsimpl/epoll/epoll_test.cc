@@ -15,6 +15,11 @@ namespace {
 
 using eventfd::EventFd;
 
+// struct epoll_event is packed: its fields are read by value, never bound to
+// a reference (gtest's EXPECT_EQ would).
+uint64_t DataOf(const epoll_event& e) { return e.data.u64; }
+uint32_t EventsOf(const epoll_event& e) { return e.events; }
+
 std::shared_ptr<EventFd> NewEventFd(uint64_t v = 0) {
   return std::make_shared<EventFd>(v, false, O_NONBLOCK);
 }
@@ -30,8 +35,8 @@ TEST(EpollTest, LevelTriggeredReportsWhileReady) {
   for (int i = 0; i < 2; ++i) {
     auto ev = ep->Collect(8);
     ASSERT_EQ(ev.size(), 1u);
-    EXPECT_EQ(ev[0].events, static_cast<uint32_t>(EPOLLIN));
-    EXPECT_EQ(ev[0].data.u64, 42u);
+    EXPECT_EQ(EventsOf(ev[0]), static_cast<uint32_t>(EPOLLIN));
+    EXPECT_EQ(DataOf(ev[0]), 42u);
   }
   ASSERT_TRUE(e->Read(nullptr).ok());
   EXPECT_TRUE(ep->Collect(8).empty());
@@ -58,7 +63,7 @@ TEST(EpollTest, OneShotWaitsForModify) {
   ASSERT_TRUE(ep->Modify(3, e, kIn | EPOLLONESHOT, 2).ok());
   auto ev = ep->Collect(8);
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].data.u64, 2u);
+  EXPECT_EQ(DataOf(ev[0]), 2u);
 }
 
 TEST(EpollTest, CtlErrors) {
@@ -118,7 +123,7 @@ TEST(EpollTest, NestedEpollsAndLoops) {
   EXPECT_EQ(inner->Readiness(POLLIN), static_cast<uint32_t>(POLLIN));
   auto ev = outer->Collect(8);
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].data.u64, 7u);
+  EXPECT_EQ(DataOf(ev[0]), 7u);
 }
 
 TEST(EpollTest, ChainsAreLimited) {
@@ -156,7 +161,7 @@ TEST(EpollTest, WaitWakesForAnEventAndTimesOut) {
   t.join();
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(ev->size(), 1u);
-  EXPECT_EQ((*ev)[0].data.u64, 9u);
+  EXPECT_EQ(DataOf((*ev)[0]), 9u);
 }
 
 }  // namespace
