@@ -252,29 +252,26 @@ const Entry kEntries[] = {
   {322, Execveat,      kPartial, "as execve", {A::kFd, A::kPath, A::kPtr, A::kPtr, A::kHex}},
   {435, Clone3,        kPartial, "as clone; set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are refused (counted)", {A::kPtr, A::kUDec}},
   // Pipes, eventfd, poll and epoll (sys_pipe.cc, sys_poll.cc, sys_epoll.cc;
-  // sentry/fsimpl/{pipe,eventfd,epoll}). Until signal delivery (the processes
-  // issue) an interrupted wait is EINTR and a wait's temporary signal mask
-  // ends with the call.
+  // sentry/fsimpl/{pipe,eventfd,epoll}).
   {22,  Pipe,          kFull, "", {A::kPtr}},
   {293, Pipe2,         kPartial, "O_NOTIFICATION_PIPE is ENOPKG (no watch queues, counted)", {A::kPtr, A::kOpenFlags}},
   {284, Eventfd,       kFull, "", {A::kUDec}},
   {290, Eventfd2,      kFull, "", {A::kUDec, A::kHex}},
-  {7,   Poll,          kPartial, "an interrupted poll is EINTR (no restart_syscall yet)", {A::kPtr, A::kUDec, A::kDec}},
-  {271, Ppoll,         kPartial, "the signal mask holds during the wait; a signal that ends it is not yet delivered (the processes issue)",
-                       {A::kPtr, A::kUDec, A::kTimespec, A::kSigset, A::kUDec}},
+  {7,   Poll,          kFull, "", {A::kPtr, A::kUDec, A::kDec}},
+  {271, Ppoll,         kFull, "", {A::kPtr, A::kUDec, A::kTimespec, A::kSigset, A::kUDec}},
   {23,  Select,        kPartial, "nfds is clamped to an fd-table size grown from the highest open fd (Linux's never shrinks)",
                        {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
-  {270, Pselect6,      kPartial, "as select and ppoll", {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kTimespec, A::kPtr}},
+  {270, Pselect6,      kPartial, "as select", {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kTimespec, A::kPtr}},
   {213, EpollCreate,   kFull, "", {A::kDec}},
   {291, EpollCreate1,  kFull, "", {A::kHex}},
   {233, EpollCtl,      kPartial, "entries on donated host fds (stdio) are polled level-triggered, EPOLLET or not, and do not wake a poll or an outer epoll watching the epoll",
                        {A::kFd, A::kDec, A::kFd, A::kPtr}},
   {232, EpollWait,     kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec}},
-  {281, EpollPwait,    kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kDec, A::kSigset, A::kUDec}},
+  {281, EpollPwait,    kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec, A::kSigset, A::kUDec}},
   {275, Splice,        kPartial, "one of the ends a pipe; the data is copied through the Sentry (no page moves, SPLICE_F_MOVE and SPLICE_F_GIFT change nothing), at most 1 MiB per call",
                        {A::kFd, A::kPtr, A::kFd, A::kPtr, A::kUDec, A::kHex}},
   {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
-  {441, EpollPwait2,   kPartial, "as ppoll's signal mask", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
+  {441, EpollPwait2,   kFull, "", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
 };
 // clang-format on
 

@@ -98,9 +98,9 @@ SyscallResult EpollWait(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult EpollPwait(Task& t, const SyscallArgs& a) {
-  ScopedSigmask mask(t);
+  WaitSigmask mask(t);
   RETURN_IF_ERROR(mask.Set(a.Addr(4), a.Size(5)));
-  return DoWait(t, a.Int(0), a.Addr(1), a.Int(2), MillisecondTimeout(a.Int(3)));
+  return mask.Finish(DoWait(t, a.Int(0), a.Addr(1), a.Int(2), MillisecondTimeout(a.Int(3))));
 }
 
 SyscallResult EpollPwait2(Task& t, const SyscallArgs& a) {
@@ -110,9 +110,9 @@ SyscallResult EpollPwait2(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(3), &ts));
     ASSIGN_OR_RETURN(timeout, RelativeTimeout(ts.tv_sec, ts.tv_nsec));
   }
-  ScopedSigmask mask(t);
+  WaitSigmask mask(t);
   RETURN_IF_ERROR(mask.Set(a.Addr(4), a.Size(5)));
-  return DoWait(t, a.Int(0), a.Addr(1), a.Int(2), timeout);
+  return mask.Finish(DoWait(t, a.Int(0), a.Addr(1), a.Int(2), timeout));
 }
 
 }  // namespace sentry::syscalls

@@ -27,15 +27,14 @@ constexpr int kONotificationPipe = O_EXCL;
 }  // namespace
 
 void SendSigpipe(Task& t) {
-  // pipe_write's send_sig(SIGPIPE, current, 0). TODO(processes issue):
-  // queue it for the writing thread once signals are delivered.
-  if (t.sigaction(SIGPIPE).handler > 1) {
-    t.kernel().RecordGap("SIGPIPE delivery to a guest handler (a write with no reader)");
-    return;
-  }
-  // Ignored, or blocked (then pending), or the default: the guest is its
-  // namespace's init, which ignores it (see Task::SendSignalToSelf).
-  (void)t.SendSignalToSelf(SIGPIPE);
+  // pipe_write's send_sig(SIGPIPE, current, 0): to the writing thread, as
+  // from the process itself (SI_USER).
+  siginfo_t info{};
+  info.si_signo = SIGPIPE;
+  info.si_code = SI_USER;
+  info.si_pid = t.tgid();
+  info.si_uid = t.creds().ruid;
+  (void)t.SendSignal(info, /*to_group=*/false);
 }
 
 SyscallResult Pipe2(Task& t, const SyscallArgs& a) {

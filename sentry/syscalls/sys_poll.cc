@@ -198,13 +198,22 @@ SyscallResult DoSelect(Task& t, int nfds, UserAddr in_addr, UserAddr out_addr, U
   return count;
 }
 
+// sys_poll: an interrupted poll restarts through restart_syscall with the
+// same deadline (do_restart_poll), unless a handler makes it EINTR.
+SyscallResult RestartablePoll(Task& t, UserAddr ufds, uint64_t nfds, const Timeout& timeout) {
+  SyscallResult r = DoPoll(t, ufds, nfds, timeout);
+  if (!r.ok() && r.error().value() == kERESTARTNOHAND) {
+    t.set_restart_block(
+        [ufds, nfds, timeout](Task& t) { return RestartablePoll(t, ufds, nfds, timeout); });
+    return Errno(kERESTART_RESTARTBLOCK);
+  }
+  return r;
+}
+
 }  // namespace
 
 SyscallResult Poll(Task& t, const SyscallArgs& a) {
-  SyscallResult r = DoPoll(t, a.Addr(0), a[1], MillisecondTimeout(a.Int(2)));
-  // TODO(processes issue): restart_syscall with the time left.
-  if (!r.ok() && r.error().value() == kERESTARTNOHAND) return Errno(kERESTART_RESTARTBLOCK);
-  return r;
+  return RestartablePoll(t, a.Addr(0), a[1], MillisecondTimeout(a.Int(2)));
 }
 
 SyscallResult Ppoll(Task& t, const SyscallArgs& a) {
@@ -214,11 +223,11 @@ SyscallResult Ppoll(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(2), &ts));
     ASSIGN_OR_RETURN(timeout, RelativeTimeout(ts.tv_sec, ts.tv_nsec));
   }
-  ScopedSigmask mask(t);
+  WaitSigmask mask(t);
   RETURN_IF_ERROR(mask.Set(a.Addr(3), a.Size(4)));
   SyscallResult r = DoPoll(t, a.Addr(0), a[1], timeout);
   WriteBackTimespec(t, a.Addr(2), timeout);
-  return r;
+  return mask.Finish(std::move(r));
 }
 
 SyscallResult Select(Task& t, const SyscallArgs& a) {
@@ -246,7 +255,7 @@ SyscallResult Pselect6(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<timespec>(4), &ts));
     ASSIGN_OR_RETURN(timeout, RelativeTimeout(ts.tv_sec, ts.tv_nsec));
   }
-  ScopedSigmask mask(t);
+  WaitSigmask mask(t);
   if (a[5] != 0) {
     // The sixth argument points at {const sigset_t *ss; size_t ss_len}.
     struct {
@@ -258,7 +267,7 @@ SyscallResult Pselect6(Task& t, const SyscallArgs& a) {
   }
   SyscallResult r = DoSelect(t, a.Int(0), a.Addr(1), a.Addr(2), a.Addr(3), timeout);
   WriteBackTimespec(t, a.Addr(4), timeout);
-  return r;
+  return mask.Finish(std::move(r));
 }
 
 }  // namespace sentry::syscalls

@@ -52,18 +52,26 @@ inline Timeout MillisecondTimeout(int ms) {
   return t;
 }
 
-// The task's signal mask for the length of a wait, the old one put back when
-// it ends. TODO(processes issue): once signals are delivered, a signal that
-// interrupts the wait runs its handler under the temporary mask, and the old
-// one comes back after it (restore_saved_sigmask).
-class ScopedSigmask {
+// Whether a syscall's result says a signal ended its wait.
+inline bool Interrupted(const SyscallResult& r) {
+  if (r.ok()) return false;
+  const int e = r.error().value();
+  return e == EINTR || e == kERESTARTSYS || e == kERESTARTNOHAND || e == kERESTART_RESTARTBLOCK;
+}
+
+// The signal mask a wait runs under (ppoll, pselect6, epoll_pwait*), as
+// Linux's set_user_sigmask and restore_saved_sigmask_unless: the old mask is
+// the task's saved mask; a wait that a signal ended keeps the temporary one
+// until that signal is delivered (its handler's frame holds the old mask, or
+// the task puts it back), any other end puts the old one back at once.
+class WaitSigmask {
  public:
-  explicit ScopedSigmask(Task& t) : t_(t) {}
-  ~ScopedSigmask() {
-    if (saved_) t_.set_signal_mask(*saved_);
+  explicit WaitSigmask(Task& t) : t_(t) {}
+  ~WaitSigmask() {
+    if (old_) t_.set_signal_mask(*old_);  // an error before the wait
   }
-  ScopedSigmask(const ScopedSigmask&) = delete;
-  ScopedSigmask& operator=(const ScopedSigmask&) = delete;
+  WaitSigmask(const WaitSigmask&) = delete;
+  WaitSigmask& operator=(const WaitSigmask&) = delete;
 
   // set_user_sigmask: nothing for a null mask; EINVAL unless `size` is 8;
   // EFAULT.
@@ -72,14 +80,23 @@ class ScopedSigmask {
     if (size != sizeof(uint64_t)) return Errno(EINVAL);
     uint64_t m;
     RETURN_IF_ERROR(t_.mm().CopyInObj(UserPtr<uint64_t>(mask.value()), &m));
-    saved_ = t_.signal_mask();
+    old_ = t_.signal_mask();
+    t_.SetSavedMask(*old_);
     t_.set_signal_mask(m);
+    // A signal the new mask lets through, already pending, ends the wait
+    // (signal_pending).
+    if (t_.HasDeliverableSignal()) t_.waker().Interrupt();
     return Ok();
+  }
+  // The syscall's result, after the mask is settled.
+  SyscallResult Finish(SyscallResult r) {
+    if (old_ && Interrupted(r)) old_.reset();  // restored with the delivery
+    return r;
   }
 
  private:
   Task& t_;
-  std::optional<uint64_t> saved_;
+  std::optional<uint64_t> old_;
 };
 
 }  // namespace sentry::syscalls

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -527,6 +528,88 @@ TEST(PipeTest, ABlockedWriterFinishesAsTheReaderDrains) {
   reader.join();
 }
 
+// --- Another process (fork). ---
+
+// Runs `fn` in a forked child that then exits 0; returns its pid.
+template <typename F>
+pid_t Spawn(F fn) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  return pid;
+}
+
+int WaitStatus(pid_t pid) {
+  int status = -1;
+  EXPECT_THAT(waitpid(pid, &status, 0), SyscallSucceedsWithValue(pid));
+  return status;
+}
+
+TEST(PipeForkTest, AChildWritesWhatTheParentWaitsFor) {
+  Pipe p = MakePipe();
+  const pid_t child = Spawn([&] {
+    p.r.reset();
+    usleep(20000);
+    if (write(p.w.get(), "from child", 10) != 10) _exit(1);
+  });
+  ASSERT_GT(child, 0);
+  p.w.reset();
+  char buf[16];
+  ASSERT_THAT(read(p.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(10));
+  EXPECT_EQ(std::string(buf, 10), "from child");
+  // The child's exit closes the last writer: end of file.
+  EXPECT_THAT(read(p.r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(0));
+  EXPECT_EQ(WaitStatus(child), 0);
+}
+
+TEST(PipeForkTest, SigpipeKillsAWriterByDefault) {
+  Pipe p = MakePipe();
+  p.r.reset();
+  const pid_t child = Spawn([&] {
+    signal(SIGPIPE, SIG_DFL);
+    (void)WriteN(p.w.get(), 1);
+    _exit(1);  // not reached: SIGPIPE's default action ends the process
+  });
+  ASSERT_GT(child, 0);
+  const int status = WaitStatus(child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) << status;
+}
+
+volatile sig_atomic_t g_handled = 0;
+void CountSignal(int) { g_handled = g_handled + 1; }
+
+// A read waiting on a pipe is interrupted by a handled signal: with
+// SA_RESTART it goes on waiting (ERESTARTSYS), without it is EINTR.
+TEST(PipeForkTest, AHandledSignalRestartsOrInterruptsAWaitingRead) {
+  for (const bool restart : {true, false}) {
+    struct sigaction sa = {}, old;
+    sa.sa_handler = CountSignal;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+    Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+    g_handled = 0;
+    Pipe p = MakePipe();
+    const pid_t parent = getpid();
+    const pid_t child = Spawn([&] {
+      usleep(30000);
+      kill(parent, SIGUSR1);
+      usleep(30000);
+      if (write(p.w.get(), "z", 1) != 1) _exit(1);
+    });
+    ASSERT_GT(child, 0);
+    char c;
+    if (restart) {
+      EXPECT_THAT(read(p.r.get(), &c, 1), SyscallSucceedsWithValue(1));
+    } else {
+      EXPECT_THAT(read(p.r.get(), &c, 1), SyscallFailsWithErrno(EINTR));
+    }
+    EXPECT_EQ(g_handled, 1);
+    EXPECT_EQ(WaitStatus(child), 0);
+  }
+}
+
 // --- Named FIFOs. ---
 
 class FifoTest : public ::testing::Test {
@@ -633,6 +716,20 @@ TEST_F(FifoTest, NoHangupBeforeAWriterCame) {
 
 TEST_F(FifoTest, AccessModeThreeIsEinval) {
   EXPECT_THAT(open(path_.c_str(), O_ACCMODE | O_NONBLOCK), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST_F(FifoTest, ABlockingOpenWaitsForAnotherProcess) {
+  const pid_t child = Spawn([&] {
+    usleep(20000);
+    FileDescriptor w(open(path_.c_str(), O_WRONLY));
+    if (!w.valid() || write(w.get(), "hey", 3) != 3) _exit(1);
+  });
+  ASSERT_GT(child, 0);
+  FileDescriptor r(open(path_.c_str(), O_RDONLY));
+  ASSERT_TRUE(r.valid()) << strerror(errno);
+  char buf[4];
+  EXPECT_THAT(read(r.get(), buf, sizeof(buf)), SyscallSucceedsWithValue(3));
+  EXPECT_EQ(WaitStatus(child), 0);
 }
 
 TEST_F(FifoTest, ABlockingReaderWaitsForAWriter) {

@@ -10,6 +10,7 @@
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -161,6 +162,64 @@ TEST(PollTest, AWriteFromAnotherThreadWakesIt) {
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   EXPECT_THAT(poll(&pfd, 1, 5000), SyscallSucceedsWithValue(1));
   writer.join();
+}
+
+volatile sig_atomic_t g_handled = 0;
+void CountSignal(int) { g_handled = g_handled + 1; }
+
+// Sends SIGUSR1 to this process after `us` microseconds, from a child.
+pid_t SignalLater(useconds_t us) {
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child == 0) {
+    usleep(us);
+    kill(parent, SIGUSR1);
+    _exit(0);
+  }
+  return child;
+}
+
+// poll is never restarted around a handler, SA_RESTART or not: EINTR.
+TEST(PollTest, AHandledSignalIsEintr) {
+  struct sigaction sa = {}, old;
+  sa.sa_handler = CountSignal;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  g_handled = 0;
+  Pipe p = MakePipe();
+  const pid_t child = SignalLater(20000);
+  ASSERT_GT(child, 0);
+  struct pollfd pfd = {p.r.get(), POLLIN, 0};
+  EXPECT_THAT(poll(&pfd, 1, 5000), SyscallFailsWithErrno(EINTR));
+  EXPECT_EQ(g_handled, 1);
+  ASSERT_THAT(waitpid(child, nullptr, 0), SyscallSucceedsWithValue(child));
+}
+
+// The signal ppoll's mask lets in ends the wait, and its handler runs with
+// that mask; the old mask is back afterwards.
+TEST(PpollTest, TheMaskLetsASignalIn) {
+  struct sigaction sa = {}, old;
+  sa.sa_handler = CountSignal;
+  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+  Cleanup restore_action([&] { sigaction(SIGUSR1, &old, nullptr); });
+  sigset_t block, saved;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  ASSERT_THAT(sigprocmask(SIG_BLOCK, &block, &saved), SyscallSucceeds());
+  Cleanup restore_mask([&] { sigprocmask(SIG_SETMASK, &saved, nullptr); });
+  g_handled = 0;
+  const pid_t child = SignalLater(20000);
+  ASSERT_GT(child, 0);
+  ASSERT_THAT(waitpid(child, nullptr, 0), SyscallSucceedsWithValue(child));
+  EXPECT_EQ(g_handled, 0);  // blocked: pending
+  const uint64_t none = 0;
+  const struct timespec ts = {5, 0};
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &none, 8), SyscallFailsWithErrno(EINTR));
+  EXPECT_EQ(g_handled, 1);
+  sigset_t now;
+  ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &now), SyscallSucceeds());
+  EXPECT_TRUE(sigismember(&now, SIGUSR1));
 }
 
 // --- ppoll ---

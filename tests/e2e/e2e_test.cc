@@ -158,6 +158,14 @@ std::vector<Case> Cases() {
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},
       {"BusyboxShArithmetic", {kBusybox, "sh", "-c", "echo $((6*7))"}, 0, "42\n"},
+      // Pipelines: pipes between processes, a writer ended by SIGPIPE (yes),
+      // command substitution, a FIFO on /tmp.
+      {"BusyboxShPipelines",
+       {kBusybox, "sh", "-c",
+        "echo hello | tr a-z A-Z; seq 1 20000 | wc -l; yes | head -2; echo $(echo sub); "
+        "d=$(mktemp -d) && mkfifo $d/f && (echo fifo >$d/f &) && cat $d/f && rm -r $d"},
+       0,
+       "HELLO\n20000\ny\ny\nsub\nfifo\n"},
       // The host's files, through the gofer (a read-only view of the host's
       // root): a file behind a symlink, a directory listing (ls sorts), a
       // large file, attributes of symlinks and what they point to.
