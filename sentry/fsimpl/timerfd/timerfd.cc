@@ -9,15 +9,11 @@
 #include <cstring>
 
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/anon/anon_inode.h"
 #include "sentry/kernel/task.h"
 
 namespace sentry::fsimpl::timerfd {
 namespace {
-
-// The anonymous inode every timerfd shares (Linux's anon_inode_inode), on
-// an anon_inodefs of the sandbox's own numbering.
-constexpr dev_t kAnonInodeDev = 0x10;
-constexpr ino_t kAnonInodeIno = 1;
 
 // Linux's timespec64_to_ktime: saturating at "never".
 int64_t ToNs(const timespec& ts) { return time::TimespecToNs(ts); }
@@ -42,7 +38,11 @@ std::shared_ptr<TimerFd> TimerFd::Create(time::TimerService& timers, time::Clock
 TimerFd::TimerFd(time::Clocks& clocks, clockid_t clock, int status_flags)
     : vfs::FileDescription(status_flags), clocks_(clocks), clock_(clock) {}
 
-TimerFd::~TimerFd() { timer_.reset(); }
+TimerFd::~TimerFd() {
+  // Epoll entries leave the queue while it is still there.
+  ReleaseEpollLinks();
+  timer_.reset();
+}
 
 void TimerFd::Expired(const time::Expiry& e) {
   if (e.clock_set) {
@@ -140,14 +140,8 @@ ErrnoOr<int64_t> TimerFd::Seek(int64_t offset, int whence) {
 }
 
 ErrnoOr<struct stat> TimerFd::Stat() {
-  // Linux's anonymous inode: mode 0600 with no file type, owned by root.
-  struct stat st {};
-  st.st_dev = kAnonInodeDev;
-  st.st_ino = kAnonInodeIno;
-  st.st_mode = S_IRUSR | S_IWUSR;
-  st.st_nlink = 1;
-  st.st_blksize = 4096;
-  return st;
+  // Linux's anonymous inode, the one eventfd and epoll show too.
+  return anon::AnonInodeStat();
 }
 
 ErrnoOr<uint64_t> TimerFd::Ioctl(kernel::Task& t, uint64_t cmd, uint64_t arg) {

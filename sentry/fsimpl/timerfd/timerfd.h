@@ -61,6 +61,7 @@ class TimerFd : public vfs::FileDescription {
   uint32_t Readiness(uint32_t mask) override;
   void EventRegister(waiter::Waiter* w, uint32_t mask) override { queue_.EventRegister(w, mask); }
   void EventUnregister(waiter::Waiter* w) override { queue_.EventUnregister(w); }
+  bool CanPoll() const override { return true; }  // epoll may watch it
 
   // For tests and /proc: the expirations not yet read.
   uint64_t ticks() const { return ticks_.load(std::memory_order_acquire); }
