@@ -542,7 +542,9 @@ TEST(E2eProcessTest, InteractiveShellJobControl) {
       "kill -CONT %1; jobs",
       "kill %1; wait; echo gone",
       "cat /dev/tty </dev/null & sleep 0.5; jobs",
-      "kill -9 %1; sleep 0.2",
+      "kill -9 %1; sleep 0.3; jobs >/dev/null",
+      // bash refuses the first exit while it still counts a stopped job.
+      "exit 3",
       "exit 3",
   };
   const std::vector<std::string> shell = {"/bin/bash", "--norc", "--noprofile", "-i"};
@@ -553,10 +555,10 @@ TEST(E2eProcessTest, InteractiveShellJobControl) {
   PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(700));
   EXPECT_EQ(ours.code, 3) << ours.out;
   for (const char* want :
-       {"hello-42", "Stopped                 sleep 30", "Running                 sleep 30 &", "gone",
-        "Stopped                 cat /dev/tty < /dev/null"}) {
+       {"hello-42", "Stopped                 sleep 30", "Running                 sleep 30 &",
+        "gone", "Stopped                 cat /dev/tty < /dev/null"}) {
     EXPECT_NE(native.out.find(want), std::string::npos) << "natively: " << want << "\n"
-                                                         << native.out;
+                                                        << native.out;
     EXPECT_NE(ours.out.find(want), std::string::npos) << "sandboxed: " << want << "\n" << ours.out;
   }
 }
