@@ -355,13 +355,14 @@ TEST(EpollPwaitTest, SigmaskArguments) {
   FileDescriptor ep = NewEpoll();
   struct epoll_event ev;
   const uint64_t mask = uint64_t{1} << (SIGUSR1 - 1);
-  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, &mask, 4),
+  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, &mask, size_t{4}),
               SyscallFailsWithErrno(EINVAL));
   // The sigset size is checked before maxevents.
-  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 0, 0, &mask, 4),
+  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 0, 0, &mask, size_t{4}),
               SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, &mask, 8), SyscallSucceedsWithValue(0));
-  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, nullptr, 4),
+  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, &mask, size_t{8}),
+              SyscallSucceedsWithValue(0));
+  EXPECT_THAT(syscall(SYS_epoll_pwait, ep.get(), &ev, 1, 0, nullptr, size_t{4}),
               SyscallSucceedsWithValue(0));
   sigset_t now;
   ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &now), SyscallSucceeds());
@@ -373,19 +374,19 @@ TEST(EpollPwaitTest, Pwait2TakesATimespec) {
   FileDescriptor e = NewEventfd(1);
   ASSERT_THAT(Add(ep.get(), e.get(), EPOLLIN, 3), SyscallSucceeds());
   struct epoll_event ev;
-  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, nullptr, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, nullptr, nullptr, size_t{8}),
               SyscallSucceedsWithValue(1));
   EXPECT_EQ(DataOf(ev), 3u);
   struct timespec bad = {0, 1000000000};
-  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, &bad, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, &bad, nullptr, size_t{8}),
               SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, kKernelAddress, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, kKernelAddress, nullptr, size_t{8}),
               SyscallFailsWithErrno(EFAULT));
   uint64_t v;
   ASSERT_THAT(read(e.get(), &v, 8), SyscallSucceeds());
   struct timespec ts = {0, 10000000};
   const int64_t start = NowNs();
-  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, &ts, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_epoll_pwait2, ep.get(), &ev, 1, &ts, nullptr, size_t{8}),
               SyscallSucceedsWithValue(0));
   EXPECT_GE(NowNs() - start, 10000000);
 }

@@ -101,8 +101,9 @@ TEST(EventfdTest, Readiness) {
 TEST(EventfdTest, BadBuffersAreEfault) {
   FileDescriptor e(eventfd(1, EFD_NONBLOCK));
   ASSERT_TRUE(e.valid());
-  EXPECT_THAT(syscall(SYS_read, e.get(), kKernelAddress, 8), SyscallFailsWithErrno(EFAULT));
-  EXPECT_THAT(syscall(SYS_write, e.get(), kKernelAddress, 8), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_read, e.get(), kKernelAddress, size_t{8}), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_write, e.get(), kKernelAddress, size_t{8}),
+              SyscallFailsWithErrno(EFAULT));
   uint64_t v;
   ASSERT_THAT(read(e.get(), &v, 8), SyscallSucceedsWithValue(8));
   EXPECT_EQ(v, 1u);

@@ -341,9 +341,11 @@ TEST(PipeTest, WrongEndIsEbadf) {
 
 TEST(PipeTest, BadBuffersAreEfaultAndLoseNothing) {
   Pipe p = MakePipe(O_NONBLOCK);
-  EXPECT_THAT(syscall(SYS_write, p.w.get(), kKernelAddress, 4), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_write, p.w.get(), kKernelAddress, size_t{4}),
+              SyscallFailsWithErrno(EFAULT));
   ASSERT_THAT(write(p.w.get(), "data", 4), SyscallSucceedsWithValue(4));
-  EXPECT_THAT(syscall(SYS_read, p.r.get(), kKernelAddress, 4), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_read, p.r.get(), kKernelAddress, size_t{4}),
+              SyscallFailsWithErrno(EFAULT));
   char buf[4];
   ASSERT_THAT(read(p.r.get(), buf, 4), SyscallSucceedsWithValue(4));
   EXPECT_EQ(std::string(buf, 4), "data");

@@ -215,7 +215,7 @@ TEST(PpollTest, TheMaskLetsASignalIn) {
   EXPECT_EQ(g_handled, 0);  // blocked: pending
   const uint64_t none = 0;
   const struct timespec ts = {5, 0};
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &none, 8), SyscallFailsWithErrno(EINTR));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &none, size_t{8}), SyscallFailsWithErrno(EINTR));
   EXPECT_EQ(g_handled, 1);
   sigset_t now;
   ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &now), SyscallSucceeds());
@@ -229,32 +229,36 @@ TEST(PpollTest, TheTimeLeftIsWrittenBack) {
   ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   struct timespec ts = {10, 0};
-  ASSERT_THAT(syscall(SYS_ppoll, &pfd, 1, &ts, nullptr, 8), SyscallSucceedsWithValue(1));
+  ASSERT_THAT(syscall(SYS_ppoll, &pfd, 1, &ts, nullptr, size_t{8}), SyscallSucceedsWithValue(1));
   EXPECT_EQ(ts.tv_sec, 9);  // just under ten seconds left
   EXPECT_GT(ts.tv_nsec, 0);
   // On timing out, nothing is left.
   ASSERT_THAT(read(p.r.get(), &ts, 1), SyscallSucceeds());
   ts = {0, 10000000};
-  ASSERT_THAT(syscall(SYS_ppoll, &pfd, 1, &ts, nullptr, 8), SyscallSucceedsWithValue(0));
+  ASSERT_THAT(syscall(SYS_ppoll, &pfd, 1, &ts, nullptr, size_t{8}), SyscallSucceedsWithValue(0));
   EXPECT_EQ(ts.tv_sec, 0);
   EXPECT_EQ(ts.tv_nsec, 0);
 }
 
 TEST(PpollTest, BadTimeoutsAreEinval) {
   struct timespec ts = {0, 1000000000};
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, nullptr, 8), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, nullptr, size_t{8}),
+              SyscallFailsWithErrno(EINVAL));
   ts = {-1, 0};
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, nullptr, 8), SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, kKernelAddress, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, nullptr, size_t{8}),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, kKernelAddress, nullptr, size_t{8}),
               SyscallFailsWithErrno(EFAULT));
 }
 
 TEST(PpollTest, TheSigsetSizeMustBe8WhenThereIsAMask) {
   const uint64_t mask = SigBit(SIGUSR1);
   const struct timespec zero = {0, 0};
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, &mask, 4), SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, nullptr, 4), SyscallSucceedsWithValue(0));
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, kKernelAddress, 8),
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, &mask, size_t{4}),
+              SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, nullptr, size_t{4}),
+              SyscallSucceedsWithValue(0));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &zero, kKernelAddress, size_t{8}),
               SyscallFailsWithErrno(EFAULT));
 }
 
@@ -263,7 +267,7 @@ TEST(PpollTest, TheMaskIsOnlyForTheWait) {
   ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &before), SyscallSucceeds());
   const uint64_t mask = SigBit(SIGUSR2);
   const struct timespec ts = {0, 1000000};
-  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &mask, 8), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &mask, size_t{8}), SyscallSucceedsWithValue(0));
   sigset_t after;
   ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &after), SyscallSucceeds());
   EXPECT_EQ(sigismember(&after, SIGUSR2), sigismember(&before, SIGUSR2));
@@ -272,7 +276,7 @@ TEST(PpollTest, TheMaskIsOnlyForTheWait) {
 TEST(PpollTest, TooManyFdsBeforeTheArrayIsRead) {
   struct rlimit rl;
   ASSERT_THAT(getrlimit(RLIMIT_NOFILE, &rl), SyscallSucceeds());
-  EXPECT_THAT(syscall(SYS_ppoll, kKernelAddress, rl.rlim_cur + 1, nullptr, nullptr, 8),
+  EXPECT_THAT(syscall(SYS_ppoll, kKernelAddress, rl.rlim_cur + 1, nullptr, nullptr, size_t{8}),
               SyscallFailsWithErrno(EINVAL));
 }
 
