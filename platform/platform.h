@@ -6,11 +6,14 @@
 // when the guest makes a syscall, faults, receives a host signal, or is interrupted.
 // Callers never see ptrace (or seccomp, or KVM).
 //
-// Threading: a Context is used by one host thread (the task's) at a time; Interrupt
-// may be called from any thread. For the ptrace backend, an AddressSpace's methods
-// and Switch must be called from the host thread that created the AddressSpace
-// (NewAddressSpace must run on the host thread that will run the guest: it becomes
-// the stub's tracer, and the stub dies when that thread exits). See
+// Threading: any host thread may create an AddressSpace, change it
+// (MapFile/Unmap/Protect) and Switch into it, and several host threads may run
+// guest code in one AddressSpace at once (guest threads; each with its own
+// Context). A Context is used by one host thread (the task's) at a time; Interrupt
+// may be called from any thread. An AddressSpace may be destroyed on any thread,
+// also while others are in Switch on it (those Switches then fail promptly). For
+// the ptrace backend each (address space, host thread) pair has a stub thread,
+// released when the Context is destroyed or the host thread exits; see
 // platform/README.md.
 #ifndef PLATFORM_PLATFORM_H_
 #define PLATFORM_PLATFORM_H_

@@ -49,6 +49,16 @@ const std::map<std::string, FlagDef>& Defs() {
           f.aslr = *b;
           return absl::OkStatus();
         }}},
+      {"vdso",
+       {true,
+        "map the Sentry's vDSO into the guest, so that clock_gettime, gettimeofday, time "
+        "and getcpu need no syscall (default true; false for debugging: every call traps)",
+        [](Flags& f, const std::string& v) -> absl::Status {
+          auto b = ParseBool("vdso", v);
+          if (!b.ok()) return b.status();
+          f.vdso = *b;
+          return absl::OkStatus();
+        }}},
       {"overlay",
        {false,
         "the root filesystem: \"memory\" (default) keeps the guest's changes in a tmpfs "

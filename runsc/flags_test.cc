@@ -33,6 +33,10 @@ TEST(FlagsTest, BadFlagsNameTheFlag) {
   cl = ParseCommandLine({"--aslr=false", "--platform", "ptrace", "do"});
   ASSERT_TRUE(cl.ok());
   EXPECT_FALSE(cl->flags.aslr);
+  EXPECT_TRUE(cl->flags.vdso);
+  cl = ParseCommandLine({"--vdso=false", "do"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_FALSE(cl->flags.vdso);
 }
 
 }  // namespace

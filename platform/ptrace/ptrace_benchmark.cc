@@ -1,6 +1,8 @@
 // The ptrace platform's floor: the round trip of one guest syscall through
 // Context::Switch (guest `syscall` -> stop -> Sentry -> resume), and of one
-// injected mmap (AddressSpace::MapFile, what a page fault costs on top).
+// injected mmap (AddressSpace::MapFile, what a page fault costs on top), from a host
+// thread with a stub thread in the address space and from one without (handed to
+// the factory thread); and what a new stub thread and a new address space cost.
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,8 +35,9 @@ struct Guest {
     if (memfd >= 0) close(memfd);
   }
 
-  // Returns an error message, or nullptr.
-  const char* Start(std::span<const char> code) {
+  // Returns an error message, or nullptr. With `switch_in`, runs the guest once, so
+  // that the calling thread has its stub thread.
+  const char* Start(std::span<const char> code, bool switch_in = true) {
     memfd = memfd_create("ptrace_benchmark", MFD_CLOEXEC);
     if (memfd < 0 || ftruncate(memfd, 16 * kPage) != 0) return "memfd";
     if (pwrite(memfd, code.data(), code.size(), 0) != static_cast<ssize_t>(code.size())) {
@@ -53,6 +56,7 @@ struct Guest {
     std::memset(&regs.r, 0, sizeof(regs.r));
     regs.r.rip = kCode;
     regs.r.eflags = 0x202;
+    if (switch_in && !ctx->Switch(*as, regs, fp).ok()) return "Switch";
     return nullptr;
   }
 };
@@ -107,6 +111,59 @@ void BM_MapFile(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MapFile);
+
+// MapFile from a host thread that has no stub thread in the address space: the
+// factory thread injects it into the stub's first process.
+void BM_MapFileHandoff(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false)) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    if (!g.as->MapFile(kCode + kPage, kPage, kPage, PROT_READ | PROT_WRITE).ok()) {
+      state.SkipWithError("MapFile failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_MapFileHandoff);
+
+// A host thread's first Switch in an address space (a new stub thread: a clone
+// injected on the factory thread, its hand-over, one round trip), and its
+// retirement when the context goes.
+void BM_NewStubThread(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false)) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    auto c = g.platform->NewContext();
+    sentry::arch::FpState fp;
+    if (!c.ok() || !(*c)->Switch(*g.as, g.regs, fp).ok()) {
+      state.SkipWithError("Switch failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_NewStubThread);
+
+// NewAddressSpace and its destruction (a stub process forked by the factory thread).
+void BM_NewAddressSpace(benchmark::State& state) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false)) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    if (!g.platform->NewAddressSpace().ok()) {
+      state.SkipWithError("NewAddressSpace failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_NewAddressSpace);
 
 // The native cost of a syscall in this process, for scale.
 void BM_NativeGetpid(benchmark::State& state) {

@@ -44,22 +44,43 @@ std::atomic<uint64_t> next_context_id{1};
 
 PtraceContext::PtraceContext() : id_(next_context_id++) {}
 
+PtraceContext::~PtraceContext() {
+  // The task's host thread is done with this stub thread, unless another context
+  // of the same thread still has its FP state live there.
+  if (last_ != nullptr && last_->tracer == CurrentTid() && !last_->gone.load() &&
+      (last_->fp_owner == id_ || last_->fp_owner == 0)) {
+    RetireCurrentThreadsStubThread(last_);
+  }
+}
+
 absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
                                                    sentry::arch::Registers& regs,
                                                    sentry::arch::FpState& fp) {
   // NOTE: the ptrace platform makes only PtraceAddressSpaces, and a Sentry runs one
   // platform.
   auto& as = static_cast<PtraceAddressSpace&>(address_space);
-  RETURN_IF_ERROR(as.CheckUsable("Switch"));
-  // TODO(threads): the stub thread of this guest thread, once there are several.
-  const pid_t tid = as.pid();
+
+  // The stub thread of this host thread in `as`: the one this context ran in last
+  // time, in the common case.
+  StubThread* st = last_.get();
+  if (st == nullptr || st->as_id != as.id() || st->tracer != CurrentTid() ||
+      st->gone.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (fp.stale()) {
+      return absl::FailedPreconditionError(
+          "ptrace platform: Switch with a stale FP state that is live in another stub thread "
+          "(call SyncFpState first)");
+    }
+    ASSIGN_OR_RETURN(last_, as.StubThreadForCurrentThread(/*create=*/true));
+    st = last_.get();
+  }
+  const pid_t tid = st->tid;
 
   // Whether the stub thread still holds this context's FP state.
-  const bool fp_live_here = as.id() == fp_as_id_ && as.fp_owner_ == id_;
+  const bool fp_live_here = st->fp_owner == id_;
   if (fp.stale() && !fp_live_here) {
     return absl::FailedPreconditionError(
-        "ptrace platform: Switch with a stale FP state that is live in another stub, or was "
-        "overwritten by another context (call SyncFpState first)");
+        "ptrace platform: Switch with a stale FP state that another context overwrote (call "
+        "SyncFpState first)");
   }
 
   // Publish the running stub thread for Interrupt, unless an interrupt is pending.
@@ -71,12 +92,11 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
       r.kind = SwitchResult::Kind::kInterrupted;
       return r;
     }
-    running_tgid_ = as.pid();
-    running_tid_ = tid;
+    running_pidfd_ = st->pidfd;
   }
   auto unpublish = [this] {
     absl::MutexLock l(&mu_);
-    running_tgid_ = running_tid_ = 0;
+    running_pidfd_ = -1;
   };
 
   // Registers in. orig_rax is not pushed: -1 keeps the host kernel's syscall-restart
@@ -92,32 +112,29 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
   r.orig_rax = orig_rax;
   if (!s.ok()) {
     unpublish();
-    return as.Lost("Switch", std::move(s));
+    return StubThreadLost(*st, "Switch", std::move(s));
   }
   // Push the FP state if the Sentry changed it or the stub thread holds another.
   if (fp.dirty() || !fp_live_here) {
     if (s = PtraceSetXstate(tid, fp.bytes()); !s.ok()) {
       unpublish();
-      return as.Lost("Switch", std::move(s));
+      return StubThreadLost(*st, "Switch", std::move(s));
     }
     fp.set_dirty(false);
   }
-  as.fp_owner_ = id_;
-  fp_as_id_ = as.id();
-  fp_tid_ = tid;
-  fp_tracer_ = as.tracer_tid();
+  st->fp_owner = id_;
 
   SwitchResult result;
   int status;
   for (;;) {
     if (s = PtraceResume(tid, PTRACE_SYSEMU); !s.ok()) {
       unpublish();
-      return as.Lost("Switch", std::move(s));
+      return StubThreadLost(*st, "Switch", std::move(s));
     }
-    absl::StatusOr<int> waited = WaitForStub(tid);
+    absl::StatusOr<int> waited = WaitForStub(st->pidfd, tid);
     if (!waited.ok()) {
       unpublish();
-      return as.Lost("Switch", waited.status());
+      return StubThreadLost(*st, "Switch", waited.status());
     }
     status = *waited;
     if (WIFSTOPPED(status) && WSTOPSIG(status) == kInterruptSignal && (status >> 16) == 0) {
@@ -125,19 +142,23 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
       // An interrupt whose flag a previous Switch already consumed: go on.
       if (!interrupt_pending_) continue;
       interrupt_pending_ = false;
-      running_tgid_ = running_tid_ = 0;
+      running_pidfd_ = -1;
       result.kind = SwitchResult::Kind::kInterrupted;
       break;
     }
     unpublish();
-    if (!WIFSTOPPED(status) || (status >> 16) != 0) return as.LostWithStatus("Switch", status);
+    if (!WIFSTOPPED(status) || (status >> 16) != 0) {
+      return StubThreadLostWithStatus(*st, "Switch", status);
+    }
     if (WSTOPSIG(status) == kSyscallStop) {
       result.kind = SwitchResult::Kind::kSyscall;
       break;
     }
     // A signal-delivery stop: a fault, a trap or another signal. Resuming with
     // signal 0 (above, next time) discards it in the host: the Sentry decides.
-    if (s = PtraceGetSiginfo(tid, &result.info); !s.ok()) return as.Lost("Switch", std::move(s));
+    if (s = PtraceGetSiginfo(tid, &result.info); !s.ok()) {
+      return StubThreadLost(*st, "Switch", std::move(s));
+    }
     if (IsPageFault(result.info)) {
       result.kind = SwitchResult::Kind::kFault;
       result.fault_addr = reinterpret_cast<uint64_t>(result.info.si_addr);
@@ -149,24 +170,30 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
   }
 
   // Registers out. The FP state stays in the stub thread until SyncFpState.
-  if (s = PtraceGetRegs(tid, &r); !s.ok()) return as.Lost("Switch", std::move(s));
+  if (s = PtraceGetRegs(tid, &r); !s.ok()) return StubThreadLost(*st, "Switch", std::move(s));
   fp.set_stale(true);
   return result;
 }
 
 absl::Status PtraceContext::SyncFpState(sentry::arch::FpState& fp) {
   if (!fp.stale()) return absl::OkStatus();
-  if (fp_tid_ == 0) {
+  if (last_ == nullptr) {
     return absl::FailedPreconditionError(
         "ptrace platform: SyncFpState of a stale FP state this context never ran");
   }
-  if (CurrentTid() != fp_tracer_) {
+  if (CurrentTid() != last_->tracer) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "ptrace platform: SyncFpState on host thread %d, but stub thread %d is traced by host "
         "thread %d",
-        CurrentTid(), fp_tid_, fp_tracer_));
+        CurrentTid(), last_->tid, last_->tracer));
   }
-  if (absl::Status s = PtraceGetXstate(fp_tid_, fp.bytes()); !s.ok()) {
+  if (last_->gone.load() || last_->fp_owner != id_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "ptrace platform: SyncFpState: the live FP state is lost (stub thread %d is gone or "
+        "another context ran in it)",
+        last_->tid));
+  }
+  if (absl::Status s = PtraceGetXstate(last_->tid, fp.bytes()); !s.ok()) {
     return absl::Status(s.code(), absl::StrFormat("SyncFpState: %s", s.message()));
   }
   fp.set_stale(false);
@@ -176,8 +203,9 @@ absl::Status PtraceContext::SyncFpState(sentry::arch::FpState& fp) {
 void PtraceContext::Interrupt() {
   absl::MutexLock l(&mu_);
   interrupt_pending_ = true;
-  // Under mu_, the running stub thread cannot be reaped (and its pid reused).
-  if (running_tid_ != 0) tgkill(running_tgid_, running_tid_, kInterruptSignal);
+  // Through the pidfd: it can never reach another process, even one that reused
+  // the pid of a stub thread that died meanwhile.
+  if (running_pidfd_ >= 0) PidfdKill(running_pidfd_, kInterruptSignal);
 }
 
 }  // namespace platform::ptrace

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
@@ -13,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include "absl/cleanup/cleanup.h"
 
 #include "absl/strings/str_format.h"
 #include "platform/ptrace/ptrace_syscalls.h"
@@ -35,6 +38,7 @@ constexpr uint64_t kLowestCandidate = 0x7f0000000000;
 static_assert(kStubRegionSize % kPageSize == 0);
 
 std::atomic<uint64_t> next_address_space_id{1};
+std::atomic<uint64_t> next_stub_thread_id{1};
 
 // What a stub child that exited during its set-up was doing (stub.h).
 const char* StubSetupStep(int exit_code) {
@@ -62,7 +66,175 @@ const char* StubSetupStep(int exit_code) {
   }
 }
 
+// Runs syscall `nr` in the stopped tracee `tid` (traced by the calling thread) from
+// the stub's code page, with `base` as the other registers, and returns its raw
+// result. On an unexpected wait status, *bad_status holds it (else -1); on any
+// error the tracee is in an unknown state and the caller must kill it.
+absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
+                               const user_regs_struct& base, uint64_t nr,
+                               const std::array<uint64_t, 6>& args, int* bad_status) {
+  *bad_status = -1;
+  user_regs_struct r = base;
+  r.rax = nr;
+  r.rdi = args[0];
+  r.rsi = args[1];
+  r.rdx = args[2];
+  r.r10 = args[3];
+  r.r8 = args[4];
+  r.r9 = args[5];
+  RETURN_IF_ERROR(PtraceSetRegs(tid, r));
+  for (;;) {
+    RETURN_IF_ERROR(PtraceResume(tid, PTRACE_CONT));
+    ASSIGN_OR_RETURN(const int status, WaitForStub(pidfd, tid));
+    if (!WIFSTOPPED(status) || (status >> 16) != 0) {
+      *bad_status = status;
+      return absl::InternalError(DescribeWaitStatus(tid, status));
+    }
+    const int sig = WSTOPSIG(status);
+    if (sig == kInterruptSignal) continue;  // A stale interrupt: drop it.
+    siginfo_t info;
+    RETURN_IF_ERROR(PtraceGetSiginfo(tid, &info));
+    if (sig == SIGTRAP && info.si_code == SI_KERNEL) {  // The int3.
+      RETURN_IF_ERROR(PtraceGetRegs(tid, &r));
+      if (r.rip == int3_addr + 1) return static_cast<int64_t>(r.rax);
+    }
+    // A signal sent to the idle stub from the host (si_code <= 0): drop it too.
+    if (info.si_code <= 0) continue;
+    // Anything else is a fault of the stub itself: it would recur forever.
+    PtraceGetRegs(tid, &r).IgnoreError();
+    return absl::InternalError(
+        absl::StrFormat("stub stopped by signal %d (si_code %d, address %p) at rip %#x", sig,
+                        info.si_code, info.si_addr, r.rip));
+  }
+}
+
+// The error for a tracee on which a request failed, after killing and reaping it.
+// A request fails with ESRCH (NotFound) on a stopped tracee only if it died: then
+// the message says how. Otherwise it is in an unknown state (DESIGN.md §11.6).
+absl::Status TraceeLost(pid_t tid, int pidfd, std::string_view during, const absl::Status& cause) {
+  const bool died = absl::IsNotFound(cause);
+  const int status = KillAndReap(pidfd);
+  if (died && status != -1) {
+    return absl::InternalError(
+        absl::StrFormat("%s: %s (%s)", during, DescribeWaitStatus(tid, status), cause.message()));
+  }
+  return absl::Status(cause.code(), absl::StrFormat("%s: %s; stub process %d killed", during,
+                                                    cause.message(), tid));
+}
+
+absl::Status TraceeLostWithStatus(pid_t tid, int pidfd, std::string_view during, int wait_status) {
+  if (!WIFEXITED(wait_status) && !WIFSIGNALED(wait_status)) KillAndReap(pidfd);
+  return absl::InternalError(
+      absl::StrFormat("%s: %s", during, DescribeWaitStatus(tid, wait_status)));
+}
+
+absl::Status TraceeFailed(pid_t tid, int pidfd, std::string_view during, const absl::Status& cause,
+                          int bad_status) {
+  return bad_status != -1 ? TraceeLostWithStatus(tid, pidfd, during, bad_status)
+                          : TraceeLost(tid, pidfd, during, cause);
+}
+
+// The stub threads the calling host thread traces. At thread exit they are
+// retired: killed and reaped while the thread is still their tracer (should the
+// thread die abnormally, PTRACE_O_EXITKILL kills them and they are reaped with
+// their address space).
+struct TracedStubThreads {
+  std::vector<std::shared_ptr<StubThread>> list;
+  ~TracedStubThreads() {
+    std::vector<std::shared_ptr<StubThread>> all = std::move(list);
+    for (const std::shared_ptr<StubThread>& st : all) RetireStubThread(st);
+  }
+};
+thread_local TracedStubThreads traced;
+
+// The calling thread's stub thread in address space `as_id`, or nullptr. Forgets
+// the ones that are gone on the way.
+const std::shared_ptr<StubThread>* FindTraced(uint64_t as_id) {
+  std::vector<std::shared_ptr<StubThread>>& l = traced.list;
+  for (size_t i = 0; i < l.size();) {
+    if (l[i]->gone.load(std::memory_order_relaxed)) {
+      l[i] = std::move(l.back());
+      l.pop_back();
+      continue;
+    }
+    if (l[i]->as_id == as_id) return &l[i];
+    ++i;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+// --- StubThread, StubCore ---
+
+StubThread::StubThread(pid_t tid, int pidfd, pid_t tracer, uint64_t as_id,
+                       std::weak_ptr<StubCore> core)
+    : tid(tid),
+      pidfd(pidfd),
+      tracer(tracer),
+      as_id(as_id),
+      id(next_stub_thread_id++),
+      core(std::move(core)) {}
+
+StubThread::~StubThread() { close(pidfd); }
+
+StubCore::~StubCore() { close(pidfd); }
+
+void StubCore::MarkLost() {
+  std::vector<std::shared_ptr<StubThread>> threads;
+  {
+    absl::MutexLock l(&mu_);
+    threads = threads_;
+  }
+  dead.store(true);
+  for (const std::shared_ptr<StubThread>& st : threads) {
+    st->gone.store(true);
+    PidfdKill(st->pidfd, SIGKILL);
+  }
+}
+
+void RetireStubThread(const std::shared_ptr<StubThread>& st) {
+  if (std::shared_ptr<StubCore> core = st->core.lock()) {
+    absl::MutexLock l(&core->mu_);
+    std::erase(core->threads_, st);
+  }
+  st->gone.store(true);
+  KillAndReap(st->pidfd);
+}
+
+void RetireCurrentThreadsStubThread(const std::shared_ptr<StubThread>& st) {
+  std::erase(traced.list, st);
+  RetireStubThread(st);
+}
+
+namespace {
+
+// The rest of losing a stub thread: its address space is lost too, unless it was
+// destroyed (which is why the stub thread died): then the error says so.
+absl::Status AfterStubThreadLost(StubThread& st, std::string_view during, absl::Status s) {
+  std::shared_ptr<StubCore> core = st.core.lock();
+  if (core != nullptr) core->MarkLost();
+  // Its core is gone only once the address space was destroyed.
+  if (core == nullptr || core->destroyed()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the address space was destroyed (stub thread %d killed)", during, st.tid));
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::Status StubThreadLost(StubThread& st, std::string_view during, absl::Status cause) {
+  st.gone.store(true);
+  absl::Status s = TraceeLost(st.tid, st.pidfd, during, cause);
+  return AfterStubThreadLost(st, during, std::move(s));
+}
+
+absl::Status StubThreadLostWithStatus(StubThread& st, std::string_view during, int wait_status) {
+  st.gone.store(true);
+  absl::Status s = TraceeLostWithStatus(st.tid, st.pidfd, during, wait_status);
+  return AfterStubThreadLost(st, during, std::move(s));
+}
 
 // --- PtracePlatform ---
 
@@ -101,16 +273,23 @@ absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(const Option
     return sentry::HostError(absl::StrFormat("mprotect of the ptrace stub region at %#x", start),
                              e);
   }
-  return std::unique_ptr<PtracePlatform>(new PtracePlatform(options.memory_fd, start));
+  ASSIGN_OR_RETURN(std::unique_ptr<StubFactory> factory, StubFactory::Start());
+  return std::unique_ptr<PtracePlatform>(
+      new PtracePlatform(options.memory_fd, start, std::move(factory)));
 }
 
-PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start)
-    : memory_fd_(memory_fd), region_start_(region_start), filter_(BuildStubFilter(region_start)) {
+PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start,
+                               std::unique_ptr<StubFactory> factory)
+    : memory_fd_(memory_fd),
+      region_start_(region_start),
+      filter_(BuildStubFilter(region_start)),
+      factory_(std::move(factory)) {
   filter_prog_.len = static_cast<unsigned short>(filter_.size());
   filter_prog_.filter = filter_.data();
 }
 
 PtracePlatform::~PtracePlatform() {
+  factory_.reset();
   munmap(reinterpret_cast<void*>(region_start_), kStubRegionSize);
 }
 
@@ -118,6 +297,19 @@ uint64_t PtracePlatform::stub_syscall_addr() const { return region_start_ + Stub
 uint64_t PtracePlatform::stub_int3_addr() const { return region_start_ + StubInt3Offset(); }
 
 absl::StatusOr<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
+  std::shared_ptr<StubCore> core;
+  RETURN_IF_ERROR(factory_->Run([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(core, CreateStub());
+    return absl::OkStatus();
+  }));
+  return std::unique_ptr<AddressSpace>(new PtraceAddressSpace(*this, std::move(core)));
+}
+
+absl::StatusOr<std::unique_ptr<Context>> PtracePlatform::NewContext() {
+  return std::unique_ptr<Context>(new PtraceContext());
+}
+
+absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() const {
   StubArgs args{
       .ppid = static_cast<uint64_t>(getpid()),
       .memory_fd = static_cast<uint64_t>(memory_fd_),
@@ -138,149 +330,297 @@ absl::StatusOr<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() 
     args.rseq_len = std::max<uint64_t>(__rseq_size, 32);
     args.rseq_sig = RSEQ_SIG;
   }
-  // The child must not run a Sentry signal handler before it resets them all.
+  // The child must not run a Sentry signal handler before it resets them all (the
+  // factory thread blocks every signal already; this keeps the rule local).
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = platform_ptrace_stub_clone(&args);
+  const pid_t pid = platform_ptrace_stub_clone(&args);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) return sentry::HostError("clone of a ptrace stub process", -pid);
 
-  // From here on, the destructor kills and reaps the child whatever happens.
-  std::unique_ptr<PtraceAddressSpace> as(new PtraceAddressSpace(*this, pid));
-  RETURN_IF_ERROR(as->Start());
-  return std::unique_ptr<AddressSpace>(std::move(as));
-}
+  absl::StatusOr<int> pidfd = PidfdOpen(pid);
+  if (!pidfd.ok()) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    return pidfd.status();
+  }
+  // From here on, the core's pidfd names the child; failures kill and reap it.
+  auto core = std::make_shared<StubCore>(pid, *pidfd, next_address_space_id++);
+  const std::string_view during = "ptrace stub start-up";
 
-absl::StatusOr<std::unique_ptr<Context>> PtracePlatform::NewContext() {
-  return std::unique_ptr<Context>(new PtraceContext());
-}
-
-// --- PtraceAddressSpace ---
-
-PtraceAddressSpace::PtraceAddressSpace(const PtracePlatform& platform, pid_t pid)
-    : platform_(platform), pid_(pid), tracer_(CurrentTid()), id_(next_address_space_id++) {}
-
-PtraceAddressSpace::~PtraceAddressSpace() {
-  if (!reaped_) KillAndReap(pid_);
-}
-
-absl::Status PtraceAddressSpace::Start() {
   // The child stops itself with SIGSTOP once it is clean, or exits if it cannot be.
-  absl::StatusOr<int> status = WaitForStub(pid_);
-  if (!status.ok()) return Lost("start-up", status.status());
+  absl::StatusOr<int> status = WaitForStub(core->pidfd, pid);
+  if (!status.ok()) return TraceeLost(pid, core->pidfd, during, status.status());
   if (WIFEXITED(*status) && StubSetupStep(WEXITSTATUS(*status)) != nullptr) {
-    reaped_ = lost_ = true;
     return absl::FailedPreconditionError(
-        absl::StrFormat("ptrace stub process %d failed to set itself up: %s failed", pid_,
+        absl::StrFormat("ptrace stub process %d failed to set itself up: %s failed", pid,
                         StubSetupStep(WEXITSTATUS(*status))));
   }
   if (!WIFSTOPPED(*status) || WSTOPSIG(*status) != SIGSTOP) {
-    return LostWithStatus("start-up", *status);
+    return TraceeLostWithStatus(pid, core->pidfd, during, *status);
   }
-  // EXITKILL: a stub never outlives its tracer thread (DESIGN.md §11.6).
-  if (absl::Status s = PtraceSetOptions(pid_, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD); !s.ok()) {
-    return Lost("start-up", std::move(s));
+  // EXITKILL: a stub never outlives the factory thread (DESIGN.md §11.6).
+  if (absl::Status s = PtraceSetOptions(pid, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD); !s.ok()) {
+    return TraceeLost(pid, core->pidfd, during, s);
   }
 
   // Check that the stub is where it should be and unmapped all of the Sentry.
   user_regs_struct r;
-  if (absl::Status s = PtraceGetRegs(pid_, &r); !s.ok()) return Lost("start-up", std::move(s));
-  if (r.rip != platform_.stub_syscall_addr()) {
-    lost_ = true;
+  if (absl::Status s = PtraceGetRegs(pid, &r); !s.ok()) {
+    return TraceeLost(pid, core->pidfd, during, s);
+  }
+  if (r.rip != stub_syscall_addr()) {
+    KillAndReap(core->pidfd);
     return absl::InternalError(
-        absl::StrFormat("ptrace stub process %d stopped at %#x, not at its syscall loop %#x", pid_,
-                        r.rip, platform_.stub_syscall_addr()));
+        absl::StrFormat("ptrace stub process %d stopped at %#x, not at its syscall loop %#x", pid,
+                        r.rip, stub_syscall_addr()));
   }
   for (const auto& [result, what] : {std::pair{r.r14, "below"}, std::pair{r.r15, "above"}}) {
     if (result != 0) {
-      lost_ = true;
+      KillAndReap(core->pidfd);
       return sentry::HostError(
-          absl::StrFormat("ptrace stub process %d: munmap of everything %s the stub region", pid_,
+          absl::StrFormat("ptrace stub process %d: munmap of everything %s the stub region", pid,
                           what),
           -static_cast<int>(result));
     }
   }
-  inject_regs_ = r;
-  inject_regs_.fs_base = inject_regs_.gs_base = 0;
-  inject_regs_.orig_rax = ~uint64_t{0};  // Not in a syscall: no restart by the kernel.
-  inject_regs_.rip = platform_.stub_syscall_addr();
-  return absl::OkStatus();
+  core->inject_regs = r;
+  core->inject_regs.fs_base = core->inject_regs.gs_base = 0;
+  core->inject_regs.orig_rax = ~uint64_t{0};  // Not in a syscall: no restart by the kernel.
+  core->inject_regs.rip = stub_syscall_addr();
+  return core;
 }
 
-absl::Status PtraceAddressSpace::CheckUsable(std::string_view operation) const {
-  if (CurrentTid() != tracer_) {
-    // TODO(threads): one stub thread per guest thread, each traced by its task's host
-    // thread: inject clone into the stub for a new thread, have it stop itself, detach
-    // it with PTRACE_DETACH + SIGSTOP, and PTRACE_SEIZE it from the new tracer.
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "ptrace platform: %s on host thread %d, but stub process %d is traced by host thread "
-        "%d (one host thread per address space: multi-threaded guests are not supported yet)",
-        operation, CurrentTid(), pid_, tracer_));
-  }
-  if (lost_) {
+absl::Status PtracePlatform::CloneStubThread(StubCore& core, pid_t* tid, int* pidfd) const {
+  if (core.dead.load()) {
     return absl::FailedPreconditionError(
-        absl::StrFormat("ptrace platform: %s: stub process %d is lost", operation, pid_));
+        absl::StrFormat("ptrace platform: new stub thread: stub process %d is lost", core.pid));
   }
+  int bad;
+  absl::StatusOr<int64_t> r = Inject(stub_int3_addr(), core.pid, core.pidfd, core.inject_regs,
+                                     SYS_clone, {kStubThreadCloneFlags, 0, 0, 0, 0, 0}, &bad);
+  if (!r.ok()) {
+    absl::Status s = TraceeFailed(core.pid, core.pidfd, "clone of a stub thread", r.status(), bad);
+    core.first_reaped = true;
+    core.MarkLost();
+    return s;
+  }
+  if (*r < 0) {
+    return sentry::HostError(absl::StrFormat("clone of a stub thread in stub process %d", core.pid),
+                             -*r);
+  }
+  const pid_t child = static_cast<pid_t>(*r);
+  absl::StatusOr<int> fd = PidfdOpen(child);
+  if (!fd.ok()) {
+    // Our traced child: nobody else can reap it, so its pid cannot be reused.
+    ::kill(child, SIGKILL);
+    while (::waitpid(child, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    return fd.status();
+  }
+  absl::Cleanup close_fd = [&] { close(*fd); };
+  const std::string_view during = "new stub thread";
+
+  // CLONE_PTRACE: traced by us from birth, with a SIGSTOP pending that stops it
+  // before it runs a single instruction.
+  absl::StatusOr<int> status = WaitForStub(*fd, child);
+  if (!status.ok()) return TraceeLost(child, *fd, during, status.status());
+  if (!WIFSTOPPED(*status) || WSTOPSIG(*status) != SIGSTOP || (*status >> 16) != 0) {
+    return TraceeLostWithStatus(child, *fd, during, *status);
+  }
+  // Die with the factory thread, its real parent (CLONE_PARENT), even while no
+  // host thread traces it (between the detach below and the new tracer's seize).
+  r = Inject(stub_int3_addr(), child, *fd, core.inject_regs, SYS_prctl,
+             {PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0}, &bad);
+  if (!r.ok()) return TraceeFailed(child, *fd, during, r.status(), bad);
+  if (*r != 0) {
+    KillAndReap(*fd);
+    return sentry::HostError(
+        absl::StrFormat("prctl(PR_SET_PDEATHSIG) in new stub thread %d", child), -*r);
+  }
+  // Detach it with SIGSTOP: it enters a group-stop of its own (it is a process of
+  // its own) and waits there, untraced, for its new tracer's PTRACE_SEIZE.
+  if (absl::Status s = PtraceDetach(child, SIGSTOP); !s.ok()) {
+    return TraceeLost(child, *fd, during, s);
+  }
+  std::move(close_fd).Cancel();
+  *tid = child;
+  *pidfd = *fd;
   return absl::OkStatus();
 }
 
-absl::Status PtraceAddressSpace::Lost(std::string_view during, absl::Status cause) {
-  // The stub is stopped whenever we make a request, so a request fails with ESRCH
-  // (NotFound) only if the stub died: then say how. Otherwise the stub is in an
-  // unknown state and is killed (DESIGN.md §11.6).
-  const bool died = absl::IsNotFound(cause);
-  const int status = KillAndReap(pid_);
-  lost_ = reaped_ = true;
-  if (died && status != -1) {
-    return absl::InternalError(
-        absl::StrFormat("%s: %s (%s)", during, DescribeWaitStatus(pid_, status), cause.message()));
+// --- PtraceAddressSpace ---
+
+PtraceAddressSpace::~PtraceAddressSpace() {
+  std::vector<std::shared_ptr<StubThread>> threads;
+  {
+    absl::MutexLock l(&core_->mu_);
+    core_->destroyed_ = true;
+    core_->dead.store(true);
+    // A stub thread being created is added to the list or killed by its creator.
+    core_->mu_.Await(absl::Condition(core_.get(), &StubCore::NoneCreating));
+    threads.swap(core_->threads_);
   }
-  return absl::Status(cause.code(), absl::StrFormat("%s: %s; stub process %d killed", during,
-                                                    cause.message(), pid_));
+  // Kill them all first, so that every Switch in them returns at once, then reap
+  // them (racing with their tracers' waits is harmless: waits go through pidfds).
+  for (const std::shared_ptr<StubThread>& st : threads) {
+    st->gone.store(true);
+    PidfdKill(st->pidfd, SIGKILL);
+  }
+  for (const std::shared_ptr<StubThread>& st : threads) KillAndReap(st->pidfd);
+  // The first process on the factory thread, after any request in flight on it.
+  StubCore& core = *core_;
+  platform_.factory_
+      ->Run([&core] {
+        if (!core.first_reaped) KillAndReap(core.pidfd);
+        core.first_reaped = true;
+        return absl::OkStatus();
+      })
+      .IgnoreError();
 }
 
-absl::Status PtraceAddressSpace::LostWithStatus(std::string_view during, int wait_status) {
-  if (!WIFEXITED(wait_status) && !WIFSIGNALED(wait_status)) KillAndReap(pid_);
-  lost_ = reaped_ = true;
-  return absl::InternalError(
-      absl::StrFormat("%s: %s", during, DescribeWaitStatus(pid_, wait_status)));
+absl::StatusOr<std::shared_ptr<StubThread>> PtraceAddressSpace::StubThreadForCurrentThread(
+    bool create) {
+  if (const std::shared_ptr<StubThread>* st = FindTraced(id())) return *st;
+  if (lost()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("ptrace platform: stub process %d is lost", pid()));
+  }
+  if (!create) {
+    return absl::NotFoundError(
+        absl::StrFormat("ptrace platform: host thread %d has no stub thread in stub process %d",
+                        CurrentTid(), pid()));
+  }
+  return NewStubThread();
+}
+
+absl::StatusOr<std::shared_ptr<StubThread>> PtraceAddressSpace::NewStubThread() {
+  {
+    absl::MutexLock l(&core_->mu_);
+    if (core_->destroyed_ || core_->dead.load()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "ptrace platform: new stub thread: stub process %d is lost or destroyed", pid()));
+    }
+    ++core_->creating_;
+  }
+  absl::Cleanup created = [this] {
+    absl::MutexLock l(&core_->mu_);
+    --core_->creating_;
+  };
+  pid_t tid = 0;
+  int pidfd = -1;
+  StubCore& core = *core_;
+  const PtracePlatform& platform = platform_;
+  RETURN_IF_ERROR(
+      platform_.factory_->Run([&] { return platform.CloneStubThread(core, &tid, &pidfd); }));
+  auto st = std::make_shared<StubThread>(tid, pidfd, CurrentTid(), id(), core_);
+  const std::string_view during = "attaching a new stub thread";
+
+  // It waits in a group-stop (or is about to enter one: the detach's SIGSTOP may
+  // still be on its way). PTRACE_SEIZE sends no signal of its own and turns either
+  // into exactly one PTRACE_EVENT_STOP for us.
+  if (absl::Status s = PtraceSeize(tid, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD); !s.ok()) {
+    st->gone.store(true);
+    return TraceeLost(tid, pidfd, during, s);
+  }
+  absl::StatusOr<int> status = WaitForStub(pidfd, tid);
+  if (!status.ok()) {
+    st->gone.store(true);
+    return TraceeLost(tid, pidfd, during, status.status());
+  }
+  if (!WIFSTOPPED(*status) || WSTOPSIG(*status) != SIGSTOP ||
+      (*status >> 16) != PTRACE_EVENT_STOP) {
+    st->gone.store(true);
+    return TraceeLostWithStatus(tid, pidfd, during, *status);
+  }
+  // Where the factory left it: after the int3 of its injected prctl.
+  user_regs_struct r;
+  if (absl::Status s = PtraceGetRegs(tid, &r); !s.ok()) {
+    st->gone.store(true);
+    return TraceeLost(tid, pidfd, during, s);
+  }
+  if (r.rip != platform_.stub_int3_addr() + 1) {
+    st->gone.store(true);
+    KillAndReap(pidfd);
+    return absl::InternalError(
+        absl::StrFormat("new stub thread %d stopped at %#x, not in its syscall loop", tid, r.rip));
+  }
+  bool added = false;
+  {
+    absl::MutexLock l(&core_->mu_);
+    if (!core_->destroyed_ && !core_->dead.load()) {
+      core_->threads_.push_back(st);
+      added = true;
+    }
+  }
+  if (!added) {
+    st->gone.store(true);
+    KillAndReap(pidfd);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "ptrace platform: new stub thread: stub process %d was lost or destroyed meanwhile",
+        pid()));
+  }
+  traced.list.push_back(st);
+  return st;
+}
+
+pid_t PtraceAddressSpace::CurrentStubThreadTid() const {
+  const std::shared_ptr<StubThread>* st = FindTraced(id());
+  return st != nullptr ? (*st)->tid : 0;
+}
+
+std::vector<pid_t> PtraceAddressSpace::StubThreadTids() const {
+  std::vector<pid_t> tids;
+  absl::MutexLock l(&core_->mu_);
+  for (const std::shared_ptr<StubThread>& st : core_->threads_) {
+    if (!st->gone.load()) tids.push_back(st->tid);
+  }
+  return tids;
 }
 
 absl::StatusOr<int64_t> PtraceAddressSpace::InjectSyscall(uint64_t nr,
                                                           const std::array<uint64_t, 6>& args) {
-  RETURN_IF_ERROR(CheckUsable("syscall injection"));
-  user_regs_struct r = inject_regs_;
-  r.rax = nr;
-  r.rdi = args[0];
-  r.rsi = args[1];
-  r.rdx = args[2];
-  r.r10 = args[3];
-  r.r8 = args[4];
-  r.r9 = args[5];
   const std::string_view during = "syscall injection";
-  if (absl::Status s = PtraceSetRegs(pid_, r); !s.ok()) return Lost(during, std::move(s));
-  for (;;) {
-    if (absl::Status s = PtraceResume(pid_, PTRACE_CONT); !s.ok()) return Lost(during, s);
-    absl::StatusOr<int> status = WaitForStub(pid_);
-    if (!status.ok()) return Lost(during, status.status());
-    if (!WIFSTOPPED(*status) || (*status >> 16) != 0) return LostWithStatus(during, *status);
-    const int sig = WSTOPSIG(*status);
-    if (sig == kInterruptSignal) continue;  // A stale interrupt: drop it.
-    siginfo_t info;
-    if (absl::Status s = PtraceGetSiginfo(pid_, &info); !s.ok()) return Lost(during, std::move(s));
-    if (sig == SIGTRAP && info.si_code == SI_KERNEL) {  // The int3.
-      if (absl::Status s = PtraceGetRegs(pid_, &r); !s.ok()) return Lost(during, std::move(s));
-      if (r.rip == platform_.stub_int3_addr() + 1) return static_cast<int64_t>(r.rax);
-    }
-    // A signal sent to the idle stub from the host (si_code <= 0): drop it too.
-    if (info.si_code <= 0) continue;
-    // Anything else is a fault of the stub itself: it would recur forever.
-    PtraceGetRegs(pid_, &r).IgnoreError();
-    return Lost(during, absl::InternalError(absl::StrFormat(
-                            "stub stopped by signal %d (si_code %d, address %p) at rip %#x", sig,
-                            info.si_code, info.si_addr, r.rip)));
+  if (lost()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("ptrace platform: %s: stub process %d is lost", during, pid()));
   }
+  // The fast path: through the calling thread's own stub thread.
+  if (const std::shared_ptr<StubThread>* p = FindTraced(id())) {
+    StubThread& st = **p;
+    int bad;
+    absl::StatusOr<int64_t> r =
+        Inject(platform_.stub_int3_addr(), st.tid, st.pidfd, core_->inject_regs, nr, args, &bad);
+    if (!r.ok()) {
+      return bad != -1 ? StubThreadLostWithStatus(st, during, bad)
+                       : StubThreadLost(st, during, r.status());
+    }
+    return r;
+  }
+  // Else through the first process, on the factory thread.
+  int64_t result = 0;
+  StubCore& core = *core_;
+  const uint64_t int3 = platform_.stub_int3_addr();
+  RETURN_IF_ERROR(platform_.factory_->Run([&]() -> absl::Status {
+    if (core.dead.load()) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("ptrace platform: %s: stub process %d is lost", during, core.pid));
+    }
+    int bad;
+    absl::StatusOr<int64_t> r =
+        Inject(int3, core.pid, core.pidfd, core.inject_regs, nr, args, &bad);
+    if (!r.ok()) {
+      absl::Status s = TraceeFailed(core.pid, core.pidfd, during, r.status(), bad);
+      core.first_reaped = true;
+      core.MarkLost();
+      return s;
+    }
+    result = *r;
+    return absl::OkStatus();
+  }));
+  return result;
 }
 
 absl::Status PtraceAddressSpace::CheckRange(std::string_view operation, uint64_t addr,
@@ -308,12 +648,12 @@ absl::Status PtraceAddressSpace::MapFile(uint64_t addr, uint64_t file_offset, ui
   if (ret < 0) {
     return sentry::HostError(
         absl::StrFormat("mmap of memory-file offset %#x at [%#x, %#x) prot %#x in stub process %d",
-                        file_offset, addr, addr + len, prot, pid_),
+                        file_offset, addr, addr + len, prot, pid()),
         static_cast<int>(-ret));
   }
   if (static_cast<uint64_t>(ret) != addr) {
     return absl::InternalError(
-        absl::StrFormat("mmap at %#x in stub process %d mapped at %#x instead", addr, pid_, ret));
+        absl::StrFormat("mmap at %#x in stub process %d mapped at %#x instead", addr, pid(), ret));
   }
   return absl::OkStatus();
 }
@@ -323,7 +663,7 @@ absl::Status PtraceAddressSpace::Unmap(uint64_t addr, uint64_t len) {
   ASSIGN_OR_RETURN(int64_t ret, InjectSyscall(SYS_munmap, {addr, len, 0, 0, 0, 0}));
   if (ret < 0) {
     return sentry::HostError(
-        absl::StrFormat("munmap of [%#x, %#x) in stub process %d", addr, addr + len, pid_),
+        absl::StrFormat("munmap of [%#x, %#x) in stub process %d", addr, addr + len, pid()),
         static_cast<int>(-ret));
   }
   return absl::OkStatus();
@@ -336,7 +676,7 @@ absl::Status PtraceAddressSpace::Protect(uint64_t addr, uint64_t len, int prot) 
   if (ret < 0) {
     return sentry::HostError(
         absl::StrFormat("mprotect of [%#x, %#x) to prot %#x in stub process %d", addr, addr + len,
-                        prot, pid_),
+                        prot, pid()),
         static_cast<int>(-ret));
   }
   return absl::OkStatus();

@@ -1,9 +1,11 @@
-// The ptrace platform (DESIGN.md §4): one stub process per address space, traced
-// by the Sentry host thread that created it; guest syscalls stop the stub through
-// PTRACE_SYSEMU and never run on the host. See platform/README.md for the stub
-// layout, the seccomp filter, interrupts and the threading rules.
+// The ptrace platform (DESIGN.md §4): one stub process per address space, and in
+// it one stub thread per (address space, Sentry host thread) pair, traced by that
+// host thread; guest syscalls stop the stub thread through PTRACE_SYSEMU and never
+// run on the host. See platform/README.md for the stub layout, the seccomp filter,
+// stub threads, interrupts and the threading rules.
 //
-// Lock order: PtraceContext::mu_ is a leaf (it guards only the interrupt state).
+// Lock order: PtraceContext::mu_, StubCore::mu_ and StubFactory::mu_ are leaves
+// (none is held while taking another).
 #ifndef PLATFORM_PTRACE_PTRACE_PLATFORM_H_
 #define PLATFORM_PTRACE_PTRACE_PLATFORM_H_
 
@@ -13,6 +15,7 @@
 #include <sys/user.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -23,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "platform/ptrace/stub_factory.h"
 
 namespace platform::ptrace {
 
@@ -34,10 +38,95 @@ inline constexpr int kInterruptSignal = SIGUSR2;
 // The stub region: its first page holds the stub code (read+exec).
 inline constexpr uint64_t kStubRegionSize = 4096;
 
+class PtracePlatform;
+class StubCore;
+
+// A stub thread: a host process that shares the stub's memory map, traced by one
+// Sentry host thread (its tracer), which alone runs guest code in it (Switch) and
+// injects syscalls into it. Owned jointly (shared_ptr) by its address space's
+// StubCore, its tracer's thread-local list, and the contexts that last ran in it;
+// the object outlives the process, so its pidfd stays valid for late signals.
+class StubThread {
+ public:
+  StubThread(pid_t tid, int pidfd, pid_t tracer, uint64_t as_id, std::weak_ptr<StubCore> core);
+  ~StubThread();  // Closes the pidfd (the process is gone by then).
+  StubThread(const StubThread&) = delete;
+  StubThread& operator=(const StubThread&) = delete;
+
+  const pid_t tid;  // Also its pid: each stub thread is a process of its own.
+  const int pidfd;
+  const pid_t tracer;    // The Sentry host thread that traces it.
+  const uint64_t as_id;  // PtraceAddressSpace::id() of its address space.
+  const uint64_t id;     // Unique among all stub threads of this process.
+  const std::weak_ptr<StubCore> core;
+  // Set once the process was (or is being) killed: never use it again.
+  std::atomic<bool> gone{false};
+  // The PtraceContext (by id) whose FP state the stub thread holds, or 0. Only its
+  // tracer thread touches it.
+  uint64_t fp_owner = 0;
+};
+
+// The state of one address space that outlives its PtraceAddressSpace handle while
+// stub threads or their users still refer to it: the stub's first process (traced
+// by the factory thread) and the list of stub threads.
+class StubCore {
+ public:
+  StubCore(pid_t pid, int pidfd, uint64_t id) : pid(pid), pidfd(pidfd), id(id) {}
+  ~StubCore();
+  StubCore(const StubCore&) = delete;
+  StubCore& operator=(const StubCore&) = delete;
+
+  const pid_t pid;  // The stub's first process.
+  const int pidfd;
+  const uint64_t id;
+  // Registers for injected syscalls: the first process's own at its start-up stop
+  // (set before the core is shared; the same for every stub thread).
+  user_regs_struct inject_regs{};
+  // The first process was reaped (factory thread only).
+  bool first_reaped = false;
+
+  // Lost (a stub process died or ptrace failed) or destroyed: every call fails.
+  std::atomic<bool> dead{false};
+
+  // Marks the core lost and kills every stub thread (their tracers or the
+  // destructor reap them). The first process is left to the destructor, so that
+  // a clone in flight on the factory thread is never cut in half.
+  void MarkLost();
+  bool destroyed() const {
+    absl::MutexLock l(&mu_);
+    return destroyed_;
+  }
+
+ private:
+  friend class PtraceAddressSpace;
+  friend class PtracePlatform;
+  friend void RetireStubThread(const std::shared_ptr<StubThread>& st);
+  // The same for one of the calling thread's own stub threads, also forgetting it in
+  // the thread's list.
+  void RetireCurrentThreadsStubThread(const std::shared_ptr<StubThread>& st);
+
+  bool NoneCreating() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return creating_ == 0; }
+
+  mutable absl::Mutex mu_;
+  bool destroyed_ ABSL_GUARDED_BY(mu_) = false;
+  // Stub threads being created (the destructor waits for them).
+  int creating_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::shared_ptr<StubThread>> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+// Kills and reaps a stub thread whose tracer is done with it, and forgets it (its
+// address space's list, its tracer's list). Runs on the tracer thread, or on any
+// thread once the tracer cannot use it any more.
+void RetireStubThread(const std::shared_ptr<StubThread>& st);
+// The same for one of the calling thread's own stub threads, also forgetting it in
+// the thread's list.
+void RetireCurrentThreadsStubThread(const std::shared_ptr<StubThread>& st);
+
 class PtracePlatform final : public Platform {
  public:
-  // Reserves the stub region at the highest free address it can get and copies the
-  // stub code there. `options.memory_fd` must stay open while the platform lives.
+  // Reserves the stub region at the highest free address it can get, copies the
+  // stub code there and starts the factory thread. `options.memory_fd` must stay
+  // open while the platform lives.
   static absl::StatusOr<std::unique_ptr<PtracePlatform>> New(const Options& options);
   // The platform must outlive its address spaces and contexts.
   ~PtracePlatform() override;
@@ -45,8 +134,7 @@ class PtracePlatform final : public Platform {
   std::string_view Name() const override { return "ptrace"; }
   uint64_t MaxUserAddress() const override { return region_start_; }
   bool ReportsAccessType() const override { return false; }
-  // Creates a stub process traced by the calling host thread, which is the only one
-  // that may use the address space (see platform.h).
+  // Any host thread: the factory thread creates the stub process.
   absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
 
@@ -55,9 +143,18 @@ class PtracePlatform final : public Platform {
   // The stub's `syscall` instruction, and the `int3` right after it.
   uint64_t stub_syscall_addr() const;
   uint64_t stub_int3_addr() const;
+  // The factory thread's tid (the tracer of every stub's first process).
+  pid_t factory_tid() const { return factory_->tid(); }
 
  private:
-  PtracePlatform(int memory_fd, uint64_t region_start);
+  friend class PtraceAddressSpace;
+  PtracePlatform(int memory_fd, uint64_t region_start, std::unique_ptr<StubFactory> factory);
+
+  // On the factory thread: forks a stub process and checks it.
+  absl::StatusOr<std::shared_ptr<StubCore>> CreateStub() const;
+  // On the factory thread: clones a stub thread from the core's first process,
+  // sets its PR_SET_PDEATHSIG and detaches it, stopped.
+  absl::Status CloneStubThread(StubCore& core, pid_t* tid, int* pidfd) const;
 
   const int memory_fd_;
   const uint64_t region_start_;
@@ -65,59 +162,65 @@ class PtracePlatform final : public Platform {
   // our memory.
   std::vector<sock_filter> filter_;
   sock_fprog filter_prog_{};
+  std::unique_ptr<StubFactory> factory_;
 };
 
 class PtraceAddressSpace final : public AddressSpace {
  public:
-  // Kills the stub and reaps it. May run on any host thread of the Sentry.
+  // Kills and reaps every process of the stub. May run on any host thread, also
+  // while another host thread is in Switch on it (that Switch then fails).
   ~PtraceAddressSpace() override;
 
   absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
   absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
 
-  // Runs syscall `nr` in the stopped stub, from the stub's code page (so the stub's
-  // seccomp filter applies), and returns its raw result (-errno on failure). The
-  // guest registers are not preserved: Context::Switch sets all of them.
+  // Runs syscall `nr` from the stub's code page (so the stub's seccomp filter
+  // applies) and returns its raw result (-errno on failure): in the calling host
+  // thread's stub thread if it has one here (and then its guest registers are not
+  // preserved: Context::Switch sets all of them), else in the first process, on
+  // the factory thread.
   absl::StatusOr<int64_t> InjectSyscall(uint64_t nr, const std::array<uint64_t, 6>& args);
 
-  pid_t pid() const { return pid_; }
-  // The host thread that traces the stub.
-  pid_t tracer_tid() const { return tracer_; }
+  // The stub's first process.
+  pid_t pid() const { return core_->pid; }
   // Unique among all address spaces of this process (pids get reused).
-  uint64_t id() const { return id_; }
-  // Whether the stub is gone (it died, or ptrace failed on it).
-  bool lost() const { return lost_; }
+  uint64_t id() const { return core_->id; }
+  // Whether the stub is lost (a stub process died, or ptrace failed on it).
+  bool lost() const { return core_->dead.load(std::memory_order_relaxed); }
 
-  // Fails with FailedPrecondition unless called on the tracer thread of a live stub.
-  absl::Status CheckUsable(std::string_view operation) const;
-  // Build the error for a failed ptrace request or an unexpected wait status, and
-  // kill and reap the stub: it is lost. If the stub died, the message says how.
-  absl::Status Lost(std::string_view during, absl::Status cause);
-  absl::Status LostWithStatus(std::string_view during, int wait_status);
+  // The calling host thread's stub thread in this address space (found or, if
+  // `create`, created). FailedPrecondition if the address space is lost.
+  absl::StatusOr<std::shared_ptr<StubThread>> StubThreadForCurrentThread(bool create);
+  // The tid of the calling thread's stub thread here, or 0 (for tests).
+  pid_t CurrentStubThreadTid() const;
+  // The tids of all live stub threads (for tests).
+  std::vector<pid_t> StubThreadTids() const;
 
  private:
   friend class PtracePlatform;
-  friend class PtraceContext;
-  PtraceAddressSpace(const PtracePlatform& platform, pid_t pid);
-  absl::Status Start();
+  PtraceAddressSpace(PtracePlatform& platform, std::shared_ptr<StubCore> core)
+      : platform_(platform), core_(std::move(core)) {}
   absl::Status CheckRange(std::string_view operation, uint64_t addr, uint64_t len) const;
+  absl::StatusOr<std::shared_ptr<StubThread>> NewStubThread();
 
-  const PtracePlatform& platform_;
-  const pid_t pid_;
-  const pid_t tracer_;
-  const uint64_t id_;
-  bool lost_ = false;
-  bool reaped_ = false;
-  // Registers for injected syscalls: the stub's own at its start-up stop.
-  user_regs_struct inject_regs_{};
-  // The PtraceContext (by id) whose FP state the stub thread holds, or 0.
-  uint64_t fp_owner_ = 0;
+  PtracePlatform& platform_;
+  const std::shared_ptr<StubCore> core_;
 };
+
+// Builds the error for a stub thread that died or on which a ptrace request failed
+// (or an unexpected wait status), kills and reaps it, and marks its address space
+// lost. If it died, the message says how; if its address space was destroyed
+// meanwhile, the message says that.
+absl::Status StubThreadLost(StubThread& st, std::string_view during, absl::Status cause);
+absl::Status StubThreadLostWithStatus(StubThread& st, std::string_view during, int wait_status);
 
 class PtraceContext final : public Context {
  public:
   PtraceContext();
+  // Retires the stub thread it last ran in when destroyed on that stub thread's
+  // tracer and no other context's FP state is live there.
+  ~PtraceContext() override;
 
   absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,
                                       sentry::arch::FpState& fp) override;
@@ -127,18 +230,15 @@ class PtraceContext final : public Context {
  private:
   absl::Mutex mu_;
   bool interrupt_pending_ ABSL_GUARDED_BY(mu_) = false;
-  // The stub thread while Switch runs it, else 0. Interrupt signals it under mu_,
-  // and Switch clears it under mu_ before the stub can be reaped, so the signal can
-  // never hit a reused pid.
-  pid_t running_tgid_ ABSL_GUARDED_BY(mu_) = 0;
-  pid_t running_tid_ ABSL_GUARDED_BY(mu_) = 0;
+  // The pidfd of the stub thread while Switch runs it, else -1. Interrupt signals
+  // it under mu_; last_ keeps it open meanwhile.
+  int running_pidfd_ ABSL_GUARDED_BY(mu_) = -1;
 
   // Unique among all contexts of this process.
   const uint64_t id_;
-  // Where the live FP state of this context is (only touched by the task's thread).
-  uint64_t fp_as_id_ = 0;
-  pid_t fp_tid_ = 0;
-  pid_t fp_tracer_ = 0;
+  // The stub thread this context last ran in (the cache for the next Switch, and
+  // where its live FP state is). Only touched by the task's thread.
+  std::shared_ptr<StubThread> last_;
 };
 
 }  // namespace platform::ptrace

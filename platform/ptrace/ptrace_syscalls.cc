@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,25 +85,72 @@ absl::Status PtraceResume(pid_t tid, int request) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> WaitForStub(pid_t tid) {
-  int status;
-  for (;;) {
-    pid_t r = ::waitpid(tid, &status, __WALL);
-    if (r == tid) return status;
-    if (r < 0 && errno == EINTR) continue;
-    return sentry::HostError(absl::StrFormat("waitpid for stub thread %d", tid),
-                             r < 0 ? errno : ECHILD);
+absl::Status PtraceSeize(pid_t tid, long options) {
+  if (::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+    return PtraceError("PTRACE_SEIZE", tid);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PtraceDetach(pid_t tid, int signal) {
+  if (::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(uintptr_t(signal))) != 0) {
+    return PtraceError("PTRACE_DETACH", tid);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PidfdOpen(pid_t pid) {
+  // NOTE: raw syscalls: glibc 2.36 declares the pidfd wrappers without extern "C".
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0)
+    return sentry::HostError(absl::StrFormat("pidfd_open of stub process %d", pid), errno);
+  return fd;
+}
+
+void PidfdKill(int pidfd, int signal) {
+  ::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0);
+}
+
+namespace {
+
+// A waitid result as the status word waitpid would have returned.
+int WaitStatusOf(const siginfo_t& info) {
+  switch (info.si_code) {
+    case CLD_EXITED:
+      return (info.si_status & 0xff) << 8;
+    case CLD_KILLED:
+      return info.si_status & 0x7f;
+    case CLD_DUMPED:
+      return (info.si_status & 0x7f) | 0x80;
+    case CLD_CONTINUED:
+      return 0xffff;
+    default:  // CLD_TRAPPED, CLD_STOPPED: si_status is the whole ptrace exit code.
+      return (info.si_status << 8) | 0x7f;
   }
 }
 
-int KillAndReap(pid_t pid) {
-  ::kill(pid, SIGKILL);
+}  // namespace
+
+absl::StatusOr<int> WaitForStub(int pidfd, pid_t pid) {
+  siginfo_t info;
   for (;;) {
-    int status;
-    pid_t r = ::waitpid(pid, &status, __WALL);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -1;
-    if (WIFEXITED(status) || WIFSIGNALED(status)) return status;
+    if (::waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL) == 0) return WaitStatusOf(info);
+    if (errno == EINTR) continue;
+    return sentry::HostError(absl::StrFormat("waitid for stub process %d", pid), errno);
+  }
+}
+
+int KillAndReap(int pidfd) {
+  PidfdKill(pidfd, SIGKILL);
+  for (;;) {
+    siginfo_t info;
+    if (::waitid(P_PIDFD, pidfd, &info, WEXITED | __WALL) != 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (info.si_code == CLD_EXITED || info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED) {
+      return WaitStatusOf(info);
+    }
   }
 }
 

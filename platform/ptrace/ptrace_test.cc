@@ -6,16 +6,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "platform/platform.h"
@@ -65,7 +70,112 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// Also true for a zombie.
 bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+// The processes whose parent is this process (stubs and stub threads are children
+// of the platform's factory thread), zombies included.
+std::set<pid_t> Children() {
+  std::set<pid_t> children;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return children;
+  while (dirent* e = readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(atoi(e->d_name));
+    if (pid <= 0) continue;
+    const std::string stat = ReadFile(absl::StrFormat("/proc/%d/stat", pid));
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state;
+    int ppid;
+    if (sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid()) {
+      children.insert(pid);
+    }
+  }
+  closedir(d);
+  return children;
+}
+
+// The value of a "Field:\t..." line of /proc/<pid>/status.
+std::string StatusField(pid_t pid, const std::string& field) {
+  for (const std::string& l : Lines(ReadFile(absl::StrFormat("/proc/%d/status", pid)))) {
+    if (l.rfind(field + ":\t", 0) == 0) return l.substr(field.size() + 2);
+  }
+  return "";
+}
+
+// Interrupts the given contexts if the test takes longer than `limit`, so that a
+// bug makes it fail rather than hang.
+class Watchdog {
+ public:
+  Watchdog(std::vector<Context*> contexts, std::chrono::seconds limit)
+      : thread_([this, contexts, limit] {
+          if (done_.WaitForNotificationWithTimeout(absl::Seconds(limit.count()))) return;
+          fired_ = true;
+          while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+            for (Context* c : contexts) c->Interrupt();
+          }
+        }) {}
+  ~Watchdog() {
+    done_.Notify();
+    thread_.join();
+  }
+  bool fired() const { return fired_; }
+
+ private:
+  absl::Notification done_;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
+// A host thread of its own that runs what it is given, one thing at a time (so a
+// test can say which host thread does what, and keep it alive meanwhile).
+class HostThread {
+ public:
+  HostThread() : thread_([this] { Loop(); }) {}
+  ~HostThread() {
+    {
+      absl::MutexLock l(&mu_);
+      quit_ = true;
+    }
+    thread_.join();
+  }
+  // Runs `fn` there and waits for it.
+  void Do(std::function<void()> fn) {
+    Start(std::move(fn));
+    Wait();
+  }
+  // Starts `fn` there; Wait() waits for it.
+  void Start(std::function<void()> fn) {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(this, &HostThread::Idle));
+    fn_ = std::move(fn);
+  }
+  void Wait() {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(this, &HostThread::Idle));
+  }
+
+ private:
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return fn_ == nullptr; }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return fn_ != nullptr || quit_; }
+  void Loop() {
+    absl::MutexLock l(&mu_);
+    for (;;) {
+      mu_.Await(absl::Condition(this, &HostThread::HasWork));
+      if (fn_ == nullptr) return;
+      std::function<void()> fn = fn_;
+      mu_.Unlock();
+      fn();
+      mu_.Lock();
+      fn_ = nullptr;
+    }
+  }
+
+  absl::Mutex mu_;
+  std::function<void()> fn_ ABSL_GUARDED_BY(mu_);
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 class PtraceTest : public ::testing::Test {
  protected:
@@ -109,6 +219,14 @@ class PtraceTest : public ::testing::Test {
     regs_.r.rip = kCode;
     regs_.r.rsp = kStack + kPage - 64;
     regs_.r.eflags = 0x202;
+  }
+
+  // The calling thread's stub thread in as_ (created if needed).
+  pid_t StubThreadTid() {
+    absl::StatusOr<std::shared_ptr<StubThread>> st =
+        ptrace_as().StubThreadForCurrentThread(/*create=*/true);
+    EXPECT_TRUE(st.ok()) << st.status();
+    return st.ok() ? (*st)->tid : 0;
   }
 
   SwitchResult Run() {
@@ -286,7 +404,7 @@ TEST_F(PtraceTest, GeneralProtectionFaultIsASignalNotAPageFault) {
 
 TEST_F(PtraceTest, HostSignalIsReportedAndNotDelivered) {
   LoadGuest(guest::syscall_args());
-  ASSERT_EQ(kill(ptrace_as().pid(), SIGTERM), 0);
+  ASSERT_EQ(kill(StubThreadTid(), SIGTERM), 0);
   SwitchResult r = Run();
   ASSERT_EQ(r.kind, Kind::kSignal);
   EXPECT_EQ(r.info.si_signo, SIGTERM);
@@ -323,13 +441,16 @@ TEST_F(PtraceTest, StaleInterruptSignalIsIgnored) {
   LoadGuest(guest::syscall_args());
   // An interrupt signal whose flag is already consumed (e.g. it raced with a
   // syscall stop) is pending when the stub resumes.
-  ASSERT_EQ(kill(ptrace_as().pid(), kInterruptSignal), 0);
+  ASSERT_EQ(kill(StubThreadTid(), kInterruptSignal), 0);
   EXPECT_EQ(Run().kind, Kind::kSyscall);
   EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
 }
 
 TEST_F(PtraceTest, InjectionIgnoresAStaleInterruptSignal) {
+  // Both in the stub's first process and in this thread's stub thread.
   ASSERT_EQ(kill(ptrace_as().pid(), kInterruptSignal), 0);
+  EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  ASSERT_EQ(kill(StubThreadTid(), kInterruptSignal), 0);
   EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
   LoadGuest(guest::load());
   regs_.r.rdi = kData;
@@ -407,30 +528,31 @@ TEST_F(PtraceTest, TwoContextsInOneStubKeepTheirOwnFpState) {
   EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);
 }
 
-TEST_F(PtraceTest, SwitchFromAnotherHostThreadFails) {
-  LoadGuest(guest::syscall_args());
-  absl::Status status;
-  std::thread other([&] { status = ctx_->Switch(*as_, regs_, fp_).status(); });
-  other.join();
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(status.message(), HasSubstr("traced by host thread"));
-  std::thread other2([&] { status = as_->MapFile(kData, kDataFile, kPage, PROT_READ); });
-  other2.join();
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-}
-
 TEST_F(PtraceTest, StubDeathIsAnError) {
   LoadGuest(guest::spin());
-  const pid_t pid = ptrace_as().pid();
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  const pid_t tid = StubThreadTid();
+  ASSERT_EQ(kill(tid, SIGKILL), 0);
   absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(),
-              HasSubstr(absl::StrFormat("stub process %d was killed by signal 9", pid)));
+              HasSubstr(absl::StrFormat("stub process %d was killed by signal 9", tid)));
   EXPECT_TRUE(ptrace_as().lost());
+  EXPECT_FALSE(ProcessExists(tid));
   EXPECT_FALSE(as_->MapFile(kData, kDataFile, kPage, PROT_READ).ok());
+  const pid_t pid = ptrace_as().pid();
   as_.reset();
   EXPECT_FALSE(ProcessExists(pid));
+}
+
+TEST_F(PtraceTest, DeathOfTheFirstProcessIsAnError) {
+  const pid_t pid = ptrace_as().pid();
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  absl::Status s = as_->MapFile(kData, kDataFile, kPage, PROT_READ);  // Through it.
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(),
+              HasSubstr(absl::StrFormat("stub process %d was killed by signal 9", pid)));
+  EXPECT_TRUE(ptrace_as().lost());
+  EXPECT_FALSE(ctx_->Switch(*as_, regs_, fp_).ok());
 }
 
 // --- Security (DESIGN.md §11.1, §11.2, §11.6) ---
@@ -484,10 +606,49 @@ TEST_F(PtraceTest, StubHoldsOnlyTheMemoryFile) {
 }
 
 TEST_F(PtraceTest, StubRunsUnderItsSeccompFilter) {
-  const std::string status = ReadFile(absl::StrFormat("/proc/%d/status", ptrace_as().pid()));
-  EXPECT_THAT(status, HasSubstr("Seccomp:\t2\n"));
-  EXPECT_THAT(status, HasSubstr("NoNewPrivs:\t1\n"));
-  EXPECT_THAT(status, HasSubstr("TracerPid:\t" + std::to_string(getpid()) + "\n"));
+  const pid_t pid = ptrace_as().pid();
+  EXPECT_EQ(StatusField(pid, "Seccomp"), "2");
+  EXPECT_EQ(StatusField(pid, "NoNewPrivs"), "1");
+  // The first process is traced by the factory thread, a thread of ours.
+  EXPECT_EQ(StatusField(pid, "TracerPid"), std::to_string(ptrace_platform().factory_tid()));
+  EXPECT_EQ(StatusField(pid, "PPid"), std::to_string(getpid()));
+}
+
+TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t pid = ptrace_as().pid();
+  const pid_t tid = ptrace_as().CurrentStubThreadTid();
+  ASSERT_GT(tid, 0);
+  ASSERT_NE(tid, pid);
+  // A process of its own, a child of ours, traced by this thread, under the filter.
+  EXPECT_EQ(StatusField(tid, "Tgid"), std::to_string(tid));
+  EXPECT_EQ(StatusField(tid, "Threads"), "1");
+  EXPECT_EQ(StatusField(tid, "PPid"), std::to_string(getpid()));
+  EXPECT_EQ(StatusField(tid, "TracerPid"), std::to_string(gettid()));
+  EXPECT_EQ(StatusField(tid, "Seccomp"), "2");
+  EXPECT_EQ(StatusField(tid, "NoNewPrivs"), "1");
+  EXPECT_EQ(StatusField(tid, "SigBlk"), "0000000000000000");
+  EXPECT_EQ(StatusField(tid, "SigIgn"), "0000000000000000");
+  EXPECT_EQ(StatusField(tid, "SigCgt"), "0000000000000000");
+  // The same memory map (shared) and fd table (shared: the memory file only).
+  const std::string maps = ReadFile(absl::StrFormat("/proc/%d/maps", tid));
+  EXPECT_EQ(maps, ReadFile(absl::StrFormat("/proc/%d/maps", pid)));
+  for (const std::string& l : Lines(maps)) {
+    EXPECT_TRUE(l.find("[vsyscall]") != std::string::npos ||
+                l.find("/memfd:ptrace_test") != std::string::npos ||
+                l.rfind(absl::StrFormat("%x-", ptrace_platform().region_start()), 0) == 0)
+        << l;
+  }
+  std::vector<std::string> fds;
+  const std::string dir = absl::StrFormat("/proc/%d/fd", tid);
+  DIR* d = opendir(dir.c_str());
+  ASSERT_NE(d, nullptr);
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') fds.push_back(e->d_name);
+  }
+  closedir(d);
+  EXPECT_EQ(fds, std::vector<std::string>{"0"});
 }
 
 TEST_F(PtraceTest, GuestSyscallNeverRunsOnTheHost) {
@@ -571,30 +732,467 @@ TEST(StubSeccompTest, SyscallOutsideTheCodePageKills) {
 }
 
 TEST_F(PtraceTest, DestroyedAddressSpaceLeavesNoProcess) {
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  HostThread other;  // A second stub thread, whose tracer stays alive but idle.
+  std::unique_ptr<Context> other_ctx;
+  other.Do([&] {
+    other_ctx = std::move(*platform_->NewContext());
+    sentry::arch::Registers regs = regs_;
+    sentry::arch::FpState fp;
+    regs.r.rip = kCode;
+    ASSERT_TRUE(other_ctx->Switch(*as_, regs, fp).ok());
+  });
   const pid_t pid = ptrace_as().pid();
-  ASSERT_TRUE(ProcessExists(pid));
+  const std::vector<pid_t> tids = ptrace_as().StubThreadTids();
+  ASSERT_EQ(tids.size(), 2u);
   as_.reset();
   EXPECT_FALSE(ProcessExists(pid));
+  for (pid_t tid : tids) EXPECT_FALSE(ProcessExists(tid)) << tid;
   int status;
   EXPECT_EQ(waitpid(pid, &status, WNOHANG | __WALL), -1);
   EXPECT_EQ(errno, ECHILD);
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+  other.Do([&] { other_ctx.reset(); });
 }
 
-TEST_F(PtraceTest, StubDiesWithItsTracerThread) {
+// --- Stub threads: several host threads in one address space ---
+
+// One guest thread: a context with its registers and FP state.
+struct GuestThread {
+  std::unique_ptr<Context> ctx;
+  sentry::arch::Registers regs;
+  sentry::arch::FpState fp;
+};
+
+class PtraceThreadsTest : public PtraceTest {
+ protected:
+  GuestThread NewGuestThread() {
+    GuestThread t;
+    auto ctx = platform_->NewContext();
+    EXPECT_TRUE(ctx.ok());
+    if (ctx.ok()) t.ctx = std::move(*ctx);
+    std::memset(&t.regs.r, 0, sizeof(t.regs.r));
+    t.regs.r.rip = kCode;
+    t.regs.r.rsp = kStack + kPage - 64;
+    t.regs.r.eflags = 0x202;
+    return t;
+  }
+
+  SwitchResult RunIn(GuestThread& t, AddressSpace& as) {
+    absl::StatusOr<SwitchResult> r = t.ctx->Switch(as, t.regs, t.fp);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : SwitchResult{.kind = Kind::kInterrupted};
+  }
+
+  // Runs `n` host threads at once in as_, each with its own registers (%rbx, %rbp
+  // and the slot it writes), meeting in shared memory: each sees the others' stores.
+  void Rendezvous(int n) {
+    std::memset(mem_ + kDataFile, 0, kPage);
+    ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+    LoadGuest(guest::rendezvous());
+    std::vector<GuestThread> threads;
+    std::vector<Context*> contexts;
+    for (int i = 0; i < n; ++i) {
+      threads.push_back(NewGuestThread());
+      contexts.push_back(threads.back().ctx.get());
+    }
+    uint64_t sum = 0;
+    for (int i = 0; i < n; ++i) sum += 0x100 + i;
+    std::vector<pid_t> tids(n);
+    {
+      Watchdog watchdog(contexts, std::chrono::seconds(60));
+      std::vector<std::thread> hosts;
+      for (int i = 0; i < n; ++i) {
+        hosts.emplace_back([&, i] {
+          GuestThread& t = threads[i];
+          t.regs.r.rdi = kData;
+          t.regs.r.rsi = i;
+          t.regs.r.rdx = n;
+          t.regs.r.rcx = 0x100 + i;
+          t.regs.r.rbx = 0xb0b0 + i;
+          t.regs.r.rbp = 0xbeef0000 + i;
+          SwitchResult r = RunIn(t, *as_);
+          ASSERT_EQ(r.kind, Kind::kSyscall) << "thread " << i;
+          EXPECT_EQ(t.regs.SyscallNumber(), uint64_t{SYS_getpid});
+          EXPECT_EQ(t.regs.Arg(0), sum) << "thread " << i;
+          EXPECT_EQ(t.regs.r.rbx, 0xb0b0u + i);
+          EXPECT_EQ(t.regs.r.rbp, 0xbeef0000u + i);
+          EXPECT_EQ(t.regs.r.rsi, uint64_t(i));
+          tids[i] = ptrace_as().CurrentStubThreadTid();
+        });
+      }
+      for (std::thread& h : hosts) h.join();
+      EXPECT_FALSE(watchdog.fired());
+    }
+    // One stub thread each, none the first process; all retired with their threads.
+    std::set<pid_t> distinct(tids.begin(), tids.end());
+    EXPECT_EQ(distinct.size(), size_t(n));
+    EXPECT_FALSE(distinct.contains(ptrace_as().pid()));
+    EXPECT_FALSE(distinct.contains(0));
+    for (pid_t tid : tids) EXPECT_FALSE(ProcessExists(tid)) << tid;
+    EXPECT_THAT(ptrace_as().StubThreadTids(), ::testing::IsEmpty());
+    for (int i = 0; i < n; ++i) {
+      uint64_t slot;
+      std::memcpy(&slot, mem_ + kDataFile + 8 * i, sizeof(slot));
+      EXPECT_EQ(slot, 0x100u + i);
+    }
+  }
+};
+
+TEST_F(PtraceThreadsTest, TwoHostThreadsRunConcurrentlyInOneAddressSpace) { Rendezvous(2); }
+
+TEST_F(PtraceThreadsTest, FourHostThreadsRunConcurrentlyInOneAddressSpace) { Rendezvous(4); }
+
+TEST_F(PtraceThreadsTest, MappingChangesAreVisibleToTheOtherThreadsNextAccess) {
+  const uint64_t value = 0x5555aaaa5555aaaa;
+  std::memcpy(mem_ + kDataFile, &value, sizeof(value));
+  LoadGuest(guest::load());
+  ASSERT_EQ(Run().kind, Kind::kFault);  // This thread has a stub thread now.
+  HostThread other;
+  GuestThread t = NewGuestThread();
+  auto other_load = [&] {
+    SwitchResult r;
+    other.Do([&] {
+      t.regs.r.rip = kCode;
+      t.regs.r.rdi = kData;
+      r = RunIn(t, *as_);
+    });
+    return r;
+  };
+  SwitchResult r = other_load();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData);
+
+  // Mapped by this thread (through its own stub thread): the other one sees it.
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  ASSERT_EQ(other_load().kind, Kind::kSyscall);
+  EXPECT_EQ(t.regs.Arg(0), value);
+
+  // Unmapped by the other thread: this one faults.
+  other.Do([&] { EXPECT_OK(as_->Unmap(kData, kPage)); });
+  regs_.r.rip = kCode;
+  regs_.r.rdi = kData;
+  r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
+
+  // Write-protected by this thread: the other one's store faults.
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  ASSERT_OK(as_->Protect(kData, kPage, PROT_READ));
+  LoadGuest(guest::store());
+  r = other_load();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
+  other.Do([&] { t.ctx.reset(); });
+}
+
+TEST_F(PtraceThreadsTest, CreatedOnOneThreadPopulatedOnAnotherRunOnAThird) {
+  HostThread a, b, c;
   std::unique_ptr<AddressSpace> as;
-  std::thread tracer([&] {
+  a.Do([&] {
     auto r = platform_->NewAddressSpace();
     ASSERT_TRUE(r.ok()) << r.status();
     as = std::move(*r);
   });
-  tracer.join();
   ASSERT_NE(as, nullptr);
-  const pid_t pid = static_cast<PtraceAddressSpace&>(*as).pid();
-  int status;
-  ASSERT_EQ(waitpid(pid, &status, __WALL), pid);
-  ASSERT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  as.reset();  // Already reaped: must not hang or hit another process.
+  LoadGuest(guest::syscall_args());  // Into the memory file (and as_).
+  b.Do([&] {                         // No stub thread of b's: through the factory thread.
+    EXPECT_OK(as->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+    EXPECT_OK(as->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+    EXPECT_EQ(static_cast<PtraceAddressSpace&>(*as).CurrentStubThreadTid(), 0);
+  });
+  c.Do([&] {
+    GuestThread t = NewGuestThread();
+    ASSERT_EQ(RunIn(t, *as).kind, Kind::kSyscall);
+    EXPECT_EQ(t.regs.SyscallNumber(), uint64_t{SYS_getpid});
+    t.regs.SetReturn(77);
+    ASSERT_EQ(RunIn(t, *as).kind, Kind::kSyscall);
+    EXPECT_EQ(t.regs.Arg(0), 77u);
+  });
+  // Destroyed on yet another thread.
+  as.reset();
+}
+
+TEST_F(PtraceThreadsTest, NewAddressSpaceFromManyThreadsAtOnce) {
+  const std::set<pid_t> before = Children();
+  constexpr int kThreads = 8, kEach = 3;
+  std::vector<std::unique_ptr<AddressSpace>> spaces(kThreads * kEach);
+  std::vector<std::thread> hosts;
+  LoadGuest(guest::syscall_args());
+  for (int i = 0; i < kThreads; ++i) {
+    hosts.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        auto r = platform_->NewAddressSpace();
+        ASSERT_TRUE(r.ok()) << r.status();
+        AddressSpace& as = **r;
+        spaces[i * kEach + j] = std::move(*r);
+        EXPECT_OK(as.MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+        GuestThread t = NewGuestThread();
+        EXPECT_EQ(RunIn(t, as).kind, Kind::kSyscall);
+      }
+    });
+  }
+  for (std::thread& h : hosts) h.join();
+  std::set<pid_t> pids;
+  for (const auto& as : spaces) {
+    ASSERT_NE(as, nullptr);
+    pids.insert(static_cast<PtraceAddressSpace&>(*as).pid());
+  }
+  EXPECT_EQ(pids.size(), size_t(kThreads * kEach));
+  spaces.clear();
+  for (pid_t pid : pids) EXPECT_FALSE(ProcessExists(pid)) << pid;
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
+TEST_F(PtraceThreadsTest, DestroyingTheAddressSpaceEndsASwitchInAnotherThread) {
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::spin());
+  HostThread other;
+  GuestThread t = NewGuestThread();
+  absl::StatusOr<SwitchResult> r;
+  std::atomic<pid_t> tid{0};
+  other.Start([&] {
+    tid = StubThreadTid();
+    r = t.ctx->Switch(*as_, t.regs, t.fp);
+  });
+  // Wait until the guest spins in the other thread's stub thread.
+  for (int i = 0; i < 2000; ++i) {
+    if (tid != 0 &&
+        ReadFile(absl::StrFormat("/proc/%d/stat", tid.load())).find(") R ") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(tid, 0);
+  Watchdog watchdog({t.ctx.get()}, std::chrono::seconds(20));
+  const pid_t pid = ptrace_as().pid();
+  const auto start = std::chrono::steady_clock::now();
+  as_.reset();
+  other.Wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_FALSE(watchdog.fired());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("destroyed"));
+  EXPECT_FALSE(ProcessExists(pid));
+  EXPECT_FALSE(ProcessExists(tid));
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
+TEST_F(PtraceThreadsTest, AHostThreadsExitRetiresItsStubThreads) {
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::syscall_args());
+  auto second = platform_->NewAddressSpace();
+  ASSERT_TRUE(second.ok());
+  ASSERT_OK((*second)->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  std::vector<pid_t> tids;
+  GuestThread t = NewGuestThread();  // Outlives its host thread.
+  std::thread host([&] {
+    // Stub threads in two address spaces; the context is not destroyed.
+    ASSERT_EQ(RunIn(t, *as_).kind, Kind::kSyscall);
+    tids.push_back(ptrace_as().CurrentStubThreadTid());
+    ASSERT_OK(t.ctx->SyncFpState(t.fp));
+    t.regs.r.rip = kCode;
+    ASSERT_EQ(RunIn(t, **second).kind, Kind::kSyscall);
+    tids.push_back(static_cast<PtraceAddressSpace&>(**second).CurrentStubThreadTid());
+    // The live FP state would go with the stub thread.
+    ASSERT_OK(t.ctx->SyncFpState(t.fp));
+  });
+  host.join();
+  ASSERT_EQ(tids.size(), 2u);
+  for (pid_t tid : tids) {
+    EXPECT_GT(tid, 0);
+    EXPECT_FALSE(ProcessExists(tid)) << tid << " (a zombie?)";
+  }
+  EXPECT_THAT(ptrace_as().StubThreadTids(), ::testing::IsEmpty());
+  // The context goes on in another host thread, in a new stub thread.
+  std::thread host2([&] {
+    t.regs.r.rip = kCode;
+    ASSERT_EQ(RunIn(t, **second).kind, Kind::kSyscall);
+    EXPECT_NE(static_cast<PtraceAddressSpace&>(**second).CurrentStubThreadTid(), tids[1]);
+  });
+  host2.join();
+  second->reset();
+  t.ctx.reset();
+  std::set<pid_t> now = Children();
+  now.erase(ptrace_as().pid());
+  for (pid_t p : now) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
+TEST_F(PtraceThreadsTest, DestroyedContextRetiresItsStubThread) {
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = ptrace_as().CurrentStubThreadTid();
+  ASSERT_GT(tid, 0);
+  ctx_.reset();
+  EXPECT_FALSE(ProcessExists(tid));
+  EXPECT_EQ(ptrace_as().CurrentStubThreadTid(), 0);
+  ctx_ = std::move(*platform_->NewContext());
+  fp_ = sentry::arch::FpState();  // The old context's live state went with it.
+  regs_.r.rip = kCode;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_NE(ptrace_as().CurrentStubThreadTid(), tid);
+}
+
+TEST_F(PtraceThreadsTest, InterruptReachesAContextInAnotherStubThread) {
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);  // This thread's stub thread is the first.
+  LoadGuest(guest::spin());
+  HostThread other;
+  GuestThread t = NewGuestThread();
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<SwitchResult> r;
+    other.Start([&] { r = t.ctx->Switch(*as_, t.regs, t.fp); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    t.ctx->Interrupt();
+    other.Wait();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->kind, Kind::kInterrupted);
+    EXPECT_EQ(t.regs.Ip(), kCode);
+  }
+  // This thread's context is untouched by it.
+  LoadGuest(guest::syscall_args());
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+  other.Do([&] { t.ctx.reset(); });
+}
+
+TEST_F(PtraceThreadsTest, FpStateIsPerStubThread) {
+  LoadGuest(guest::xmm());
+  const uint64_t in = 0x0102030405060708;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
+  fp_.set_dirty(true);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);  // Here, xmm2 := 0x1122334455667788.
+
+  // Another context in another host thread: its own stub thread, its own state.
+  HostThread other;
+  GuestThread t = NewGuestThread();
+  other.Do([&] {
+    ASSERT_EQ(RunIn(t, *as_).kind, Kind::kSyscall);
+    EXPECT_EQ(t.regs.Arg(0), 0u);  // Not ctx_'s xmm0.
+    EXPECT_EQ(t.regs.Arg(1), 0u);
+  });
+  // ctx_'s state is still live in this thread's stub thread: no push needed.
+  regs_.r.rip = kCode;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), in);
+  EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);
+
+  // A stale state cannot move to another host thread's stub thread...
+  absl::Status moved;
+  other.Do([&] {
+    regs_.r.rip = kCode;
+    moved = ctx_->Switch(*as_, regs_, fp_).status();
+    EXPECT_FALSE(ctx_->SyncFpState(fp_).ok());  // Not the tracer.
+  });
+  EXPECT_EQ(moved.code(), absl::StatusCode::kFailedPrecondition);
+  // ...until synced.
+  ASSERT_OK(ctx_->SyncFpState(fp_));
+  other.Do([&] {
+    regs_.r.rip = kCode;
+    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(regs_.Arg(0), in);
+    EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);
+    ASSERT_OK(ctx_->SyncFpState(fp_));
+    t.ctx.reset();
+  });
+}
+
+// --- The stub's seccomp filter and stub threads ---
+
+TEST_F(PtraceThreadsTest, GuestCloneThroughTheStubsSyscallIsTrapped) {
+  StubThreadTid();
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::jump_rsi());
+  regs_.r.rsi = ptrace_platform().stub_syscall_addr();
+  regs_.r.rax = SYS_clone;
+  regs_.r.rdi = kStubThreadCloneFlags;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_clone});
+  EXPECT_EQ(Children(), before);  // Nothing was cloned.
+  EXPECT_FALSE(ptrace_as().lost());
+}
+
+TEST_F(PtraceThreadsTest, SeccompKillsACloneWithOtherFlags) {
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = ptrace_as().CurrentStubThreadTid();
+  // A thread of the stub thread (CLONE_THREAD), as gVisor once did.
+  absl::StatusOr<int64_t> r =
+      ptrace_as().InjectSyscall(SYS_clone, {kStubThreadCloneFlags | CLONE_THREAD, 0, 0, 0, 0, 0});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrFormat("stub process %d was killed by signal 31 (SIGSYS)", tid)));
+  EXPECT_FALSE(ProcessExists(tid));
+}
+
+TEST_F(PtraceTest, SeccompKillsTheFirstProcessOnACloneWithOtherFlags) {
+  const pid_t pid = ptrace_as().pid();
+  absl::StatusOr<int64_t> r = ptrace_as().InjectSyscall(SYS_clone, {SIGCHLD, 0, 0, 0, 0, 0});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr(absl::StrFormat("stub process %d was killed by signal 31 (SIGSYS)", pid)));
+  EXPECT_FALSE(ProcessExists(pid));
+}
+
+// Runs syscall `nr` with `a0`, `a1` through the instruction at `syscall_addr` in a
+// forked child under the stub filter for the code page `code_page`, and returns
+// how the child ended (its wait status).
+int RunUnderStubFilter(uint64_t code_page, uint64_t syscall_addr, uint64_t nr, uint64_t a0,
+                       uint64_t a1) {
+  std::vector<sock_filter> filter = BuildStubFilter(code_page);
+  sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+    if (syscall(SYS_seccomp, 1, 0, &prog) != 0) _exit(2);
+    // An allowed call returns to the int3 after the stub's syscall: SIGTRAP.
+    register uint64_t r10 asm("r10") = 0;
+    asm volatile("jmp *%[target]"
+                 :
+                 : [target] "r"(syscall_addr), "a"(nr), "D"(a0), "S"(a1), "d"(0), "r"(r10)
+                 : "memory");
+    _exit(3);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubThreadsCloneAndPrctl) {
+  const uint64_t page = ptrace_platform().region_start();
+  const uint64_t sys = ptrace_platform().stub_syscall_addr();
+  struct Case {
+    const char* what;
+    uint64_t nr, a0, a1;
+  };
+  const Case killed[] = {
+      {"clone with CLONE_THREAD", SYS_clone, kStubThreadCloneFlags | CLONE_THREAD, 0},
+      {"clone without CLONE_PTRACE", SYS_clone, kStubThreadCloneFlags & ~uint64_t{CLONE_PTRACE}, 0},
+      {"clone with an exit signal", SYS_clone, kStubThreadCloneFlags | SIGCHLD, 0},
+      {"clone with a new user namespace", SYS_clone, kStubThreadCloneFlags | CLONE_NEWUSER, 0},
+      {"clone with a stack", SYS_clone, kStubThreadCloneFlags, 0x10000},
+      {"fork-like clone", SYS_clone, SIGCHLD, 0},
+      {"clone3", SYS_clone3, 0, 0},
+      {"fork", SYS_fork, 0, 0},
+      {"vfork", SYS_vfork, 0, 0},
+      {"prctl(PR_SET_PDEATHSIG, SIGTERM)", SYS_prctl, PR_SET_PDEATHSIG, SIGTERM},
+      {"prctl(PR_SET_DUMPABLE)", SYS_prctl, PR_SET_DUMPABLE, 1},
+      {"getppid", SYS_getppid, 0, 0},
+  };
+  for (const Case& c : killed) {
+    const int status = RunUnderStubFilter(page, sys, c.nr, c.a0, c.a1);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << c.what << ": " << status;
+  }
+  // Allowed (and then the child traps on the stub's int3).
+  int status = RunUnderStubFilter(page, sys, SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTRAP) << status;
+  // The right clone, but from outside the code page.
+  status = RunUnderStubFilter(page + kPage, sys, SYS_clone, kStubThreadCloneFlags, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << status;
 }
 
 }  // namespace

@@ -24,6 +24,8 @@ PTRACE_TEST_GUEST(exit_group)
 PTRACE_TEST_GUEST(jump_to_stub)
 PTRACE_TEST_GUEST(vsyscall)
 PTRACE_TEST_GUEST(syscall_loop)
+PTRACE_TEST_GUEST(rendezvous)
+PTRACE_TEST_GUEST(jump_rsi)
 
 #undef PTRACE_TEST_GUEST
 

@@ -112,6 +112,32 @@ GUEST_BEGIN vsyscall
 	ud2
 GUEST_END vsyscall
 
+// Each of %rdx threads stores its (nonzero) value %rcx in slot %rsi of the
+// uint64_t array at %rdi, spins until every slot is nonzero (it sees the others'
+// stores), then calls getpid(sum of the slots). %rbx and %rbp are left alone.
+GUEST_BEGIN rendezvous
+	mov	%rcx, (%rdi,%rsi,8)
+1:	pause
+	xor	%r9d, %r9d		// the sum
+	xor	%r10d, %r10d		// the index
+2:	mov	(%rdi,%r10,8), %r11
+	test	%r11, %r11
+	jz	1b
+	add	%r11, %r9
+	inc	%r10
+	cmp	%rdx, %r10
+	jb	2b
+	mov	%r9, %rdi
+	mov	$__NR_getpid, %eax
+	syscall
+	ud2
+GUEST_END rendezvous
+
+// Jumps to %rsi with every other register as the test set it.
+GUEST_BEGIN jump_rsi
+	jmp	*%rsi
+GUEST_END jump_rsi
+
 // syscall forever (the benchmark's loop).
 GUEST_BEGIN syscall_loop
 1:	syscall

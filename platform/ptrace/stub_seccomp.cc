@@ -4,6 +4,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <cstddef>
@@ -98,9 +99,8 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
   b.Jump(BPF_JEQ, __NR_mprotect, "allow", "");
   b.Jump(BPF_JEQ, __NR_getpid, "allow", "");
   b.Jump(BPF_JEQ, __NR_kill, "kill_syscall", "");
-  // TODO(threads): allow clone with exactly the flags of a new stub thread
-  // (CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM) once
-  // multi-threaded guests inject it.
+  b.Jump(BPF_JEQ, __NR_clone, "clone", "");
+  b.Jump(BPF_JEQ, __NR_prctl, "prctl", "");
   b.Return(SECCOMP_RET_KILL_PROCESS);
 
   // mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, PTRACE_STUB_MEMORY_FD, offset).
@@ -116,6 +116,27 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
   b.Label("kill_syscall");
   b.Load(ArgLo(1));  // The kernel reads the signal as an int.
   b.Jump(BPF_JEQ, SIGSTOP, "allow", "kill");
+
+  // clone(kStubThreadCloneFlags, stack 0): a new stub thread. The other arguments
+  // (parent_tid, child_tid, tls) are unused without the flags that name them.
+  b.Label("clone");
+  b.Load(ArgLo(0));
+  b.Jump(BPF_JEQ, Lo(kStubThreadCloneFlags), "", "kill");
+  b.Load(ArgHi(0));
+  b.Jump(BPF_JEQ, Hi(kStubThreadCloneFlags), "", "kill");
+  b.Load(ArgLo(1));
+  b.Jump(BPF_JEQ, 0, "", "kill");
+  b.Load(ArgHi(1));
+  b.Jump(BPF_JEQ, 0, "allow", "kill");
+
+  // prctl(PR_SET_PDEATHSIG, SIGKILL): a new stub thread dies with the factory thread.
+  b.Label("prctl");
+  b.Load(ArgLo(0));  // The kernel reads the option as an int.
+  b.Jump(BPF_JEQ, PR_SET_PDEATHSIG, "", "kill");
+  b.Load(ArgLo(1));
+  b.Jump(BPF_JEQ, SIGKILL, "", "kill");
+  b.Load(ArgHi(1));
+  b.Jump(BPF_JEQ, 0, "allow", "kill");
 
   // A holds the high word of the instruction pointer.
   b.Label("not_stub");

@@ -133,6 +133,7 @@ int DoCommand(const CommandLine& cl) {
   bc.platform = cl.flags.platform;
   bc.strace = cl.flags.strace;
   bc.aslr = cl.flags.aslr;
+  bc.vdso = cl.flags.vdso;
   bc.overlay = cl.flags.overlay == "memory";
   if (!cl.flags.report.empty()) {
     bc.report_fd =

@@ -90,6 +90,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   sentry::kernel::KernelConfig kc;
   kc.strace = config.strace;
   kc.randomize = config.aslr;
+  kc.vdso = config.vdso;
   kc.hostname = config.hostname.empty() ? "sandbox" : config.hostname;
   kc.num_cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   for (int r = 0; r < RLIM_NLIMITS; ++r) {

@@ -16,6 +16,7 @@ struct BootConfig {
   std::string platform = "ptrace";
   bool strace = false;
   bool aslr = true;
+  bool vdso = true;
   std::string hostname;
   int executable_fd = -1;  // the program, opened by runsc (owned by the Sentry)
   std::string filename;    // its path, as the guest sees it (AT_EXECFN)

@@ -1,8 +1,10 @@
 #include "runsc/sandbox/sentry_seccomp.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -35,6 +37,11 @@ absl::Status InstallSentryFilter() {
   (void)absl::base_internal::NumCPUs();
   (void)absl::base_internal::NominalCPUFrequency();
   WarmMallocHeapTrim();
+  // glibc's malloc asks for the CPU count (/sys/devices/system/cpu/online)
+  // when a thread needs an arena and 8 exist already (arena_get2), which a
+  // guest with more than 8 live tasks reaches: fix the limit now, at glibc's
+  // default of 8 per CPU.
+  mallopt(M_ARENA_MAX, 8 * std::max(1, absl::base_internal::NumCPUs()));
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return absl::InternalError("sentry seccomp: seccomp_init failed");
 #ifdef SANDBOX_SANITIZER_RUNTIME

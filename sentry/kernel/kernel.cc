@@ -30,16 +30,23 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   futex_ =
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
-  // One boot clock (README.md, "Time"): the host's CLOCK_BOOTTIME, so boot
-  // was at 0 on it, and at (now - uptime) on the wall clock.
+  // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
+  // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
+  // the wall clock.
   boot_time_ = {0, 0};
   {
-    timespec real, boot = BootClock();
-    clock_gettime(CLOCK_REALTIME, &real);
-    boot_realtime_ = {real.tv_sec - boot.tv_sec, real.tv_nsec - boot.tv_nsec};
-    if (boot_realtime_.tv_nsec < 0) {
-      boot_realtime_.tv_nsec += 1000000000;
-      boot_realtime_.tv_sec--;
+    time::Timekeeper& tk = timekeeper();
+    boot_realtime_ = time::NsToTimespec(tk.NowNs(CLOCK_REALTIME) - tk.NowNs(CLOCK_BOOTTIME));
+  }
+  timers_ = std::make_unique<time::TimerService>(timekeeper());
+  if (config_.vdso) {
+    auto vdso = arch::Vdso::Create(*mf_, timekeeper(), std::max(1, config_.num_cpus));
+    if (vdso.ok()) {
+      vdso_ = std::move(*vdso);
+      vdso_mapping_ = {vdso_->vvar(), arch::Vdso::vvar_size(), vdso_->image(), vdso_->image_size()};
+    } else {
+      // Programs still run, making real syscalls for the time.
+      SLOG(kWarning, "no vDSO: %s", ErrnoName(vdso.error().value()));
     }
   }
   if (config_.total_memory == 0) {
@@ -95,11 +102,7 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> Kernel::NewMemfd(const std::strin
   return file;
 }
 
-timespec Kernel::BootClock() {
-  timespec ts;
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return ts;
-}
+timespec Kernel::BootClock() { return time::Timekeeper::Get().Now(CLOCK_BOOTTIME); }
 
 void Kernel::MountStandardFilesystems() {
   // Each goes on an existing directory of the root; a root without it (a

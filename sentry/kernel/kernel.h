@@ -26,10 +26,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "sentry/arch/vdso/vdso.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
+#include "sentry/time/timekeeper.h"
+#include "sentry/time/timer_service.h"
 #include "sentry/vfs/file_description.h"
 #include "sentry/vfs/vfs.h"
 
@@ -72,6 +75,9 @@ struct KernelConfig {
   // The root mount is read-only (a read-only gofer attach): the VFS answers
   // EROFS itself.
   bool root_read_only = false;
+  // Map the Sentry's vDSO into every process (AT_SYSINFO_EHDR). Off: the
+  // guest's clock calls all trap (runsc --vdso=false, for debugging).
+  bool vdso = true;
 };
 
 // How the init process ended, as wait(2) would say.
@@ -125,9 +131,17 @@ class Kernel {
   const std::shared_ptr<net::afunix::Namespace>& unix_namespace() const { return unix_ns_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
-  // sysinfo's uptime and (later) /proc/uptime: the host's CLOCK_BOOTTIME, like
-  // CLOCK_MONOTONIC (see README.md, "Time").
+  // sysinfo's uptime and /proc/uptime: the Timekeeper's CLOCK_BOOTTIME, which
+  // tracks the host's (see README.md, "Time").
   static timespec BootClock();
+  // The Sentry's clocks (the vDSO's too), and its timers (timerfd; later
+  // setitimer, alarm and POSIX timers): see sentry/time/README.md.
+  time::Timekeeper& timekeeper() { return time::Timekeeper::Get(); }
+  time::TimerService& timers() { return *timers_; }
+  // What the loader maps as the vDSO; null with KernelConfig::vdso off.
+  const loader::VdsoMapping* vdso_mapping() const {
+    return vdso_ != nullptr ? &vdso_mapping_ : nullptr;
+  }
   // Boot on the boot clock (BootClock): 0, the host's boot. Uptime and
   // process start times (/proc) count from it.
   const timespec& boot_time() const { return boot_time_; }
@@ -203,6 +217,12 @@ class Kernel {
   const SyscallTable& table_;
   std::unique_ptr<memory::MemoryFile> mf_;
   std::unique_ptr<platform::Platform> platform_;
+  // Its pages are in the memory file (so it goes first), and its [vvar] page
+  // is a mirror of the Timekeeper's.
+  std::unique_ptr<arch::Vdso> vdso_;
+  loader::VdsoMapping vdso_mapping_;
+  // Outlives every file (timerfds hold its timers).
+  std::unique_ptr<time::TimerService> timers_;
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
   std::shared_ptr<vfs::Filesystem> memfd_fs_;
   std::shared_ptr<vfs::Mount> memfd_mount_;

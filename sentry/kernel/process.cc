@@ -20,7 +20,7 @@ namespace {
 
 // Whether the platform can run tasks on several host threads in one address
 // space (threads, vfork's shared memory).
-constexpr bool kPlatformSharesAddressSpaces = false;
+constexpr bool kPlatformSharesAddressSpaces = true;
 
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
@@ -74,7 +74,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS)) return Errno(EINVAL);
   if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) return Errno(EINVAL);
   if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return Errno(EINVAL);
-  if ((flags & (CLONE_PARENT | CLONE_THREAD)) && tg_.get() == kernel_.init_thread_group()) {
+  if ((flags & CLONE_PARENT) && tg_.get() == kernel_.init_thread_group()) {
     return Errno(EINVAL);  // init (SIGNAL_UNKILLABLE) may not make siblings
   }
   if ((flags & CLONE_PIDFD) && (flags & CLONE_THREAD)) return Errno(EINVAL);
@@ -247,15 +247,6 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
 
 ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::ExecutableFile> file,
                      std::vector<std::string> argv, std::vector<std::string> envp) {
-  {
-    absl::MutexLock l(&tree_mu);
-    if (tg_->tasks.size() > 1) {
-      // TODO(processes issue): de-threading (kill the other threads, take
-      // over the leader's tid).
-      kernel_.RecordGap("execve from a multithreaded process");
-      return Errno(EAGAIN);
-    }
-  }
   // Everything is built aside; the old image stays until the new one loaded
   // (the loader's failures are plain errors, not a killed process).
   platform::Platform& p = kernel_.platform();
@@ -279,6 +270,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
+  la.vdso = kernel_.vdso_mapping();
   {
     // The limits apply to the new image as it is built.
     mm::Limits l;
@@ -297,7 +289,31 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
          error.empty() ? "" : ": ", error);
     return loaded.error();
   }
-  // The point of no return.
+  pid_t old_tid = 0;
+  // The point of no return. de_thread: every other thread of the process
+  // exits, and the exec'ing thread takes over the leader's tid.
+  {
+    absl::MutexLock l(&tree_mu);
+    if (tg_->group_exiting) return Errno(kERESTARTNOINTR);  // dying anyway
+    for (Task* t : tg_->tasks) {
+      if (t == this) continue;
+      t->exiting_.store(true, std::memory_order_release);
+      t->Interrupt();
+    }
+    tree_mu.Await(absl::Condition(
+        +[](ThreadGroup* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+          return g->tasks.size() == 1 || g->group_exiting;
+        },
+        tg_.get()));
+    if (tg_->group_exiting) return Errno(kERESTARTNOINTR);
+    if (tid_ != tg_->tgid()) {
+      kernel_.RemoveTask(this);
+      old_tid = tid_;
+      tid_ = tg_->tgid();
+      kernel_.AddTask(shared_from_this());
+    }
+  }
+  if (old_tid != 0) kernel_.futex().ForgetTid(old_tid);
   ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
@@ -331,6 +347,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   }
   alt_stack_ = {nullptr, SS_DISABLE, 0};
   restart_block_ = nullptr;
+  tg_->timers->ClearPosix();  // POSIX timers do not survive execve
   ReleaseVfork();
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
@@ -416,12 +433,20 @@ void Task::FinishExit() {
   // The tid is gone for PI futexes (outside tree_mu: the futex table looks
   // tasks up under its own locks).
   kernel_.futex().ForgetTid(tid_);
+  bool last;
+  {
+    absl::MutexLock l(&tree_mu);
+    ThreadGroup& tg = *tg_;
+    tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
+    last = tg.tasks.empty();
+    if (!last) return;
+    if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
+    tg.group_exiting = true;  // timer callbacks and senders see it going
+  }
+  // The process's timers go first, outside tree_mu (their callbacks take it).
+  tg_->timers->Clear();
   absl::MutexLock l(&tree_mu);
   ThreadGroup& tg = *tg_;
-  tg.tasks.erase(std::remove(tg.tasks.begin(), tg.tasks.end(), this), tg.tasks.end());
-  if (!tg.tasks.empty()) return;
-  if (!tg.group_exiting) tg.exit_status = ExitStatus{exit_code_, 0, false};
-  tg.group_exiting = true;
   tg.exit_uid = creds_.ruid;
   tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
   BecomeZombie();

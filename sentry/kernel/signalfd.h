@@ -15,6 +15,9 @@ namespace sentry::kernel {
 class SignalFd : public vfs::FileDescription {
  public:
   SignalFd(uint64_t mask, int flags);
+  // Leaves the epolls watching it while EventUnregister still works (it
+  // registers on its process's queue, which outlives it).
+  ~SignalFd() override { ReleaseEpollLinks(); }
   static bool Is(const vfs::FileDescription& f);
   void set_mask(uint64_t mask);
   uint64_t mask() const { return mask_.load(std::memory_order_relaxed); }
@@ -25,6 +28,7 @@ class SignalFd : public vfs::FileDescription {
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override { return "anon_inode:[signalfd]"; }
+  bool CanPoll() const override { return true; }
   // Readable while the polling thread has a signal of the mask pending.
   uint32_t Readiness(uint32_t mask) override;
   void EventRegister(waiter::Waiter* w, uint32_t mask) override;

@@ -337,7 +337,7 @@ void Task::ForceSignal(const siginfo_t& info) {
     signal_mask_ &= ~SigBit(sig);
   }
   if (act.handler == kSigDfl) {
-    SLOG(kInfo, "task %d: killed by %s", tid_, sigabbrev_np(sig));
+    SLOG(kInfo, "task %d: killed by %s", tid(), sigabbrev_np(sig));
     KillGroupLocked(ExitStatus{0, sig, DefaultActionOf(sig) == DefaultAction::kCore});
     return;
   }
@@ -387,7 +387,9 @@ Task::Delivery Task::DeliverSignal() {
     if (deliverable == 0) return Delivery::kNone;
     const uint64_t sync = deliverable & kSynchronousSignals;
     const int sig = __builtin_ctzll(sync != 0 ? sync : deliverable) + 1;
-    const siginfo_t info = pending_.Has(sig) ? pending_.Take(sig) : tg.shared_pending.Take(sig);
+    siginfo_t info = pending_.Has(sig) ? pending_.Take(sig) : tg.shared_pending.Take(sig);
+    if (info.si_code == SI_TIMER)
+      info.si_overrun = tg.timers->Delivered(info.si_timerid, info.si_overrun);
     KSigaction& act = tg.handlers->actions[sig - 1];
     if (act.handler == kSigIgn) continue;
     if (act.handler == kSigDfl) {
@@ -627,7 +629,11 @@ std::optional<siginfo_t> Task::TakeSignal(uint64_t set) {
   if (avail == 0) return std::nullopt;
   const uint64_t sync = avail & kSynchronousSignals;
   const int sig = __builtin_ctzll(sync != 0 ? sync : avail) + 1;
-  return pending_.Has(sig) ? pending_.Take(sig) : tg_->shared_pending.Take(sig);
+  siginfo_t info = pending_.Has(sig) ? pending_.Take(sig) : tg_->shared_pending.Take(sig);
+  if (info.si_code == SI_TIMER) {
+    info.si_overrun = tg_->timers->Delivered(info.si_timerid, info.si_overrun);
+  }
+  return info;
 }
 
 SyscallResult Task::RunRestartBlock() {

@@ -229,6 +229,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
+  la.vdso = kernel_.vdso_mapping();
   std::string error;
   auto loaded = loader::Load(*mem_->mm, la, &error);
   if (!loaded.ok()) {

@@ -36,6 +36,7 @@
 #include "sentry/arch/registers.h"
 #include "sentry/base/errno.h"
 #include "sentry/kernel/fd_table.h"
+#include "sentry/kernel/itimers.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/waiter/waiter.h"
@@ -138,7 +139,8 @@ std::string AbsolutePathFrom(const std::string& cwd, const std::string& path);
 // A process.
 class ThreadGroup {
  public:
-  ThreadGroup(Kernel& k, pid_t tgid) : kernel_(k), tgid_(tgid) {}
+  ThreadGroup(Kernel& k, pid_t tgid)
+      : timers(std::make_unique<ProcessTimers>(k)), kernel_(k), tgid_(tgid) {}
   Kernel& kernel() { return kernel_; }
   pid_t tgid() const { return tgid_; }
 
@@ -179,6 +181,10 @@ class ThreadGroup {
   // Notified (POLLIN) when a signal is queued for the process or one of its
   // threads (signalfd).
   waiter::Queue signal_events;
+
+  // Interval and POSIX timers (itimers.h). Cleared, outside tree_mu, when
+  // the last thread exits.
+  std::unique_ptr<ProcessTimers> timers;
 
   // Per-process limits (read and written by the group's threads).
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
@@ -230,7 +236,7 @@ class Task : public std::enable_shared_from_this<Task> {
   arch::FpState& fp() { return fp_; }
   platform::Context& context() { return *context_; }
 
-  pid_t tid() const { return tid_; }
+  pid_t tid() const { return tid_.load(std::memory_order_relaxed); }
   pid_t tgid() const { return tg_->tgid(); }
   pid_t ppid() const;
   pid_t pgid() const;
@@ -463,7 +469,7 @@ class Task : public std::enable_shared_from_this<Task> {
   void InheritFrom(Task& parent, uint64_t flags);
 
   Kernel& kernel_;
-  pid_t tid_;
+  std::atomic<pid_t> tid_;  // changes only when exec takes over the leader's tid
   std::shared_ptr<ThreadGroup> tg_;
   Credentials creds_;
   std::string comm_;

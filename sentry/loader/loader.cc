@@ -149,6 +149,53 @@ ErrnoOrOk MapSegment(mm::MemoryManager& mm, ExecutableFile& file, const Placed& 
   return Ok();
 }
 
+// Maps the vDSO as Linux's map_vdso does after the image and the
+// interpreter: [vvar] then [vdso] right above it, top-down in the mmap area
+// (so below the interpreter). Returns the image's address.
+ErrnoOr<uint64_t> MapVdso(mm::MemoryManager& mm, const VdsoMapping& vdso, std::string* error) {
+  const uint64_t total = vdso.vvar_size + vdso.image_size;
+  mm::MmapOpts reserve;
+  reserve.length = total;
+  reserve.prot = PROT_NONE;
+  reserve.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  ErrnoOr<uint64_t> base = mm.Mmap(reserve);
+  if (!base.ok()) {
+    *error = absl::StrFormat("no room for the vDSO (0x%x bytes): %s", total,
+                             ErrnoName(base.error().value()));
+    return base.error();
+  }
+  struct Part {
+    uint64_t addr, size;
+    int prot;
+    const std::shared_ptr<memory::Mappable>* object;
+    const char* name;
+  };
+  const Part parts[] = {
+      {*base, vdso.vvar_size, PROT_READ, &vdso.vvar, "[vvar]"},
+      {*base + vdso.vvar_size, vdso.image_size, PROT_READ | PROT_EXEC, &vdso.image, "[vdso]"},
+  };
+  for (const Part& p : parts) {
+    mm::MmapOpts o;
+    o.addr = p.addr;
+    o.length = p.size;
+    o.prot = p.prot;
+    o.flags = MAP_PRIVATE | MAP_FIXED;
+    o.name = p.name;
+    o.file = *p.object;
+    o.file_writable = false;
+    // [vvar] can never be made writable or executable (Linux: no VM_MAYWRITE,
+    // VM_MAYEXEC); [vdso] may be written after mprotect, privately.
+    if (p.object == &vdso.vvar) o.max_prot = PROT_READ;
+    ErrnoOr<uint64_t> r = mm.Mmap(o);
+    if (!r.ok()) {
+      *error =
+          absl::StrFormat("mapping %s at 0x%x: %s", p.name, p.addr, ErrnoName(r.error().value()));
+      return r.error();
+    }
+  }
+  return *base + vdso.vvar_size;
+}
+
 }  // namespace
 
 ErrnoOr<size_t> HostFdExecutable::ReadAt(std::span<uint8_t> dst, uint64_t offset) {
@@ -248,13 +295,14 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   image.base = interp ? PageRoundDown(interp->loads.front().vaddr) + interp_bias : 0;
   image.entry = elf.entry + bias;
   image.creds = args.creds;
+  image.vdso = args.vdso != nullptr;
   ErrnoOr<InitialStack> stack_or =
       BuildInitialStack(strings, image, layout.stack_top, args.stack_limit, args.randomize, rng);
   if (!stack_or.ok()) {
     *error = absl::StrFormat("no room for the initial stack below 0x%x", layout.stack_top);
     return stack_or.error();
   }
-  const InitialStack& stack = *stack_or;
+  InitialStack& stack = *stack_or;
   for (const Placed& p : placed) {
     if (PageRoundDown(p.start) < layout.stack_top && stack.vma_start < PageRoundUp(p.end)) {
       *error = absl::StrFormat("PT_LOAD segment [0x%x, 0x%x) overlaps the stack [0x%x, 0x%x)",
@@ -270,12 +318,6 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   int stack_prot = PROT_READ | PROT_WRITE | (elf.exec_stack ? PROT_EXEC : 0);
   RETURN_IF_ERROR(MapAnonymous(mm, stack.vma_start, layout.stack_top, stack_prot, MAP_GROWSDOWN,
                                "[stack]", error));
-  mm::CopyResult written = mm.CopyOut(UserAddr(stack.sp), stack.bytes);
-  if (!written.ok()) {
-    *error = absl::StrFormat("writing the initial stack at 0x%x: %s", stack.sp + written.done,
-                             ErrnoName(written.err.value()));
-    return written.err;
-  }
 
   LoadResult res;
   res.start_code = ~uint64_t{0};
@@ -294,6 +336,18 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   if (res.start_code == ~uint64_t{0}) res.start_code = 0;  // no executable segment
   for (const Placed& p : interp_placed) {
     RETURN_IF_ERROR(MapSegment(mm, *interp_file, p, *elf.interp, error));
+  }
+
+  if (args.vdso != nullptr) {
+    ASSIGN_OR_RETURN(res.vdso_base, MapVdso(mm, *args.vdso, error));
+    PatchAuxv(stack, AT_SYSINFO_EHDR, res.vdso_base);
+  }
+  // The stack is written last: its auxv names the vDSO's address.
+  mm::CopyResult written = mm.CopyOut(UserAddr(stack.sp), stack.bytes);
+  if (!written.ok()) {
+    *error = absl::StrFormat("writing the initial stack at 0x%x: %s", stack.sp + written.done,
+                             ErrnoName(written.err.value()));
+    return written.err;
   }
 
   res.start_brk = RandomizeBrk(elf_brk, args.randomize, rng);

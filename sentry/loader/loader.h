@@ -43,6 +43,17 @@ struct Credentials {
   bool secure = false;  // AT_SECURE
 };
 
+// The vDSO to map into the new address space (sentry/arch/vdso): the [vvar]
+// pages (read-only for good) and right above them the [vdso] image
+// (read+exec, private), placed top-down in the mmap area as Linux does, below
+// the interpreter. Its address goes in AT_SYSINFO_EHDR.
+struct VdsoMapping {
+  std::shared_ptr<memory::Mappable> vvar;
+  uint64_t vvar_size = 0;
+  std::shared_ptr<memory::Mappable> image;
+  uint64_t image_size = 0;
+};
+
 struct LoadArgs {
   ExecutableFile* file = nullptr;
   // Opens the interpreter a PT_INTERP names (a path in the sandbox), checked
@@ -56,11 +67,13 @@ struct LoadArgs {
   bool randomize = true;               // address-space layout randomization
   uint64_t max_addr = 0x7ffffffff000;  // the platform's top of user memory
   uint64_t stack_limit = 8 << 20;      // RLIMIT_STACK
+  const VdsoMapping* vdso = nullptr;   // null: no vDSO, no AT_SYSINFO_EHDR
 };
 
 struct LoadResult {
   uint64_t entry = 0;          // where execution starts (the interpreter's entry if any)
   uint64_t interp_base = 0;    // AT_BASE: where the interpreter was loaded (0 without one)
+  uint64_t vdso_base = 0;      // AT_SYSINFO_EHDR: where the vDSO was mapped (0 without one)
   uint64_t stack_pointer = 0;  // rsp at entry: points at argc
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written to the stack, AT_NULL last
   std::string comm;  // the task name: basename of filename, at most 15 bytes

@@ -693,3 +693,111 @@ TEST_F(InterpTest, NoOpenerMeansEnoexec) {
 
 }  // namespace
 }  // namespace sentry::loader
+
+namespace sentry::loader {
+namespace {
+
+// Pages of the memory file standing for the vDSO's image or [vvar].
+class TestPages : public memory::Mappable {
+ public:
+  TestPages(memory::MemoryFile& mf, uint64_t len, uint8_t fill) : mf_(mf) {
+    range_ = *mf.Allocate(len);
+    std::memset(mf.Internal(range_.start), fill, len);
+  }
+  ~TestPages() override { mf_.DecRef(range_); }
+  uint64_t Size() const override { return range_.Length(); }
+  ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
+                std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
+    end = std::min(end, Size());
+    memory::FileRange piece{range_.start + start, range_.start + end};
+    mf_.IncRef(piece);
+    out->push_back({start, piece});
+    return Ok();
+  }
+  bool Has(uint64_t) const override { return true; }
+  ErrnoOrOk Zero(uint64_t, uint64_t) override { return Errno(EINVAL); }
+
+ private:
+  memory::MemoryFile& mf_;
+  memory::FileRange range_;
+};
+
+class VdsoLoadTest : public InterpTest {
+ protected:
+  VdsoMapping Vdso() {
+    VdsoMapping v;
+    v.vvar = std::make_shared<TestPages>(*mf_, 0x4000, 0xaa);
+    v.vvar_size = 0x4000;
+    v.image = std::make_shared<TestPages>(*mf_, 0x1000, 0x55);
+    v.image_size = 0x1000;
+    return v;
+  }
+  void CheckVdso(const LoadResult& r, uint64_t below) {
+    ASSERT_NE(r.vdso_base, 0u);
+    // [vvar] right below [vdso], right below `below` (the interpreter, or the
+    // mmap base), as Linux maps them.
+    auto vdso = VmaAt(r.vdso_base);
+    auto vvar = VmaAt(r.vdso_base - 1);
+    ASSERT_TRUE(vdso.has_value() && vvar.has_value());
+    EXPECT_EQ(vdso->name, "[vdso]");
+    EXPECT_EQ(vdso->start, r.vdso_base);
+    EXPECT_EQ(vdso->end, below);
+    EXPECT_EQ(vdso->prot, PROT_READ | PROT_EXEC);
+    EXPECT_FALSE(vdso->shared);
+    EXPECT_EQ(vvar->name, "[vvar]");
+    EXPECT_EQ(vvar->start, r.vdso_base - 0x4000);
+    EXPECT_EQ(vvar->prot, PROT_READ);
+    EXPECT_FALSE(vvar->shared);
+    EXPECT_EQ(Read(r.vdso_base, 4), std::string(4, '\x55'));
+    EXPECT_EQ(Read(r.vdso_base - 0x4000, 4), std::string(4, '\xaa'));
+    // AT_SYSINFO_EHDR comes first, as in Linux's ARCH_DLINFO.
+    Entry e = ReadEntry(r.stack_pointer);
+    ASSERT_GE(e.auxv.size(), 2u);
+    EXPECT_EQ(e.auxv[0], std::make_pair(uint64_t{AT_SYSINFO_EHDR}, r.vdso_base));
+    EXPECT_EQ(e.auxv[1].first, uint64_t{AT_MINSIGSTKSZ});
+    EXPECT_EQ(r.auxv[0], e.auxv[0]);
+    // [vvar] is read-only for good; [vdso] may be made writable (privately).
+    EXPECT_EQ(mm_->Mprotect(vvar->start, 0x1000, PROT_READ | PROT_WRITE).error(), Errno(EACCES));
+    EXPECT_TRUE(mm_->Mprotect(vdso->start, 0x1000, PROT_READ | PROT_WRITE).ok());
+  }
+};
+
+TEST_F(VdsoLoadTest, StaticProgramGetsItBelowTheMmapBase) {
+  testing::MemExecutable file(
+      MakeElf(Ehdr(ET_EXEC, testing::kTestEntry, TestPhdrs().size()), TestPhdrs(), 0x4000));
+  const VdsoMapping v = Vdso();
+  LoadArgs args = Args(&file);
+  args.vdso = &v;
+  ErrnoOr<LoadResult> r = LoadIt(args);
+  ASSERT_TRUE(r.ok()) << error_;
+  CheckVdso(*r, mm_->layout().mmap_base);
+}
+
+TEST_F(VdsoLoadTest, DynamicProgramGetsItBelowTheInterpreter) {
+  testing::MemExecutable file(DynamicElf("/lib/ld-test.so"));
+  const std::vector<uint8_t> interp_bytes = InterpElf();
+  const VdsoMapping v = Vdso();
+  LoadArgs args = Args(&file);
+  args.vdso = &v;
+  args.open_interp = [&](const std::string&) -> ErrnoOr<std::unique_ptr<ExecutableFile>> {
+    return std::unique_ptr<ExecutableFile>(new testing::MemExecutable(interp_bytes));
+  };
+  ErrnoOr<LoadResult> r = LoadIt(args);
+  ASSERT_TRUE(r.ok()) << error_;
+  CheckVdso(*r, r->interp_base);
+}
+
+TEST_F(VdsoLoadTest, WithoutOneThereIsNoSysinfoEhdr) {
+  testing::MemExecutable file(
+      MakeElf(Ehdr(ET_EXEC, testing::kTestEntry, TestPhdrs().size()), TestPhdrs(), 0x4000));
+  ErrnoOr<LoadResult> r = LoadIt(Args(&file));
+  ASSERT_TRUE(r.ok()) << error_;
+  EXPECT_EQ(r->vdso_base, 0u);
+  for (const auto& [type, value] : ReadEntry(r->stack_pointer).auxv) {
+    EXPECT_NE(type, uint64_t{AT_SYSINFO_EHDR});
+  }
+  for (const Vma& vma : mm_->Vmas()) EXPECT_NE(vma.name, "[vdso]");
+}
+
+}  // namespace
+}  // namespace sentry::loader

@@ -141,9 +141,11 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
   uint8_t random_bytes[16];
   rng.Fill(random_bytes);
 
-  // Linux's order (ARCH_DLINFO first).
-  // TODO(processes issue): AT_SYSINFO_EHDR first, once there is a vDSO.
-  st.auxv = {
+  // Linux's order (ARCH_DLINFO first: AT_SYSINFO_EHDR if there is a vDSO,
+  // then AT_MINSIGSTKSZ).
+  st.auxv.clear();
+  if (image.vdso) st.auxv.push_back({AT_SYSINFO_EHDR, 0});
+  const std::pair<uint64_t, uint64_t> rest[] = {
       {AT_MINSIGSTKSZ, MinSigStackSize()},
       {AT_HWCAP, Hwcap()},
       {AT_PAGESZ, kPageSize},
@@ -165,6 +167,7 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
       {AT_PLATFORM, st.platform},
       {AT_NULL, 0},
   };
+  st.auxv.insert(st.auxv.end(), std::begin(rest), std::end(rest));
 
   // STACK_ROUND: argc, the pointers and auxv sit right above sp, which is
   // 16-byte aligned; the padding goes between auxv and AT_RANDOM's bytes.
@@ -193,6 +196,7 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
     w += 8;
   }
   w += 8;  // NULL
+  st.auxv_addr = w;
   for (const auto& [type, value] : st.auxv) {
     Put64(st.bytes, at(w), type);
     Put64(st.bytes, at(w + 8), value);
@@ -204,6 +208,16 @@ ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvIm
   for (uint64_t i = 0; i < envc; ++i) PutBytes(st.bytes, at(env_addr[i]), strings.envp[i]);
   PutBytes(st.bytes, at(st.execfn), strings.execfn);
   return st;
+}
+
+bool PatchAuxv(InitialStack& stack, uint64_t type, uint64_t value) {
+  for (size_t i = 0; i < stack.auxv.size(); ++i) {
+    if (stack.auxv[i].first != type) continue;
+    stack.auxv[i].second = value;
+    Put64(stack.bytes, stack.auxv_addr + i * 16 + 8 - stack.sp, value);
+    return true;
+  }
+  return false;
 }
 
 uint64_t Hwcap() {

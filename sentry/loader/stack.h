@@ -73,6 +73,9 @@ struct AuxvImage {
   uint64_t base = 0;   // AT_BASE: the interpreter's load address, 0 without one
   uint64_t entry = 0;  // AT_ENTRY: the program's own entry
   Credentials creds;
+  // Whether the auxv has AT_SYSINFO_EHDR (its value, the vDSO's address, is
+  // known only once the vDSO is mapped: PatchAuxv).
+  bool vdso = false;
 };
 
 struct InitialStack {
@@ -80,6 +83,7 @@ struct InitialStack {
   uint64_t vma_start = 0;      // the initial [stack] VMA is [vma_start, stack_top)
   std::vector<uint8_t> bytes;  // the contents of [sp, stack_top)
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written, AT_NULL included
+  uint64_t auxv_addr = 0;                           // where auxv starts
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   uint64_t execfn = 0, platform = 0, random = 0;  // where those strings/bytes are
 };
@@ -89,6 +93,10 @@ struct InitialStack {
 ErrnoOr<InitialStack> BuildInitialStack(const ExecStrings& strings, const AuxvImage& image,
                                         uint64_t stack_top, uint64_t stack_limit, bool randomize,
                                         RandomSource& rng);
+
+// Sets the value of auxv entry `type` (in `auxv` and in `bytes`); false if
+// the stack has no such entry.
+bool PatchAuxv(InitialStack& stack, uint64_t type, uint64_t value);
 
 // --- Values the auxiliary vector takes from the CPU and host kernel. ---
 

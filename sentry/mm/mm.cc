@@ -779,8 +779,12 @@ struct MemoryManager::Impl {
       const int eff = EffectiveProt(v.prot);
       if (access == Access::kRead && !(eff & PROT_READ)) break;
       if (access == Access::kWrite && !(eff & PROT_WRITE)) break;
-      // FOLL_FORCE writes only to private (copy-on-write) mappings.
-      if (access == Access::kForceWrite && v.shared && !(eff & PROT_WRITE)) break;
+      // FOLL_FORCE writes only to private (copy-on-write) mappings that
+      // could be made writable (is_cow_mapping).
+      if (access == Access::kForceWrite && !(eff & PROT_WRITE) &&
+          (v.shared || !(v.max_prot & PROT_WRITE))) {
+        break;
+      }
       const uint64_t obj_end = ObjectEnd(vit);
       if (cur >= obj_end) break;
       const uint64_t seg_end = cur + std::min(len - res.done, obj_end - cur);
@@ -1053,6 +1057,10 @@ ErrnoOr<uint64_t> MemoryManager::Mmap(const MmapOpts& opts) {
 
   Vma v;
   v.prot = opts.prot & kProtRWX;
+  // The Sentry's own special mappings ([vvar]) may forbid some protections
+  // for good (Linux's VM_MAY* flags).
+  if (v.prot & ~opts.max_prot) return Errno(EACCES);
+  v.max_prot &= opts.max_prot;
   if (is_file) {
     // do_mmap's file checks, in its order.
     switch (flags & kMapType) {

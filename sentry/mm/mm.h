@@ -12,6 +12,7 @@
 #ifndef SENTRY_MM_MM_H_
 #define SENTRY_MM_MM_H_
 
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -55,6 +56,9 @@ struct MmapOpts {
   int prot = 0;      // PROT_*
   int flags = 0;     // MAP_* as passed by the guest (MAP_PRIVATE/SHARED, FIXED, ANONYMOUS, ...)
   std::string name;  // for /proc/pid/maps: "[heap]", "[stack]", a path, or empty
+  // The most protection mprotect may ever give the mapping (Linux's VM_MAY*):
+  // all but for the Sentry's special mappings ([vvar] is PROT_READ for good).
+  int max_prot = PROT_READ | PROT_WRITE | PROT_EXEC;
   // File mappings (no MAP_ANONYMOUS): the object (null: the file cannot be
   // mapped, ENODEV), the byte offset (page-aligned), how the file was opened,
   // whether its mount is noexec, and its identity for /proc/pid/maps.

@@ -391,6 +391,25 @@ TEST_F(MmTest, MprotectChecks) {
   EXPECT_EQ(Err(mm_->Mprotect(a, ~uint64_t{0} - a, PROT_READ)), ENOMEM);
 }
 
+// A mapping the Sentry makes with a ceiling on its protection (the vDSO's
+// [vvar]: Linux's special mapping without VM_MAYWRITE/VM_MAYEXEC).
+TEST_F(MmTest, MaxProtIsACeilingForGood) {
+  MmapOpts o = AnonOpts(0, 2 * kPage, PROT_READ, kAnon, "[vvar]");
+  o.max_prot = PROT_READ;
+  auto a = mm_->Mmap(o);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(Err(mm_->Mprotect(*a, kPage, PROT_READ | PROT_WRITE)), EACCES);
+  EXPECT_EQ(Err(mm_->Mprotect(*a, kPage, PROT_READ | PROT_EXEC)), EACCES);
+  EXPECT_TRUE(mm_->Mprotect(*a, kPage, PROT_NONE).ok());
+  EXPECT_TRUE(mm_->Mprotect(*a, kPage, PROT_READ).ok());
+  // Not even a forced write (ptrace, /proc/pid/mem) copies it.
+  const uint8_t byte = 1;
+  EXPECT_EQ(mm_->CopyOutForce(UserAddr(*a), {&byte, 1}).done, 0u);
+  EXPECT_EQ(guest_->Write(*a, 1), FaultResult::kSegvAccErr);
+  o.prot = PROT_READ | PROT_WRITE;
+  EXPECT_EQ(Err(mm_->Mmap(o)), EACCES);
+}
+
 TEST_F(MmTest, MprotectAppliesUpToTheHole) {
   const uint64_t at = 0x600000000;
   Map(2 * kPage, kRW, kAnon | MAP_FIXED, at);

@@ -29,6 +29,8 @@ SENTRY_SYSCALL(Newfstatat);
 // sys_splice.cc
 SENTRY_SYSCALL(Sendfile);
 SENTRY_SYSCALL(CopyFileRange);
+SENTRY_SYSCALL(Splice);
+SENTRY_SYSCALL(Tee);
 // sys_fd.cc
 SENTRY_SYSCALL(Dup);
 SENTRY_SYSCALL(Dup2);
@@ -184,6 +186,7 @@ SENTRY_SYSCALL(SchedGetPriorityMin);
 SENTRY_SYSCALL(SchedRrGetInterval);
 SENTRY_SYSCALL(Getpriority);
 SENTRY_SYSCALL(Setpriority);
+SENTRY_SYSCALL(Getcpu);
 // sys_time.cc
 SENTRY_SYSCALL(ClockGettime);
 SENTRY_SYSCALL(ClockGetres);
@@ -191,6 +194,10 @@ SENTRY_SYSCALL(Gettimeofday);
 SENTRY_SYSCALL(Time);
 SENTRY_SYSCALL(Nanosleep);
 SENTRY_SYSCALL(ClockNanosleep);
+// sys_timerfd.cc
+SENTRY_SYSCALL(TimerfdCreate);
+SENTRY_SYSCALL(TimerfdSettime);
+SENTRY_SYSCALL(TimerfdGettime);
 // sys_signal.cc
 SENTRY_SYSCALL(RtSigaction);
 SENTRY_SYSCALL(RtSigprocmask);
@@ -205,6 +212,15 @@ SENTRY_SYSCALL(Signalfd);
 SENTRY_SYSCALL(Signalfd4);
 SENTRY_SYSCALL(Getrusage);
 SENTRY_SYSCALL(Times);
+// sys_timer.cc
+SENTRY_SYSCALL(Getitimer);
+SENTRY_SYSCALL(Setitimer);
+SENTRY_SYSCALL(Alarm);
+SENTRY_SYSCALL(TimerCreate);
+SENTRY_SYSCALL(TimerSettime);
+SENTRY_SYSCALL(TimerGettime);
+SENTRY_SYSCALL(TimerGetoverrun);
+SENTRY_SYSCALL(TimerDelete);
 // sys_rlimit.cc
 SENTRY_SYSCALL(Getrlimit);
 SENTRY_SYSCALL(Setrlimit);
@@ -234,6 +250,27 @@ SENTRY_SYSCALL(Prctl);
 SENTRY_SYSCALL(Getcwd);
 // sys_futex.cc
 SENTRY_SYSCALL(Futex);
+// sys_pipe.cc
+SENTRY_SYSCALL(Pipe);
+SENTRY_SYSCALL(Pipe2);
+SENTRY_SYSCALL(Eventfd);
+SENTRY_SYSCALL(Eventfd2);
+// F_SETPIPE_SZ and F_GETPIPE_SZ on `f` (EBADF when it is not a pipe).
+SyscallResult PipeFcntl(Task& t, vfs::FileDescription& f, int cmd, uint64_t arg);
+// A write that ended in EPIPE also sends SIGPIPE to the writer.
+void SendSigpipe(Task& t);
+// sys_poll.cc
+SENTRY_SYSCALL(Poll);
+SENTRY_SYSCALL(Ppoll);
+SENTRY_SYSCALL(Select);
+SENTRY_SYSCALL(Pselect6);
+// sys_epoll.cc
+SENTRY_SYSCALL(EpollCreate);
+SENTRY_SYSCALL(EpollCreate1);
+SENTRY_SYSCALL(EpollCtl);
+SENTRY_SYSCALL(EpollWait);
+SENTRY_SYSCALL(EpollPwait);
+SENTRY_SYSCALL(EpollPwait2);
 
 #undef SENTRY_SYSCALL
 

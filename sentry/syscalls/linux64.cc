@@ -115,6 +115,14 @@ const Entry kEntries[] = {
                        {A::kClockId, A::kHex, A::kTimespec, A::kPtr}},
   {231, ExitGroup,     kFull, "", {A::kDec}},
   {234, Tgkill,        kFull, "", {A::kDec, A::kDec, A::kSignal}},
+  // Timers on the guest's clocks (sys_timerfd.cc, sentry/fsimpl/timerfd) and
+  // getcpu (sys_sched.cc). glibc answers clock_gettime, gettimeofday, time
+  // and getcpu from the Sentry's vDSO without a syscall.
+  {283, TimerfdCreate, kFull, "", {A::kClockId, A::kHex}},
+  {286, TimerfdSettime, kPartial, "TFD_TIMER_CANCEL_ON_SET hears of the host's wall clock being set up to a second late (the guest cannot set it); the _ALARM clocks are their base clocks (the sandbox never suspends)",
+                       {A::kFd, A::kHex, A::kPtr, A::kPtr}},
+  {287, TimerfdGettime, kFull, "", {A::kFd, A::kPtr}},
+  {309, Getcpu,        kFull, "", {A::kPtr, A::kPtr, A::kPtr}},
   {262, Newfstatat,    kFull, "",
                        {A::kFd, A::kPath, A::kPtr, A::kHex}},
   {273, SetRobustList, kPartial, "recorded; the list is walked at thread exit once threads exist (FutexManager::ExitThread, the processes issue)", {A::kPtr, A::kUDec}},
@@ -124,7 +132,7 @@ const Entry kEntries[] = {
   {325, Mlock2,        kFull, "", {A::kPtr, A::kUDec, A::kHex}},
   // Files (sys_file.cc). Under `runsc do` the root is the host's, read-only
   // through the gofer, with a tmpfs on /tmp. TODO(filesystems issue): the
-  // overlay; FIFOs and device nodes cannot be opened (ENXIO).
+  // overlay; sockets cannot be opened (ENXIO).
   {2,   Open,          kFull, "", {A::kPath, A::kOpenFlags, A::kOct}},
   {4,   Stat,          kFull, "", {A::kPath, A::kPtr}},
   {6,   Lstat,         kFull, "", {A::kPath, A::kPtr}},
@@ -151,7 +159,7 @@ const Entry kEntries[] = {
   {93,  Fchown,        kPartial, "not on donated host fds (EBADF)", {A::kFd, A::kDec, A::kDec}},
   {94,  Lchown,        kFull, "", {A::kPath, A::kDec, A::kDec}},
   {95,  Umask,         kFull, "", {A::kOct}},
-  {133, Mknod,         kPartial, "devices open through the device registry; FIFOs and sockets are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
+  {133, Mknod,         kPartial, "devices open through the device registry, FIFOs as pipes in the Sentry (a host FIFO too: its data never reaches the host); sockets are created (host files: regular and FIFOs only, else EPERM) but cannot be opened yet (ENXIO)",
                        {A::kPath, A::kOct, A::kHex}},
   {137, Statfs,        kFull, "", {A::kPath, A::kPtr}},
   {138, Fstatfs,       kPartial, "not on donated host fds (ENOSYS, counted)", {A::kFd, A::kPtr}},
@@ -238,11 +246,11 @@ const Entry kEntries[] = {
   // Processes and signals.
   {15,  RtSigreturn,   kFull, "", {}},
   {34,  Pause,         kFull, "", {}},
-  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces are refused (counted); threads (CLONE_VM without a new address space) need the multithreaded platform",
+  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces are refused (counted)",
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
-  {59,  Execve,        kPartial, "not from a multithreaded process yet (EAGAIN, counted); set-user-ID bits are not honoured", {A::kPath, A::kPtr, A::kPtr}},
+  {59,  Execve,        kPartial, "set-user-ID bits are not honoured", {A::kPath, A::kPtr, A::kPtr}},
   {61,  Wait4,         kPartial, "rusage reports the child's CPU time as user time only", {A::kDec, A::kPtr, A::kHex, A::kPtr}},
   {109, Setpgid,       kFull, "", {A::kDec, A::kDec}},
   {112, Setsid,        kPartial, "no controlling terminal to drop yet", {}},
@@ -252,6 +260,14 @@ const Entry kEntries[] = {
   {130, RtSigsuspend,  kFull, "", {A::kSigset, A::kUDec}},
   {131, Sigaltstack,   kFull, "", {A::kPtr, A::kPtr}},
   {219, RestartSyscall, kFull, "", {}},
+  {36,  Getitimer,     kPartial, "ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL (counted: the guest's CPU time is not measured yet)", {A::kDec, A::kPtr}},
+  {38,  Setitimer,     kPartial, "as getitimer", {A::kDec, A::kPtr, A::kPtr}},
+  {37,  Alarm,         kFull, "", {A::kUDec}},
+  {222, TimerCreate,   kPartial, "CPU-time clocks are EINVAL (counted)", {A::kDec, A::kPtr, A::kPtr}},
+  {223, TimerSettime,  kFull, "", {A::kDec, A::kHex, A::kPtr, A::kPtr}},
+  {224, TimerGettime,  kFull, "", {A::kDec, A::kPtr}},
+  {225, TimerGetoverrun, kFull, "", {A::kDec}},
+  {226, TimerDelete,   kFull, "", {A::kDec}},
   {282, Signalfd,      kFull, "", {A::kFd, A::kSigset, A::kUDec}},
   {289, Signalfd4,     kFull, "", {A::kFd, A::kSigset, A::kUDec, A::kHex}},
   {98,  Getrusage,     kPartial, "CPU time is the Sentry's time serving the caller's thread (the guest's own user time is not measured yet); children: their threads' time, as user time", {A::kDec, A::kPtr}},
@@ -260,12 +276,34 @@ const Entry kEntries[] = {
   {297, RtTgsigqueueinfo, kFull, "", {A::kDec, A::kDec, A::kSignal, A::kPtr}},
   {322, Execveat,      kPartial, "as execve", {A::kFd, A::kPath, A::kPtr, A::kPtr, A::kHex}},
   {435, Clone3,        kPartial, "as clone; set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are refused (counted)", {A::kPtr, A::kUDec}},
+  // Pipes, eventfd, poll and epoll (sys_pipe.cc, sys_poll.cc, sys_epoll.cc;
+  // sentry/fsimpl/{pipe,eventfd,epoll}).
+  {22,  Pipe,          kFull, "", {A::kPtr}},
+  {293, Pipe2,         kPartial, "O_NOTIFICATION_PIPE is ENOPKG (no watch queues, counted)", {A::kPtr, A::kOpenFlags}},
+  {284, Eventfd,       kFull, "", {A::kUDec}},
+  {290, Eventfd2,      kFull, "", {A::kUDec, A::kHex}},
+  {7,   Poll,          kFull, "", {A::kPtr, A::kUDec, A::kDec}},
+  {271, Ppoll,         kFull, "", {A::kPtr, A::kUDec, A::kTimespec, A::kSigset, A::kUDec}},
+  {23,  Select,        kPartial, "nfds is clamped to an fd-table size grown from the highest open fd (Linux's never shrinks)",
+                       {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
+  {270, Pselect6,      kPartial, "as select", {A::kDec, A::kPtr, A::kPtr, A::kPtr, A::kTimespec, A::kPtr}},
+  {213, EpollCreate,   kFull, "", {A::kDec}},
+  {291, EpollCreate1,  kFull, "", {A::kHex}},
+  {233, EpollCtl,      kPartial, "entries on donated host fds (stdio) are polled level-triggered, EPOLLET or not, and do not wake a poll or an outer epoll watching the epoll",
+                       {A::kFd, A::kDec, A::kFd, A::kPtr}},
+  {232, EpollWait,     kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec}},
+  {281, EpollPwait,    kFull, "", {A::kFd, A::kPtr, A::kDec, A::kDec, A::kSigset, A::kUDec}},
+  {275, Splice,        kPartial, "one of the ends a pipe; the data is copied through the Sentry (no page moves, SPLICE_F_MOVE and SPLICE_F_GIFT change nothing), at most 1 MiB per call",
+                       {A::kFd, A::kPtr, A::kFd, A::kPtr, A::kUDec, A::kHex}},
+  {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
+  {441, EpollPwait2,   kFull, "", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
 };
 // clang-format on
 
 // Unimplemented syscalls that programs commonly probe, with the reason.
 const std::pair<int, const char*> kNotes[] = {
     {334, "rseq: glibc falls back when it is missing"},
+    {278, "vmsplice: pipes have no page references to guest memory yet"},
 };
 
 SyscallTable Build() {

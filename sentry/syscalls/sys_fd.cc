@@ -252,9 +252,13 @@ SyscallResult Fcntl(Task& t, const SyscallArgs& a) {
       ASSIGN_OR_RETURN(int seals, entry.file->GetSeals());
       return seals;
     }
+    case F_SETPIPE_SZ:
+    case F_GETPIPE_SZ:
+      if (path_only) return Errno(EBADF);
+      return PipeFcntl(t, *entry.file, cmd, a[2]);
     default:
       if (path_only) return Errno(EBADF);
-      // Locks, leases, owners, pipe sizes, seals: later pieces of the
+      // Leases, owners, signals: later pieces of the
       // filesystems and processes issues.
       t.kernel().RecordGap(absl::StrFormat("fcntl cmd %d", cmd));
       return Errno(EINVAL);

@@ -72,6 +72,8 @@ SyscallResult DoOpen(Task& t, int dirfd, UserAddr path_addr, int flags, uint32_t
   // x86-64 opens are always large-file (F_GETFL shows it).
   ASSIGN_OR_RETURN(auto file, t.kernel().vfs().Open(ctx, path, (flags & ~O_CLOEXEC) | kOLargefile,
                                                     mode, resolve));
+  // Outside the VFS lock: a FIFO waits here for its other end.
+  RETURN_IF_ERROR(file->WaitOpened(t));
   ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(file), flags & O_CLOEXEC, 0,
                                            t.rlimit_of(RLIMIT_NOFILE).rlim_cur));
   return fd;

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "sentry/net/socket.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -84,6 +85,11 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir, file.HostCopies()));
   ErrnoOr<size_t> n =
       dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
+  // Sockets send their own SIGPIPE (a unix stream socket unless
+  // MSG_NOSIGNAL; datagram and seqpacket sockets never do).
+  if (!n.ok() && dir == Dir::kWrite && n.error().value() == EPIPE && !net::AsSocket(file)) {
+    SendSigpipe(t);
+  }
   if (!n.ok()) return n.error();
   return *n;
 }

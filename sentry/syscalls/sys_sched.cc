@@ -1,4 +1,5 @@
-// Scheduling: sched_yield, affinity, policies and priorities, nice values.
+// Scheduling: sched_yield, affinity, policies and priorities, nice values,
+// getcpu.
 // The policy, priority, nice value and affinity are recorded with Linux's
 // checks and reported back; the guest's threads run however the host
 // schedules the platform's stub.
@@ -208,6 +209,19 @@ SyscallResult Setpriority(Task& t, const SyscallArgs& a) {
     return Errno(EACCES);
   }
   t.sched.nice = nice;
+  return 0;
+}
+
+// getcpu(2): a CPU the thread ran on (the host CPU of the Sentry's thread
+// serving it, within the sandbox's CPUs: the vDSO reports the stub's, and
+// either may be stale by the time the caller looks, as on Linux); node 0, the
+// sandbox's only one. The third argument (a cache) is ignored, as since
+// Linux 2.6.24.
+SyscallResult Getcpu(Task& t, const SyscallArgs& a) {
+  const int ncpus = std::max(1, t.kernel().config().num_cpus);
+  const uint32_t cpu = static_cast<uint32_t>(std::max(0, sched_getcpu()) % ncpus);
+  if (!a.Addr(0).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint32_t>(0), cpu));
+  if (!a.Addr(1).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<uint32_t>(1), uint32_t{0}));
   return 0;
 }
 

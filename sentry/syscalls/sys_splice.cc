@@ -1,5 +1,5 @@
-// Copies between files inside the Sentry: sendfile, copy_file_range.
-// (splice and tee need pipes: the processes issue.)
+// Copies between files inside the Sentry: sendfile, copy_file_range, splice,
+// tee.
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/vfs/file_description.h"
 
@@ -44,6 +45,7 @@ ErrnoOr<size_t> CopyLoop(Task& t, vfs::FileDescription& in, int64_t* in_off,
     while (written < *n) {
       iovec w{buf.data() + written, *n - written};
       auto m = out.Writev(&t, {&w, 1}, out_off != nullptr ? *out_off : -1);
+      if (!m.ok() && m.error().value() == EPIPE) SendSigpipe(t);
       if (!m.ok()) {
         *in_off += static_cast<int64_t>(written);
         done += written;
@@ -144,6 +146,178 @@ SyscallResult CopyFileRange(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(out->Seek(out_start + static_cast<int64_t>(n), SEEK_SET));
   }
   return n;
+}
+
+namespace {
+
+using fsimpl::pipe::Pipe;
+using fsimpl::pipe::PipeFile;
+
+// SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT.
+constexpr unsigned kSpliceAll = 0xf;
+constexpr unsigned kSpliceNonblock = 0x2;
+// What one pass moves at most through the Sentry's own buffer.
+constexpr size_t kSpliceChunk = 1 << 20;
+
+// An interrupted wait restarts or ends in EINTR, as the signal decides.
+Errno Restart(Errno e) { return e.value() == EINTR ? Errno(kERESTARTSYS) : e; }
+
+// Waits on both pipes' queues at once (for pipe-to-pipe moves).
+ErrnoOrOk WaitEither(Task& t, Pipe& a, Pipe& b) {
+  waiter::ScopedRegistration ra(a.queue(), &t.waker(), waiter::kEventAll);
+  waiter::ScopedRegistration rb(b.queue(), &t.waker(), waiter::kEventAll);
+  return t.Block(CLOCK_MONOTONIC, nullptr);
+}
+
+// splice_pipe_to_pipe and link_pipe (tee, `move` false).
+SyscallResult PipeToPipe(Task& t, Pipe& in, Pipe& out, size_t len, bool nonblock, bool move) {
+  auto data = in.WaitReadable(&t.waker(), nonblock);  // ipipe_prep
+  if (!data.ok()) return Restart(data.error());
+  auto room = out.WaitWritable(&t.waker(), nonblock);  // opipe_prep
+  if (!room.ok()) {
+    if (room.error().value() == EPIPE) SendSigpipe(t);
+    return Restart(room.error());
+  }
+  for (;;) {
+    bool no_readers = false, eof = false;
+    const size_t n = Pipe::Transfer(in, out, len, move, &no_readers, &eof);
+    if (no_readers) {
+      SendSigpipe(t);
+      return Errno(EPIPE);
+    }
+    if (n > 0 || eof) return n;
+    // The input emptied or the output filled meanwhile.
+    if (nonblock) return Errno(EAGAIN);
+    // Tee copies what is there without waiting for more (link_pipe).
+    if (!move) return 0;
+    auto r = WaitEither(t, in, out);
+    if (!r.ok()) return Restart(r.error());
+  }
+}
+
+// A pipe's data to a file: do_splice_from (iter_file_splice_write).
+SyscallResult PipeToFile(Task& t, Pipe& in, vfs::FileDescription& out, int64_t* off, size_t len,
+                         bool nonblock) {
+  auto data = in.WaitReadable(&t.waker(), nonblock);
+  if (!data.ok()) return Restart(data.error());
+  if (!*data) return 0;  // no writer: end of file
+  std::vector<uint8_t> buf(std::min(len, kSpliceChunk));
+  const size_t n = in.Peek(buf.data(), buf.size());
+  iovec v{buf.data(), n};
+  auto w = out.Writev(&t, {&v, 1}, off != nullptr ? *off : -1);
+  if (!w.ok()) {
+    if (w.error().value() == EPIPE) SendSigpipe(t);
+    return w.error();
+  }
+  // Only what the file took leaves the pipe.
+  in.Consume(*w);
+  if (off != nullptr) *off += static_cast<int64_t>(*w);
+  return *w;
+}
+
+// A file's data into a pipe: splice_file_to_pipe.
+SyscallResult FileToPipe(Task& t, vfs::FileDescription& in, int64_t* off, Pipe& out, size_t len,
+                         bool nonblock) {
+  auto room = out.WaitWritable(&t.waker(), nonblock);
+  if (!room.ok()) {
+    if (room.error().value() == EPIPE) SendSigpipe(t);
+    return Restart(room.error());
+  }
+  // As much as the free buffers hold.
+  std::vector<uint8_t> buf(std::min({len, kSpliceChunk, out.Room()}));
+  iovec v{buf.data(), buf.size()};
+  ASSIGN_OR_RETURN(size_t n, in.Readv(&t, {&v, 1}, off != nullptr ? *off : -1));
+  const size_t put = out.Append(buf.data(), n);
+  if (off != nullptr) *off += static_cast<int64_t>(put);
+  if (put < n && off == nullptr) {
+    // What did not fit goes back to the file's position.
+    (void)in.Seek(-static_cast<int64_t>(n - put), SEEK_CUR);
+  }
+  return put;
+}
+
+bool CanRead(const vfs::FileDescription& f) {
+  const int acc = f.status_flags() & O_ACCMODE;
+  return !(f.status_flags() & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
+}
+bool CanWrite(const vfs::FileDescription& f) {
+  const int acc = f.status_flags() & O_ACCMODE;
+  return !(f.status_flags() & O_PATH) && (acc == O_WRONLY || acc == O_RDWR);
+}
+
+}  // namespace
+
+SyscallResult Splice(Task& t, const SyscallArgs& a) {
+  const int fd_in = a.Int(0), fd_out = a.Int(2);
+  const UserAddr off_in(a[1]), off_out(a[3]);
+  const size_t len = std::min(a.Size(4), kMaxRwCount);
+  unsigned flags = a.Uint(5);
+  if (a.Size(4) == 0) return 0;
+  if (flags & ~kSpliceAll) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto in, t.fds().Get(fd_in));
+  ASSIGN_OR_RETURN(auto out, t.fds().Get(fd_out));
+  PipeFile* ip = fsimpl::pipe::AsPipe(*in);
+  PipeFile* op = fsimpl::pipe::AsPipe(*out);
+  // __do_splice: offsets are for the side that is not a pipe.
+  if ((ip != nullptr && off_in.value() != 0) || (op != nullptr && off_out.value() != 0)) {
+    return Errno(ESPIPE);
+  }
+  int64_t in_pos = 0, out_pos = 0;
+  if (off_out.value() != 0)
+    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int64_t>(off_out.value()), &out_pos));
+  if (off_in.value() != 0)
+    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int64_t>(off_in.value()), &in_pos));
+  // do_splice.
+  if (!CanRead(*in) || !CanWrite(*out)) return Errno(EBADF);
+  SyscallResult r = Errno(EINVAL);
+  if (ip != nullptr && op != nullptr) {
+    if (&ip->pipe() == &op->pipe()) return Errno(EINVAL);
+    if ((in->status_flags() | out->status_flags()) & O_NONBLOCK) flags |= kSpliceNonblock;
+    return PipeToPipe(t, ip->pipe(), op->pipe(), len, flags & kSpliceNonblock, /*move=*/true);
+  }
+  if (ip != nullptr) {
+    if (off_out.value() != 0) {
+      if (!out->Seekable()) return Errno(EINVAL);
+      if (out_pos < 0) return Errno(EINVAL);
+    }
+    if (out->status_flags() & O_APPEND) return Errno(EINVAL);
+    if (in->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
+    r = PipeToFile(t, ip->pipe(), *out, off_out.value() != 0 ? &out_pos : nullptr, len,
+                   flags & kSpliceNonblock);
+    if (r.ok() && off_out.value() != 0) {
+      RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_out.value()), out_pos));
+    }
+    return r;
+  }
+  if (op != nullptr) {
+    if (off_in.value() != 0) {
+      if (!in->Seekable()) return Errno(EINVAL);
+      if (in_pos < 0) return Errno(EINVAL);
+    }
+    if (out->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
+    r = FileToPipe(t, *in, off_in.value() != 0 ? &in_pos : nullptr, op->pipe(), len,
+                   flags & kSpliceNonblock);
+    if (r.ok() && off_in.value() != 0) {
+      RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_in.value()), in_pos));
+    }
+    return r;
+  }
+  return Errno(EINVAL);
+}
+
+SyscallResult Tee(Task& t, const SyscallArgs& a) {
+  unsigned flags = a.Uint(3);
+  if (flags & ~kSpliceAll) return Errno(EINVAL);
+  if (a.Size(2) == 0) return 0;
+  const size_t len = std::min(a.Size(2), kMaxRwCount);
+  ASSIGN_OR_RETURN(auto in, t.fds().Get(a.Int(0)));
+  ASSIGN_OR_RETURN(auto out, t.fds().Get(a.Int(1)));
+  if (!CanRead(*in) || !CanWrite(*out)) return Errno(EBADF);
+  PipeFile* ip = fsimpl::pipe::AsPipe(*in);
+  PipeFile* op = fsimpl::pipe::AsPipe(*out);
+  if (ip == nullptr || op == nullptr || &ip->pipe() == &op->pipe()) return Errno(EINVAL);
+  if ((in->status_flags() | out->status_flags()) & O_NONBLOCK) flags |= kSpliceNonblock;
+  return PipeToPipe(t, ip->pipe(), op->pipe(), len, flags & kSpliceNonblock, /*move=*/false);
 }
 
 }  // namespace sentry::syscalls

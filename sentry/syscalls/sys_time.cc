@@ -1,10 +1,12 @@
-// Clocks and sleeps. Time comes from the host's clocks; CPU-time clocks from the
-// task's accounting.
+// Clocks and sleeps. Time comes from the Sentry's Timekeeper (the clocks the
+// vDSO reads too, tracking the host's: sentry/time/README.md); CPU-time clocks
+// from the task's accounting.
 #include <sys/time.h>
 #include <time.h>
 
 #include "sentry/kernel/ktime.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/time/timekeeper.h"
 
 namespace sentry::syscalls {
 namespace {
@@ -19,7 +21,6 @@ bool ValidTimespec(const timespec& ts) {
 bool IsCpuClock(clockid_t c) { return c < 0; }
 
 ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
-  timespec ts{};
   if (IsCpuClock(c)) {
     const pid_t pid = ~(c >> 3);
     const bool thread = c & 4;
@@ -33,7 +34,6 @@ ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
       return t.CpuTime();
     case CLOCK_BOOTTIME:
     case CLOCK_BOOTTIME_ALARM:
-      return kernel::Kernel::BootClock();
     case CLOCK_REALTIME:
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
@@ -41,8 +41,8 @@ ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
     case CLOCK_MONOTONIC_COARSE:
     case CLOCK_REALTIME_ALARM:
     case kClockTai:
-      clock_gettime(c == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : c, &ts);
-      return ts;
+      // The same computation as the vDSO's, from the same parameters.
+      return t.kernel().timekeeper().Now(c);
     default:
       return Errno(EINVAL);
   }
@@ -67,28 +67,39 @@ SyscallResult Interrupted(Task& t, bool abs, const timespec& deadline, const tim
   return Errno(abs ? kERESTARTNOHAND : kERESTART_RESTARTBLOCK);
 }
 
+// Sleeps on `clock` until `deadline` on the guest's clock (the Timekeeper's,
+// which the vDSO reads too): the host's monotonic clock times each wait, and a
+// wake that comes before the guest's clock is there waits again for the rest.
+// TODO(processes issue): an absolute CLOCK_REALTIME sleep should end early
+// when the clock is set past its deadline (it now ends when the time it
+// computed at the start has elapsed).
 SyscallResult SleepUntilDeadline(Task& t, clockid_t clock, bool abs, const timespec& deadline,
                                  UserAddr rem) {
-  ErrnoOrOk r = t.SleepUntil(clock, deadline);
-  if (r.ok()) return 0;
-  timespec now;
-  clock_gettime(clock, &now);
-  if (!abs) {
-    // A relative sleep that restarts (no handler ran: a stop, an ignored
-    // signal) goes on to the same deadline through restart_syscall.
-    t.set_restart_block([clock, deadline, rem](Task& t) {
-      return SleepUntilDeadline(t, clock, false, deadline, rem);
-    });
+  time::Timekeeper& tk = t.kernel().timekeeper();
+  const int64_t deadline_ns = time::TimespecToNs(deadline);
+  for (;;) {
+    const int64_t left = deadline_ns - tk.NowNs(clock);
+    if (left <= 0) return 0;
+    timespec host_now;
+    clock_gettime(CLOCK_MONOTONIC, &host_now);
+    ErrnoOrOk r =
+        t.SleepUntil(CLOCK_MONOTONIC, kernel::TimespecAdd(host_now, time::NsToTimespec(left)));
+    if (r.ok()) continue;
+    if (!abs) {
+      // A relative sleep that restarts (no handler ran: a stop, an ignored
+      // signal) goes on to the same deadline through restart_syscall.
+      t.set_restart_block([clock, deadline, rem](Task& t) {
+        return SleepUntilDeadline(t, clock, false, deadline, rem);
+      });
+    }
+    return Interrupted(t, abs, deadline, tk.Now(clock), rem);
   }
-  return Interrupted(t, abs, deadline, now, rem);
 }
 
-// Sleeps on host clock `clock` for `req` (relative, or absolute with
-// TIMER_ABSTIME).
+// Sleeps on `clock` for `req` (relative, or absolute with TIMER_ABSTIME).
 SyscallResult Sleep(Task& t, clockid_t clock, bool abs, const timespec& req, UserAddr rem) {
-  timespec now;
-  clock_gettime(clock, &now);
-  const timespec deadline = abs ? req : kernel::TimespecAdd(now, req);
+  const timespec deadline =
+      abs ? req : kernel::TimespecAdd(t.kernel().timekeeper().Now(clock), req);
   return SleepUntilDeadline(t, clock, abs, deadline, rem);
 }
 
@@ -121,15 +132,16 @@ SyscallResult ClockGetres(Task& t, const SyscallArgs& a) {
   const clockid_t c = a.Int(0);
   RETURN_IF_ERROR(ReadClock(t, c));
   timespec res{0, 1};
-  if (c == CLOCK_REALTIME_COARSE || c == CLOCK_MONOTONIC_COARSE) clock_getres(c, &res);
+  if (c == CLOCK_REALTIME_COARSE || c == CLOCK_MONOTONIC_COARSE) {
+    res = time::NsToTimespec(time::Timekeeper::CoarseResolutionNs());
+  }
   if (!a.Addr(1).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<timespec>(1), res));
   return 0;
 }
 
 SyscallResult Gettimeofday(Task& t, const SyscallArgs& a) {
   if (!a.Addr(0).IsNull()) {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    const timespec ts = t.kernel().timekeeper().Now(CLOCK_REALTIME);
     timeval tv{ts.tv_sec, ts.tv_nsec / 1000};
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<timeval>(0), tv));
   }
@@ -143,8 +155,7 @@ SyscallResult Gettimeofday(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Time(Task& t, const SyscallArgs& a) {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  const timespec ts = t.kernel().timekeeper().Now(CLOCK_REALTIME);
   if (!a.Addr(0).IsNull()) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(0), int64_t{ts.tv_sec}));
   }

@@ -12,7 +12,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "sentry/base/errno.h"
 #include "sentry/memory/mappable.h"
 #include "sentry/vfs/inode.h"
@@ -38,8 +41,10 @@ struct TtyJobControl {
 class FileDescription {
  public:
   explicit FileDescription(int status_flags) : status_flags_(status_flags) {}
-  // Drops the flock and OFD locks the description holds.
+  // Drops the flock and OFD locks the description holds, and leaves the
+  // epoll sets that watch it.
   virtual ~FileDescription() {
+    ReleaseEpollLinks();
     if (lock_table_ != nullptr && location_.ok()) {
       lock_table_->ReleaseOn(location_.dentry->inode().get(),
                              {LockOwner::kDescription, reinterpret_cast<uintptr_t>(this)});
@@ -118,6 +123,49 @@ class FileDescription {
   // A host fd whose readiness is the file's (a donated host fd): waits poll it
   // on the host instead of registering. -1 otherwise.
   virtual int HostPollFd() const { return -1; }
+  // Whether the file has a poll method (Linux's file_can_poll): epoll_ctl
+  // refuses the others with EPERM, while poll and select see them as always
+  // ready (Readiness).
+  virtual bool CanPoll() const { return false; }
+
+  // --- Epoll entries watching the description (Linux's f_ep). An entry
+  // holds the description weakly and must leave when it goes: the
+  // description tells it. ---
+  class EpollLink {
+   public:
+    virtual ~EpollLink() = default;
+    // The description is going; `f` is it. Called once, never under the
+    // description's own locks; EventUnregister still reaches the file's own
+    // queues when the file called ReleaseEpollLinks from its destructor.
+    virtual void DescriptionReleased(FileDescription& f) = 0;
+  };
+  void AddEpollLink(std::shared_ptr<EpollLink> l) {
+    absl::MutexLock lock(&epoll_links_mu_);
+    epoll_links_.push_back(std::move(l));
+  }
+  void RemoveEpollLink(const EpollLink* l) {
+    std::shared_ptr<EpollLink> gone;  // released outside the lock
+    absl::MutexLock lock(&epoll_links_mu_);
+    for (auto it = epoll_links_.begin(); it != epoll_links_.end(); ++it) {
+      if (it->get() == l) {
+        gone = std::move(*it);
+        epoll_links_.erase(it);
+        break;
+      }
+    }
+  }
+
+  // open(2) calls this once the VFS has made the description and let go of
+  // its lock: where an open waits, interruptibly (a FIFO opened for reading
+  // waits for a writer). Not called for the Sentry's own opens.
+  virtual ErrnoOrOk WaitOpened(kernel::Task& t) {
+    (void)t;
+    return Ok();
+  }
+
+  // Lines /proc/<pid>/fdinfo/<fd> adds after the common ones, each ending in
+  // a newline ("eventfd-count: ...").
+  virtual std::string FdInfo() const { return ""; }
 
   // A terminal's job-control state, or null for files that are not
   // terminals (the job-control ioctls are then ENOTTY).
@@ -136,8 +184,24 @@ class FileDescription {
   int status_flags() const { return status_flags_.load(std::memory_order_relaxed); }
   virtual void set_status_flags(int f) { status_flags_.store(f, std::memory_order_relaxed); }
 
+ protected:
+  // Tells the watching epoll entries that the description is going (once; the
+  // base destructor calls it too). A description whose EventRegister
+  // registers on a queue that may outlive it (a pipe end on its pipe's) calls
+  // this first thing in its destructor, while its EventUnregister still works.
+  void ReleaseEpollLinks() {
+    std::vector<std::shared_ptr<EpollLink>> links;
+    {
+      absl::MutexLock lock(&epoll_links_mu_);
+      links.swap(epoll_links_);
+    }
+    for (const auto& l : links) l->DescriptionReleased(*this);
+  }
+
  private:
   std::atomic<int> status_flags_;
+  absl::Mutex epoll_links_mu_;
+  std::vector<std::shared_ptr<EpollLink>> epoll_links_ ABSL_GUARDED_BY(epoll_links_mu_);
   VirtualDentry location_;
   LockTable* lock_table_ = nullptr;
 };

@@ -95,6 +95,10 @@ inline struct stat AttrToStat(const Attr& a, uint64_t dev) {
   return st;
 }
 
+// A new anonymous device number (major 0), as Linux's get_anon_bdev gives:
+// st_dev of each filesystem instance and of pseudo filesystems (pipefs).
+uint64_t NewAnonDev();
+
 inline uint8_t DirentType(uint32_t mode) { return static_cast<uint8_t>((mode & S_IFMT) >> 12); }
 
 // An inode. Operations a kind of inode does not support return the errno Linux

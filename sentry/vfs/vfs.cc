@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <vector>
 
@@ -1032,6 +1034,12 @@ std::string VirtualFilesystem::PathOfLocked(const VirtualDentry& root, const Vir
   if (deleted != nullptr) *deleted = is_deleted;
   if (is_deleted) out += " (deleted)";
   return out;
+}
+
+uint64_t NewAnonDev() {
+  static std::atomic<uint32_t> next_minor{16};
+  const uint32_t minor = next_minor.fetch_add(1, std::memory_order_relaxed);
+  return makedev(0, minor);
 }
 
 }  // namespace sentry::vfs

@@ -12,7 +12,8 @@
 //
 // Lock order: an object's own lock > Queue::mu_ > what Waiter::NotifyEvent
 // takes (which must be a leaf: a Waker takes nothing; epoll takes only its
-// ready list's lock).
+// ready list's lock, then, that released, notifies its own queue, so queue
+// locks nest along a chain of epolls, which epoll_ctl keeps acyclic).
 #ifndef SENTRY_WAITER_WAITER_H_
 #define SENTRY_WAITER_WAITER_H_
 

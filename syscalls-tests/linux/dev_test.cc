@@ -129,7 +129,7 @@ TEST(DevNullTest, HasNoIoctls) {
 TEST(DevNullTest, WriteFromAnUnmappedBufferSucceeds) {
   ASSERT_OK_AND_ASSIGN(uintptr_t hole, FindUnmappedRange(kPageSize));
   FileDescriptor fd = Open("/dev/null", O_WRONLY);
-  EXPECT_THAT(syscall(SYS_write, fd.get(), hole, 100), SyscallSucceedsWithValue(100));
+  EXPECT_THAT(syscall(SYS_write, fd.get(), hole, size_t{100}), SyscallSucceedsWithValue(100));
 }
 
 // --- /dev/zero ---
@@ -166,7 +166,7 @@ TEST(DevZeroTest, WritesSucceedAndLseekIsZero) {
 TEST(DevZeroTest, ReadIntoAnUnmappedBufferIsEfault) {
   ASSERT_OK_AND_ASSIGN(uintptr_t hole, FindUnmappedRange(kPageSize));
   FileDescriptor fd = Open("/dev/zero", O_RDONLY);
-  EXPECT_THAT(syscall(SYS_read, fd.get(), hole, 100), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(syscall(SYS_read, fd.get(), hole, size_t{100}), SyscallFailsWithErrno(EFAULT));
 }
 
 TEST(DevZeroTest, ReadStopsAtTheFirstUnmappedPage) {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -176,6 +177,19 @@ TEST_F(ExecTest, ProcSelfExeIsTheNewImage) {
          {"sh", "-c", "test \"$(readlink /proc/self/exe)\" = \"$(readlink -f /bin/busybox)\""});
   });
   EXPECT_EQ(ExitCode(status), 0) << status;
+}
+
+TEST_F(ExecTest, AThreadExecsForTheWholeProcess) {
+  // The other threads go, and the exec'ing thread takes over the process's
+  // pid (de_thread).
+  const int status = InChild([] {
+    const std::string pid = std::to_string(getpid());
+    std::thread t([&pid] {
+      Exec(kBusybox, {"sh", "-c", "test $$ = \"$1\" && exit 17", "sh", pid.c_str()});
+    });
+    t.join();  // never: the exec ends this thread too
+  });
+  EXPECT_EQ(ExitCode(status), 17) << status;
 }
 
 TEST_F(ExecTest, ExecveatEmptyPathRunsTheFd) {

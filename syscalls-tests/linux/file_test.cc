@@ -306,7 +306,7 @@ TEST_F(FileTest, WorkingDirectory) {
   char buf[PATH_MAX];
   ASSERT_NE(getcwd(buf, sizeof(buf)), nullptr);
   EXPECT_EQ(std::string(buf), dir_ + "/d");
-  EXPECT_THAT(syscall(SYS_getcwd, buf, 2), SyscallFailsWithErrno(ERANGE));
+  EXPECT_THAT(syscall(SYS_getcwd, buf, size_t{2}), SyscallFailsWithErrno(ERANGE));
   ASSERT_THAT(chdir(".."), SyscallSucceeds());
   Touch("f");
   EXPECT_THAT(chdir("f"), SyscallFailsWithErrno(ENOTDIR));

@@ -247,7 +247,7 @@ TEST(ForkTest, Clone3MakesAProcess) {
 TEST(ForkTest, Clone3ArgumentChecks) {
   struct clone_args args = {};
   args.exit_signal = SIGCHLD;
-  EXPECT_THAT(syscall(SYS_clone3, &args, 8), SyscallFailsWithErrno(EINVAL));  // too small
+  EXPECT_THAT(syscall(SYS_clone3, &args, size_t{8}), SyscallFailsWithErrno(EINVAL));  // too small
   EXPECT_THAT(syscall(SYS_clone3, nullptr, sizeof(args)), SyscallFailsWithErrno(EFAULT));
   args.exit_signal = 0x100;  // more than a signal
   EXPECT_THAT(syscall(SYS_clone3, &args, sizeof(args)), SyscallFailsWithErrno(EINVAL));

@@ -218,8 +218,8 @@ TEST(RobustListTest, SetAndGet) {
 
 TEST(RobustListTest, WrongLengthIsEinval) {
   static long head[3];
-  EXPECT_THAT(syscall(SYS_set_robust_list, head, 8), SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_set_robust_list, head, 100), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_set_robust_list, head, size_t{8}), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_set_robust_list, head, size_t{100}), SyscallFailsWithErrno(EINVAL));
 }
 
 TEST(RobustListTest, GetOfANonexistentThreadIsEsrch) {

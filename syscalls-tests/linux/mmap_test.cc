@@ -441,7 +441,7 @@ TEST(MunmapTest, RemappingAnUnmappedRangeIsZeroFilled) {
 
 TEST(MunmapTest, RawSyscallWithUnalignedLengthUnmapsWholePages) {
   ASSERT_OK_AND_ASSIGN(Mapping m, Mapping::Anonymous(2 * kPageSize));
-  EXPECT_THAT(syscall(SYS_munmap, m.addr(), 1), SyscallSucceedsWithValue(0));
+  EXPECT_THAT(syscall(SYS_munmap, m.addr(), size_t{1}), SyscallSucceedsWithValue(0));
   EXPECT_FALSE(IsMapped(m.addr(), kPageSize));
   EXPECT_TRUE(IsMapped(m.addr() + kPageSize, kPageSize));
 }

@@ -403,7 +403,7 @@ TEST(SignalDeliveryTest, NoRestorerIsFatal) {
       uintptr_t restorer;
       uint64_t mask;
     } act = {reinterpret_cast<uintptr_t>(+[](int) {}), 0, 0, 0};
-    syscall(SYS_rt_sigaction, SIGUSR1, &act, nullptr, 8);
+    syscall(SYS_rt_sigaction, SIGUSR1, &act, nullptr, size_t{8});
     kill(getpid(), SIGUSR1);
     _exit(0);
   }
@@ -624,8 +624,8 @@ TEST(SignalfdTest, ReadsSeveralAtOnceAndOnlyItsMask) {
 TEST(SignalfdTest, Errors) {
   const sigset_t set = Only(SIGUSR1);
   EXPECT_THAT(signalfd(-1, &set, 0x1234), SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_signalfd4, -1, &set, 4, 0), SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_signalfd4, -1, reinterpret_cast<void*>(8), 8, 0),
+  EXPECT_THAT(syscall(SYS_signalfd4, -1, &set, 4, size_t{0}), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_signalfd4, -1, reinterpret_cast<void*>(8), 8, size_t{0}),
               SyscallFailsWithErrno(EFAULT));
   // An fd that is not a signalfd.
   EXPECT_THAT(signalfd(0, &set, 0), SyscallFailsWithErrno(EINVAL));

@@ -398,7 +398,8 @@ TEST(RtSigpendingTest, BadPointerIsEfault) {
               SyscallFailsWithErrno(EFAULT));
   EXPECT_THAT(syscall(SYS_rt_sigpending, nullptr, kSigsetSize), SyscallFailsWithErrno(EFAULT));
   // The size is checked first.
-  EXPECT_THAT(syscall(SYS_rt_sigpending, kKernelAddress, 16), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(syscall(SYS_rt_sigpending, kKernelAddress, size_t{16}),
+              SyscallFailsWithErrno(EINVAL));
 }
 
 TEST(RtSigpendingTest, UnblockingTakesTheSignalOffThePendingSet) {

@@ -10,7 +10,9 @@
 //   SANDBOX_E2E_TIMEOUT_S     per-run timeout in seconds (default: 30)
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,10 +148,24 @@ std::vector<Case> Cases() {
       // glibc asserts it).
       {"HelloByRelativePath", {RelativeToCwd(Prog("hello"))}, 0, "hello, world\n"},
       {"ProcAndDevSurviveOddUse", {Prog("procfuzz")}, 0, "done\n"},
+      // The vDSO: its clocks agree with the syscalls; its data page is
+      // read-only; unmapping or moving it hurts nobody but the program.
+      {"VdsoClocks", {Prog("vdso"), "time"}, 0, "clocks agree\n"},
+      {"VvarWriteFaults", {Prog("vdso"), "write-vvar"}, 139, "writing [vvar]\n"},
+      {"VdsoUnmapped", {Prog("vdso"), "unmap"}, 0, "unmapped, the clock still reads\n"},
+      {"VdsoMoved", {Prog("vdso"), "mremap"}, 0, "moved, the clock still reads\n"},
       {"BusyboxEcho", {kBusybox, "echo", "hello"}, 0, "hello\n"},
       {"BusyboxTrue", {kBusybox, "true"}, 0, ""},
       {"BusyboxFalse", {kBusybox, "false"}, 1, ""},
       {"BusyboxShArithmetic", {kBusybox, "sh", "-c", "echo $((6*7))"}, 0, "42\n"},
+      // Pipelines: pipes between processes, a writer ended by SIGPIPE (yes),
+      // command substitution, a FIFO on /tmp.
+      {"BusyboxShPipelines",
+       {kBusybox, "sh", "-c",
+        "echo hello | tr a-z A-Z; seq 1 20000 | wc -l; yes | head -2; echo $(echo sub); "
+        "d=$(mktemp -d) && mkfifo $d/f && (echo fifo >$d/f &) && cat $d/f && rm -r $d"},
+       0,
+       "HELLO\n20000\ny\ny\nsub\nfifo\n"},
       // The host's files, through the gofer (a read-only view of the host's
       // root): a file behind a symlink, a directory listing (ls sorts), a
       // large file, attributes of symlinks and what they point to.
@@ -449,6 +465,101 @@ TEST(E2eProcessTest, ShellsMatchNative) {
     RunResult native = RunProcess(argv, Options());
     RunResult ours = RunSandboxed({}, argv, native.status);
     EXPECT_EQ(ours.out, native.out) << shell << "\n" << ours.err;
+  }
+}
+
+// Runs `argv` on a new pseudo-terminal (its controlling terminal, as a login
+// shell has), types `lines` one at a time (waiting `pause` after each), and
+// returns everything it printed and its exit code (-1 if it did not end).
+struct PtyRun {
+  std::string out;
+  int code = -1;
+};
+PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::string>& lines,
+                absl::Duration pause) {
+  PtyRun result;
+  const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return result;
+  const std::string slave_name = ptsname(master);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    const int slave = open(slave_name.c_str(), O_RDWR);
+    if (slave < 0) _exit(120);
+    ioctl(slave, TIOCSCTTY, 0);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(121);
+  }
+  auto drain = [&](absl::Duration d) {
+    const absl::Time end = absl::Now() + d;
+    while (absl::Now() < end) {
+      pollfd p{master, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = read(master, buf, sizeof(buf));
+      if (n <= 0) break;
+      result.out.append(buf, n);
+    }
+  };
+  drain(absl::Seconds(2));
+  for (const std::string& line : lines) {
+    const std::string l = line + "\n";
+    if (write(master, l.data(), l.size()) < 0) break;
+    drain(pause);
+  }
+  for (int i = 0; i < 100; ++i) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    drain(absl::Milliseconds(50));
+  }
+  if (result.code == -1) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  close(master);
+  return result;
+}
+
+// An interactive shell on a terminal: job control (background jobs stopped,
+// continued, killed; a background read of the terminal stops with SIGTTIN).
+TEST(E2eProcessTest, InteractiveShellJobControl) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
+  const std::vector<std::string> lines = {
+      "echo hello-$((6*7))",
+      "sleep 30 &",
+      "kill -STOP %1; sleep 0.3; jobs",
+      "kill -CONT %1; jobs",
+      "kill %1; wait; echo gone",
+      "cat /dev/tty </dev/null & sleep 0.5; jobs",
+      "kill -9 %1; sleep 0.3; jobs >/dev/null",
+      // bash refuses the first exit while it still counts a stopped job.
+      "exit 3",
+      "exit 3",
+  };
+  const std::vector<std::string> shell = {"/bin/bash", "--norc", "--noprofile", "-i"};
+  PtyRun native = RunOnPty(shell, lines, absl::Milliseconds(700));
+  ASSERT_EQ(native.code, 3) << native.out;
+  std::vector<std::string> argv = {RunscPath(), "do", "--platform=" + RunscPlatform(), "--"};
+  argv.insert(argv.end(), shell.begin(), shell.end());
+  PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(700));
+  EXPECT_EQ(ours.code, 3) << ours.out;
+  for (const char* want :
+       {"hello-42", "Stopped                 sleep 30", "Running                 sleep 30 &",
+        "gone", "Stopped                 cat /dev/tty < /dev/null"}) {
+    EXPECT_NE(native.out.find(want), std::string::npos) << "natively: " << want << "\n"
+                                                        << native.out;
+    EXPECT_NE(ours.out.find(want), std::string::npos) << "sandboxed: " << want << "\n" << ours.out;
   }
 }
 

@@ -2,6 +2,8 @@
 // under our runsc and under Debian's gVisor runsc, side by side with ratios.
 //
 //   getppid      ns per getppid(2) round trip, measured inside the guest
+//   clock        ns per clock_gettime(CLOCK_MONOTONIC) through libc: the vDSO,
+//                where the kernel (or sandbox) maps one, else a syscall
 //   touch        ns to fault in N MiB of fresh anonymous memory, inside the guest
 //   hello        wall time of a whole static hello world, start to reap (median)
 //   files        stat, open+close and 4 KiB pread, ns each, inside the guest: on a
@@ -47,6 +49,7 @@ ABSL_FLAG(int64_t, getppid_calls, 0,
           "getppid calls per run; 0 calibrates each runner so that a run takes about "
           "--target_ms");
 ABSL_FLAG(int, target_ms, 1000, "target duration of a calibrated getppid run");
+ABSL_FLAG(int, clock_ms, 200, "how long the clock_gettime workload calls the clock");
 ABSL_FLAG(int, touch_mib, 64, "MiB of fresh anonymous memory the touch workload faults in");
 ABSL_FLAG(std::string, ours, "", "our runsc (default: $SANDBOX_RUNSC, else the build tree's)");
 ABSL_FLAG(std::string, platform, "",
@@ -165,6 +168,12 @@ absl::StatusOr<double> Getppid(const Runner& runner, int64_t* calls) {
   return Field(Run(runner, {prog, std::to_string(n)}), "getppid_ns_per_call");
 }
 
+// clock_gettime through libc, ns per call, over about --clock_ms.
+absl::StatusOr<double> Clock(const Runner& runner) {
+  return Field(Run(runner, {Workload("clock_loop"), std::to_string(absl::GetFlag(FLAGS_clock_ms))}),
+               "clock_ns_per_call");
+}
+
 // Faulting in --touch_mib of fresh memory, ms total.
 absl::StatusOr<double> Touch(const Runner& runner) {
   absl::StatusOr<double> ns =
@@ -234,6 +243,8 @@ int Main() {
          if (v.ok()) *detail = absl::StrFormat("N=%d", n);
          return v;
        }},
+      {"clock_gettime, via libc", "ns/call",
+       [](const Runner& r, std::string*) { return Clock(r); }},
       {absl::StrFormat("touch %d MiB fresh anon", mib), "ms",
        [](const Runner& r, std::string*) { return Touch(r); }},
       {absl::StrFormat("static hello, median of %d", std::max(1, absl::GetFlag(FLAGS_runs))),

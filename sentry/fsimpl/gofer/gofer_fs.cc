@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 #include "sentry/vfs/directory_fd.h"
 #include "sentry/vfs/file_description.h"
@@ -453,12 +454,18 @@ class GoferSymlink : public GoferInode {
   std::optional<std::string> target_ ABSL_GUARDED_BY(mu_);
 };
 
-// FIFOs, sockets and device nodes: the name and attributes are served; opening
-// needs the pipe, socket and device layers (ENXIO until then, as tmpfs).
+// FIFOs, sockets and device nodes: the name and attributes are served. A FIFO
+// opens a pipe in the Sentry that the inode keeps while any end is open (an
+// open end holds its dentry, so the inode stays); it never reaches the host's
+// FIFO, as gVisor's gofer FIFOs. Sockets and devices need the socket and
+// device layers (ENXIO until then).
 class GoferSpecial : public GoferInode {
  public:
   using GoferInode::GoferInode;
-  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&,
+                                                      int flags) override {
+    ASSIGN_OR_RETURN(Attr a, GetAttr());
+    if (S_ISFIFO(a.mode)) return fifo_.Open(flags);
     return Errno(ENXIO);
   }
   // A host unix socket: the gofer connects to it and donates the fd.
@@ -466,6 +473,9 @@ class GoferSpecial : public GoferInode {
     ASSIGN_OR_RETURN(::gofer::UniqueFd fd, client().Connect(handle_, type));
     return fd.release();
   }
+
+ private:
+  pipe::NamedPipe fifo_;
 };
 
 // --- Directories. ---

@@ -33,6 +33,8 @@ class HostFile : public vfs::FileDescription {
   // What the host fd polls as now (regular files: always ready).
   uint32_t Readiness(uint32_t mask) override;
   int HostPollFd() const override { return seekable_ ? -1 : fd_; }
+  // Pipes, ttys and sockets poll; regular files do not (epoll_ctl: EPERM).
+  bool CanPoll() const override { return !seekable_; }
 
   // Host terminals: the job-control state the kernel gives the terminal
   // (shared by every description of it).

@@ -603,6 +603,9 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> OverlayInode::Open(const vfs::Vir
   if (IsDir(a)) {
     return std::shared_ptr<vfs::FileDescription>(std::make_shared<OverlayDirFD>(Self(), flags));
   }
+  // A FIFO is its layer's pipe, opened for I/O without a copy-up (as Linux's
+  // overlayfs leaves special files to their own file operations).
+  if (S_ISFIFO(a.mode)) return top()->Open(vd, flags);
   const int acc = flags & O_ACCMODE;
   if (acc != O_RDONLY || (flags & O_TRUNC)) RETURN_IF_ERROR(CopyUp());
   ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> inner, top()->Open(vd, flags));

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/fsimpl/proc/proc_fs.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
 
@@ -283,6 +284,13 @@ void ProcFilesystem::Build() {
   vm->Add("max_map_count", sysctl(text("65530\n")));
   vm->Add("mmap_min_addr", sysctl(text("65536\n")));
   vm->Add("overcommit_memory", sysctl(text("1\n")));
+  // The pipe limits sentry/fsimpl/pipe applies (read-only here).
+  auto fsdir = dir(sys->ino());
+  fsdir->Add("pipe-max-size", sysctl(text(absl::StrFormat("%d\n", pipe::kPipeMaxSize))));
+  fsdir->Add("pipe-user-pages-hard", sysctl(text("0\n")));
+  fsdir->Add("pipe-user-pages-soft",
+             sysctl(text(absl::StrFormat("%d\n", pipe::kPipeUserPagesSoft))));
+  sys->Add("fs", fsdir);
   sys->Add("kernel", kern);
   sys->Add("vm", vm);
   root->Add("sys", sys);

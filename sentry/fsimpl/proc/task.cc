@@ -503,8 +503,8 @@ std::shared_ptr<vfs::Inode> FdInfo(ProcFilesystem& fs, pid_t pid, int fd) {
     if (e.cloexec) flags |= O_CLOEXEC;
     const int mnt_id = e.file->location().ok() ? static_cast<int>(e.file->location().mount->id) : 0;
     auto st = e.file->Stat();
-    return absl::StrFormat("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n", pos.ok() ? *pos : 0,
-                           flags, mnt_id, st.ok() ? st->st_ino : 0);
+    return absl::StrFormat("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n%s", pos.ok() ? *pos : 0,
+                           flags, mnt_id, st.ok() ? st->st_ino : 0, e.file->FdInfo());
   };
   class Info : public TaskFile {
    public:

@@ -20,6 +20,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/base/user_addr.h"
 #include "sentry/fsimpl/dev/devices.h"
+#include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/vfs/directory_fd.h"
 #include "sentry/vfs/file_description.h"
 
@@ -507,7 +508,8 @@ class Symlink : public TmpfsInode {
 
 // FIFOs, sockets and device nodes. A character device opens its driver from
 // the device registry (ENXIO for an unknown number, as Linux); block devices
-// have no drivers (ENXIO); FIFOs need pipes (the processes issue).
+// have no drivers (ENXIO); a FIFO opens the pipe its inode keeps; sockets
+// are ENXIO (the VFS refuses them first).
 class Special : public TmpfsInode {
  public:
   using TmpfsInode::TmpfsInode;
@@ -521,8 +523,12 @@ class Special : public TmpfsInode {
       rdev = attr_.rdev;
     }
     if (S_ISCHR(mode)) return dev::OpenCharDevice(rdev, vd, flags);
+    if (S_ISFIFO(mode)) return fifo_.Open(flags);
     return Errno(ENXIO);
   }
+
+ private:
+  pipe::NamedPipe fifo_;
 };
 
 // --- Directories. ---
@@ -734,12 +740,6 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> Directory::Open(const vfs::Virtua
 }
 
 }  // namespace
-
-uint64_t NewAnonDev() {
-  static std::atomic<uint32_t> next_minor{16};
-  const uint32_t minor = next_minor.fetch_add(1, std::memory_order_relaxed);
-  return makedev(0, minor);
-}
 
 TmpfsFilesystem::TmpfsFilesystem(memory::MemoryFile& mf, uint64_t limit_pages, std::string name)
     : mf_(mf), limit_pages_(limit_pages), dev_(NewAnonDev()), name_(std::move(name)) {}

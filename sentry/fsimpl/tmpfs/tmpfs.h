@@ -56,8 +56,8 @@ class TmpfsFilesystem : public vfs::Filesystem {
   std::shared_ptr<vfs::Inode> root_;
 };
 
-// A new anonymous device number (major 0), as Linux's get_anon_bdev gives.
-uint64_t NewAnonDev();
+// A new anonymous device number (major 0): vfs::NewAnonDev.
+inline uint64_t NewAnonDev() { return vfs::NewAnonDev(); }
 
 }  // namespace sentry::fsimpl::tmpfs
 

@@ -64,7 +64,12 @@ ErrnoOrOk ValidateAddress(std::string_view addr) {
 UnixSocket::UnixSocket(std::shared_ptr<Endpoint> ep, int flags, uint32_t uid, uint32_t gid)
     : Socket(AF_UNIX, ep->type(), 0, flags, uid, gid), ep_(std::move(ep)) {}
 
-UnixSocket::~UnixSocket() { ep_->Release(); }
+UnixSocket::~UnixSocket() {
+  // Epoll entries wait on the endpoint's queue, which may outlive this file
+  // (a peer or a queued message holds the endpoint): they leave first.
+  ReleaseEpollLinks();
+  ep_->Release();
+}
 
 Wait UnixSocket::WaitFor(kernel::Task* t, int flags, int64_t jiffies) const {
   if (t == nullptr || (flags & MSG_DONTWAIT) || jiffies == 0) return Wait();

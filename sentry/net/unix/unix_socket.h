@@ -37,6 +37,7 @@ class UnixSocket : public Socket {
   void EventRegister(waiter::Waiter* w, uint32_t mask) override;
   void EventUnregister(waiter::Waiter* w) override;
   int HostPollFd() const override;
+  bool CanPoll() const override { return true; }
 
   // --- Socket. ---
   ErrnoOrOk Bind(kernel::Task& t, std::string_view addr) override;

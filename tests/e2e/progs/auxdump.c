@@ -29,10 +29,9 @@ static const struct Entry kStrings[] = {
 };
 
 static const struct Entry kPresence[] = {
-    {AT_RANDOM, "AT_RANDOM"},
-    {AT_MINSIGSTKSZ, "AT_MINSIGSTKSZ"},
-    {AT_ENTRY, "AT_ENTRY"},
-    {AT_PHDR, "AT_PHDR"},
+    {AT_RANDOM, "AT_RANDOM"}, {AT_MINSIGSTKSZ, "AT_MINSIGSTKSZ"},   {AT_ENTRY, "AT_ENTRY"},
+    {AT_PHDR, "AT_PHDR"},     {AT_SYSINFO_EHDR, "AT_SYSINFO_EHDR"},  // the vDSO (runsc
+                                                                     // --vdso=false: absent)
 };
 
 int main(int argc, char** argv) {
