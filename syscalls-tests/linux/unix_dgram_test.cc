@@ -164,10 +164,10 @@ TEST_F(UnixDgramPairTest, ReceiveTimeout) {
 }
 
 TEST_F(UnixDgramPairTest, Faults) {
-  EXPECT_THAT(syscall(SYS_sendto, a(), kKernelAddress, 4, 0, nullptr, 0),
+  EXPECT_THAT(syscall(SYS_sendto, a(), kKernelAddress, size_t{4}, 0, nullptr, 0),
               SyscallFailsWithErrno(EFAULT));
   ASSERT_THAT(send(a(), "abcd", 4, 0), SyscallSucceeds());
-  EXPECT_THAT(syscall(SYS_recvfrom, b(), kKernelAddress, 4, 0, nullptr, nullptr),
+  EXPECT_THAT(syscall(SYS_recvfrom, b(), kKernelAddress, size_t{4}, 0, nullptr, nullptr),
               SyscallFailsWithErrno(EFAULT));
 }
 
@@ -282,7 +282,7 @@ TEST(UnixDgramAddressTest, SendtoErrors) {
               SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&bad), 200),
               SyscallFailsWithErrno(EINVAL));
-  EXPECT_THAT(syscall(SYS_sendto, s.get(), "x", 1, 0, kKernelAddress, 4),
+  EXPECT_THAT(syscall(SYS_sendto, s.get(), "x", size_t{1}, 0, kKernelAddress, 4),
               SyscallFailsWithErrno(EFAULT));
   TempDir dir;
   ASSERT_TRUE(dir.ok());

@@ -214,9 +214,9 @@ TEST(UnixSocketBadFdTest, CheckOrder) {
   // accept4 checks its flags before the fd's kind.
   EXPECT_THAT(accept4(file.get(), nullptr, nullptr, 0x1), SyscallFailsWithErrno(EINVAL));
   // send and recv check their buffer's range before the fd.
-  EXPECT_THAT(syscall(SYS_sendto, -1, kKernelAddress, 4, 0, nullptr, 0),
+  EXPECT_THAT(syscall(SYS_sendto, -1, kKernelAddress, size_t{4}, 0, nullptr, 0),
               SyscallFailsWithErrno(EFAULT));
-  EXPECT_THAT(syscall(SYS_recvfrom, -1, kKernelAddress, 4, 0, nullptr, nullptr),
+  EXPECT_THAT(syscall(SYS_recvfrom, -1, kKernelAddress, size_t{4}, 0, nullptr, nullptr),
               SyscallFailsWithErrno(EFAULT));
 }
 

@@ -283,10 +283,10 @@ TEST_F(UnixStreamTest, OobIsNotSupportedWithoutData) {
 }
 
 TEST_F(UnixStreamTest, Faults) {
-  EXPECT_THAT(syscall(SYS_sendto, a(), kKernelAddress, 4, 0, nullptr, 0),
+  EXPECT_THAT(syscall(SYS_sendto, a(), kKernelAddress, size_t{4}, 0, nullptr, 0),
               SyscallFailsWithErrno(EFAULT));
   ASSERT_THAT(write(a(), "abcd", 4), SyscallSucceeds());
-  EXPECT_THAT(syscall(SYS_recvfrom, b(), kKernelAddress, 4, 0, nullptr, nullptr),
+  EXPECT_THAT(syscall(SYS_recvfrom, b(), kKernelAddress, size_t{4}, 0, nullptr, nullptr),
               SyscallFailsWithErrno(EFAULT));
   // Nothing was consumed.
   char buf[4];
