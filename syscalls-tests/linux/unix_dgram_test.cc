@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -379,6 +380,32 @@ TEST(UnixDgramAddressTest, BlockedSenderGoesOnWhenTheReceiverReads) {
   ASSERT_TRUE(reader.started());
   EXPECT_THAT(send(c.get(), "y", 1, 0), SyscallSucceedsWithValue(1));
   EXPECT_TRUE(reader.Wait());
+}
+
+TEST(UnixDgramThreadTest, ManySendersOneFullReceiver) {
+  // Senders not connected back wait on the receiver's queue limit; a
+  // reader thread drains it.
+  Named server;
+  ASSERT_TRUE(BindAbstract("threads", &server));
+  constexpr int kSenders = 3;
+  constexpr int kEach = 200;
+  int got = 0;
+  std::thread reader([&] {
+    char c;
+    while (got < kSenders * kEach && recv(server.fd.get(), &c, 1, 0) == 1) ++got;
+  });
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&] {
+      FileDescriptor s(socket(AF_UNIX, SOCK_DGRAM, 0));
+      for (int j = 0; j < kEach; ++j) {
+        if (sendto(s.get(), "x", 1, 0, server.addr.get(), server.addr.len) != 1) return;
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  reader.join();
+  EXPECT_EQ(got, kSenders * kEach);
 }
 
 TEST(UnixDgramAddressTest, ConnectedPeerClosedAfterwards) {

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -440,6 +441,68 @@ TEST_F(UnixStreamSignalTest, WithATimeoutItIsEintrEvenWithSaRestart) {
   EXPECT_THAT(read(b(), buf, sizeof(buf)), SyscallFailsWithErrno(EINTR));
   int status;
   waitpid(pid, &status, 0);
+}
+
+// --- Threads: the two ends waited on from two threads at once. ---
+
+TEST(UnixStreamThreadTest, PingPong) {
+  Pair p;
+  ASSERT_TRUE(MakePair(SOCK_STREAM, &p));
+  constexpr int kRounds = 500;
+  std::thread echo([&] {
+    char c;
+    for (int i = 0; i < kRounds; ++i) {
+      if (read(p.b.get(), &c, 1) != 1) return;
+      if (write(p.b.get(), &c, 1) != 1) return;
+    }
+  });
+  int ok = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    char c = static_cast<char>(i);
+    if (write(p.a.get(), &c, 1) != 1) break;
+    char back;
+    if (read(p.a.get(), &back, 1) != 1 || back != c) break;
+    ++ok;
+  }
+  echo.join();
+  EXPECT_EQ(ok, kRounds);
+}
+
+TEST(UnixStreamThreadTest, AcceptInAThreadAndConcurrentWriters) {
+  FileDescriptor l(socket(AF_UNIX, SOCK_STREAM, 0));
+  UnixAddr a = Abstract(UniqueName("thread-accept"));
+  ASSERT_THAT(bind(l.get(), a.get(), a.len), SyscallSucceeds());
+  ASSERT_THAT(listen(l.get(), 5), SyscallSucceeds());
+  constexpr int kWriters = 4;
+  constexpr size_t kEach = 100000;
+  size_t total = 0;
+  std::thread server([&] {
+    int s = accept(l.get(), nullptr, nullptr);
+    if (s < 0) return;
+    std::vector<char> buf(8192);
+    ssize_t n;
+    while ((n = read(s, buf.data(), buf.size())) > 0) total += static_cast<size_t>(n);
+    close(s);
+  });
+  usleep(20000);
+  FileDescriptor c(socket(AF_UNIX, SOCK_STREAM, 0));
+  ASSERT_THAT(connect(c.get(), a.get(), a.len), SyscallSucceeds());
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&] {
+      std::vector<char> data(kEach, 'w');
+      size_t done = 0;
+      while (done < kEach) {
+        ssize_t n = write(c.get(), data.data() + done, kEach - done);
+        if (n <= 0) return;
+        done += static_cast<size_t>(n);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  ASSERT_THAT(shutdown(c.get(), SHUT_WR), SyscallSucceeds());
+  server.join();
+  EXPECT_EQ(total, kWriters * kEach);
 }
 
 TEST(UnixStreamAcceptTest, BlockingAcceptAndConnectedAddresses) {
