@@ -7,6 +7,7 @@
 #include <linux/sockios.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -356,6 +357,19 @@ TEST_F(UnixStreamTest, BlockedWriterGoesOnWhenTheReaderReads) {
   char ack;
   EXPECT_THAT(read(a(), &ack, 1), SyscallSucceedsWithValue(1));
   EXPECT_TRUE(child.Wait());
+}
+
+TEST_F(UnixStreamTest, SendfileIntoASocket) {
+  char tmpl[] = "/tmp/unix-stream-sendfile-XXXXXX";
+  FileDescriptor f(mkstemp(tmpl));
+  ASSERT_THAT(f.get(), SyscallSucceeds());
+  unlink(tmpl);
+  ASSERT_THAT(write(f.get(), "file data", 9), SyscallSucceedsWithValue(9));
+  off_t off = 0;
+  ASSERT_THAT(sendfile(a(), f.get(), &off, 9), SyscallSucceedsWithValue(9));
+  char buf[16];
+  ASSERT_THAT(read(b(), buf, sizeof(buf)), SyscallSucceedsWithValue(9));
+  EXPECT_EQ(std::string(buf, 9), "file data");
 }
 
 TEST_F(UnixStreamTest, ReceiveTimeout) {
