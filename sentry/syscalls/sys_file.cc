@@ -852,7 +852,11 @@ SyscallResult Fsync(Task& t, const SyscallArgs& a) {
 namespace {
 SyscallResult StatfsOut(Task& t, const VirtualDentry& vd, UserAddr out) {
   ASSIGN_OR_RETURN(struct statfs s, vd.inode().fs().StatFS());
+  // The mount's flags (flags_by_mnt).
   if (vd.mount->read_only) s.f_flags |= ST_RDONLY;
+  if (vd.mount->nosuid) s.f_flags |= ST_NOSUID;
+  if (vd.mount->nodev) s.f_flags |= ST_NODEV;
+  if (vd.mount->noexec) s.f_flags |= ST_NOEXEC;
   s.f_flags |= 0x20;  // ST_VALID: f_flags is meaningful
   RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<struct statfs>(out), s));
   return 0;
