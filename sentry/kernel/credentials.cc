@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/synchronization/mutex.h"
+#include "sentry/kernel/task.h"
+
 namespace sentry::kernel {
 namespace {
 
@@ -377,6 +380,59 @@ ExecTransition ExecCredentials(const Credentials& old, const ExecFile& file,
   // begin_new_exec decides dumpability from the old ids.
   t.dumpable = old.euid == old.ruid && old.egid == old.rgid;
   return t;
+}
+
+// --- A task's credentials ---
+
+std::shared_ptr<const Credentials> Task::creds_snapshot() const {
+  absl::MutexLock l(&creds_mu_);
+  return creds_;
+}
+
+void Task::SetCredentials(std::shared_ptr<const Credentials> c) {
+  absl::MutexLock l(&creds_mu_);
+  creds_ = std::move(c);
+}
+
+void Task::CommitCredentials(Credentials c) {
+  auto next = std::make_shared<const Credentials>(std::move(c));
+  std::shared_ptr<const Credentials> old;
+  {
+    absl::MutexLock l(&creds_mu_);
+    old = std::exchange(creds_, next);
+  }
+  // commit_creds: a task whose ids changed, or that gained capabilities,
+  // becomes non-dumpable (fs.suid_dumpable, 0 here) and loses its
+  // parent-death signal.
+  if (old->euid != next->euid || old->egid != next->egid || old->fsuid != next->fsuid ||
+      old->fsgid != next->fsgid || !IsSubset(next->cap_permitted, old->cap_permitted)) {
+    dumpable = 0;
+    pdeath_signal = 0;
+  }
+  // The memory manager caches whether mlock may pass RLIMIT_MEMLOCK.
+  if (old->HasCapability(CAP_IPC_LOCK) != next->HasCapability(CAP_IPC_LOCK) && mem_ != nullptr &&
+      mem_->mm != nullptr) {
+    SyncMemoryLimits();
+  }
+}
+
+ExecTransition Task::ExecCredentialsFor(loader::ExecutableFile& file) {
+  // A file from outside the VFS (none today past init) has no set-id bits.
+  const ExecFile f = file.SetId().value_or(ExecFile{});
+  ExecConditions c;
+  c.no_new_privs = no_new_privs.load();
+  // TODO(processes issue): once threads exec, count only other processes'
+  // holders (check_unsafe_exec's n_fs).
+  c.shared_fs = fs_.use_count() > 1;
+  return ExecCredentials(creds(), f, c);
+}
+
+void Task::CommitExecCredentials(const ExecTransition& t) {
+  // begin_new_exec: dumpability from the old ids, then the parent may not
+  // signal a secure (privileged) program at its death.
+  dumpable = t.dumpable ? 1 : 0;
+  if (t.secure) pdeath_signal = 0;
+  CommitCredentials(t.creds);
 }
 
 }  // namespace sentry::kernel
