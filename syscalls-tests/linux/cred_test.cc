@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +34,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -735,6 +737,33 @@ TEST(SetuidTest, UnprivilegedRules) {
     // setfsuid: refused without a word; the old fs uid either way.
     CHILD_CHECK(syscall(SYS_setfsuid, 4000) == 2000);
     CHILD_CHECK(syscall(SYS_setfsuid, kNoId) == 2000);
+  }));
+}
+
+TEST(SetuidTest, TheSyscallChangesOneThreadGlibcChangesThemAll) {
+  SKIP_IF(!IsRoot() || getuid() != 0);
+  EXPECT_TRUE(InForkedChild([] {
+    // Credentials belong to a thread: the raw syscall changes the caller's
+    // only; glibc's setresuid has every thread make the call (setxid).
+    std::atomic<int> step{0};
+    std::atomic<long> seen{-1};
+    std::thread other([&] {
+      for (int want = 1; want <= 2; ++want) {
+        while (step.load() != want) sched_yield();
+        seen.store(syscall(SYS_geteuid));
+        step.store(want + 10);
+      }
+    });
+    CHILD_CHECK(syscall(SYS_setresuid, kNoId, kNobody, kNoId) == 0);
+    step.store(1);
+    while (step.load() != 11) sched_yield();
+    CHILD_CHECK(seen.load() == 0);
+    CHILD_CHECK(syscall(SYS_setresuid, kNoId, 0, kNoId) == 0);
+    CHILD_CHECK(setresuid(-1, kNobody, -1) == 0);
+    step.store(2);
+    while (step.load() != 12) sched_yield();
+    CHILD_CHECK(seen.load() == kNobody);
+    other.join();
   }));
 }
 
