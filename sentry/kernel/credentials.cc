@@ -421,9 +421,16 @@ ExecTransition Task::ExecCredentialsFor(loader::ExecutableFile& file) {
   const ExecFile f = file.SetId().value_or(ExecFile{});
   ExecConditions c;
   c.no_new_privs = no_new_privs.load();
-  // TODO(processes issue): once threads exec, count only other processes'
-  // holders (check_unsafe_exec's n_fs).
-  c.shared_fs = fs_.use_count() > 1;
+  // check_unsafe_exec: the filesystem context is shared when something other
+  // than this process's threads holds it (CLONE_FS without CLONE_THREAD).
+  long n_fs = 0;
+  {
+    absl::MutexLock l(&tree_mu);
+    for (const Task* t : tg_->tasks) {
+      if (t->fs_ == fs_) ++n_fs;
+    }
+  }
+  c.shared_fs = fs_.use_count() > n_fs;
   return ExecCredentials(creds(), f, c);
 }
 

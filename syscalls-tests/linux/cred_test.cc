@@ -932,6 +932,19 @@ TEST_F(ExecTest, RootGetsTheBoundingSetBack) {
       "ruid=0 euid=0 suid=0 prm=" + Hex(bnd_) + " eff=" + Hex(bnd_) + " inh=0 amb=0 secure=0"));
 }
 
+TEST_F(ExecTest, FromAThreadRootStillGetsItsCapabilities) {
+  // The other threads share the filesystem context; that is not the
+  // "shared with another process" that would cut the capabilities back.
+  EXPECT_TRUE(ExecAndCheck(
+      [] {
+        std::thread([] {
+          for (;;) pause();
+        }).detach();
+        CHILD_CHECK(Capset(Caps{}) == 0);
+      },
+      "euid=0 prm=" + Hex(bnd_) + " eff=" + Hex(bnd_) + " secure=0"));
+}
+
 TEST_F(ExecTest, NoNewPrivsKeepsDroppedCapabilitiesDropped) {
   EXPECT_TRUE(ExecAndCheck(
       [] {
