@@ -1,6 +1,7 @@
 // The process lifecycle, as Linux's kernel/fork.c, exit.c and fs/exec.c do
 // it: clone (threads and fork), execve, exit, zombies and reaping, wait.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <unistd.h>
 
@@ -39,7 +40,7 @@ std::string Basename(const std::string& path) {
 // --- clone ---
 
 void Task::InheritFrom(Task& parent, uint64_t flags) {
-  creds_ = parent.creds_;
+  SetCredentials(parent.creds_snapshot());
   comm_ = parent.comm_;
   start_time_ = Kernel::BootClock();
   sched = parent.sched;
@@ -54,8 +55,7 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
     sched.reset_on_fork = false;
   }
   cpu_affinity = parent.cpu_affinity;
-  no_new_privs = parent.no_new_privs;
-  keep_caps = parent.keep_caps;
+  no_new_privs = parent.no_new_privs.load();
   dumpable = parent.dumpable;
   fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
   fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
@@ -85,7 +85,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if (flags & kCloneNamespaces) {
     // TODO(processes issue): namespaces of the sandbox's own.
     kernel_.RecordGap("clone with new namespaces (CLONE_NEW*)");
-    return Errno(creds_.HasCapability() ? EINVAL : EPERM);
+    return Errno(creds().HasCapability(CAP_SYS_ADMIN) ? EINVAL : EPERM);
   }
   if (exiting()) return Errno(kERESTARTNOINTR);
   uint64_t flags_used = flags;
@@ -260,12 +260,16 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   mm::Layout layout;
   layout.max_addr = p.MaxUserAddress();
   mem->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem->as.get(), layout);
+  // The new credentials (set-id bits, capabilities, AT_SECURE), committed
+  // past the point of no return.
+  const ExecTransition new_creds = ExecCredentialsFor(*file);
   loader::LoadArgs la;
   la.file = file.get();
   la.filename = filename;
   la.argv = std::move(argv);
   la.envp = std::move(envp);
-  la.creds = {creds_.ruid, creds_.euid, creds_.rgid, creds_.egid, false};
+  la.creds = {new_creds.creds.ruid, new_creds.creds.euid, new_creds.creds.rgid,
+              new_creds.creds.egid, new_creds.secure};
   la.randomize = kernel_.config().randomize;
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
@@ -279,7 +283,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
     l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
     l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
     l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
-    l.can_ipc_lock = creds_.HasCapability();
+    l.can_ipc_lock = new_creds.creds.HasCapability(CAP_IPC_LOCK);
     mem->mm->SetLimits(l);
   }
   std::string error;
@@ -318,6 +322,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
   mem_ = std::move(mem);
+  CommitExecCredentials(new_creds);
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 
   // Files: an fd table shared with another process is copied first.
@@ -447,7 +452,7 @@ void Task::FinishExit() {
   tg_->timers->Clear();
   absl::MutexLock l(&tree_mu);
   ThreadGroup& tg = *tg_;
-  tg.exit_uid = creds_.ruid;
+  tg.exit_uid = creds().ruid;
   tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
   BecomeZombie();
 }

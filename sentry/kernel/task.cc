@@ -1,6 +1,7 @@
 #include "sentry/kernel/task.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -163,16 +164,15 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
       tg_->rlimits[r] = {RLIM_INFINITY, RLIM_INFINITY};
     }
   }
+  // As runc leaves the container's process (credentials.h); before the
+  // memory limits, which follow CAP_IPC_LOCK.
+  SetCredentials(
+      std::make_shared<const Credentials>(Credentials::ForInit(args.uid, args.gid, args.groups)));
   SyncMemoryLimits();
 
   const int ncpu = std::max(1, kernel_.config().num_cpus);
   cpu_affinity.assign((ncpu + 63) / 64, 0);
   for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
-
-  creds_.ruid = creds_.euid = creds_.suid = creds_.fsuid = args.uid;
-  creds_.rgid = creds_.egid = creds_.sgid = creds_.fsgid = args.gid;
-  creds_.groups = args.groups;
-  std::sort(creds_.groups.begin(), creds_.groups.end());
 
   fds_ = std::make_shared<FdTable>();
   fs_ = std::make_shared<FsContext>(kernel_.vfs().Root(), kernel_.vfs().Root(), 022);
@@ -361,7 +361,7 @@ void Task::SyncMemoryLimits() {
   l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
   l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
-  l.can_ipc_lock = creds_.HasCapability();
+  l.can_ipc_lock = creds().HasCapability(CAP_IPC_LOCK);
   mem_->mm->SetLimits(l);
 }
 
@@ -415,6 +415,11 @@ class VfsExecutable : public loader::ExecutableFile {
     }
     return done;
   }
+  std::optional<loader::SetIdInfo> SetId() override {
+    auto a = file_->location().inode().GetAttr();
+    if (!a.ok()) return std::nullopt;
+    return loader::SetIdInfo{a->mode, a->uid, a->gid, file_->location().mount->nosuid};
+  }
 
  private:
   std::shared_ptr<vfs::FileDescription> file_;
@@ -454,20 +459,6 @@ ErrnoOr<std::unique_ptr<loader::ExecutableFile>> Task::OpenExecutableAt(const vf
   std::string resolved = kernel_.vfs().PathOf(ctx.root, file->location());
   return std::unique_ptr<loader::ExecutableFile>(
       new VfsExecutable(std::move(file), std::move(resolved)));
-}
-
-vfs::AccessCreds Task::access_creds() const {
-  vfs::AccessCreds c;
-  c.fsuid = creds_.fsuid;
-  c.fsgid = creds_.fsgid;
-  c.groups = creds_.groups;
-  // TODO(processes issue): capability sets; until then euid 0 holds every
-  // file capability.
-  if (creds_.HasCapability()) {
-    c.cap_dac_override = c.cap_dac_read_search = c.cap_fowner = c.cap_chown = c.cap_fsetid =
-        c.cap_mknod = true;
-  }
-  return c;
 }
 
 }  // namespace sentry::kernel

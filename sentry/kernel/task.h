@@ -35,6 +35,7 @@
 #include "platform/platform.h"
 #include "sentry/arch/registers.h"
 #include "sentry/base/errno.h"
+#include "sentry/kernel/credentials.h"
 #include "sentry/kernel/fd_table.h"
 #include "sentry/kernel/itimers.h"
 #include "sentry/kernel/kernel.h"
@@ -87,13 +88,6 @@ struct PendingSignals {
   siginfo_t Take(int sig);
   void Discard(int sig);
   void DiscardSet(uint64_t sigs);
-};
-
-struct Credentials {
-  uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
-  uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
-  std::vector<uint32_t> groups;  // supplementary groups, sorted (as setgroups leaves them)
-  bool HasCapability() const { return euid == 0; }  // TODO(processes issue): capability sets.
 };
 
 // A guest address space: the platform's and the memory manager's halves, and
@@ -247,13 +241,28 @@ class Task : public std::enable_shared_from_this<Task> {
   // CLOCK_MONOTONIC when the task started (/proc/pid/stat's starttime).
   const timespec& start_time() const { return start_time_; }
 
-  const Credentials& creds() const { return creds_; }
-  // setgroups(2): `groups` sorted.
-  void set_groups(std::vector<uint32_t> groups) { creds_.groups = std::move(groups); }
+  // --- Credentials (credentials.cc): per thread, as in Linux. Only the
+  // task's own thread replaces them, never in place (copy-on-write), so a
+  // snapshot another thread holds never changes under it. ---
+  // The task's own thread only (a syscall handler on its own task).
+  const Credentials& creds() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return *creds_; }
+  // Any thread (kill's permission check, /proc).
+  std::shared_ptr<const Credentials> creds_snapshot() const;
+  // The task's own thread: replaces the credentials with commit_creds' side
+  // effects (a new euid, egid, fsuid or fsgid, or permitted capabilities
+  // gained, make the process non-dumpable and clear pdeath_signal; the
+  // memory-lock limit follows CAP_IPC_LOCK).
+  void CommitCredentials(Credentials c);
+  // What file access looks at: fsuid/fsgid, groups, the file capabilities.
+  vfs::AccessCreds access_creds() const { return creds().Access(); }
+  // execve's credential transition for `file` (ExecCredentials with this
+  // task's no_new_privs and fs sharing), and its commit after the point of
+  // no return (dumpability, pdeath_signal on a secure exec).
+  ExecTransition ExecCredentialsFor(loader::ExecutableFile& file);
+  void CommitExecCredentials(const ExecTransition& t);
+
   const std::string& comm() const { return comm_; }
   void set_comm(std::string c) { comm_ = std::move(c); }
-  // What file access looks at: fsuid/fsgid, groups, the file capabilities.
-  vfs::AccessCreds access_creds() const;
   // Opens `path` (from the task's root and cwd) for exec: a regular file the
   // task may execute, on a mount that allows it (EACCES otherwise).
   ErrnoOr<std::unique_ptr<loader::ExecutableFile>> OpenExecutable(const std::string& path);
@@ -375,13 +384,12 @@ class Task : public std::enable_shared_from_this<Task> {
   // Applies the memory limits to the memory manager after a change.
   void SyncMemoryLimits();
 
-  // --- prctl state, recorded. TODO(processes issue): no_new_privs and
-  // keep_caps apply at execve and setuid, dumpable belongs to the mm (and is
-  // reset at execve). ---
+  // --- prctl state. no_new_privs applies at execve (read by /proc); keep_caps
+  // is a securebit of the credentials. TODO(processes issue): dumpable belongs
+  // to the mm. ---
   int pdeath_signal = 0;
-  bool no_new_privs = false;  // once set, never cleared
-  bool keep_caps = false;     // SECURE_KEEP_CAPS
-  int dumpable = 1;           // SUID_DUMP_USER
+  std::atomic<bool> no_new_privs{false};  // once set, never cleared
+  int dumpable = 1;                       // SUID_DUMP_USER
 
   // --- Scheduling, recorded: the guest's threads run wherever and however the
   // host schedules the platform's stub. ---
@@ -467,11 +475,18 @@ class Task : public std::enable_shared_from_this<Task> {
   void KillGroupLocked(const ExitStatus& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   // Sets up a new task for clone (runs on the parent's thread).
   void InheritFrom(Task& parent, uint64_t flags);
+  // Sets the credentials without commit_creds' side effects (init; clone,
+  // where the child shares the parent's until either changes them).
+  void SetCredentials(std::shared_ptr<const Credentials> c);
 
   Kernel& kernel_;
   std::atomic<pid_t> tid_;  // changes only when exec takes over the leader's tid
   std::shared_ptr<ThreadGroup> tg_;
-  Credentials creds_;
+  // Replaced whole, by the task's own thread only (CommitCredentials); the
+  // lock lets other threads take a snapshot.
+  mutable absl::Mutex creds_mu_;
+  std::shared_ptr<const Credentials> creds_ ABSL_GUARDED_BY(creds_mu_) =
+      std::make_shared<const Credentials>();
   std::string comm_;
   timespec start_time_{};
   std::shared_ptr<FsContext> fs_;

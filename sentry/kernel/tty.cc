@@ -1,5 +1,6 @@
 #include "sentry/kernel/tty.h"
 
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 
 #include "sentry/kernel/task.h"
@@ -100,7 +101,9 @@ std::optional<SyscallResult> TtyJobControlIoctl(Task& t, vfs::FileDescription& f
       if (k.SessionHasTerminalLocked(tg.sid)) return SyscallResult(Errno(EPERM));
       if (jc->sid != 0) {
         // Another session's: only stolen with arg 1 and CAP_SYS_ADMIN.
-        if (arg != 1 || !t.creds().HasCapability()) return SyscallResult(Errno(EPERM));
+        if (arg != 1 || !t.creds().HasCapability(CAP_SYS_ADMIN)) {
+          return SyscallResult(Errno(EPERM));
+        }
       }
       jc->sid = tg.sid;
       jc->fg_pgid = tg.pgid;

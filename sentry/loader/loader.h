@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -15,6 +16,16 @@
 #include "sentry/mm/mm.h"
 
 namespace sentry::loader {
+
+// What execve's credential transition reads of the file it runs (fs/exec.c's
+// bprm_fill_uid; sentry/kernel/credentials.h).
+struct SetIdInfo {
+  uint32_t mode = 0;  // S_ISUID, S_ISGID and S_IXGRP are what count
+  uint32_t uid = 0;   // the owner: the new euid of a set-user-ID file
+  uint32_t gid = 0;   // the group: the new egid of a set-group-ID file
+  // The mount does not honour set-id bits (nosuid).
+  bool nosuid_mount = false;
+};
 
 // Where the loader reads an executable from. Today a host fd donated by runsc;
 // with the VFS, a guest file.
@@ -26,6 +37,10 @@ class ExecutableFile {
   // Where the file is, as /proc/pid/exe shows it (symlinks resolved), or ""
   // when it has no path (a file handed over by the host).
   virtual std::string Path() const { return ""; }
+  // The file's mode and owner as they are now, and its mount's nosuid; nullopt
+  // for a file from outside the sandbox's filesystems (a host fd), whose
+  // set-id bits never apply.
+  virtual std::optional<SetIdInfo> SetId() { return std::nullopt; }
 };
 
 // An ExecutableFile over a host file descriptor (not owned).

@@ -1,6 +1,7 @@
 #include "sentry/net/socket.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -98,7 +99,7 @@ std::optional<ErrnoOrOk> Socket::SetCommonOption(kernel::Task& t, int name,
     }
     case SO_DEBUG:
       // Only CAP_NET_ADMIN may turn it on.
-      if (v != 0 && !t.creds().HasCapability()) return ErrnoOrOk(Errno(EACCES));
+      if (v != 0 && !t.creds().HasCapability(CAP_NET_ADMIN)) return ErrnoOrOk(Errno(EACCES));
       [[fallthrough]];
     case SO_REUSEADDR:
     case SO_REUSEPORT:
@@ -113,7 +114,10 @@ std::optional<ErrnoOrOk> Socket::SetCommonOption(kernel::Task& t, int name,
     }
     case SO_PRIORITY: {
       // 0..6 for anyone; others need CAP_NET_ADMIN or CAP_NET_RAW.
-      if ((v < 0 || v > 6) && !t.creds().HasCapability()) return ErrnoOrOk(Errno(EPERM));
+      if ((v < 0 || v > 6) && !t.creds().HasCapability(CAP_NET_RAW) &&
+          !t.creds().HasCapability(CAP_NET_ADMIN)) {
+        return ErrnoOrOk(Errno(EPERM));
+      }
       absl::MutexLock l(&mu_);
       recorded_[name] = v;
       return ErrnoOrOk();

@@ -158,21 +158,35 @@ SENTRY_SYSCALL(ExitGroup);
 SENTRY_SYSCALL(Getpid);
 SENTRY_SYSCALL(Getppid);
 SENTRY_SYSCALL(Gettid);
-SENTRY_SYSCALL(Getuid);
-SENTRY_SYSCALL(Geteuid);
-SENTRY_SYSCALL(Getgid);
-SENTRY_SYSCALL(Getegid);
 SENTRY_SYSCALL(Getpgrp);
-SENTRY_SYSCALL(Getresuid);
-SENTRY_SYSCALL(Getresgid);
-SENTRY_SYSCALL(Getgroups);
-SENTRY_SYSCALL(Setgroups);
 SENTRY_SYSCALL(Getpgid);
 SENTRY_SYSCALL(Getsid);
 SENTRY_SYSCALL(SetTidAddress);
 SENTRY_SYSCALL(SetRobustList);
 SENTRY_SYSCALL(GetRobustList);
 SENTRY_SYSCALL(ArchPrctl);
+// sys_cred.cc
+SENTRY_SYSCALL(Getuid);
+SENTRY_SYSCALL(Geteuid);
+SENTRY_SYSCALL(Getgid);
+SENTRY_SYSCALL(Getegid);
+SENTRY_SYSCALL(Getresuid);
+SENTRY_SYSCALL(Getresgid);
+SENTRY_SYSCALL(Getgroups);
+SENTRY_SYSCALL(Setgroups);
+SENTRY_SYSCALL(Setuid);
+SENTRY_SYSCALL(Setgid);
+SENTRY_SYSCALL(Setreuid);
+SENTRY_SYSCALL(Setregid);
+SENTRY_SYSCALL(Setresuid);
+SENTRY_SYSCALL(Setresgid);
+SENTRY_SYSCALL(Setfsuid);
+SENTRY_SYSCALL(Setfsgid);
+SENTRY_SYSCALL(Capget);
+SENTRY_SYSCALL(Capset);
+// prctl's capability options (PR_CAPBSET_*, PR_CAP_AMBIENT, PR_*_SECUREBITS,
+// PR_*_KEEPCAPS), from Prctl.
+SENTRY_SYSCALL(CapabilityPrctl);
 // sys_sched.cc
 SENTRY_SYSCALL(SchedYield);
 SENTRY_SYSCALL(SchedGetaffinity);

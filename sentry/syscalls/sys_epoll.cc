@@ -1,6 +1,7 @@
 // epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait,
 // epoll_pwait2: argument checks in Linux's order (fs/eventpoll.c), the rest
 // in sentry/fsimpl/epoll.
+#include <linux/capability.h>
 #include <sys/epoll.h>
 
 #include <climits>
@@ -71,7 +72,7 @@ SyscallResult EpollCtl(Task& t, const SyscallArgs& a) {
   if (ep == nullptr || epf == target) return Errno(EINVAL);
   // EPOLLWAKEUP needs CAP_BLOCK_SUSPEND (else it is dropped); it changes
   // nothing here, as no wakeup source keeps the sandbox awake.
-  if (has_event && !t.creds().HasCapability()) ev.events &= ~EPOLLWAKEUP;
+  if (has_event && !t.creds().HasCapability(CAP_BLOCK_SUSPEND)) ev.events &= ~EPOLLWAKEUP;
   if (has_event && (ev.events & EPOLLEXCLUSIVE)) {
     if (op == EPOLL_CTL_MOD) return Errno(EINVAL);
     if (op == EPOLL_CTL_ADD && (AsEpoll(*target) != nullptr || (ev.events & ~kExclusiveOk))) {

@@ -3,6 +3,7 @@
 // arguments and build a PathContext; the VFS does the rest.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -471,15 +472,10 @@ SyscallResult Faccessat2(Task& t, const SyscallArgs& a) {
   if (mode & ~(R_OK | W_OK | X_OK)) return Errno(EINVAL);
   if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
   ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
-  // access(2) checks with the real ids unless AT_EACCESS; root keeps its
-  // override only if the real uid is 0.
-  vfs::AccessCreds creds = t.access_creds();
-  if (!(flags & AT_EACCESS)) {
-    creds.fsuid = t.creds().ruid;
-    creds.fsgid = t.creds().rgid;
-    const bool root = t.creds().ruid == 0;
-    creds.cap_dac_override = creds.cap_dac_read_search = root;
-  }
+  // access(2) checks with the real ids unless AT_EACCESS, and with the
+  // permitted capabilities only if the real uid is 0.
+  const vfs::AccessCreds creds =
+      (flags & AT_EACCESS) ? t.access_creds() : kernel::AccessOverride(t.creds()).Access();
   ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, a.Int(0), path, &creds, flags & AT_EMPTY_PATH));
   unsigned f = (flags & AT_SYMLINK_NOFOLLOW) ? 0u : unsigned{vfs::kFollow};
   if (flags & AT_EMPTY_PATH) f |= vfs::kEmptyPath;
@@ -692,8 +688,7 @@ SyscallResult SyncFileRange(Task& t, const SyscallArgs& a) {
 
 SyscallResult Chroot(Task& t, const SyscallArgs& a) {
   ASSIGN_OR_RETURN(VirtualDentry vd, SearchableDir(t, a.Addr(0)));
-  // CAP_SYS_CHROOT. TODO(processes issue): capability sets; euid 0 has it.
-  if (!t.creds().HasCapability()) return Errno(EPERM);
+  if (!t.creds().HasCapability(CAP_SYS_CHROOT)) return Errno(EPERM);
   t.set_fs_root(std::move(vd));
   return 0;
 }
@@ -852,7 +847,11 @@ SyscallResult Fsync(Task& t, const SyscallArgs& a) {
 namespace {
 SyscallResult StatfsOut(Task& t, const VirtualDentry& vd, UserAddr out) {
   ASSIGN_OR_RETURN(struct statfs s, vd.inode().fs().StatFS());
+  // The mount's flags (flags_by_mnt).
   if (vd.mount->read_only) s.f_flags |= ST_RDONLY;
+  if (vd.mount->nosuid) s.f_flags |= ST_NOSUID;
+  if (vd.mount->nodev) s.f_flags |= ST_NODEV;
+  if (vd.mount->noexec) s.f_flags |= ST_NOEXEC;
   s.f_flags |= 0x20;  // ST_VALID: f_flags is meaningful
   RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<struct statfs>(out), s));
   return 0;

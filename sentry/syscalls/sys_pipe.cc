@@ -1,6 +1,7 @@
 // pipe, pipe2, the pipe fcntls (F_SETPIPE_SZ, F_GETPIPE_SZ), eventfd,
 // eventfd2; SIGPIPE for a write that ends in EPIPE.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 
@@ -15,10 +16,10 @@ uint64_t FdLimit(Task& t) { return t.rlimit_of(RLIMIT_NOFILE).rlim_cur; }
 
 // Who makes or resizes a pipe: the inode is the fsuid's, and so is the charge
 // for its buffers (Linux charges the real uid's user_struct: they differ only
-// in a set-uid program); euid 0 stands for the capabilities.
+// in a set-uid program).
 fsimpl::pipe::PipeUser PipeUserOf(Task& t) {
-  const bool cap = t.creds().HasCapability();
-  return {t.creds().fsuid, t.creds().fsgid, cap, cap};
+  const kernel::Credentials& c = t.creds();
+  return {c.fsuid, c.fsgid, c.HasCapability(CAP_SYS_RESOURCE), c.HasCapability(CAP_SYS_ADMIN)};
 }
 
 // O_NOTIFICATION_PIPE (watch queues) is O_EXCL.

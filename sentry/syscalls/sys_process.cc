@@ -1,5 +1,6 @@
 // Processes: kill and its family, clone/fork/vfork, wait4/waitid, process
 // groups and sessions, prctl.
+#include <linux/capability.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -33,9 +34,9 @@ ErrnoOrOk CheckSignal(int sig) {
 bool MaySignal(Task& sender, ThreadGroup& target, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
   if (target.tasks.empty()) return true;  // a zombie: nothing to refuse
   const kernel::Credentials& s = sender.creds();
-  const kernel::Credentials& t = target.tasks.front()->creds();
-  if (s.HasCapability()) return true;
-  if (s.euid == t.suid || s.euid == t.ruid || s.ruid == t.suid || s.ruid == t.ruid) return true;
+  const std::shared_ptr<const kernel::Credentials> t = target.tasks.front()->creds_snapshot();
+  if (s.HasCapability(CAP_KILL)) return true;
+  if (s.euid == t->suid || s.euid == t->ruid || s.ruid == t->suid || s.ruid == t->ruid) return true;
   return sig == SIGCONT && target.sid == sender.thread_group().sid;
 }
 
@@ -488,13 +489,13 @@ SyscallResult Prctl(Task& t, const SyscallArgs& a) {
       t.dumpable = static_cast<int>(arg2);
       return 0;
     case PR_GET_KEEPCAPS:
-      return t.keep_caps ? 1 : 0;
     case PR_SET_KEEPCAPS:
-      // Only arg2 is looked at. Nothing locks SECURE_KEEP_CAPS here (no
-      // PR_SET_SECUREBITS), so never EPERM.
-      if (arg2 > 1) return Errno(EINVAL);
-      t.keep_caps = arg2 == 1;
-      return 0;
+    case PR_GET_SECUREBITS:
+    case PR_SET_SECUREBITS:
+    case PR_CAPBSET_READ:
+    case PR_CAPBSET_DROP:
+    case PR_CAP_AMBIENT:
+      return CapabilityPrctl(t, a);  // sys_cred.cc
     case PR_SET_CHILD_SUBREAPER: {
       absl::MutexLock l(&tree_mu);
       t.thread_group().child_subreaper = arg2 != 0;
@@ -520,8 +521,7 @@ SyscallResult Prctl(Task& t, const SyscallArgs& a) {
     default:
       // Options Linux has and we lack are gaps (counted, logged once); EINVAL
       // is also Linux's answer to an option it does not know.
-      // TODO(processes issue): SET_MM, SECCOMP, CAPBSET_*, SECUREBITS, TIMERSLACK
-      // and the rest.
+      // TODO(processes issue): SET_MM, SECCOMP, TIMERSLACK and the rest.
       t.kernel().RecordGap(absl::StrFormat("prctl option %d", a.Int(0)));
       return Errno(EINVAL);
   }

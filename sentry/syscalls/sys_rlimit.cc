@@ -1,4 +1,5 @@
 // getrlimit, setrlimit, prlimit64.
+#include <linux/capability.h>
 #include <sys/resource.h>
 
 #include <optional>
@@ -23,7 +24,9 @@ SyscallResult DoPrlimit(Task& t, unsigned resource, const std::optional<rlimit>&
   rlimit& cur = t.rlimit_of(static_cast<int>(resource));
   const rlimit old = cur;
   if (nl.has_value()) {
-    if (nl->rlim_max > cur.rlim_max && !t.creds().HasCapability()) return Errno(EPERM);
+    if (nl->rlim_max > cur.rlim_max && !t.creds().HasCapability(CAP_SYS_RESOURCE)) {
+      return Errno(EPERM);
+    }
     cur = *nl;
     t.SyncMemoryLimits();
   }

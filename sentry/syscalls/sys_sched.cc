@@ -3,6 +3,7 @@
 // The policy, priority, nice value and affinity are recorded with Linux's
 // checks and reported back; the guest's threads run however the host
 // schedules the platform's stub.
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -43,8 +44,7 @@ size_t CpumaskBytes(Task& t) { return t.cpu_affinity.size() * sizeof(uint64_t); 
 
 // user_check_sched_setscheduler: what a caller without CAP_SYS_NICE may do.
 ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, int policy, int prio, bool reset_on_fork) {
-  // TODO(processes issue): capability sets; today CAP_SYS_NICE is euid 0.
-  if (t.creds().HasCapability()) return Ok();
+  if (t.creds().HasCapability(CAP_SYS_NICE)) return Ok();
   const Task::SchedAttr& cur = t.sched;
   if (IsRtPolicy(policy)) {
     const uint64_t rlim = t.rlimit_of(RLIMIT_RTPRIO).rlim_cur;
@@ -203,9 +203,8 @@ SyscallResult Setpriority(Task& t, const SyscallArgs& a) {
   ASSIGN_OR_RETURN(bool self, PrioritySelectsSelf(t, a.Int(0), a.Int(1)));
   const int nice = std::clamp(a.Int(2), kMinNice, kMaxNice);
   if (!self) return Errno(ESRCH);
-  // can_nice: lowering it needs RLIMIT_NICE's leave or CAP_SYS_NICE (euid 0
-  // until capability sets exist).
-  if (nice < t.sched.nice && !NiceAllowed(t, nice) && !t.creds().HasCapability()) {
+  // can_nice: lowering it needs RLIMIT_NICE's leave or CAP_SYS_NICE.
+  if (nice < t.sched.nice && !NiceAllowed(t, nice) && !t.creds().HasCapability(CAP_SYS_NICE)) {
     return Errno(EACCES);
   }
   t.sched.nice = nice;

@@ -5,6 +5,7 @@
 // themselves are sentry/net's.
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -154,10 +155,11 @@ ErrnoOr<std::vector<iovec>> ImportIovecs(Task& t, uint64_t uiov, uint64_t count,
 ErrnoOrOk CheckCreds(Task& t, const struct ucred& c) {
   if (c.uid == static_cast<uid_t>(-1) || c.gid == static_cast<gid_t>(-1)) return Errno(EINVAL);
   const kernel::Credentials& me = t.creds();
-  const bool cap = me.HasCapability();
-  const bool pid_ok = c.pid == t.tgid() || cap;
-  const bool uid_ok = c.uid == me.ruid || c.uid == me.euid || c.uid == me.suid || cap;
-  const bool gid_ok = c.gid == me.rgid || c.gid == me.egid || c.gid == me.sgid || cap;
+  const bool pid_ok = c.pid == t.tgid() || me.HasCapability(CAP_SYS_ADMIN);
+  const bool uid_ok =
+      c.uid == me.ruid || c.uid == me.euid || c.uid == me.suid || me.HasCapability(CAP_SETUID);
+  const bool gid_ok =
+      c.gid == me.rgid || c.gid == me.egid || c.gid == me.sgid || me.HasCapability(CAP_SETGID);
   if (pid_ok && uid_ok && gid_ok) return Ok();
   return Errno(EPERM);
 }

@@ -1,5 +1,6 @@
 // Interval timers (setitimer, getitimer, alarm) and POSIX timers
 // (timer_create and friends): sentry/kernel/itimers.h.
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -94,7 +95,7 @@ SyscallResult TimerCreate(Task& t, const SyscallArgs& a) {
       break;
     case CLOCK_REALTIME_ALARM:
     case CLOCK_BOOTTIME_ALARM:
-      if (!t.creds().HasCapability()) return Errno(EPERM);  // CAP_WAKE_ALARM
+      if (!t.creds().HasCapability(CAP_WAKE_ALARM)) return Errno(EPERM);
       break;
     case CLOCK_PROCESS_CPUTIME_ID:
     case CLOCK_THREAD_CPUTIME_ID:

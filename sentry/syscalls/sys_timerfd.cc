@@ -2,6 +2,7 @@
 // Kernel's timers (sentry/fsimpl/timerfd). The checks come in Linux's order
 // (fs/timerfd.c).
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 
@@ -34,7 +35,7 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> TimerFdOf(Task& t, int fd) {
 // sets; today it is euid 0. The sandbox never suspends, so an alarm timer is
 // its base clock's timer.
 ErrnoOrOk CheckAlarm(Task& t, clockid_t c) {
-  if (IsAlarm(c) && !t.creds().HasCapability()) return Errno(EPERM);
+  if (IsAlarm(c) && !t.creds().HasCapability(CAP_WAKE_ALARM)) return Errno(EPERM);
   return Ok();
 }
 

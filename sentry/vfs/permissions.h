@@ -26,12 +26,13 @@ struct AccessCreds {
   bool cap_chown = false;
   bool cap_fsetid = false;
   bool cap_mknod = false;
+  bool cap_sys_admin = false;  // trusted.* extended attributes
 
   // Root in its namespace: every file capability.
   static AccessCreds Root() {
     AccessCreds c;
     c.cap_dac_override = c.cap_dac_read_search = c.cap_fowner = c.cap_chown = c.cap_fsetid =
-        c.cap_mknod = true;
+        c.cap_mknod = c.cap_sys_admin = true;
     return c;
   }
   bool InGroup(uint32_t gid) const;

@@ -923,8 +923,7 @@ ErrnoOrOk XattrPermission(const AccessCreds& c, const VirtualDentry& vd, const A
                           std::string_view name, int may) {
   switch (NamespaceOf(name)) {
     case XattrNs::kTrusted:
-      // CAP_SYS_ADMIN. TODO(processes issue): capability sets; euid 0 has it.
-      if (!c.cap_dac_override) return Errno((may & kMayWrite) ? EPERM : ENODATA);
+      if (!c.cap_sys_admin) return Errno((may & kMayWrite) ? EPERM : ENODATA);
       return Ok();
     case XattrNs::kUser:
       if (!S_ISREG(a.mode) && !S_ISDIR(a.mode)) {
@@ -972,8 +971,8 @@ ErrnoOrOk VirtualFilesystem::SetXattr(const AccessCreds& c, const VirtualDentry&
 ErrnoOr<std::vector<std::string>> VirtualFilesystem::ListXattr(const AccessCreds& c,
                                                                const VirtualDentry& vd) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, vd.inode().ListXattr());
-  // trusted.* only for those who may read them.
-  if (!c.cap_dac_override) {
+  // trusted.* only for those who may read them (CAP_SYS_ADMIN).
+  if (!c.cap_sys_admin) {
     std::erase_if(names, [](const std::string& n) { return NamespaceOf(n) == XattrNs::kTrusted; });
   }
   return names;

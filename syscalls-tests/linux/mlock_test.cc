@@ -231,7 +231,6 @@ void InUnprivilegedChildWithMemlock(rlim_t limit, const std::function<void()>& f
 }
 
 TEST(MlockRlimitTest, ZeroLimitWithoutPrivilegeIsEperm) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   InUnprivilegedChildWithMemlock(0, [] {
     void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHILD_CHECK(p != MAP_FAILED);
@@ -248,7 +247,6 @@ TEST(MlockRlimitTest, ZeroLimitWithoutPrivilegeIsEperm) {
 }
 
 TEST(MlockRlimitTest, LockingPastTheLimitWithoutPrivilegeIsNoMemory) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   InUnprivilegedChildWithMemlock(2 * kPageSize, [] {
     void* p =
         mmap(nullptr, 3 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -264,13 +262,11 @@ TEST(MlockRlimitTest, LockingPastTheLimitWithoutPrivilegeIsNoMemory) {
 }
 
 TEST(MlockRlimitTest, MlockallCurrentPastTheLimitIsNoMemory) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   InUnprivilegedChildWithMemlock(
       2 * kPageSize, [] { CHILD_CHECK(mlockall(MCL_CURRENT) == -1 && errno == ENOMEM); });
 }
 
 TEST(MlockRlimitTest, MapLockedPastTheLimitIsEagain) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   InUnprivilegedChildWithMemlock(2 * kPageSize, [] {
     CHILD_CHECK(mmap(nullptr, 3 * kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
                      -1, 0) == MAP_FAILED &&
@@ -281,7 +277,6 @@ TEST(MlockRlimitTest, MapLockedPastTheLimitIsEagain) {
 }
 
 TEST(MlockRlimitTest, MclFutureThenMappingPastTheLimitIsEagain) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   InUnprivilegedChildWithMemlock(2 * kPageSize, [] {
     // MCL_FUTURE alone is accepted whatever the limit; later mappings are
     // held to it.

@@ -301,7 +301,6 @@ TEST(RlimitEffectTest, ZeroDataLimitIsAllowedUpToTheHardLimit) {
 }
 
 TEST(RlimitPrivilegeTest, RaisingTheHardLimitWithoutPrivilegeIsEperm) {
-  SKIP_IF_SANDBOX(kNoForkEntry, kNoUnprivilegedChildWhy);
   EXPECT_TRUE(InForkedChild([] {
     const struct rlimit low = {1024, 4096};
     CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &low) == 0);

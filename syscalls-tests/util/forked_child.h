@@ -1,7 +1,6 @@
 // Runs part of a test in a forked child process, for what must not touch the
 // test process itself: dropping privileges, lowering a hard limit, dying.
 //
-//   SKIP_IF_SANDBOX(kNoForkEntry, kNoForkWhy);
 //   EXPECT_TRUE(InForkedChild([] {
 //     CHILD_CHECK(setresuid(65534, 65534, 65534) == 0);
 //     CHILD_CHECK(mlock(p, n) == -1 && errno == EPERM);
@@ -27,11 +26,6 @@ namespace syscalls_test {
 // (nobody) with no supplementary groups, which also empties the effective
 // capability set; otherwise do nothing. CHILD_CHECKs each step.
 void DropPrivilegesInChild();
-
-// The reason to give when a test needs an unprivileged forked child.
-inline constexpr char kNoUnprivilegedChildWhy[] =
-    "fork/clone and setresuid are unimplemented (the processes issue), so root cannot drop "
-    "its privileges in a child";
 
 namespace internal {
 [[noreturn]] void ChildCheckFailed(const char* file, int line, const char* cond, int err);

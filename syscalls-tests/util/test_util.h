@@ -52,9 +52,9 @@ bool IsRunningInSandbox();
 inline constexpr char kSandboxSkipPrefix[] = "sandbox lacks ";
 
 // True when the calling thread has capability `cap` (CAP_* from
-// <linux/capability.h>) in its effective set, from capget(2). When capget is
-// not available (it is not yet in the sandbox's syscall table) the answer is
-// the classic rule of a kernel without capability sets: euid 0 has them all.
+// <linux/capability.h>) in its effective set, from capget(2). Should capget
+// be missing (ENOSYS), the answer is the classic rule of a kernel without
+// capability sets: euid 0 has them all.
 bool HaveCapability(int cap);
 
 // vm.overcommit_memory (0 heuristic, 1 always, 2 never) as the kernel under

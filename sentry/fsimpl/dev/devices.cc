@@ -1,6 +1,7 @@
 #include "sentry/fsimpl/dev/devices.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/random.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -150,14 +151,14 @@ class RandomFD : public DeviceFD {
         return 0;
       }
       case RNDADDTOENTCNT: {
-        if (!t.creds().HasCapability()) return Errno(EPERM);
+        if (!t.creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
         int count;
         RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int>(p), &count));
         if (count < 0) return Errno(EINVAL);
         return 0;
       }
       case RNDADDENTROPY: {
-        if (!t.creds().HasCapability()) return Errno(EPERM);
+        if (!t.creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
         int hdr[2];  // entropy_count, buf_size
         RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int>(p), &hdr[0]));
         if (hdr[0] < 0) return Errno(EINVAL);
@@ -176,7 +177,7 @@ class RandomFD : public DeviceFD {
       case RNDZAPENTCNT:
       case RNDCLEARPOOL:
       case RNDRESEEDCRNG:
-        if (!t.creds().HasCapability()) return Errno(EPERM);
+        if (!t.creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
         return 0;
       default:
         return Errno(EINVAL);

@@ -541,6 +541,26 @@ TEST_F(ProcTest, Sysctls) {
   EXPECT_THAT(Open("/proc/sys/vm/overcommit_memory", O_RDWR | O_TRUNC), FailsWith(EACCES));
 }
 
+TEST_F(ProcTest, CredentialsInStatus) {
+  kernel::Credentials c = task_->creds();
+  c.euid = c.fsuid = 7;
+  c.groups = {3, 50};
+  c.cap_inheritable = c.cap_ambient = uint64_t{1} << 13;
+  c.cap_bounding &= ~(uint64_t{1} << 5);
+  task_->CommitCredentials(c);
+  task_->no_new_privs = true;
+  const std::string s = Read("/proc/1/status");
+  EXPECT_EQ(Field(s, "Uid"), "0\t7\t0\t7");
+  EXPECT_THAT(s, HasSubstr("\nGroups:\t3 50 \n"));
+  EXPECT_EQ(Field(s, "CapInh"), "0000000000002000");
+  EXPECT_EQ(Field(s, "CapPrm"), "000001ffffffffff");
+  EXPECT_EQ(Field(s, "CapBnd"), "000001ffffffffdf");
+  EXPECT_EQ(Field(s, "CapAmb"), "0000000000002000");
+  EXPECT_EQ(Field(s, "NoNewPrivs"), "1");
+  // The euid changed: no longer dumpable (commit_creds).
+  EXPECT_EQ(task_->dumpable, 0);
+}
+
 TEST_F(ProcTest, Sysfs) {
   EXPECT_EQ(Read("/sys/devices/system/cpu/online"), "0-1\n");
   EXPECT_EQ(Read("/sys/devices/system/cpu/possible"), "0-1\n");

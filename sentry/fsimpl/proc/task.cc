@@ -180,7 +180,9 @@ std::string EscapedComm(const std::string& comm) {
 ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
   kernel::Kernel& k = fs.kernel();
   const MemStats m = Stats(t);
-  const kernel::Credentials& c = t.creds();
+  // Another task's credentials: a snapshot (they may change meanwhile).
+  const std::shared_ptr<const kernel::Credentials> creds = t.creds_snapshot();
+  const kernel::Credentials& c = *creds;
   int max_fd = -1;
   for (const auto& [fd, e] : t.fds().Snapshot()) max_fd = std::max(max_fd, fd);
   int fd_size = 64;
@@ -198,8 +200,12 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
                        t.tid(), t.ppid());
   s += absl::StrFormat("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.ruid, c.euid, c.suid,
                        c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid);
-  // No supplementary groups yet; Linux leaves a trailing space.
-  s += absl::StrFormat("FDSize:\t%d\nGroups:\t \n", fd_size);
+  // The supplementary groups, space-separated; Linux adds a trailing space.
+  s += absl::StrFormat("FDSize:\t%d\nGroups:\t", fd_size);
+  for (size_t i = 0; i < c.groups.size(); ++i) {
+    s += absl::StrFormat("%s%d", i == 0 ? "" : " ", c.groups[i]);
+  }
+  s += " \n";
   s += absl::StrFormat("NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", t.tgid(), t.tid(),
                        t.pgid(), t.sid());
   const uint64_t rss = m.rss_anon + m.rss_shmem;
@@ -217,14 +223,13 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
       "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
       "SigCgt:\t%016x\n",
       v.pending, v.shared_pending, v.blocked, SigMask(t, true), SigMask(t, false));
-  // Capabilities: every one up to CAP_LAST_CAP (40) for euid 0, none otherwise.
-  const uint64_t caps = c.HasCapability() ? (uint64_t{1} << 41) - 1 : 0;
   s += absl::StrFormat(
       "CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\n"
       "CapAmb:\t%016x\n",
-      0, caps, caps, (uint64_t{1} << 41) - 1, 0);
+      c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding, c.cap_ambient);
+  s += absl::StrFormat("NoNewPrivs:\t%d\n", t.no_new_privs.load() ? 1 : 0);
   // The Sentry's own seccomp filter is not the guest's: the guest has none.
-  s += "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n";
+  s += "Seccomp:\t0\nSeccomp_filters:\t0\n";
   s += "Speculation_Store_Bypass:\tunknown\nSpeculationIndirectBranch:\tunknown\n";
   const int cpus = k.config().num_cpus;
   s += absl::StrFormat("Cpus_allowed:\t%s\nCpus_allowed_list:\t%s\n", CpuMask(cpus), CpuList(cpus));
@@ -386,7 +391,10 @@ class OfTask : public Base {
  protected:
   vfs::Owner Owner() const override {
     vfs::Owner o;
-    pfs_.kernel().WithTask(pid_, [&](Task& t) { o = {t.creds().euid, t.creds().egid}; });
+    pfs_.kernel().WithTask(pid_, [&](Task& t) {
+      const std::shared_ptr<const kernel::Credentials> c = t.creds_snapshot();
+      o = {c->euid, c->egid};
+    });
     return o;
   }
 

@@ -1,6 +1,7 @@
 #include "sentry/net/unix/unix_socket.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -300,7 +301,9 @@ ErrnoOr<size_t> UnixSocket::SendMsg(kernel::Task* t, SendMsgArgs& m) {
     if (t != nullptr) {
       a.self = Creds{t->tgid(), t->creds().ruid, t->creds().rgid};
       a.inflight_limit = t->rlimit_of(RLIMIT_NOFILE).rlim_cur;
-      a.inflight_unlimited = t->creds().HasCapability();
+      // too_many_unix_fds: CAP_SYS_RESOURCE or CAP_SYS_ADMIN pass the limit.
+      a.inflight_unlimited =
+          t->creds().HasCapability(CAP_SYS_RESOURCE) || t->creds().HasCapability(CAP_SYS_ADMIN);
     } else {
       a.self = Creds{0, 0, 0};
       a.inflight_unlimited = true;
@@ -409,7 +412,7 @@ ErrnoOrOk UnixSocket::SetSockOpt(kernel::Task& t, int level, int name,
     case SO_SNDBUFFORCE:
     case SO_RCVBUFFORCE:
       // CAP_NET_ADMIN passes the limits (not the doubling or the floor).
-      if (!t.creds().HasCapability()) return Errno(EPERM);
+      if (!t.creds().HasCapability(CAP_NET_ADMIN)) return Errno(EPERM);
       t.kernel().RecordGap("setsockopt(SO_SNDBUFFORCE/SO_RCVBUFFORCE): capped at wmem_max");
       if (name == SO_SNDBUFFORCE) {
         ep_->SetSndbuf(std::max(v, 0));
