@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/kernel/futex_exit.h"
@@ -18,10 +17,6 @@
 
 namespace sentry::kernel {
 namespace {
-
-// Whether the platform can run tasks on several host threads in one address
-// space (threads, vfork's shared memory).
-constexpr bool kPlatformSharesAddressSpaces = true;
 
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
@@ -88,19 +83,6 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     return Errno(creds().HasCapability(CAP_SYS_ADMIN) ? EINVAL : EPERM);
   }
   if (exiting()) return Errno(kERESTARTNOINTR);
-  uint64_t flags_used = flags;
-  if ((flags & CLONE_VM) && !kPlatformSharesAddressSpaces) {
-    // TODO(processes issue): remove once the ptrace platform runs several
-    // host threads in one address space.
-    if (!(flags & CLONE_VFORK)) {
-      kernel_.RecordGap("clone(CLONE_VM): threads");
-      return Errno(EAGAIN);
-    }
-    // vfork: the child gets a copy instead (it may not tell, short of
-    // writing to memory its parent then reads).
-    kernel_.RecordGap("vfork with a shared address space (a copy is used)");
-    flags_used &= ~uint64_t{CLONE_VM};
-  }
 
   pid_t tid;
   {
@@ -110,7 +92,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   auto child = std::make_shared<Task>(kernel_, tid);
   // The parent's FP state is copied: pull it from the platform first.
   if (!context_->SyncFpState(fp_).ok()) return Errno(ENOMEM);
-  child->InheritFrom(*this, flags_used);
+  child->InheritFrom(*this, flags);
   if (a.stack != 0) child->regs_.r.rsp = a.stack;
   if (flags & CLONE_SETTLS) {
     if (a.tls >= kTaskSizeMax) return Errno(EPERM);
@@ -140,79 +122,47 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     child->signal_mask_ = signal_mask_;
   }
 
-  // The memory: shared, or a copy-on-write copy in a new address space. The
-  // address space is made on the child's host thread (the ptrace platform's
-  // tracer must be the thread that runs it), the copy here, where the
-  // parent's mappings may be changed.
-  struct Handoff {
-    absl::Notification as_ready;
-    std::unique_ptr<platform::AddressSpace> as;
-    absl::Status as_error;
-    absl::Notification go;
-    bool ok = false;
-  };
-  auto handoff = std::make_shared<Handoff>();
-  const bool share_vm = (flags_used & CLONE_VM) != 0;
-  if (share_vm) child->mem_ = mem_;
-  if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();
-  std::shared_ptr<VforkWait> vfork = child->vfork_;
-  const uint64_t child_settid = (flags & CLONE_CHILD_SETTID) ? a.child_tid : 0;
-
-  kernel_.StartTaskThread(child, [handoff, share_vm, child_settid](Task& t) -> absl::Status {
-    platform::Platform& p = t.kernel().platform();
-    auto ctx = p.NewContext();
-    if (!ctx.ok()) {
-      handoff->as_error = ctx.status();
-      handoff->as_ready.Notify();
-      return absl::InvalidArgumentError("clone: no platform context");
-    }
-    t.context_ = *std::move(ctx);
-    if (!share_vm) {
-      auto as = p.NewAddressSpace();
-      if (as.ok()) {
-        handoff->as = *std::move(as);
-      } else {
-        handoff->as_error = as.status();
-      }
-    }
-    handoff->as_ready.Notify();
-    handoff->go.WaitForNotification();
-    if (!handoff->ok) return absl::InvalidArgumentError("clone: abandoned");
-    if (child_settid != 0) {
-      // CLONE_CHILD_SETTID: written in the child's memory before it runs.
-      [[maybe_unused]] auto r = t.mm().CopyOutObj(UserPtr<int32_t>(child_settid), t.tid());
-    }
-    return absl::OkStatus();
-  });
-  handoff->as_ready.WaitForNotification();
-  auto abandon = [&](int err) -> ErrnoOr<pid_t> {
-    handoff->ok = false;
-    handoff->go.Notify();
-    return Errno(err);
-  };
-  if (!handoff->as_error.ok()) {
-    SLOG(kWarning, "clone: %s", handoff->as_error.ToString());
-    return abandon(EAGAIN);
+  // The platform context and the memory: shared, or a copy-on-write copy
+  // in a new address space (any host thread may make and change one).
+  platform::Platform& p = kernel_.platform();
+  auto ctx = p.NewContext();
+  if (!ctx.ok()) {
+    SLOG(kWarning, "clone: %s", ctx.status().ToString());
+    return Errno(EAGAIN);
   }
-  if (!share_vm) {
+  child->context_ = *std::move(ctx);
+  if (flags & CLONE_VM) {
+    child->mem_ = mem_;
+  } else {
+    auto as = p.NewAddressSpace();
+    if (!as.ok()) {
+      SLOG(kWarning, "clone: %s", as.status().ToString());
+      return Errno(EAGAIN);
+    }
     auto mem = std::make_shared<GuestMemory>();
-    mem->as = std::move(handoff->as);
+    mem->as = *std::move(as);
     mem->mm = mem_->mm->Fork(mem->as.get());
-    if (mem->mm == nullptr) return abandon(ENOMEM);
+    if (mem->mm == nullptr) return Errno(ENOMEM);
     mem->image = mem_->image;
     mem->executable_path = mem_->executable_path;
     child->mem_ = std::move(mem);
   }
+  if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();
+  std::shared_ptr<VforkWait> vfork = child->vfork_;
   if (flags & CLONE_PARENT_SETTID) {
     // Linux writes it in the parent (and, with CLONE_VM, so in the child).
-    if (!mem_->mm->CopyOutObj(UserPtr<int32_t>(a.parent_tid), tid).ok()) return abandon(EFAULT);
+    if (!mem_->mm->CopyOutObj(UserPtr<int32_t>(a.parent_tid), tid).ok()) return Errno(EFAULT);
+  }
+  if (flags & CLONE_CHILD_SETTID) {
+    // Written in the child's memory before it runs.
+    [[maybe_unused]] auto r = child->mm().CopyOutObj(UserPtr<int32_t>(a.child_tid), tid);
   }
 
   tree_mu.Lock();
   if (tg_->group_exiting) {
     // A fatal signal came meanwhile: the clone never happened.
     tree_mu.Unlock();
-    return abandon(kERESTARTNOINTR);
+    return Errno(kERESTARTNOINTR);
   }
   {
     if (!(flags & CLONE_THREAD)) {
@@ -228,8 +178,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     kernel_.AddTask(child);
   }
   tree_mu.Unlock();
-  handoff->ok = true;
-  handoff->go.Notify();
+  kernel_.StartTaskThread(child, [](Task&) { return absl::OkStatus(); });
 
   if (vfork != nullptr) {
     // The parent sleeps until the child execs or exits; only SIGKILL ends the
@@ -275,17 +224,8 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
   la.vdso = kernel_.vdso_mapping();
-  {
-    // The limits apply to the new image as it is built.
-    mm::Limits l;
-    l.as = tg_->rlimits[RLIMIT_AS].rlim_cur;
-    l.data = tg_->rlimits[RLIMIT_DATA].rlim_cur;
-    l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
-    l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
-    l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
-    l.can_ipc_lock = new_creds.creds.HasCapability(CAP_IPC_LOCK);
-    mem->mm->SetLimits(l);
-  }
+  // The limits apply to the new image as it is built.
+  mem->mm->SetLimits(MemoryLimits(new_creds.creds));
   std::string error;
   auto loaded = loader::Load(*mem->mm, la, &error);
   if (!loaded.ok()) {

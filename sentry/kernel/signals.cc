@@ -228,6 +228,15 @@ ErrnoOrOk Task::SendSignal(const siginfo_t& info, bool to_group) {
   return SendSignalLocked(info, to_group);
 }
 
+void Task::SendSigpipe() {
+  siginfo_t info{};
+  info.si_signo = SIGPIPE;
+  info.si_code = SI_USER;
+  info.si_pid = tgid();
+  info.si_uid = creds().ruid;
+  [[maybe_unused]] ErrnoOrOk r = SendSignal(info, /*to_group=*/false);
+}
+
 ErrnoOrOk Task::SendSignalLocked(const siginfo_t& info, bool to_group) {
   ThreadGroup& tg = *tg_;
   const int sig = info.si_signo;

@@ -354,15 +354,17 @@ void Task::HandleSignal(const platform::SwitchResult& r) {
   ForceSignal(info);
 }
 
-void Task::SyncMemoryLimits() {
+void Task::SyncMemoryLimits() { mem_->mm->SetLimits(MemoryLimits(creds())); }
+
+mm::Limits Task::MemoryLimits(const Credentials& c) const {
   mm::Limits l;
   l.as = tg_->rlimits[RLIMIT_AS].rlim_cur;
   l.data = tg_->rlimits[RLIMIT_DATA].rlim_cur;
   l.data_max = tg_->rlimits[RLIMIT_DATA].rlim_max;
   l.stack = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   l.memlock = tg_->rlimits[RLIMIT_MEMLOCK].rlim_cur;
-  l.can_ipc_lock = creds().HasCapability(CAP_IPC_LOCK);
-  mem_->mm->SetLimits(l);
+  l.can_ipc_lock = c.HasCapability(CAP_IPC_LOCK);
+  return l;
 }
 
 ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {

@@ -352,6 +352,9 @@ class Task : public std::enable_shared_from_this<Task> {
   // `info.si_signo` is the signal. EAGAIN when a real-time signal cannot be
   // queued (RLIMIT_SIGPENDING).
   ErrnoOrOk SendSignal(const siginfo_t& info, bool to_group);
+  // A write that ended in EPIPE: send_sig(SIGPIPE, current, 0), to this
+  // thread, as from its own process (SI_USER).
+  void SendSigpipe();
   // The same with tree_mu held (kill walking the processes).
   ErrnoOrOk SendSignalLockedPublic(const siginfo_t& info, bool to_group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
@@ -383,6 +386,8 @@ class Task : public std::enable_shared_from_this<Task> {
   rlimit& rlimit_of(int resource) { return tg_->rlimits[resource]; }
   // Applies the memory limits to the memory manager after a change.
   void SyncMemoryLimits();
+  // The memory manager's limits from the process's rlimits and `c`.
+  mm::Limits MemoryLimits(const Credentials& c) const;
 
   // --- prctl state. no_new_privs applies at execve (read by /proc); keep_caps
   // is a securebit of the credentials. TODO(processes issue): dumpable belongs

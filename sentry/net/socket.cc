@@ -249,13 +249,4 @@ std::optional<timespec> DeadlineAfter(int64_t jiffies) {
   return kernel::TimespecAdd(now, d);
 }
 
-void SendSigpipe(kernel::Task& t) {
-  siginfo_t info{};
-  info.si_signo = SIGPIPE;
-  info.si_code = SI_USER;
-  info.si_pid = t.tgid();
-  info.si_uid = t.creds().ruid;
-  (void)t.SendSignal(info, /*to_group=*/false);
-}
-
 }  // namespace sentry::net

@@ -162,10 +162,6 @@ std::vector<uint8_t> TimevalFromTimeout(int64_t jiffies);
 // Where a wait of `jiffies` from now ends (nullopt: never).
 std::optional<timespec> DeadlineAfter(int64_t jiffies);
 
-// send_sig(SIGPIPE, current, 0): to the writing thread, from the process
-// itself (SI_USER).
-void SendSigpipe(kernel::Task& t);
-
 }  // namespace sentry::net
 
 #endif  // SENTRY_NET_SOCKET_H_

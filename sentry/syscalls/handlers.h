@@ -271,8 +271,6 @@ SENTRY_SYSCALL(Eventfd);
 SENTRY_SYSCALL(Eventfd2);
 // F_SETPIPE_SZ and F_GETPIPE_SZ on `f` (EBADF when it is not a pipe).
 SyscallResult PipeFcntl(Task& t, vfs::FileDescription& f, int cmd, uint64_t arg);
-// A write that ended in EPIPE also sends SIGPIPE to the writer.
-void SendSigpipe(Task& t);
 // sys_poll.cc
 SENTRY_SYSCALL(Poll);
 SENTRY_SYSCALL(Ppoll);

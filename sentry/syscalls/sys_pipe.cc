@@ -27,17 +27,6 @@ constexpr int kONotificationPipe = O_EXCL;
 
 }  // namespace
 
-void SendSigpipe(Task& t) {
-  // pipe_write's send_sig(SIGPIPE, current, 0): to the writing thread, as
-  // from the process itself (SI_USER).
-  siginfo_t info{};
-  info.si_signo = SIGPIPE;
-  info.si_code = SI_USER;
-  info.si_pid = t.tgid();
-  info.si_uid = t.creds().ruid;
-  (void)t.SendSignal(info, /*to_group=*/false);
-}
-
 SyscallResult Pipe2(Task& t, const SyscallArgs& a) {
   const int flags = a.Int(1);
   if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | kONotificationPipe)) return Errno(EINVAL);

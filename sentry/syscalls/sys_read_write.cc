@@ -88,7 +88,7 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   // Sockets send their own SIGPIPE (a unix stream socket unless
   // MSG_NOSIGNAL; datagram and seqpacket sockets never do).
   if (!n.ok() && dir == Dir::kWrite && n.error().value() == EPIPE && !net::AsSocket(file)) {
-    SendSigpipe(t);
+    t.SendSigpipe();
   }
   if (!n.ok()) return n.error();
   return *n;

@@ -45,7 +45,7 @@ ErrnoOr<size_t> CopyLoop(Task& t, vfs::FileDescription& in, int64_t* in_off,
     while (written < *n) {
       iovec w{buf.data() + written, *n - written};
       auto m = out.Writev(&t, {&w, 1}, out_off != nullptr ? *out_off : -1);
-      if (!m.ok() && m.error().value() == EPIPE) SendSigpipe(t);
+      if (!m.ok() && m.error().value() == EPIPE) t.SendSigpipe();
       if (!m.ok()) {
         *in_off += static_cast<int64_t>(written);
         done += written;
@@ -175,14 +175,14 @@ SyscallResult PipeToPipe(Task& t, Pipe& in, Pipe& out, size_t len, bool nonblock
   if (!data.ok()) return Restart(data.error());
   auto room = out.WaitWritable(&t.waker(), nonblock);  // opipe_prep
   if (!room.ok()) {
-    if (room.error().value() == EPIPE) SendSigpipe(t);
+    if (room.error().value() == EPIPE) t.SendSigpipe();
     return Restart(room.error());
   }
   for (;;) {
     bool no_readers = false, eof = false;
     const size_t n = Pipe::Transfer(in, out, len, move, &no_readers, &eof);
     if (no_readers) {
-      SendSigpipe(t);
+      t.SendSigpipe();
       return Errno(EPIPE);
     }
     if (n > 0 || eof) return n;
@@ -206,7 +206,7 @@ SyscallResult PipeToFile(Task& t, Pipe& in, vfs::FileDescription& out, int64_t* 
   iovec v{buf.data(), n};
   auto w = out.Writev(&t, {&v, 1}, off != nullptr ? *off : -1);
   if (!w.ok()) {
-    if (w.error().value() == EPIPE) SendSigpipe(t);
+    if (w.error().value() == EPIPE) t.SendSigpipe();
     return w.error();
   }
   // Only what the file took leaves the pipe.
@@ -220,7 +220,7 @@ SyscallResult FileToPipe(Task& t, vfs::FileDescription& in, int64_t* off, Pipe& 
                          bool nonblock) {
   auto room = out.WaitWritable(&t.waker(), nonblock);
   if (!room.ok()) {
-    if (room.error().value() == EPIPE) SendSigpipe(t);
+    if (room.error().value() == EPIPE) t.SendSigpipe();
     return Restart(room.error());
   }
   // As much as the free buffers hold.

@@ -310,7 +310,7 @@ ErrnoOr<size_t> UnixSocket::SendMsg(kernel::Task* t, SendMsgArgs& m) {
     }
     r = ep_->Send(a, wait, &sigpipe);
   }
-  if (sigpipe && t != nullptr) SendSigpipe(*t);
+  if (sigpipe && t != nullptr) t->SendSigpipe();
   return r;
 }
 
