@@ -262,7 +262,7 @@ const Entry kEntries[] = {
   {59,  Execve,        kPartial, "file capabilities (security.capability xattrs) are never read: every file runs as one without them", {A::kPath, A::kPtr, A::kPtr}},
   {61,  Wait4,         kPartial, "rusage reports the child's CPU time as user time only", {A::kDec, A::kPtr, A::kHex, A::kPtr}},
   {109, Setpgid,       kFull, "", {A::kDec, A::kDec}},
-  {112, Setsid,        kPartial, "no controlling terminal to drop yet", {}},
+  {112, Setsid,        kFull, "", {}},
   {127, RtSigpending,  kFull, "", {A::kPtr, A::kUDec}},
   {128, RtSigtimedwait, kFull, "", {A::kSigset, A::kPtr, A::kPtr, A::kUDec}},
   {129, RtSigqueueinfo, kFull, "", {A::kDec, A::kSignal, A::kPtr}},
