@@ -9,8 +9,14 @@
 //   files        stat, open+close and 4 KiB pread, ns each, inside the guest: on a
 //                file in /tmp (tmpfs in the sandboxes) and on a host file (the
 //                workload binary itself, reached through the gofer)
+//   fork_exit    fork + _exit + wait4, µs per iteration, inside the guest
+//   fork_exec    fork + execve of a static program that exits at once + wait4
+//   pipe         one byte bounced between two processes over two pipes, µs per
+//                round trip
+//   futex        a futex word bounced between two threads, µs per round trip
 //
-// One run per cell (the hello cell takes the median of --runs). A runner that is
+// One run per cell, or the median of --repeats runs (the hello cell takes the
+// median of --runs within each). A runner that is
 // missing or fails shows "n/a" and a note says why; the tool still exits 0, as
 // numbers are reported, never asserted (DESIGN.md §10).
 #include <sys/utsname.h>
@@ -23,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -59,6 +66,9 @@ ABSL_FLAG(std::string, debian_runsc, "/usr/bin/runsc",
 ABSL_FLAG(std::string, debian_flags, "--platform=ptrace --network=none",
           "global flags for Debian's runsc (it runs `runsc FLAGS do -- PROGRAM`)");
 ABSL_FLAG(int64_t, file_ops, 20000, "operations per file benchmark run");
+ABSL_FLAG(int, fork_iterations, 200, "fork_exit iterations per run (fork_exec does half as many)");
+ABSL_FLAG(int, pingpong_rounds, 5000, "round trips per pipe/futex ping-pong run");
+ABSL_FLAG(int, repeats, 1, "runs per cell; the median is reported");
 ABSL_FLAG(int, timeout_s, 120, "per-run timeout; the process group is killed after it");
 
 namespace bench {
@@ -183,6 +193,12 @@ absl::StatusOr<double> Touch(const Runner& runner) {
   return *ns / 1e6;
 }
 
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
 // Static hello world, whole process, median wall ms of --runs.
 absl::StatusOr<double> Hello(const Runner& runner) {
   std::vector<double> ms;
@@ -195,17 +211,19 @@ absl::StatusOr<double> Hello(const Runner& runner) {
     }
     ms.push_back(absl::ToDoubleMilliseconds(r.wall));
   }
-  std::sort(ms.begin(), ms.end());
-  size_t mid = ms.size() / 2;
-  return ms.size() % 2 == 1 ? ms[mid] : (ms[mid - 1] + ms[mid]) / 2;
+  return Median(ms);
 }
 
-// One file_ops run per (runner, mode), shared by its three rows.
+// Which of --repeats runs is being measured, so that rows sharing one run
+// (FileOp) share it within a repeat only.
+int g_repeat = 0;
+
+// One file_ops run per (runner, mode, repeat), shared by its three rows.
 absl::StatusOr<double> FileOp(const Runner& runner, const std::string& mode,
                               absl::string_view key) {
-  static std::map<std::pair<std::string, std::string>, RunResult>* runs =
-      new std::map<std::pair<std::string, std::string>, RunResult>();
-  auto k = std::make_pair(runner.name, mode);
+  using Key = std::tuple<std::string, std::string, int>;
+  static std::map<Key, RunResult>* runs = new std::map<Key, RunResult>();
+  Key k{runner.name, mode, g_repeat};
   auto it = runs->find(k);
   if (it == runs->end()) {
     const std::string prog = Workload("file_ops");
@@ -215,6 +233,12 @@ absl::StatusOr<double> FileOp(const Runner& runner, const std::string& mode,
              .first;
   }
   return Field(it->second, key);
+}
+
+// A workload that takes a count and prints "KEY VALUE" with VALUE in µs.
+absl::StatusOr<double> Counted(const Runner& runner, const std::string& workload, int64_t n,
+                               absl::string_view key) {
+  return Field(Run(runner, {Workload(workload), std::to_string(n)}), key);
 }
 
 struct Row {
@@ -260,6 +284,21 @@ int Main() {
                           const Runner& r, std::string*) { return FileOp(r, mode, key); }});
     }
   }
+  const int forks = std::max(1, absl::GetFlag(FLAGS_fork_iterations));
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_pingpong_rounds));
+  rows.push_back({"fork+exit+wait", "us", [forks](const Runner& r, std::string*) {
+                    return Counted(r, "fork_exit", forks, "fork_exit_us");
+                  }});
+  rows.push_back({"fork+exec+wait", "us", [forks](const Runner& r, std::string*) {
+                    return Counted(r, "fork_exec", std::max(1, forks / 2), "fork_exec_us");
+                  }});
+  rows.push_back({"pipe ping-pong, round trip", "us", [rounds](const Runner& r, std::string*) {
+                    return Counted(r, "pipe_pingpong", rounds, "pipe_round_trip_us");
+                  }});
+  rows.push_back({"futex ping-pong, round trip", "us", [rounds](const Runner& r, std::string*) {
+                    return Counted(r, "futex_pingpong", rounds, "futex_round_trip_us");
+                  }});
+  const int repeats = std::max(1, absl::GetFlag(FLAGS_repeats));
 
   struct utsname u;
   uname(&u);
@@ -281,7 +320,20 @@ int Main() {
         continue;
       }
       std::string detail;
-      absl::StatusOr<double> v = rows[i].measure(r, &detail);
+      std::vector<double> got;
+      absl::StatusOr<double> v;
+      for (g_repeat = 0; g_repeat < repeats; g_repeat++) {
+        v = rows[i].measure(r, &detail);
+        if (!v.ok()) break;
+        got.push_back(*v);
+      }
+      if (v.ok()) v = Median(got);
+      if (v.ok() && repeats > 1) {
+        std::sort(got.begin(), got.end());
+        detail = absl::StrCat(
+            detail, detail.empty() ? "" : ", ",
+            absl::StrFormat("median of %d, range %.1f..%.1f", repeats, got.front(), got.back()));
+      }
       if (!v.ok()) {
         notes.push_back(
             absl::StrFormat("%s, %s: n/a: %s", rows[i].name, r.name, v.status().message()));
@@ -313,7 +365,7 @@ int Main() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Whole-process timings, native vs our runsc vs Debian's runsc.\n"
-      "Usage: sandbox_bench [--runs=10] [--ours=PATH] [--platform=ptrace] ...");
+      "Usage: sandbox_bench [--runs=10] [--repeats=1] [--ours=PATH] [--platform=ptrace] ...");
   absl::ParseCommandLine(argc, argv);
   return bench::Main();
 }
