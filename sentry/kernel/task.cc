@@ -422,6 +422,15 @@ class VfsExecutable : public loader::ExecutableFile {
     if (!a.ok()) return std::nullopt;
     return loader::SetIdInfo{a->mode, a->uid, a->gid, file_->location().mount->nosuid};
   }
+  MapInfo Mappable() override {
+    MapInfo m;
+    m.object = file_->Mappable();
+    if (auto st = file_->Stat(); st.ok()) {
+      m.dev = st->st_dev;
+      m.ino = st->st_ino;
+    }
+    return m;
+  }
 
  private:
   std::shared_ptr<vfs::FileDescription> file_;

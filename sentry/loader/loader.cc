@@ -113,6 +113,41 @@ ErrnoOrOk MapAnonymous(mm::MemoryManager& mm, uint64_t start, uint64_t end, int 
   return Ok();
 }
 
+// Maps file pages [offset, offset + end - start) privately at [start, end).
+ErrnoOrOk MapFile(mm::MemoryManager& mm, const ExecutableFile::MapInfo& m, uint64_t offset,
+                  uint64_t start, uint64_t end, int prot, const std::string& name,
+                  std::string* error) {
+  mm::MmapOpts o;
+  o.addr = start;
+  o.length = end - start;
+  o.prot = prot;
+  o.flags = MAP_PRIVATE | MAP_FIXED;
+  o.name = name;
+  o.file = m.object;
+  o.offset = offset;
+  o.dev = m.dev;
+  o.ino = m.ino;
+  ErrnoOr<uint64_t> r = mm.Mmap(o);
+  if (!r.ok()) {
+    *error = absl::StrFormat("mapping [0x%x, 0x%x) of %s at offset 0x%x: %s", start, end, name,
+                             offset, ErrnoName(r.error().value()));
+    return r.error();
+  }
+  return Ok();
+}
+
+// Zeroes guest [addr, addr + length) ignoring page protections (padzero).
+ErrnoOrOk ZeroGuest(mm::MemoryManager& mm, uint64_t addr, uint64_t length, std::string* error) {
+  std::vector<uint8_t> zeros(length, 0);
+  mm::CopyResult r = mm.CopyOutForce(UserAddr(addr), zeros);
+  if (!r.ok()) {
+    *error =
+        absl::StrFormat("zeroing the image at 0x%x: %s", addr + r.done, ErrnoName(r.err.value()));
+    return r.err;
+  }
+  return Ok();
+}
+
 // Maps one segment the way Linux's elf_load does, with anonymous memory filled
 // from the file in place of a file mapping:
 //  - [PAGESTART(start), PAGEALIGN(start + filesz)) holds the file's pages from
@@ -131,11 +166,22 @@ ErrnoOrOk MapSegment(mm::MemoryManager& mm, ExecutableFile& file, const Placed& 
   if (s.filesz > 0) {
     const uint64_t file_end = p.start + s.filesz;
     file_pages_end = PageRoundUp(file_end);
-    RETURN_IF_ERROR(MapAnonymous(mm, page_start, file_pages_end, s.prot, 0, name, error));
-    RETURN_IF_ERROR(CopyFileToGuest(mm, file, PageRoundDown(s.offset), page_start,
-                                    file_end - page_start, /*to_eof=*/false, error));
     bool tail_zeroed = s.memsz > s.filesz && (s.prot & PROT_WRITE);
-    if (!tail_zeroed && file_pages_end > file_end) {
+    ExecutableFile::MapInfo m = file.Mappable();
+    if (m.object != nullptr) {
+      // A private file mapping, as Linux's: the pages come copy-on-write from
+      // the file's page cache, shared with every other mapper of the file.
+      RETURN_IF_ERROR(
+          MapFile(mm, m, PageRoundDown(s.offset), page_start, file_pages_end, s.prot, name, error));
+      if (tail_zeroed && file_pages_end > file_end) {
+        RETURN_IF_ERROR(ZeroGuest(mm, file_end, file_pages_end - file_end, error));
+      }
+    } else {
+      RETURN_IF_ERROR(MapAnonymous(mm, page_start, file_pages_end, s.prot, 0, name, error));
+      RETURN_IF_ERROR(CopyFileToGuest(mm, file, PageRoundDown(s.offset), page_start,
+                                      file_end - page_start, /*to_eof=*/false, error));
+    }
+    if (m.object == nullptr && !tail_zeroed && file_pages_end > file_end) {
       RETURN_IF_ERROR(CopyFileToGuest(mm, file, s.offset + s.filesz, file_end,
                                       file_pages_end - file_end, /*to_eof=*/true, error));
     }

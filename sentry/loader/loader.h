@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sentry/base/errno.h"
+#include "sentry/memory/mappable.h"
 #include "sentry/mm/mm.h"
 
 namespace sentry::loader {
@@ -41,6 +42,14 @@ class ExecutableFile {
   // for a file from outside the sandbox's filesystems (a host fd), whose
   // set-id bits never apply.
   virtual std::optional<SetIdInfo> SetId() { return std::nullopt; }
+  // The file's pages as guest memory can map them (its page cache), or null
+  // when it has none: the segments are then copied into anonymous memory.
+  // `dev` and `ino` name it in /proc/pid/maps.
+  struct MapInfo {
+    std::shared_ptr<memory::Mappable> object;
+    uint64_t dev = 0, ino = 0;
+  };
+  virtual MapInfo Mappable() { return {}; }
 };
 
 // An ExecutableFile over a host file descriptor (not owned).
