@@ -292,8 +292,26 @@ class GoferFile : public GoferInode {
     stash_ = std::move(fd);
   }
 
+  // The read-only host fd every plain O_RDONLY description of the file shares
+  // (each keeps its own offset and reads with pread), opened through the gofer
+  // on first use and kept while the inode lives: repeated opens of a host file
+  // (exec, libraries, configuration) cost no gofer round trip.
+  // Once the gofer is gone every open fails, the cached fd's too, as without it.
+  ErrnoOr<std::shared_ptr<const UniqueFd>> ReadOnlyFd() {
+    if (client().connection_lost()) return Errno(EIO);
+    {
+      absl::MutexLock l(&mu_);
+      if (ro_fd_ != nullptr) return ro_fd_;
+    }
+    ASSIGN_OR_RETURN(UniqueFd fd, client().Open(handle_, O_RDONLY));
+    absl::MutexLock l(&mu_);
+    if (ro_fd_ == nullptr) ro_fd_ = std::make_shared<const UniqueFd>(std::move(fd));
+    return ro_fd_;
+  }
+
  private:
   UniqueFd stash_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const UniqueFd> ro_fd_ ABSL_GUARDED_BY(mu_);
   absl::Mutex cache_mu_;
   std::shared_ptr<HostFdBacking> backing_ ABSL_GUARDED_BY(cache_mu_);
   std::shared_ptr<vfs::PageCache> cache_ ABSL_GUARDED_BY(cache_mu_);
@@ -301,14 +319,17 @@ class GoferFile : public GoferInode {
 
 class GoferFileFD : public vfs::FileDescription {
  public:
-  GoferFileFD(std::shared_ptr<GoferFile> f, UniqueFd fd, int flags)
-      : FileDescription(flags), file_(std::move(f)), fd_(std::move(fd)) {}
+  // `shared`: the fd is the file's read-only one (GoferFile::ReadOnlyFd),
+  // whose host offset is nobody's; the description keeps its own in `pos_`.
+  GoferFileFD(std::shared_ptr<GoferFile> f, std::shared_ptr<const UniqueFd> fd, bool shared,
+              int flags)
+      : FileDescription(flags), file_(std::move(f)), fd_(std::move(fd)), shared_(shared) {}
 
   bool HostCopies() const override { return true; }
 
   std::shared_ptr<memory::Mappable> Mappable() override {
     const int acc = status_flags() & O_ACCMODE;
-    return file_->Cache(fd_.get(), acc == O_WRONLY || acc == O_RDWR);
+    return file_->Cache(fd_->get(), acc == O_WRONLY || acc == O_RDWR);
   }
 
   ErrnoOr<size_t> Readv(kernel::Task*, std::span<const iovec> dst, int64_t offset) override {
@@ -320,12 +341,25 @@ class GoferFileFD : public vfs::FileDescription {
       size_t len = 0;
       for (int i = 0; i < cnt; ++i) len += dst[i].iov_len;
       int64_t at = offset;
-      if (at < 0) at = lseek(fd_.get(), 0, SEEK_CUR);
+      if (at < 0) at = shared_ ? Pos() : lseek(fd_->get(), 0, SEEK_CUR);
       if (at >= 0) RETURN_IF_ERROR(cache->FlushForRead(static_cast<uint64_t>(at), len));
     }
+    if (shared_ && offset < 0) {
+      // The description's own offset: reads through it are serialized, as
+      // Linux's f_pos_lock does.
+      absl::MutexLock l(&pos_mu_);
+      for (;;) {
+        const ssize_t n = ::preadv(fd_->get(), dst.data(), cnt, pos_);
+        if (n >= 0) {
+          pos_ += n;
+          return static_cast<size_t>(n);
+        }
+        if (errno != EINTR) return Errno(errno);
+      }
+    }
     for (;;) {
-      const ssize_t n = offset < 0 ? ::readv(fd_.get(), dst.data(), cnt)
-                                   : ::preadv(fd_.get(), dst.data(), cnt, offset);
+      const ssize_t n = offset < 0 ? ::readv(fd_->get(), dst.data(), cnt)
+                                   : ::preadv(fd_->get(), dst.data(), cnt, offset);
       if (n >= 0) return static_cast<size_t>(n);
       if (errno != EINTR) return Errno(errno);
     }
@@ -345,13 +379,13 @@ class GoferFileFD : public vfs::FileDescription {
     if (cache != nullptr) {
       struct stat st;
       if (rwf != 0) {
-        at = fstat(fd_.get(), &st) == 0 ? st.st_size : -1;
+        at = fstat(fd_->get(), &st) == 0 ? st.st_size : -1;
       } else if (offset < 0) {
-        at = lseek(fd_.get(), 0, SEEK_CUR);
+        at = lseek(fd_->get(), 0, SEEK_CUR);
       }
     }
     for (;;) {
-      const ssize_t n = ::pwritev2(fd_.get(), src.data(), cnt, offset < 0 ? -1 : offset, rwf);
+      const ssize_t n = ::pwritev2(fd_->get(), src.data(), cnt, offset < 0 ? -1 : offset, rwf);
       if (n >= 0) {
         if (n > 0) file_->InvalidateAttr();
         if (n > 0 && cache != nullptr && at >= 0) {
@@ -368,7 +402,7 @@ class GoferFileFD : public vfs::FileDescription {
   ErrnoOr<struct stat> Stat() override {
     const uint64_t gen = file_->Generation();
     struct stat st;
-    if (fstat(fd_.get(), &st) != 0) return Errno(errno);
+    if (fstat(fd_->get(), &st) != 0) return Errno(errno);
     file_->UpdateAttr(st, gen);
     return vfs::AttrToStat(ToAttr(st), file_->fs().Dev());
   }
@@ -378,13 +412,27 @@ class GoferFileFD : public vfs::FileDescription {
 
   // The host fd's position is the description's (SEEK_DATA/SEEK_HOLE included).
   ErrnoOr<int64_t> Seek(int64_t offset, int whence) override {
-    const off_t r = lseek(fd_.get(), offset, whence);
+    if (shared_) {
+      // The host computes SEEK_END/SEEK_DATA/SEEK_HOLE against the file; the
+      // shared fd's own offset is never used, so moving it is harmless.
+      absl::MutexLock l(&pos_mu_);
+      if (whence == SEEK_CUR) {
+        if (offset > 0 ? pos_ > INT64_MAX - offset : pos_ + offset < 0) return Errno(EINVAL);
+        offset += pos_;
+        whence = SEEK_SET;
+      }
+      const off_t r = lseek(fd_->get(), offset, whence);
+      if (r < 0) return Errno(errno);
+      pos_ = r;
+      return static_cast<int64_t>(r);
+    }
+    const off_t r = lseek(fd_->get(), offset, whence);
     if (r < 0) return Errno(errno);
     return static_cast<int64_t>(r);
   }
 
   ErrnoOrOk Sync() override {
-    if (fsync(fd_.get()) != 0) return Errno(errno);
+    if (fsync(fd_->get()) != 0) return Errno(errno);
     return Ok();
   }
 
@@ -394,7 +442,7 @@ class GoferFileFD : public vfs::FileDescription {
     if (offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX)) {
       return Errno(EFBIG);
     }
-    if (fallocate(fd_.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+    if (fallocate(fd_->get(), mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
       return Errno(errno);
     }
     file_->InvalidateAttr();
@@ -402,8 +450,16 @@ class GoferFileFD : public vfs::FileDescription {
   }
 
  private:
+  int64_t Pos() {
+    absl::MutexLock l(&pos_mu_);
+    return pos_;
+  }
+
   const std::shared_ptr<GoferFile> file_;
-  const UniqueFd fd_;
+  const std::shared_ptr<const UniqueFd> fd_;
+  const bool shared_;
+  absl::Mutex pos_mu_;
+  int64_t pos_ ABSL_GUARDED_BY(pos_mu_) = 0;
 };
 
 ErrnoOr<std::shared_ptr<vfs::FileDescription>> GoferFile::Open(const vfs::VirtualDentry&,
@@ -421,11 +477,18 @@ ErrnoOr<std::shared_ptr<vfs::FileDescription>> GoferFile::Open(const vfs::Virtua
     if (stash_.valid() && (flags & (O_DSYNC | O_SYNC)) == 0) fd = std::move(stash_);
     stash_.reset();
   }
+  auto self = std::static_pointer_cast<GoferFile>(shared_from_this());
+  if (!fd.valid() && host_flags == O_RDONLY) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const UniqueFd> ro, ReadOnlyFd());
+    return std::shared_ptr<vfs::FileDescription>(
+        std::make_shared<GoferFileFD>(std::move(self), std::move(ro), /*shared=*/true, flags));
+  }
   if (!fd.valid()) {
     ASSIGN_OR_RETURN(fd, client().Open(handle_, host_flags));
   }
   return std::shared_ptr<vfs::FileDescription>(std::make_shared<GoferFileFD>(
-      std::static_pointer_cast<GoferFile>(shared_from_this()), std::move(fd), flags));
+      std::move(self), std::make_shared<const UniqueFd>(std::move(fd)),
+      /*shared=*/false, flags));
 }
 
 // --- Symlinks: the target is read once (a symlink's contents never change). ---
