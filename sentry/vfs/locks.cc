@@ -97,13 +97,60 @@ ErrnoOrOk LockTable::SetRecord(const std::shared_ptr<Inode>& inode, const Record
                   [](const RecordLock& a, const RecordLock& b) { return a.start < b.start; });
         s.records = std::move(out);
         DropEmptyLocked(inode.get());
+        if (lock.owner.kind == LockOwner::kPosix) waiting_.erase(lock.owner.id);
         return Ok();
       }
-      DropEmptyLocked(inode.get());
+      if (!wait) {
+        DropEmptyLocked(inode.get());
+        return Errno(EAGAIN);
+      }
+      if (lock.owner.kind == LockOwner::kPosix) {
+        if (WouldDeadlockLocked(lock, BlockersLocked(s, lock))) {
+          waiting_.erase(lock.owner.id);
+          return Errno(EDEADLK);
+        }
+        waiting_[lock.owner.id] = Waiting{inode.get(), lock};
+      }
     }
-    if (!wait) return Errno(EAGAIN);
-    RETURN_IF_ERROR(wait());
+    // The request stays in waiting_ across retries, so that another process's
+    // deadlock check never misses it; it leaves when this call returns.
+    if (ErrnoOrOk waited = wait(); !waited.ok()) {
+      absl::MutexLock l(&mu_);
+      if (lock.owner.kind == LockOwner::kPosix) waiting_.erase(lock.owner.id);
+      return waited;
+    }
   }
+}
+
+std::vector<LockOwner> LockTable::BlockersLocked(const State& s, const RecordLock& lock) const {
+  std::vector<LockOwner> out;
+  for (const RecordLock& r : s.records) {
+    if (r.owner == lock.owner) continue;
+    if ((r.write || lock.write) && Overlap(r, lock)) out.push_back(r.owner);
+  }
+  return out;
+}
+
+bool LockTable::WouldDeadlockLocked(const RecordLock& lock, std::vector<LockOwner> frontier) const {
+  // Walk the waits-for graph from the holders, over POSIX owners only, a
+  // bounded number of steps (Linux: MAX_DEADLK_ITERATIONS, 10).
+  std::vector<uintptr_t> seen;
+  for (int depth = 0; depth < 10 && !frontier.empty(); ++depth) {
+    std::vector<LockOwner> next;
+    for (const LockOwner& o : frontier) {
+      if (o.kind != LockOwner::kPosix) continue;
+      if (o == lock.owner) return true;
+      if (std::find(seen.begin(), seen.end(), o.id) != seen.end()) continue;
+      seen.push_back(o.id);
+      auto w = waiting_.find(o.id);
+      if (w == waiting_.end()) continue;
+      auto st = states_.find(w->second.inode);
+      if (st == states_.end()) continue;
+      for (const LockOwner& b : BlockersLocked(st->second, w->second.lock)) next.push_back(b);
+    }
+    frontier = std::move(next);
+  }
+  return false;
 }
 
 std::optional<RecordLock> LockTable::TestRecord(const std::shared_ptr<Inode>& inode,

@@ -55,6 +55,9 @@ class LockTable {
   // Sets (write or read) or clears (`clear`) the record lock of `lock.owner`
   // on [lock.start, lock.end), merging with and splitting its own locks.
   // EAGAIN with `wait` null when another owner holds a conflicting lock.
+  // EDEADLK when `lock.owner` is a process and waiting would close a cycle of
+  // processes each waiting for a lock the next one holds (Linux follows POSIX
+  // owners only: an OFD lock owner never counts as waiting).
   ErrnoOrOk SetRecord(const std::shared_ptr<Inode>& inode, const RecordLock& lock, bool clear,
                       const LockWait& wait);
   // F_GETLK: the first lock that would conflict with `lock`, if any.
@@ -78,9 +81,23 @@ class LockTable {
   std::optional<RecordLock> ConflictLocked(const State& s, const RecordLock& lock) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropEmptyLocked(const Inode* inode) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The owners of the locks in `s` that conflict with `lock`.
+  std::vector<LockOwner> BlockersLocked(const State& s, const RecordLock& lock) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when a process blocked on `lock` by the owners `frontier` would wait,
+  // through the chain of waiting processes, on itself.
+  bool WouldDeadlockLocked(const RecordLock& lock, std::vector<LockOwner> frontier) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // A process blocked in F_SETLKW: the inode and the lock it wants.
+  struct Waiting {
+    const Inode* inode = nullptr;
+    RecordLock lock;
+  };
 
   absl::Mutex mu_;
   std::map<const Inode*, State> states_ ABSL_GUARDED_BY(mu_);
+  std::map<uintptr_t, Waiting> waiting_ ABSL_GUARDED_BY(mu_);  // by POSIX owner (pid)
 };
 
 }  // namespace sentry::vfs
