@@ -161,10 +161,14 @@ SyscallResult Dup2(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Flock(Task& t, const SyscallArgs& a) {
-  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
-  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  // Linux's order: LOCK_MAND (removed in 5.15) is ignored outright, then the
+  // operation is checked, then the fd.
+  constexpr unsigned kLockMand = 32;
+  if (a.Uint(1) & kLockMand) return 0;
   const int op = a.Int(1) & ~LOCK_NB;
   if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
   if (!file->location().ok()) {
     t.kernel().RecordGap("flock on a donated host fd");
     return Errno(EINVAL);
