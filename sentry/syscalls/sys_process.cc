@@ -62,14 +62,16 @@ ErrnoOrOk SendToGroup(Task& t, ThreadGroup& target, const siginfo_t& info)
 SyscallResult Kill(Task& t, const SyscallArgs& a) {
   const pid_t pid = a.Int(0);
   const int sig = a.Int(1);
-  RETURN_IF_ERROR(CheckSignal(sig));
   // Linux refuses INT_MIN outright (its negation would overflow).
   if (pid == INT_MIN) return Errno(ESRCH);
+  // Linux's order: the target is looked up first (ESRCH), and the signal
+  // number is checked per target found (EINVAL), before the permission.
   const siginfo_t info = UserInfo(t, sig, SI_USER);
   absl::MutexLock l(&tree_mu);
   if (pid > 0) {
     ThreadGroup* g = t.kernel().FindThreadGroupLocked(pid);
     if (g == nullptr) return Errno(ESRCH);
+    RETURN_IF_ERROR(CheckSignal(sig));
     RETURN_IF_ERROR(SendToGroup(t, *g, info));
     return 0;
   }
@@ -84,7 +86,8 @@ SyscallResult Kill(Task& t, const SyscallArgs& a) {
     } else if (g->pgid != pgid) {
       continue;
     }
-    ErrnoOrOk r = SendToGroup(t, *g, info);
+    ErrnoOrOk r = CheckSignal(sig);
+    if (r.ok()) r = SendToGroup(t, *g, info);
     if (r.ok()) {
       found = true;
     } else {
