@@ -45,7 +45,7 @@ const Entry kEntries[] = {
   {13,  RtSigaction,   kFull, "", {A::kSignal, A::kPtr, A::kPtr, A::kUDec}},
   {14,  RtSigprocmask, kPartial, "the mask is recorded; delivery comes with the processes issue",
                        {A::kDec, A::kSigset, A::kPtr, A::kUDec}},
-  {16,  Ioctl,         kPartial, "FIOCLEX, FIONCLEX, FIONBIO; TCGETS and TIOCGWINSZ on host terminals; SIOCINQ/FIONREAD and SIOCOUTQ on sockets (their F_SETOWN and device ioctls are ENOTTY, counted)",
+  {16,  Ioctl,         kPartial, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC; FIONREAD, FIOQSIZE and FIGETBSZ on files; TCGETS and TIOCGWINSZ on host terminals; SIOCINQ/FIONREAD and SIOCOUTQ on sockets (their F_SETOWN and device ioctls are ENOTTY, counted)",
                        {A::kFd, A::kHex, A::kHex}},
   {17,  Pread64,       kFull, "", {A::kFd, A::kOutBuf, A::kUDec, A::kDec}},
   {18,  Pwrite64,      kFull, "", {A::kFd, A::kInBuf, A::kUDec, A::kDec}},

@@ -1,5 +1,6 @@
 // ioctl: the fd-table commands here, the rest by the file.
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -33,25 +34,41 @@ SyscallResult Ioctl(Task& t, const SyscallArgs& a) {
       int on;
       RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<int>(2), &on));
       int f = file->status_flags();
+      // Linux turns O_ASYNC on only through the file's fasync operation,
+      // which regular files and directories lack: ENOTTY (fcntl F_SETFL
+      // sets the flag regardless).
+      if (on && !(f & O_ASYNC)) {
+        auto st = file->Stat();
+        if (st.ok() && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))) return Errno(ENOTTY);
+      }
       file->set_status_flags(on ? (f | O_ASYNC) : (f & ~O_ASYNC));
       return 0;
     }
     case FIONREAD:
-    case FIOQSIZE: {
-      // do_vfs_ioctl answers these for regular files (FIOQSIZE also for
-      // directories and symlinks); others go to the file.
+    case FIOQSIZE:
+    case FIGETBSZ: {
+      // do_vfs_ioctl answers these for files of a filesystem (FIONREAD for
+      // regular files, FIOQSIZE for regular files, directories and
+      // symlinks); others go to the file.
       auto st = file->Stat();
       if (!st.ok() || !file->location().ok()) break;
       const mode_t m = st->st_mode;
       if (cmd == FIONREAD && S_ISREG(m)) {
+        // i_size - f_pos as an int: negative past the end, as in Linux.
         ASSIGN_OR_RETURN(int64_t pos, file->Seek(0, SEEK_CUR));
-        const int n = static_cast<int>(std::max<int64_t>(st->st_size - pos, 0));
+        const int n = static_cast<int>(st->st_size - pos);
         RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int>(2), n));
         return 0;
       }
       if (cmd == FIOQSIZE) {
+        // inode_get_bytes(): the bytes allocated, not the size.
         if (!S_ISREG(m) && !S_ISDIR(m) && !S_ISLNK(m)) return Errno(ENOTTY);
-        RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(2), int64_t{st->st_size}));
+        RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(2), int64_t{st->st_blocks} * 512));
+        return 0;
+      }
+      if (cmd == FIGETBSZ) {
+        // The filesystem's block size.
+        RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int>(2), static_cast<int>(st->st_blksize)));
         return 0;
       }
       break;
