@@ -62,6 +62,7 @@ const Entry kEntries[] = {
   {60,  Exit,          kPartial, "single-threaded: ends the process", {A::kDec}},
   {62,  Kill,          kFull, "", {A::kDec, A::kSignal}},
   {63,  Uname,         kFull, "", {A::kPtr}},
+  {78,  Getdents,      kFull, "", {A::kFd, A::kPtr, A::kUDec}},
   {79,  Getcwd,        kFull, "",
                        {A::kPtr, A::kUDec}},
   {96,  Gettimeofday,  kFull, "", {A::kPtr, A::kPtr}},

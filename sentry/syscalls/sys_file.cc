@@ -185,20 +185,39 @@ SyscallResult Lseek(Task& t, const SyscallArgs& a) {
   return static_cast<uint64_t>(pos);
 }
 
-SyscallResult Getdents64(Task& t, const SyscallArgs& a) {
+namespace {
+
+// getdents64 (`old_format` false) and the old getdents (true: struct
+// linux_dirent, an unsigned long inode and offset, and the type in the last
+// byte of the record).
+SyscallResult GetdentsCommon(Task& t, const SyscallArgs& a, bool old_format) {
   ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
   // Linux caps the count at INT_MAX and needs room for one record.
   const size_t count = std::min<size_t>(a.Size(2), INT_MAX);
+  // struct linux_dirent: d_ino, d_off (unsigned long), d_reclen, d_name.
+  constexpr size_t kOldNameOffset = 2 * sizeof(unsigned long) + sizeof(uint16_t);
   std::vector<uint8_t> buf;
   bool too_small = false;
   RETURN_IF_ERROR(file->IterateDir([&](const vfs::DirEntry& e) {
-    const size_t reclen = (offsetof(struct dirent64, d_name) + e.name.size() + 1 + 7) & ~size_t{7};
+    const size_t reclen =
+        old_format ? (kOldNameOffset + e.name.size() + 2 + sizeof(long) - 1) & ~(sizeof(long) - 1)
+                   : (offsetof(struct dirent64, d_name) + e.name.size() + 1 + 7) & ~size_t{7};
     if (buf.size() + reclen > count) {
       too_small = buf.empty();
       return false;
     }
     const size_t at = buf.size();
     buf.resize(at + reclen, 0);
+    if (old_format) {
+      const unsigned long ino = e.ino, off = static_cast<unsigned long>(e.next);
+      const uint16_t len = static_cast<uint16_t>(reclen);
+      std::memcpy(buf.data() + at, &ino, sizeof(ino));
+      std::memcpy(buf.data() + at + sizeof(ino), &off, sizeof(off));
+      std::memcpy(buf.data() + at + 2 * sizeof(ino), &len, sizeof(len));
+      std::memcpy(buf.data() + at + kOldNameOffset, e.name.data(), e.name.size());
+      buf[at + reclen - 1] = e.type;
+      return true;
+    }
     struct dirent64 d = {};
     d.d_ino = e.ino;
     d.d_off = e.next;
@@ -215,6 +234,11 @@ SyscallResult Getdents64(Task& t, const SyscallArgs& a) {
   }
   return buf.size();
 }
+
+}  // namespace
+
+SyscallResult Getdents64(Task& t, const SyscallArgs& a) { return GetdentsCommon(t, a, false); }
+SyscallResult Getdents(Task& t, const SyscallArgs& a) { return GetdentsCommon(t, a, true); }
 
 SyscallResult Mkdirat(Task& t, const SyscallArgs& a) {
   ASSIGN_OR_RETURN(std::string path, CopyInPath(t, a.Addr(1)));
@@ -574,7 +598,9 @@ SyscallResult Utimensat(Task& t, const SyscallArgs& a) {
   const vfs::AccessCreds creds = t.access_creds();
   VirtualDentry vd;
   if (a[1] == 0) {
-    // utimensat(fd, NULL, ...): the fd itself (futimens).
+    // utimensat(fd, NULL, ...): the fd itself (futimens). With AT_FDCWD
+    // Linux reads the (null) path instead: EFAULT.
+    if (a.Int(0) == AT_FDCWD) return Errno(EFAULT);
     ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
     if (!file->location().ok()) return Errno(EBADF);
     vd = file->location();
