@@ -525,9 +525,12 @@ SyscallResult Truncate(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult Ftruncate(Task& t, const SyscallArgs& a) {
-  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  // Linux's order: the length, then the fd (O_PATH descriptions are not
+  // found: EBADF), then what the file is.
   if (a.Int64(1) < 0) return Errno(EINVAL);
-  if (!file->location().ok() || (file->status_flags() & O_PATH)) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
+  if (file->status_flags() & O_PATH) return Errno(EBADF);
+  if (!file->location().ok()) return Errno(EINVAL);
   if ((file->status_flags() & O_ACCMODE) == O_RDONLY) return Errno(EINVAL);
   RETURN_IF_ERROR(t.kernel().vfs().Truncate(nullptr, file->location(), a.Int64(1)));
   return 0;
