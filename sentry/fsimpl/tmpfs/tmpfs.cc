@@ -386,6 +386,10 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
   }
   // memfd_add_seals.
   ErrnoOrOk AddSeals(int add) {
+    // Asked before taking mu_ (a mapper's lock comes first). NOTE: a shared
+    // writable mmap racing with this call is not excluded, as Linux's
+    // mapping_deny_writable would.
+    const bool writable_mapped = HasWritableSharedMapping();
     absl::MutexLock l(&mu_);
     constexpr int kAll = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
                          F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
@@ -395,8 +399,10 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
     if ((add & F_SEAL_EXEC) && (attr_.mode & 0111)) {
       add |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
     }
-    // TODO(filesystems issue): F_SEAL_WRITE is EBUSY while a shared writable
-    // mapping exists; mappings are not tracked per file yet.
+    // F_SEAL_WRITE is EBUSY while a shared writable mapping exists.
+    if ((add & F_SEAL_WRITE) && !(seals_ & F_SEAL_WRITE) && writable_mapped) {
+      return Errno(EBUSY);
+    }
     seals_ |= add;
     return Ok();
   }
