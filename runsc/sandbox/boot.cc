@@ -128,7 +128,15 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   sentry::kernel::InitArgs init;
   // With a gofer root the program loads through the sandbox's VFS, as the
   // guest's own execve will; runsc's fd only served its early checks.
-  sentry::loader::HostFdExecutable exe(config.executable_fd);
+  // With a gofer root runsc's fd of the program is closed at once: the Sentry
+  // holds no host file but what it needs (the memory file, the gofer socket,
+  // stdio and what runsc donated).
+  int executable_fd = config.executable_fd;
+  if (have_gofer && executable_fd >= 0) {
+    close(executable_fd);
+    executable_fd = -1;
+  }
+  sentry::loader::HostFdExecutable exe(executable_fd);
   init.executable = have_gofer ? nullptr : &exe;
   init.filename = config.filename;
   init.argv = config.argv;
@@ -149,7 +157,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   // From here the Sentry opens no host path (DESIGN §11.3).
   RETURN_IF_ERROR(InstallSentryFilter());
   auto status = kernel.RunInit(init);
-  close(config.executable_fd);
+  if (executable_fd >= 0) close(executable_fd);
   if (config.report_fd >= 0) {
     WriteCompatibilityReport(kernel, config.argv, status, config.report_fd);
     close(config.report_fd);

@@ -7,17 +7,71 @@
 #define SENTRY_MEMORY_MAPPABLE_H_
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "sentry/base/errno.h"
+#include "sentry/base/user_addr.h"
 #include "sentry/memory/memory_file.h"
 
 namespace sentry::memory {
 
+class Mappable;
+
+// Something that maps a Mappable's pages (a memory manager), as the object
+// sees it: Linux's address_space->i_mmap walk. Calls may come from any thread
+// and must not be made with the object's own lock held (the mapper's lock
+// comes first: a fault asks the object for its pages).
+class Mapper {
+ public:
+  virtual ~Mapper() = default;
+  // The object shrank: drop every page of it from object offset `from`
+  // (page-aligned) on, shared ones and private copies alike
+  // (unmap_mapping_range with even_cows), so touching them is SIGBUS.
+  virtual void Unmap(const Mappable* object, uint64_t from) = 0;
+  // Whether a shared mapping of the object may write it (VM_SHARED with
+  // VM_MAYWRITE): F_SEAL_WRITE is EBUSY then.
+  virtual bool MapsWritableShared(const Mappable* object) = 0;
+};
+
 class Mappable {
  public:
   virtual ~Mappable() = default;
+
+  // --- Who maps the object (kept by the memory managers). ---
+  // Records `m` (idempotent); forgotten once it expires.
+  void AddMapper(const std::shared_ptr<Mapper>& m) {
+    absl::MutexLock l(&mappers_mu_);
+    std::erase_if(mappers_, [&](const std::weak_ptr<Mapper>& w) {
+      return w.expired() || (!w.owner_before(m) && !m.owner_before(w));
+    });
+    mappers_.push_back(m);
+  }
+  // Every live mapper (some may no longer map the object).
+  std::vector<std::shared_ptr<Mapper>> Mappers() const {
+    absl::MutexLock l(&mappers_mu_);
+    std::vector<std::shared_ptr<Mapper>> out;
+    for (const auto& w : mappers_) {
+      if (auto s = w.lock()) out.push_back(std::move(s));
+    }
+    return out;
+  }
+  // The object shrank to `size` bytes: every mapper drops the pages past it.
+  // Call after the new size is visible to Size() and without the object's lock.
+  void UnmapPastEnd(uint64_t size) {
+    const uint64_t from = (size + kPageSize - 1) / kPageSize * kPageSize;
+    for (const auto& m : Mappers()) m->Unmap(this, from);
+  }
+  // Whether any mapper has a shared writable mapping of the object.
+  bool HasWritableSharedMapping() {
+    for (const auto& m : Mappers()) {
+      if (m->MapsWritableShared(this)) return true;
+    }
+    return false;
+  }
 
   // Bytes the object holds now. Pages from PageRoundUp(Size()) on are beyond
   // it: touching them through a mapping is SIGBUS (EFAULT for a syscall).
@@ -45,6 +99,10 @@ class Mappable {
     (void)start, (void)end;
     return Ok();
   }
+
+ private:
+  mutable absl::Mutex mappers_mu_;  // a leaf lock
+  std::vector<std::weak_ptr<Mapper>> mappers_ ABSL_GUARDED_BY(mappers_mu_);
 };
 
 }  // namespace sentry::memory

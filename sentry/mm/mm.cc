@@ -283,6 +283,17 @@ struct MemoryManager::Impl {
   uint64_t total_vm ABSL_GUARDED_BY(mu) = 0;
   uint64_t data_vm ABSL_GUARDED_BY(mu) = 0;
   uint64_t locked_vm ABSL_GUARDED_BY(mu) = 0;
+  // This manager as the Mapper of the objects it maps (registered by
+  // InsertVma): how a file that shrinks reaches its pages here. The
+  // destructor detaches it first. Lock order: Link::mu -> mu.
+  struct Link : memory::Mapper {
+    explicit Link(Impl* i) : impl(i) {}
+    void Unmap(const memory::Mappable* object, uint64_t from) override;
+    bool MapsWritableShared(const memory::Mappable* object) override;
+    absl::Mutex mu;
+    Impl* impl ABSL_GUARDED_BY(mu);
+  };
+  std::shared_ptr<Link> link = std::make_shared<Link>(this);
   uint64_t brk_start ABSL_GUARDED_BY(mu) = 0;
   uint64_t brk ABSL_GUARDED_BY(mu) = 0;
   // mlockall(MCL_FUTURE [| MCL_ONFAULT]): new mappings are locked.
@@ -623,6 +634,7 @@ struct MemoryManager::Impl {
 
   VmaIter InsertVma(uint64_t start, uint64_t end, Vma v) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     Account(v, end - start, true);
+    if (v.shm) v.shm->AddMapper(link);
     return vmas.InsertAndMerge(start, end, std::move(v));
   }
 
@@ -857,6 +869,33 @@ struct MemoryManager::Impl {
     return FaultResult::kHandled;
   }
 
+  // ---- Objects that change under us ----
+
+  // `object` shrank: drop its pages from object offset `from` on in every VMA
+  // that maps it, private copies included (Linux's unmap_mapping_range with
+  // even_cows), so the next touch faults and finds them past the end (SIGBUS).
+  void UnmapObject(const memory::Mappable* object, uint64_t from)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    for (auto it = vmas.begin(); it != vmas.end(); ++it) {
+      const Vma& v = it->second.value;
+      if (v.shm.get() != object) continue;
+      uint64_t start = it->first;
+      if (from > v.shm_off) {
+        if (from - v.shm_off >= it->second.end - it->first) continue;
+        start += from - v.shm_off;
+      }
+      DropPmas(start, it->second.end);
+    }
+  }
+
+  bool MapsWritableShared(const memory::Mappable* object) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    for (auto it = vmas.begin(); it != vmas.end(); ++it) {
+      const Vma& v = it->second.value;
+      if (v.shm.get() == object && v.shared && (v.max_prot & PROT_WRITE)) return true;
+    }
+    return false;
+  }
+
   // ---- Syscall pieces ----
 
   // Moves [old_addr, old_addr+old_len) of the VMA at old_addr to a free
@@ -974,6 +1013,20 @@ struct MemoryManager::Impl {
   }
 };
 
+void MemoryManager::Impl::Link::Unmap(const memory::Mappable* object, uint64_t from) {
+  absl::MutexLock l(&mu);
+  if (impl == nullptr) return;
+  absl::MutexLock ml(&impl->mu);
+  impl->UnmapObject(object, from);
+}
+
+bool MemoryManager::Impl::Link::MapsWritableShared(const memory::Mappable* object) {
+  absl::MutexLock l(&mu);
+  if (impl == nullptr) return false;
+  absl::MutexLock ml(&impl->mu);
+  return impl->MapsWritableShared(object);
+}
+
 // ---------------------------------------------------------------------------
 
 MemoryManager::MemoryManager(memory::MemoryFile& mf, platform::AddressSpace* as,
@@ -982,6 +1035,10 @@ MemoryManager::MemoryManager(memory::MemoryFile& mf, platform::AddressSpace* as,
 
 MemoryManager::~MemoryManager() {
   Impl& m = *impl_;
+  {
+    absl::MutexLock l(&m.link->mu);
+    m.link->impl = nullptr;
+  }
   absl::MutexLock lock(&m.mu);
   // Take every page back from the platform before its references go: the
   // address space may outlive us (exec). Failures here mean the stub is gone.

@@ -37,7 +37,7 @@ const Entry kEntries[] = {
   {1,   Write,         kFull, "", {A::kFd, A::kInBuf, A::kUDec}},
   {3,   Close,         kFull, "", {A::kFd}},
   {5,   Fstat,         kFull, "", {A::kFd, A::kPtr}},
-  {9,   Mmap,          kPartial, "file mappings of tmpfs files (others ENODEV until their page caches land); truncation does not yet unmap pages past EOF",
+  {9,   Mmap,          kPartial, "file mappings of tmpfs files (others ENODEV until their page caches land)",
                        {A::kPtr, A::kUDec, A::kMmapProt, A::kMmapFlags, A::kFd, A::kHex}},
   {10,  Mprotect,      kFull, "", {A::kPtr, A::kUDec, A::kMmapProt}},
   {11,  Munmap,        kFull, "", {A::kPtr, A::kUDec}},

@@ -122,6 +122,12 @@ ErrnoOrOk PageCache::FlushForRead(uint64_t offset, uint64_t length) {
 }
 
 void PageCache::Truncate(uint64_t size) {
+  TruncateCache(size);
+  // Mappings lose the pages past the end, private copies included (SIGBUS).
+  UnmapPastEnd(size);
+}
+
+void PageCache::TruncateCache(uint64_t size) {
   absl::MutexLock l(&mu_);
   const uint64_t keep = (size + kPageSize - 1) / kPageSize;
   if (size % kPageSize != 0) {

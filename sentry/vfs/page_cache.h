@@ -63,6 +63,7 @@ class PageCache : public memory::Mappable {
   // The file was truncated to `size`: pages past it leave the cache, the tail
   // of the last one is zeroed.
   void Truncate(uint64_t size);
+  void TruncateCache(uint64_t size);
 
   size_t CachedPages() const;
 

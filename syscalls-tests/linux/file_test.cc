@@ -785,6 +785,26 @@ TEST(MemfdTest, Seals) {
               SyscallSucceedsWithValue(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL));
 }
 
+// F_SEAL_WRITE is EBUSY while a shared writable mapping exists
+// (mapping_deny_writable); private mappings do not count.
+TEST(MemfdTest, WriteSealIsBusyWhileMappedSharedWritable) {
+  FileDescriptor fd(memfd_create("sealed", MFD_ALLOW_SEALING));
+  ASSERT_GE(fd.get(), 0);
+  ASSERT_THAT(ftruncate(fd.get(), 4096), SyscallSucceeds());
+  void* shared = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  EXPECT_THAT(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE), SyscallFailsWithErrno(EBUSY));
+  EXPECT_THAT(fcntl(fd.get(), F_GET_SEALS), SyscallSucceedsWithValue(0));
+  // Other seals are not held up by the mapping.
+  EXPECT_THAT(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK), SyscallSucceeds());
+  ASSERT_THAT(munmap(shared, 4096), SyscallSucceeds());
+  void* priv = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0);
+  ASSERT_NE(priv, MAP_FAILED);
+  EXPECT_THAT(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE), SyscallSucceeds());
+  munmap(priv, 4096);
+  EXPECT_THAT(fcntl(fd.get(), F_GET_SEALS), SyscallSucceedsWithValue(F_SEAL_SHRINK | F_SEAL_WRITE));
+}
+
 TEST(MemfdTest, BadArguments) {
   EXPECT_THAT(memfd_create("x", 0x1000), SyscallFailsWithErrno(EINVAL));
   std::string long_name(250, 'n');

@@ -2,6 +2,8 @@
 // write, and the access checks do_mmap makes. Files live in a fresh directory
 // under /tmp (tmpfs in the sandbox, whatever the host has natively).
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +23,40 @@ namespace syscalls_test {
 namespace {
 
 constexpr size_t kPage = 4096;
+
+sigjmp_buf g_jmp;
+volatile sig_atomic_t g_signo;
+void* volatile g_addr;
+
+void OnFault(int signo, siginfo_t* si, void*) {
+  g_signo = signo;
+  g_addr = si->si_addr;
+  siglongjmp(g_jmp, 1);
+}
+
+// Loads (or stores to) the byte at `p`; returns the signal that raised (SIGBUS,
+// SIGSEGV) with its si_addr in *addr, or 0.
+int Touch(char* p, bool write, void** addr = nullptr) {
+  struct sigaction sa = {}, old_bus, old_segv;
+  sa.sa_sigaction = OnFault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigaction(SIGBUS, &sa, &old_bus);
+  sigaction(SIGSEGV, &sa, &old_segv);
+  g_signo = 0;
+  g_addr = nullptr;
+  if (sigsetjmp(g_jmp, 1) == 0) {
+    volatile char* v = p;
+    if (write) {
+      *v = 'w';
+    } else {
+      (void)*v;
+    }
+  }
+  sigaction(SIGBUS, &old_bus, nullptr);
+  sigaction(SIGSEGV, &old_segv, nullptr);
+  if (addr != nullptr) *addr = g_addr;
+  return g_signo;
+}
 
 class MmapFileTest : public ::testing::Test {
  protected:
@@ -181,6 +217,74 @@ TEST_F(MmapFileTest, DataSurvivesUnmapAndClose) {
   }
   FileDescriptor fd(open(path_.c_str(), O_RDONLY));
   EXPECT_EQ(ReadBack(fd.get(), 4, 0), "kept");
+}
+
+// Truncation takes the pages past the new end out of every mapping
+// (truncate_pagecache: unmap_mapping_range with even_cows): touching them is
+// SIGBUS, for pages the mapping had already touched too.
+TEST_F(MmapFileTest, ShrinkingUnmapsSharedPagesPastTheEnd) {
+  FileDescriptor fd = MakeFile(3 * kPage, "");
+  void* p = mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  ASSERT_NE(p, MAP_FAILED);
+  Mapping m(p, 3 * kPage);
+  char* c = static_cast<char*>(p);
+  memset(c, 'a', 3 * kPage);  // every page mapped and dirty
+  ASSERT_THAT(ftruncate(fd.get(), kPage + 10), SyscallSucceeds());
+  EXPECT_EQ(Touch(c, false), 0);
+  EXPECT_EQ(c[kPage + 9], 'a');
+  EXPECT_EQ(c[kPage + 10], 0);  // the rest of the last page is zeroed
+  EXPECT_EQ(c[2 * kPage - 1], 0);
+  void* addr = nullptr;
+  EXPECT_EQ(Touch(c + 2 * kPage + 5, false, &addr), SIGBUS);
+  EXPECT_EQ(addr, c + 2 * kPage + 5);
+  EXPECT_EQ(Touch(c + 2 * kPage, true), SIGBUS);
+  // Growing again brings back a hole, not the old data.
+  ASSERT_THAT(ftruncate(fd.get(), 3 * kPage), SyscallSucceeds());
+  EXPECT_EQ(Touch(c + 2 * kPage, false), 0);
+  EXPECT_EQ(c[2 * kPage], 0);
+}
+
+TEST_F(MmapFileTest, ShrinkingDropsPrivateCopiesPastTheEnd) {
+  FileDescriptor fd = MakeFile(3 * kPage, "file");
+  void* p = mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0);
+  ASSERT_NE(p, MAP_FAILED);
+  Mapping m(p, 3 * kPage);
+  char* c = static_cast<char*>(p);
+  c[0] = 'p';              // a private copy inside the new size: kept
+  c[2 * kPage] = 'p';      // a private copy past it: dropped
+  EXPECT_EQ(c[kPage], 0);  // a page still shared with the file
+  ASSERT_THAT(ftruncate(fd.get(), kPage), SyscallSucceeds());
+  EXPECT_EQ(Touch(c, false), 0);
+  EXPECT_EQ(c[0], 'p');
+  EXPECT_EQ(Touch(c + kPage, false), SIGBUS);
+  EXPECT_EQ(Touch(c + 2 * kPage, false), SIGBUS);
+  EXPECT_EQ(Touch(c + 2 * kPage, true), SIGBUS);
+  ASSERT_THAT(ftruncate(fd.get(), 3 * kPage), SyscallSucceeds());
+  EXPECT_EQ(c[2 * kPage], 0);  // the file's page again, not the old copy
+  EXPECT_EQ(c[0], 'p');
+  EXPECT_EQ(ReadBack(fd.get(), 4, 0), "file");
+}
+
+TEST_F(MmapFileTest, TruncateByPathUnmapsEveryMapping) {
+  FileDescriptor fd = MakeFile(2 * kPage, "");
+  void* a = mmap(nullptr, 2 * kPage, PROT_READ, MAP_SHARED, fd.get(), 0);
+  ASSERT_NE(a, MAP_FAILED);
+  Mapping ma(a, 2 * kPage);
+  // A second mapping of the second page only (offset kPage).
+  void* b = mmap(nullptr, kPage, PROT_READ, MAP_PRIVATE, fd.get(), kPage);
+  ASSERT_NE(b, MAP_FAILED);
+  Mapping mb(b, kPage);
+  EXPECT_EQ(Touch(static_cast<char*>(a) + kPage, false), 0);
+  EXPECT_EQ(Touch(static_cast<char*>(b), false), 0);
+  ASSERT_THAT(truncate(path_.c_str(), 0), SyscallSucceeds());
+  EXPECT_EQ(Touch(static_cast<char*>(a), false), SIGBUS);
+  EXPECT_EQ(Touch(static_cast<char*>(a) + kPage, false), SIGBUS);
+  EXPECT_EQ(Touch(static_cast<char*>(b), false), SIGBUS);
+  // A syscall reading from there fails with EFAULT instead.
+  int pfd[2];
+  ASSERT_THAT(pipe(pfd), SyscallSucceeds());
+  FileDescriptor rd(pfd[0]), wr(pfd[1]);
+  EXPECT_THAT(write(wr.get(), a, 1), SyscallFailsWithErrno(EFAULT));
 }
 
 }  // namespace

@@ -752,5 +752,38 @@ TEST(E2eGoferTest, GoferDeathStopsTheSandboxWithAClearMessage) {
   }
 }
 
+// The Sentry keeps no host file it was not given for good: runsc's fd of the
+// program goes once the program loads through the gofer. What remains is the
+// memory file, the gofer socket, stdio, pipes and event objects of its own,
+// and files the gofer donated (seen from its mount namespace).
+TEST(E2eGoferTest, SentryHoldsNoFdOfTheExecutable) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  HeldSandbox h = StartHeldSandbox();
+  ASSERT_GT(h.pid, 0);
+  SandboxProcesses p = FindSandboxProcesses(h.pid);
+  ASSERT_GT(p.sentry, 0) << "no sandbox child of runsc";
+  absl::SleepFor(absl::Milliseconds(300));  // the guest is running by now
+  std::error_code ec;
+  const std::string exe = std::filesystem::canonical(kBusybox, ec).string();
+  const std::string dir = absl::StrFormat("/proc/%d/fd", p.sentry);
+  bool memory_file = false;
+  int seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code lec;
+    const std::string link = std::filesystem::read_symlink(e.path(), lec).string();
+    if (lec) continue;
+    ++seen;
+    EXPECT_NE(link, exe) << e.path() << " holds the executable";
+    EXPECT_NE(link, kBusybox) << e.path() << " holds the executable";
+    if (link.rfind("/memfd:sentry-memory", 0) == 0) memory_file = true;
+  }
+  EXPECT_GT(seen, 3);
+  EXPECT_TRUE(memory_file) << "no memory file among the Sentry's fds";
+  close(h.stdin_fd);
+  EXPECT_EQ(WaitHeld(h), 0) << ReadAllNonBlocking(h.stderr_fd);
+  close(h.stderr_fd);
+}
+
 }  // namespace
 }  // namespace e2e

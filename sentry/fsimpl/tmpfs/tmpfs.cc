@@ -66,15 +66,23 @@ class TmpfsInode : public Inode {
   }
 
   ErrnoOrOk SetAttr(const vfs::SetAttrRequest& req) override {
-    absl::MutexLock l(&mu_);
-    if (req.size) RETURN_IF_ERROR(TruncateLocked(*req.size));
-    const timespec now = Now();
-    if (req.mode) attr_.mode = (attr_.mode & S_IFMT) | (*req.mode & 07777);
-    if (req.uid) attr_.uid = *req.uid;
-    if (req.gid) attr_.gid = *req.gid;
-    if (req.atime) attr_.atime = *req.atime;
-    if (req.mtime) attr_.mtime = *req.mtime;
-    attr_.ctime = now;
+    bool shrunk = false;
+    {
+      absl::MutexLock l(&mu_);
+      if (req.size) {
+        shrunk = *req.size < SizeLocked();
+        RETURN_IF_ERROR(TruncateLocked(*req.size));
+      }
+      const timespec now = Now();
+      if (req.mode) attr_.mode = (attr_.mode & S_IFMT) | (*req.mode & 07777);
+      if (req.uid) attr_.uid = *req.uid;
+      if (req.gid) attr_.gid = *req.gid;
+      if (req.atime) attr_.atime = *req.atime;
+      if (req.mtime) attr_.mtime = *req.mtime;
+      attr_.ctime = now;
+    }
+    // Outside the lock: mappers lock themselves first, then ask us for pages.
+    if (shrunk) Shrunk(*req.size);
     return Ok();
   }
 
@@ -122,6 +130,8 @@ class TmpfsInode : public Inode {
   virtual ErrnoOrOk TruncateLocked(uint64_t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return Errno(EINVAL);
   }
+  // The file shrank to `size` (called without mu_).
+  virtual void Shrunk(uint64_t size) { (void)size; }
   void TouchLocked(bool modify) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const timespec now = Now();
     if (modify) attr_.mtime = attr_.ctime = now;
@@ -303,6 +313,8 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
   uint64_t BlocksLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return pages_.size() * (kPageSize / 512);
   }
+  // Mappings lose the pages past the end, private copies included (SIGBUS).
+  void Shrunk(uint64_t size) override { UnmapPastEnd(size); }
   ErrnoOrOk TruncateLocked(uint64_t size) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (size > kMaxFileSize) return Errno(EFBIG);
     if ((size < attr_.size && (seals_ & F_SEAL_SHRINK)) ||
@@ -374,6 +386,10 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
   }
   // memfd_add_seals.
   ErrnoOrOk AddSeals(int add) {
+    // Asked before taking mu_ (a mapper's lock comes first). NOTE: a shared
+    // writable mmap racing with this call is not excluded, as Linux's
+    // mapping_deny_writable would.
+    const bool writable_mapped = HasWritableSharedMapping();
     absl::MutexLock l(&mu_);
     constexpr int kAll = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
                          F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
@@ -383,8 +399,10 @@ class RegularFile : public TmpfsInode, public memory::Mappable {
     if ((add & F_SEAL_EXEC) && (attr_.mode & 0111)) {
       add |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
     }
-    // TODO(filesystems issue): F_SEAL_WRITE is EBUSY while a shared writable
-    // mapping exists; mappings are not tracked per file yet.
+    // F_SEAL_WRITE is EBUSY while a shared writable mapping exists.
+    if ((add & F_SEAL_WRITE) && !(seals_ & F_SEAL_WRITE) && writable_mapped) {
+      return Errno(EBUSY);
+    }
     seals_ |= add;
     return Ok();
   }
