@@ -259,7 +259,7 @@ const Entry kEntries[] = {
   // Processes and signals.
   {15,  RtSigreturn,   kFull, "", {}},
   {34,  Pause,         kFull, "", {}},
-  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces are refused (counted)",
+  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces but CLONE_NEWIPC are refused (counted)",
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
