@@ -30,6 +30,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   futex_ =
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
+  ipc_ns_ = std::make_shared<ipc::IpcNamespace>(*mf_);
   // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
   // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
   // the wall clock.

@@ -28,6 +28,7 @@
 #include "platform/platform.h"
 #include "sentry/arch/vdso/vdso.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
@@ -129,6 +130,9 @@ class Kernel {
   // Unix-domain socket names: abstract names, bound socket files, files in
   // flight (sentry/net/unix/namespace.h).
   const std::shared_ptr<net::afunix::Namespace>& unix_namespace() const { return unix_ns_; }
+  // The initial IPC namespace (System V IPC, sentry/kernel/ipc); tasks hold
+  // theirs (Task::ipc_namespace).
+  const std::shared_ptr<ipc::IpcNamespace>& root_ipc_namespace() const { return ipc_ns_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and /proc/uptime: the Timekeeper's CLOCK_BOOTTIME, which
@@ -241,6 +245,7 @@ class Kernel {
   absl::Status platform_error_ ABSL_GUARDED_BY(threads_mu_);
   std::unique_ptr<FutexManager> futex_;
   std::shared_ptr<net::afunix::Namespace> unix_ns_;
+  std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

@@ -54,6 +54,8 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
   dumpable = parent.dumpable;
   fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
   fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
+  ipc_ns_ = (flags & CLONE_NEWIPC) ? std::make_shared<ipc::IpcNamespace>(kernel_.memory_file())
+                                   : parent.ipc_ns_;
   // A thread sharing the memory but not a vfork gets no alternate stack.
   if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM) alt_stack_ = parent.alt_stack_;
   regs_ = parent.regs_;
@@ -77,7 +79,10 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     kernel_.RecordGap("clone(CLONE_PIDFD)");
     return Errno(EINVAL);
   }
-  if (flags & kCloneNamespaces) {
+  // CLONE_NEWIPC is implemented (sentry/kernel/ipc); the other namespaces not yet.
+  if ((flags & CLONE_NEWIPC) && (flags & CLONE_SYSVSEM)) return Errno(EINVAL);
+  if ((flags & CLONE_NEWIPC) && !creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
+  if (flags & kCloneNamespaces & ~uint64_t{CLONE_NEWIPC}) {
     // TODO(processes issue): namespaces of the sandbox's own.
     kernel_.RecordGap("clone with new namespaces (CLONE_NEW*)");
     return Errno(creds().HasCapability(CAP_SYS_ADMIN) ? EINVAL : EPERM);
@@ -360,6 +365,13 @@ void Task::FinishExit() {
   // The stub thread goes now, and the files are closed before the parent
   // hears (a pipe's reader sees its end of file by the time wait returns).
   context_.reset();
+  // exit_mm: the last user of the memory drops its mappings before the parent
+  // hears too (System V shm attach counts, shared pages). The address space is
+  // let go first, so that nothing is unmapped in the stub one by one.
+  if (mem_ != nullptr && mem_.use_count() == 1 && mem_->mm != nullptr) {
+    mem_->mm->SetAddressSpace(nullptr);
+    (void)mem_->mm->Munmap(0, mem_->mm->layout().max_addr);
+  }
   {
     std::shared_ptr<FdTable> fds = std::move(fds_);
     fds_ = std::make_shared<FdTable>();  // empty: /proc may still look

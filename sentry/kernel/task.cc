@@ -175,6 +175,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
 
   fds_ = std::make_shared<FdTable>();
+  ipc_ns_ = kernel_.root_ipc_namespace();
   fs_ = std::make_shared<FsContext>(kernel_.vfs().Root(), kernel_.vfs().Root(), 022);
   if (!args.cwd.empty()) {
     const vfs::AccessCreds creds = access_creds();

@@ -37,6 +37,7 @@
 #include "sentry/base/errno.h"
 #include "sentry/kernel/credentials.h"
 #include "sentry/kernel/fd_table.h"
+#include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/itimers.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
@@ -225,6 +226,8 @@ class Task : public std::enable_shared_from_this<Task> {
   mm::MemoryManager& mm() { return *mem_->mm; }
   const std::shared_ptr<GuestMemory>& memory() { return mem_; }
   FdTable& fds() { return *fds_; }
+  ipc::IpcNamespace& ipc() { return *ipc_ns_; }
+  void set_ipc_namespace(std::shared_ptr<ipc::IpcNamespace> ns) { ipc_ns_ = std::move(ns); }
   const std::shared_ptr<FdTable>& fd_table_ptr() { return fds_; }
   arch::Registers& regs() { return regs_; }
   arch::FpState& fp() { return fp_; }
@@ -498,6 +501,8 @@ class Task : public std::enable_shared_from_this<Task> {
   std::shared_ptr<GuestMemory> mem_;
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<FdTable> fds_;
+  // System V IPC (CLONE_NEWIPC gives a child a fresh one).
+  std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
   arch::Registers regs_;
   arch::FpState fp_;
   uint64_t signal_mask_ ABSL_GUARDED_BY(tree_mu) = 0;

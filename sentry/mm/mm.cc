@@ -1791,6 +1791,10 @@ std::unique_ptr<MemoryManager> MemoryManager::Fork(platform::AddressSpace* as) {
 // ---------------------------------------------------------------------------
 // Introspection
 
+std::shared_ptr<memory::Mappable> NewSharedMemory(memory::MemoryFile& mf, uint64_t size) {
+  return std::make_shared<SharedMemory>(mf, size);
+}
+
 std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
   absl::MutexLock lock(&impl_->mu);
   std::vector<VmaInfo> out;
@@ -1803,6 +1807,7 @@ std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
       info.dev = v.dev;
       info.ino = v.ino;
     }
+    info.object = v.shm.get();
     info.locked = v.locked;
     for (auto p = impl_->pmas.LowerBound(it->first);
          p != impl_->pmas.end() && p->first < it->second.end; ++p) {

@@ -111,6 +111,11 @@ struct FutexKey {
   }
 };
 
+// A new object of shared anonymous memory of `size` bytes (Linux's shmem
+// file): what MAP_SHARED|MAP_ANONYMOUS maps, and what a System V shared
+// memory segment holds (sentry/kernel/ipc).
+std::shared_ptr<memory::Mappable> NewSharedMemory(memory::MemoryFile& mf, uint64_t size);
+
 class MemoryManager {
  public:
   // `as` may be null (tests, or before the platform address space exists).
@@ -218,6 +223,8 @@ class MemoryManager {
     std::string name;
     uint64_t offset = 0;  // file mappings: the offset, device and inode
     uint64_t dev = 0, ino = 0;
+    // The object mapped (shared memory or a file), for identity only (shmdt).
+    const memory::Mappable* object = nullptr;
     uint64_t resident = 0;  // bytes backed by the memory file (smaps' Rss)
     bool locked = false;    // mlock'ed (VM_LOCKED)
   };

@@ -139,6 +139,12 @@ SENTRY_SYSCALL(Getsockopt);
 SENTRY_SYSCALL(Setsockopt);
 // sys_ioctl.cc
 SENTRY_SYSCALL(Ioctl);
+// sys_ipc.cc
+SENTRY_SYSCALL(Shmget);
+SENTRY_SYSCALL(Shmat);
+SENTRY_SYSCALL(Shmdt);
+SENTRY_SYSCALL(Shmctl);
+
 // sys_mmap.cc
 SENTRY_SYSCALL(Mmap);
 SENTRY_SYSCALL(Munmap);
