@@ -10,6 +10,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/dev/devfs.h"
 #include "sentry/fsimpl/dev/devices.h"
+#include "sentry/fsimpl/mqueue/mqueue.h"
 #include "sentry/fsimpl/proc/proc.h"
 #include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
@@ -30,6 +31,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   futex_ =
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
+  mqueue_ = std::make_unique<fsimpl::mqueue::MqueueNamespace>();
   // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
   // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
   // the wall clock.

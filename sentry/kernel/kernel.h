@@ -39,6 +39,9 @@
 namespace sentry::net::afunix {
 class Namespace;
 }
+namespace sentry::fsimpl::mqueue {
+class MqueueNamespace;
+}
 
 namespace sentry::kernel {
 
@@ -129,6 +132,8 @@ class Kernel {
   // Unix-domain socket names: abstract names, bound socket files, files in
   // flight (sentry/net/unix/namespace.h).
   const std::shared_ptr<net::afunix::Namespace>& unix_namespace() const { return unix_ns_; }
+  // POSIX message queues (sentry/fsimpl/mqueue).
+  fsimpl::mqueue::MqueueNamespace& mqueue() const { return *mqueue_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and /proc/uptime: the Timekeeper's CLOCK_BOOTTIME, which
@@ -241,6 +246,8 @@ class Kernel {
   absl::Status platform_error_ ABSL_GUARDED_BY(threads_mu_);
   std::unique_ptr<FutexManager> futex_;
   std::shared_ptr<net::afunix::Namespace> unix_ns_;
+  // POSIX message queues: their own object, to move into the IPC namespace.
+  std::unique_ptr<fsimpl::mqueue::MqueueNamespace> mqueue_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

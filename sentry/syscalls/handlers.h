@@ -283,6 +283,13 @@ SENTRY_SYSCALL(EpollCtl);
 SENTRY_SYSCALL(EpollWait);
 SENTRY_SYSCALL(EpollPwait);
 SENTRY_SYSCALL(EpollPwait2);
+// sys_mqueue.cc
+SENTRY_SYSCALL(MqOpen);
+SENTRY_SYSCALL(MqUnlink);
+SENTRY_SYSCALL(MqTimedsend);
+SENTRY_SYSCALL(MqTimedreceive);
+SENTRY_SYSCALL(MqNotify);
+SENTRY_SYSCALL(MqGetsetattr);
 
 #undef SENTRY_SYSCALL
 

@@ -305,6 +305,14 @@ const Entry kEntries[] = {
   {275, Splice,        kPartial, "one of the ends a pipe; the data is copied through the Sentry (no page moves, SPLICE_F_MOVE and SPLICE_F_GIFT change nothing), at most 1 MiB per call",
                        {A::kFd, A::kPtr, A::kFd, A::kPtr, A::kUDec, A::kHex}},
   {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
+  // POSIX message queues (sys_mqueue.cc; sentry/fsimpl/mqueue).
+  {240, MqOpen,        kPartial, "RLIMIT_MSGQUEUE is not enforced", {A::kPath, A::kOpenFlags, A::kOct, A::kPtr}},
+  {241, MqUnlink,      kFull, "", {A::kPath}},
+  {242, MqTimedsend,   kFull, "", {A::kFd, A::kInBuf, A::kUDec, A::kUDec, A::kPtr}},
+  {243, MqTimedreceive, kFull, "", {A::kFd, A::kOutBuf, A::kUDec, A::kPtr, A::kPtr}},
+  {244, MqNotify,      kPartial, "SIGEV_THREAD needs netlink sockets (EBADF, counted); a registration is not dropped when its owner closes a descriptor",
+                       {A::kFd, A::kPtr}},
+  {245, MqGetsetattr,  kFull, "", {A::kFd, A::kPtr, A::kPtr}},
   {441, EpollPwait2,   kFull, "", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},
 };
 // clang-format on
