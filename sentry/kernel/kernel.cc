@@ -132,6 +132,8 @@ void Kernel::MountStandardFilesystems() {
   fsimpl::tmpfs::TmpfsOptions shm;
   shm.root_mode = 01777;
   mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
+  // POSIX message queues (as systemd mounts them: nosuid, nodev, noexec).
+  mount("/dev/mqueue", fsimpl::mqueue::NewMqueueFilesystem(*mqueue_), false, true, true, true);
   mount("/proc", fsimpl::proc::NewProcFilesystem(*this), false, true, true, true);
   mount("/sys", fsimpl::sys::NewSysFilesystem(config_.num_cpus), /*read_only=*/true, true, true,
         true);

@@ -2,12 +2,14 @@
 // mq_notify, mq_getsetattr (the raw syscalls, whose names have no leading
 // '/'), the descriptor as a file (read, poll, epoll, fstat) and the
 // /proc/sys/fs/mqueue limits.
+#include <dirent.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -803,6 +805,68 @@ TEST(MqueueTest, EpollWakesOnSendFromAnotherProcess) {
   EXPECT_EQ(out.events, static_cast<uint32_t>(EPOLLIN));
   int status;
   ASSERT_THAT(waitpid(child, &status, 0), SyscallSucceedsWithValue(child));
+}
+
+// --- the mqueue filesystem at /dev/mqueue ---
+
+constexpr long kMqueueMagic = 0x19800202;
+
+bool HaveMqueueMount() {
+  struct statfs sf;
+  return statfs("/dev/mqueue", &sf) == 0 && sf.f_type == kMqueueMagic;
+}
+
+std::string InMount(const QueueName& n) { return std::string("/dev/mqueue/") + n.c_str(); }
+
+TEST(MqueueFsTest, QueuesAreFilesOfTheMount) {
+  SKIP_IF(!HaveMqueueMount());
+  QueueName n;
+  FileDescriptor q(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0640));
+  ASSERT_TRUE(q.valid());
+  struct stat st;
+  ASSERT_THAT(stat(InMount(n).c_str(), &st), SyscallSucceeds());
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0640u & ~0u & 0777);
+  ASSERT_THAT(stat("/dev/mqueue", &st), SyscallSucceeds());
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  DIR* d = opendir("/dev/mqueue");
+  ASSERT_NE(d, nullptr);
+  bool found = false;
+  while (dirent* e = readdir(d)) found |= std::string(e->d_name) == n.c_str();
+  closedir(d);
+  EXPECT_TRUE(found);
+}
+
+TEST(MqueueFsTest, UnlinkEitherWay) {
+  SKIP_IF(!HaveMqueueMount());
+  QueueName n;
+  FileDescriptor q(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  ASSERT_THAT(unlink(InMount(n).c_str()), SyscallSucceeds());
+  EXPECT_THAT(RawOpen(n.c_str(), O_RDWR), SyscallFailsWithErrno(ENOENT));
+  FileDescriptor r(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(r.valid());
+  struct stat st;
+  ASSERT_THAT(stat(InMount(n).c_str(), &st), SyscallSucceeds());
+  ASSERT_THAT(RawUnlink(n.c_str()), SyscallSucceeds());
+  EXPECT_THAT(stat(InMount(n).c_str(), &st), SyscallFailsWithErrno(ENOENT));
+}
+
+TEST(MqueueFsTest, OpenAndCreateThroughTheMount) {
+  SKIP_IF(!HaveMqueueMount());
+  QueueName n;
+  FileDescriptor f(open(InMount(n).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600));
+  ASSERT_TRUE(f.valid()) << strerror(errno);
+  // It is a queue: the mq_* calls work on the fd, and mq_open finds it.
+  ASSERT_THAT(Send(f.get(), "abc", 2), SyscallSucceeds());
+  FileDescriptor q(RawOpen(n.c_str(), O_RDONLY));
+  ASSERT_TRUE(q.valid());
+  char buf[8192];
+  EXPECT_THAT(Receive(q.get(), buf, sizeof(buf), nullptr), SyscallSucceedsWithValue(3));
+  char line[128] = {};
+  ASSERT_GT(read(f.get(), line, sizeof(line) - 1), 0);
+  EXPECT_THAT(std::string(line), HasSubstr("QSIZE:0 "));
+  EXPECT_THAT(mkdir("/dev/mqueue/dir", 0755), SyscallFailsWithErrno(EPERM));
 }
 
 // --- /proc/sys/fs/mqueue ---

@@ -1,5 +1,6 @@
 #include "sentry/fsimpl/mqueue/mqueue.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/kernfs/kernfs.h"
 
 namespace sentry::fsimpl::mqueue {
 namespace {
@@ -46,6 +48,16 @@ vfs::Attr Queue::attr() const {
   vfs::Attr a = attr_;
   a.size = 80;  // FILENT_SIZE: what read(2) shows
   return a;
+}
+
+void Queue::SetAttr(const vfs::SetAttrRequest& req) {
+  absl::MutexLock l(&mu_);
+  if (req.mode) attr_.mode = S_IFREG | (*req.mode & 07777);
+  if (req.uid) attr_.uid = *req.uid;
+  if (req.gid) attr_.gid = *req.gid;
+  if (req.atime) attr_.atime = *req.atime;
+  if (req.mtime) attr_.mtime = *req.mtime;
+  attr_.ctime = Now();
 }
 
 long Queue::curmsgs() const {
@@ -222,6 +234,41 @@ ErrnoOrOk MqueueNamespace::Unlink(const std::string& name, const vfs::AccessCred
   return Ok();
 }
 
+std::shared_ptr<Queue> MqueueNamespace::Find(std::string_view name) const {
+  absl::MutexLock l(&mu_);
+  auto it = queues_.find(std::string(name));
+  return it == queues_.end() ? nullptr : it->second;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Queue>>> MqueueNamespace::List() const {
+  absl::MutexLock l(&mu_);
+  return {queues_.begin(), queues_.end()};
+}
+
+ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::CreateDefault(std::string_view name, uint32_t mode,
+                                                               uint32_t uid, uint32_t gid,
+                                                               bool cap_sys_resource) {
+  RETURN_IF_ERROR(CheckName(name));
+  absl::MutexLock l(&mu_);
+  if (queues_.count(std::string(name))) return Errno(EEXIST);
+  if (static_cast<long>(queues_.size()) >= limits_.queues_max.load() && !cap_sys_resource) {
+    return Errno(ENOSPC);
+  }
+  auto q = std::make_shared<Queue>(
+      std::min(limits_.msg_max.load(), limits_.msg_default.load()),
+      std::min(limits_.msgsize_max.load(), limits_.msgsize_default.load()), mode, uid, gid);
+  queues_.emplace(std::string(name), q);
+  return q;
+}
+
+ErrnoOrOk MqueueNamespace::Remove(std::string_view name, const Queue* q) {
+  absl::MutexLock l(&mu_);
+  auto it = queues_.find(std::string(name));
+  if (it == queues_.end() || it->second.get() != q) return Errno(ENOENT);
+  queues_.erase(it);
+  return Ok();
+}
+
 size_t MqueueNamespace::size() const {
   absl::MutexLock l(&mu_);
   return queues_.size();
@@ -294,5 +341,100 @@ ErrnoOr<struct stat> QueueFile::Stat() {
 }
 
 ErrnoOr<uint64_t> QueueFile::Ioctl(kernel::Task&, uint64_t, uint64_t) { return Errno(ENOTTY); }
+
+// --- The filesystem ---
+
+namespace {
+
+constexpr int64_t kMqueueMagic = 0x19800202;
+// Queue inode numbers start past the root's.
+constexpr uint64_t kQueueInoBase = 16;
+
+class QueueInode : public vfs::Inode {
+ public:
+  QueueInode(vfs::Filesystem& fs, MqueueNamespace& ns, std::string name, std::shared_ptr<Queue> q)
+      : Inode(fs), ns_(ns), name_(std::move(name)), queue_(std::move(q)) {}
+
+  ErrnoOr<vfs::Attr> GetAttr() override {
+    vfs::Attr a = queue_->attr();
+    a.ino += kQueueInoBase;
+    return a;
+  }
+  ErrnoOrOk SetAttr(const vfs::SetAttrRequest& req) override {
+    if (req.size) return Errno(EINVAL);  // O_TRUNC has nothing to cut: Linux ignores it
+    queue_->SetAttr(req);
+    return Ok();
+  }
+  // Still under this name (mq_unlink may have removed it).
+  bool Valid() override { return ns_.Find(name_) == queue_; }
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&,
+                                                      int flags) override {
+    return std::shared_ptr<vfs::FileDescription>(std::make_shared<QueueFile>(queue_, name_, flags));
+  }
+  const Queue* queue() const { return queue_.get(); }
+
+ private:
+  MqueueNamespace& ns_;
+  const std::string name_;
+  const std::shared_ptr<Queue> queue_;
+};
+
+class MqueueRoot : public kernfs::Directory {
+ public:
+  MqueueRoot(kernfs::SyntheticFilesystem& fs, MqueueNamespace& ns, uint64_t ino)
+      : Directory(fs, ino, 01777, ino), ns_(ns) {}
+
+  ErrnoOr<std::vector<Entry>> List() override {
+    std::vector<Entry> out;
+    for (const auto& [name, q] : ns_.List()) {
+      const uint64_t ino = q->attr().ino + kQueueInoBase;
+      out.push_back({name, ino, DT_REG, static_cast<int64_t>(ino)});
+    }
+    std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.pos < b.pos; });
+    return out;
+  }
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
+    if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+    std::shared_ptr<Queue> q = ns_.Find(name);
+    if (q == nullptr) return Errno(ENOENT);
+    return std::shared_ptr<vfs::Inode>(
+        std::make_shared<QueueInode>(sfs(), ns_, std::string(name), std::move(q)));
+  }
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Create(std::string_view name, uint32_t mode,
+                                              const vfs::Owner& owner) override {
+    // NOTE: CAP_SYS_RESOURCE is not known here (no task): queues_max binds
+    // creation through the mount for everyone.
+    ASSIGN_OR_RETURN(auto q, ns_.CreateDefault(name, mode & 07777, owner.uid, owner.gid,
+                                               /*cap_sys_resource=*/false));
+    return std::shared_ptr<vfs::Inode>(
+        std::make_shared<QueueInode>(sfs(), ns_, std::string(name), std::move(q)));
+  }
+  ErrnoOrOk Unlink(std::string_view name, vfs::Inode& child) override {
+    auto* qi = dynamic_cast<QueueInode*>(&child);
+    if (qi == nullptr) return Errno(ENOENT);
+    return ns_.Remove(name, qi->queue());
+  }
+
+ private:
+  MqueueNamespace& ns_;
+};
+
+class MqueueFilesystem : public kernfs::SyntheticFilesystem {
+ public:
+  explicit MqueueFilesystem(MqueueNamespace& ns)
+      : SyntheticFilesystem("mqueue", kMqueueMagic, 4096), ns_(ns) {}
+  void Build() { set_root(std::make_shared<MqueueRoot>(*this, ns_, NextIno())); }
+
+ private:
+  MqueueNamespace& ns_;
+};
+
+}  // namespace
+
+std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(MqueueNamespace& ns) {
+  auto fs = std::make_shared<MqueueFilesystem>(ns);
+  fs->Build();
+  return fs;
+}
 
 }  // namespace sentry::fsimpl::mqueue

@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -76,6 +77,8 @@ class Queue {
   long maxmsg() const { return maxmsg_; }
   long msgsize() const { return msgsize_; }
   vfs::Attr attr() const;
+  // chmod, chown, utimes through the mount.
+  void SetAttr(const vfs::SetAttrRequest& req);
 
   // Without waiting: EAGAIN when full. On success, the notification to
   // deliver, if this send made the queue non-empty while no receiver waited.
@@ -137,6 +140,15 @@ class MqueueNamespace {
   ErrnoOrOk Unlink(const std::string& name, const vfs::AccessCreds& creds);
   size_t size() const;
 
+  // For the mqueue filesystem (the VFS has checked permission).
+  std::shared_ptr<Queue> Find(std::string_view name) const;
+  std::vector<std::pair<std::string, std::shared_ptr<Queue>>> List() const;
+  // open(O_CREAT) in the mount: a queue with the default attributes.
+  ErrnoOr<std::shared_ptr<Queue>> CreateDefault(std::string_view name, uint32_t mode, uint32_t uid,
+                                                uint32_t gid, bool cap_sys_resource);
+  // Removes `name` if it still names `q`.
+  ErrnoOrOk Remove(std::string_view name, const Queue* q);
+
   // Linux's name rules: EACCES for "", ".", ".." and a name with '/',
   // ENAMETOOLONG beyond NAME_MAX.
   static ErrnoOrOk CheckName(std::string_view name);
@@ -180,6 +192,11 @@ class QueueFile : public vfs::FileDescription {
   absl::Mutex pos_mu_;
   int64_t pos_ ABSL_GUARDED_BY(pos_mu_) = 0;
 };
+
+// The mqueue filesystem (mounted at /dev/mqueue): its root lists the
+// namespace's queues; open gives a QueueFile, unlink removes a queue, and
+// open(O_CREAT) makes one with the default attributes, as Linux's.
+std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(MqueueNamespace& ns);
 
 }  // namespace sentry::fsimpl::mqueue
 
