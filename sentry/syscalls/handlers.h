@@ -283,6 +283,7 @@ SENTRY_SYSCALL(EpollCtl);
 SENTRY_SYSCALL(EpollWait);
 SENTRY_SYSCALL(EpollPwait);
 SENTRY_SYSCALL(EpollPwait2);
+SENTRY_SYSCALL(Personality);  // sys_misc.cc
 // sys_mqueue.cc
 SENTRY_SYSCALL(MqOpen);
 SENTRY_SYSCALL(MqUnlink);

@@ -66,6 +66,8 @@ const Entry kEntries[] = {
                        {A::kPtr, A::kUDec}},
   {96,  Gettimeofday,  kFull, "", {A::kPtr, A::kPtr}},
   {97,  Getrlimit,     kFull, "", {A::kRlimitResource, A::kPtr}},
+  {135, Personality,   kPartial, "kept, inherited and cleared on exec as Linux; acted on: ADDR_NO_RANDOMIZE (the next exec's layout), UNAME26, READ_IMPLIES_EXEC (mmap); other flags (ADDR_LIMIT_32BIT, MMAP_PAGE_ZERO, ADDR_COMPAT_LAYOUT, other execution domains) are only recorded",
+                       {A::kHex}},
   {99,  Sysinfo,       kPartial, "load averages are 0; memory figures are the sandbox's (as /proc/meminfo)", {A::kPtr}},
   {102, Getuid,        kFull, "", {}},
   {104, Getgid,        kFull, "", {}},

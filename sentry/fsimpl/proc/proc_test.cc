@@ -220,7 +220,7 @@ TEST_F(ProcTest, TaskDirectory) {
   EXPECT_THAT(List("/proc/1"),
               ElementsAre(".", "..", "task", "fd", "fdinfo", "environ", "auxv", "status", "limits",
                           "comm", "cmdline", "stat", "statm", "maps", "cwd", "root", "exe",
-                          "mounts", "mountinfo", "smaps"));
+                          "mounts", "mountinfo", "smaps", "personality"));
   EXPECT_THAT(List("/proc/1/task"), ElementsAre(".", "..", "1"));
   std::vector<std::string> thread = List("/proc/1/task/1");
   EXPECT_THAT(thread, Not(Contains("task")));
