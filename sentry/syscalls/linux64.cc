@@ -137,7 +137,7 @@ const Entry kEntries[] = {
                        {A::kFd, A::kPath, A::kPtr, A::kHex}},
   {273, SetRobustList, kFull, "", {A::kPtr, A::kUDec}},
   {274, GetRobustList, kPartial, "the calling thread only", {A::kDec, A::kPtr, A::kPtr}},
-  {302, Prlimit64,     kPartial, "the calling process only", {A::kDec, A::kRlimitResource, A::kPtr, A::kPtr}},
+  {302, Prlimit64,     kPartial, "on another process, new RLIMIT_AS/DATA/STACK/MEMLOCK values reach its memory manager only at its next setrlimit or exec (counted)", {A::kDec, A::kRlimitResource, A::kPtr, A::kPtr}},
   {318, Getrandom,     kFull, "", {A::kPtr, A::kUDec, A::kHex}},
   {325, Mlock2,        kFull, "", {A::kPtr, A::kUDec, A::kHex}},
   // Files (sys_file.cc). Under `runsc do` the root is the host's, read-only
