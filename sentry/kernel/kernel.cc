@@ -10,6 +10,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/dev/devfs.h"
 #include "sentry/fsimpl/dev/devices.h"
+#include "sentry/fsimpl/mqueue/mqueue.h"
 #include "sentry/fsimpl/proc/proc.h"
 #include "sentry/fsimpl/sys/sys.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
@@ -31,6 +32,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
   ipc_ns_ = std::make_shared<ipc::IpcNamespace>(*mf_);
+  mqueue_ = std::make_unique<fsimpl::mqueue::MqueueNamespace>();
   // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
   // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
   // the wall clock.
@@ -131,6 +133,8 @@ void Kernel::MountStandardFilesystems() {
   fsimpl::tmpfs::TmpfsOptions shm;
   shm.root_mode = 01777;
   mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
+  // POSIX message queues (as systemd mounts them: nosuid, nodev, noexec).
+  mount("/dev/mqueue", fsimpl::mqueue::NewMqueueFilesystem(*mqueue_), false, true, true, true);
   mount("/proc", fsimpl::proc::NewProcFilesystem(*this), false, true, true, true);
   mount("/sys", fsimpl::sys::NewSysFilesystem(config_.num_cpus), /*read_only=*/true, true, true,
         true);

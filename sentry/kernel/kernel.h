@@ -40,6 +40,9 @@
 namespace sentry::net::afunix {
 class Namespace;
 }
+namespace sentry::fsimpl::mqueue {
+class MqueueNamespace;
+}
 
 namespace sentry::kernel {
 
@@ -133,6 +136,8 @@ class Kernel {
   // The initial IPC namespace (System V IPC, sentry/kernel/ipc); tasks hold
   // theirs (Task::ipc_namespace).
   const std::shared_ptr<ipc::IpcNamespace>& root_ipc_namespace() const { return ipc_ns_; }
+  // POSIX message queues (sentry/fsimpl/mqueue).
+  fsimpl::mqueue::MqueueNamespace& mqueue() const { return *mqueue_; }
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and /proc/uptime: the Timekeeper's CLOCK_BOOTTIME, which
@@ -246,6 +251,8 @@ class Kernel {
   std::unique_ptr<FutexManager> futex_;
   std::shared_ptr<net::afunix::Namespace> unix_ns_;
   std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
+  // POSIX message queues: their own object, to move into the IPC namespace.
+  std::unique_ptr<fsimpl::mqueue::MqueueNamespace> mqueue_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

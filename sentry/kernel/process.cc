@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +51,7 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
     sched.reset_on_fork = false;
   }
   cpu_affinity = parent.cpu_affinity;
+  personality = parent.personality.load();
   no_new_privs = parent.no_new_privs.load();
   dumpable = parent.dumpable;
   fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
@@ -224,7 +226,12 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   la.envp = std::move(envp);
   la.creds = {new_creds.creds.ruid, new_creds.creds.euid, new_creds.creds.rgid,
               new_creds.creds.egid, new_creds.secure};
-  la.randomize = kernel_.config().randomize;
+  // ADDR_NO_RANDOMIZE (kept across this exec unless it is a secure one).
+  {
+    uint32_t pers = personality.load();
+    if (new_creds.secure) pers &= ~kPerClearOnSetid;
+    la.randomize = kernel_.config().randomize && !(pers & ADDR_NO_RANDOMIZE);
+  }
   la.max_addr = p.MaxUserAddress();
   la.stack_limit = tg_->rlimits[RLIMIT_STACK].rlim_cur;
   la.open_interp = [this](const std::string& path) { return OpenExecutable(path); };
@@ -268,6 +275,13 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
   mem_ = std::move(mem);
   CommitExecCredentials(new_creds);
+  // set_personality_64bit clears READ_IMPLIES_EXEC; a secure exec drops
+  // PER_CLEAR_ON_SETID (begin_new_exec's per_clear).
+  {
+    uint32_t pers = personality.load() & ~uint32_t{READ_IMPLIES_EXEC};
+    if (new_creds.secure) pers &= ~kPerClearOnSetid;
+    personality.store(pers);
+  }
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 
   // Files: an fd table shared with another process is copied first.

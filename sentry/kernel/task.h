@@ -15,6 +15,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -55,6 +56,9 @@ struct KSigaction {
 static_assert(sizeof(KSigaction) == 32);
 
 inline constexpr int kNumSignals = 64;
+// The personality bits a privilege-raising exec clears (PER_CLEAR_ON_SETID).
+inline constexpr uint32_t kPerClearOnSetid =
+    READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE | ADDR_COMPAT_LAYOUT | MMAP_PAGE_ZERO;
 inline constexpr uint64_t SigBit(int sig) { return uint64_t{1} << (sig - 1); }
 inline constexpr uint64_t kUnblockableSignals = SigBit(SIGKILL) | SigBit(SIGSTOP);
 inline constexpr uint64_t kStopSignals =
@@ -410,6 +414,11 @@ class Task : public std::enable_shared_from_this<Task> {
   SchedAttr sched;
   // One bit per CPU of the sandbox (KernelConfig::num_cpus); never empty.
   std::vector<uint64_t> cpu_affinity;
+
+  // personality(2) (Linux's task->personality): inherited by clone; execve
+  // of a 64-bit image clears READ_IMPLIES_EXEC, a secure exec the
+  // PER_CLEAR_ON_SETID bits. Any thread (/proc) may read it.
+  std::atomic<uint32_t> personality{0};
 
   // --- Thread state from set_tid_address / set_robust_list. ---
   uint64_t clear_child_tid = 0;

@@ -290,6 +290,14 @@ SENTRY_SYSCALL(EpollCtl);
 SENTRY_SYSCALL(EpollWait);
 SENTRY_SYSCALL(EpollPwait);
 SENTRY_SYSCALL(EpollPwait2);
+SENTRY_SYSCALL(Personality);  // sys_misc.cc
+// sys_mqueue.cc
+SENTRY_SYSCALL(MqOpen);
+SENTRY_SYSCALL(MqUnlink);
+SENTRY_SYSCALL(MqTimedsend);
+SENTRY_SYSCALL(MqTimedreceive);
+SENTRY_SYSCALL(MqNotify);
+SENTRY_SYSCALL(MqGetsetattr);
 
 #undef SENTRY_SYSCALL
 

@@ -1,8 +1,12 @@
 // uname, sysinfo, getrandom.
+#include <sys/personality.h>
 #include <sys/random.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <cctype>
+#include <string>
 
 #include <cstring>
 #include <vector>
@@ -17,13 +21,41 @@ void Set(char* field, std::string_view v) {
   std::memcpy(field, v.data(), std::min<size_t>(v.size(), _UTSNAME_LENGTH - 1));
 }
 
+// override_release: "2.6.<60 + patchlevel>" and whatever follows the
+// release's first three dotted numbers.
+std::string Uname26Release(std::string_view rel) {
+  size_t i = 0;
+  int dots = 0;
+  while (i < rel.size()) {
+    if (rel[i] == '.' && ++dots >= 3) break;
+    if (!isdigit(static_cast<unsigned char>(rel[i])) && rel[i] != '.') break;
+    ++i;
+  }
+  unsigned patchlevel = 0;
+  size_t dot = rel.find('.');
+  if (dot != std::string_view::npos) {
+    for (size_t j = dot + 1; j < rel.size() && isdigit(static_cast<unsigned char>(rel[j])); ++j) {
+      patchlevel = patchlevel * 10 + (rel[j] - '0');
+    }
+  }
+  return "2.6." + std::to_string(60 + patchlevel) + std::string(rel.substr(i));
+}
+
 }  // namespace
+
+SyscallResult Personality(Task& t, const SyscallArgs& a) {
+  // set_personality takes any value; 0xffffffff only asks.
+  const uint32_t old = t.personality.load();
+  if (static_cast<uint32_t>(a[0]) != 0xffffffffu) t.personality.store(static_cast<uint32_t>(a[0]));
+  return static_cast<int32_t>(old);
+}
 
 SyscallResult Uname(Task& t, const SyscallArgs& a) {
   struct utsname u;
   Set(u.sysname, "Linux");
   Set(u.nodename, t.kernel().config().hostname);
-  Set(u.release, kernel::kLinuxRelease);
+  Set(u.release, t.personality.load() & UNAME26 ? Uname26Release(kernel::kLinuxRelease)
+                                                : std::string(kernel::kLinuxRelease));
   Set(u.version, kernel::kLinuxVersion);
   Set(u.machine, "x86_64");
   Set(u.domainname, "(none)");

@@ -1,6 +1,7 @@
 // The memory syscalls: argument decoding here, semantics in sentry/mm.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 
 #include "sentry/syscalls/handlers.h"
 
@@ -34,6 +35,10 @@ SyscallResult Mmap(Task& t, const SyscallArgs& a) {
     } else {
       o.name = file->Describe();
     }
+  }
+  // READ_IMPLIES_EXEC: readable means executable, but not from a noexec mount.
+  if ((o.prot & PROT_READ) && (t.personality.load() & READ_IMPLIES_EXEC) && !o.noexec) {
+    o.prot |= PROT_EXEC;
   }
   return t.mm().Mmap(o);
 }

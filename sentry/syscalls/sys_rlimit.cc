@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "sentry/kernel/kernel.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -14,24 +15,41 @@ constexpr uint64_t kNrOpen = 1048576;  // fs.nr_open
 // Linux's do_prlimit, once the caller has copied the new limit in (EFAULT comes
 // first) and found the task (ESRCH next): the resource (EINVAL), the new limit
 // itself, then the privilege to raise the hard limit.
-SyscallResult DoPrlimit(Task& t, unsigned resource, const std::optional<rlimit>& nl,
-                        UserAddr old_addr) {
+// The limit change itself, on `target`'s process, by caller `t`: the old
+// limit, or EINVAL/EPERM.
+ErrnoOr<rlimit> ChangeLimit(Task& t, Task& target, unsigned resource,
+                            const std::optional<rlimit>& nl) {
   if (resource >= RLIM_NLIMITS) return Errno(EINVAL);
   if (nl.has_value()) {
     if (nl->rlim_cur > nl->rlim_max) return Errno(EINVAL);
     if (resource == RLIMIT_NOFILE && nl->rlim_max > kNrOpen) return Errno(EPERM);
   }
-  rlimit& cur = t.rlimit_of(static_cast<int>(resource));
+  rlimit& cur = target.rlimit_of(static_cast<int>(resource));
   const rlimit old = cur;
   if (nl.has_value()) {
+    // Raising the hard limit needs the caller's CAP_SYS_RESOURCE.
     if (nl->rlim_max > cur.rlim_max && !t.creds().HasCapability(CAP_SYS_RESOURCE)) {
       return Errno(EPERM);
     }
     cur = *nl;
-    t.SyncMemoryLimits();
   }
+  return old;
+}
+
+SyscallResult DoPrlimit(Task& t, unsigned resource, const std::optional<rlimit>& nl,
+                        UserAddr old_addr) {
+  ASSIGN_OR_RETURN(rlimit old, ChangeLimit(t, t, resource, nl));
+  if (nl.has_value()) t.SyncMemoryLimits();
   if (!old_addr.IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<rlimit>(old_addr), old));
   return 0;
+}
+
+// check_prlimit_permission: the caller's real uid and gid must equal all
+// three of the target's, or the caller holds CAP_SYS_RESOURCE.
+bool MayPrlimit(const kernel::Credentials& c, const kernel::Credentials& tc) {
+  const bool ids = c.ruid == tc.euid && c.ruid == tc.suid && c.ruid == tc.ruid &&
+                   c.rgid == tc.egid && c.rgid == tc.sgid && c.rgid == tc.rgid;
+  return ids || c.HasCapability(CAP_SYS_RESOURCE);
 }
 
 }  // namespace
@@ -56,8 +74,34 @@ SyscallResult Prlimit64(Task& t, const SyscallArgs& a) {
     RETURN_IF_ERROR(t.mm().CopyInObj(a.Ptr<rlimit>(2), &*nl));
   }
   const pid_t pid = a.Int(0);
-  if (pid != 0 && pid != t.tgid()) return Errno(ESRCH);  // TODO(processes issue)
-  return DoPrlimit(t, a.Uint(1), nl, a.Addr(3));
+  if (pid == 0 || pid == t.tid()) return DoPrlimit(t, a.Uint(1), nl, a.Addr(3));
+  // Another task (any thread, as find_task_by_vpid): ESRCH, then EPERM.
+  if (pid < 0) return Errno(ESRCH);
+  ErrnoOr<rlimit> old = Errno(ESRCH);
+  bool same_group = false;
+  t.kernel().WithTask(pid, [&](Task& target) {
+    if (!MayPrlimit(t.creds(), *target.creds_snapshot())) {
+      old = Errno(EPERM);
+      return;
+    }
+    same_group = target.tgid() == t.tgid();
+    old = ChangeLimit(t, target, a.Uint(1), nl);
+  });
+  if (!old.ok()) return old.error();
+  // NOTE: another process's memory manager sees new memory limits at its
+  // next setrlimit or exec (counted gap); its own group's at once.
+  if (nl.has_value()) {
+    if (same_group) {
+      t.SyncMemoryLimits();
+    } else {
+      const unsigned r = a.Uint(1);
+      if (r == RLIMIT_AS || r == RLIMIT_DATA || r == RLIMIT_STACK || r == RLIMIT_MEMLOCK) {
+        t.kernel().RecordGap("prlimit64: memory limits of another process apply later");
+      }
+    }
+  }
+  if (!a.Addr(3).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<rlimit>(3), *old));
+  return 0;
 }
 
 }  // namespace sentry::syscalls

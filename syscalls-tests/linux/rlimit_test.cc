@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -225,6 +226,103 @@ TEST(PrlimitTest, BadOldPointerIsEfaultAfterTheNewLimitIsSet) {
   Rlimit64 now;
   ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &now), SyscallSucceeds());
   EXPECT_EQ(now.cur, 0u);
+}
+
+// A child that (optionally) takes uid/gid `id`, then waits until its pipe
+// closes; it exits 0 if its RLIMIT_CORE then equals `want` (or `want` is
+// null).
+struct Waiter {
+  pid_t pid = -1;
+  int wfd = -1;
+  pid_t Start(uid_t id, const Rlimit64* want) {
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid = fork();
+    if (pid == 0) {
+      close(p[1]);
+      if (id != 0 && (setresgid(id, id, id) != 0 || setresuid(id, id, id) != 0)) _exit(3);
+      char c;
+      while (read(p[0], &c, 1) > 0) {
+      }
+      Rlimit64 now;
+      if (Prlimit(0, RLIMIT_CORE, nullptr, &now) != 0) _exit(4);
+      _exit(want == nullptr || (now.cur == want->cur && now.max == want->max) ? 0 : 1);
+    }
+    close(p[0]);
+    wfd = p[1];
+    return pid;
+  }
+  // Releases the child: its exit status.
+  int Finish() {
+    close(wfd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  }
+};
+
+TEST(PrlimitTest, AnotherProcessReadAndSet) {
+  Rlimit64 orig;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &orig), SyscallSucceeds());
+  const Rlimit64 want = {0, orig.max};
+  Waiter w;
+  ASSERT_GT(w.Start(0, &want), 0);
+  Rlimit64 seen;
+  ASSERT_THAT(Prlimit(w.pid, RLIMIT_CORE, nullptr, &seen), SyscallSucceeds());
+  EXPECT_EQ(seen.cur, orig.cur);
+  Rlimit64 old;
+  ASSERT_THAT(Prlimit(w.pid, RLIMIT_CORE, &want, &old), SyscallSucceeds());
+  EXPECT_EQ(old.cur, orig.cur);
+  ASSERT_THAT(Prlimit(w.pid, RLIMIT_CORE, nullptr, &seen), SyscallSucceeds());
+  EXPECT_EQ(seen.cur, 0u);
+  // Ours is unchanged; the child sees its new limit.
+  Rlimit64 mine;
+  ASSERT_THAT(Prlimit(0, RLIMIT_CORE, nullptr, &mine), SyscallSucceeds());
+  EXPECT_EQ(mine.cur, orig.cur);
+  EXPECT_EQ(w.Finish(), 0);
+}
+
+TEST(PrlimitTest, AnotherUsersProcessIsEperm) {
+  SKIP_IF(geteuid() != 0);
+  Waiter w;
+  ASSERT_GT(w.Start(1000, nullptr), 0);
+  const pid_t target = w.pid;
+  EXPECT_TRUE(InForkedChild([target] {
+    DropPrivilegesInChild();
+    Rlimit64 rl;
+    CHILD_CHECK(Prlimit(target, RLIMIT_CORE, nullptr, &rl) == -1 && errno == EPERM);
+    // The resource is checked after the permission.
+    CHILD_CHECK(Prlimit(target, RLIM_NLIMITS, nullptr, &rl) == -1 && errno == EPERM);
+  }));
+  EXPECT_EQ(w.Finish(), 0);
+}
+
+TEST(PrlimitTest, SameUsersProcessIsAllowed) {
+  SKIP_IF(geteuid() != 0);
+  Waiter w;
+  ASSERT_GT(w.Start(65534, nullptr), 0);
+  const pid_t target = w.pid;
+  EXPECT_TRUE(InForkedChild([target] {
+    DropPrivilegesInChild();
+    Rlimit64 rl;
+    CHILD_CHECK(Prlimit(target, RLIMIT_CORE, nullptr, &rl) == 0);
+    CHILD_CHECK(Prlimit(target, RLIM_NLIMITS, nullptr, &rl) == -1 && errno == EINVAL);
+    // Lowering is allowed; raising the hard limit back needs CAP_SYS_RESOURCE.
+    Rlimit64 lower = {0, 0};
+    CHILD_CHECK(Prlimit(target, RLIMIT_CORE, &lower, nullptr) == 0);
+    Rlimit64 raise = {0, 4096};
+    CHILD_CHECK(Prlimit(target, RLIMIT_CORE, &raise, nullptr) == -1 && errno == EPERM);
+  }));
+  EXPECT_EQ(w.Finish(), 0);
+}
+
+TEST(PrlimitTest, CapSysResourceReachesAnyProcess) {
+  SKIP_IF(!HaveCapability(CAP_SYS_RESOURCE));
+  Waiter w;
+  ASSERT_GT(w.Start(1000, nullptr), 0);
+  Rlimit64 rl;
+  EXPECT_THAT(Prlimit(w.pid, RLIMIT_CORE, nullptr, &rl), SyscallSucceeds());
+  EXPECT_EQ(w.Finish(), 0);
 }
 
 TEST(RlimitEffectTest, AddressSpaceLimitStopsMmap) {

@@ -68,8 +68,9 @@ TEST_F(DevTest, ListsTheStandardNodesAndLinks) {
                    return true;
                  })
                   .ok());
-  EXPECT_THAT(names, UnorderedElementsAre(".", "..", "null", "zero", "full", "random", "urandom",
-                                          "tty", "fd", "stdin", "stdout", "stderr", "shm"));
+  EXPECT_THAT(names,
+              UnorderedElementsAre(".", "..", "null", "zero", "full", "random", "urandom", "tty",
+                                   "fd", "stdin", "stdout", "stderr", "shm", "mqueue"));
   EXPECT_EQ(dev_mount_->fs->Name(), "devtmpfs");
 }
 

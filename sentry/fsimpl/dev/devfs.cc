@@ -23,6 +23,7 @@ ErrnoOr<std::shared_ptr<tmpfs::TmpfsFilesystem>> NewDevtmpfs(memory::MemoryFile&
   RETURN_IF_ERROR(root.Symlink("stdout", "/proc/self/fd/1", owner));
   RETURN_IF_ERROR(root.Symlink("stderr", "/proc/self/fd/2", owner));
   RETURN_IF_ERROR(root.Mkdir("shm", S_IFDIR | 0755, owner));
+  RETURN_IF_ERROR(root.Mkdir("mqueue", S_IFDIR | 0755, owner));
   return fs;
 }
 

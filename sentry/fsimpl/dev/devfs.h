@@ -14,7 +14,8 @@ namespace sentry::fsimpl::dev {
 
 // A new /dev (mode 0755, root's) holding null, zero, full, random, urandom,
 // tty (crw-rw-rw-), the links fd -> /proc/self/fd and stdin, stdout, stderr ->
-// /proc/self/fd/0..2, and the empty directory shm for the /dev/shm mount.
+// /proc/self/fd/0..2, and the empty directories shm and mqueue for the /dev/shm and /dev/mqueue
+// mounts.
 ErrnoOr<std::shared_ptr<tmpfs::TmpfsFilesystem>> NewDevtmpfs(memory::MemoryFile& mf);
 
 }  // namespace sentry::fsimpl::dev

@@ -10,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/mqueue/mqueue.h"
 #include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/fsimpl/proc/proc_fs.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
@@ -290,6 +293,34 @@ void ProcFilesystem::Build() {
   fsdir->Add("pipe-user-pages-hard", sysctl(text("0\n")));
   fsdir->Add("pipe-user-pages-soft",
              sysctl(text(absl::StrFormat("%d\n", pipe::kPipeUserPagesSoft))));
+  // POSIX message queue limits (ipc/mq_sysctl.c): root may write them,
+  // within Linux's bounds (EINVAL outside).
+  auto mq = dir(fsdir->ino());
+  fsimpl::mqueue::Limits& lim = kernel_.mqueue().limits();
+  auto mq_file = [this](std::atomic<int>& v, int64_t lo, int64_t hi) {
+    return std::make_shared<kernfs::GeneratedFile>(
+        *this, NextIno(), 0644,
+        [&v]() -> ErrnoOr<std::string> { return absl::StrFormat("%d\n", v.load()); },
+        [&v, lo, hi](std::string_view head, size_t total) -> ErrnoOr<size_t> {
+          int64_t n;
+          if (!absl::SimpleAtoi(
+                  absl::StripAsciiWhitespace(absl::string_view(head.data(), head.size())), &n) ||
+              n < lo || n > hi) {
+            return Errno(EINVAL);
+          }
+          v.store(static_cast<int>(n));
+          return total;
+        });
+  };
+  mq->Add("msg_default",
+          mq_file(lim.msg_default, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
+  mq->Add("msg_max", mq_file(lim.msg_max, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
+  mq->Add("msgsize_default", mq_file(lim.msgsize_default, fsimpl::mqueue::kMinMsgSizeMax,
+                                     fsimpl::mqueue::kHardMsgSizeMax));
+  mq->Add("msgsize_max", mq_file(lim.msgsize_max, fsimpl::mqueue::kMinMsgSizeMax,
+                                 fsimpl::mqueue::kHardMsgSizeMax));
+  mq->Add("queues_max", mq_file(lim.queues_max, 0, INT32_MAX));
+  fsdir->Add("mqueue", mq);
   sys->Add("fs", fsdir);
   sys->Add("kernel", kern);
   sys->Add("vm", vm);

@@ -171,11 +171,12 @@ TEST_F(ProcTest, StandardMounts) {
             "tmpfs / tmpfs rw 0 0\n"
             "devtmpfs /dev devtmpfs rw,nosuid 0 0\n"
             "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
+            "mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec 0 0\n"
             "proc /proc proc rw,nosuid,nodev,noexec 0 0\n"
             "sysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n");
   EXPECT_EQ(Read("/proc/mounts"), Read("/proc/self/mounts"));
   std::vector<std::string> info = Lines(Read("/proc/self/mountinfo"));
-  ASSERT_EQ(info.size(), 5u);
+  ASSERT_EQ(info.size(), 6u);
   const std::regex line(R"((\d+) (\d+) (\d+):(\d+) / (\S+) (\S+) - (\S+) (\S+) rw)");
   std::smatch m;
   ASSERT_TRUE(std::regex_match(info[0], m, line)) << info[0];
@@ -186,6 +187,9 @@ TEST_F(ProcTest, StandardMounts) {
   EXPECT_EQ(m[6], "rw,nosuid,nodev");
   EXPECT_EQ(m[2], Fields(info[1])[0]);  // on /dev's mount
   ASSERT_TRUE(std::regex_match(info[3], m, line)) << info[3];
+  EXPECT_EQ(m[5], "/dev/mqueue");
+  EXPECT_EQ(m[7], "mqueue");
+  ASSERT_TRUE(std::regex_match(info[4], m, line)) << info[4];
   EXPECT_EQ(m[7], "proc");
   const uint64_t dev = vfs().Root().inode().fs().Dev();
   EXPECT_EQ(Fields(info[0])[2], absl::StrFormat("%d:%d", major(dev), minor(dev)));
@@ -216,7 +220,7 @@ TEST_F(ProcTest, TaskDirectory) {
   EXPECT_THAT(List("/proc/1"),
               ElementsAre(".", "..", "task", "fd", "fdinfo", "environ", "auxv", "status", "limits",
                           "comm", "cmdline", "stat", "statm", "maps", "cwd", "root", "exe",
-                          "mounts", "mountinfo", "smaps"));
+                          "mounts", "mountinfo", "smaps", "personality"));
   EXPECT_THAT(List("/proc/1/task"), ElementsAre(".", "..", "1"));
   std::vector<std::string> thread = List("/proc/1/task/1");
   EXPECT_THAT(thread, Not(Contains("task")));

@@ -579,15 +579,16 @@ struct EntrySpec {
   bool tgid_only;  // not in task/<tid>/
 };
 constexpr EntrySpec kEntries[] = {
-    {"task", DT_DIR, 0555, true},       {"fd", DT_DIR, 0500, false},
-    {"fdinfo", DT_DIR, 0555, false},    {"environ", DT_REG, 0400, false},
-    {"auxv", DT_REG, 0400, false},      {"status", DT_REG, 0444, false},
-    {"limits", DT_REG, 0444, false},    {"comm", DT_REG, 0644, false},
-    {"cmdline", DT_REG, 0444, false},   {"stat", DT_REG, 0444, false},
-    {"statm", DT_REG, 0444, false},     {"maps", DT_REG, 0444, false},
-    {"cwd", DT_LNK, 0777, false},       {"root", DT_LNK, 0777, false},
-    {"exe", DT_LNK, 0777, false},       {"mounts", DT_REG, 0444, false},
-    {"mountinfo", DT_REG, 0444, false}, {"smaps", DT_REG, 0444, false},
+    {"task", DT_DIR, 0555, true},         {"fd", DT_DIR, 0500, false},
+    {"fdinfo", DT_DIR, 0555, false},      {"environ", DT_REG, 0400, false},
+    {"auxv", DT_REG, 0400, false},        {"status", DT_REG, 0444, false},
+    {"limits", DT_REG, 0444, false},      {"comm", DT_REG, 0644, false},
+    {"cmdline", DT_REG, 0444, false},     {"stat", DT_REG, 0444, false},
+    {"statm", DT_REG, 0444, false},       {"maps", DT_REG, 0444, false},
+    {"cwd", DT_LNK, 0777, false},         {"root", DT_LNK, 0777, false},
+    {"exe", DT_LNK, 0777, false},         {"mounts", DT_REG, 0444, false},
+    {"mountinfo", DT_REG, 0444, false},   {"smaps", DT_REG, 0444, false},
+    {"personality", DT_REG, 0400, false},
 };
 constexpr size_t kNumEntries = sizeof(kEntries) / sizeof(kEntries[0]);
 
@@ -682,6 +683,11 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
     return TaskGenerated(fs, pid, ino, perm, [&fs](Task& t) { return Status(fs, t); });
   }
   if (name == "limits") return TaskGenerated(fs, pid, ino, perm, Limits);
+  if (name == "personality") {
+    return TaskGenerated(fs, pid, ino, perm, [](Task& t) {
+      return ErrnoOr<std::string>(absl::StrFormat("%08x\n", t.personality.load()));
+    });
+  }
   if (name == "comm") {
     // Writing renames a task of the writer's own thread group (else EINVAL),
     // to at most 15 bytes, as Linux's comm_write.
