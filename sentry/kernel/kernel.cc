@@ -196,7 +196,9 @@ void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Sta
   std::thread([this, task = std::move(task), setup = std::move(setup)]() mutable {
     absl::Status s = setup(*task);
     if (s.ok()) s = task->Run();
-    if (!s.ok() && !absl::IsInvalidArgument(s)) {
+    // InvalidArgument and NotFound are the guest's own failures to start
+    // (Task::StartInit's exec errors), not the platform's.
+    if (!s.ok() && !absl::IsInvalidArgument(s) && !absl::IsNotFound(s)) {
       // The platform lost the guest (DESIGN.md §11.6): the sandbox stops.
       SLOG(kError, "%s", s.ToString());
       {
