@@ -624,14 +624,17 @@ TEST(E2eExecTest, FirstProgramFailuresExitAsAShellDoes) {
 }
 
 // Runs `argv` on a new pseudo-terminal (its controlling terminal, as a login
-// shell has), types `lines` one at a time (waiting `pause` after each), and
-// returns everything it printed and its exit code (-1 if it did not end).
+// shell has), types `lines` one at a time (waiting `pause` after each, to
+// pace the typing; the shell reads typed-ahead lines all the same), then reads
+// what it prints until the terminal hangs up and reaps it. Returns everything
+// it printed and its exit code (-1 if it did not end within `limit`, a
+// deadline for a hung run only: nothing here is timed).
 struct PtyRun {
   std::string out;
   int code = -1;
 };
 PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::string>& lines,
-                absl::Duration pause) {
+                absl::Duration pause, absl::Duration limit = absl::Seconds(120)) {
   PtyRun result;
   const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return result;
@@ -651,34 +654,51 @@ PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::str
     execv(args[0], args.data());
     _exit(121);
   }
+  const absl::Time deadline = absl::Now() + limit;
+  // Reads what is there for `d`; false once the terminal hung up (every
+  // slave fd closed: EIO).
   auto drain = [&](absl::Duration d) {
-    const absl::Time end = absl::Now() + d;
+    const absl::Time end = std::min(absl::Now() + d, deadline);
     while (absl::Now() < end) {
       pollfd p{master, POLLIN, 0};
       if (poll(&p, 1, 20) <= 0) continue;
       char buf[4096];
       const ssize_t n = read(master, buf, sizeof(buf));
-      if (n <= 0) break;
+      if (n <= 0) return false;
       result.out.append(buf, n);
     }
+    return true;
   };
-  drain(absl::Seconds(2));
+  // The first prompt ("bash-5.2# " as root), then the lines.
+  bool open = true;
+  auto prompted = [&] {
+    return result.out.find("# ") != std::string::npos || result.out.find("$ ") != std::string::npos;
+  };
+  for (const absl::Time end = std::min(absl::Now() + absl::Seconds(30), deadline);
+       open && !prompted() && absl::Now() < end;) {
+    open = drain(absl::Milliseconds(50));
+  }
   for (const std::string& line : lines) {
+    if (!open) break;
     const std::string l = line + "\n";
     if (write(master, l.data(), l.size()) < 0) break;
-    drain(pause);
+    open = drain(pause);
   }
-  for (int i = 0; i < 100; ++i) {
+  // Everything it prints until it hangs up; then it is reaped (blocking: a
+  // process that closed its terminal may still take a while to exit).
+  while (open && absl::Now() < deadline) open = drain(absl::Milliseconds(200));
+  for (;;) {
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       break;
     }
-    drain(absl::Milliseconds(50));
-  }
-  if (result.code == -1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    if (absl::Now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
   }
   close(master);
   return result;
@@ -686,32 +706,35 @@ PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::str
 
 // An interactive shell on a terminal: job control (background jobs stopped,
 // continued, killed; a background read of the terminal stops with SIGTTIN).
+// Each state change is waited for (`jobs -s` lists stopped jobs once the
+// shell has seen the stop) rather than given a time to happen in.
 TEST(E2eProcessTest, InteractiveShellJobControl) {
   if (NativeOnly()) GTEST_SKIP() << "sandbox only";
   if (!RunscUsable()) return;
   if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
+  const std::string until_stopped = "until [ -n \"$(jobs -s)\" ]; do sleep 0.05; done";
   const std::vector<std::string> lines = {
       "echo hello-$((6*7))",
       "sleep 30 &",
-      "kill -STOP %1; sleep 0.3; jobs",
+      "kill -STOP %1; " + until_stopped + "; jobs",
       "kill -CONT %1; jobs",
       "kill %1; wait; echo gone",
-      "cat /dev/tty </dev/null & sleep 0.5; jobs",
-      "kill -9 %1; sleep 0.3; jobs >/dev/null",
-      // bash refuses the first exit while it still counts a stopped job.
-      "exit 3",
+      "cat /dev/tty </dev/null & " + until_stopped + "; jobs",
+      // Killed, it is no longer stopped; with no stopped job left, the first
+      // exit is not refused.
+      "kill -9 %1; until [ -z \"$(jobs -s)\" ]; do sleep 0.05; done; echo reaped",
       "exit 3",
   };
   const std::vector<std::string> shell = {"/bin/bash", "--norc", "--noprofile", "-i"};
-  PtyRun native = RunOnPty(shell, lines, absl::Milliseconds(700));
+  PtyRun native = RunOnPty(shell, lines, absl::Milliseconds(300));
   ASSERT_EQ(native.code, 3) << native.out;
   std::vector<std::string> argv = {RunscPath(), "do", "--platform=" + RunscPlatform(), "--"};
   argv.insert(argv.end(), shell.begin(), shell.end());
-  PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(700));
+  PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(300));
   EXPECT_EQ(ours.code, 3) << ours.out;
   for (const char* want :
        {"hello-42", "Stopped                 sleep 30", "Running                 sleep 30 &",
-        "gone", "Stopped                 cat /dev/tty < /dev/null"}) {
+        "gone", "Stopped                 cat /dev/tty < /dev/null", "reaped"}) {
     EXPECT_NE(native.out.find(want), std::string::npos) << "natively: " << want << "\n"
                                                         << native.out;
     EXPECT_NE(ours.out.find(want), std::string::npos) << "sandboxed: " << want << "\n" << ours.out;
