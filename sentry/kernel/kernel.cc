@@ -239,6 +239,11 @@ ThreadGroup* Kernel::FindThreadGroupLocked(pid_t tgid) const {
   return it == thread_groups_.end() ? nullptr : it->second.get();
 }
 
+std::shared_ptr<ThreadGroup> Kernel::FindThreadGroupPtrLocked(pid_t tgid) const {
+  auto it = thread_groups_.find(tgid);
+  return it == thread_groups_.end() ? nullptr : it->second;
+}
+
 std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {
   std::vector<ThreadGroup*> out;
   out.reserve(thread_groups_.size());
