@@ -13,7 +13,9 @@ JOBS=$(nproc)
 
 PACKAGES=(cmake ninja-build g++ pkg-config clang clang-format libclang-rt-14-dev
   libseccomp-dev libcapstone-dev libabsl-dev libprotobuf-dev protobuf-compiler
-  nlohmann-json3-dev libbenchmark-dev libgtest-dev libgmock-dev busybox-static)
+  nlohmann-json3-dev libbenchmark-dev libgtest-dev libgmock-dev busybox-static
+  # What tests/e2e/scripts run inside the sandbox.
+  bash python3 perl make gcc binutils)
 
 install_packages() {
   local missing=()

@@ -99,7 +99,12 @@ std::string DescribeWait(int ws) {
   if (!result.ok()) {
     std::string msg = absl::StrFormat("runsc: sandbox failed: %s\n", result.status().message());
     [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
-    _exit(result.status().code() == absl::StatusCode::kInvalidArgument ? 126 : 125);
+    // As a shell: 127 when the program (or its "#!" interpreter) is not
+    // found in the sandbox, 126 when it cannot be executed.
+    int code = 125;
+    if (absl::IsNotFound(result.status())) code = 127;
+    if (absl::IsInvalidArgument(result.status())) code = 126;
+    _exit(code);
   }
   [[maybe_unused]] ssize_t n = write(status_fd, &*result, sizeof(*result));
   _exit(0);

@@ -201,7 +201,9 @@ void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Sta
   std::thread([this, task = std::move(task), setup = std::move(setup)]() mutable {
     absl::Status s = setup(*task);
     if (s.ok()) s = task->Run();
-    if (!s.ok() && !absl::IsInvalidArgument(s)) {
+    // InvalidArgument and NotFound are the guest's own failures to start
+    // (Task::StartInit's exec errors), not the platform's.
+    if (!s.ok() && !absl::IsInvalidArgument(s) && !absl::IsNotFound(s)) {
       // The platform lost the guest (DESIGN.md §11.6): the sandbox stops.
       SLOG(kError, "%s", s.ToString());
       {
@@ -240,6 +242,11 @@ Task* Kernel::FindTaskLocked(pid_t tid) const {
 ThreadGroup* Kernel::FindThreadGroupLocked(pid_t tgid) const {
   auto it = thread_groups_.find(tgid);
   return it == thread_groups_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<ThreadGroup> Kernel::FindThreadGroupPtrLocked(pid_t tgid) const {
+  auto it = thread_groups_.find(tgid);
+  return it == thread_groups_.end() ? nullptr : it->second;
 }
 
 std::vector<ThreadGroup*> Kernel::ThreadGroupsLocked() const {

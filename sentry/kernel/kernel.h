@@ -174,6 +174,8 @@ class Kernel {
   // Under tree_mu: the task or process with this id, or null.
   Task* FindTaskLocked(pid_t tid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   ThreadGroup* FindThreadGroupLocked(pid_t tgid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  std::shared_ptr<ThreadGroup> FindThreadGroupPtrLocked(pid_t tgid) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   // Every process (zombies included), under tree_mu.
   std::vector<ThreadGroup*> ThreadGroupsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   // A free pid (not a task, process, process group or session id), or EAGAIN.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sys/personality.h>
 #include <unistd.h>
 
@@ -458,6 +459,7 @@ void Task::BecomeZombie() {
     }
   }
   if (tg.parent != nullptr) NotifyExitLocked(tg);
+  tg.exit_events.Notify(POLLIN | POLLRDNORM);
 }
 
 void Task::NotifyExitLocked(ThreadGroup& child) {
@@ -482,7 +484,8 @@ void Task::ReapLocked(ThreadGroup& child) {
                                       std::memory_order_relaxed);
   }
   child.parent = nullptr;
-  child.kernel().RemoveThreadGroupLocked(child.tgid());  // may destroy `child`
+  child.exit_events.Notify(POLLIN | POLLRDNORM | POLLHUP);  // its pidfds hang up
+  child.kernel().RemoveThreadGroupLocked(child.tgid());     // may destroy `child`
 }
 
 // --- wait ---

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/loader/script.h"
 
 namespace sentry::kernel {
 namespace {
@@ -142,6 +143,20 @@ pid_t Task::sid() const {
 
 // --- Init ---
 
+namespace {
+
+// Why the first program could not start, as a shell would judge it: NotFound
+// (exit 127) when it or its interpreter does not exist, InvalidArgument (126)
+// when it cannot be executed.
+absl::Status ExecError(const std::string& filename, Errno e, const std::string& detail) {
+  const std::string msg =
+      absl::StrFormat("exec \"%s\": %s%s%s", filename, ErrnoDescription(e.value()),
+                      detail.empty() ? "" : ": ", detail);
+  return e.value() == ENOENT ? absl::NotFoundError(msg) : absl::InvalidArgumentError(msg);
+}
+
+}  // namespace
+
 absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> tg) {
   start_time_ = Kernel::BootClock();  // on the boot clock, as /proc reports it
   tg_ = std::move(tg);
@@ -213,17 +228,23 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   loader::ExecutableFile* exe = args.executable;
   if (exe == nullptr) {
     auto o = OpenExecutable(args.filename);
-    if (!o.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("exec \"%s\": %s", args.filename, ErrnoDescription(o.error().value())));
-    }
+    if (!o.ok()) return ExecError(args.filename, o.error(), "");
     opened = *std::move(o);
+    exe = opened.get();
+  }
+  // A "#!" script runs as execve(2) would run it.
+  std::vector<std::string> argv = args.argv;
+  auto interp = loader::FollowScripts(
+      *exe, args.filename, &argv, [this](const std::string& path) { return OpenExecutable(path); });
+  if (!interp.ok()) return ExecError(args.filename, interp.error(), "");
+  if (*interp != nullptr) {
+    opened = *std::move(interp);
     exe = opened.get();
   }
   loader::LoadArgs la;
   la.file = exe;
   la.filename = args.filename;
-  la.argv = args.argv;
+  la.argv = std::move(argv);
   la.envp = args.envp;
   la.creds = {args.uid, args.uid, args.gid, args.gid, false};
   la.randomize = kernel_.config().randomize;
@@ -233,11 +254,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   la.vdso = kernel_.vdso_mapping();
   std::string error;
   auto loaded = loader::Load(*mem_->mm, la, &error);
-  if (!loaded.ok()) {
-    return absl::InvalidArgumentError(absl::StrFormat("exec \"%s\": %s%s%s", args.filename,
-                                                      ErrnoDescription(loaded.error().value()),
-                                                      error.empty() ? "" : ": ", error));
-  }
+  if (!loaded.ok()) return ExecError(args.filename, loaded.error(), error);
   comm_ = loaded->comm;
   mem_->image = *std::move(loaded);
   mem_->executable_path = exe->Path().empty() ? AbsoluteExecPath(args.filename) : exe->Path();

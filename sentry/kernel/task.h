@@ -180,6 +180,9 @@ class ThreadGroup {
   // Notified (POLLIN) when a signal is queued for the process or one of its
   // threads (signalfd).
   waiter::Queue signal_events;
+  // Notified (POLLIN) when the process becomes a zombie and when it is
+  // reaped (POLLHUP), for its pidfds.
+  waiter::Queue exit_events;
 
   // Interval and POSIX timers (itimers.h). Cleared, outside tree_mu, when
   // the last thread exits.

@@ -253,6 +253,8 @@ SENTRY_SYSCALL(Getrandom);
 // sys_process.cc
 SENTRY_SYSCALL(Kill);
 SENTRY_SYSCALL(RtSigqueueinfo);
+SENTRY_SYSCALL(PidfdOpen);
+SENTRY_SYSCALL(PidfdSendSignal);
 SENTRY_SYSCALL(RtTgsigqueueinfo);
 SENTRY_SYSCALL(Clone);
 SENTRY_SYSCALL(Clone3);

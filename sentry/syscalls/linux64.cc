@@ -272,6 +272,8 @@ const Entry kEntries[] = {
   {127, RtSigpending,  kFull, "", {A::kPtr, A::kUDec}},
   {128, RtSigtimedwait, kFull, "", {A::kSigset, A::kPtr, A::kPtr, A::kUDec}},
   {129, RtSigqueueinfo, kFull, "", {A::kDec, A::kSignal, A::kPtr}},
+  {434, PidfdOpen,     kPartial, "PIDFD_THREAD is EINVAL (counted); clone's CLONE_PIDFD is refused", {A::kDec, A::kHex}},
+  {424, PidfdSendSignal, kPartial, "the PIDFD_SIGNAL_* flags are EINVAL (counted)", {A::kFd, A::kSignal, A::kPtr, A::kHex}},
   {130, RtSigsuspend,  kFull, "", {A::kSigset, A::kUDec}},
   {131, Sigaltstack,   kFull, "", {A::kPtr, A::kPtr}},
   {219, RestartSyscall, kFull, "", {}},
@@ -287,7 +289,7 @@ const Entry kEntries[] = {
   {289, Signalfd4,     kFull, "", {A::kFd, A::kSigset, A::kUDec, A::kHex}},
   {98,  Getrusage,     kPartial, "CPU time is the Sentry's time serving the caller's thread (the guest's own user time is not measured yet); children: their threads' time, as user time", {A::kDec, A::kPtr}},
   {100, Times,         kPartial, "as getrusage", {A::kPtr}},
-  {247, Waitid,        kPartial, "P_PIDFD is EINVAL (counted)", {A::kDec, A::kDec, A::kPtr, A::kHex, A::kPtr}},
+  {247, Waitid,        kPartial, "rusage reports the child's CPU time as user time only", {A::kDec, A::kDec, A::kPtr, A::kHex, A::kPtr}},
   {297, RtTgsigqueueinfo, kFull, "", {A::kDec, A::kDec, A::kSignal, A::kPtr}},
   {322, Execveat,      kPartial, "as execve", {A::kFd, A::kPath, A::kPtr, A::kPtr, A::kHex}},
   {435, Clone3,        kPartial, "as clone; set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are refused (counted)", {A::kPtr, A::kUDec}},
@@ -327,6 +329,7 @@ const Entry kEntries[] = {
 const std::pair<int, const char*> kNotes[] = {
     {334, "rseq: glibc falls back when it is missing"},
     {278, "vmsplice: pipes have no page references to guest memory yet"},
+    {438, "pidfd_getfd: taking another process's fds is not implemented"},
 };
 
 SyscallTable Build() {

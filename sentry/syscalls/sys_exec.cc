@@ -1,11 +1,12 @@
-// execve, execveat: argument copying with Linux's limits, "#!" scripts, and
-// the exec itself (Task::Exec).
+// execve, execveat: argument copying with Linux's limits, "#!" scripts
+// (sentry/loader/script.h), and the exec itself (Task::Exec).
 #include <fcntl.h>
 #include <limits.h>
 
 #include <string>
 #include <vector>
 
+#include "sentry/loader/script.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -14,8 +15,6 @@ namespace {
 constexpr size_t kMaxArgStrlen = 32 * 4096;    // MAX_ARG_STRLEN
 constexpr size_t kArgMax = 32 * 4096;          // ARG_MAX: the least room argv+envp get
 constexpr size_t kMaxArgStrings = 0x7fffffff;  // MAX_ARG_STRINGS
-constexpr size_t kBinprmBufSize = 256;         // BINPRM_BUF_SIZE: the "#!" line's limit
-constexpr int kMaxInterpDepth = 5;             // nested interpreters (exec_binprm)
 constexpr uint64_t kStkLim = 8 * 1024 * 1024;  // _STK_LIM
 
 // Copies a NULL-terminated array of string pointers.
@@ -36,46 +35,6 @@ ErrnoOr<std::vector<std::string>> CopyInStrings(Task& t, UserAddr array, size_t*
     out.push_back(*std::move(s));
   }
   return out;
-}
-
-// A "#!" line: the interpreter and its one optional argument.
-struct Shebang {
-  std::string interp;
-  std::optional<std::string> arg;
-};
-
-ErrnoOr<std::optional<Shebang>> ReadShebang(loader::ExecutableFile& f) {
-  char buf[kBinprmBufSize];
-  ASSIGN_OR_RETURN(size_t n, f.ReadAt({reinterpret_cast<uint8_t*>(buf), sizeof(buf)}, 0));
-  if (n < 2 || buf[0] != '#' || buf[1] != '!') return std::optional<Shebang>();
-  std::string line(buf + 2, n - 2);
-  const size_t nl = line.find('\n');
-  if (nl != std::string::npos) {
-    line.resize(nl);
-  } else if (n == sizeof(buf)) {
-    // A line longer than the buffer: only an error if the interpreter's
-    // name itself does not end within it (Linux 5.1+).
-    const size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line.find_first_of(" \t", start) == std::string::npos) {
-      return Errno(ENOEXEC);
-    }
-  }
-  auto trim = [](std::string& s) {
-    const size_t b = s.find_first_not_of(" \t");
-    const size_t e = s.find_last_not_of(" \t");
-    s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
-  };
-  trim(line);
-  if (line.empty()) return Errno(ENOEXEC);
-  Shebang sb;
-  const size_t sp = line.find_first_of(" \t");
-  sb.interp = line.substr(0, sp);
-  if (sp != std::string::npos) {
-    std::string arg = line.substr(sp);
-    trim(arg);
-    if (!arg.empty()) sb.arg = arg;
-  }
-  return std::optional<Shebang>(sb);
 }
 
 SyscallResult DoExec(Task& t, int dirfd, UserAddr path_addr, UserAddr argv_addr, UserAddr envp_addr,
@@ -103,19 +62,13 @@ SyscallResult DoExec(Task& t, int dirfd, UserAddr path_addr, UserAddr argv_addr,
   if (dirfd != AT_FDCWD && (path.empty() || path[0] != '/')) {
     filename = "/dev/fd/" + std::to_string(dirfd) + (path.empty() ? "" : "/" + path);
   }
-  for (int depth = 0;; ++depth) {
-    ASSIGN_OR_RETURN(std::optional<Shebang> sb, ReadShebang(*file));
-    if (!sb.has_value()) break;
-    if (depth >= kMaxInterpDepth) return Errno(ELOOP);
-    // argv[0] is replaced by the interpreter, its argument and the script.
-    std::vector<std::string> next{sb->interp};
-    if (sb->arg.has_value()) next.push_back(*sb->arg);
-    next.push_back(filename);
-    next.insert(next.end(), argv.begin() + 1, argv.end());
-    argv = std::move(next);
-    ASSIGN_OR_RETURN(file, t.OpenExecutable(sb->interp));
-    filename = sb->interp;
-  }
+  // "#!" scripts: the interpreter is loaded instead; the name stays the
+  // script's (AT_EXECFN, the task's name), as in Linux.
+  ASSIGN_OR_RETURN(std::unique_ptr<loader::ExecutableFile> interp,
+                   loader::FollowScripts(*file, filename, &argv, [&t](const std::string& p) {
+                     return t.OpenExecutable(p);
+                   }));
+  if (interp != nullptr) file = std::move(interp);
   RETURN_IF_ERROR(t.Exec(filename, std::move(file), std::move(argv), std::move(envp)));
   return 0;
 }

@@ -1,5 +1,6 @@
 // Processes: kill and its family, clone/fork/vfork, wait4/waitid, process
 // groups and sessions, prctl.
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "sentry/kernel/pidfd.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace sentry::syscalls {
@@ -23,6 +25,7 @@ using kernel::tree_mu;
 namespace {
 
 constexpr size_t kTaskCommLen = 16;
+constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (Linux 6.9)
 
 ErrnoOrOk CheckSignal(int sig) {
   if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
@@ -145,6 +148,63 @@ SyscallResult RtSigqueueinfo(Task& t, const SyscallArgs& a) {
   ThreadGroup* g = pid > 0 ? t.kernel().FindThreadGroupLocked(pid) : nullptr;
   if (g == nullptr) return Errno(ESRCH);
   RETURN_IF_ERROR(SendToGroup(t, *g, info));
+  return 0;
+}
+
+// pidfd_open(pid, flags): a pidfd for a process (a thread-group leader).
+SyscallResult PidfdOpen(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  const unsigned flags = a.Uint(1);
+  if (flags & ~static_cast<unsigned>(O_NONBLOCK)) {
+    if (flags & kPidfdThread) t.kernel().RecordGap("pidfd_open(PIDFD_THREAD)");
+    return Errno(EINVAL);
+  }
+  if (pid <= 0) return Errno(EINVAL);
+  std::shared_ptr<ThreadGroup> tg;
+  {
+    absl::MutexLock l(&tree_mu);
+    // A live thread that is not its process's leader: EINVAL (without
+    // PIDFD_THREAD); a zombie not yet reaped still has its pidfd.
+    Task* task = t.kernel().FindTaskLocked(pid);
+    if (task != nullptr && task->tid() != task->tgid()) return Errno(EINVAL);
+    tg = t.kernel().FindThreadGroupPtrLocked(pid);
+    if (tg == nullptr) return Errno(ESRCH);
+  }
+  auto f = std::make_shared<kernel::PidFd>(std::move(tg), flags & O_NONBLOCK);
+  ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(f), /*cloexec=*/true, 0,
+                                           t.rlimit_of(RLIMIT_NOFILE).rlim_cur));
+  return fd;
+}
+
+// pidfd_send_signal(pidfd, sig, info, flags): kill(2), or with `info`
+// rt_sigqueueinfo(2), for the pidfd's process.
+SyscallResult PidfdSendSignal(Task& t, const SyscallArgs& a) {
+  const int sig = a.Int(1);
+  if (a.Uint(3) != 0) {
+    t.kernel().RecordGap("pidfd_send_signal flags (PIDFD_SIGNAL_*)");
+    return Errno(EINVAL);
+  }
+  RETURN_IF_ERROR(CheckSignal(sig));
+  ASSIGN_OR_RETURN(auto f, t.fds().Get(a.Int(0)));
+  kernel::PidFd* pidfd = kernel::PidFd::From(*f);
+  if (pidfd == nullptr) return Errno(EBADF);
+  ThreadGroup& target = pidfd->thread_group();
+  siginfo_t info = UserInfo(t, sig, SI_USER);
+  if (!a.Addr(2).IsNull()) {
+    ASSIGN_OR_RETURN(info, QueueInfo(t, target.tgid(), sig, a.Addr(2)));
+    // The signal number is the argument's; a different one in the siginfo
+    // is EINVAL (copy_siginfo_from_user_any).
+    siginfo_t raw;
+    RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<siginfo_t>(a.Addr(2)), &raw));
+    if (raw.si_signo != sig) return Errno(EINVAL);
+  }
+  absl::MutexLock l(&tree_mu);
+  // A process that has exited (a zombie, or reaped) can no longer be
+  // signalled: ESRCH, as Linux's pid_task() finds no task.
+  if (target.tasks.empty() || t.kernel().FindThreadGroupLocked(target.tgid()) != &target) {
+    return Errno(ESRCH);
+  }
+  RETURN_IF_ERROR(SendToGroup(t, target, info));
   return 0;
 }
 
@@ -307,7 +367,8 @@ SyscallResult Wait4(Task& t, const SyscallArgs& a) {
 SyscallResult Waitid(Task& t, const SyscallArgs& a) {
   const int which = a.Int(0);
   pid_t id = a.Int(1);
-  const int options = a.Int(3);
+  int options = a.Int(3);
+  bool nonblocking_pidfd = false;
   if (options &
       ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) {
     return Errno(EINVAL);
@@ -327,13 +388,26 @@ SyscallResult Waitid(Task& t, const SyscallArgs& a) {
       if (id == 0) id = t.pgid();
       idtype = P_PGID;
       break;
-    case P_PIDFD:
-      t.kernel().RecordGap("waitid(P_PIDFD)");
-      return Errno(EINVAL);
+    case P_PIDFD: {
+      // The pidfd's process, by its pid (ECHILD below when it is not the
+      // caller's child); a non-blocking pidfd makes the wait WNOHANG, and
+      // EAGAIN when nothing is ready (Linux 5.10).
+      ASSIGN_OR_RETURN(auto f, t.fds().Get(id));
+      kernel::PidFd* pidfd = kernel::PidFd::From(*f);
+      if (pidfd == nullptr) return Errno(EINVAL);
+      id = pidfd->thread_group().tgid();
+      idtype = P_PID;
+      if (f->status_flags() & O_NONBLOCK) {
+        nonblocking_pidfd = !(options & WNOHANG);
+        options |= WNOHANG;
+      }
+      break;
+    }
     default:
       return Errno(EINVAL);
   }
   ASSIGN_OR_RETURN(auto r, DoWait(t, idtype, id, options));
+  if (nonblocking_pidfd && !r.has_value()) return Errno(EAGAIN);
   if (!a.Addr(2).IsNull()) {
     siginfo_t info{};
     if (r.has_value()) {

@@ -127,6 +127,18 @@ TEST_F(ExecTest, ScriptInterpreterArgumentComesFirst) {
   EXPECT_EQ(ExitCode(status), 9) << status;
 }
 
+// The task's name (comm) comes from the name exec was given, not from the
+// interpreter that runs it (begin_new_exec uses bprm->filename).
+TEST_F(ExecTest, ScriptTakesItsOwnNameAsTheTaskName) {
+  const std::string script = TempFile(
+      "#!/bin/busybox sh\nread -r comm </proc/self/comm; test \"$comm\" = \"$1\" && exit 5\n",
+      0755);
+  const std::string base = script.substr(script.rfind('/') + 1).substr(0, 15);
+  // /proc/self in the shell is the shell itself, not a child: `read` is a builtin.
+  const int status = InChild([&] { Exec(script.c_str(), {script.c_str(), base.c_str()}); });
+  EXPECT_EQ(ExitCode(status), 5) << status;
+}
+
 TEST_F(ExecTest, ScriptWithAMissingInterpreterIsEnoent) {
   const std::string script = TempFile("#!/nonexistent/interp\n", 0755);
   EXPECT_THAT(Exec(script.c_str(), {"x"}), SyscallFailsWithErrno(ENOENT));

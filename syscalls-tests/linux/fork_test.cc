@@ -414,14 +414,15 @@ TEST(WaitTest, IgnoringSigchldReapsChildrenAtOnce) {
 TEST(WaitTest, CloneChildrenNeedWclone) {
   // A child whose exit signal is not SIGCHLD is a "clone" child: only
   // __WCLONE or __WALL see it.
-  const pid_t pid = syscall(SYS_clone, SIGUSR1, nullptr, nullptr, nullptr, nullptr);
-  ASSERT_THAT(pid, SyscallSucceeds());
-  if (pid == 0) syscall(SYS_exit, 4);
+  // Ignored before the clone: the child may exit (and signal) at once.
   struct sigaction old;
   struct sigaction ign = {};
   ign.sa_handler = SIG_IGN;
   sigaction(SIGUSR1, &ign, &old);
   Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  const pid_t pid = syscall(SYS_clone, SIGUSR1, nullptr, nullptr, nullptr, nullptr);
+  ASSERT_THAT(pid, SyscallSucceeds());
+  if (pid == 0) syscall(SYS_exit, 4);
   EXPECT_THAT(waitpid(pid, nullptr, WNOHANG), SyscallFailsWithErrno(ECHILD));
   int status;
   EXPECT_THAT(waitpid(pid, &status, __WCLONE), SyscallSucceedsWithValue(pid));

@@ -18,9 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-
 #include <cstdio>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +41,9 @@
 
 #ifndef E2E_PROGS_DIR
 #error "E2E_PROGS_DIR must name the directory of the built test programs"
+#endif
+#ifndef E2E_SCRIPTS_DIR
+#error "E2E_SCRIPTS_DIR must name the directory of the workload scripts"
 #endif
 
 namespace e2e {
@@ -468,15 +469,172 @@ TEST(E2eProcessTest, ShellsMatchNative) {
   }
 }
 
+// --- Real workloads: scripts under scripts/, run as the sandbox's first
+// program (through their "#!" line), natively and sandboxed. ---
+
+std::string Script(const std::string& name) { return std::string(E2E_SCRIPTS_DIR "/") + name; }
+
+struct Workload {
+  std::string name;
+  std::string script;                 // under scripts/
+  std::vector<std::string> needs;     // programs it runs (tools/dev.sh installs them)
+  int status = 0;                     // what the native run must exit with
+  std::vector<std::string> contains;  // lines the native output must have
+};
+
+void PrintTo(const Workload& w, std::ostream* os) { *os << w.script; }
+
+std::vector<Workload> Workloads() {
+  return {
+      {"BashPipelinesSubshellsTrapsJobs",
+       "shell_jobs.sh",
+       {"/bin/bash", "/usr/bin/seq", "/usr/bin/mktemp", "/usr/bin/mkfifo"},
+       4,
+       {"caught USR1", "term status: 9", "child killed by INT: 130", "killed job: 143",
+        "wait -n sum: 66", "through the fifo", "exit trap ran, status 4"}},
+      {"MakeJ2BuildsAndRunsACProgram",
+       "make_c.sh",
+       {"/bin/bash", "/usr/bin/make", "/usr/bin/gcc", "/usr/bin/ar"},
+       0,
+       {"v1: sum_to(100)=5050 fact(20)=2432902008176640000 args=2", "prog status: 3",
+        "make: 'prog' is up to date."}},
+      {"Python3ThreadsSubprocessMultiprocessingAlarmSqlite",
+       "python_procs.py",
+       {"/usr/bin/python3"},
+       0,
+       {"threads: counter 4000 squares [0, 1, 4, 9]", "multiprocessing fork: terminated -15",
+        "multiprocessing spawn: pool [0, 1, 4, 9, 16, 25, 36, 49]",
+        "alarm: read interrupted by SIGALRM", "sqlite /dev/shm: integrity ok", "done"}},
+      {"PerlForkAndPipes",
+       "perl_fork_pipes.pl",
+       {"/usr/bin/perl"},
+       0,
+       {"two pipes: 2 42 1000, child exit 0", "handler: ready, got USR1, exit 3",
+        "sigpipe: killed by 13", "done"}},
+      {"BusyboxTimeoutAndKill",
+       "busybox_timeout_kill.sh",
+       {kBusybox},
+       0,
+       {"timeout TERM: 143", "timeout KILL: 137", "handler: 7", "group kill: 0", "done"}},
+  };
+}
+
+bool HasLine(const std::string& out, const std::string& line) {
+  for (absl::string_view l : absl::StrSplit(out, '\n')) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+// Workloads run longer than the small programs above: each run gets four
+// times the per-run deadline (a deadline ends a hung run; nothing is timed).
+RunOptions WorkloadOptions() {
+  RunOptions o = Options();
+  o.timeout = Timeout() * 4;
+  return o;
+}
+
+class E2eWorkloadTest : public ::testing::TestWithParam<Workload> {};
+
+TEST_P(E2eWorkloadTest, SandboxMatchesNative) {
+  const Workload& w = GetParam();
+  for (const std::string& prog : w.needs) {
+    ASSERT_EQ(access(prog.c_str(), X_OK), 0)
+        << prog << " is missing: tools/dev.sh installs what the e2e workloads need";
+  }
+  const std::vector<std::string> argv = {Script(w.script)};
+  RunResult native = RunProcess(argv, WorkloadOptions());
+  std::string report = Report("native", argv, native);
+  ASSERT_TRUE(native.started) << report;
+  ASSERT_FALSE(native.timed_out) << report;
+  ASSERT_EQ(native.status, w.status) << report;
+  for (const std::string& line : w.contains) {
+    ASSERT_TRUE(HasLine(native.out, line)) << "no line \"" << line << "\"\n" << report;
+  }
+  if (NativeOnly()) GTEST_SKIP() << "native half passed; SANDBOX_E2E_NATIVE_ONLY is set";
+  if (!RunscUsable()) return;
+
+  std::vector<std::string> sargv = RunscDoArgv(argv, RunscPlatform());
+  RunResult sandboxed = RunProcess(sargv, WorkloadOptions());
+  report = Report("sandboxed", sargv, sandboxed) + "\n\n" + report;
+  ASSERT_TRUE(sandboxed.started) << report;
+  EXPECT_FALSE(sandboxed.timed_out) << report;
+  EXPECT_EQ(sandboxed.out, native.out) << report;
+  EXPECT_EQ(sandboxed.status, native.status) << report;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scripts, E2eWorkloadTest, ::testing::ValuesIn(Workloads()),
+                         [](const ::testing::TestParamInfo<Workload>& info) {
+                           return info.param.name;
+                         });
+
+// The sandbox's first process is its PID namespace's init, which ignores
+// signals with the default action sent from inside the namespace (Linux's
+// SIGNAL_UNKILLABLE), as a container's first process does: `busybox timeout`
+// as the first program execs the program in its own process (pid 1) and
+// its watcher's SIGTERM is dropped, so the program runs to its end. Under a
+// shell (scripts/busybox_timeout_kill.sh) timeout behaves as natively.
+TEST(E2eProcessTest, TimeoutAsInitCannotKillItself) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  RunResult r = RunSandboxed({}, {kBusybox, "timeout", "1", kBusybox, "sleep", "2"}, 0);
+  // And the shell's view of the same command: killed by SIGTERM.
+  // (Not the shell's last command, which it would exec in place of itself.)
+  r = RunSandboxed(
+      {}, {kBusybox, "sh", "-c", "/bin/busybox timeout 1 /bin/busybox sleep 30; echo $?"}, 0);
+  EXPECT_EQ(r.out, "143\n") << r.err;
+  // SIGKILL sent from inside is dropped too.
+  RunSandboxed({}, {kBusybox, "sh", "-c", "kill -KILL $$; echo survived"}, 0);
+}
+
+// A first program that cannot run ends runsc as a shell would end: 127 when
+// it (or its "#!" interpreter) does not exist, 126 when it is not executable.
+TEST(E2eExecTest, FirstProgramFailuresExitAsAShellDoes) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  char dir_template[] = "/tmp/e2e-first-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  struct Script {
+    const char* name;
+    const char* text;
+    mode_t mode;
+    int status;
+  };
+  const Script scripts[] = {
+      {"ok", "#!/bin/busybox sh\necho \"$0 $#\"\nexit 6\n", 0755, 6},
+      {"missing-interp", "#!/nonexistent/interp\n", 0755, 127},
+      {"interp-not-executable", "#!/etc/os-release\n", 0755, 126},
+      {"not-executable", "#!/bin/busybox sh\n", 0644, 126},
+  };
+  for (const Script& sc : scripts) {
+    SCOPED_TRACE(sc.name);
+    const std::string path = dir + "/" + sc.name;
+    std::ofstream(path) << sc.text;
+    chmod(path.c_str(), sc.mode);
+    // As a shell judges the same file.
+    RunResult native = RunProcess({kBusybox, "sh", "-c", path + " a b"}, Options());
+    EXPECT_EQ(native.status, sc.status) << native.Describe() << native.err;
+    RunResult r = RunSandboxed({}, {path, "a", "b"}, sc.status);
+    EXPECT_EQ(r.out, native.out) << r.err;
+    unlink(path.c_str());
+  }
+  RunSandboxed({}, {dir + "/no-such-program"}, 127);
+  rmdir(dir.c_str());
+}
+
 // Runs `argv` on a new pseudo-terminal (its controlling terminal, as a login
-// shell has), types `lines` one at a time (waiting `pause` after each), and
-// returns everything it printed and its exit code (-1 if it did not end).
+// shell has), types `lines` one at a time (waiting `pause` after each, to
+// pace the typing; the shell reads typed-ahead lines all the same), then reads
+// what it prints until the terminal hangs up and reaps it. Returns everything
+// it printed and its exit code (-1 if it did not end within `limit`, a
+// deadline for a hung run only: nothing here is timed).
 struct PtyRun {
   std::string out;
   int code = -1;
 };
 PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::string>& lines,
-                absl::Duration pause) {
+                absl::Duration pause, absl::Duration limit = absl::Seconds(120)) {
   PtyRun result;
   const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return result;
@@ -496,34 +654,51 @@ PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::str
     execv(args[0], args.data());
     _exit(121);
   }
+  const absl::Time deadline = absl::Now() + limit;
+  // Reads what is there for `d`; false once the terminal hung up (every
+  // slave fd closed: EIO).
   auto drain = [&](absl::Duration d) {
-    const absl::Time end = absl::Now() + d;
+    const absl::Time end = std::min(absl::Now() + d, deadline);
     while (absl::Now() < end) {
       pollfd p{master, POLLIN, 0};
       if (poll(&p, 1, 20) <= 0) continue;
       char buf[4096];
       const ssize_t n = read(master, buf, sizeof(buf));
-      if (n <= 0) break;
+      if (n <= 0) return false;
       result.out.append(buf, n);
     }
+    return true;
   };
-  drain(absl::Seconds(2));
+  // The first prompt ("bash-5.2# " as root), then the lines.
+  bool open = true;
+  auto prompted = [&] {
+    return result.out.find("# ") != std::string::npos || result.out.find("$ ") != std::string::npos;
+  };
+  for (const absl::Time end = std::min(absl::Now() + absl::Seconds(30), deadline);
+       open && !prompted() && absl::Now() < end;) {
+    open = drain(absl::Milliseconds(50));
+  }
   for (const std::string& line : lines) {
+    if (!open) break;
     const std::string l = line + "\n";
     if (write(master, l.data(), l.size()) < 0) break;
-    drain(pause);
+    open = drain(pause);
   }
-  for (int i = 0; i < 100; ++i) {
+  // Everything it prints until it hangs up; then it is reaped (blocking: a
+  // process that closed its terminal may still take a while to exit).
+  while (open && absl::Now() < deadline) open = drain(absl::Milliseconds(200));
+  for (;;) {
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       break;
     }
-    drain(absl::Milliseconds(50));
-  }
-  if (result.code == -1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    if (absl::Now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
   }
   close(master);
   return result;
@@ -531,32 +706,35 @@ PtyRun RunOnPty(const std::vector<std::string>& argv, const std::vector<std::str
 
 // An interactive shell on a terminal: job control (background jobs stopped,
 // continued, killed; a background read of the terminal stops with SIGTTIN).
+// Each state change is waited for (`jobs -s` lists stopped jobs once the
+// shell has seen the stop) rather than given a time to happen in.
 TEST(E2eProcessTest, InteractiveShellJobControl) {
   if (NativeOnly()) GTEST_SKIP() << "sandbox only";
   if (!RunscUsable()) return;
   if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "no bash";
+  const std::string until_stopped = "until [ -n \"$(jobs -s)\" ]; do sleep 0.05; done";
   const std::vector<std::string> lines = {
       "echo hello-$((6*7))",
       "sleep 30 &",
-      "kill -STOP %1; sleep 0.3; jobs",
+      "kill -STOP %1; " + until_stopped + "; jobs",
       "kill -CONT %1; jobs",
       "kill %1; wait; echo gone",
-      "cat /dev/tty </dev/null & sleep 0.5; jobs",
-      "kill -9 %1; sleep 0.3; jobs >/dev/null",
-      // bash refuses the first exit while it still counts a stopped job.
-      "exit 3",
+      "cat /dev/tty </dev/null & " + until_stopped + "; jobs",
+      // Killed, it is no longer stopped; with no stopped job left, the first
+      // exit is not refused.
+      "kill -9 %1; until [ -z \"$(jobs -s)\" ]; do sleep 0.05; done; echo reaped",
       "exit 3",
   };
   const std::vector<std::string> shell = {"/bin/bash", "--norc", "--noprofile", "-i"};
-  PtyRun native = RunOnPty(shell, lines, absl::Milliseconds(700));
+  PtyRun native = RunOnPty(shell, lines, absl::Milliseconds(300));
   ASSERT_EQ(native.code, 3) << native.out;
   std::vector<std::string> argv = {RunscPath(), "do", "--platform=" + RunscPlatform(), "--"};
   argv.insert(argv.end(), shell.begin(), shell.end());
-  PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(700));
+  PtyRun ours = RunOnPty(argv, lines, absl::Milliseconds(300));
   EXPECT_EQ(ours.code, 3) << ours.out;
   for (const char* want :
        {"hello-42", "Stopped                 sleep 30", "Running                 sleep 30 &",
-        "gone", "Stopped                 cat /dev/tty < /dev/null"}) {
+        "gone", "Stopped                 cat /dev/tty < /dev/null", "reaped"}) {
     EXPECT_NE(native.out.find(want), std::string::npos) << "natively: " << want << "\n"
                                                         << native.out;
     EXPECT_NE(ours.out.find(want), std::string::npos) << "sandboxed: " << want << "\n" << ours.out;
