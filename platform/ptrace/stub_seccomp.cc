@@ -1,6 +1,7 @@
 #include "platform/ptrace/stub_seccomp.h"
 
 #include <linux/audit.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -79,7 +80,7 @@ class BpfBuilder {
 
 }  // namespace
 
-std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
+std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
   SCHECK(code_page % kPageSize == 0);
   BpfBuilder b;
   b.Load(kArch);
@@ -91,7 +92,7 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
   b.Jump(BPF_JEQ, Hi(code_page), "", "not_stub");
   b.Load(kIpLo);
   b.Sub(Lo(code_page));
-  b.Jump(BPF_JGE, kPageSize, "kill", "");
+  b.Jump(BPF_JGE, kPageSize, mode == StubMode::kSystrap ? "trap" : "kill", "");
 
   b.Load(kNr);
   b.Jump(BPF_JEQ, __NR_mmap, "mmap", "");
@@ -101,7 +102,27 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
   b.Jump(BPF_JEQ, __NR_kill, "kill_syscall", "");
   b.Jump(BPF_JEQ, __NR_clone, "clone", "");
   b.Jump(BPF_JEQ, __NR_prctl, "prctl", "");
+  if (mode == StubMode::kSystrap) {
+    b.Jump(BPF_JEQ, __NR_futex, "futex", "");
+    b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
+    b.Jump(BPF_JEQ, __NR_seccomp, "seccomp", "");
+  }
   b.Return(SECCOMP_RET_KILL_PROCESS);
+
+  if (mode == StubMode::kSystrap) {
+    // The signal handler's hand-over, as in BuildSystrapGuestThreadFilter.
+    b.Label("futex");
+    b.Load(ArgLo(1));
+    b.Jump(BPF_JEQ, FUTEX_WAIT, "allow", "");
+    b.Jump(BPF_JEQ, FUTEX_WAKE, "allow", "kill");
+    // seccomp(SECCOMP_SET_MODE_FILTER, 0, prog): a guest thread adds its own filter.
+    // A filter can only take rights away.
+    b.Label("seccomp");
+    b.Load(ArgLo(0));
+    b.Jump(BPF_JEQ, SECCOMP_SET_MODE_FILTER, "", "kill");
+    b.Load(ArgLo(1));
+    b.Jump(BPF_JEQ, 0, "allow", "kill");
+  }
 
   // mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, PTRACE_STUB_MEMORY_FD, offset).
   b.Label("mmap");
@@ -140,12 +161,49 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page) {
 
   // A holds the high word of the instruction pointer.
   b.Label("not_stub");
-  b.Jump(BPF_JEQ, Hi(kVsyscallPage), "", "kill");
-  b.Load(kIpLo);
-  b.Sub(Lo(kVsyscallPage));
-  b.Jump(BPF_JGE, kPageSize, "kill", "");
+  if (mode == StubMode::kPtrace) {
+    b.Jump(BPF_JEQ, Hi(kVsyscallPage), "", "kill");
+    b.Load(kIpLo);
+    b.Sub(Lo(kVsyscallPage));
+    b.Jump(BPF_JGE, kPageSize, "kill", "");
+  }
+  // kPtrace: a guest call into the vsyscall page; kSystrap: any guest syscall.
+  b.Label("trap");
   b.Return(SECCOMP_RET_TRAP);
 
+  b.Label("allow");
+  b.Return(SECCOMP_RET_ALLOW);
+  b.Label("kill");
+  b.Return(SECCOMP_RET_KILL_PROCESS);
+  return b.Finish();
+}
+
+std::vector<sock_filter> BuildSystrapGuestThreadFilter(uint64_t code_page) {
+  SCHECK(code_page % kPageSize == 0);
+  BpfBuilder b;
+  b.Load(kArch);
+  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", "kill");
+
+  b.Load(kIpHi);
+  b.Jump(BPF_JEQ, Hi(code_page), "", "trap");
+  b.Load(kIpLo);
+  b.Sub(Lo(code_page));
+  b.Jump(BPF_JGE, kPageSize, "trap", "");
+
+  b.Load(kNr);
+  b.Jump(BPF_JEQ, __NR_futex, "futex", "");
+  b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "kill");
+
+  // futex(uaddr, FUTEX_WAIT or FUTEX_WAKE, ...): only sleeps on or wakes a word.
+  // The kernel reads the op as an int; no other op, no flag (FUTEX_PRIVATE_FLAG
+  // would not match the Sentry's side of the shared page anyway).
+  b.Label("futex");
+  b.Load(ArgLo(1));
+  b.Jump(BPF_JEQ, FUTEX_WAIT, "allow", "");
+  b.Jump(BPF_JEQ, FUTEX_WAKE, "allow", "kill");
+
+  b.Label("trap");
+  b.Return(SECCOMP_RET_TRAP);
   b.Label("allow");
   b.Return(SECCOMP_RET_ALLOW);
   b.Label("kill");

@@ -31,7 +31,26 @@ inline constexpr uint64_t kStubThreadCloneFlags =
 //    SIGKILL). Anything else kills.
 // Guest syscalls never reach this filter: PTRACE_SYSEMU stops them before seccomp
 // runs and skips them.
-std::vector<sock_filter> BuildStubFilter(uint64_t code_page);
+//
+// With `mode` kSystrap (platform/systrap/README.md), guest threads run untraced,
+// so every syscall from outside the code page traps with SIGSYS instead of
+// killing: the stub's signal handler hands it to the Sentry. From the code page
+// it also allows what that handler and a guest thread's set-up use:
+// futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, and seccomp(SECCOMP_SET_MODE_FILTER,
+// 0) to stack BuildSystrapGuestThreadFilter.
+enum class StubMode { kPtrace, kSystrap };
+std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode = StubMode::kPtrace);
+
+// The second filter a systrap stub thread that runs guest code stacks on top of
+// BuildStubFilter(code_page, kSystrap). Such a thread is untraced, so guest code
+// that jumps to a `syscall` in the code page (or rt_sigreturns there with a forged
+// frame) really runs it: this filter leaves it only what the stub's signal handler
+// needs, futex(FUTEX_WAIT or FUTEX_WAKE, no other op or flag) and rt_sigreturn;
+// anything else from the code page kills the process (the injections of the
+// mmap/munmap/mprotect/clone/prctl the first filter allows go through the traced
+// first process, which does not have this filter). From outside the code page
+// every syscall traps (SIGSYS), as in the first filter.
+std::vector<sock_filter> BuildSystrapGuestThreadFilter(uint64_t code_page);
 
 }  // namespace platform::ptrace
 
