@@ -10,10 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=$(nproc)
+# ccache, keyed on paths relative to the checkout, so that a fresh clone reuses
+# what an earlier build of the same sources compiled.
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
+LAUNCH=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 PACKAGES=(cmake ninja-build g++ pkg-config clang clang-format libclang-rt-14-dev
   libseccomp-dev libcapstone-dev libabsl-dev libprotobuf-dev protobuf-compiler
-  nlohmann-json3-dev libbenchmark-dev libgtest-dev libgmock-dev busybox-static
+  nlohmann-json3-dev libbenchmark-dev libgtest-dev libgmock-dev busybox-static ccache
   # What tests/e2e/scripts run inside the sandbox.
   bash python3 perl make gcc binutils)
 
@@ -36,7 +40,7 @@ install_packages() {
 build() {
   install_packages "${PACKAGES[@]}"
   echo "== building (build/)"
-  cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${LAUNCH[@]}" >/dev/null
   ninja -C build -j"$JOBS"
 }
 
@@ -44,7 +48,7 @@ build() {
 build_sanitized() {
   echo "== building with clang, ASan+UBSan and -Wthread-safety (build-asan/)"
   CC=clang CXX=clang++ cmake -G Ninja -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
-    -DSANDBOX_SANITIZE=ON -DSANDBOX_THREAD_SAFETY=ON >/dev/null
+    -DSANDBOX_SANITIZE=ON -DSANDBOX_THREAD_SAFETY=ON "${LAUNCH[@]}" >/dev/null
   ninja -C build-asan -j"$JOBS"
 }
 
