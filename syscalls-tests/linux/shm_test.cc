@@ -609,7 +609,7 @@ TEST(ShmNamespaceTest, NewIpcNamespaceHidesSegments) {
   key_t key = UniqueKey();
   Segment s(kPageSize, 0600, key);
   int id = s.id();
-  char stack[16384] alignas(16);
+  alignas(16) char stack[16384];
   struct Arg {
     key_t key;
     int id;
