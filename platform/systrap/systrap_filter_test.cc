@@ -131,6 +131,15 @@ bool KilledBy(int status, int sig) { return WIFSIGNALED(status) && WTERMSIG(stat
 
 class SystrapFilterTest : public ::testing::Test {
  protected:
+  void SetUp() override {
+#ifdef SANDBOX_SANITIZER_RUNTIME
+    // The children trap every syscall from outside the code page, the sanitizer
+    // runtime's own included (its fork and signal interceptors), and hang there
+    // instead of ending by SIGSYS/SIGTRAP. The filters are the same code in the
+    // plain build, where these cases run.
+    GTEST_SKIP() << "not under the sanitizer runtime (its own syscalls trap in the children)";
+#endif
+  }
   static void SetUpTestSuite() {
     shared = static_cast<Shared*>(
         mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
