@@ -21,29 +21,15 @@
 namespace syscalls_test {
 namespace {
 
-pid_t ForkPause() {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (;;) pause();
-  }
-  return pid;
-}
-
-int ReapStatus(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
-}
-
 TEST(KillTest, SignalZeroProbesExistence) {
   EXPECT_THAT(kill(getpid(), 0), SyscallSucceeds());
   EXPECT_THAT(kill(0x3ffffff, 0), SyscallFailsWithErrno(ESRCH));
 }
 
 TEST(KillTest, DeliversToAChild) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   ASSERT_THAT(kill(pid, SIGTERM), SyscallSucceeds());
-  const int status = ReapStatus(pid);
+  const int status = WaitStatus(pid);
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
@@ -53,7 +39,7 @@ TEST(KillTest, ZombieStillExists) {
   if (pid == 0) _exit(0);
   usleep(50000);
   EXPECT_THAT(kill(pid, 0), SyscallSucceeds());
-  ReapStatus(pid);
+  WaitStatus(pid);
   EXPECT_THAT(kill(pid, 0), SyscallFailsWithErrno(ESRCH));
 }
 
@@ -97,7 +83,7 @@ TEST(KillTest, NegativePidSignalsAGroup) {
   }
   setpgid(pid, pid);
   ASSERT_THAT(kill(-pid, SIGKILL), SyscallSucceeds());
-  const int status = ReapStatus(pid);
+  const int status = WaitStatus(pid);
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_THAT(kill(-pid, 0), SyscallFailsWithErrno(ESRCH));
 }
@@ -115,14 +101,14 @@ TEST(KillTest, MinusOneSkipsTheCaller) {
 
 TEST(KillTest, UnprivilegedSenderToRootIsEperm) {
   SKIP_IF(geteuid() != 0);
-  const pid_t target = ForkPause();
+  const pid_t target = ForkPausingChild();
   EXPECT_TRUE(InForkedChild([target] {
     DropPrivilegesInChild();
     CHILD_CHECK(kill(target, SIGTERM) == -1 && errno == EPERM);
     CHILD_CHECK(kill(target, 0) == -1 && errno == EPERM);
   }));
   kill(target, SIGKILL);
-  ReapStatus(target);
+  WaitStatus(target);
 }
 
 TEST(KillTest, SameUidMaySignal) {
@@ -164,12 +150,12 @@ TEST(TkillTest, BadTidIsEinvalUnknownIsEsrch) {
 
 TEST(TgkillTest, NeedsTheRightThreadGroup) {
   EXPECT_THAT(syscall(SYS_tgkill, getpid(), gettid(), 0), SyscallSucceeds());
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   // The child's tid is not in our thread group.
   EXPECT_THAT(syscall(SYS_tgkill, getpid(), pid, 0), SyscallFailsWithErrno(ESRCH));
   EXPECT_THAT(syscall(SYS_tgkill, pid, pid, 0), SyscallSucceeds());
   kill(pid, SIGKILL);
-  ReapStatus(pid);
+  WaitStatus(pid);
 }
 
 TEST(TgkillTest, NonPositiveIdsAreEinval) {
@@ -201,12 +187,12 @@ TEST(RtSigqueueinfoTest, KernelCodesFromAnotherProcessAreEperm) {
   siginfo_t info = {};
   info.si_signo = SIGUSR1;
   info.si_code = SI_KERNEL;
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   EXPECT_THAT(syscall(SYS_rt_sigqueueinfo, pid, SIGUSR1, &info), SyscallFailsWithErrno(EPERM));
   info.si_code = SI_USER;
   EXPECT_THAT(syscall(SYS_rt_sigqueueinfo, pid, SIGUSR1, &info), SyscallFailsWithErrno(EPERM));
   kill(pid, SIGKILL);
-  ReapStatus(pid);
+  WaitStatus(pid);
 }
 
 TEST(RtSigqueueinfoTest, Errors) {

@@ -17,19 +17,6 @@
 namespace syscalls_test {
 namespace {
 
-pid_t ForkPause() {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (;;) pause();
-  }
-  return pid;
-}
-
-void Reap(pid_t pid) {
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-}
-
 TEST(PgrpTest, GetpgidZeroIsTheCaller) {
   EXPECT_THAT(getpgid(0), SyscallSucceedsWithValue(getpgrp()));
   EXPECT_THAT(getpgid(getpid()), SyscallSucceedsWithValue(getpgrp()));
@@ -55,13 +42,13 @@ TEST(PgrpTest, SetpgidZeroZeroMakesANewGroup) {
 }
 
 TEST(PgrpTest, ParentMovesAChildIntoANewGroup) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   ASSERT_THAT(setpgid(pid, pid), SyscallSucceeds());
   EXPECT_THAT(getpgid(pid), SyscallSucceedsWithValue(pid));
   // And back into ours.
   EXPECT_THAT(setpgid(pid, getpgrp()), SyscallSucceeds());
   EXPECT_THAT(getpgid(pid), SyscallSucceedsWithValue(getpgrp()));
-  Reap(pid);
+  KillAndReap(pid);
 }
 
 TEST(PgrpTest, JoiningAGroupOfAnotherSessionIsEperm) {
@@ -74,7 +61,7 @@ TEST(PgrpTest, JoiningAGroupOfAnotherSessionIsEperm) {
   // The child is in its own session now: we cannot move it, nor join it.
   EXPECT_THAT(setpgid(pid, getpgrp()), SyscallFailsWithErrno(EPERM));
   EXPECT_THAT(setpgid(0, pid), SyscallFailsWithErrno(EPERM));
-  Reap(pid);
+  KillAndReap(pid);
 }
 
 TEST(PgrpTest, NonexistentGroupIsEperm) {
@@ -104,7 +91,7 @@ TEST(PgrpTest, ChildAfterExecIsEacces) {
     eacces = setpgid(pid, pid) == -1 && errno == EACCES;
   }
   EXPECT_TRUE(eacces);
-  Reap(pid);
+  KillAndReap(pid);
 }
 
 TEST(PgrpTest, SessionLeaderCannotChangeGroup) {
@@ -172,7 +159,7 @@ TEST(SessionTest, GetsidOfAnotherSessionsProcess) {
   }
   usleep(50000);
   EXPECT_THAT(getsid(pid), SyscallSucceedsWithValue(pid));
-  Reap(pid);
+  KillAndReap(pid);
 }
 
 }  // namespace

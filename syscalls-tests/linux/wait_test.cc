@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -22,15 +23,6 @@ namespace {
 pid_t ForkExit(int code) {
   const pid_t pid = fork();
   if (pid == 0) _exit(code);
-  return pid;
-}
-
-// A child that pauses until killed.
-pid_t ForkPause() {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    for (;;) pause();
-  }
   return pid;
 }
 
@@ -52,7 +44,7 @@ TEST(WaitTest, Wait4ReportsTheExitStatus) {
 }
 
 TEST(WaitTest, Wait4ReportsTheKillingSignal) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   ASSERT_THAT(kill(pid, SIGKILL), SyscallSucceeds());
   int status = 0;
   ASSERT_THAT(Wait4(pid, &status, 0), SyscallSucceedsWithValue(pid));
@@ -61,7 +53,7 @@ TEST(WaitTest, Wait4ReportsTheKillingSignal) {
 }
 
 TEST(WaitTest, WnohangReturnsZeroWhileTheChildRuns) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   int status;
   EXPECT_THAT(Wait4(pid, &status, WNOHANG), SyscallSucceedsWithValue(0));
   kill(pid, SIGKILL);
@@ -120,7 +112,7 @@ TEST(WaitTest, WaitForAProcessGroup) {
 }
 
 TEST(WaitTest, WuntracedAndWcontinued) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   ASSERT_THAT(kill(pid, SIGSTOP), SyscallSucceeds());
   int status;
   ASSERT_THAT(Wait4(pid, &status, WUNTRACED), SyscallSucceedsWithValue(pid));
@@ -145,7 +137,7 @@ TEST(WaitTest, WaitidExitedFillsSiginfo) {
 }
 
 TEST(WaitTest, WaitidKilledFillsSiginfo) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   kill(pid, SIGTERM);
   siginfo_t info = {};
   ASSERT_THAT(Waitid(P_PID, pid, &info, WEXITED), SyscallSucceeds());
@@ -165,7 +157,7 @@ TEST(WaitTest, WaitidWnowaitLeavesTheChildWaitable) {
 }
 
 TEST(WaitTest, WaitidWnohangZeroesSiPid) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   siginfo_t info;
   memset(&info, 0xff, sizeof(info));
   ASSERT_THAT(Waitid(P_PID, pid, &info, WEXITED | WNOHANG), SyscallSucceedsWithValue(0));
@@ -176,7 +168,7 @@ TEST(WaitTest, WaitidWnohangZeroesSiPid) {
 }
 
 TEST(WaitTest, WaitidStoppedAndContinued) {
-  const pid_t pid = ForkPause();
+  const pid_t pid = ForkPausingChild();
   kill(pid, SIGSTOP);
   siginfo_t info = {};
   ASSERT_THAT(Waitid(P_PID, pid, &info, WSTOPPED), SyscallSucceeds());

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +66,27 @@ void ChildCheckFailed(const char* file, int line, const char* cond, int err) {
 }
 
 }  // namespace internal
+
+pid_t ForkPausingChild() {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  return pid;
+}
+
+int WaitStatus(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return 0;
+  }
+  return status;
+}
+
+int KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  return WaitStatus(pid);
+}
 
 void DropPrivilegesInChild() {
   if (geteuid() != 0) return;

@@ -13,6 +13,8 @@
 #ifndef SYSCALLS_TESTS_UTIL_FORKED_CHILD_H_
 #define SYSCALLS_TESTS_UTIL_FORKED_CHILD_H_
 
+#include <sys/types.h>
+
 #include <functional>
 
 #include "gtest/gtest.h"
@@ -26,6 +28,17 @@ namespace syscalls_test {
 // (nobody) with no supplementary groups, which also empties the effective
 // capability set; otherwise do nothing. CHILD_CHECKs each step.
 void DropPrivilegesInChild();
+
+// Forks a child that only waits for signals (pause() forever): a target for
+// kill, setpgid, wait and the like. Returns the child's pid, or -1 with errno.
+pid_t ForkPausingChild();
+
+// waitpid(pid, &status, 0), retried on EINTR; returns the status (0 if the
+// wait failed).
+int WaitStatus(pid_t pid);
+
+// SIGKILL to `pid`, then WaitStatus: ends a ForkPausingChild.
+int KillAndReap(pid_t pid);
 
 namespace internal {
 [[noreturn]] void ChildCheckFailed(const char* file, int line, const char* cond, int err);
