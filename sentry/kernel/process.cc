@@ -36,6 +36,11 @@ std::string Basename(const std::string& path) {
 
 // --- clone ---
 
+const ipc::SemUndoList* Task::sem_undo() {
+  if (sem_undo_ == nullptr) sem_undo_ = std::make_shared<ipc::SemUndoList>(ipc_ns_);
+  return sem_undo_.get();
+}
+
 void Task::InheritFrom(Task& parent, uint64_t flags) {
   SetCredentials(parent.creds_snapshot());
   comm_ = parent.comm_;
@@ -59,6 +64,11 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
   fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
   ipc_ns_ = (flags & CLONE_NEWIPC) ? std::make_shared<ipc::IpcNamespace>(kernel_.memory_file())
                                    : parent.ipc_ns_;
+  // copy_semundo: CLONE_SYSVSEM shares the undo list (making it first).
+  if (flags & CLONE_SYSVSEM) {
+    (void)parent.sem_undo();
+    sem_undo_ = parent.sem_undo_;
+  }
   // A thread sharing the memory but not a vfork gets no alternate stack.
   if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM) alt_stack_ = parent.alt_stack_;
   regs_ = parent.regs_;
@@ -375,6 +385,12 @@ void Task::KillBySignal(int sig, bool core) {
 }
 
 void Task::FinishExit() {
+  // exit_sem and exit_shm, before the parent hears.
+  if (sem_undo_ != nullptr) {
+    sem_undo_->set_exit_pid(tgid());
+    sem_undo_.reset();
+  }
+  ipc_ns_->ShmTaskExit(tid_);
   ReleaseMemory(/*exec=*/false);
   ReleaseVfork();
   // The stub thread goes now, and the files are closed before the parent

@@ -235,6 +235,9 @@ class Task : public std::enable_shared_from_this<Task> {
   FdTable& fds() { return *fds_; }
   ipc::IpcNamespace& ipc() { return *ipc_ns_; }
   void set_ipc_namespace(std::shared_ptr<ipc::IpcNamespace> ns) { ipc_ns_ = std::move(ns); }
+  // The task's semaphore undo list, made at its first SEM_UNDO (the task's
+  // own thread only).
+  const ipc::SemUndoList* sem_undo();
   const std::shared_ptr<FdTable>& fd_table_ptr() { return fds_; }
   arch::Registers& regs() { return regs_; }
   arch::FpState& fp() { return fp_; }
@@ -515,6 +518,9 @@ class Task : public std::enable_shared_from_this<Task> {
   std::shared_ptr<FdTable> fds_;
   // System V IPC (CLONE_NEWIPC gives a child a fresh one).
   std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
+  // Shared with the tasks cloned with CLONE_SYSVSEM; applied when the last
+  // of them exits (exit_sem).
+  std::shared_ptr<ipc::SemUndoList> sem_undo_;
   arch::Registers regs_;
   arch::FpState fp_;
   uint64_t signal_mask_ ABSL_GUARDED_BY(tree_mu) = 0;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/mqueue/mqueue.h"
 #include "sentry/fsimpl/pipe/pipe.h"
@@ -187,6 +190,66 @@ std::string Loadavg(ProcFilesystem& fs) {
                          tids.empty() ? 0 : tids.back());
 }
 
+// The System V IPC namespace of the reader (the initial one for the Sentry).
+kernel::ipc::IpcNamespace& ReaderIpc(ProcFilesystem& fs) {
+  Task* t = Task::Current();
+  return t != nullptr ? t->ipc() : *fs.kernel().root_ipc_namespace();
+}
+
+// /proc/sysvipc/{shm,sem,msg} (sysvipc_*_proc_show).
+std::string SysvipcShm(ProcFilesystem& fs) {
+  std::string out =
+      "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  "
+      "cgid      atime      dtime      ctime                   rss                  swap\n";
+  for (const auto& s : ReaderIpc(fs).ShmAll()) {
+    absl::StrAppendFormat(&out,
+                          "%10d %10d  %4o %21u %5u %5u  %5u %5u %5u %5u %5u %10u %10u %10u %21u "
+                          "%21u\n",
+                          s.perm.key, s.id, s.perm.mode, s.size, s.cpid, s.lpid, s.nattch,
+                          s.perm.uid, s.perm.gid, s.perm.cuid, s.perm.cgid, s.atime, s.dtime,
+                          s.ctime, s.rss_pages * 4096, 0);
+  }
+  return out;
+}
+
+std::string SysvipcSem(ProcFilesystem& fs) {
+  std::string out =
+      "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n";
+  for (const auto& s : ReaderIpc(fs).SemAll()) {
+    absl::StrAppendFormat(&out, "%10d %10d  %4o %10u %5u %5u %5u %5u %10u %10u\n", s.perm.key, s.id,
+                          s.perm.mode, s.nsems, s.perm.uid, s.perm.gid, s.perm.cuid, s.perm.cgid,
+                          s.otime, s.ctime);
+  }
+  return out;
+}
+
+std::string SysvipcMsg(ProcFilesystem& fs) {
+  std::string out =
+      "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      "
+      "stime      rtime      ctime\n";
+  for (const auto& q : ReaderIpc(fs).MsgAll()) {
+    absl::StrAppendFormat(
+        &out, "%10d %10d  %4o  %10u %10u %5u %5u %5u %5u %5u %5u %10u %10u %10u\n", q.perm.key,
+        q.id, q.perm.mode, q.cbytes, q.qnum, q.lspid, q.lrpid, q.perm.uid, q.perm.gid, q.perm.cuid,
+        q.perm.cgid, q.stime, q.rtime, q.ctime);
+  }
+  return out;
+}
+
+// The whitespace-separated integers of a sysctl write (proc_dointvec's
+// parsing): EINVAL for anything else or more than `max` of them.
+ErrnoOr<std::vector<int64_t>> ParseInts(std::string_view head, size_t max) {
+  std::vector<int64_t> out;
+  for (absl::string_view w : absl::StrSplit(absl::string_view(head.data(), head.size()),
+                                            absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
+    int64_t v;
+    if (!absl::SimpleAtoi(w, &v) || out.size() == max) return Errno(EINVAL);
+    out.push_back(v);
+  }
+  if (out.empty()) return Errno(EINVAL);
+  return out;
+}
+
 // Linux's default for pid_max: 32768, or 1024 per CPU, at most PID_MAX_LIMIT.
 int PidMax(int cpus) { return std::min(4194304, std::max(32768, 1024 * cpus)); }
 
@@ -275,6 +338,7 @@ void ProcFilesystem::Build() {
   random->Add("boot_id", sysctl(text(boot_id_ + "\n")));
   random->Add("uuid", sysctl([]() -> ErrnoOr<std::string> { return RandomUuid() + "\n"; }));
   kern->Add("cap_last_cap", sysctl(text("40\n")));
+  AddIpcSysctls(*kern);
   kern->Add("hostname", sysctl(text(config.hostname + "\n")));
   kern->Add("ngroups_max", sysctl(text("65536\n")));
   kern->Add("osrelease", sysctl(text(std::string(kernel::kLinuxRelease) + "\n")));
@@ -325,6 +389,11 @@ void ProcFilesystem::Build() {
   sys->Add("kernel", kern);
   sys->Add("vm", vm);
   root->Add("sys", sys);
+  auto sysvipc = dir(root_ino);
+  sysvipc->Add("msg", file(0444, [this]() -> ErrnoOr<std::string> { return SysvipcMsg(*this); }));
+  sysvipc->Add("sem", file(0444, [this]() -> ErrnoOr<std::string> { return SysvipcSem(*this); }));
+  sysvipc->Add("shm", file(0444, [this]() -> ErrnoOr<std::string> { return SysvipcShm(*this); }));
+  root->Add("sysvipc", sysvipc);
 
   root->Add("thread-self",
             std::make_shared<kernfs::Symlink>(*this, NextIno(), []() -> ErrnoOr<std::string> {
@@ -337,6 +406,129 @@ void ProcFilesystem::Build() {
             file(0444, text(absl::StrFormat("Linux version %s (root@sandbox) (sandbox) %s\n",
                                             kernel::kLinuxRelease, kernel::kLinuxVersion))));
   set_root(std::move(root));
+}
+
+// kernel.{msg*,sem,shm*} (ipc/ipc_sysctl.c): per IPC namespace, the
+// reader's; root may write them, within Linux's bounds.
+void ProcFilesystem::AddIpcSysctls(kernfs::StaticDirectory& kern) {
+  using Ns = kernel::ipc::IpcNamespace;
+  // A sysctl of one number: `get` reads it from the namespace, `set` checks
+  // and stores it (its errno for a value out of range).
+  auto one = [this](std::function<int64_t(Ns&)> get, std::function<ErrnoOrOk(Ns&, int64_t)> set,
+                    bool is_unsigned) {
+    return std::make_shared<kernfs::GeneratedFile>(
+        *this, NextIno(), 0644,
+        [this, get, is_unsigned]() -> ErrnoOr<std::string> {
+          const int64_t v = get(ReaderIpc(*this));
+          return is_unsigned ? absl::StrFormat("%u\n", static_cast<uint64_t>(v))
+                             : absl::StrFormat("%d\n", v);
+        },
+        [this, set, is_unsigned](std::string_view head, size_t total) -> ErrnoOr<size_t> {
+          int64_t v;
+          if (is_unsigned) {
+            uint64_t u;
+            if (!absl::SimpleAtoi(
+                    absl::StripAsciiWhitespace(absl::string_view(head.data(), head.size())), &u)) {
+              return Errno(EINVAL);
+            }
+            v = static_cast<int64_t>(u);
+          } else {
+            ASSIGN_OR_RETURN(auto vals, ParseInts(head, 1));
+            v = vals[0];
+          }
+          RETURN_IF_ERROR(set(ReaderIpc(*this), v));
+          return total;
+        });
+  };
+  auto in_range = [](int64_t v, int64_t lo, int64_t hi) -> ErrnoOrOk {
+    return v < lo || v > hi ? ErrnoOrOk(Errno(EINVAL)) : Ok();
+  };
+  constexpr int64_t kIntMax = INT32_MAX;
+  kern.Add("msgmax", one([](Ns& ns) { return ns.msg_limits().msgmax; },
+                         [in_range](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           RETURN_IF_ERROR(in_range(v, 0, kIntMax));
+                           auto l = ns.msg_limits();
+                           l.msgmax = static_cast<int>(v);
+                           ns.set_msg_limits(l);
+                           return Ok();
+                         },
+                         false));
+  kern.Add("msgmnb", one([](Ns& ns) { return ns.msg_limits().msgmnb; },
+                         [in_range](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           RETURN_IF_ERROR(in_range(v, 0, kIntMax));
+                           auto l = ns.msg_limits();
+                           l.msgmnb = static_cast<int>(v);
+                           ns.set_msg_limits(l);
+                           return Ok();
+                         },
+                         false));
+  kern.Add("msgmni", one([](Ns& ns) { return ns.msg_limits().msgmni; },
+                         [in_range](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           RETURN_IF_ERROR(in_range(v, 0, kernel::ipc::kIpcMni));
+                           auto l = ns.msg_limits();
+                           l.msgmni = static_cast<int>(v);
+                           ns.set_msg_limits(l);
+                           return Ok();
+                         },
+                         false));
+  // kernel.sem: SEMMSL SEMMNS SEMOPM SEMMNI; a write sets as many as it
+  // gives, and SEMMNI above IPCMNI is ERANGE (sem_check_semmni).
+  kern.Add("sem", std::make_shared<kernfs::GeneratedFile>(
+                      *this, NextIno(), 0644,
+                      [this]() -> ErrnoOr<std::string> {
+                        const auto l = ReaderIpc(*this).sem_limits();
+                        return absl::StrFormat("%d\t%d\t%d\t%d\n", l.semmsl, l.semmns, l.semopm,
+                                               l.semmni);
+                      },
+                      [this](std::string_view head, size_t total) -> ErrnoOr<size_t> {
+                        ASSIGN_OR_RETURN(auto vals, ParseInts(head, 4));
+                        for (int64_t v : vals) {
+                          if (v < INT32_MIN || v > INT32_MAX) return Errno(EINVAL);
+                        }
+                        Ns& ns = ReaderIpc(*this);
+                        auto l = ns.sem_limits();
+                        int* fields[4] = {&l.semmsl, &l.semmns, &l.semopm, &l.semmni};
+                        for (size_t i = 0; i < vals.size(); ++i) {
+                          *fields[i] = static_cast<int>(vals[i]);
+                        }
+                        if (l.semmni > kernel::ipc::kIpcMni) return Errno(ERANGE);
+                        ns.set_sem_limits(l);
+                        return total;
+                      }));
+  kern.Add("shm_rmid_forced", one([](Ns& ns) { return ns.shm_limits().rmid_forced ? 1 : 0; },
+                                  [in_range](Ns& ns, int64_t v) -> ErrnoOrOk {
+                                    RETURN_IF_ERROR(in_range(v, 0, 1));
+                                    auto l = ns.shm_limits();
+                                    l.rmid_forced = v != 0;
+                                    ns.set_shm_limits(l);
+                                    return Ok();
+                                  },
+                                  false));
+  kern.Add("shmall", one([](Ns& ns) { return static_cast<int64_t>(ns.shm_limits().shmall); },
+                         [](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           auto l = ns.shm_limits();
+                           l.shmall = static_cast<uint64_t>(v);
+                           ns.set_shm_limits(l);
+                           return Ok();
+                         },
+                         true));
+  kern.Add("shmmax", one([](Ns& ns) { return static_cast<int64_t>(ns.shm_limits().shmmax); },
+                         [](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           auto l = ns.shm_limits();
+                           l.shmmax = static_cast<uint64_t>(v);
+                           ns.set_shm_limits(l);
+                           return Ok();
+                         },
+                         true));
+  kern.Add("shmmni", one([](Ns& ns) { return static_cast<int64_t>(ns.shm_limits().shmmni); },
+                         [in_range](Ns& ns, int64_t v) -> ErrnoOrOk {
+                           RETURN_IF_ERROR(in_range(v, 0, kernel::ipc::kIpcMni));
+                           auto l = ns.shm_limits();
+                           l.shmmni = static_cast<uint64_t>(v);
+                           ns.set_shm_limits(l);
+                           return Ok();
+                         },
+                         false));
 }
 
 std::shared_ptr<vfs::Filesystem> NewProcFilesystem(kernel::Kernel& k) {

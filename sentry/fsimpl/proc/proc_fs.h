@@ -25,6 +25,8 @@ class ProcFilesystem : public kernfs::SyntheticFilesystem {
   explicit ProcFilesystem(kernel::Kernel& k);
   // Builds the static tree; called once, right after construction.
   void Build();
+  // /proc/sys/kernel/{msg*,sem,shm*}: the reader's IPC namespace's limits.
+  void AddIpcSysctls(kernfs::StaticDirectory& kern);
 
   kernel::Kernel& kernel() const { return kernel_; }
   const CpuInfo& cpu() const { return cpu_; }
