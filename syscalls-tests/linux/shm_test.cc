@@ -2,6 +2,7 @@
 // segments behave across fork, exec-less exit and IPC_RMID. Natively these
 // share the host's IPC namespace with whatever else runs: keys are derived
 // from the pid and every segment is removed at the end of its case.
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -636,6 +638,114 @@ TEST(ShmNamespaceTest, NewIpcNamespaceHidesSegments) {
 TEST(ShmNamespaceTest, NewIpcWithSysvsemIsEINVAL) {
   EXPECT_THAT(syscall(SYS_clone, CLONE_NEWIPC | CLONE_SYSVSEM | SIGCHLD, 0, 0, 0, 0),
               SyscallFailsWithErrno(EINVAL));
+}
+
+// --- /proc/sysvipc/shm and kernel.shm* ---
+
+std::string ReadProcFile(const char* path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+bool WriteProcFile(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return false;
+  const bool ok = write(fd, text, strlen(text)) == static_cast<ssize_t>(strlen(text));
+  close(fd);
+  return ok;
+}
+
+unsigned long ShmSysctl(const char* name) {
+  return strtoul(ReadProcFile((std::string("/proc/sys/kernel/") + name).c_str()).c_str(), nullptr,
+                 10);
+}
+
+int WaitChild(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(ShmProcTest, SysvipcShmListsTheSegment) {
+  const key_t key = UniqueKey();
+  Segment s(3 * kPageSize, 0640, key);
+  ASSERT_GE(s.id(), 0);
+  void* p = ShmAt(s.id(), nullptr, 0);
+  ASSERT_NE(p, reinterpret_cast<void*>(-1));
+  static_cast<char*>(p)[0] = 1;  // one resident page
+  const std::string text = ReadProcFile("/proc/sysvipc/shm");
+  ASSERT_THAT(ShmDt(p), SyscallSucceeds());
+  EXPECT_EQ(
+      text.rfind("       key      shmid perms                  size  cpid  lpid nattch   uid   "
+                 "gid  cuid  cgid      atime      dtime      ctime                   rss      "
+                 "            swap\n",
+                 0),
+      0u);
+  char want[160];
+  snprintf(want, sizeof(want), "%10d %10d  %4o %21lu %5u %5u  %5lu %5u %5u %5u %5u ", key, s.id(),
+           0640, 3 * kPageSize, getpid(), getpid(), 1ul, geteuid(), getegid(), geteuid(),
+           getegid());
+  EXPECT_NE(text.find(want), std::string::npos) << text;
+}
+
+TEST(ShmProcTest, SysctlsMatchIpcInfo) {
+  shminfo info{};
+  ASSERT_GE(ShmCtl(0, IPC_INFO, &info), 0);
+  EXPECT_EQ(ShmSysctl("shmmax"), info.shmmax);
+  EXPECT_EQ(ShmSysctl("shmall"), info.shmall);
+  EXPECT_EQ(ShmSysctl("shmmni"), info.shmmni);
+  const std::string forced = ReadProcFile("/proc/sys/kernel/shm_rmid_forced");
+  EXPECT_TRUE(forced == "0\n" || forced == "1\n") << forced;
+}
+
+// In a new IPC namespace (the host's limits stay), root sets the limits.
+TEST(ShmProcTest, RootSetsTheLimitsOfItsNamespace) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  const pid_t child = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWIPC | SIGCHLD, 0, 0, 0, 0));
+  if (child == 0) {
+    if (!WriteProcFile("/proc/sys/kernel/shmmax", "8192\n")) _exit(1);
+    if (ShmSysctl("shmmax") != 8192) _exit(2);
+    if (!(ShmGet(IPC_PRIVATE, 8193, IPC_CREAT | 0600) == -1 && errno == EINVAL)) _exit(3);
+    if (!WriteProcFile("/proc/sys/kernel/shmmni", "1\n")) _exit(4);
+    if (ShmGet(IPC_PRIVATE, 8192, IPC_CREAT | 0600) < 0) _exit(5);
+    if (!(ShmGet(IPC_PRIVATE, 8192, IPC_CREAT | 0600) == -1 && errno == ENOSPC)) _exit(6);
+    if (WriteProcFile("/proc/sys/kernel/shmmni", "40000\n")) _exit(7);  // above IPCMNI
+    if (WriteProcFile("/proc/sys/kernel/shm_rmid_forced", "2\n")) _exit(8);
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(WaitChild(child), 0);
+}
+
+// shm_rmid_forced: setting it destroys the orphans (segments whose creator
+// is gone, attached nowhere); while set, a creator's exit destroys its
+// unattached segments.
+TEST(ShmProcTest, RmidForcedDestroysOrphans) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  const pid_t child = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWIPC | SIGCHLD, 0, 0, 0, 0));
+  if (child == 0) {
+    const key_t key = 0x1234;
+    pid_t maker = fork();
+    if (maker == 0) _exit(ShmGet(key, 4096, IPC_CREAT | 0600) >= 0 ? 0 : 1);
+    if (WaitChild(maker) != 0) _exit(1);
+    const int orphan = static_cast<int>(ShmGet(key, 0, 0));
+    if (orphan < 0) _exit(2);  // kept while shm_rmid_forced is 0
+    if (!WriteProcFile("/proc/sys/kernel/shm_rmid_forced", "1\n")) _exit(3);
+    if (!(ShmGet(key, 0, 0) == -1 && errno == ENOENT)) _exit(4);
+    maker = fork();
+    if (maker == 0) _exit(ShmGet(key, 4096, IPC_CREAT | 0600) >= 0 ? 0 : 1);
+    if (WaitChild(maker) != 0) _exit(5);
+    if (!(ShmGet(key, 0, 0) == -1 && errno == ENOENT)) _exit(6);  // gone with its creator
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(WaitChild(child), 0);
 }
 
 }  // namespace
