@@ -196,9 +196,9 @@ TEST_F(ProcTest, StandardMounts) {
 }
 
 TEST_F(ProcTest, RootListsStaticEntriesThenTasks) {
-  EXPECT_THAT(List("/proc"),
-              ElementsAre(".", "..", "cpuinfo", "filesystems", "loadavg", "meminfo", "mounts",
-                          "self", "stat", "sys", "thread-self", "uptime", "version", "1"));
+  EXPECT_THAT(List("/proc"), ElementsAre(".", "..", "cpuinfo", "filesystems", "loadavg", "meminfo",
+                                         "mounts", "self", "stat", "sys", "sysvipc", "thread-self",
+                                         "uptime", "version", "1"));
   auto a = Stat("/proc");
   EXPECT_EQ(a.mode, S_IFDIR | 0555u);
   EXPECT_EQ(a.ino, 1u);
