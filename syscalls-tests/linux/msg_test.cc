@@ -89,19 +89,9 @@ msqid_ds Stat(int id) {
   return ds;
 }
 
-std::string ReadFile(const char* path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return "";
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
 long Sysctl(const char* name) {
-  return strtol(ReadFile((std::string("/proc/sys/kernel/") + name).c_str()).c_str(), nullptr, 10);
+  return strtol(ReadWholeFile((std::string("/proc/sys/kernel/") + name).c_str()).c_str(), nullptr,
+                10);
 }
 
 bool WriteFile(const char* path, const std::string& text) {
@@ -112,18 +102,12 @@ bool WriteFile(const char* path, const std::string& text) {
   return ok;
 }
 
-int WaitExit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // Sleeps until `pid` is blocked in the kernel (state S in /proc/pid/stat),
 // up to 5 s.
 bool WaitBlocked(pid_t pid) {
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
   for (int i = 0; i < 5000; ++i) {
-    const std::string s = ReadFile(path.c_str());
+    const std::string s = ReadWholeFile(path.c_str());
     const size_t paren = s.rfind(')');
     if (paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'S') {
       usleep(20000);  // let it settle into the wait
@@ -420,7 +404,7 @@ TEST(MsgBlockTest, SendWakesAWaitingReceiver) {
   ASSERT_TRUE(WaitBlocked(child));
   ASSERT_THAT(Send(q.id(), 3, "no"), SyscallSucceeds());  // not the type it waits for
   ASSERT_THAT(Send(q.id(), 9, "ok"), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   msqid_ds ds = Stat(q.id());
   EXPECT_EQ(ds.msg_qnum, 1u);
   EXPECT_EQ(ds.msg_lrpid, child);
@@ -437,7 +421,7 @@ TEST(MsgBlockTest, TooLargeMessageWakesAReceiverWithE2BIG) {
   ASSERT_GT(child, 0);
   ASSERT_TRUE(WaitBlocked(child));
   ASSERT_THAT(Send(q.id(), 1, "long"), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_EQ(Stat(q.id()).msg_qnum, 1u);
 }
 
@@ -455,7 +439,7 @@ TEST(MsgBlockTest, ReceiveWakesAWaitingSender) {
   EXPECT_EQ(Stat(q.id()).msg_qnum, 1u);
   Msg m;
   ASSERT_THAT(Recv(q.id(), 0, 0, &m), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   ASSERT_THAT(Recv(q.id(), 0, IPC_NOWAIT, &m), SyscallSucceeds());
   EXPECT_EQ(m.type, 2);
 }
@@ -478,8 +462,8 @@ TEST(MsgBlockTest, RemovalWakesReceiversAndSendersWithEIDRM) {
   ASSERT_TRUE(WaitBlocked(sender));
   ASSERT_THAT(MsgCtl(q.id(), IPC_RMID, nullptr), SyscallSucceeds());
   q.release();
-  EXPECT_EQ(WaitExit(receiver), 0);
-  EXPECT_EQ(WaitExit(sender), 0);
+  EXPECT_EQ(WaitExitCode(receiver), 0);
+  EXPECT_EQ(WaitExitCode(sender), 0);
 }
 
 void NoopHandler(int) {}
@@ -498,7 +482,7 @@ TEST(MsgBlockTest, SignalInterruptsWithEINTREvenWithSARestart) {
   }
   ASSERT_TRUE(WaitBlocked(child));
   ASSERT_THAT(kill(child, SIGUSR1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
 }
 
 TEST(MsgBlockTest, SignalInterruptsABlockedSender) {
@@ -517,7 +501,7 @@ TEST(MsgBlockTest, SignalInterruptsABlockedSender) {
   }
   ASSERT_TRUE(WaitBlocked(child));
   ASSERT_THAT(kill(child, SIGUSR1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_EQ(Stat(q.id()).msg_qnum, 1u);
 }
 
@@ -640,7 +624,7 @@ TEST(MsgProcTest, SysvipcMsgListsTheQueue) {
   Queue q(0640, key);
   ASSERT_GE(q.id(), 0);
   ASSERT_THAT(Send(q.id(), 1, "abc"), SyscallSucceeds());
-  const std::string text = ReadFile("/proc/sysvipc/msg");
+  const std::string text = ReadWholeFile("/proc/sysvipc/msg");
   EXPECT_EQ(
       text.rfind("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  "
                  "cuid  cgid      stime      rtime      ctime\n",
@@ -669,7 +653,7 @@ TEST(MsgProcTest, RootSetsTheLimitsOfItsNamespace) {
     _exit(0);
   }
   ASSERT_GT(child, 0);
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_GT(Sysctl("msgmax"), 100);
 }
 

@@ -92,28 +92,11 @@ bool WaitCount(int id, int num, int cmd, long n) {
   return false;
 }
 
-std::string ReadFile(const char* path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return "";
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
 std::vector<long> SemLimits() {
-  std::istringstream in(ReadFile("/proc/sys/kernel/sem"));
+  std::istringstream in(ReadWholeFile("/proc/sys/kernel/sem"));
   std::vector<long> v(4, 0);
   for (long& x : v) in >> x;
   return v;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // --- semget ---
@@ -357,7 +340,7 @@ TEST(SemBlockTest, IncrementWakesAWaiter) {
   ASSERT_GT(child, 0);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));
   EXPECT_THAT(SemCtl(s.id(), 0, GETPID), SyscallSucceedsWithValue(child));
 }
@@ -376,7 +359,7 @@ TEST(SemBlockTest, ZeroWakesAWaitForZero) {
   ASSERT_TRUE(WaitCount(s.id(), 0, GETZCNT, 1));
   EXPECT_THAT(SemCtl(s.id(), 0, GETNCNT), SyscallSucceedsWithValue(0));
   ASSERT_THAT(Op(s.id(), 0, -2), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
 }
 
 TEST(SemBlockTest, WaitersWakeInArrivalOrder) {
@@ -394,12 +377,12 @@ TEST(SemBlockTest, WaitersWakeInArrivalOrder) {
     ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, i + 1));
   }
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(kids[0]), 0);
+  EXPECT_EQ(WaitExitCode(kids[0]), 0);
   EXPECT_THAT(SemCtl(s.id(), 0, GETNCNT), SyscallSucceedsWithValue(1));
   int status;
   EXPECT_EQ(waitpid(kids[1], &status, WNOHANG), 0);  // still waiting
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(kids[1]), 0);
+  EXPECT_EQ(WaitExitCode(kids[1]), 0);
 }
 
 TEST(SemBlockTest, LaterSmallerRequestIsNotHeldUp) {
@@ -421,9 +404,9 @@ TEST(SemBlockTest, LaterSmallerRequestIsNotHeldUp) {
   }
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 2));
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(small), 0);
+  EXPECT_EQ(WaitExitCode(small), 0);
   ASSERT_THAT(Op(s.id(), 0, 3), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(big), 0);
+  EXPECT_EQ(WaitExitCode(big), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));
 }
 
@@ -439,7 +422,7 @@ TEST(SemBlockTest, RemovalWakesWaitersWithEIDRM) {
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(SemCtl(s.id(), 0, IPC_RMID), SyscallSucceeds());
   s.release();
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
 }
 
 void NoopHandler(int) {}
@@ -458,7 +441,7 @@ TEST(SemBlockTest, SignalInterruptsWithEINTREvenWithSARestart) {
   }
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(kill(child, SIGUSR1), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(SemCtl(s.id(), 0, GETNCNT), SyscallSucceedsWithValue(0));
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));
 }
@@ -474,7 +457,7 @@ TEST(SemUndoTest, AppliedWhenTheProcessExits) {
     sembuf ops[2] = {{0, -1, SEM_UNDO}, {1, 4, SEM_UNDO}};
     _exit(SemOp(s.id(), ops, 2) == 0 ? 0 : 1);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(1));
   EXPECT_THAT(GetVal(s.id(), 1), SyscallSucceedsWithValue(0));
   EXPECT_THAT(SemCtl(s.id(), 1, GETPID), SyscallSucceedsWithValue(child));
@@ -489,7 +472,7 @@ TEST(SemUndoTest, ClampedAtZero) {
     if (Op(s.id(), 0, -2) != 0) _exit(2);  // without undo
     _exit(0);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));  // 1 - 3, clamped
 }
 
@@ -513,7 +496,7 @@ TEST(SemUndoTest, SetValClearsAdjustments) {
     if (SemCtl(s.id(), 0, SETVAL, 5) != 0) _exit(2);
     _exit(0);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(5));
 }
 
@@ -527,7 +510,7 @@ TEST(SemUndoTest, SetAllClearsAdjustments) {
     if (SemCtlPtr(s.id(), 0, SETALL, vals) != 0) _exit(2);
     _exit(0);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 1), SyscallSucceedsWithValue(4));
 }
 
@@ -550,7 +533,7 @@ TEST(SemUndoTest, ThreadsShareTheListUntilTheLastExits) {
     if (pthread_join(th, &ret) != 0 || ret != nullptr) _exit(2);
     _exit(GetVal(id, 0) == 1 ? 0 : 3);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));
 }
 
@@ -562,10 +545,10 @@ TEST(SemUndoTest, ForkedChildDoesNotInheritTheList) {
     if (Op(s.id(), 0, 2, SEM_UNDO) != 0) _exit(1);
     const pid_t grandchild = fork();
     if (grandchild == 0) _exit(0);
-    if (WaitExit(grandchild) != 0) _exit(2);
+    if (WaitExitCode(grandchild) != 0) _exit(2);
     _exit(GetVal(s.id(), 0) == 2 ? 0 : 3);
   }
-  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(0));
 }
 
@@ -608,7 +591,7 @@ TEST(SemCtlTest, SetValWakesWaiters) {
   }
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(SemCtl(s.id(), 0, SETVAL, 3), SyscallSucceeds());
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_THAT(GetVal(s.id(), 0), SyscallSucceedsWithValue(1));
 }
 
@@ -743,7 +726,7 @@ TEST(SemProcTest, SysvipcSemListsTheSet) {
   const key_t key = UniqueKey();
   SemSet s(3, 0640, key);
   ASSERT_GE(s.id(), 0);
-  const std::string text = ReadFile("/proc/sysvipc/sem");
+  const std::string text = ReadWholeFile("/proc/sysvipc/sem");
   EXPECT_EQ(
       text.rfind("       key      semid perms      nsems   uid   gid  cuid  cgid      otime      "
                  "ctime\n",
@@ -756,7 +739,7 @@ TEST(SemProcTest, SysvipcSemListsTheSet) {
 }
 
 TEST(SemProcTest, SysctlShowsFourLimits) {
-  const std::string text = ReadFile("/proc/sys/kernel/sem");
+  const std::string text = ReadWholeFile("/proc/sys/kernel/sem");
   const std::vector<long> lim = SemLimits();
   for (long v : lim) EXPECT_GT(v, 0) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\t'), 3) << text;
@@ -782,7 +765,7 @@ TEST(SemProcTest, RootSetsTheLimitsOfItsNamespace) {
     _exit(0);
   }
   ASSERT_GT(child, 0);
-  EXPECT_EQ(WaitExit(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
   EXPECT_GT(SemLimits()[0], 10);  // ours are untouched
 }
 

@@ -642,17 +642,6 @@ TEST(ShmNamespaceTest, NewIpcWithSysvsemIsEINVAL) {
 
 // --- /proc/sysvipc/shm and kernel.shm* ---
 
-std::string ReadProcFile(const char* path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return "";
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
 bool WriteProcFile(const char* path, const char* text) {
   int fd = open(path, O_WRONLY);
   if (fd < 0) return false;
@@ -662,14 +651,8 @@ bool WriteProcFile(const char* path, const char* text) {
 }
 
 unsigned long ShmSysctl(const char* name) {
-  return strtoul(ReadProcFile((std::string("/proc/sys/kernel/") + name).c_str()).c_str(), nullptr,
+  return strtoul(ReadWholeFile((std::string("/proc/sys/kernel/") + name).c_str()).c_str(), nullptr,
                  10);
-}
-
-int WaitChild(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 TEST(ShmProcTest, SysvipcShmListsTheSegment) {
@@ -679,7 +662,7 @@ TEST(ShmProcTest, SysvipcShmListsTheSegment) {
   void* p = ShmAt(s.id(), nullptr, 0);
   ASSERT_NE(p, reinterpret_cast<void*>(-1));
   static_cast<char*>(p)[0] = 1;  // one resident page
-  const std::string text = ReadProcFile("/proc/sysvipc/shm");
+  const std::string text = ReadWholeFile("/proc/sysvipc/shm");
   ASSERT_THAT(ShmDt(p), SyscallSucceeds());
   EXPECT_EQ(
       text.rfind("       key      shmid perms                  size  cpid  lpid nattch   uid   "
@@ -700,7 +683,7 @@ TEST(ShmProcTest, SysctlsMatchIpcInfo) {
   EXPECT_EQ(ShmSysctl("shmmax"), info.shmmax);
   EXPECT_EQ(ShmSysctl("shmall"), info.shmall);
   EXPECT_EQ(ShmSysctl("shmmni"), info.shmmni);
-  const std::string forced = ReadProcFile("/proc/sys/kernel/shm_rmid_forced");
+  const std::string forced = ReadWholeFile("/proc/sys/kernel/shm_rmid_forced");
   EXPECT_TRUE(forced == "0\n" || forced == "1\n") << forced;
 }
 
@@ -720,7 +703,7 @@ TEST(ShmProcTest, RootSetsTheLimitsOfItsNamespace) {
     _exit(0);
   }
   ASSERT_GT(child, 0);
-  EXPECT_EQ(WaitChild(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
 }
 
 // shm_rmid_forced: setting it destroys the orphans (segments whose creator
@@ -733,19 +716,19 @@ TEST(ShmProcTest, RmidForcedDestroysOrphans) {
     const key_t key = 0x1234;
     pid_t maker = fork();
     if (maker == 0) _exit(ShmGet(key, 4096, IPC_CREAT | 0600) >= 0 ? 0 : 1);
-    if (WaitChild(maker) != 0) _exit(1);
+    if (WaitExitCode(maker) != 0) _exit(1);
     const int orphan = static_cast<int>(ShmGet(key, 0, 0));
     if (orphan < 0) _exit(2);  // kept while shm_rmid_forced is 0
     if (!WriteProcFile("/proc/sys/kernel/shm_rmid_forced", "1\n")) _exit(3);
     if (!(ShmGet(key, 0, 0) == -1 && errno == ENOENT)) _exit(4);
     maker = fork();
     if (maker == 0) _exit(ShmGet(key, 4096, IPC_CREAT | 0600) >= 0 ? 0 : 1);
-    if (WaitChild(maker) != 0) _exit(5);
+    if (WaitExitCode(maker) != 0) _exit(5);
     if (!(ShmGet(key, 0, 0) == -1 && errno == ENOENT)) _exit(6);  // gone with its creator
     _exit(0);
   }
   ASSERT_GT(child, 0);
-  EXPECT_EQ(WaitChild(child), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
 }
 
 }  // namespace

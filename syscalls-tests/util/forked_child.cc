@@ -83,6 +83,14 @@ int WaitStatus(pid_t pid) {
   return status;
 }
 
+int WaitExitCode(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int KillAndReap(pid_t pid) {
   kill(pid, SIGKILL);
   return WaitStatus(pid);

@@ -37,6 +37,10 @@ pid_t ForkPausingChild();
 // wait failed).
 int WaitStatus(pid_t pid);
 
+// waitpid(pid), retried on EINTR: the exit code, 128 + the signal number if a
+// signal killed it, -1 if the wait failed.
+int WaitExitCode(pid_t pid);
+
 // SIGKILL to `pid`, then WaitStatus: ends a ForkPausingChild.
 int KillAndReap(pid_t pid);
 

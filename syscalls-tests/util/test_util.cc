@@ -1,5 +1,6 @@
 #include "syscalls-tests/util/test_util.h"
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -32,6 +33,17 @@ int OvercommitPolicy() {
   if (fscanf(f, "%d", &policy) != 1) policy = -1;
   fclose(f);
   return policy;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
 }
 
 bool HaveCapability(int cap) {

@@ -62,6 +62,10 @@ bool HaveCapability(int cap);
 // assume Linux's default, 0; the sandbox keeps no commit accounting and says 1.
 int OvercommitPolicy();
 
+// The whole contents of the file at `path` (a /proc file, say), or "" when it
+// cannot be opened.
+std::string ReadWholeFile(const std::string& path);
+
 // Skips the test when `cond` holds, naming the condition.
 #define SKIP_IF(cond)                            \
   do {                                           \
