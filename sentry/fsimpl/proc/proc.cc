@@ -275,7 +275,18 @@ void ProcFilesystem::Build() {
   random->Add("boot_id", sysctl(text(boot_id_ + "\n")));
   random->Add("uuid", sysctl([]() -> ErrnoOr<std::string> { return RandomUuid() + "\n"; }));
   kern->Add("cap_last_cap", sysctl(text("40\n")));
-  kern->Add("hostname", sysctl(text(config.hostname + "\n")));
+  // The reader's UTS namespace's names, up to a NUL (proc_do_uts_string).
+  auto uts_name = [this](bool host) {
+    return [this, host]() -> ErrnoOr<std::string> {
+      Task* t = Task::Current();
+      std::shared_ptr<kernel::UtsNamespace> uts =
+          t != nullptr ? t->uts_ns_snapshot() : kernel_.root_uts_namespace();
+      std::string name = host ? uts->hostname() : uts->domainname();
+      return name.substr(0, name.find('\0')) + "\n";
+    };
+  };
+  kern->Add("domainname", sysctl(uts_name(false)));
+  kern->Add("hostname", sysctl(uts_name(true)));
   kern->Add("ngroups_max", sysctl(text("65536\n")));
   kern->Add("osrelease", sysctl(text(std::string(kernel::kLinuxRelease) + "\n")));
   kern->Add("ostype", sysctl(text("Linux\n")));
