@@ -198,6 +198,12 @@ TEST(UnshareTest, NewutsIsVisibleInProcSys) {
     CHILD_CHECK(setdomainname("dom.example", 11) == 0);
     CHILD_CHECK(ReadFile("/proc/sys/kernel/hostname") == "proc-uts\n");
     CHILD_CHECK(ReadFile("/proc/sys/kernel/domainname") == "dom.example\n");
+    // Root may write them: the text up to a newline.
+    const int fd = open("/proc/sys/kernel/hostname", O_WRONLY);
+    CHILD_CHECK(fd >= 0);
+    CHILD_CHECK(write(fd, "by-proc\n", 8) == 8);
+    close(fd);
+    CHILD_CHECK(Nodename() == "by-proc");
   }));
 }
 

@@ -548,7 +548,10 @@ TEST_F(ProcTest, Sysctls) {
   const std::string u1 = Read("/proc/sys/kernel/random/uuid");
   EXPECT_TRUE(std::regex_match(u1, uuid)) << u1;
   EXPECT_NE(Read("/proc/sys/kernel/random/uuid"), u1);
-  EXPECT_THAT(Open("/proc/sys/kernel/hostname", O_WRONLY), FailsWith(EACCES));
+  EXPECT_THAT(Open("/proc/sys/kernel/ostype", O_WRONLY), FailsWith(EACCES));
+  // hostname is the UTS namespace's (root may write it).
+  EXPECT_EQ(Read("/proc/sys/kernel/hostname"), kernel_->config().hostname + "\n");
+  EXPECT_EQ(Read("/proc/sys/kernel/domainname"), "(none)\n");
   EXPECT_THAT(Open("/proc/sys/vm/overcommit_memory", O_RDWR | O_TRUNC), FailsWith(EACCES));
 }
 
