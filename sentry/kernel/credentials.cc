@@ -384,6 +384,19 @@ ExecTransition ExecCredentials(const Credentials& old, const ExecFile& file,
 
 // --- A task's credentials ---
 
+bool PtraceMayAccess(const Credentials& caller, const Credentials& target, bool target_dumpable,
+                     bool fscreds) {
+  const bool sys_ptrace = caller.HasCapability(CAP_SYS_PTRACE);
+  const uint32_t uid = fscreds ? caller.fsuid : caller.ruid;
+  const uint32_t gid = fscreds ? caller.fsgid : caller.rgid;
+  const bool same_ids = uid == target.euid && uid == target.suid && uid == target.ruid &&
+                        gid == target.egid && gid == target.sgid && gid == target.rgid;
+  if (!same_ids && !sys_ptrace) return false;
+  if (!target_dumpable && !sys_ptrace) return false;
+  const uint64_t caller_caps = fscreds ? caller.cap_effective : caller.cap_permitted;
+  return (target.cap_permitted & ~caller_caps) == 0 || sys_ptrace;
+}
+
 std::shared_ptr<const Credentials> Task::creds_snapshot() const {
   absl::MutexLock l(&creds_mu_);
   return creds_;

@@ -77,6 +77,17 @@ struct Credentials {
   bool operator==(const Credentials&) const = default;
 };
 
+// ptrace_may_access(target, PTRACE_MODE_*) between two processes (kernel/
+// ptrace.c's __ptrace_may_access with commoncap's cap_ptrace_access_check;
+// no LSM): the caller's ids (the fs ids with `fscreds`, else the real ones)
+// equal all three of the target's uids and gids, or CAP_SYS_PTRACE; a
+// target that is not dumpable needs CAP_SYS_PTRACE; and the target's
+// permitted capabilities must be within the caller's (its effective set with
+// `fscreds`, else the permitted one), or CAP_SYS_PTRACE. The same process is
+// always allowed (the caller checks that first).
+bool PtraceMayAccess(const Credentials& caller, const Credentials& target, bool target_dumpable,
+                     bool fscreds);
+
 // --- The set*id family (kernel/sys.c), with cap_task_fix_setuid's
 // capability changes. Each returns the new credentials or Linux's errno:
 // EINVAL for an unmapped id ((uint32_t)-1 where it is not "leave alone"),

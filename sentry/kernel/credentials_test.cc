@@ -387,5 +387,33 @@ TEST(ExecTest, RealRootWithAnotherEuidGetsPermittedNotEffective) {
   EXPECT_EQ(t.creds.suid, 1000u);
 }
 
+TEST(PtraceMayAccessTest, SameIdsNeedDumpabilityAndNoExtraCapabilities) {
+  EXPECT_TRUE(PtraceMayAccess(User(1000), User(1000), /*target_dumpable=*/true, false));
+  EXPECT_FALSE(PtraceMayAccess(User(1000), User(1000), /*target_dumpable=*/false, false));
+  // A target holding a capability the caller lacks (commoncap).
+  Credentials target = User(1000);
+  target.cap_permitted = CapMask(CAP_NET_RAW);
+  EXPECT_FALSE(PtraceMayAccess(User(1000), target, true, false));
+}
+
+TEST(PtraceMayAccessTest, AllThreeIdsMustMatch) {
+  EXPECT_FALSE(PtraceMayAccess(User(1000), User(1001), true, false));
+  Credentials target = User(1000);
+  target.suid = 0;  // a set-user-ID program that kept its saved id
+  EXPECT_FALSE(PtraceMayAccess(User(1000), target, true, false));
+  // The fs ids stand in for the real ones with fscreds.
+  Credentials caller = User(1000);
+  caller.ruid = 5;
+  EXPECT_FALSE(PtraceMayAccess(caller, User(1000), true, false));
+  EXPECT_TRUE(PtraceMayAccess(caller, User(1000), true, true));
+}
+
+TEST(PtraceMayAccessTest, CapSysPtraceOverridesEverything) {
+  Credentials target = Root();
+  target.suid = 7;
+  EXPECT_TRUE(PtraceMayAccess(Root(), target, /*target_dumpable=*/false, false));
+  EXPECT_FALSE(PtraceMayAccess(User(1000), Root(), true, false));
+}
+
 }  // namespace
 }  // namespace sentry::kernel

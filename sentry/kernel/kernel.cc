@@ -32,6 +32,9 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
   ipc_ns_ = std::make_shared<ipc::IpcNamespace>(*mf_);
+  ipc_ns_->set_inode(kInitIpcNsIno);
+  uts_ns_ =
+      std::make_shared<UtsNamespace>(kInitUtsNsIno, config_.hostname.substr(0, kUtsLen), "(none)");
   mqueue_ = std::make_unique<fsimpl::mqueue::MqueueNamespace>();
   // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
   // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
@@ -262,23 +265,29 @@ void Kernel::AddThreadGroupLocked(std::shared_ptr<ThreadGroup> tg) {
 
 void Kernel::RemoveThreadGroupLocked(pid_t tgid) { thread_groups_.erase(tgid); }
 
+std::shared_ptr<ipc::IpcNamespace> Kernel::NewIpcNamespace() {
+  auto ns = std::make_shared<ipc::IpcNamespace>(*mf_);
+  ns->set_inode(NewNamespaceInode());
+  return ns;
+}
+
+bool Kernel::PidInUseLocked(pid_t p) const {
+  if (tasks_.count(p) != 0 || thread_groups_.count(p) != 0) return true;
+  for (const auto& [tgid, tg] : thread_groups_) {
+    if (tg->pgid == p || tg->sid == p) return true;
+  }
+  return false;
+}
+
 ErrnoOr<pid_t> Kernel::AllocatePidLocked() {
   // Linux's pid_max on 64-bit machines with many CPUs is 4194304; ids go up
   // and wrap past 300 (RESERVED_PIDS), skipping any still in use as a task,
   // process, group or session id.
-  constexpr pid_t kPidMax = 4194304;
   constexpr pid_t kReserved = 300;
-  auto used = [&](pid_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
-    if (tasks_.count(p) != 0 || thread_groups_.count(p) != 0) return true;
-    for (const auto& [tgid, tg] : thread_groups_) {
-      if (tg->pgid == p || tg->sid == p) return true;
-    }
-    return false;
-  };
   pid_t p = last_pid_;
   for (int tries = 0; tries < kPidMax; ++tries) {
     p = p + 1 >= kPidMax ? kReserved : p + 1;
-    if (!used(p)) {
+    if (!PidInUseLocked(p)) {
       last_pid_ = p;
       return p;
     }

@@ -29,6 +29,7 @@
 #include "sentry/arch/vdso/vdso.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/ipc/ipc.h"
+#include "sentry/kernel/namespaces.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
@@ -57,6 +58,9 @@ ABSL_CONST_INIT extern absl::Mutex tree_mu;
 // this version string, which is how tests know they run in the sandbox.
 inline constexpr char kLinuxRelease[] = "6.1.0";
 inline constexpr char kLinuxVersion[] = "#1 SMP PREEMPT_DYNAMIC sandbox";
+// pid_max: Linux's on 64-bit machines with many CPUs (/proc/sys/kernel/pid_max
+// shows the default for the CPU count; pids never reach this).
+inline constexpr pid_t kPidMax = 4194304;
 
 struct KernelConfig {
   bool strace = false;
@@ -138,6 +142,16 @@ class Kernel {
   const std::shared_ptr<ipc::IpcNamespace>& root_ipc_namespace() const { return ipc_ns_; }
   // POSIX message queues (sentry/fsimpl/mqueue).
   fsimpl::mqueue::MqueueNamespace& mqueue() const { return *mqueue_; }
+  // The initial UTS namespace (KernelConfig::hostname, domain "(none)");
+  // tasks hold theirs (Task::uts).
+  const std::shared_ptr<UtsNamespace>& root_uts_namespace() const { return uts_ns_; }
+  // A new, empty IPC namespace (clone and unshare with CLONE_NEWIPC).
+  std::shared_ptr<ipc::IpcNamespace> NewIpcNamespace();
+  // A namespace inode number for a new namespace (Linux's proc_alloc_inum).
+  uint32_t NewNamespaceInode() { return next_ns_inode_.fetch_add(1, std::memory_order_relaxed); }
+  // Whether `pid` is in use as a task, process, process group or session id
+  // (clone3's set_tid: EEXIST).
+  bool PidInUseLocked(pid_t pid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
 
   // The sandbox's boot clock, the one source of clock_gettime(CLOCK_BOOTTIME),
   // sysinfo's uptime and /proc/uptime: the Timekeeper's CLOCK_BOOTTIME, which
@@ -253,6 +267,8 @@ class Kernel {
   std::unique_ptr<FutexManager> futex_;
   std::shared_ptr<net::afunix::Namespace> unix_ns_;
   std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
+  std::shared_ptr<UtsNamespace> uts_ns_;
+  std::atomic<uint32_t> next_ns_inode_{kFirstDynamicNsIno};
   // POSIX message queues: their own object, to move into the IPC namespace.
   std::unique_ptr<fsimpl::mqueue::MqueueNamespace> mqueue_;
   mutable absl::Mutex gaps_mu_;

@@ -14,14 +14,18 @@
 #include "sentry/base/log.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/kernel/futex_exit.h"
+#include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/tty.h"
 
 namespace sentry::kernel {
 namespace {
 
+// The namespaces that need CAP_SYS_ADMIN (not CLONE_NEWUSER), and those the
+// sandbox can make.
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
-                                      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
+                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
+constexpr uint64_t kSupportedNamespaces = CLONE_NEWIPC | CLONE_NEWUTS;
 
 int64_t ToNs(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
 
@@ -32,13 +36,31 @@ std::string Basename(const std::string& path) {
   return base;
 }
 
+// flush_signal_handlers(t, 0): caught signals back to SIG_DFL, ignored
+// ones stay ignored, and every action loses its flags, mask and restorer.
+void FlushSignalHandlersLocked(SignalHandlers& h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) {
+  for (KSigaction& act : h.actions) {
+    if (act.handler != 1 /*SIG_IGN*/) act.handler = 0;
+    act.flags = 0;
+    act.restorer = 0;
+    act.mask = 0;
+  }
+}
+
 }  // namespace
 
 // --- clone ---
 
 const ipc::SemUndoList* Task::sem_undo() {
-  if (sem_undo_ == nullptr) sem_undo_ = std::make_shared<ipc::SemUndoList>(ipc_ns_);
+  if (sem_undo_ == nullptr) sem_undo_ = std::make_shared<ipc::SemUndoList>(ipc_ns_snapshot());
   return sem_undo_.get();
+}
+
+void Task::DetachSemUndo() {
+  // exit_sem: the last holder of the list applies its adjustments.
+  if (sem_undo_ == nullptr) return;
+  sem_undo_->set_exit_pid(tgid());
+  sem_undo_.reset();
 }
 
 void Task::InheritFrom(Task& parent, uint64_t flags) {
@@ -62,8 +84,12 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
   dumpable = parent.dumpable;
   fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
   fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
-  ipc_ns_ = (flags & CLONE_NEWIPC) ? std::make_shared<ipc::IpcNamespace>(kernel_.memory_file())
-                                   : parent.ipc_ns_;
+  // TODO(processes issue): the IPC namespace should hold the POSIX message
+  // queues too (Kernel::mqueue is the sandbox's one set).
+  if (flags & CLONE_NEWIPC) kernel_.RecordGap("CLONE_NEWIPC: POSIX message queues stay shared");
+  set_ipc_namespace((flags & CLONE_NEWIPC) ? kernel_.NewIpcNamespace() : parent.ipc_ns_snapshot());
+  set_uts_namespace((flags & CLONE_NEWUTS) ? parent.uts().Clone(kernel_.NewNamespaceInode())
+                                           : parent.uts_ns_snapshot());
   // copy_semundo: CLONE_SYSVSEM shares the undo list (making it first).
   if (flags & CLONE_SYSVSEM) {
     (void)parent.sem_undo();
@@ -87,25 +113,42 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if ((flags & CLONE_PARENT) && tg_.get() == kernel_.init_thread_group()) {
     return Errno(EINVAL);  // init (SIGNAL_UNKILLABLE) may not make siblings
   }
-  if ((flags & CLONE_PIDFD) && (flags & CLONE_THREAD)) return Errno(EINVAL);
-  if (flags & CLONE_PIDFD) {
-    kernel_.RecordGap("clone(CLONE_PIDFD)");
+  // A thread stays in its process's user and pid namespaces.
+  if ((flags & CLONE_THREAD) && (flags & (CLONE_NEWUSER | CLONE_NEWPID))) return Errno(EINVAL);
+  // CLONE_DETACHED is kept back for CLONE_PIDFD's sake.
+  if ((flags & CLONE_PIDFD) && (flags & (CLONE_DETACHED | CLONE_THREAD))) return Errno(EINVAL);
+  if (flags & CLONE_NEWUSER) {
+    // TODO(processes issue): user namespaces (they need no privilege in Linux).
+    kernel_.RecordGap("clone(CLONE_NEWUSER): user namespaces");
     return Errno(EINVAL);
   }
-  // CLONE_NEWIPC is implemented (sentry/kernel/ipc); the other namespaces not yet.
+  // copy_namespaces: CAP_SYS_ADMIN first, then CLONE_NEWIPC without the
+  // semaphore undo list it leaves behind.
+  if ((flags & kCloneNamespaces) && !creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
   if ((flags & CLONE_NEWIPC) && (flags & CLONE_SYSVSEM)) return Errno(EINVAL);
-  if ((flags & CLONE_NEWIPC) && !creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
-  if (flags & kCloneNamespaces & ~uint64_t{CLONE_NEWIPC}) {
-    // TODO(processes issue): namespaces of the sandbox's own.
-    kernel_.RecordGap("clone with new namespaces (CLONE_NEW*)");
-    return Errno(creds().HasCapability(CAP_SYS_ADMIN) ? EINVAL : EPERM);
+  if (flags & kCloneNamespaces & ~kSupportedNamespaces) {
+    // TODO(processes issue): mount, pid, network, cgroup and time namespaces.
+    kernel_.RecordGap("clone with new mnt/pid/net/cgroup/time namespaces");
+    return Errno(EINVAL);
+  }
+  // alloc_pid's set_tid checks (one level: one pid namespace).
+  if (a.set_tid != 0) {
+    if (a.set_tid < 1 || a.set_tid >= kPidMax) return Errno(EINVAL);
+    if (!creds().HasCapability(CAP_SYS_ADMIN) && !creds().HasCapability(CAP_CHECKPOINT_RESTORE)) {
+      return Errno(EPERM);
+    }
   }
   if (exiting()) return Errno(kERESTARTNOINTR);
 
   pid_t tid;
   {
     absl::MutexLock l(&tree_mu);
-    ASSIGN_OR_RETURN(tid, kernel_.AllocatePidLocked());
+    if (a.set_tid != 0) {
+      if (kernel_.PidInUseLocked(a.set_tid)) return Errno(EEXIST);
+      tid = a.set_tid;
+    } else {
+      ASSIGN_OR_RETURN(tid, kernel_.AllocatePidLocked());
+    }
   }
   auto child = std::make_shared<Task>(kernel_, tid);
   // The parent's FP state is copied: pull it from the platform first.
@@ -132,6 +175,8 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
       tg->handlers = std::make_shared<SignalHandlers>();
       absl::MutexLock l(&tree_mu);
       tg->handlers->actions = tg_->handlers->actions;
+      // CLONE_CLEAR_SIGHAND: flush_signal_handlers(child, 0), as execve.
+      if (flags & CLONE_CLEAR_SIGHAND) FlushSignalHandlersLocked(*tg->handlers);
     }
   }
   child->tg_ = tg;
@@ -167,9 +212,22 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   }
   if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();
   std::shared_ptr<VforkWait> vfork = child->vfork_;
+  // CLONE_PIDFD: a pidfd in the parent's table (close-on-exec; a child that
+  // shares the table sees it too), its number stored before the child
+  // exists: a fault is EFAULT and no child.
+  int pidfd = -1;
+  if (flags & CLONE_PIDFD) {
+    ASSIGN_OR_RETURN(pidfd, fds_->Install(std::make_shared<PidFd>(tg, 0), /*cloexec=*/true, 0,
+                                          rlimit_of(RLIMIT_NOFILE).rlim_cur));
+    if (!mem_->mm->CopyOutObj(UserPtr<int32_t>(a.pidfd), int32_t{pidfd}).ok()) {
+      [[maybe_unused]] auto r = fds_->Close(pidfd);
+      return Errno(EFAULT);
+    }
+  }
   if (flags & CLONE_PARENT_SETTID) {
-    // Linux writes it in the parent (and, with CLONE_VM, so in the child).
-    if (!mem_->mm->CopyOutObj(UserPtr<int32_t>(a.parent_tid), tid).ok()) return Errno(EFAULT);
+    // Linux writes it in the parent (and, with CLONE_VM, so in the child),
+    // ignoring a fault.
+    [[maybe_unused]] auto r = mem_->mm->CopyOutObj(UserPtr<int32_t>(a.parent_tid), tid);
   }
   if (flags & CLONE_CHILD_SETTID) {
     // Written in the child's memory before it runs.
@@ -180,7 +238,18 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if (tg_->group_exiting) {
     // A fatal signal came meanwhile: the clone never happened.
     tree_mu.Unlock();
+    if (pidfd >= 0) {
+      [[maybe_unused]] auto r = fds_->Close(pidfd);
+    }
     return Errno(kERESTARTNOINTR);
+  }
+  if (a.set_tid != 0 && kernel_.PidInUseLocked(tid)) {
+    // Taken meanwhile by another clone.
+    tree_mu.Unlock();
+    if (pidfd >= 0) {
+      [[maybe_unused]] auto r = fds_->Close(pidfd);
+    }
+    return Errno(EEXIST);
   }
   {
     if (!(flags & CLONE_THREAD)) {
@@ -208,6 +277,60 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     }
   }
   return tid;
+}
+
+// --- unshare ---
+
+ErrnoOrOk Task::Unshare(uint64_t flags) {
+  // ksys_unshare's implications.
+  if (flags & CLONE_NEWUSER) flags |= CLONE_THREAD | CLONE_FS;
+  if (flags & CLONE_VM) flags |= CLONE_SIGHAND;
+  if (flags & CLONE_SIGHAND) flags |= CLONE_THREAD;
+  if (flags & CLONE_NEWNS) flags |= CLONE_FS;
+  // check_unshare_flags.
+  constexpr uint64_t kAllowed = CLONE_THREAD | CLONE_FS | CLONE_NEWNS | CLONE_SIGHAND | CLONE_VM |
+                                CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS | CLONE_NEWIPC |
+                                CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP |
+                                CLONE_NEWTIME;
+  if (flags & ~kAllowed) return Errno(EINVAL);
+  // Sharing the process, the signal actions or the memory cannot be undone:
+  // those flags are accepted only when nothing is shared.
+  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) {
+    absl::MutexLock l(&tree_mu);
+    if (tg_->tasks.size() > 1) return Errno(EINVAL);
+    if (flags & CLONE_SIGHAND) {
+      for (ThreadGroup* g : kernel_.ThreadGroupsLocked()) {
+        if (g != tg_.get() && !g->zombie && g->handlers == tg_->handlers) return Errno(EINVAL);
+      }
+    }
+    // current_is_single_threaded(): no other task uses the memory (a vfork
+    // parent, a CLONE_VM child).
+    if ((flags & CLONE_VM) && mem_.use_count() > 1) return Errno(EINVAL);
+  }
+  if (flags & CLONE_NEWUSER) {
+    // TODO(processes issue): user namespaces.
+    kernel_.RecordGap("unshare(CLONE_NEWUSER): user namespaces");
+    return Errno(EINVAL);
+  }
+  if ((flags & kCloneNamespaces) && !creds().HasCapability(CAP_SYS_ADMIN)) return Errno(EPERM);
+  if (flags & kCloneNamespaces & ~kSupportedNamespaces) {
+    // TODO(processes issue): mount, pid (for the children), network, cgroup
+    // and time namespaces.
+    kernel_.RecordGap("unshare of mnt/pid/net/cgroup/time namespaces");
+    return Errno(EINVAL);
+  }
+  // Nothing can fail from here.
+  if ((flags & CLONE_FS) && fs_.use_count() > 1) fs_ = fs_->Clone();
+  if ((flags & CLONE_FILES) && fds_.use_count() > 1) fds_ = fds_->Fork();
+  if (flags & CLONE_NEWIPC) {
+    kernel_.RecordGap("CLONE_NEWIPC: POSIX message queues stay shared");
+    set_ipc_namespace(kernel_.NewIpcNamespace());
+  }
+  if (flags & CLONE_NEWUTS) set_uts_namespace(uts().Clone(kernel_.NewNamespaceInode()));
+  // CLONE_SYSVSEM (and CLONE_NEWIPC, which implies it) detach from the System V
+  // semaphore undo list as exit does.
+  if (flags & (CLONE_SYSVSEM | CLONE_NEWIPC)) DetachSemUndo();
+  return Ok();
 }
 
 // --- execve ---
@@ -311,12 +434,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
       h->actions = tg_->handlers->actions;
       tg_->handlers = h;
     }
-    for (KSigaction& act : tg_->handlers->actions) {
-      if (act.handler != 1 /*SIG_IGN*/) act.handler = 0;
-      act.flags = 0;
-      act.restorer = 0;
-      act.mask = 0;
-    }
+    FlushSignalHandlersLocked(*tg_->handlers);
     tg_->did_exec = true;
     saved_mask_.reset();
   }
@@ -386,11 +504,8 @@ void Task::KillBySignal(int sig, bool core) {
 
 void Task::FinishExit() {
   // exit_sem and exit_shm, before the parent hears.
-  if (sem_undo_ != nullptr) {
-    sem_undo_->set_exit_pid(tgid());
-    sem_undo_.reset();
-  }
-  ipc_ns_->ShmTaskExit(tid_);
+  DetachSemUndo();
+  ipc().ShmTaskExit(tid_);
   ReleaseMemory(/*exec=*/false);
   ReleaseVfork();
   // The stub thread goes now, and the files are closed before the parent

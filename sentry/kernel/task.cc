@@ -53,7 +53,31 @@ Task* Task::Current() { return current_task; }
 Task::CurrentScope::CurrentScope(Task* t) : saved_(current_task) { current_task = t; }
 Task::CurrentScope::~CurrentScope() { current_task = saved_; }
 
-Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {}
+Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {
+  absl::MutexLock l(&ns_mu_);
+  ipc_ns_ = k.root_ipc_namespace();
+  uts_ns_ = k.root_uts_namespace();
+}
+
+std::shared_ptr<ipc::IpcNamespace> Task::ipc_ns_snapshot() const {
+  absl::MutexLock l(&ns_mu_);
+  return ipc_ns_;
+}
+
+std::shared_ptr<UtsNamespace> Task::uts_ns_snapshot() const {
+  absl::MutexLock l(&ns_mu_);
+  return uts_ns_;
+}
+
+void Task::set_ipc_namespace(std::shared_ptr<ipc::IpcNamespace> ns) {
+  absl::MutexLock l(&ns_mu_);
+  ipc_ns_ = std::move(ns);
+}
+
+void Task::set_uts_namespace(std::shared_ptr<UtsNamespace> ns) {
+  absl::MutexLock l(&ns_mu_);
+  uts_ns_ = std::move(ns);
+}
 
 Task::~Task() {
   // The context may hold a stub thread in the address space: it goes first.
@@ -190,7 +214,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
 
   fds_ = std::make_shared<FdTable>();
-  ipc_ns_ = kernel_.root_ipc_namespace();
+  set_ipc_namespace(kernel_.root_ipc_namespace());
   fs_ = std::make_shared<FsContext>(kernel_.vfs().Root(), kernel_.vfs().Root(), 022);
   if (!args.cwd.empty()) {
     const vfs::AccessCreds creds = access_creds();

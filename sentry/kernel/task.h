@@ -41,6 +41,7 @@
 #include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/itimers.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/namespaces.h"
 #include "sentry/mm/mm.h"
 #include "sentry/waiter/waiter.h"
 
@@ -233,11 +234,25 @@ class Task : public std::enable_shared_from_this<Task> {
   mm::MemoryManager& mm() { return *mem_->mm; }
   const std::shared_ptr<GuestMemory>& memory() { return mem_; }
   FdTable& fds() { return *fds_; }
-  ipc::IpcNamespace& ipc() { return *ipc_ns_; }
-  void set_ipc_namespace(std::shared_ptr<ipc::IpcNamespace> ns) { ipc_ns_ = std::move(ns); }
+  // --- Namespaces (namespaces.h). Replaced only by the task's own thread
+  // (unshare, setns), under ns_mu_; its own thread reads them without it,
+  // any other thread takes a snapshot. ---
+  ipc::IpcNamespace& ipc() ABSL_NO_THREAD_SAFETY_ANALYSIS { return *ipc_ns_; }
+  UtsNamespace& uts() ABSL_NO_THREAD_SAFETY_ANALYSIS { return *uts_ns_; }
+  std::shared_ptr<ipc::IpcNamespace> ipc_ns_snapshot() const;
+  std::shared_ptr<UtsNamespace> uts_ns_snapshot() const;
+  void set_ipc_namespace(std::shared_ptr<ipc::IpcNamespace> ns);
+  void set_uts_namespace(std::shared_ptr<UtsNamespace> ns);
+  // unshare(2) of the calling task (after the syscall's flag checks):
+  // CLONE_FILES, CLONE_FS, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_SYSVSEM and the
+  // no-op CLONE_THREAD/CLONE_SIGHAND/CLONE_VM of a lone thread.
+  ErrnoOrOk Unshare(uint64_t flags);
   // The task's semaphore undo list, made at its first SEM_UNDO (the task's
   // own thread only).
   const ipc::SemUndoList* sem_undo();
+  // Leaves the undo list (applying it if this was its last holder): exit,
+  // unshare(CLONE_SYSVSEM) and joining another IPC namespace.
+  void DetachSemUndo();
   const std::shared_ptr<FdTable>& fd_table_ptr() { return fds_; }
   arch::Registers& regs() { return regs_; }
   arch::FpState& fp() { return fp_; }
@@ -292,6 +307,8 @@ class Task : public std::enable_shared_from_this<Task> {
   void set_cwd(vfs::VirtualDentry vd) { fs_->set_cwd(std::move(vd)); }
   void set_fs_root(vfs::VirtualDentry vd) { fs_->set_root(std::move(vd)); }
   uint32_t umask() const { return fs_->umask(); }
+  // Whether another task shares the filesystem context (CLONE_FS).
+  bool fs_context_shared() const { return fs_.use_count() > 1; }
   void set_umask(uint32_t m) { fs_->set_umask(m); }
 
   // --- Processes (process.cc). ---
@@ -304,6 +321,10 @@ class Task : public std::enable_shared_from_this<Task> {
     uint64_t parent_tid = 0;
     uint64_t child_tid = 0;
     uint64_t tls = 0;
+    // CLONE_PIDFD: where the pidfd's number goes (clone: parent_tid).
+    uint64_t pidfd = 0;
+    // clone3's set_tid (one level: the sandbox has one pid namespace); 0: any.
+    pid_t set_tid = 0;
   };
   ErrnoOr<pid_t> Clone(const CloneArgs& args);
   // execve(2) of an already opened file (argv and envp copied in).
@@ -516,8 +537,11 @@ class Task : public std::enable_shared_from_this<Task> {
   std::shared_ptr<GuestMemory> mem_;
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<FdTable> fds_;
-  // System V IPC (CLONE_NEWIPC gives a child a fresh one).
-  std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
+  // System V IPC (CLONE_NEWIPC gives a child a fresh one) and the host and
+  // domain names (CLONE_NEWUTS a copy). ns_mu_ is a leaf.
+  mutable absl::Mutex ns_mu_;
+  std::shared_ptr<ipc::IpcNamespace> ipc_ns_ ABSL_GUARDED_BY(ns_mu_);
+  std::shared_ptr<UtsNamespace> uts_ns_ ABSL_GUARDED_BY(ns_mu_);
   // Shared with the tasks cloned with CLONE_SYSVSEM; applied when the last
   // of them exits (exit_sem).
   std::shared_ptr<ipc::SemUndoList> sem_undo_;

@@ -269,7 +269,7 @@ const Entry kEntries[] = {
   // Processes and signals.
   {15,  RtSigreturn,   kFull, "", {}},
   {34,  Pause,         kFull, "", {}},
-  {56,  Clone,         kPartial, "CLONE_PIDFD and the CLONE_NEW* namespaces but CLONE_NEWIPC are refused (counted)",
+  {56,  Clone,         kPartial, "namespaces: CLONE_NEWIPC (System V IPC; POSIX message queues stay the sandbox's one set, counted) and CLONE_NEWUTS; CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP (EPERM without CAP_SYS_ADMIN, else EINVAL) and CLONE_NEWUSER (EINVAL) are refused (counted)",
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
@@ -280,7 +280,8 @@ const Entry kEntries[] = {
   {127, RtSigpending,  kFull, "", {A::kPtr, A::kUDec}},
   {128, RtSigtimedwait, kFull, "", {A::kSigset, A::kPtr, A::kPtr, A::kUDec}},
   {129, RtSigqueueinfo, kFull, "", {A::kDec, A::kSignal, A::kPtr}},
-  {434, PidfdOpen,     kPartial, "PIDFD_THREAD is EINVAL (counted); clone's CLONE_PIDFD is refused", {A::kDec, A::kHex}},
+  {434, PidfdOpen,     kPartial, "PIDFD_THREAD is EINVAL (counted)", {A::kDec, A::kHex}},
+  {438, PidfdGetfd,    kFull, "", {A::kFd, A::kDec, A::kHex}},
   {424, PidfdSendSignal, kPartial, "the PIDFD_SIGNAL_* flags are EINVAL (counted)", {A::kFd, A::kSignal, A::kPtr, A::kHex}},
   {130, RtSigsuspend,  kFull, "", {A::kSigset, A::kUDec}},
   {131, Sigaltstack,   kFull, "", {A::kPtr, A::kPtr}},
@@ -300,7 +301,12 @@ const Entry kEntries[] = {
   {247, Waitid,        kPartial, "rusage reports the child's CPU time as user time only", {A::kDec, A::kDec, A::kPtr, A::kHex, A::kPtr}},
   {297, RtTgsigqueueinfo, kFull, "", {A::kDec, A::kDec, A::kSignal, A::kPtr}},
   {322, Execveat,      kPartial, "as execve", {A::kFd, A::kPath, A::kPtr, A::kPtr, A::kHex}},
-  {435, Clone3,        kPartial, "as clone; set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are refused (counted)", {A::kPtr, A::kUDec}},
+  {435, Clone3,        kPartial, "as clone (CLONE_NEWTIME too is refused); CLONE_INTO_CGROUP is EINVAL (counted: no cgroups); set_tid has one level (one pid namespace)", {A::kPtr, A::kUDec}},
+  {272, Unshare,       kPartial, "CLONE_FILES, CLONE_FS, CLONE_NEWIPC (as clone's), CLONE_NEWUTS, CLONE_SYSVSEM, and CLONE_THREAD/CLONE_SIGHAND/CLONE_VM when nothing is shared; CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME (EPERM without CAP_SYS_ADMIN, else EINVAL) and CLONE_NEWUSER (EINVAL) are refused (counted)",
+                       {A::kHex}},
+  {308, Setns,         kFull, "nsfs files (/proc/<pid>/ns/*) and pidfds; the sandbox has one mnt, pid, net, user, cgroup and time namespace, the caller's, and joining it does what Linux does for that case", {A::kFd, A::kHex}},
+  {170, Sethostname,   kFull, "", {A::kInBuf, A::kDec}},
+  {171, Setdomainname, kFull, "", {A::kInBuf, A::kDec}},
   // Pipes, eventfd, poll and epoll (sys_pipe.cc, sys_poll.cc, sys_epoll.cc;
   // sentry/fsimpl/{pipe,eventfd,epoll}).
   {22,  Pipe,          kFull, "", {A::kPtr}},
@@ -337,7 +343,6 @@ const Entry kEntries[] = {
 const std::pair<int, const char*> kNotes[] = {
     {334, "rseq: glibc falls back when it is missing"},
     {278, "vmsplice: pipes have no page references to guest memory yet"},
-    {438, "pidfd_getfd: taking another process's fds is not implemented"},
 };
 
 SyscallTable Build() {

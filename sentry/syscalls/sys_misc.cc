@@ -53,12 +53,12 @@ SyscallResult Personality(Task& t, const SyscallArgs& a) {
 SyscallResult Uname(Task& t, const SyscallArgs& a) {
   struct utsname u;
   Set(u.sysname, "Linux");
-  Set(u.nodename, t.kernel().config().hostname);
+  Set(u.nodename, t.uts().hostname());
   Set(u.release, t.personality.load() & UNAME26 ? Uname26Release(kernel::kLinuxRelease)
                                                 : std::string(kernel::kLinuxRelease));
   Set(u.version, kernel::kLinuxVersion);
   Set(u.machine, "x86_64");
-  Set(u.domainname, "(none)");
+  Set(u.domainname, t.uts().domainname());
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct utsname>(0), u));
   return 0;
 }

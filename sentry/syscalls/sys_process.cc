@@ -12,6 +12,7 @@
 
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "sentry/kernel/pidfd.h"
@@ -199,13 +200,51 @@ SyscallResult PidfdSendSignal(Task& t, const SyscallArgs& a) {
     if (raw.si_signo != sig) return Errno(EINVAL);
   }
   absl::MutexLock l(&tree_mu);
-  // A process that has exited (a zombie, or reaped) can no longer be
-  // signalled: ESRCH, as Linux's pid_task() finds no task.
-  if (target.tasks.empty() || t.kernel().FindThreadGroupLocked(target.tgid()) != &target) {
-    return Errno(ESRCH);
-  }
+  // A reaped process can no longer be signalled: ESRCH, as Linux's
+  // pid_task() finds no task. A zombie still has one: the signal is
+  // accepted (and goes nowhere), as kill(2) of a zombie.
+  if (t.kernel().FindThreadGroupLocked(target.tgid()) != &target) return Errno(ESRCH);
   RETURN_IF_ERROR(SendToGroup(t, target, info));
   return 0;
+}
+
+// pidfd_getfd(pidfd, targetfd, flags): a duplicate (close-on-exec) of
+// another process's fd, if the caller may ptrace-attach to it
+// (PTRACE_MODE_ATTACH_REALCREDS).
+SyscallResult PidfdGetfd(Task& t, const SyscallArgs& a) {
+  if (a.Uint(2) != 0) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto f, t.fds().Get(a.Int(0)));
+  kernel::PidFd* pidfd = kernel::PidFd::From(*f);
+  if (pidfd == nullptr) return Errno(EBADF);
+  ThreadGroup& target = pidfd->thread_group();
+  pid_t tid = 0;
+  {
+    absl::MutexLock l(&tree_mu);
+    // Reaped, or exited (a zombie has no files left): ESRCH, as Linux 6.9+
+    // (6.1 said EBADF for a zombie).
+    if (t.kernel().FindThreadGroupLocked(target.tgid()) != &target) return Errno(ESRCH);
+    if (target.tasks.empty()) return Errno(ESRCH);
+    tid = target.tasks.front()->tid();
+  }
+  std::optional<ErrnoOr<std::shared_ptr<vfs::FileDescription>>> file;
+  const bool found = t.kernel().WithTask(tid, [&](Task& other) {
+    if (&other.thread_group() != &t.thread_group() &&
+        !kernel::PtraceMayAccess(t.creds(), *other.creds_snapshot(), other.dumpable == 1,
+                                 /*fscreds=*/false)) {
+      file.emplace(Errno(EPERM));
+      return;
+    }
+    if (other.exiting()) {
+      file.emplace(Errno(ESRCH));
+      return;
+    }
+    file.emplace(other.fds().Get(a.Int(1)));
+  });
+  if (!found) return Errno(ESRCH);
+  ASSIGN_OR_RETURN(std::shared_ptr<vfs::FileDescription> desc, std::move(*file));
+  ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(desc), /*cloexec=*/true, 0,
+                                           t.rlimit_of(RLIMIT_NOFILE).rlim_cur));
+  return fd;
 }
 
 SyscallResult RtTgsigqueueinfo(Task& t, const SyscallArgs& a) {
@@ -218,48 +257,78 @@ SyscallResult RtTgsigqueueinfo(Task& t, const SyscallArgs& a) {
 // --- clone, fork, vfork ---
 
 SyscallResult Clone(Task& t, const SyscallArgs& a) {
-  // x86-64: clone(flags, stack, parent_tid, child_tid, tls).
+  // x86-64: clone(flags, stack, parent_tid, child_tid, tls). Only the low 32
+  // bits of flags count (the clone3-only flags live above them).
+  const uint64_t raw = a[0] & 0xffffffffu;
   Task::CloneArgs c;
-  c.flags = a[0] & ~uint64_t{0xff};
-  c.exit_signal = static_cast<int>(a[0] & 0xff);
+  c.flags = raw & ~uint64_t{CSIGNAL};
+  c.exit_signal = static_cast<int>(raw & CSIGNAL);
   if (c.exit_signal > kernel::kNumSignals) return Errno(EINVAL);
   c.stack = a[1];
   c.parent_tid = a[2];
   c.child_tid = a[3];
   c.tls = a[4];
-  // clone() ignores CLONE_DETACHED (legacy) and the clone3-only flags.
-  c.flags &= ~uint64_t{CLONE_DETACHED};
-  if (c.flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP)) return Errno(EINVAL);
+  // CLONE_PIDFD stores the pidfd where CLONE_PARENT_SETTID would store the
+  // tid: the two exclude each other.
+  c.pidfd = a[2];
+  if ((c.flags & CLONE_PIDFD) && (c.flags & CLONE_PARENT_SETTID)) return Errno(EINVAL);
   ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
   return tid;
 }
 
 SyscallResult Clone3(Task& t, const SyscallArgs& a) {
   // struct clone_args, versions 0 (64 bytes) to 2 (88 bytes); a bigger one
-  // must be zero past what we know.
+  // (up to a page) must be zero past what we know.
   struct {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
     uint64_t set_tid, set_tid_size, cgroup;
   } ca{};
+  constexpr size_t kVer0 = 64, kVer2 = 88;
+  constexpr uint64_t kMaxPidNsLevel = 32;
   const size_t size = a.Size(1);
-  if (size < 64) return Errno(EINVAL);
-  if (size > 4096) return Errno(E2BIG);
+  if (size > kPageSize) return Errno(E2BIG);
+  if (size < kVer0) return Errno(EINVAL);
   std::vector<uint8_t> buf(size);
   if (!t.mm().CopyIn(a.Addr(0), buf).ok()) return Errno(EFAULT);
   for (size_t i = sizeof(ca); i < size; ++i) {
     if (buf[i] != 0) return Errno(E2BIG);
   }
   std::memcpy(&ca, buf.data(), std::min(size, sizeof(ca)));
-  if (ca.exit_signal & ~uint64_t{0xff}) return Errno(EINVAL);
-  if (ca.exit_signal > static_cast<uint64_t>(kernel::kNumSignals)) return Errno(EINVAL);
-  if (ca.set_tid_size != 0 || ca.set_tid != 0) {
-    t.kernel().RecordGap("clone3 set_tid");
+  // copy_clone_args_from_user.
+  if (ca.set_tid_size > kMaxPidNsLevel) return Errno(EINVAL);
+  if ((ca.set_tid == 0) != (ca.set_tid_size == 0)) return Errno(EINVAL);
+  if ((ca.exit_signal & ~uint64_t{CSIGNAL}) ||
+      ca.exit_signal > static_cast<uint64_t>(kernel::kNumSignals)) {
     return Errno(EINVAL);
   }
+  if ((ca.flags & CLONE_INTO_CGROUP) && (ca.cgroup > INT_MAX || size < kVer2)) {
+    return Errno(EINVAL);
+  }
+  std::vector<pid_t> set_tid(ca.set_tid_size);
+  if (!set_tid.empty() &&
+      !t.mm()
+           .CopyIn(UserAddr(ca.set_tid),
+                   {reinterpret_cast<uint8_t*>(set_tid.data()), set_tid.size() * sizeof(pid_t)})
+           .ok()) {
+    return Errno(EFAULT);
+  }
+  // clone3_args_valid.
+  constexpr uint64_t kClone3Flags = 0xffffffffu | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP;
+  if (ca.flags & ~kClone3Flags) return Errno(EINVAL);
+  if (ca.flags & (CLONE_DETACHED | (CSIGNAL & ~uint64_t{CLONE_NEWTIME}))) return Errno(EINVAL);
+  if ((ca.flags & CLONE_SIGHAND) && (ca.flags & CLONE_CLEAR_SIGHAND)) return Errno(EINVAL);
+  if ((ca.flags & (CLONE_THREAD | CLONE_PARENT)) && ca.exit_signal != 0) return Errno(EINVAL);
   if ((ca.stack == 0) != (ca.stack_size == 0)) return Errno(EINVAL);
-  if (ca.flags & (CLONE_DETACHED | 0xff)) return Errno(EINVAL);
-  if (ca.flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND)) {
-    t.kernel().RecordGap("clone3 CLONE_INTO_CGROUP/CLONE_CLEAR_SIGHAND");
+  if (ca.stack != 0 && !AccessOk(ca.stack, ca.stack_size)) return Errno(EINVAL);
+  // kernel_clone.
+  if ((ca.flags & CLONE_PIDFD) && (ca.flags & CLONE_PARENT_SETTID) && ca.pidfd == ca.parent_tid) {
+    return Errno(EINVAL);
+  }
+  // The sandbox has one pid namespace (level 0): one tid at most.
+  if (set_tid.size() > 1) return Errno(EINVAL);
+  if (ca.flags & CLONE_INTO_CGROUP) {
+    // TODO(processes issue): cgroups.
+    t.kernel().RecordGap("clone3 CLONE_INTO_CGROUP");
     return Errno(EINVAL);
   }
   Task::CloneArgs c;
@@ -269,6 +338,12 @@ SyscallResult Clone3(Task& t, const SyscallArgs& a) {
   c.parent_tid = ca.parent_tid;
   c.child_tid = ca.child_tid;
   c.tls = ca.tls;
+  c.pidfd = ca.pidfd;
+  if (!set_tid.empty()) {
+    // alloc_pid: a tid out of range is EINVAL even as 0.
+    if (set_tid[0] < 1) return Errno(EINVAL);
+    c.set_tid = set_tid[0];
+  }
   ASSIGN_OR_RETURN(pid_t tid, t.Clone(c));
   return tid;
 }

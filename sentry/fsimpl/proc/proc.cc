@@ -339,7 +339,35 @@ void ProcFilesystem::Build() {
   random->Add("uuid", sysctl([]() -> ErrnoOr<std::string> { return RandomUuid() + "\n"; }));
   kern->Add("cap_last_cap", sysctl(text("40\n")));
   AddIpcSysctls(*kern);
-  kern->Add("hostname", sysctl(text(config.hostname + "\n")));
+  // The reader's UTS namespace's names, up to a NUL; root (the file's mode)
+  // may write them: the text up to a newline, at most __NEW_UTS_LEN bytes
+  // (proc_do_uts_string).
+  auto uts_of_reader = [this]() {
+    Task* t = Task::Current();
+    return t != nullptr ? t->uts_ns_snapshot() : kernel_.root_uts_namespace();
+  };
+  auto uts_file = [this, uts_of_reader](bool host) {
+    return std::make_shared<kernfs::GeneratedFile>(
+        *this, NextIno(), 0644,
+        [uts_of_reader, host]() -> ErrnoOr<std::string> {
+          std::shared_ptr<kernel::UtsNamespace> uts = uts_of_reader();
+          std::string name = host ? uts->hostname() : uts->domainname();
+          return name.substr(0, name.find('\0')) + "\n";
+        },
+        [uts_of_reader, host](std::string_view head, size_t total) -> ErrnoOr<size_t> {
+          std::string name(head.substr(
+              0, std::min(head.find_first_of(std::string_view("\n\0", 2)), kernel::kUtsLen)));
+          std::shared_ptr<kernel::UtsNamespace> uts = uts_of_reader();
+          if (host) {
+            uts->set_hostname(std::move(name));
+          } else {
+            uts->set_domainname(std::move(name));
+          }
+          return total;
+        });
+  };
+  kern->Add("domainname", uts_file(false));
+  kern->Add("hostname", uts_file(true));
   kern->Add("ngroups_max", sysctl(text("65536\n")));
   kern->Add("osrelease", sysctl(text(std::string(kernel::kLinuxRelease) + "\n")));
   kern->Add("ostype", sysctl(text("Linux\n")));

@@ -218,9 +218,9 @@ TEST_F(ProcTest, SelfFollowsTheCurrentTask) {
 
 TEST_F(ProcTest, TaskDirectory) {
   EXPECT_THAT(List("/proc/1"),
-              ElementsAre(".", "..", "task", "fd", "fdinfo", "environ", "auxv", "status", "limits",
-                          "comm", "cmdline", "stat", "statm", "maps", "cwd", "root", "exe",
-                          "mounts", "mountinfo", "smaps", "personality"));
+              ElementsAre(".", "..", "task", "fd", "fdinfo", "ns", "environ", "auxv", "status",
+                          "limits", "comm", "cmdline", "stat", "statm", "maps", "cwd", "root",
+                          "exe", "mounts", "mountinfo", "smaps", "personality"));
   EXPECT_THAT(List("/proc/1/task"), ElementsAre(".", "..", "1"));
   std::vector<std::string> thread = List("/proc/1/task/1");
   EXPECT_THAT(thread, Not(Contains("task")));
@@ -228,6 +228,13 @@ TEST_F(ProcTest, TaskDirectory) {
   EXPECT_EQ(Read("/proc/1/task/1/comm"), "hello\n");
   EXPECT_EQ(Stat("/proc/1").mode, S_IFDIR | 0555u);
   EXPECT_EQ(Stat("/proc/1/fd").mode, S_IFDIR | 0500u);
+  // Namespaces: the initial ones' inode numbers are Linux's.
+  EXPECT_THAT(List("/proc/1/ns"),
+              ElementsAre(".", "..", "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
+                          "time", "time_for_children", "user", "uts"));
+  EXPECT_EQ(Readlink("/proc/1/ns/uts"), "uts:[4026531838]");
+  EXPECT_EQ(Readlink("/proc/1/ns/ipc"), "ipc:[4026531839]");
+  EXPECT_EQ(Readlink("/proc/1/ns/pid_for_children"), "pid:[4026531836]");
   EXPECT_EQ(Stat("/proc/1/environ").mode, S_IFREG | 0400u);
   EXPECT_EQ(Stat("/proc/1/comm").mode, S_IFREG | 0644u);
   EXPECT_EQ(Stat("/proc/1/cwd").mode, S_IFLNK | 0777u);
@@ -541,7 +548,10 @@ TEST_F(ProcTest, Sysctls) {
   const std::string u1 = Read("/proc/sys/kernel/random/uuid");
   EXPECT_TRUE(std::regex_match(u1, uuid)) << u1;
   EXPECT_NE(Read("/proc/sys/kernel/random/uuid"), u1);
-  EXPECT_THAT(Open("/proc/sys/kernel/hostname", O_WRONLY), FailsWith(EACCES));
+  EXPECT_THAT(Open("/proc/sys/kernel/ostype", O_WRONLY), FailsWith(EACCES));
+  // hostname is the UTS namespace's (root may write it).
+  EXPECT_EQ(Read("/proc/sys/kernel/hostname"), kernel_->config().hostname + "\n");
+  EXPECT_EQ(Read("/proc/sys/kernel/domainname"), "(none)\n");
   EXPECT_THAT(Open("/proc/sys/vm/overcommit_memory", O_RDWR | O_TRUNC), FailsWith(EACCES));
 }
 

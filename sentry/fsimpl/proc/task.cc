@@ -3,6 +3,7 @@
 // task_mmu.c, fd.c, proc_namespace.c).
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -18,6 +19,7 @@
 #include "sentry/base/status_macros.h"
 #include "sentry/base/user_addr.h"
 #include "sentry/fsimpl/proc/proc_fs.h"
+#include "sentry/kernel/namespaces.h"
 #include "sentry/mm/mm.h"
 
 namespace sentry::fsimpl::proc {
@@ -27,7 +29,7 @@ using kernel::Task;
 
 // Inode numbers: a kind, the pid and an index, so that they are stable for
 // as long as the task lives.
-enum InoKind : uint64_t { kTgidEntry = 1, kThreadEntry = 2, kFdLink = 3, kFdInfo = 4 };
+enum InoKind : uint64_t { kTgidEntry = 1, kThreadEntry = 2, kFdLink = 3, kFdInfo = 4, kNsLink = 5 };
 uint64_t Ino(uint64_t kind, pid_t pid, uint64_t index) {
   return (kind << 56) | (uint64_t{static_cast<uint32_t>(pid)} << 24) | (index & 0xffffff);
 }
@@ -571,6 +573,83 @@ class FdDir : public OfTask<kernfs::Directory> {
   const bool info_;
 };
 
+// /proc/<pid>/ns/<kind>: a magic link to the task's namespace of that kind
+// ("uts:[4026531838]"); opening it gives an nsfs file (setns(2)). Reading
+// or following it needs PTRACE_MODE_READ_FSCREDS access to the task (EACCES).
+class NsLink : public OfTask<kernfs::SyntheticInode> {
+ public:
+  NsLink(ProcFilesystem& fs, pid_t pid, size_t kind)
+      : OfTask(fs, pid, Ino(kNsLink, pid, kind), S_IFLNK | 0777), kind_(kind) {}
+
+  ErrnoOr<std::string> Readlink() override {
+    ASSIGN_OR_RETURN(auto f, File());
+    return f->Describe();
+  }
+
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&, int) override {
+    return Errno(ELOOP);
+  }
+
+  bool IsMagicLink() override { return true; }
+  ErrnoOr<vfs::MagicLinkTarget> FollowMagicLink() override {
+    ASSIGN_OR_RETURN(auto f, File());
+    return vfs::MagicLinkTarget{nullptr, nullptr, std::move(f)};
+  }
+
+ private:
+  ErrnoOr<std::shared_ptr<vfs::FileDescription>> File() const {
+    const kernel::NsKind& kind = kernel::kNsKinds[kind_];
+    Task* reader = Task::Current();
+    return OnTask(
+        pfs_.kernel(), pid_, [&](Task& t) -> ErrnoOr<std::shared_ptr<vfs::FileDescription>> {
+          if (reader != nullptr && &reader->thread_group() != &t.thread_group() &&
+              !kernel::PtraceMayAccess(*reader->creds_snapshot(), *t.creds_snapshot(),
+                                       t.dumpable == 1, /*fscreds=*/true)) {
+            return Errno(EACCES);
+          }
+          if (kind.type == CLONE_NEWUTS) {
+            auto uts = t.uts_ns_snapshot();
+            const uint32_t ino = uts->inode();
+            return std::make_shared<kernel::NsFile>(kind.type, ino, std::move(uts), nullptr);
+          }
+          if (kind.type == CLONE_NEWIPC) {
+            auto ipc = t.ipc_ns_snapshot();
+            const uint32_t ino = ipc->inode();
+            return std::make_shared<kernel::NsFile>(kind.type, ino, nullptr, std::move(ipc));
+          }
+          return std::make_shared<kernel::NsFile>(kind.type, kernel::SingletonNsInode(kind.type),
+                                                  nullptr, nullptr);
+        });
+  }
+  const size_t kind_;
+};
+
+// /proc/<pid>/ns.
+class NsDir : public OfTask<kernfs::Directory> {
+ public:
+  using OfTask::OfTask;
+
+  ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
+    for (size_t i = 0; i < std::size(kernel::kNsKinds); ++i) {
+      if (name == kernel::kNsKinds[i].name) {
+        if (!Valid()) return Errno(ENOENT);
+        return std::shared_ptr<vfs::Inode>(std::make_shared<NsLink>(pfs_, pid_, i));
+      }
+    }
+    return Errno(ENOENT);
+  }
+
+  ErrnoOr<std::vector<Entry>> List() override {
+    if (!Valid()) return Errno(ENOENT);
+    std::vector<Entry> out;
+    for (size_t i = 0; i < std::size(kernel::kNsKinds); ++i) {
+      out.push_back(
+          {kernel::kNsKinds[i].name, Ino(kNsLink, pid_, i), DT_LNK, static_cast<int64_t>(i) + 2});
+    }
+    return out;
+  }
+};
+
 // The entries of /proc/<pid> (Linux's tgid_base_stuff order).
 struct EntrySpec {
   const char* name;
@@ -579,16 +658,16 @@ struct EntrySpec {
   bool tgid_only;  // not in task/<tid>/
 };
 constexpr EntrySpec kEntries[] = {
-    {"task", DT_DIR, 0555, true},         {"fd", DT_DIR, 0500, false},
-    {"fdinfo", DT_DIR, 0555, false},      {"environ", DT_REG, 0400, false},
-    {"auxv", DT_REG, 0400, false},        {"status", DT_REG, 0444, false},
-    {"limits", DT_REG, 0444, false},      {"comm", DT_REG, 0644, false},
-    {"cmdline", DT_REG, 0444, false},     {"stat", DT_REG, 0444, false},
-    {"statm", DT_REG, 0444, false},       {"maps", DT_REG, 0444, false},
-    {"cwd", DT_LNK, 0777, false},         {"root", DT_LNK, 0777, false},
-    {"exe", DT_LNK, 0777, false},         {"mounts", DT_REG, 0444, false},
-    {"mountinfo", DT_REG, 0444, false},   {"smaps", DT_REG, 0444, false},
-    {"personality", DT_REG, 0400, false},
+    {"task", DT_DIR, 0555, true},     {"fd", DT_DIR, 0500, false},
+    {"fdinfo", DT_DIR, 0555, false},  {"ns", DT_DIR, 0511, false},
+    {"environ", DT_REG, 0400, false}, {"auxv", DT_REG, 0400, false},
+    {"status", DT_REG, 0444, false},  {"limits", DT_REG, 0444, false},
+    {"comm", DT_REG, 0644, false},    {"cmdline", DT_REG, 0444, false},
+    {"stat", DT_REG, 0444, false},    {"statm", DT_REG, 0444, false},
+    {"maps", DT_REG, 0444, false},    {"cwd", DT_LNK, 0777, false},
+    {"root", DT_LNK, 0777, false},    {"exe", DT_LNK, 0777, false},
+    {"mounts", DT_REG, 0444, false},  {"mountinfo", DT_REG, 0444, false},
+    {"smaps", DT_REG, 0444, false},   {"personality", DT_REG, 0400, false},
 };
 constexpr size_t kNumEntries = sizeof(kEntries) / sizeof(kEntries[0]);
 
@@ -614,7 +693,7 @@ class TaskDir : public OfTask<kernfs::Directory> {
   }
 
  protected:
-  uint64_t Nlink() const override { return thread_ ? 4 : 5; }  // ., .., fd, fdinfo (, task)
+  uint64_t Nlink() const override { return thread_ ? 5 : 6; }  // ., .., fd, fdinfo, ns (, task)
 
  private:
   uint64_t EntryIno(size_t i) const {
@@ -655,6 +734,7 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
   if (name == "task") return std::make_shared<TaskListDir>(fs, pid, ino, perm, this->ino());
   if (name == "fd") return std::make_shared<FdDir>(fs, pid, ino, perm, this->ino(), false);
   if (name == "fdinfo") return std::make_shared<FdDir>(fs, pid, ino, perm, this->ino(), true);
+  if (name == "ns") return std::make_shared<NsDir>(fs, pid, ino, perm, this->ino());
   if (name == "cwd") return LocationLink(fs, pid, ino, true);
   if (name == "root") return LocationLink(fs, pid, ino, false);
   if (name == "exe") {

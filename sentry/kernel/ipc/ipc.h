@@ -225,6 +225,10 @@ class IpcNamespace : public std::enable_shared_from_this<IpcNamespace> {
  public:
   explicit IpcNamespace(memory::MemoryFile& mf);
   ~IpcNamespace();
+  // Its identity (/proc/<pid>/ns/ipc, setns): set once, before it is shared
+  // (Kernel::NewIpcNamespace); the initial namespace's is Linux's.
+  uint32_t inode() const { return inode_; }
+  void set_inode(uint32_t ino) { inode_ = ino; }
 
   // --- Limits (the kernel.shm*, kernel.sem and kernel.msg* sysctls) ---
   struct ShmLimits {
@@ -374,6 +378,7 @@ class IpcNamespace : public std::enable_shared_from_this<IpcNamespace> {
   void MsgWakeSendersLocked(MsgQueue& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   memory::MemoryFile& mf_;
+  uint32_t inode_ = 0xEFFFFFFFu;  // PROC_IPC_INIT_INO
   mutable absl::Mutex mu_;
   ShmLimits shm_limits_ ABSL_GUARDED_BY(mu_);
   SemLimits sem_limits_ ABSL_GUARDED_BY(mu_);
