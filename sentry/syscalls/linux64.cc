@@ -189,6 +189,7 @@ const Entry kEntries[] = {
   {266, Symlinkat,     kFull, "", {A::kPath, A::kFd, A::kPath}},
   {267, Readlinkat,    kFull, "", {A::kFd, A::kPath, A::kPtr, A::kUDec}},
   {268, Fchmodat,      kFull, "", {A::kFd, A::kPath, A::kOct}},
+  {452, Fchmodat2,     kFull, "", {A::kFd, A::kPath, A::kOct, A::kHex}},
   {269, Faccessat,     kFull, "", {A::kFd, A::kPath, A::kOct}},
   {280, Utimensat,     kFull, "", {A::kFd, A::kPath, A::kPtr, A::kHex}},
   {285, Fallocate,     kPartial, "modes 0 and FALLOC_FL_KEEP_SIZE (others EOPNOTSUPP, counted)",

@@ -545,11 +545,29 @@ SyscallResult Ftruncate(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
-SyscallResult Fchmodat(Task& t, const SyscallArgs& a) {
+namespace {
+
+// do_fchmodat: `at_flags` are AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH
+// (fchmodat2; fchmodat has none). A symlink's own mode cannot change: Linux's
+// notify_change answers EOPNOTSUPP before any ownership check.
+SyscallResult DoFchmodat(Task& t, int dirfd, UserAddr path, uint32_t mode, int at_flags) {
   const vfs::AccessCreds creds = t.access_creds();
-  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, a.Int(0), a.Addr(1), 0, true, creds));
-  RETURN_IF_ERROR(t.kernel().vfs().Chmod(creds, vd, static_cast<uint32_t>(a[2])));
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, dirfd, path, at_flags, true, creds));
+  ASSIGN_OR_RETURN(vfs::Attr attr, vd.inode().GetAttr());
+  if (S_ISLNK(attr.mode)) return Errno(EOPNOTSUPP);
+  RETURN_IF_ERROR(t.kernel().vfs().Chmod(creds, vd, mode));
   return 0;
+}
+
+}  // namespace
+
+SyscallResult Fchmodat(Task& t, const SyscallArgs& a) {
+  return DoFchmodat(t, a.Int(0), a.Addr(1), static_cast<uint32_t>(a[2]), 0);
+}
+SyscallResult Fchmodat2(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(3);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  return DoFchmodat(t, a.Int(0), a.Addr(1), static_cast<uint32_t>(a[2]), flags);
 }
 SyscallResult Chmod(Task& t, const SyscallArgs& a) {
   return Fchmodat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1]}});
