@@ -68,6 +68,12 @@ constexpr int kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUN
 SyscallResult DoOpen(Task& t, int dirfd, UserAddr path_addr, int flags, uint32_t mode,
                      unsigned resolve) {
   ASSIGN_OR_RETURN(std::string path, CopyInPath(t, path_addr));
+  // RESOLVE_IN_ROOT: an absolute path starts at dirfd too (Linux's path_init),
+  // which is the relative path without its leading slashes.
+  if ((resolve & vfs::kInRoot) && !path.empty() && path[0] == '/') {
+    const size_t rest = path.find_first_not_of('/');
+    path = rest == std::string::npos ? std::string(".") : path.substr(rest);
+  }
   const vfs::AccessCreds creds = t.access_creds();
   ASSIGN_OR_RETURN(PathContext ctx, AtContext(t, dirfd, path, &creds));
   // x86-64 opens are always large-file (F_GETFL shows it).
@@ -84,6 +90,8 @@ SyscallResult DoOpen(Task& t, int dirfd, UserAddr path_addr, int flags, uint32_t
 // and be writable.
 SyscallResult OpenCommon(Task& t, int dirfd, UserAddr path, int flags, uint32_t mode) {
   flags &= kValidOpenFlags;
+  // Linux (6.4 on) refuses O_CREAT | O_DIRECTORY, which once made a regular file.
+  if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY)) return Errno(EINVAL);
   if ((flags & __O_TMPFILE) == __O_TMPFILE) {
     if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT)) return Errno(EINVAL);
   } else if (flags & __O_TMPFILE & ~O_DIRECTORY) {
@@ -158,6 +166,7 @@ SyscallResult Openat2(Task& t, const SyscallArgs& a) {
                                    RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
   if (how.resolve & ~kResolveAll) return Errno(EINVAL);
   if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) return Errno(EINVAL);
+  if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY)) return Errno(EINVAL);
   if ((flags & O_PATH) && (flags & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))) {
     return Errno(EINVAL);
   }
@@ -536,11 +545,29 @@ SyscallResult Ftruncate(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
-SyscallResult Fchmodat(Task& t, const SyscallArgs& a) {
+namespace {
+
+// do_fchmodat: `at_flags` are AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH
+// (fchmodat2; fchmodat has none). A symlink's own mode cannot change: Linux's
+// notify_change answers EOPNOTSUPP before any ownership check.
+SyscallResult DoFchmodat(Task& t, int dirfd, UserAddr path, uint32_t mode, int at_flags) {
   const vfs::AccessCreds creds = t.access_creds();
-  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, a.Int(0), a.Addr(1), 0, true, creds));
-  RETURN_IF_ERROR(t.kernel().vfs().Chmod(creds, vd, static_cast<uint32_t>(a[2])));
+  ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, dirfd, path, at_flags, true, creds));
+  ASSIGN_OR_RETURN(vfs::Attr attr, vd.inode().GetAttr());
+  if (S_ISLNK(attr.mode)) return Errno(EOPNOTSUPP);
+  RETURN_IF_ERROR(t.kernel().vfs().Chmod(creds, vd, mode));
   return 0;
+}
+
+}  // namespace
+
+SyscallResult Fchmodat(Task& t, const SyscallArgs& a) {
+  return DoFchmodat(t, a.Int(0), a.Addr(1), static_cast<uint32_t>(a[2]), 0);
+}
+SyscallResult Fchmodat2(Task& t, const SyscallArgs& a) {
+  const int flags = a.Int(3);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  return DoFchmodat(t, a.Int(0), a.Addr(1), static_cast<uint32_t>(a[2]), flags);
 }
 SyscallResult Chmod(Task& t, const SyscallArgs& a) {
   return Fchmodat(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1]}});
@@ -728,12 +755,25 @@ namespace {
 
 enum class XattrTarget { kPath, kLink, kFd };
 
+// The file an xattr call names. A descriptor with no location (a pipe, a
+// socket) has no attributes: `name` (empty for listxattr) gets the permission
+// answers Linux gives before EOPNOTSUPP; listxattr lists nothing.
 ErrnoOr<VirtualDentry> XattrLocation(Task& t, XattrTarget how, const SyscallArgs& a,
-                                     const vfs::AccessCreds& creds) {
+                                     const vfs::AccessCreds& creds, std::string_view name = {},
+                                     int may = 0) {
   if (how == XattrTarget::kFd) {
     ASSIGN_OR_RETURN(auto file, t.fds().Get(a.Int(0)));
     if (file->status_flags() & O_PATH) return Errno(EBADF);
-    if (!file->location().ok()) return Errno(EOPNOTSUPP);
+    if (!file->location().ok()) {
+      if (may == 0) return Errno(EOPNOTSUPP);
+      ASSIGN_OR_RETURN(struct stat st, file->Stat());
+      vfs::Attr attr;
+      attr.mode = st.st_mode;
+      attr.uid = st.st_uid;
+      attr.gid = st.st_gid;
+      RETURN_IF_ERROR(vfs::XattrOnFileWithoutLocation(creds, attr, name, may));
+      return Errno(EOPNOTSUPP);
+    }
     return file->location();
   }
   return LocateAt(t, AT_FDCWD, a.Addr(0), how == XattrTarget::kLink ? AT_SYMLINK_NOFOLLOW : 0, true,
@@ -758,7 +798,7 @@ SyscallResult DoSetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
     auto r = t.mm().CopyIn(a.Addr(2), {reinterpret_cast<uint8_t*>(value.data()), size});
     if (!r.ok()) return Errno(EFAULT);
   }
-  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds, name, vfs::kMayWrite));
   RETURN_IF_ERROR(t.kernel().vfs().SetXattr(creds, vd, name, value, a.Int(4)));
   return 0;
 }
@@ -766,7 +806,7 @@ SyscallResult DoSetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
 SyscallResult DoGetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
   const vfs::AccessCreds creds = t.access_creds();
   ASSIGN_OR_RETURN(std::string name, XattrName(t, a.Addr(1)));
-  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds, name, vfs::kMayRead));
   ASSIGN_OR_RETURN(std::string value, t.kernel().vfs().GetXattr(creds, vd, name));
   const size_t size = a.Size(3);
   if (size == 0) return value.size();
@@ -779,8 +819,11 @@ SyscallResult DoGetxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
 
 SyscallResult DoListxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
   const vfs::AccessCreds creds = t.access_creds();
-  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
-  auto names = t.kernel().vfs().ListXattr(creds, vd);
+  auto vd = XattrLocation(t, how, a, creds);
+  // A file with no location lists nothing (Linux's pipefs, sockfs).
+  if (!vd.ok() && vd.error().value() != EOPNOTSUPP) return vd.error();
+  auto names = vd.ok() ? t.kernel().vfs().ListXattr(creds, *vd)
+                       : ErrnoOr<std::vector<std::string>>(Errno(EOPNOTSUPP));
   std::string list;
   if (names.ok()) {
     for (const std::string& n : *names) list.append(n).push_back('\0');
@@ -798,7 +841,7 @@ SyscallResult DoListxattr(Task& t, const SyscallArgs& a, XattrTarget how) {
 SyscallResult DoRemovexattr(Task& t, const SyscallArgs& a, XattrTarget how) {
   const vfs::AccessCreds creds = t.access_creds();
   ASSIGN_OR_RETURN(std::string name, XattrName(t, a.Addr(1)));
-  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds));
+  ASSIGN_OR_RETURN(VirtualDentry vd, XattrLocation(t, how, a, creds, name, vfs::kMayWrite));
   RETURN_IF_ERROR(t.kernel().vfs().RemoveXattr(creds, vd, name));
   return 0;
 }

@@ -58,9 +58,10 @@ ErrnoOrOk CheckChown(const AccessCreds& c, const Attr& a, std::optional<uint32_t
   }
   if (uid) req->uid = *uid;
   if (gid) req->gid = *gid;
-  // Changing the owner drops set-id bits on non-directories (setgid only when
-  // it means "set group id", that is with group execute).
-  if ((uid || gid) && !S_ISDIR(a.mode)) {
+  // Any chown, even of neither id (Linux's chown_common), drops set-id bits on
+  // non-directories (setgid only when it means "set group id", that is with
+  // group execute).
+  if (!S_ISDIR(a.mode)) {
     uint32_t mode = a.mode & 07777;
     uint32_t kill = S_ISUID;
     if (mode & S_IXGRP) kill |= S_ISGID;

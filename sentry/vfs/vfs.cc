@@ -426,9 +426,13 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
         next.inode().IsMagicLink()) {
       // nd_jump_link: no magic links when asked, none out of a scoped walk.
       if (flags & (kNoMagicLinks | kNoSymlinks)) return Errno(ELOOP);
-      if (flags & (kBeneath | kInRoot | kNoXdev)) return Errno(EXDEV);
+      if (flags & (kBeneath | kInRoot)) return Errno(EXDEV);
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
       ASSIGN_OR_RETURN(MagicLinkTarget m, next.inode().FollowMagicLink());
+      // RESOLVE_NO_XDEV: a jump is refused only to another mount.
+      if ((flags & kNoXdev) && (m.dentry == nullptr || m.mount != cur.mount)) {
+        return Errno(EXDEV);
+      }
       cur = m.dentry != nullptr ? VirtualDentry{m.mount, m.dentry} : AnonymousLocked(m.file);
       ++depth;
       continue;
@@ -906,20 +910,49 @@ namespace {
 
 enum class XattrNs { kUser, kTrusted, kSecurity, kSystem, kUnknown };
 
+constexpr std::string_view kXattrPrefixes[] = {"user.", "trusted.", "security.", "system."};
+
 XattrNs NamespaceOf(std::string_view name) {
-  auto has = [&](std::string_view p) {
-    return name.substr(0, p.size()) == p && name.size() > p.size();
-  };
-  if (has("user.")) return XattrNs::kUser;
-  if (has("trusted.")) return XattrNs::kTrusted;
-  if (has("security.")) return XattrNs::kSecurity;
-  if (has("system.")) return XattrNs::kSystem;
+  for (size_t i = 0; i < std::size(kXattrPrefixes); ++i) {
+    if (name.starts_with(kXattrPrefixes[i])) return static_cast<XattrNs>(i);
+  }
   return XattrNs::kUnknown;
 }
 
+// A namespace prefix with nothing after it ("user."): xattr_resolve_name's
+// EINVAL, once the permission checks have passed.
+bool BarePrefix(std::string_view name) {
+  for (std::string_view p : kXattrPrefixes) {
+    if (name == p) return true;
+  }
+  return false;
+}
+
+// The capability LSM's inode_setxattr and inode_removexattr (writing
+// security.* other than security.capability needs CAP_SYS_ADMIN; Linux 6.18
+// answers this before the permission bits), Linux's xattr_permission, then
+// the bare-prefix EINVAL of the handler lookup.
+ErrnoOrOk CheckXattrAccess(const AccessCreds& c, const Attr& a, bool read_only,
+                           std::string_view name, int may) {
+  if ((may & kMayWrite) && NamespaceOf(name) == XattrNs::kSecurity &&
+      name != "security.capability" && !c.cap_sys_admin) {
+    return Errno(EPERM);
+  }
+  RETURN_IF_ERROR(XattrPermission(c, a, read_only, name, may));
+  if (BarePrefix(name)) return Errno(EINVAL);
+  return Ok();
+}
+
+ErrnoOrOk CheckXattrName(std::string_view name) {
+  if (name.empty() || name.size() > 255) return Errno(ERANGE);
+  return Ok();
+}
+
+}  // namespace
+
 // xattr_permission: ENODATA/EPERM answers for what the caller may not see or
 // change, then inode_permission.
-ErrnoOrOk XattrPermission(const AccessCreds& c, const VirtualDentry& vd, const Attr& a,
+ErrnoOrOk XattrPermission(const AccessCreds& c, const Attr& a, bool read_only,
                           std::string_view name, int may) {
   switch (NamespaceOf(name)) {
     case XattrNs::kTrusted:
@@ -939,22 +972,22 @@ ErrnoOrOk XattrPermission(const AccessCreds& c, const VirtualDentry& vd, const A
     case XattrNs::kUnknown:
       return Errno(EOPNOTSUPP);
   }
-  if ((may & kMayWrite) && vd.mount->read_only) return Errno(EROFS);
+  if ((may & kMayWrite) && read_only) return Errno(EROFS);
   return CheckPermission(c, a, may);
 }
 
-ErrnoOrOk CheckXattrName(std::string_view name) {
-  if (name.empty() || name.size() > 255) return Errno(ERANGE);
-  return Ok();
+ErrnoOrOk XattrOnFileWithoutLocation(const AccessCreds& c, const Attr& a, std::string_view name,
+                                     int may) {
+  RETURN_IF_ERROR(CheckXattrName(name));
+  RETURN_IF_ERROR(CheckXattrAccess(c, a, false, name, may));
+  return Errno(EOPNOTSUPP);
 }
-
-}  // namespace
 
 ErrnoOr<std::string> VirtualFilesystem::GetXattr(const AccessCreds& c, const VirtualDentry& vd,
                                                  std::string_view name) {
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
-  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayRead));
+  RETURN_IF_ERROR(CheckXattrAccess(c, a, vd.mount->read_only, name, kMayRead));
   return vd.inode().GetXattr(name);
 }
 
@@ -964,7 +997,7 @@ ErrnoOrOk VirtualFilesystem::SetXattr(const AccessCreds& c, const VirtualDentry&
   RETURN_IF_ERROR(CheckXattrName(name));
   if (value.size() > 65536) return Errno(E2BIG);
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
-  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayWrite));
+  RETURN_IF_ERROR(CheckXattrAccess(c, a, vd.mount->read_only, name, kMayWrite));
   return vd.inode().SetXattr(name, value, flags);
 }
 
@@ -982,7 +1015,7 @@ ErrnoOrOk VirtualFilesystem::RemoveXattr(const AccessCreds& c, const VirtualDent
                                          std::string_view name) {
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
-  RETURN_IF_ERROR(XattrPermission(c, vd, a, name, kMayWrite));
+  RETURN_IF_ERROR(CheckXattrAccess(c, a, vd.mount->read_only, name, kMayWrite));
   return vd.inode().RemoveXattr(name);
 }
 

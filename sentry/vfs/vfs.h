@@ -113,6 +113,18 @@ inline constexpr size_t kMaxCachedDentries = 4096;
 inline constexpr size_t kSweepEvery = 512;
 inline constexpr size_t kNameMax = 255;  // NAME_MAX
 
+// Linux's xattr_permission for attribute `name` of a file with attributes
+// `a`: user.* on regular files and directories only (EPERM to write, ENODATA
+// to read elsewhere), trusted.* for CAP_SYS_ADMIN, system.* and unknown
+// prefixes EOPNOTSUPP, EROFS, then the permission bits (`may`: kMayRead or
+// kMayWrite).
+ErrnoOrOk XattrPermission(const AccessCreds& c, const Attr& a, bool read_only,
+                          std::string_view name, int may);
+// f*xattr on a file with no location (a pipe, a socket): the same checks,
+// then EOPNOTSUPP, as Linux's pipefs and sockfs have no attributes to give.
+ErrnoOrOk XattrOnFileWithoutLocation(const AccessCreds& c, const Attr& a, std::string_view name,
+                                     int may);
+
 class VirtualFilesystem {
  public:
   explicit VirtualFilesystem(std::shared_ptr<Filesystem> root_fs);

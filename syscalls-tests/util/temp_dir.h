@@ -1,5 +1,6 @@
-// A fresh directory under /tmp (mode 0755, so an unprivileged child may look
-// in), removed with everything in it when the object goes out of scope.
+// A fresh directory under /tmp or another parent (/dev/shm), mode 0755 so that
+// an unprivileged child may look in, removed with everything in it when the
+// object goes out of scope.
 //
 //   TempDir dir;
 //   ASSERT_TRUE(dir.ok());
@@ -20,8 +21,9 @@ namespace syscalls_test {
 
 class TempDir {
  public:
-  explicit TempDir(const char* prefix = "syscalls-test") {
-    std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
+  // `parent`: where to make it (/dev/shm for a tmpfs natively as well).
+  explicit TempDir(const char* prefix = "syscalls-test", const char* parent = "/tmp") {
+    std::string tmpl = std::string(parent) + "/" + prefix + "-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) return;
     path_ = tmpl;
     chmod(path_.c_str(), 0755);
