@@ -315,6 +315,12 @@ const Entry kEntries[] = {
   {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
   {278, Vmsplice,      kPartial, "the user's pages are copied into the pipe (or out of it), not referenced: SPLICE_F_GIFT changes nothing, and changing the buffer after the call does not change what the pipe holds",
                        {A::kFd, A::kPtr, A::kUDec, A::kHex}},
+  // inotify (sys_inotify.cc; sentry/fsimpl/inotify, sentry/vfs/inotify.h).
+  {253, InotifyInit,   kPartial, "as inotify_init1", {}},
+  {294, InotifyInit1,  kPartial, "events come from changes made inside the sandbox only (the host changing a gofer file raises none); IN_UNMOUNT is never raised; max_user_instances and max_user_watches are not enforced",
+                       {A::kHex}},
+  {254, InotifyAddWatch, kFull, "", {A::kFd, A::kPath, A::kHex}},
+  {255, InotifyRmWatch, kFull, "", {A::kFd, A::kDec}},
   // POSIX message queues (sys_mqueue.cc; sentry/fsimpl/mqueue).
   {240, MqOpen,        kPartial, "RLIMIT_MSGQUEUE is not enforced", {A::kPath, A::kOpenFlags, A::kOct, A::kPtr}},
   {241, MqUnlink,      kFull, "", {A::kPath}},

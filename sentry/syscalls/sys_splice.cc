@@ -17,6 +17,14 @@ namespace {
 constexpr size_t kMaxRwCount = INT_MAX & ~(kPageSize - 1);
 constexpr size_t kChunk = 64 * 1024;
 
+// What moved raises IN_ACCESS on the source and IN_MODIFY on the
+// destination (files with a location: not anonymous pipes or sockets).
+void NotifyMoved(vfs::FileDescription* in, vfs::FileDescription* out, size_t n) {
+  if (n == 0) return;
+  if (in != nullptr && in->location().ok()) vfs::NotifyFile(in->location().dentry, IN_ACCESS);
+  if (out != nullptr && out->location().ok()) vfs::NotifyFile(out->location().dentry, IN_MODIFY);
+}
+
 bool Readable(const vfs::FileDescription& f) {
   const int acc = f.status_flags() & O_ACCMODE;
   return !(f.status_flags() & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
@@ -84,6 +92,7 @@ SyscallResult Sendfile(Task& t, const SyscallArgs& a) {
   if (count == 0) return 0;
   const int64_t start = off;
   ASSIGN_OR_RETURN(size_t n, CopyLoop(t, *in, &off, *out, nullptr, count));
+  NotifyMoved(in.get(), out.get(), n);
   if (explicit_off) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(2), off));
   } else {
@@ -140,6 +149,7 @@ SyscallResult CopyFileRange(Task& t, const SyscallArgs& a) {
   if (count == 0) return 0;
   const int64_t in_start = in_off, out_start = out_off;
   ASSIGN_OR_RETURN(size_t n, CopyLoop(t, *in, &in_off, *out, &out_off, count));
+  NotifyMoved(in.get(), out.get(), n);
   if (a[1] != 0) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(1), in_off));
   } else {
@@ -289,6 +299,7 @@ SyscallResult Splice(Task& t, const SyscallArgs& a) {
     if (in->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
     r = PipeToFile(t, ip->pipe(), *out, off_out.value() != 0 ? &out_pos : nullptr, len,
                    flags & kSpliceNonblock);
+    if (r.ok()) NotifyMoved(nullptr, out.get(), *r);
     if (r.ok() && off_out.value() != 0) {
       RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_out.value()), out_pos));
     }
@@ -302,6 +313,7 @@ SyscallResult Splice(Task& t, const SyscallArgs& a) {
     if (out->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
     r = FileToPipe(t, *in, off_in.value() != 0 ? &in_pos : nullptr, op->pipe(), len,
                    flags & kSpliceNonblock);
+    if (r.ok()) NotifyMoved(in.get(), nullptr, *r);
     if (r.ok() && off_in.value() != 0) {
       RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_in.value()), in_pos));
     }
