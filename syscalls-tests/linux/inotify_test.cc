@@ -605,6 +605,15 @@ TEST_F(InotifyTest, ClosingTheInstanceDropsItsWatches) {
   EXPECT_THAT(wd, SyscallSucceedsWithValue(1));
 }
 
+TEST(InotifyLimitsTest, MaxQueuedEventsIsShown) {
+  FILE* p = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+  ASSERT_NE(p, nullptr);
+  int n = 0;
+  EXPECT_EQ(fscanf(p, "%d", &n), 1);
+  fclose(p);
+  EXPECT_GT(n, 0);
+}
+
 TEST_F(InotifyTest, QueueOverflow) {
   const std::string fa = dir_.File("a");
   const std::string fb = dir_.File("b");
