@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 
 #include "sentry/vfs/file_description.h"
@@ -28,6 +29,12 @@ class SignalFd : public vfs::FileDescription {
   ErrnoOr<struct stat> Stat() override;
   ErrnoOr<uint64_t> Ioctl(Task& t, uint64_t cmd, uint64_t arg) override;
   std::string Describe() const override { return "anon_inode:[signalfd]"; }
+  // signalfd_show_fdinfo: the mask the file keeps.
+  std::string FdInfo() const override {
+    char buf[40];
+    snprintf(buf, sizeof(buf), "sigmask:\t%016llx\n", static_cast<unsigned long long>(mask()));
+    return buf;
+  }
   bool CanPoll() const override { return true; }
   // Readable while the polling thread has a signal of the mask pending.
   uint32_t Readiness(uint32_t mask) override;

@@ -209,7 +209,7 @@ const Entry kEntries[] = {
   {72,  Fcntl,         kPartial, "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, record and OFD locks (not on donated host fds), F_ADD/GET_SEALS; others EINVAL (counted)",
                        {A::kFd, A::kDec, A::kHex}},
   {292, Dup3,          kFull, "", {A::kFd, A::kFd, A::kHex}},
-  {40,  Sendfile,      kPartial, "the source must be a file (pipes and sockets come with the processes issue)",
+  {40,  Sendfile,      kPartial, "copied through the Sentry in 64 KiB chunks: to a pipe it waits for room for the whole count where Linux returns what the free buffers took",
                        {A::kFd, A::kFd, A::kPtr, A::kUDec}},
   {132, Utime,         kFull, "", {A::kPath, A::kPtr}},
   {161, Chroot,        kFull, "", {A::kPath}},
@@ -328,6 +328,14 @@ const Entry kEntries[] = {
   {275, Splice,        kPartial, "one of the ends a pipe; the data is copied through the Sentry (no page moves, SPLICE_F_MOVE and SPLICE_F_GIFT change nothing), at most 1 MiB per call",
                        {A::kFd, A::kPtr, A::kFd, A::kPtr, A::kUDec, A::kHex}},
   {276, Tee,           kFull, "", {A::kFd, A::kFd, A::kUDec, A::kHex}},
+  {278, Vmsplice,      kPartial, "the user's pages are copied into the pipe (or out of it), not referenced: SPLICE_F_GIFT changes nothing, and changing the buffer after the call does not change what the pipe holds",
+                       {A::kFd, A::kPtr, A::kUDec, A::kHex}},
+  // inotify (sys_inotify.cc; sentry/fsimpl/inotify, sentry/vfs/inotify.h).
+  {253, InotifyInit,   kPartial, "as inotify_init1", {}},
+  {294, InotifyInit1,  kPartial, "events come from changes made inside the sandbox only (the host changing a gofer file raises none); IN_UNMOUNT is never raised; max_user_instances and max_user_watches are not enforced",
+                       {A::kHex}},
+  {254, InotifyAddWatch, kFull, "", {A::kFd, A::kPath, A::kHex}},
+  {255, InotifyRmWatch, kFull, "", {A::kFd, A::kDec}},
   // POSIX message queues (sys_mqueue.cc; sentry/fsimpl/mqueue).
   {240, MqOpen,        kPartial, "RLIMIT_MSGQUEUE is not enforced", {A::kPath, A::kOpenFlags, A::kOct, A::kPtr}},
   {241, MqUnlink,      kFull, "", {A::kPath}},
@@ -343,7 +351,6 @@ const Entry kEntries[] = {
 // Unimplemented syscalls that programs commonly probe, with the reason.
 const std::pair<int, const char*> kNotes[] = {
     {334, "rseq: glibc falls back when it is missing"},
-    {278, "vmsplice: pipes have no page references to guest memory yet"},
 };
 
 SyscallTable Build() {

@@ -207,6 +207,8 @@ SyscallResult GetdentsCommon(Task& t, const SyscallArgs& a, bool old_format) {
   constexpr size_t kOldNameOffset = 2 * sizeof(unsigned long) + sizeof(uint16_t);
   std::vector<uint8_t> buf;
   bool too_small = false;
+  // iterate_dir: IN_ACCESS on the directory, even when nothing is left.
+  if (file->location().ok()) vfs::NotifyFile(file->location().dentry, IN_ACCESS);
   RETURN_IF_ERROR(file->IterateDir([&](const vfs::DirEntry& e) {
     const size_t reclen =
         old_format ? (kOldNameOffset + e.name.size() + 2 + sizeof(long) - 1) & ~(sizeof(long) - 1)

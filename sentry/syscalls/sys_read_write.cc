@@ -91,6 +91,10 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
     t.SendSigpipe();
   }
   if (!n.ok()) return n.error();
+  // vfs_read/vfs_write: IN_ACCESS or IN_MODIFY when something moved.
+  if (*n > 0 && file.location().ok()) {
+    vfs::NotifyFile(file.location().dentry, dir == Dir::kRead ? IN_ACCESS : IN_MODIFY);
+  }
   return *n;
 }
 

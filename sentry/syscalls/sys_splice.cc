@@ -17,6 +17,14 @@ namespace {
 constexpr size_t kMaxRwCount = INT_MAX & ~(kPageSize - 1);
 constexpr size_t kChunk = 64 * 1024;
 
+// What moved raises IN_ACCESS on the source and IN_MODIFY on the
+// destination (files with a location: not anonymous pipes or sockets).
+void NotifyMoved(vfs::FileDescription* in, vfs::FileDescription* out, size_t n) {
+  if (n == 0) return;
+  if (in != nullptr && in->location().ok()) vfs::NotifyFile(in->location().dentry, IN_ACCESS);
+  if (out != nullptr && out->location().ok()) vfs::NotifyFile(out->location().dentry, IN_MODIFY);
+}
+
 bool Readable(const vfs::FileDescription& f) {
   const int acc = f.status_flags() & O_ACCMODE;
   return !(f.status_flags() & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
@@ -84,6 +92,7 @@ SyscallResult Sendfile(Task& t, const SyscallArgs& a) {
   if (count == 0) return 0;
   const int64_t start = off;
   ASSIGN_OR_RETURN(size_t n, CopyLoop(t, *in, &off, *out, nullptr, count));
+  NotifyMoved(in.get(), out.get(), n);
   if (explicit_off) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(2), off));
   } else {
@@ -116,11 +125,16 @@ SyscallResult CopyFileRange(Task& t, const SyscallArgs& a) {
   const size_t len = a.Size(4);
   // generic_copy_file_checks: offsets and lengths that overflow, and
   // overlapping ranges of the same file.
-  if (in_off < 0 || out_off < 0) return Errno(EINVAL);
+  // An offset plus the length that wraps as unsigned numbers comes first
+  // (EOVERFLOW, so -1 with a length of 1 is EOVERFLOW), then a negative
+  // offset (rw_verify_area: EINVAL).
   uint64_t in_end, out_end;
   if (__builtin_add_overflow(static_cast<uint64_t>(in_off), len, &in_end) ||
-      __builtin_add_overflow(static_cast<uint64_t>(out_off), len, &out_end) ||
-      in_end > static_cast<uint64_t>(INT64_MAX) || out_end > static_cast<uint64_t>(INT64_MAX)) {
+      __builtin_add_overflow(static_cast<uint64_t>(out_off), len, &out_end)) {
+    return Errno(EOVERFLOW);
+  }
+  if (in_off < 0 || out_off < 0) return Errno(EINVAL);
+  if (in_end > static_cast<uint64_t>(INT64_MAX) || out_end > static_cast<uint64_t>(INT64_MAX)) {
     return Errno(EOVERFLOW);
   }
   if (sin.st_dev == sout.st_dev && sin.st_ino == sout.st_ino &&
@@ -135,6 +149,7 @@ SyscallResult CopyFileRange(Task& t, const SyscallArgs& a) {
   if (count == 0) return 0;
   const int64_t in_start = in_off, out_start = out_off;
   ASSIGN_OR_RETURN(size_t n, CopyLoop(t, *in, &in_off, *out, &out_off, count));
+  NotifyMoved(in.get(), out.get(), n);
   if (a[1] != 0) {
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int64_t>(1), in_off));
   } else {
@@ -284,6 +299,7 @@ SyscallResult Splice(Task& t, const SyscallArgs& a) {
     if (in->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
     r = PipeToFile(t, ip->pipe(), *out, off_out.value() != 0 ? &out_pos : nullptr, len,
                    flags & kSpliceNonblock);
+    if (r.ok()) NotifyMoved(nullptr, out.get(), *r);
     if (r.ok() && off_out.value() != 0) {
       RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_out.value()), out_pos));
     }
@@ -297,6 +313,7 @@ SyscallResult Splice(Task& t, const SyscallArgs& a) {
     if (out->status_flags() & O_NONBLOCK) flags |= kSpliceNonblock;
     r = FileToPipe(t, *in, off_in.value() != 0 ? &in_pos : nullptr, op->pipe(), len,
                    flags & kSpliceNonblock);
+    if (r.ok()) NotifyMoved(in.get(), nullptr, *r);
     if (r.ok() && off_in.value() != 0) {
       RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<int64_t>(off_in.value()), in_pos));
     }
@@ -318,6 +335,82 @@ SyscallResult Tee(Task& t, const SyscallArgs& a) {
   if (ip == nullptr || op == nullptr || &ip->pipe() == &op->pipe()) return Errno(EINVAL);
   if ((in->status_flags() | out->status_flags()) & O_NONBLOCK) flags |= kSpliceNonblock;
   return PipeToPipe(t, ip->pipe(), op->pipe(), len, flags & kSpliceNonblock, /*move=*/false);
+}
+
+// vmsplice(2), by copying: the user's bytes become fresh pipe buffers (a
+// write end) or the pipe's bytes go to the user's buffers (a read end).
+// Linux references the user's pages instead (SPLICE_F_GIFT lets it steal
+// them); a copy is what a reader observes either way, except that a caller
+// changing its buffer after the call does not change what the pipe holds.
+SyscallResult Vmsplice(Task& t, const SyscallArgs& a) {
+  const unsigned flags = a.Uint(3);
+  if (flags & ~kSpliceAll) return Errno(EINVAL);
+  ASSIGN_OR_RETURN(auto f, t.fds().Get(a.Int(0)));
+  // vmsplice_type: a writable file takes the user's data, a readable one
+  // gives it.
+  const bool to_pipe = CanWrite(*f);
+  if (!to_pipe && !CanRead(*f)) return Errno(EBADF);
+  // import_iovec.
+  const uint64_t count = a[2];
+  if (count > IOV_MAX) return Errno(EINVAL);
+  std::vector<iovec> guest(count);
+  if (count != 0) {
+    auto r =
+        t.mm().CopyIn(a.Addr(1), {reinterpret_cast<uint8_t*>(guest.data()), count * sizeof(iovec)});
+    if (!r.ok()) return Errno(EFAULT);
+  }
+  size_t total = 0;
+  for (iovec& g : guest) {
+    if (static_cast<ssize_t>(g.iov_len) < 0) return Errno(EINVAL);
+    if (!AccessOk(reinterpret_cast<uint64_t>(g.iov_base), g.iov_len)) return Errno(EFAULT);
+    g.iov_len = std::min(g.iov_len, kMaxRwCount - total);
+    total += g.iov_len;
+  }
+  if (total == 0) return 0;
+  PipeFile* pf = fsimpl::pipe::AsPipe(*f);
+  if (pf == nullptr) return Errno(EBADF);
+  fsimpl::pipe::Pipe& p = pf->pipe();
+  const bool nonblock = flags & kSpliceNonblock;
+  if (to_pipe) {
+    // vmsplice_to_pipe: wait_for_space, then fill what is free.
+    auto room = p.WaitWritable(&t.waker(), nonblock);
+    if (!room.ok()) {
+      if (room.error().value() == EPIPE) t.SendSigpipe();
+      return Restart(room.error());
+    }
+    std::vector<uint8_t> buf(std::min({total, kSpliceChunk, p.Room()}));
+    size_t got = 0;
+    for (const iovec& g : guest) {
+      if (got == buf.size()) break;
+      const size_t want = std::min(g.iov_len, buf.size() - got);
+      if (want == 0) continue;
+      auto r =
+          t.mm().CopyIn(UserAddr(reinterpret_cast<uint64_t>(g.iov_base)), {buf.data() + got, want});
+      got += r.done;
+      if (!r.ok()) break;
+    }
+    if (got == 0) return Errno(EFAULT);
+    return p.Append(buf.data(), got);
+  }
+  // vmsplice_to_user: __splice_from_pipe into the user's buffers.
+  auto data = p.WaitReadable(&t.waker(), nonblock);
+  if (!data.ok()) return Restart(data.error());
+  if (!*data) return 0;
+  std::vector<uint8_t> buf(std::min(total, kSpliceChunk));
+  const size_t n = p.Peek(buf.data(), buf.size());
+  size_t put = 0;
+  for (const iovec& g : guest) {
+    if (put == n) break;
+    const size_t want = std::min(g.iov_len, n - put);
+    if (want == 0) continue;
+    auto r =
+        t.mm().CopyOut(UserAddr(reinterpret_cast<uint64_t>(g.iov_base)), {buf.data() + put, want});
+    put += r.done;
+    if (!r.ok()) break;
+  }
+  p.Consume(put);
+  if (put == 0) return Errno(EFAULT);
+  return put;
 }
 
 }  // namespace sentry::syscalls

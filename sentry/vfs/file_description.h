@@ -4,6 +4,7 @@
 #ifndef SENTRY_VFS_FILE_DESCRIPTION_H_
 #define SENTRY_VFS_FILE_DESCRIPTION_H_
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -45,6 +46,12 @@ class FileDescription {
   // epoll sets that watch it.
   virtual ~FileDescription() {
     ReleaseEpollLinks();
+    // IN_CLOSE_WRITE or IN_CLOSE_NOWRITE (Linux's __fput), never for O_PATH.
+    if (location_.ok() && !(status_flags() & O_PATH) && AnyInotifyWatches()) {
+      const int acc = status_flags() & O_ACCMODE;
+      NotifyFile(location_.dentry,
+                 (acc == O_WRONLY || acc == O_RDWR) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
+    }
     if (lock_table_ != nullptr && location_.ok()) {
       lock_table_->ReleaseOn(location_.dentry->inode().get(),
                              {LockOwner::kDescription, reinterpret_cast<uintptr_t>(this)});

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sentry/base/errno.h"
+#include "sentry/vfs/inotify.h"
 
 namespace sentry::vfs {
 
@@ -115,6 +116,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   Inode& operator=(const Inode&) = delete;
 
   Filesystem& fs() const { return fs_; }
+  // inotify watches on this inode (inotify.h).
+  InodeWatches& watches() { return watches_; }
 
   virtual ErrnoOr<Attr> GetAttr() = 0;
   virtual ErrnoOrOk SetAttr(const SetAttrRequest& req) = 0;
@@ -181,6 +184,7 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
  private:
   Filesystem& fs_;
+  InodeWatches watches_;
 };
 
 // A mounted filesystem instance.

@@ -140,6 +140,15 @@ VirtualDentry VirtualFilesystem::AnonymousLocked(std::shared_ptr<FileDescription
 
 // --- Default inode operations: what Linux answers for the wrong kind of file. ---
 
+Dentry::~Dentry() {
+  // The last holder of an unlinked name let go: if the inode has no name
+  // left (a directory never has another), its watches hear IN_DELETE_SELF
+  // and go (Linux's dentry_unlink_inode -> fsnotify_inoderemove).
+  if (!dead_ || inode_ == nullptr || inode_->watches().empty()) return;
+  auto a = inode_->GetAttr();
+  if (!a.ok() || S_ISDIR(a->mode) || a->nlink == 0) NotifyDeleted(*inode_);
+}
+
 ErrnoOr<std::shared_ptr<Inode>> Inode::Lookup(std::string_view) { return Errno(ENOTDIR); }
 ErrnoOr<std::shared_ptr<Inode>> Inode::Create(std::string_view, uint32_t, const Owner&) {
   return Errno(ENOTDIR);
@@ -311,7 +320,7 @@ void VirtualFilesystem::MaybeEvictLocked() {
       for (const auto& [name, c] : d->children_) {
         // Held only by its parent's map (no fd, cwd, walk or child holds it).
         if (c->children_.empty() && c->mounts_ == 0 && c.use_count() == 1 &&
-            c->inode_->Evictable()) {
+            c->inode_->Evictable() && c->inode_->watches().empty()) {
           victims.emplace_back(c->last_used_, c.get());
         } else {
           stack.push_back(c);
@@ -538,6 +547,7 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
     flags &= ~(__O_TMPFILE | O_EXCL | O_CREAT | O_TRUNC);
     ASSIGN_OR_RETURN(std::shared_ptr<FileDescription> fd, vd.inode().Open(vd, flags));
     fd->set_location(vd);
+    NotifyFile(vd.dentry, IN_OPEN);
     return fd;
   }
   if (flags & O_CREAT) {
@@ -580,6 +590,7 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
       ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Create(p.name, m, owner));
       vd = {p.dir.mount, AddChildLocked(p.dir.dentry, p.name, std::move(inode))};
       created = true;
+      NotifyChild(p.dir.inode(), p.name, IN_CREATE, false);
       break;
     }
   } else {
@@ -610,6 +621,7 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
         SetAttrRequest req;
         req.size = 0;
         RETURN_IF_ERROR(vd.inode().SetAttr(req));
+        NotifyFile(vd.dentry, IN_MODIFY);
       }
     }
   }
@@ -619,6 +631,7 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
   flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
   ASSIGN_OR_RETURN(std::shared_ptr<FileDescription> fd, vd.inode().Open(vd, flags));
   fd->set_location(vd);
+  NotifyFile(vd.dentry, IN_OPEN);
   return fd;
 }
 
@@ -629,6 +642,7 @@ ErrnoOrOk VirtualFilesystem::Mkdir(const PathContext& ctx, std::string_view path
   auto [owner, m] = NewInodeOwner(*ctx.creds, dir, S_IFDIR | (mode & 01777 & ~ctx.umask));
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Mkdir(p.name, m, owner));
   AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  NotifyChild(p.dir.inode(), p.name, IN_CREATE, true);
   return Ok();
 }
 
@@ -642,6 +656,7 @@ ErrnoOrOk VirtualFilesystem::Mknod(const PathContext& ctx, std::string_view path
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Mknod(p.name, m, rdev, owner));
   std::shared_ptr<Dentry> d = AddChildLocked(p.dir.dentry, p.name, std::move(inode));
   if (created != nullptr) *created = VirtualDentry{p.dir.mount, std::move(d)};
+  NotifyChild(p.dir.inode(), p.name, IN_CREATE, false);
   return Ok();
 }
 
@@ -655,6 +670,7 @@ ErrnoOrOk VirtualFilesystem::Symlink(const PathContext& ctx, std::string_view ta
   (void)m;
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, p.dir.inode().Symlink(p.name, target, owner));
   AddChildLocked(p.dir.dentry, p.name, std::move(inode));
+  NotifyChild(p.dir.inode(), p.name, IN_CREATE, false);
   return Ok();
 }
 
@@ -682,6 +698,9 @@ ErrnoOrOk VirtualFilesystem::Link(const PathContext& old_ctx, std::string_view o
   if (a.nlink == 0 && !old.dentry->linkable_) return Errno(ENOENT);
   RETURN_IF_ERROR(p.dir.inode().Link(p.name, old.dentry->inode()));
   AddChildLocked(p.dir.dentry, p.name, old.dentry->inode());
+  // fsnotify_link: the link count, then the new name.
+  NotifySelf(old.inode(), IN_ATTRIB);
+  NotifyChild(p.dir.inode(), p.name, IN_CREATE, false);
   return Ok();
 }
 
@@ -709,7 +728,13 @@ ErrnoOrOk VirtualFilesystem::Unlink(const PathContext& ctx, std::string_view pat
   if (IsMountpointLocked({p.dir.mount, child})) return Errno(EBUSY);
   if (p.dir.mount->read_only) return Errno(EROFS);
   RETURN_IF_ERROR(p.dir.inode().Unlink(p.name, *child->inode()));
+  // vfs_unlink's order: the link count (IN_ATTRIB), the inode's deletion
+  // when nothing else holds the name (IN_DELETE_SELF, IN_IGNORED: the
+  // dentry's destructor), then the parent's IN_DELETE.
+  NotifySelf(*child->inode(), IN_ATTRIB);
   DropChildLocked(p.dir.dentry, p.name);
+  child.reset();
+  NotifyChild(p.dir.inode(), p.name, IN_DELETE, false);
   return Ok();
 }
 
@@ -732,6 +757,8 @@ ErrnoOrOk VirtualFilesystem::Rmdir(const PathContext& ctx, std::string_view path
   if (p.dir.mount->read_only) return Errno(EROFS);
   RETURN_IF_ERROR(p.dir.inode().Rmdir(p.name, *child->inode()));
   DropChildLocked(p.dir.dentry, p.name);
+  child.reset();
+  NotifyChild(p.dir.inode(), p.name, IN_DELETE, true);
   return Ok();
 }
 
@@ -806,16 +833,37 @@ ErrnoOrOk VirtualFilesystem::Rename(const PathContext& old_ctx, std::string_view
   // The cache follows.
   op.dir.dentry->children_.erase(op.name);
   if (new_child) np.dir.dentry->children_.erase(np.name);
-  old_child->name_ = np.name;
-  old_child->parent_ = np.dir.dentry;
+  {
+    absl::MutexLock names(&DentryNamesMu());
+    old_child->name_ = np.name;
+    old_child->parent_ = np.dir.dentry;
+    if (new_child && (flags & RENAME_EXCHANGE)) {
+      new_child->name_ = op.name;
+      new_child->parent_ = op.dir.dentry;
+    }
+  }
   np.dir.dentry->children_[np.name] = old_child;
   if (new_child) {
     if (flags & RENAME_EXCHANGE) {
-      new_child->name_ = op.name;
-      new_child->parent_ = op.dir.dentry;
       op.dir.dentry->children_[op.name] = new_child;
     } else {
       new_child->dead_ = true;
+    }
+  }
+  // fsnotify_move: IN_MOVED_FROM and IN_MOVED_TO sharing a cookie, the
+  // replaced file's link count, IN_MOVE_SELF; an exchange is two moves. A
+  // replaced inode's IN_DELETE_SELF follows when its dentry goes.
+  if (AnyInotifyWatches()) {
+    const uint32_t cookie = NewInotifyCookie();
+    NotifyChild(op.dir.inode(), op.name, IN_MOVED_FROM, IsDir(old_attr), cookie);
+    NotifyChild(np.dir.inode(), np.name, IN_MOVED_TO, IsDir(old_attr), cookie);
+    if (new_child && !(flags & RENAME_EXCHANGE)) NotifySelf(*new_child->inode(), IN_ATTRIB);
+    NotifySelf(*old_child->inode(), IN_MOVE_SELF);
+    if (new_child && (flags & RENAME_EXCHANGE)) {
+      const uint32_t cookie2 = NewInotifyCookie();
+      NotifyChild(np.dir.inode(), np.name, IN_MOVED_FROM, IsDir(*new_attr), cookie2);
+      NotifyChild(op.dir.inode(), op.name, IN_MOVED_TO, IsDir(*new_attr), cookie2);
+      NotifySelf(*new_child->inode(), IN_MOVE_SELF);
     }
   }
   return Ok();
@@ -859,7 +907,9 @@ ErrnoOrOk VirtualFilesystem::Chmod(const AccessCreds& c, const VirtualDentry& vd
   if (vd.mount->read_only) return Errno(EROFS);
   SetAttrRequest req;
   req.mode = m;
-  return vd.inode().SetAttr(req);
+  RETURN_IF_ERROR(vd.inode().SetAttr(req));
+  NotifyFile(vd.dentry, IN_ATTRIB);
+  return Ok();
 }
 
 ErrnoOrOk VirtualFilesystem::Chown(const AccessCreds& c, const VirtualDentry& vd,
@@ -868,7 +918,9 @@ ErrnoOrOk VirtualFilesystem::Chown(const AccessCreds& c, const VirtualDentry& vd
   SetAttrRequest req;
   RETURN_IF_ERROR(CheckChown(c, a, uid, gid, &req));
   if (vd.mount->read_only) return Errno(EROFS);
-  return vd.inode().SetAttr(req);
+  RETURN_IF_ERROR(vd.inode().SetAttr(req));
+  NotifyFile(vd.dentry, IN_ATTRIB);
+  return Ok();
 }
 
 ErrnoOrOk VirtualFilesystem::Utimes(const AccessCreds& c, const VirtualDentry& vd,
@@ -886,7 +938,11 @@ ErrnoOrOk VirtualFilesystem::Utimes(const AccessCreds& c, const VirtualDentry& v
   SetAttrRequest req;
   if (atime) req.atime = atime->tv_nsec == UTIME_NOW ? now : *atime;
   if (mtime) req.mtime = mtime->tv_nsec == UTIME_NOW ? now : *mtime;
-  return vd.inode().SetAttr(req);
+  RETURN_IF_ERROR(vd.inode().SetAttr(req));
+  // fsnotify_change: both times are IN_ATTRIB, the access time alone
+  // IN_ACCESS, the modification time alone IN_MODIFY.
+  NotifyFile(vd.dentry, (atime && mtime) ? IN_ATTRIB : atime ? IN_ACCESS : IN_MODIFY);
+  return Ok();
 }
 
 ErrnoOrOk VirtualFilesystem::Truncate(const AccessCreds* c, const VirtualDentry& vd,
@@ -901,7 +957,9 @@ ErrnoOrOk VirtualFilesystem::Truncate(const AccessCreds* c, const VirtualDentry&
   }
   SetAttrRequest req;
   req.size = static_cast<uint64_t>(length);
-  return vd.inode().SetAttr(req);
+  RETURN_IF_ERROR(vd.inode().SetAttr(req));
+  NotifyFile(vd.dentry, IN_MODIFY);
+  return Ok();
 }
 
 // --- Extended attributes (Linux's xattr_permission and the syscalls' checks). ---
@@ -998,7 +1056,9 @@ ErrnoOrOk VirtualFilesystem::SetXattr(const AccessCreds& c, const VirtualDentry&
   if (value.size() > 65536) return Errno(E2BIG);
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
   RETURN_IF_ERROR(CheckXattrAccess(c, a, vd.mount->read_only, name, kMayWrite));
-  return vd.inode().SetXattr(name, value, flags);
+  RETURN_IF_ERROR(vd.inode().SetXattr(name, value, flags));
+  NotifyFile(vd.dentry, IN_ATTRIB);
+  return Ok();
 }
 
 ErrnoOr<std::vector<std::string>> VirtualFilesystem::ListXattr(const AccessCreds& c,
@@ -1016,7 +1076,9 @@ ErrnoOrOk VirtualFilesystem::RemoveXattr(const AccessCreds& c, const VirtualDent
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
   RETURN_IF_ERROR(CheckXattrAccess(c, a, vd.mount->read_only, name, kMayWrite));
-  return vd.inode().RemoveXattr(name);
+  RETURN_IF_ERROR(vd.inode().RemoveXattr(name));
+  NotifyFile(vd.dentry, IN_ATTRIB);
+  return Ok();
 }
 
 std::string VirtualFilesystem::PathOf(const VirtualDentry& root, const VirtualDentry& vd,

@@ -40,6 +40,10 @@ class Dentry {
  public:
   Dentry(std::shared_ptr<Inode> inode, std::string name, std::shared_ptr<Dentry> parent)
       : inode_(std::move(inode)), name_(std::move(name)), parent_(std::move(parent)) {}
+  // A dead dentry whose inode is gone with it raises IN_DELETE_SELF.
+  ~Dentry();
+  Dentry(const Dentry&) = delete;
+  Dentry& operator=(const Dentry&) = delete;
 
   const std::shared_ptr<Inode>& inode() const { return inode_; }
   // Valid under the VFS lock (or for a dentry nobody can rename).

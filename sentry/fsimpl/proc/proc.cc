@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/inotify/inotify.h"
 #include "sentry/fsimpl/mqueue/mqueue.h"
 #include "sentry/fsimpl/pipe/pipe.h"
 #include "sentry/fsimpl/proc/proc_fs.h"
@@ -413,6 +414,12 @@ void ProcFilesystem::Build() {
                                  fsimpl::mqueue::kHardMsgSizeMax));
   mq->Add("queues_max", mq_file(lim.queues_max, 0, INT32_MAX));
   fsdir->Add("mqueue", mq);
+  // The inotify queue limit sentry/fsimpl/inotify applies (read-only here;
+  // the per-user instance and watch limits are not enforced, so not shown).
+  auto inotify_dir = dir(fsdir->ino());
+  inotify_dir->Add("max_queued_events",
+                   sysctl(text(absl::StrFormat("%d\n", fsimpl::inotify::kMaxQueuedEvents))));
+  fsdir->Add("inotify", inotify_dir);
   sys->Add("fs", fsdir);
   sys->Add("kernel", kern);
   sys->Add("vm", vm);
