@@ -265,16 +265,24 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
     if (tg_->group_exiting) return Errno(kERESTARTNOINTR);
     if (tid_ != tg_->tgid()) {
       kernel_.RemoveTask(this);
+      kernel_.ForgetDeadLeaderLocked(tg_->tgid());
       old_tid = tid_;
       tid_ = tg_->tgid();
       kernel_.AddTask(shared_from_this());
     }
   }
   if (old_tid != 0) kernel_.futex().ForgetTid(old_tid);
+  kernel_.ReleaseDeadLeaders();
   ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
-  mem_ = std::move(mem);
+  std::shared_ptr<GuestMemory> old_mem;  // let go outside proc_mu_
+  {
+    absl::MutexLock l(&proc_mu_);
+    old_mem = std::move(mem_);
+    mem_ = std::move(mem);
+  }
+  old_mem.reset();
   CommitExecCredentials(new_creds);
   // set_personality_64bit clears READ_IMPLIES_EXEC; a secure exec drops
   // PER_CLEAR_ON_SETID (begin_new_exec's per_clear).
@@ -286,7 +294,11 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 
   // Files: an fd table shared with another process is copied first.
-  if (fds_.use_count() > 1) fds_ = fds_->Fork();
+  if (fds_.use_count() > 1) {
+    std::shared_ptr<FdTable> own = fds_->Fork();
+    absl::MutexLock l(&proc_mu_);
+    fds_ = std::move(own);
+  }
   std::vector<std::shared_ptr<vfs::FileDescription>> closed = fds_->CloseOnExec();
   ReleasePosixLocksOf(closed);
   closed.clear();
@@ -388,8 +400,12 @@ void Task::FinishExit() {
     (void)mem_->mm->Munmap(0, mem_->mm->layout().max_addr);
   }
   {
-    std::shared_ptr<FdTable> fds = std::move(fds_);
-    fds_ = std::make_shared<FdTable>();  // empty: /proc may still look
+    std::shared_ptr<FdTable> fds;
+    {
+      absl::MutexLock l(&proc_mu_);
+      fds = std::move(fds_);
+      fds_ = std::make_shared<FdTable>();  // empty: /proc may still look
+    }
     if (fds.use_count() == 1) {
       // The last user: every file closes, and the process's record locks
       // on them go.
@@ -398,9 +414,23 @@ void Task::FinishExit() {
       ReleasePosixLocksOf(files);
     }
   }
+  // exit_mm, exit_fs: /proc sees neither any more (let go outside the
+  // locks: the last reference may unmap, or drop dentries).
+  {
+    std::shared_ptr<GuestMemory> mem;
+    std::shared_ptr<FsContext> fs;
+    {
+      absl::MutexLock l(&proc_mu_);
+      mem = std::move(mem_);
+      fs = std::move(fs_);
+      dead_.store(true, std::memory_order_release);
+    }
+  }
   {
     absl::MutexLock l(&tree_mu);
     kernel_.RemoveTask(this);
+    // A leader stays in /proc until its process is reaped.
+    if (tid_ == tg_->tgid()) kernel_.AddDeadLeaderLocked(shared_from_this());
   }
   // The tid is gone for PI futexes (outside tree_mu: the futex table looks
   // tasks up under its own locks).
@@ -417,11 +447,14 @@ void Task::FinishExit() {
   }
   // The process's timers go first, outside tree_mu (their callbacks take it).
   tg_->timers->Clear();
-  absl::MutexLock l(&tree_mu);
-  ThreadGroup& tg = *tg_;
-  tg.exit_uid = creds().ruid;
-  tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
-  BecomeZombie();
+  {
+    absl::MutexLock l(&tree_mu);
+    ThreadGroup& tg = *tg_;
+    tg.exit_uid = creds().ruid;
+    tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
+    BecomeZombie();
+  }
+  kernel_.ReleaseDeadLeaders();  // autoreaped ones
 }
 
 void Task::BecomeZombie() {
@@ -491,6 +524,12 @@ void Task::ReapLocked(ThreadGroup& child) {
 // --- wait ---
 
 ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
+  // The leaders of the children reaped here are destroyed on the way out,
+  // outside tree_mu.
+  struct Release {
+    Kernel& k;
+    ~Release() { k.ReleaseDeadLeaders(); }
+  } release{kernel_};
   waiter::ScopedRegistration reg(tg_->child_events, &waker_, waiter::kEventChildExit);
   for (;;) {
     {

@@ -408,6 +408,21 @@ void Task::Interrupt() {
   if (context_) context_->Interrupt();
 }
 
+std::shared_ptr<GuestMemory> Task::memory_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return mem_;
+}
+
+std::shared_ptr<FsContext> Task::fs_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return fs_;
+}
+
+std::shared_ptr<FdTable> Task::fds_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return fds_;
+}
+
 timespec Task::CpuTime() const {
   // TODO: add the stub thread's CPU time (the guest's own user time), which
   // the platform will report; today this is the Sentry thread's share.

@@ -448,6 +448,17 @@ class Task : public std::enable_shared_from_this<Task> {
   // CPU time the guest thread has used (the stub's time plus the Sentry's work).
   timespec CpuTime() const;
 
+  // --- What /proc reads from other threads. The task's own thread replaces
+  // its memory, fs context and fd table only under proc_mu_ (exec, exit);
+  // a reader elsewhere takes a reference under it. After exit they are null
+  // (the memory, the fs context: Linux's exit_mm, exit_fs) or empty (the fd
+  // table), and dead() is true: a process's leader stays visible in /proc
+  // (Kernel::WithProcTask) until the process is reaped. ---
+  std::shared_ptr<GuestMemory> memory_for_proc() const;
+  std::shared_ptr<FsContext> fs_for_proc() const;
+  std::shared_ptr<FdTable> fds_for_proc() const;
+  bool dead() const { return dead_.load(std::memory_order_acquire); }
+
  private:
   friend class Kernel;
   void HandleSyscall();
@@ -509,8 +520,12 @@ class Task : public std::enable_shared_from_this<Task> {
       std::make_shared<const Credentials>();
   std::string comm_;
   timespec start_time_{};
+  // Read freely by the task's own thread; replaced (by it) and read by
+  // others under proc_mu_.
+  mutable absl::Mutex proc_mu_;
   std::shared_ptr<FsContext> fs_;
   std::shared_ptr<GuestMemory> mem_;
+  std::atomic<bool> dead_{false};
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<FdTable> fds_;
   // System V IPC (CLONE_NEWIPC gives a child a fresh one).
