@@ -156,7 +156,7 @@ const Entry kEntries[] = {
   {73,  Flock,         kPartial, "not on donated host fds (EINVAL, counted)", {A::kFd, A::kHex}},
   {74,  Fsync,         kFull, "", {A::kFd}},
   {75,  Fsync,         kFull, "fdatasync: as fsync", {A::kFd}},
-  {76,  Truncate,      kPartial, "RLIMIT_FSIZE is not applied (EINVAL from the filesystem instead of EFBIG)", {A::kPath, A::kDec}},
+  {76,  Truncate,      kFull, "", {A::kPath, A::kDec}},
   {77,  Ftruncate,     kFull, "", {A::kFd, A::kDec}},
   {80,  Chdir,         kFull, "", {A::kPath}},
   {81,  Fchdir,        kFull, "", {A::kFd}},
