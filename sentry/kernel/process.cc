@@ -23,8 +23,6 @@ namespace {
 constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
 
-int64_t ToNs(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
-
 std::string Basename(const std::string& path) {
   const size_t slash = path.rfind('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -276,6 +274,16 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
+  // The old image's stub goes with its memory: its time joins the base,
+  // and its resident set the process's peak (setmax_mm_hiwater_rss).
+  {
+    const platform::Context::CpuTimes g = context_->GuestCpuTime();
+    stub_user_base_.fetch_add(g.user_ns, std::memory_order_relaxed);
+    stub_sys_base_.fetch_add(g.sys_ns, std::memory_order_relaxed);
+    const int64_t rss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+    absl::MutexLock l(&tree_mu);
+    tg_->dead_usage.maxrss_kb = std::max(tg_->dead_usage.maxrss_kb, rss_kb);
+  }
   std::shared_ptr<GuestMemory> old_mem;  // let go outside proc_mu_
   {
     absl::MutexLock l(&proc_mu_);
@@ -389,9 +397,29 @@ void Task::KillBySignal(int sig, bool core) {
 void Task::FinishExit() {
   ReleaseMemory(/*exec=*/false);
   ReleaseVfork();
-  // The stub thread goes now, and the files are closed before the parent
-  // hears (a pipe's reader sees its end of file by the time wait returns).
-  context_.reset();
+  // This thread's usage joins the process's exited threads' as its stub
+  // goes (with the resident set as a peak). The stub thread goes now, and
+  // the files are closed before the parent hears (a pipe's reader sees its
+  // end of file by the time wait returns).
+  {
+    std::unique_ptr<platform::Context> ctx;
+    ThreadGroup::Usage u = OwnUsage();
+    {
+      absl::MutexLock l(&proc_mu_);
+      ctx = std::move(context_);
+      // What /proc shows of it from now on: the final figures, not the
+      // clocks of a stub and a host thread about to go.
+      stub_user_base_.store(u.user_ns, std::memory_order_relaxed);
+      stub_sys_base_.store(u.sys_ns, std::memory_order_relaxed);
+      host_clock_.store(-1, std::memory_order_relaxed);
+    }
+    if (mem_ != nullptr && mem_->mm != nullptr) {
+      u.maxrss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+    }
+    absl::MutexLock l(&tree_mu);
+    tg_->dead_usage.Add(u);
+    usage_counted_ = true;
+  }
   // exit_mm: the last user of the memory drops its mappings before the parent
   // hears too (System V shm attach counts, shared pages). The address space is
   // let go first, so that nothing is unmapped in the stub one by one.
@@ -451,7 +479,6 @@ void Task::FinishExit() {
     absl::MutexLock l(&tree_mu);
     ThreadGroup& tg = *tg_;
     tg.exit_uid = creds().ruid;
-    tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
     BecomeZombie();
   }
   kernel_.ReleaseDeadLeaders();  // autoreaped ones
@@ -513,8 +540,9 @@ void Task::ReapLocked(ThreadGroup& child) {
   if (parent != nullptr) {
     auto& c = parent->children;
     c.erase(std::remove(c.begin(), c.end(), &child), c.end());
-    parent->children_cpu_ns.fetch_add(child.children_cpu_ns.load(std::memory_order_relaxed),
-                                      std::memory_order_relaxed);
+    // The child's usage and its reaped children's (wait_task_zombie).
+    parent->children_usage.Add(child.dead_usage);
+    parent->children_usage.Add(child.children_usage);
   }
   child.parent = nullptr;
   child.exit_events.Notify(POLLIN | POLLRDNORM | POLLHUP);  // its pidfds hang up
@@ -550,7 +578,8 @@ ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
           const ExitStatus& st = c->exit_status;
           r.code = st.signal == 0 ? CLD_EXITED : st.core ? CLD_DUMPED : CLD_KILLED;
           r.status = st.signal == 0 ? st.code : st.signal;
-          r.cpu_ns = c->children_cpu_ns.load(std::memory_order_relaxed);
+          r.usage = c->dead_usage;
+          r.usage.Add(c->children_usage);
           if (!(req.options & WNOWAIT)) ReapLocked(*c);
           return std::optional<WaitResult>(r);
         }

@@ -140,15 +140,17 @@ ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
   const loader::LoadResult img = mem != nullptr ? mem->image : loader::LoadResult{};
   const uint64_t start_time = Ticks(Sub(t.start_time(), k.boot_time()));
   const rlim_t rsslim = t.rlimit_of(RLIMIT_RSS).rlim_cur;
-  // The Sentry's own time serving the task is its system time; the guest's
-  // user time (the stub's) is not measured yet.
-  const uint64_t stime = Task::Current() == &t ? Ticks(t.CpuTime()) : 0;
+  // User time: the guest's in its stubs; system time: the host's for the
+  // stubs and the Sentry's work for the task (Task::OwnUsage).
+  const kernel::ThreadGroup::Usage u = t.OwnUsage();
+  const uint64_t utime = static_cast<uint64_t>(u.user_ns) / (1000000000 / kClockTicks);
+  const uint64_t stime = static_cast<uint64_t>(u.sys_ns) / (1000000000 / kClockTicks);
   const uint64_t flags = k.config().randomize ? 0x400000 : 0;  // PF_RANDOMIZE
   const Task::ProcView v = t.View();
   std::string s =
       absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d", t.tid(),
                       t.comm(), v.state, t.ppid(), t.pgid(), t.sid(),
-                      /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0, stime, 0, 0,
+                      /*tty_nr=*/0, /*tpgid=*/-1, flags, u.minflt, 0, 0, 0, utime, stime, 0, 0,
                       /*priority=*/20, /*nice=*/0, v.threads, start_time);
   s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm,
                        (m.rss_anon + m.rss_shmem) / kPageSize, rsslim, img.start_code, img.end_code,
