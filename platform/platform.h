@@ -94,6 +94,16 @@ class Context {
 
   // Makes a running or the next Switch return kInterrupted promptly. Thread-safe.
   virtual void Interrupt() = 0;
+
+  // The CPU time the guest has used in the stub this context runs in now, as
+  // the host accounts it (user: guest code; system: the host kernel's work
+  // for the stub, faults and injected calls). Zeros when the platform cannot
+  // tell. Thread-safe.
+  struct CpuTimes {
+    int64_t user_ns = 0;
+    int64_t sys_ns = 0;
+  };
+  virtual CpuTimes GuestCpuTime() const { return {}; }
 };
 
 struct Options {

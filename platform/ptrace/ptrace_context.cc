@@ -44,6 +44,20 @@ std::atomic<uint64_t> next_context_id{1};
 
 PtraceContext::PtraceContext() : id_(next_context_id++) {}
 
+Context::CpuTimes PtraceContext::GuestCpuTime() const {
+  const pid_t pid = stub_pid_.load(std::memory_order_relaxed);
+  if (pid <= 0) return {};
+  // MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_PROF / CPUCLOCK_VIRT).
+  auto read = [pid](int which) -> int64_t {
+    const clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | which);
+    timespec ts{};
+    if (clock_gettime(clock, &ts) != 0) return 0;  // gone
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  };
+  const int64_t prof = read(0), virt = read(1);
+  return {virt, prof > virt ? prof - virt : 0};
+}
+
 PtraceContext::~PtraceContext() {
   // The task's host thread is done with this stub thread, unless another context
   // of the same thread still has its FP state live there.
@@ -72,6 +86,7 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
     }
     ASSIGN_OR_RETURN(last_, as.StubThreadForCurrentThread(/*create=*/true));
     st = last_.get();
+    stub_pid_.store(st->tid, std::memory_order_relaxed);
   }
   const pid_t tid = st->tid;
 

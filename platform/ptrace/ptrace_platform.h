@@ -226,8 +226,13 @@ class PtraceContext final : public Context {
                                       sentry::arch::FpState& fp) override;
   absl::Status SyncFpState(sentry::arch::FpState& fp) override;
   void Interrupt() override;
+  // The stub thread's process CPU clocks (each stub thread is a process of
+  // its own, so the host lets the Sentry read them).
+  CpuTimes GuestCpuTime() const override;
 
  private:
+  // The pid of the stub thread last_ names (0: none), for GuestCpuTime.
+  std::atomic<pid_t> stub_pid_{0};
   absl::Mutex mu_;
   bool interrupt_pending_ ABSL_GUARDED_BY(mu_) = false;
   // The pidfd of the stub thread while Switch runs it, else -1. Interrupt signals

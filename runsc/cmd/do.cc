@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "runsc/cmd/commands.h"
 #include "runsc/sandbox/boot.h"
+#include "runsc/sandbox/isolate.h"
 #include "sentry/base/log.h"
 
 extern char** environ;
@@ -197,7 +198,7 @@ int DoCommand(const CommandLine& cl) {
   }
   // The sandbox runs in a child process so that this process can report how it
   // ended, whatever happens to it.
-  // TODO(filesystems issue): new namespaces for the Sentry, and `runsc boot`.
+  // TODO(filesystems issue): `runsc boot`, and a pid namespace of its own.
   const pid_t parent = getpid();
   pid_t child = fork();
   if (child < 0) {
@@ -212,7 +213,16 @@ int DoCommand(const CommandLine& cl) {
     close(status_pipe[0]);
     // Only the gofer may hold its end: a dying gofer must hang up on the Sentry.
     close(gofer_sock[1]);
-    RunSandbox(bc, status_pipe[1]);
+    // The Sentry's own namespaces, while this process has one thread; Boot
+    // pivots into an empty root once it has read what it needs.
+    if (absl::Status s = EnterSentryNamespaces(); !s.ok()) {
+      std::string msg = absl::StrFormat("runsc: sandbox failed: %s\n", s.message());
+      [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
+      _exit(125);
+    }
+    BootConfig sandbox_bc = bc;
+    sandbox_bc.empty_root = true;
+    RunSandbox(sandbox_bc, status_pipe[1]);
   }
   close(status_pipe[1]);
   close(gofer_sock[0]);

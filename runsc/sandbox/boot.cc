@@ -6,6 +6,7 @@
 #include "nlohmann/json.hpp"
 #include "sentry/base/log.h"
 
+#include "runsc/sandbox/isolate.h"
 #include "runsc/sandbox/sentry_seccomp.h"
 #include "sentry/fsimpl/overlay/overlay.h"
 #include "sentry/fsimpl/tmpfs/tmpfs.h"
@@ -154,7 +155,12 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     if ((*f)->is_tty()) (*f)->set_job_control(kernel.TerminalFor((*f)->host_rdev()));
     init.stdio.push_back(*std::move(f));
   }
-  // From here the Sentry opens no host path (DESIGN §11.3).
+  // From here the Sentry opens no host path (DESIGN §11.3). What the
+  // runtime reads from host files once is read first (WarmUpHostReads);
+  // under runsc do the Sentry then leaves the host's tree for an empty root
+  // (its namespaces were made right after the fork: EnterSentryNamespaces).
+  WarmUpHostReads();
+  if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
   RETURN_IF_ERROR(InstallSentryFilter());
   auto status = kernel.RunInit(init);
   if (executable_fd >= 0) close(executable_fd);

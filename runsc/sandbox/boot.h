@@ -33,6 +33,9 @@ struct BootConfig {
   // `runsc do --report`: where to write, at exit, what the program used that
   // the sandbox lacks (owned by the Sentry; -1: no report).
   int report_fd = -1;
+  // Pivot into an empty root before the seccomp filter (EnterEmptyRoot): the
+  // caller put the process in namespaces of its own (EnterSentryNamespaces).
+  bool empty_root = false;
   // The guest's working directory, if it resolves in the sandbox; else "/".
   std::string cwd;
 };

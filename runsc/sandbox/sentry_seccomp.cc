@@ -30,7 +30,7 @@ void WarmMallocHeapTrim() {
 
 }  // namespace
 
-absl::Status InstallSentryFilter() {
+void WarmUpHostReads() {
   // What the runtime reads from host files once and caches: read it now,
   // while it may (absl::Mutex asks for the CPU count on first contention,
   // and glibc answers from /sys/devices/system/cpu/online).
@@ -42,6 +42,10 @@ absl::Status InstallSentryFilter() {
   // guest with more than 8 live tasks reaches: fix the limit now, at glibc's
   // default of 8 per CPU.
   mallopt(M_ARENA_MAX, 8 * std::max(1, absl::base_internal::NumCPUs()));
+}
+
+absl::Status InstallSentryFilter() {
+  WarmUpHostReads();
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return absl::InternalError("sentry seccomp: seccomp_init failed");
 #ifdef SANDBOX_SANITIZER_RUNTIME

@@ -15,6 +15,10 @@ namespace runsc {
 // sanitizer's own report (which may open files) is not cut short.
 absl::Status InstallSentryFilter();
 
+// What the runtime (abseil, glibc's malloc) reads from host files once and
+// caches, read now; InstallSentryFilter does it too. Idempotent.
+void WarmUpHostReads();
+
 }  // namespace runsc
 
 #endif  // RUNSC_SANDBOX_SENTRY_SECCOMP_H_

@@ -263,7 +263,59 @@ void Kernel::AddThreadGroupLocked(std::shared_ptr<ThreadGroup> tg) {
   thread_groups_[tg->tgid()] = std::move(tg);
 }
 
-void Kernel::RemoveThreadGroupLocked(pid_t tgid) { thread_groups_.erase(tgid); }
+void Kernel::RemoveThreadGroupLocked(pid_t tgid) {
+  ForgetDeadLeaderLocked(tgid);
+  thread_groups_.erase(tgid);
+}
+
+void Kernel::AddDeadLeaderLocked(std::shared_ptr<Task> t) {
+  const pid_t tgid = t->tgid();
+  dead_leaders_[tgid] = std::move(t);
+}
+
+void Kernel::ForgetDeadLeaderLocked(pid_t tgid) {
+  auto it = dead_leaders_.find(tgid);
+  if (it == dead_leaders_.end()) return;
+  forgotten_leaders_.push_back(std::move(it->second));
+  dead_leaders_.erase(it);
+}
+
+void Kernel::ReleaseDeadLeaders() {
+  std::vector<std::shared_ptr<Task>> gone;
+  {
+    absl::MutexLock l(&tree_mu);
+    gone.swap(forgotten_leaders_);
+  }
+}
+
+bool Kernel::WithProcTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const {
+  std::shared_ptr<Task> t;
+  {
+    absl::MutexLock l(&tree_mu);
+    auto it = tasks_.find(tid);
+    if (it != tasks_.end()) {
+      t = it->second;
+    } else {
+      auto d = dead_leaders_.find(tid);
+      if (d == dead_leaders_.end()) return false;
+      t = d->second;
+    }
+  }
+  fn(*t);
+  return true;
+}
+
+std::vector<pid_t> Kernel::ThreadIds(pid_t tgid) const {
+  absl::MutexLock l(&tree_mu);
+  std::vector<pid_t> out;
+  ThreadGroup* tg = FindThreadGroupLocked(tgid);
+  if (tg == nullptr) return out;
+  for (const Task* t : tg->tasks) out.push_back(t->tid());
+  if (dead_leaders_.count(tgid) != 0) out.push_back(tgid);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 std::shared_ptr<ipc::IpcNamespace> Kernel::NewIpcNamespace() {
   auto ns = std::make_shared<ipc::IpcNamespace>(*mf_);
@@ -357,7 +409,15 @@ std::vector<pid_t> Kernel::ProcessIds() const {
   for (const auto& [tid, t] : tasks_) {
     if (t->tid() == t->tgid()) out.push_back(tid);
   }
+  for (const auto& [tgid, t] : dead_leaders_) out.push_back(tgid);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+pid_t Kernel::LastPid() const {
+  absl::MutexLock l(&tree_mu);
+  return last_pid_;
 }
 
 int Kernel::TaskCount() const {

@@ -182,9 +182,25 @@ class Kernel {
   bool WithTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const;
   // The tids of every task, ascending.
   std::vector<pid_t> TaskIds() const;
-  // The tgids of every process whose leader is alive, ascending (/proc).
+  // The tgids of every process, zombies included, ascending (/proc).
   std::vector<pid_t> ProcessIds() const;
+  // /proc's view: like WithTask, but a process's leader that has exited
+  // (a zombie, or a leader gone while other threads run) is found too,
+  // under its tid, until the process is reaped (Task::dead()).
+  bool WithProcTask(pid_t tid, absl::FunctionRef<void(Task&)> fn) const;
+  // The tids of process `tgid`'s threads, its exited leader included,
+  // ascending; empty if there is no such process.
+  std::vector<pid_t> ThreadIds(pid_t tgid) const;
+  // A leader that exited: kept for /proc until its process is reaped (or
+  // exec gives its tid to another thread).
+  void AddDeadLeaderLocked(std::shared_ptr<Task> t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  void ForgetDeadLeaderLocked(pid_t tgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
+  // Destroys the forgotten leaders, outside tree_mu (a Task's destruction
+  // may take the VFS lock).
+  void ReleaseDeadLeaders();
   int TaskCount() const;
+  // The pid given out last (/proc/loadavg).
+  pid_t LastPid() const;
   // Under tree_mu: the task or process with this id, or null.
   Task* FindTaskLocked(pid_t tid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
   ThreadGroup* FindThreadGroupLocked(pid_t tgid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);
@@ -255,6 +271,10 @@ class Kernel {
   timespec boot_realtime_{};
   std::map<pid_t, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(tree_mu);
   std::map<pid_t, std::shared_ptr<ThreadGroup>> thread_groups_ ABSL_GUARDED_BY(tree_mu);
+  // Exited leaders of unreaped processes, by tgid (/proc shows them), and
+  // those forgotten but not yet destroyed (ReleaseDeadLeaders).
+  std::map<pid_t, std::shared_ptr<Task>> dead_leaders_ ABSL_GUARDED_BY(tree_mu);
+  std::vector<std::shared_ptr<Task>> forgotten_leaders_ ABSL_GUARDED_BY(tree_mu);
   ThreadGroup* init_tg_ = nullptr;
   pid_t last_pid_ ABSL_GUARDED_BY(tree_mu) = 0;
   std::map<dev_t, std::shared_ptr<vfs::TtyJobControl>> terminals_ ABSL_GUARDED_BY(tree_mu);

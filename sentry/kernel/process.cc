@@ -27,8 +27,6 @@ constexpr uint64_t kCloneNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWU
                                       CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME;
 constexpr uint64_t kSupportedNamespaces = CLONE_NEWIPC | CLONE_NEWUTS;
 
-int64_t ToNs(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
-
 std::string Basename(const std::string& path) {
   const size_t slash = path.rfind('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -398,16 +396,34 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
     if (tg_->group_exiting) return Errno(kERESTARTNOINTR);
     if (tid_ != tg_->tgid()) {
       kernel_.RemoveTask(this);
+      kernel_.ForgetDeadLeaderLocked(tg_->tgid());
       old_tid = tid_;
       tid_ = tg_->tgid();
       kernel_.AddTask(shared_from_this());
     }
   }
   if (old_tid != 0) kernel_.futex().ForgetTid(old_tid);
+  kernel_.ReleaseDeadLeaders();
   ReleaseMemory(/*exec=*/true);
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
-  mem_ = std::move(mem);
+  // The old image's stub goes with its memory: its time joins the base,
+  // and its resident set the process's peak (setmax_mm_hiwater_rss).
+  {
+    const platform::Context::CpuTimes g = context_->GuestCpuTime();
+    stub_user_base_.fetch_add(g.user_ns, std::memory_order_relaxed);
+    stub_sys_base_.fetch_add(g.sys_ns, std::memory_order_relaxed);
+    const int64_t rss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+    absl::MutexLock l(&tree_mu);
+    tg_->dead_usage.maxrss_kb = std::max(tg_->dead_usage.maxrss_kb, rss_kb);
+  }
+  std::shared_ptr<GuestMemory> old_mem;  // let go outside proc_mu_
+  {
+    absl::MutexLock l(&proc_mu_);
+    old_mem = std::move(mem_);
+    mem_ = std::move(mem);
+  }
+  old_mem.reset();
   CommitExecCredentials(new_creds);
   // set_personality_64bit clears READ_IMPLIES_EXEC; a secure exec drops
   // PER_CLEAR_ON_SETID (begin_new_exec's per_clear).
@@ -419,7 +435,11 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 
   // Files: an fd table shared with another process is copied first.
-  if (fds_.use_count() > 1) fds_ = fds_->Fork();
+  if (fds_.use_count() > 1) {
+    std::shared_ptr<FdTable> own = fds_->Fork();
+    absl::MutexLock l(&proc_mu_);
+    fds_ = std::move(own);
+  }
   std::vector<std::shared_ptr<vfs::FileDescription>> closed = fds_->CloseOnExec();
   ReleasePosixLocksOf(closed);
   closed.clear();
@@ -508,9 +528,29 @@ void Task::FinishExit() {
   ipc().ShmTaskExit(tid_);
   ReleaseMemory(/*exec=*/false);
   ReleaseVfork();
-  // The stub thread goes now, and the files are closed before the parent
-  // hears (a pipe's reader sees its end of file by the time wait returns).
-  context_.reset();
+  // This thread's usage joins the process's exited threads' as its stub
+  // goes (with the resident set as a peak). The stub thread goes now, and
+  // the files are closed before the parent hears (a pipe's reader sees its
+  // end of file by the time wait returns).
+  {
+    std::unique_ptr<platform::Context> ctx;
+    ThreadGroup::Usage u = OwnUsage();
+    {
+      absl::MutexLock l(&proc_mu_);
+      ctx = std::move(context_);
+      // What /proc shows of it from now on: the final figures, not the
+      // clocks of a stub and a host thread about to go.
+      stub_user_base_.store(u.user_ns, std::memory_order_relaxed);
+      stub_sys_base_.store(u.sys_ns, std::memory_order_relaxed);
+      host_clock_.store(-1, std::memory_order_relaxed);
+    }
+    if (mem_ != nullptr && mem_->mm != nullptr) {
+      u.maxrss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+    }
+    absl::MutexLock l(&tree_mu);
+    tg_->dead_usage.Add(u);
+    usage_counted_ = true;
+  }
   // exit_mm: the last user of the memory drops its mappings before the parent
   // hears too (System V shm attach counts, shared pages). The address space is
   // let go first, so that nothing is unmapped in the stub one by one.
@@ -519,8 +559,12 @@ void Task::FinishExit() {
     (void)mem_->mm->Munmap(0, mem_->mm->layout().max_addr);
   }
   {
-    std::shared_ptr<FdTable> fds = std::move(fds_);
-    fds_ = std::make_shared<FdTable>();  // empty: /proc may still look
+    std::shared_ptr<FdTable> fds;
+    {
+      absl::MutexLock l(&proc_mu_);
+      fds = std::move(fds_);
+      fds_ = std::make_shared<FdTable>();  // empty: /proc may still look
+    }
     if (fds.use_count() == 1) {
       // The last user: every file closes, and the process's record locks
       // on them go.
@@ -529,9 +573,23 @@ void Task::FinishExit() {
       ReleasePosixLocksOf(files);
     }
   }
+  // exit_mm, exit_fs: /proc sees neither any more (let go outside the
+  // locks: the last reference may unmap, or drop dentries).
+  {
+    std::shared_ptr<GuestMemory> mem;
+    std::shared_ptr<FsContext> fs;
+    {
+      absl::MutexLock l(&proc_mu_);
+      mem = std::move(mem_);
+      fs = std::move(fs_);
+      dead_.store(true, std::memory_order_release);
+    }
+  }
   {
     absl::MutexLock l(&tree_mu);
     kernel_.RemoveTask(this);
+    // A leader stays in /proc until its process is reaped.
+    if (tid_ == tg_->tgid()) kernel_.AddDeadLeaderLocked(shared_from_this());
   }
   // The tid is gone for PI futexes (outside tree_mu: the futex table looks
   // tasks up under its own locks).
@@ -548,11 +606,13 @@ void Task::FinishExit() {
   }
   // The process's timers go first, outside tree_mu (their callbacks take it).
   tg_->timers->Clear();
-  absl::MutexLock l(&tree_mu);
-  ThreadGroup& tg = *tg_;
-  tg.exit_uid = creds().ruid;
-  tg.children_cpu_ns.fetch_add(ToNs(CpuTime()), std::memory_order_relaxed);
-  BecomeZombie();
+  {
+    absl::MutexLock l(&tree_mu);
+    ThreadGroup& tg = *tg_;
+    tg.exit_uid = creds().ruid;
+    BecomeZombie();
+  }
+  kernel_.ReleaseDeadLeaders();  // autoreaped ones
 }
 
 void Task::BecomeZombie() {
@@ -611,8 +671,9 @@ void Task::ReapLocked(ThreadGroup& child) {
   if (parent != nullptr) {
     auto& c = parent->children;
     c.erase(std::remove(c.begin(), c.end(), &child), c.end());
-    parent->children_cpu_ns.fetch_add(child.children_cpu_ns.load(std::memory_order_relaxed),
-                                      std::memory_order_relaxed);
+    // The child's usage and its reaped children's (wait_task_zombie).
+    parent->children_usage.Add(child.dead_usage);
+    parent->children_usage.Add(child.children_usage);
   }
   child.parent = nullptr;
   child.exit_events.Notify(POLLIN | POLLRDNORM | POLLHUP);  // its pidfds hang up
@@ -622,6 +683,12 @@ void Task::ReapLocked(ThreadGroup& child) {
 // --- wait ---
 
 ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
+  // The leaders of the children reaped here are destroyed on the way out,
+  // outside tree_mu.
+  struct Release {
+    Kernel& k;
+    ~Release() { k.ReleaseDeadLeaders(); }
+  } release{kernel_};
   waiter::ScopedRegistration reg(tg_->child_events, &waker_, waiter::kEventChildExit);
   for (;;) {
     {
@@ -642,7 +709,8 @@ ErrnoOr<std::optional<Task::WaitResult>> Task::Wait(const WaitRequest& req) {
           const ExitStatus& st = c->exit_status;
           r.code = st.signal == 0 ? CLD_EXITED : st.core ? CLD_DUMPED : CLD_KILLED;
           r.status = st.signal == 0 ? st.code : st.signal;
-          r.cpu_ns = c->children_cpu_ns.load(std::memory_order_relaxed);
+          r.usage = c->dead_usage;
+          r.usage.Add(c->children_usage);
           if (!(req.options & WNOWAIT)) ReapLocked(*c);
           return std::optional<WaitResult>(r);
         }

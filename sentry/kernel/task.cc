@@ -1,4 +1,5 @@
 #include "sentry/kernel/task.h"
+#include <pthread.h>
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -299,6 +300,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
 // --- The run loop ---
 
 absl::Status Task::Run() {
+  if (clockid_t c; pthread_getcpuclockid(pthread_self(), &c) == 0) host_clock_.store(c);
   for (;;) {
     PrepareReturnToGuest();
     if (exiting()) break;
@@ -358,6 +360,7 @@ void Task::HandleSyscall() {
 }
 
 void Task::HandleFault(const platform::SwitchResult& r) {
+  minflt_.fetch_add(1, std::memory_order_relaxed);
   mm::FaultResult fr = mem_->mm->HandleFault(r.fault_addr, r.access);
   SLOG(kDebug, "task %d: fault at %#x (rip %#x, si_code %d): %d", tid_, r.fault_addr, regs_.r.rip,
        r.info.si_code, static_cast<int>(fr));
@@ -432,12 +435,61 @@ void Task::Interrupt() {
   if (context_) context_->Interrupt();
 }
 
-timespec Task::CpuTime() const {
-  // TODO: add the stub thread's CPU time (the guest's own user time), which
-  // the platform will report; today this is the Sentry thread's share.
+std::shared_ptr<GuestMemory> Task::memory_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return mem_;
+}
+
+std::shared_ptr<FsContext> Task::fs_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return fs_;
+}
+
+std::shared_ptr<FdTable> Task::fds_for_proc() const {
+  absl::MutexLock l(&proc_mu_);
+  return fds_;
+}
+
+ThreadGroup::Usage Task::OwnUsage() const {
+  ThreadGroup::Usage u;
+  u.user_ns = stub_user_base_.load(std::memory_order_relaxed);
+  u.sys_ns = stub_sys_base_.load(std::memory_order_relaxed);
+  {
+    absl::MutexLock l(&proc_mu_);  // the context goes at exit, under it
+    if (context_ != nullptr) {
+      const platform::Context::CpuTimes g = context_->GuestCpuTime();
+      u.user_ns += g.user_ns;
+      u.sys_ns += g.sys_ns;
+    }
+  }
+  const clockid_t host = host_clock_.load(std::memory_order_relaxed);
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts;
+  if (host != -1 && clock_gettime(host, &ts) == 0) {
+    u.sys_ns += int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  }
+  u.minflt = minflt_.load(std::memory_order_relaxed);
+  return u;
+}
+
+ThreadGroup::Usage Task::ProcessUsage() {
+  ThreadGroup::Usage u;
+  {
+    absl::MutexLock l(&tree_mu);
+    u = tg_->dead_usage;
+    for (Task* t : tg_->tasks) {
+      if (!t->usage_counted_) u.Add(t->OwnUsage());
+    }
+  }
+  if (mem_ != nullptr && mem_->mm != nullptr) {
+    u.maxrss_kb = std::max<int64_t>(u.maxrss_kb, mem_->mm->ResidentBytes() / 1024);
+  }
+  return u;
+}
+
+timespec Task::CpuTime() const {
+  const ThreadGroup::Usage u = OwnUsage();
+  const int64_t ns = u.user_ns + u.sys_ns;
+  return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
 namespace {

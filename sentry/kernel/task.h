@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -191,8 +192,21 @@ class ThreadGroup {
 
   // Per-process limits (read and written by the group's threads).
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
-  // CPU time of reaped children (getrusage(RUSAGE_CHILDREN), times(2)).
-  std::atomic<int64_t> children_cpu_ns{0};
+  // Resource usage (getrusage, times, wait4): of the threads that exited,
+  // and of the reaped children (each with their own reaped children).
+  struct Usage {
+    int64_t user_ns = 0, sys_ns = 0;
+    int64_t minflt = 0;
+    int64_t maxrss_kb = 0;  // a peak: combined by max, not sum
+    void Add(const Usage& o) {
+      user_ns += o.user_ns;
+      sys_ns += o.sys_ns;
+      minflt += o.minflt;
+      maxrss_kb = std::max(maxrss_kb, o.maxrss_kb);
+    }
+  };
+  Usage dead_usage ABSL_GUARDED_BY(tree_mu);
+  Usage children_usage ABSL_GUARDED_BY(tree_mu);
   timespec start_time{};
 
  private:
@@ -377,7 +391,7 @@ class Task : public std::enable_shared_from_this<Task> {
     int code = 0;    // CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED
     int status = 0;  // exit code or signal
     uint32_t uid = 0;
-    int64_t cpu_ns = 0;
+    ThreadGroup::Usage usage;  // the child's and its reaped children's
   };
   // A child's state change, or nullopt with WNOHANG when none is ready.
   // ECHILD when no child matches; ERESTARTSYS when interrupted.
@@ -471,6 +485,24 @@ class Task : public std::enable_shared_from_this<Task> {
 
   // CPU time the guest thread has used (the stub's time plus the Sentry's work).
   timespec CpuTime() const;
+  // This thread's usage: user = the guest's time in its stubs; system = the
+  // host's for the stubs plus the Sentry's work for the task; minor faults =
+  // the faults the Sentry resolved. Any thread.
+  ThreadGroup::Usage OwnUsage() const;
+  // RUSAGE_SELF: every thread of the process, live and exited, with the
+  // peak resident set.
+  ThreadGroup::Usage ProcessUsage();
+
+  // --- What /proc reads from other threads. The task's own thread replaces
+  // its memory, fs context and fd table only under proc_mu_ (exec, exit);
+  // a reader elsewhere takes a reference under it. After exit they are null
+  // (the memory, the fs context: Linux's exit_mm, exit_fs) or empty (the fd
+  // table), and dead() is true: a process's leader stays visible in /proc
+  // (Kernel::WithProcTask) until the process is reaped. ---
+  std::shared_ptr<GuestMemory> memory_for_proc() const;
+  std::shared_ptr<FsContext> fs_for_proc() const;
+  std::shared_ptr<FdTable> fds_for_proc() const;
+  bool dead() const { return dead_.load(std::memory_order_acquire); }
 
  private:
   friend class Kernel;
@@ -533,8 +565,19 @@ class Task : public std::enable_shared_from_this<Task> {
       std::make_shared<const Credentials>();
   std::string comm_;
   timespec start_time_{};
+  // Read freely by the task's own thread; replaced (by it) and read by
+  // others under proc_mu_.
+  mutable absl::Mutex proc_mu_;
   std::shared_ptr<FsContext> fs_;
   std::shared_ptr<GuestMemory> mem_;
+  std::atomic<bool> dead_{false};
+  // Usage (OwnUsage): the guest's time in the stubs an exec left behind, the
+  // host thread's CPU clock (-1 before Run), faults resolved; and whether the
+  // exit counted this thread into the group's dead_usage already.
+  std::atomic<int64_t> stub_user_base_{0}, stub_sys_base_{0};
+  std::atomic<clockid_t> host_clock_{-1};
+  std::atomic<int64_t> minflt_{0};
+  bool usage_counted_ ABSL_GUARDED_BY(tree_mu) = false;
   std::unique_ptr<platform::Context> context_;
   std::shared_ptr<FdTable> fds_;
   // System V IPC (CLONE_NEWIPC gives a child a fresh one) and the host and

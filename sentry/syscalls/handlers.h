@@ -15,6 +15,17 @@ using kernel::Task;
 
 #define SENTRY_SYSCALL(name) SyscallResult name(Task& t, const SyscallArgs& a)
 
+// RLIMIT_FSIZE, applied in this one place for every filesystem (Linux's
+// generic_write_check_limits and inode_newsize_ok; sys_read_write.cc).
+// WriteLimit: how much of a write of `count` bytes at `pos` (negative: the
+// description's position, or its end under O_APPEND) to a regular file fits
+// under the limit; none (and count > 0): SIGXFSZ to the process and EFBIG.
+// Other kinds of file: `count`.
+ErrnoOr<size_t> WriteLimit(Task& t, vfs::FileDescription& f, int64_t pos, size_t count);
+// NewSizeOk: a regular file growing from `old_size` to `new_size`
+// (truncate, fallocate) past the limit: SIGXFSZ and EFBIG.
+ErrnoOrOk NewSizeOk(Task& t, uint64_t old_size, uint64_t new_size);
+
 // sys_read_write.cc
 SENTRY_SYSCALL(Read);
 SENTRY_SYSCALL(Write);

@@ -528,9 +528,20 @@ SyscallResult Access(Task& t, const SyscallArgs& a) {
   return Faccessat2(t, SyscallArgs{{static_cast<uint64_t>(AT_FDCWD), a[0], a[1], 0}});
 }
 
+// RLIMIT_FSIZE for a regular file growing to `length` (inode_newsize_ok,
+// which Linux's truncate runs after its permission checks; those of the
+// filesystem's own come first here only for the path's existence).
+ErrnoOrOk SizeLimitOk(Task& t, const VirtualDentry& vd, int64_t length) {
+  if (length < 0) return Ok();  // the filesystem's EINVAL
+  auto attr = vd.dentry->inode()->GetAttr();
+  if (!attr.ok() || !S_ISREG(attr->mode)) return Ok();
+  return NewSizeOk(t, attr->size, static_cast<uint64_t>(length));
+}
+
 SyscallResult Truncate(Task& t, const SyscallArgs& a) {
   const vfs::AccessCreds creds = t.access_creds();
   ASSIGN_OR_RETURN(VirtualDentry vd, LocateAt(t, AT_FDCWD, a.Addr(0), 0, true, creds));
+  RETURN_IF_ERROR(SizeLimitOk(t, vd, a.Int64(1)));
   RETURN_IF_ERROR(t.kernel().vfs().Truncate(&creds, vd, a.Int64(1)));
   return 0;
 }
@@ -543,6 +554,7 @@ SyscallResult Ftruncate(Task& t, const SyscallArgs& a) {
   if (file->status_flags() & O_PATH) return Errno(EBADF);
   if (!file->location().ok()) return Errno(EINVAL);
   if ((file->status_flags() & O_ACCMODE) == O_RDONLY) return Errno(EINVAL);
+  RETURN_IF_ERROR(SizeLimitOk(t, file->location(), a.Int64(1)));
   RETURN_IF_ERROR(t.kernel().vfs().Truncate(nullptr, file->location(), a.Int64(1)));
   return 0;
 }
@@ -895,6 +907,15 @@ SyscallResult Fallocate(Task& t, const SyscallArgs& a) {
   if (mode & ~FALLOC_FL_KEEP_SIZE) {
     t.kernel().RecordGap(absl::StrFormat("fallocate mode %#x", mode));
     return Errno(EOPNOTSUPP);
+  }
+  // Growing a regular file past RLIMIT_FSIZE (shmem_fallocate, ext4's):
+  // SIGXFSZ and EFBIG, unless the size is kept.
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && len <= INT64_MAX - offset) {
+    ASSIGN_OR_RETURN(struct stat st, file->Stat());
+    if (S_ISREG(st.st_mode)) {
+      RETURN_IF_ERROR(
+          NewSizeOk(t, static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(offset + len)));
+    }
   }
   RETURN_IF_ERROR(file->Allocate(mode, offset, len));
   return 0;

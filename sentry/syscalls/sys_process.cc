@@ -380,12 +380,26 @@ ErrnoOr<std::optional<Task::WaitResult>> DoWait(Task& t, int idtype, pid_t id, i
   return t.Wait(req);
 }
 
+timeval ToTimeval(int64_t ns) {
+  return {static_cast<time_t>(ns / 1000000000), static_cast<suseconds_t>(ns % 1000000000 / 1000)};
+}
+
+// What the kernel's usage counters fill in a struct rusage (the rest stays
+// 0: no block I/O, IPC or context-switch counts are kept).
+struct rusage ToRusage(const kernel::ThreadGroup::Usage& u) {
+  struct rusage ru {};
+  ru.ru_utime = ToTimeval(u.user_ns);
+  ru.ru_stime = ToTimeval(u.sys_ns);
+  ru.ru_maxrss = static_cast<long>(u.maxrss_kb);
+  ru.ru_minflt = static_cast<long>(u.minflt);
+  return ru;
+}
+
 ErrnoOrOk PutRusage(Task& t, UserAddr addr, const std::optional<Task::WaitResult>& r) {
   if (addr.IsNull()) return Ok();
   struct rusage ru {};
-  if (r.has_value()) {
-    ru.ru_utime.tv_sec = r->cpu_ns / 1000000000;
-    ru.ru_utime.tv_usec = (r->cpu_ns % 1000000000) / 1000;
+  if (r.has_value() && (r->code == CLD_EXITED || r->code == CLD_KILLED || r->code == CLD_DUMPED)) {
+    ru = ToRusage(r->usage);
   }
   return t.mm().CopyOutObj(UserPtr<struct rusage>(addr), ru);
 }
@@ -502,11 +516,12 @@ SyscallResult Waitid(Task& t, const SyscallArgs& a) {
 
 namespace {
 
-timeval ToTimeval(int64_t ns) {
-  return {static_cast<time_t>(ns / 1000000000), static_cast<suseconds_t>(ns % 1000000000 / 1000)};
-}
-
 int64_t Ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
+
+kernel::ThreadGroup::Usage ChildrenUsage(Task& t) {
+  absl::MutexLock l(&tree_mu);
+  return t.thread_group().children_usage;
+}
 
 }  // namespace
 
@@ -515,15 +530,16 @@ SyscallResult Getrusage(Task& t, const SyscallArgs& a) {
   struct rusage ru {};
   switch (who) {
     case RUSAGE_SELF:
+      ru = ToRusage(t.ProcessUsage());
+      break;
     case RUSAGE_THREAD: {
-      // TODO(processes issue): the stub's own (user) time, and the other
-      // threads' of the process for RUSAGE_SELF.
-      ru.ru_stime = ToTimeval(Ns(t.CpuTime()));
-      ru.ru_maxrss = static_cast<long>(t.mm().ResidentBytes() / 1024);
+      kernel::ThreadGroup::Usage u = t.OwnUsage();
+      u.maxrss_kb = t.ProcessUsage().maxrss_kb;  // the mm's, as Linux's
+      ru = ToRusage(u);
       break;
     }
     case RUSAGE_CHILDREN:
-      ru.ru_utime = ToTimeval(t.thread_group().children_cpu_ns.load(std::memory_order_relaxed));
+      ru = ToRusage(ChildrenUsage(t));
       break;
     default:
       return Errno(EINVAL);
@@ -536,8 +552,12 @@ SyscallResult Times(Task& t, const SyscallArgs& a) {
   constexpr int64_t kNsPerTick = 1000000000 / 100;  // USER_HZ
   if (!a.Addr(0).IsNull()) {
     struct tms tm {};
-    tm.tms_stime = Ns(t.CpuTime()) / kNsPerTick;
-    tm.tms_cutime = t.thread_group().children_cpu_ns.load(std::memory_order_relaxed) / kNsPerTick;
+    const kernel::ThreadGroup::Usage self = t.ProcessUsage();
+    const kernel::ThreadGroup::Usage children = ChildrenUsage(t);
+    tm.tms_utime = self.user_ns / kNsPerTick;
+    tm.tms_stime = self.sys_ns / kNsPerTick;
+    tm.tms_cutime = children.user_ns / kNsPerTick;
+    tm.tms_cstime = children.sys_ns / kNsPerTick;
     RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<struct tms>(0), tm));
   }
   // Clock ticks since boot, as Linux's jiffies (it starts them 5 minutes

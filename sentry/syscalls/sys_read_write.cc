@@ -1,7 +1,10 @@
 // read, write, readv, writev, pread64, pwrite64, preadv(2), pwritev(2), close.
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <vector>
@@ -73,6 +76,26 @@ ErrnoOr<std::vector<iovec>> Translate(Task& t, std::span<const iovec> guest, Dir
   return out;
 }
 
+// SIGXFSZ as send_sig(SIGXFSZ, current, 0) sends it: from the kernel, to the
+// process.
+void EfbigSignal(Task& t) {
+  siginfo_t info{};
+  info.si_signo = SIGXFSZ;
+  info.si_code = SI_KERNEL;
+  [[maybe_unused]] ErrnoOrOk r = t.SendSignal(info, /*to_group=*/true);
+}
+
+// The guest's iovecs cut to `limit` bytes in total.
+std::vector<iovec> Clamp(std::span<const iovec> guest, size_t limit) {
+  std::vector<iovec> out;
+  for (const iovec& g : guest) {
+    if (limit == 0) break;
+    out.push_back({g.iov_base, std::min(g.iov_len, limit)});
+    limit -= out.back().iov_len;
+  }
+  return out;
+}
+
 // The transfer, after the checks each syscall makes in Linux's order.
 // readv/writev of nothing never reach the file (do_iter_readv_writev); read
 // and write do (vfs_read/vfs_write have no such shortcut: a write of 0 bytes
@@ -82,6 +105,16 @@ SyscallResult DoIo(Task& t, vfs::FileDescription& file, std::span<const iovec> g
   bool empty = true;
   for (const iovec& g : guest) empty &= g.iov_len == 0;
   if (empty && vector) return 0;
+  std::vector<iovec> clamped;
+  if (dir == Dir::kWrite) {
+    size_t total = 0;
+    for (const iovec& g : guest) total += g.iov_len;
+    ASSIGN_OR_RETURN(size_t fits, WriteLimit(t, file, offset, total));
+    if (fits < total) {
+      clamped = Clamp(guest, fits);
+      guest = clamped;
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<iovec> iovs, Translate(t, guest, dir, file.HostCopies()));
   ErrnoOr<size_t> n =
       dir == Dir::kRead ? file.Readv(&t, iovs, offset) : file.Writev(&t, iovs, offset);
@@ -158,6 +191,34 @@ SyscallResult DoVector(Task& t, const SyscallArgs& a, int64_t offset, Dir dir, i
 int64_t PosFromHiLo(const SyscallArgs& a) { return a.Int64(3); }
 
 }  // namespace
+
+ErrnoOr<size_t> WriteLimit(Task& t, vfs::FileDescription& f, int64_t pos, size_t count) {
+  const rlim_t limit = t.rlimit_of(RLIMIT_FSIZE).rlim_cur;
+  if (limit == RLIM_INFINITY || count == 0) return count;
+  ASSIGN_OR_RETURN(struct stat st, f.Stat());
+  if (!S_ISREG(st.st_mode)) return count;
+  uint64_t at = static_cast<uint64_t>(pos);
+  if (pos < 0 || (f.status_flags() & O_APPEND)) {
+    if (f.status_flags() & O_APPEND) {
+      at = static_cast<uint64_t>(st.st_size);
+    } else {
+      ASSIGN_OR_RETURN(int64_t cur, f.Seek(0, SEEK_CUR));
+      at = static_cast<uint64_t>(cur);
+    }
+  }
+  if (at >= limit) {
+    EfbigSignal(t);
+    return Errno(EFBIG);
+  }
+  return static_cast<size_t>(std::min<uint64_t>(count, limit - at));
+}
+
+ErrnoOrOk NewSizeOk(Task& t, uint64_t old_size, uint64_t new_size) {
+  const rlim_t limit = t.rlimit_of(RLIMIT_FSIZE).rlim_cur;
+  if (new_size <= old_size || limit == RLIM_INFINITY || new_size <= limit) return Ok();
+  EfbigSignal(t);
+  return Errno(EFBIG);
+}
 
 SyscallResult Read(Task& t, const SyscallArgs& a) { return DoSingle(t, a, -1, Dir::kRead); }
 SyscallResult Write(Task& t, const SyscallArgs& a) { return DoSingle(t, a, -1, Dir::kWrite); }

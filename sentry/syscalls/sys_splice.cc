@@ -39,6 +39,7 @@ bool Writable(const vfs::FileDescription& f) {
 // advances by it. An error only if nothing moved.
 ErrnoOr<size_t> CopyLoop(Task& t, vfs::FileDescription& in, int64_t* in_off,
                          vfs::FileDescription& out, int64_t* out_off, size_t count) {
+  ASSIGN_OR_RETURN(count, WriteLimit(t, out, out_off != nullptr ? *out_off : -1, count));
   std::vector<uint8_t> buf(std::min(count, kChunk));
   size_t done = 0;
   while (done < count) {
@@ -216,6 +217,7 @@ SyscallResult PipeToFile(Task& t, Pipe& in, vfs::FileDescription& out, int64_t* 
   auto data = in.WaitReadable(&t.waker(), nonblock);
   if (!data.ok()) return Restart(data.error());
   if (!*data) return 0;  // no writer: end of file
+  ASSIGN_OR_RETURN(len, WriteLimit(t, out, off != nullptr ? *off : -1, len));
   std::vector<uint8_t> buf(std::min(len, kSpliceChunk));
   const size_t n = in.Peek(buf.data(), buf.size());
   iovec v{buf.data(), n};

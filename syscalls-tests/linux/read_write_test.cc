@@ -7,24 +7,30 @@
 // stderr.
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/mapping.h"
 #include "syscalls-tests/util/syscall_matchers.h"
+#include "syscalls-tests/util/temp_dir.h"
 #include "syscalls-tests/util/test_util.h"
 
 namespace syscalls_test {
@@ -177,6 +183,69 @@ TEST(WriteTest, PipeWriteFromAPartlyUnmappedBufferIsEfault) {
 }
 
 // --- pread64 / pwrite64 ---
+
+// RLIMIT_FSIZE: a write is cut at the limit; one that starts there is EFBIG
+// with SIGXFSZ (generic_write_check_limits).
+TEST(WriteTest, RlimitFsizeCutsAndRefusesWrites) {
+  TempDir d("rw-fsize");
+  ASSERT_TRUE(d.ok());
+  const std::string f = d.File("f", "", 0644);
+  ASSERT_FALSE(f.empty());
+  EXPECT_TRUE(InForkedChild([f] {
+    static volatile sig_atomic_t got = 0;
+    signal(
+        SIGXFSZ, +[](int) { got = got + 1; });
+    int fd = open(f.c_str(), O_WRONLY);
+    CHILD_CHECK(fd >= 0);
+    struct rlimit rl = {100, 100};
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    char buf[150] = {};
+    CHILD_CHECK(write(fd, buf, 150) == 100);
+    CHILD_CHECK(got == 0);
+    CHILD_CHECK(write(fd, buf, 0) == 0);  // nothing to write: no check
+    CHILD_CHECK(got == 0);
+    CHILD_CHECK(write(fd, buf, 1) == -1 && errno == EFBIG);
+    CHILD_CHECK(got == 1);
+    CHILD_CHECK(pwrite(fd, buf, 10, 95) == 5);
+    CHILD_CHECK(pwrite(fd, buf, 10, 100) == -1 && errno == EFBIG);
+    CHILD_CHECK(got == 2);
+    iovec iov[2] = {{buf, 50}, {buf, 50}};
+    CHILD_CHECK(pwritev(fd, iov, 2, 70) == 30);
+    CHILD_CHECK(pwritev(fd, iov, 2, 100) == -1 && errno == EFBIG);
+    // O_APPEND: from the end, which is at the limit.
+    int afd = open(f.c_str(), O_WRONLY | O_APPEND);
+    CHILD_CHECK(afd >= 0);
+    CHILD_CHECK(write(afd, buf, 1) == -1 && errno == EFBIG);
+    // A pipe has no size: not limited.
+    int p[2];
+    CHILD_CHECK(pipe(p) == 0);
+    CHILD_CHECK(write(p[1], buf, 150) == 150);
+  }));
+}
+
+TEST(WriteTest, SigxfszKillsByDefault) {
+  TempDir d("rw-fsize");
+  ASSERT_TRUE(d.ok());
+  const std::string f = d.File("f", "", 0644);
+  ASSERT_FALSE(f.empty());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // no core file left behind
+    int fd = open(f.c_str(), O_WRONLY);
+    struct rlimit rl = {10, 10};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    char buf[20] = {};
+    (void)!write(fd, buf, 10);
+    (void)!write(fd, buf, 10);  // SIGXFSZ
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_THAT(waitpid(child, &status, 0), SyscallSucceedsWithValue(child));
+  EXPECT_TRUE(WIFSIGNALED(status)) << status;
+  EXPECT_EQ(WTERMSIG(status), SIGXFSZ);
+}
 
 TEST(PreadTest, DevNullReadsNothingAtAnyOffset) {
   SKIP_UNLESS_STDIN_IS_DEV_NULL();

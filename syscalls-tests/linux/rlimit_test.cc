@@ -1,20 +1,25 @@
 // getrlimit(2), setrlimit(2) and prlimit64(2): reading, lowering, raising
 // (with and without CAP_SYS_RESOURCE), the checks in Linux's order, and limits
 // that the memory syscalls obey (RLIMIT_AS, RLIMIT_DATA).
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/syscall_matchers.h"
+#include "syscalls-tests/util/temp_dir.h"
 #include "syscalls-tests/util/test_util.h"
 
 namespace syscalls_test {
@@ -409,6 +414,31 @@ TEST(RlimitPrivilegeTest, RaisingTheHardLimitWithoutPrivilegeIsEperm) {
     const struct rlimit lower = {1024, 2048};
     CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &lower) == 0);
     CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &low) == -1 && errno == EPERM);
+  }));
+}
+
+// RLIMIT_FSIZE limits every way of writing a file: sendfile and
+// copy_file_range stop at it too, and one starting there is EFBIG.
+TEST(RlimitFsizeTest, LimitsSendfileAndCopyFileRange) {
+  TempDir d("rlimit-fsize");
+  ASSERT_TRUE(d.ok());
+  const std::string src = d.File("src", std::string(300, 'x'), 0644);
+  const std::string dst = d.File("dst", "", 0644);
+  ASSERT_FALSE(src.empty());
+  ASSERT_FALSE(dst.empty());
+  EXPECT_TRUE(InForkedChild([src, dst] {
+    signal(SIGXFSZ, SIG_IGN);
+    int in = open(src.c_str(), O_RDONLY);
+    int out = open(dst.c_str(), O_WRONLY);
+    CHILD_CHECK(in >= 0 && out >= 0);
+    struct rlimit rl = {100, 100};
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    CHILD_CHECK(sendfile(out, in, nullptr, 60) == 60);
+    CHILD_CHECK(sendfile(out, in, nullptr, 60) == 40);
+    CHILD_CHECK(sendfile(out, in, nullptr, 60) == -1 && errno == EFBIG);
+    loff_t off_in = 0, off_out = 90;
+    CHILD_CHECK(copy_file_range(in, &off_in, out, &off_out, 50, 0) == 10);
+    CHILD_CHECK(copy_file_range(in, &off_in, out, &off_out, 50, 0) == -1 && errno == EFBIG);
   }));
 }
 

@@ -1,6 +1,7 @@
 // getrusage(2), times(2) and the rusage wait4(2) returns: RUSAGE_SELF,
 // RUSAGE_CHILDREN (only reaped children), RUSAGE_THREAD, CPU time that grows
 // with work, and the errors (EINVAL, EFAULT).
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -95,6 +96,50 @@ TEST(RusageTest, Wait4ReportsTheChildsUsage) {
   ASSERT_THAT(wait4(pid, &status, 0, &ru), SyscallSucceedsWithValue(pid));
   EXPECT_GE(Micros(ru.ru_utime) + Micros(ru.ru_stime), 80000);
   EXPECT_GT(ru.ru_maxrss, 0);
+}
+
+TEST(RusageTest, ChildrenHaveMaxrssAndMinorFaults) {
+  // A child that touches 1 MiB of fresh memory: its peak resident set is at
+  // least that, and it faulted.
+  const size_t len = 1 << 20;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) _exit(1);
+    memset(p, 1, len);
+    _exit(0);
+  }
+  struct rusage ru;
+  memset(&ru, 0, sizeof(ru));
+  int status;
+  ASSERT_THAT(wait4(pid, &status, 0, &ru), SyscallSucceedsWithValue(pid));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GE(ru.ru_maxrss, static_cast<long>(len / 1024));
+  EXPECT_GT(ru.ru_minflt, 0);
+  struct rusage children;
+  ASSERT_THAT(getrusage(RUSAGE_CHILDREN, &children), SyscallSucceeds());
+  EXPECT_GE(children.ru_maxrss, ru.ru_maxrss);
+  EXPECT_GE(children.ru_minflt, ru.ru_minflt);
+}
+
+TEST(RusageTest, GuestWorkIsUserTime) {
+  // Spinning in user code is user time, not system time.
+  struct rusage before, after;
+  ASSERT_THAT(getrusage(RUSAGE_SELF, &before), SyscallSucceeds());
+  struct timespec start, now;
+  ASSERT_THAT(clock_gettime(CLOCK_MONOTONIC, &start), SyscallSucceeds());
+  volatile unsigned long x = 0;
+  do {
+    for (int i = 0; i < 1000000; ++i) x = x + i;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 300);
+  ASSERT_THAT(getrusage(RUSAGE_SELF, &after), SyscallSucceeds());
+  const long user = Micros(after.ru_utime) - Micros(before.ru_utime);
+  const long sys = Micros(after.ru_stime) - Micros(before.ru_stime);
+  // On a busy machine the loop may get little CPU: compare, do not bound.
+  EXPECT_GT(user, sys);
+  EXPECT_GT(user, 0);
 }
 
 TEST(RusageTest, BadWhoIsEinval) {

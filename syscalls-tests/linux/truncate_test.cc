@@ -144,6 +144,53 @@ TEST_F(TruncateTest, PastRlimitFsizeIsEfbig) {
   }));
 }
 
+TEST_F(TruncateTest, FtruncatePastRlimitFsizeIsEfbigAndSigxfsz) {
+  const std::string f = f_;
+  EXPECT_TRUE(InForkedChild([f] {
+    static volatile sig_atomic_t got = 0;
+    signal(
+        SIGXFSZ, +[](int) { got = got + 1; });
+    int fd = open(f.c_str(), O_WRONLY);
+    CHILD_CHECK(fd >= 0);
+    struct rlimit rl = {100, 100};
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    CHILD_CHECK(ftruncate(fd, 101) == -1 && errno == EFBIG);
+    CHILD_CHECK(got == 1);
+    CHILD_CHECK(ftruncate(fd, 100) == 0);
+    CHILD_CHECK(got == 1);
+  }));
+}
+
+TEST_F(TruncateTest, ShrinkingAboveRlimitFsizeIsAllowed) {
+  // Only growing past the limit is refused (inode_newsize_ok).
+  ASSERT_THAT(truncate(f_.c_str(), 300), SyscallSucceeds());
+  const std::string f = f_;
+  EXPECT_TRUE(InForkedChild([f] {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {100, 100};
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    CHILD_CHECK(truncate(f.c_str(), 200) == 0);
+    CHILD_CHECK(truncate(f.c_str(), 200) == 0);  // the same size: no growth
+    CHILD_CHECK(truncate(f.c_str(), 201) == -1 && errno == EFBIG);
+  }));
+  EXPECT_EQ(Size(), 200);
+}
+
+TEST_F(TruncateTest, FallocatePastRlimitFsizeIsEfbigUnlessTheSizeIsKept) {
+  const std::string f = f_;
+  EXPECT_TRUE(InForkedChild([f] {
+    signal(SIGXFSZ, SIG_IGN);
+    int fd = open(f.c_str(), O_RDWR);
+    CHILD_CHECK(fd >= 0);
+    struct rlimit rl = {4096, 4096};
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    CHILD_CHECK(fallocate(fd, 0, 0, 4097) == -1 && errno == EFBIG);
+    CHILD_CHECK(fallocate(fd, 0, 0, 4096) == 0);
+    CHILD_CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 4096, 4096) == 0);
+  }));
+  EXPECT_EQ(Size(), 4096);
+}
+
 TEST_F(TruncateTest, AppendOnlyFdStillTruncates) {
   FileDescriptor fd(open(f_.c_str(), O_WRONLY | O_APPEND));
   EXPECT_THAT(ftruncate(fd.get(), 1), SyscallSucceeds());

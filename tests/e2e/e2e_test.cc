@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -872,8 +873,8 @@ struct SandboxProcesses {
   pid_t gofer = -1, sentry = -1;
 };
 
-// Finds runsc's two children, waiting (up to 20 s) until the gofer has
-// entered its own mount namespace.
+// Finds runsc's two children, waiting (up to 20 s) until both have entered
+// their own mount namespaces.
 SandboxProcesses FindSandboxProcesses(pid_t runsc) {
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   SandboxProcesses p;
@@ -886,7 +887,12 @@ SandboxProcesses FindSandboxProcesses(pid_t runsc) {
         p.sentry = pid;
       }
     }
-    if (p.gofer > 0 && p.sentry > 0 && MountNamespace(p.gofer) != MountNamespace(p.sentry)) break;
+    // Both have left the host's mount namespace (each enters its own).
+    const std::string host = MountNamespace(getpid());
+    if (p.gofer > 0 && p.sentry > 0 && MountNamespace(p.gofer) != host &&
+        MountNamespace(p.sentry) != host) {
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
   return p;
@@ -913,6 +919,54 @@ TEST(E2eGoferTest, GoferIsASeparateProcessInItsOwnMountNamespace) {
     EXPECT_EQ(ReadProc(p.gofer, "cmdline").find("gofer"), std::string::npos)
         << "the gofer (pid " << p.gofer << ") outlived runsc";
   }
+}
+
+// DESIGN §11.4: the Sentry runs in mount, IPC, UTS and network namespaces
+// of its own, pivoted into an empty read-only tmpfs, holding no host path;
+// the guest still reads and writes the donated stdio.
+TEST(E2eIsolationTest, SentryHasAnEmptyRootAndItsOwnNamespaces) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  HeldSandbox h = StartHeldSandbox();
+  ASSERT_GT(h.pid, 0);
+  SandboxProcesses p = FindSandboxProcesses(h.pid);
+  ASSERT_GT(p.sentry, 0) << "no sandbox child of runsc";
+  // The pivot comes at the end of boot: wait for it.
+  std::string info;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    info = ReadProc(p.sentry, "mountinfo");
+    if (std::count(info.begin(), info.end(), '\n') == 1) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(std::count(info.begin(), info.end(), '\n'), 1) << info;
+  EXPECT_NE(info.find(" / / ro,"), std::string::npos) << info;
+  EXPECT_NE(info.find(" - tmpfs sentry-root "), std::string::npos) << info;
+  // Its root holds nothing.
+  const std::string root = absl::StrFormat("/proc/%d/root", p.sentry);
+  std::vector<std::string> entries;
+  if (DIR* d = opendir(root.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) entries.push_back(e->d_name);
+    }
+    closedir(d);
+  } else {
+    ADD_FAILURE() << "opendir " << root << ": " << strerror(errno);
+  }
+  EXPECT_TRUE(entries.empty()) << absl::StrJoin(entries, " ");
+  for (const char* ns : {"mnt", "ipc", "uts", "net"}) {
+    char mine[64] = {}, its[64] = {};
+    ASSERT_GT(readlink(absl::StrFormat("/proc/self/ns/%s", ns).c_str(), mine, sizeof(mine) - 1), 0);
+    ASSERT_GT(
+        readlink(absl::StrFormat("/proc/%d/ns/%s", p.sentry, ns).c_str(), its, sizeof(its) - 1), 0)
+        << ns;
+    EXPECT_STRNE(mine, its) << ns << " namespace shared with the host";
+  }
+  // The donated stdio still works: the guest's cat echoes nothing and ends
+  // at EOF with status 0.
+  close(h.stdin_fd);
+  EXPECT_EQ(WaitHeld(h), 0) << ReadAllNonBlocking(h.stderr_fd);
+  close(h.stderr_fd);
 }
 
 TEST(E2eGoferTest, GoferDeathStopsTheSandboxWithAClearMessage) {

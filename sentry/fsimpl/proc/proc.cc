@@ -80,7 +80,7 @@ class ProcRoot : public kernfs::StaticDirectory {
     if (ec != std::errc() || p != name.data() + name.size() || pid <= 0 || name[0] == '0') {
       return Errno(ENOENT);
     }
-    if (!fs_.kernel().WithTask(pid, [](Task&) {})) return Errno(ENOENT);
+    if (!fs_.kernel().WithProcTask(pid, [](Task&) {})) return Errno(ENOENT);
     return NewTaskDir(fs_, pid, false, ino());
   }
 
@@ -122,7 +122,9 @@ std::string Meminfo(ProcFilesystem& fs) {
   uint64_t shared_anon = 0;
   for (pid_t pid : k.TaskIds()) {
     k.WithTask(pid, [&](Task& t) {
-      for (const auto& vma : t.mm().Vmas()) {
+      const std::shared_ptr<kernel::GuestMemory> mem = t.memory_for_proc();
+      if (mem == nullptr || mem->mm == nullptr) return;
+      for (const auto& vma : mem->mm->Vmas()) {
         if (vma.shared) shared_anon += vma.resident;
       }
     });
@@ -188,7 +190,7 @@ std::string Loadavg(ProcFilesystem& fs) {
   // Load averages are not sampled (no run queue yet); the task counts are
   // real: the reader is running.
   return absl::StrFormat("0.00 0.00 0.00 %d/%d %d\n", tids.empty() ? 0 : 1, tids.size(),
-                         tids.empty() ? 0 : tids.back());
+                         fs.kernel().LastPid());
 }
 
 // The System V IPC namespace of the reader (the initial one for the Sentry).

@@ -42,7 +42,8 @@ class ProcFilesystem : public kernfs::SyntheticFilesystem {
   const std::string boot_id_;
 };
 
-// Runs `fn` on task `pid` and returns its result; ESRCH when the task is gone.
+// Runs `fn` on task `pid` (an exited leader of an unreaped process too:
+// Task::dead()) and returns its result; ESRCH when the task is gone.
 // `fn` returns an ErrnoOr. It must not call back into something that takes the
 // task set's lock (GetAttr of a /proc/<pid> inode, say): copy what is needed
 // out and do the rest after.
@@ -50,7 +51,7 @@ template <typename F>
 auto OnTask(kernel::Kernel& k, pid_t pid, F&& fn) -> decltype(fn(std::declval<kernel::Task&>())) {
   using R = decltype(fn(std::declval<kernel::Task&>()));
   std::optional<R> out;
-  if (!k.WithTask(pid, [&](kernel::Task& t) { out.emplace(fn(t)); })) return Errno(ESRCH);
+  if (!k.WithProcTask(pid, [&](kernel::Task& t) { out.emplace(fn(t)); })) return Errno(ESRCH);
   return std::move(*out);
 }
 

@@ -62,9 +62,14 @@ struct MemStats {
   uint64_t text = 0;  // the executable's code, page-rounded
 };
 
-MemStats Stats(Task& t) {
+// The task's memory, or null once it has exited (Linux's task->mm).
+using MemoryRef = std::shared_ptr<kernel::GuestMemory>;
+
+// An exited task's are all zero (no mm).
+MemStats Stats(const MemoryRef& mem) {
   MemStats s;
-  s.vmas = t.mm().Vmas();
+  if (mem == nullptr || mem->mm == nullptr) return s;
+  s.vmas = mem->mm->Vmas();
   for (const auto& v : s.vmas) {
     const uint64_t size = v.end - v.start;
     (v.shared ? s.rss_shmem : s.rss_anon) += v.resident;
@@ -78,9 +83,9 @@ MemStats Stats(Task& t) {
       s.exec_vm += size;
     }
   }
-  s.total_vm = t.mm().VirtualSize();
-  s.locked = t.mm().LockedBytes();
-  const loader::LoadResult& img = t.image();
+  s.total_vm = mem->mm->VirtualSize();
+  s.locked = mem->mm->LockedBytes();
+  const loader::LoadResult& img = mem->image;
   const uint64_t end = (img.end_code + kPageSize - 1) & ~(kPageSize - 1);
   const uint64_t start = img.start_code & ~(kPageSize - 1);
   s.text = end > start ? end - start : 0;
@@ -101,27 +106,29 @@ std::string LimitValue(rlim_t v) {
 }
 
 // Reads guest memory [start, end) (what can be read of it).
-std::string ReadGuest(Task& t, uint64_t start, uint64_t end) {
-  if (end <= start) return "";
+std::string ReadGuest(const MemoryRef& mem, uint64_t start, uint64_t end) {
+  if (end <= start || mem == nullptr || mem->mm == nullptr) return "";
   // argv and envp are bounded by the exec limits; bound the copy anyway.
   const size_t len = std::min<uint64_t>(end - start, 64 << 20);
   std::string buf(len, '\0');
-  auto r = t.mm().CopyIn(UserAddr(start), {reinterpret_cast<uint8_t*>(buf.data()), len});
+  auto r = mem->mm->CopyIn(UserAddr(start), {reinterpret_cast<uint8_t*>(buf.data()), len});
   buf.resize(r.done);
   return buf;
 }
 
 ErrnoOr<std::string> Cmdline(Task& t) {
-  const loader::LoadResult& img = t.image();
+  const MemoryRef mem = t.memory_for_proc();
+  if (mem == nullptr) return std::string();  // exited: no mm
+  const loader::LoadResult& img = mem->image;
   uint64_t arg_start = img.arg_start, arg_end = img.arg_end;
   uint64_t env_start = img.env_start, env_end = img.env_end;
   if (arg_start >= arg_end) return std::string();
   // setproctitle(3) may run on past argv into the environment area.
   if (env_start != arg_end || env_end < env_start) env_start = env_end = arg_end;
-  const std::string last = ReadGuest(t, arg_end - 1, arg_end);
-  if (last.empty() || last[0] == '\0') return ReadGuest(t, arg_start, arg_end);
+  const std::string last = ReadGuest(mem, arg_end - 1, arg_end);
+  if (last.empty() || last[0] == '\0') return ReadGuest(mem, arg_start, arg_end);
   // get_mm_proctitle: one page from arg_start, up to the first NUL.
-  std::string all = ReadGuest(t, arg_start, std::min(env_end, arg_start + kPageSize));
+  std::string all = ReadGuest(mem, arg_start, std::min(env_end, arg_start + kPageSize));
   const size_t nul = all.find('\0');
   if (nul != std::string::npos) all.resize(nul + 1);
   return all;
@@ -129,19 +136,23 @@ ErrnoOr<std::string> Cmdline(Task& t) {
 
 ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
   kernel::Kernel& k = fs.kernel();
-  const MemStats m = Stats(t);
-  const loader::LoadResult& img = t.image();
+  const MemoryRef mem = t.memory_for_proc();
+  const MemStats m = Stats(mem);
+  // An exited task has no mm: its addresses are 0.
+  const loader::LoadResult img = mem != nullptr ? mem->image : loader::LoadResult{};
   const uint64_t start_time = Ticks(Sub(t.start_time(), k.boot_time()));
   const rlim_t rsslim = t.rlimit_of(RLIMIT_RSS).rlim_cur;
-  // The Sentry's own time serving the task is its system time; the guest's
-  // user time (the stub's) is not measured yet.
-  const uint64_t stime = Task::Current() == &t ? Ticks(t.CpuTime()) : 0;
+  // User time: the guest's in its stubs; system time: the host's for the
+  // stubs and the Sentry's work for the task (Task::OwnUsage).
+  const kernel::ThreadGroup::Usage u = t.OwnUsage();
+  const uint64_t utime = static_cast<uint64_t>(u.user_ns) / (1000000000 / kClockTicks);
+  const uint64_t stime = static_cast<uint64_t>(u.sys_ns) / (1000000000 / kClockTicks);
   const uint64_t flags = k.config().randomize ? 0x400000 : 0;  // PF_RANDOMIZE
   const Task::ProcView v = t.View();
   std::string s =
-      absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d",
-                      t.tgid(), t.comm(), v.state, t.ppid(), t.pgid(), t.sid(),
-                      /*tty_nr=*/0, /*tpgid=*/-1, flags, 0, 0, 0, 0, /*utime=*/0, stime, 0, 0,
+      absl::StrFormat("%d (%s) %c %d %d %d %d %d %u %d %d %d %d %d %d %d %d %d %d %d 0 %d", t.tid(),
+                      t.comm(), v.state, t.ppid(), t.pgid(), t.sid(),
+                      /*tty_nr=*/0, /*tpgid=*/-1, flags, u.minflt, 0, 0, 0, utime, stime, 0, 0,
                       /*priority=*/20, /*nice=*/0, v.threads, start_time);
   s += absl::StrFormat(" %d %d %d %d %d %d %d %d", m.total_vm,
                        (m.rss_anon + m.rss_shmem) / kPageSize, rsslim, img.start_code, img.end_code,
@@ -158,7 +169,7 @@ ErrnoOr<std::string> Stat(ProcFilesystem& fs, Task& t) {
 }
 
 ErrnoOr<std::string> Statm(Task& t) {
-  const MemStats m = Stats(t);
+  const MemStats m = Stats(t.memory_for_proc());
   return absl::StrFormat("%d %d %d %d 0 %d 0\n", m.total_vm / kPageSize,
                          (m.rss_anon + m.rss_shmem) / kPageSize, m.rss_shmem / kPageSize,
                          m.text / kPageSize, (m.data_vm + m.stack_vm) / kPageSize);
@@ -181,14 +192,17 @@ std::string EscapedComm(const std::string& comm) {
 
 ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
   kernel::Kernel& k = fs.kernel();
-  const MemStats m = Stats(t);
+  const MemoryRef mem = t.memory_for_proc();
+  const std::shared_ptr<kernel::FsContext> fsc = t.fs_for_proc();
+  const MemStats m = Stats(mem);
   // Another task's credentials: a snapshot (they may change meanwhile).
   const std::shared_ptr<const kernel::Credentials> creds = t.creds_snapshot();
   const kernel::Credentials& c = *creds;
   int max_fd = -1;
-  for (const auto& [fd, e] : t.fds().Snapshot()) max_fd = std::max(max_fd, fd);
+  for (const auto& [fd, e] : t.fds_for_proc()->Snapshot()) max_fd = std::max(max_fd, fd);
   int fd_size = 64;
   while (fd_size <= max_fd) fd_size *= 2;
+  if (t.dead()) fd_size = 0;  // no files any more
   auto kb = [](uint64_t bytes) { return absl::StrFormat("%8d kB", bytes / 1024); };
   std::string s;
   const Task::ProcView v = t.View();
@@ -196,8 +210,10 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
                            : v.state == 'T' ? "T (stopped)"
                            : v.state == 'Z' ? "Z (zombie)"
                                             : "S (sleeping)";
-  s += absl::StrFormat("Name:\t%s\nUmask:\t%04o\nState:\t%s\n", EscapedComm(t.comm()), t.umask(),
-                       state_name);
+  // No Umask line once the task has no fs context (get_task_umask: ENOENT).
+  s += absl::StrFormat("Name:\t%s\n", EscapedComm(t.comm()));
+  if (fsc != nullptr) s += absl::StrFormat("Umask:\t%04o\n", fsc->umask());
+  s += absl::StrFormat("State:\t%s\n", state_name);
   s += absl::StrFormat("Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t.tgid(),
                        t.tid(), t.ppid());
   s += absl::StrFormat("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.ruid, c.euid, c.suid,
@@ -213,13 +229,19 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
   const uint64_t rss = m.rss_anon + m.rss_shmem;
   const uint64_t lib = m.exec_vm > m.text ? m.exec_vm - m.text : 0;
   // No high-water marks are kept: the peaks are the current values.
-  s += absl::StrFormat(
-      "VmPeak:\t%s\nVmSize:\t%s\nVmLck:\t%s\nVmPin:\t%s\nVmHWM:\t%s\nVmRSS:\t%s\n"
-      "RssAnon:\t%s\nRssFile:\t%s\nRssShmem:\t%s\nVmData:\t%s\nVmStk:\t%s\nVmExe:\t%s\n"
-      "VmLib:\t%s\nVmPTE:\t%s\nVmSwap:\t%s\nHugetlbPages:\t%s\n",
-      kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(rss), kb(rss), kb(m.rss_anon), kb(0),
-      kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0), kb(0));
-  s += absl::StrFormat("CoreDumping:\t0\nTHP_enabled:\t0\nThreads:\t%d\n", v.threads);
+  // Without an mm (exited) the Vm*, CoreDumping and THP_enabled lines are
+  // left out, as Linux's.
+  if (mem != nullptr) {
+    s += absl::StrFormat(
+        "VmPeak:\t%s\nVmSize:\t%s\nVmLck:\t%s\nVmPin:\t%s\nVmHWM:\t%s\nVmRSS:\t%s\n"
+        "RssAnon:\t%s\nRssFile:\t%s\nRssShmem:\t%s\nVmData:\t%s\nVmStk:\t%s\nVmExe:\t%s\n"
+        "VmLib:\t%s\nVmPTE:\t%s\nVmSwap:\t%s\nHugetlbPages:\t%s\n",
+        kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(rss), kb(rss), kb(m.rss_anon),
+        kb(0), kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0),
+        kb(0));
+    s += "CoreDumping:\t0\nTHP_enabled:\t0\n";
+  }
+  s += absl::StrFormat("Threads:\t%d\n", v.threads);
   s += absl::StrFormat("SigQ:\t%d/%d\n", v.queued, t.rlimit_of(RLIMIT_SIGPENDING).rlim_cur);
   s += absl::StrFormat(
       "SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\n"
@@ -352,8 +374,11 @@ std::string MountOptions(const vfs::Mount& m) {
 }
 
 ErrnoOr<std::string> Mounts(ProcFilesystem& fs, pid_t pid, bool info) {
+  // An exited task has no namespaces: EINVAL (mounts_open_common).
   ASSIGN_OR_RETURN(vfs::VirtualDentry root, OnTask(fs.kernel(), pid, [](Task& t) {
-                     return ErrnoOr<vfs::VirtualDentry>(t.fs_root());
+                     const std::shared_ptr<kernel::FsContext> c = t.fs_for_proc();
+                     if (c == nullptr) return ErrnoOr<vfs::VirtualDentry>(Errno(EINVAL));
+                     return ErrnoOr<vfs::VirtualDentry>(c->root());
                    }));
   vfs::VirtualFilesystem& v = fs.kernel().vfs();
   v.AssertLocked();  // generated in Open, under the VFS lock
@@ -387,13 +412,13 @@ class OfTask : public Base {
       : Base(fs, std::forward<Args>(args)...), pfs_(fs), pid_(pid) {}
 
   bool Valid() override {
-    return pfs_.kernel().WithTask(pid_, [](Task&) {});
+    return pfs_.kernel().WithProcTask(pid_, [](Task&) {});
   }
 
  protected:
   vfs::Owner Owner() const override {
     vfs::Owner o;
-    pfs_.kernel().WithTask(pid_, [&](Task& t) {
+    pfs_.kernel().WithProcTask(pid_, [&](Task& t) {
       const std::shared_ptr<const kernel::Credentials> c = t.creds_snapshot();
       o = {c->euid, c->egid};
     });
@@ -418,6 +443,16 @@ std::shared_ptr<vfs::Inode> TaskGenerated(ProcFilesystem& fs, pid_t pid, uint64_
       std::move(write));
 }
 
+// The task's working directory or root; ENOENT once it has exited (no fs
+// context, as Linux's get_task_root/get_fs_pwd).
+ErrnoOr<vfs::VirtualDentry> Location(ProcFilesystem& fs, pid_t pid, bool cwd) {
+  return OnTask(fs.kernel(), pid, [cwd](Task& t) -> ErrnoOr<vfs::VirtualDentry> {
+    const std::shared_ptr<kernel::FsContext> c = t.fs_for_proc();
+    if (c == nullptr) return Errno(ENOENT);
+    return cwd ? c->cwd() : c->root();
+  });
+}
+
 // cwd and root: magic links to the task's locations, read as paths from
 // the reader's root.
 class LocationMagicLink : public TaskLink {
@@ -428,9 +463,7 @@ class LocationMagicLink : public TaskLink {
   bool IsMagicLink() override { return true; }
   ErrnoOr<vfs::MagicLinkTarget> FollowMagicLink() override {
     const bool cwd = cwd_;
-    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(pfs_.kernel(), pid_, [cwd](Task& t) {
-                       return ErrnoOr<vfs::VirtualDentry>(cwd ? t.cwd() : t.fs_root());
-                     }));
+    ASSIGN_OR_RETURN(vfs::VirtualDentry vd, Location(pfs_, pid_, cwd));
     return vfs::MagicLinkTarget{vd.mount, vd.dentry, nullptr};
   }
 
@@ -441,9 +474,7 @@ class LocationMagicLink : public TaskLink {
 std::shared_ptr<vfs::Inode> LocationLink(ProcFilesystem& fs, pid_t pid, uint64_t ino, bool cwd) {
   return std::make_shared<LocationMagicLink>(
       fs, pid, ino, cwd, [&fs, pid, cwd]() -> ErrnoOr<std::string> {
-        ASSIGN_OR_RETURN(vfs::VirtualDentry vd, OnTask(fs.kernel(), pid, [cwd](Task& t) {
-                           return ErrnoOr<vfs::VirtualDentry>(cwd ? t.cwd() : t.fs_root());
-                         }));
+        ASSIGN_OR_RETURN(vfs::VirtualDentry vd, Location(fs, pid, cwd));
         vfs::VirtualFilesystem& v = fs.kernel().vfs();
         v.AssertLocked();  // Readlink runs under the VFS lock
         return v.PathOfLocked(fs.ReaderRoot(), vd);
@@ -497,7 +528,7 @@ class FdLink : public OfTask<kernfs::SyntheticInode> {
 
  private:
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> File() const {
-    return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds().Get(fd_); });
+    return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds_for_proc()->Get(fd_); });
   }
   const int fd_;
 };
@@ -506,8 +537,9 @@ class FdLink : public OfTask<kernfs::SyntheticInode> {
 std::shared_ptr<vfs::Inode> FdInfo(ProcFilesystem& fs, pid_t pid, int fd) {
   auto gen = [&fs, pid, fd]() -> ErrnoOr<std::string> {
     // Copy the entry out first: the file's own calls may need the task set.
-    ASSIGN_OR_RETURN(kernel::FdTable::Entry e,
-                     OnTask(fs.kernel(), pid, [fd](Task& t) { return t.fds().GetEntry(fd); }));
+    ASSIGN_OR_RETURN(kernel::FdTable::Entry e, OnTask(fs.kernel(), pid, [fd](Task& t) {
+                       return t.fds_for_proc()->GetEntry(fd);
+                     }));
     auto pos = e.file->Seek(0, SEEK_CUR);
     int flags = e.file->status_flags();
     if (e.cloexec) flags |= O_CLOEXEC;
@@ -522,7 +554,8 @@ std::shared_ptr<vfs::Inode> FdInfo(ProcFilesystem& fs, pid_t pid, int fd) {
         : TaskFile(fs, pid, Ino(kFdInfo, pid, static_cast<uint64_t>(fd)), 0400, std::move(gen)),
           fd_(fd) {}
     bool Valid() override {
-      return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds().Get(fd_); }).ok();
+      return OnTask(pfs_.kernel(), pid_, [this](Task& t) { return t.fds_for_proc()->Get(fd_); })
+          .ok();
     }
 
    private:
@@ -549,17 +582,17 @@ class FdDir : public OfTask<kernfs::Directory> {
 
   ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
     ASSIGN_OR_RETURN(int fd, ParseFd(name));
-    auto f = OnTask(pfs_.kernel(), pid_, [fd](Task& t) { return t.fds().Get(fd); });
+    auto f = OnTask(pfs_.kernel(), pid_, [fd](Task& t) { return t.fds_for_proc()->Get(fd); });
     if (!f.ok()) return Errno(ENOENT);
     if (info_) return FdInfo(pfs_, pid_, fd);
     return std::shared_ptr<vfs::Inode>(std::make_shared<FdLink>(pfs_, pid_, fd));
   }
 
   ErrnoOr<std::vector<Entry>> List() override {
-    ASSIGN_OR_RETURN(
-        auto fds, OnTask(pfs_.kernel(), pid_, [](Task& t) {
-          return ErrnoOr<std::vector<std::pair<int, kernel::FdTable::Entry>>>(t.fds().Snapshot());
-        }));
+    ASSIGN_OR_RETURN(auto fds, OnTask(pfs_.kernel(), pid_, [](Task& t) {
+                       return ErrnoOr<std::vector<std::pair<int, kernel::FdTable::Entry>>>(
+                           t.fds_for_proc()->Snapshot());
+                     }));
     std::vector<Entry> out;
     out.reserve(fds.size());
     for (const auto& [fd, e] : fds) {
@@ -705,24 +738,39 @@ class TaskDir : public OfTask<kernfs::Directory> {
   const bool thread_;
 };
 
-// /proc/<pid>/task: the threads of the group (one per task today).
+// /proc/<pid>/task: the threads of the process (its exited leader too,
+// until the process is reaped).
 class TaskListDir : public OfTask<kernfs::Directory> {
  public:
   using OfTask::OfTask;
 
   ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
     ASSIGN_OR_RETURN(int tid, ParseFd(name));
-    if (tid != pid_ || !Valid()) return Errno(ENOENT);
-    return NewTaskDir(pfs_, pid_, true, ino());
+    const std::vector<pid_t> tids = Threads();
+    if (std::find(tids.begin(), tids.end(), tid) == tids.end()) return Errno(ENOENT);
+    return NewTaskDir(pfs_, tid, true, ino());
   }
 
   ErrnoOr<std::vector<Entry>> List() override {
     if (!Valid()) return Errno(ENOENT);
-    return std::vector<Entry>{{std::to_string(pid_), TaskDirIno(pid_, true), DT_DIR, 2}};
+    std::vector<Entry> out;
+    for (pid_t tid : Threads()) {
+      // Positions by tid: stable while threads come and go.
+      out.push_back({std::to_string(tid), TaskDirIno(tid, true), DT_DIR, int64_t{tid} + 2});
+    }
+    return out;
   }
 
  protected:
-  uint64_t Nlink() const override { return 3; }
+  uint64_t Nlink() const override { return 2 + Threads().size(); }
+
+ private:
+  // The thread group of the task this directory belongs to.
+  std::vector<pid_t> Threads() const {
+    pid_t tgid = 0;
+    pfs_.kernel().WithProcTask(pid_, [&](Task& t) { tgid = t.tgid(); });
+    return tgid == 0 ? std::vector<pid_t>{} : pfs_.kernel().ThreadIds(tgid);
+  }
 };
 
 std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
@@ -739,8 +787,11 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
   if (name == "root") return LocationLink(fs, pid, ino, false);
   if (name == "exe") {
     return std::make_shared<TaskLink>(fs, pid, ino, [&fs, pid]() {
-      return OnTask(fs.kernel(), pid,
-                    [](Task& t) { return ErrnoOr<std::string>(t.executable_path()); });
+      return OnTask(fs.kernel(), pid, [](Task& t) -> ErrnoOr<std::string> {
+        const MemoryRef mem = t.memory_for_proc();
+        if (mem == nullptr) return Errno(ENOENT);  // exited: no mm, no exe file
+        return mem->executable_path;
+      });
     });
   }
   if (name == "mounts" || name == "mountinfo") {
@@ -750,12 +801,16 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
   }
   if (name == "environ") {
     return TaskGenerated(fs, pid, ino, perm, [](Task& t) -> ErrnoOr<std::string> {
-      return ReadGuest(t, t.image().env_start, t.image().env_end);
+      const MemoryRef mem = t.memory_for_proc();
+      if (mem == nullptr) return std::string();
+      return ReadGuest(mem, mem->image.env_start, mem->image.env_end);
     });
   }
   if (name == "auxv") {
     return TaskGenerated(fs, pid, ino, perm, [](Task& t) -> ErrnoOr<std::string> {
-      const auto& auxv = t.image().auxv;
+      const MemoryRef mem = t.memory_for_proc();
+      if (mem == nullptr) return std::string();
+      const auto& auxv = mem->image.auxv;
       return std::string(reinterpret_cast<const char*>(auxv.data()), auxv.size() * sizeof(auxv[0]));
     });
   }
@@ -794,7 +849,9 @@ std::shared_ptr<vfs::Inode> TaskDir::Make(size_t i) {
     const bool smaps = name == "smaps";
     return TaskGenerated(fs, pid, ino, perm, [smaps](Task& t) -> ErrnoOr<std::string> {
       std::string out;
-      for (const auto& v : t.mm().Vmas()) out += smaps ? SmapsEntry(v) : MapsLine(v);
+      const MemoryRef mem = t.memory_for_proc();
+      if (mem == nullptr || mem->mm == nullptr) return out;  // exited
+      for (const auto& v : mem->mm->Vmas()) out += smaps ? SmapsEntry(v) : MapsLine(v);
       return out;
     });
   }
