@@ -334,9 +334,9 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
     if (template_ == nullptr) {
       absl::StatusOr<std::shared_ptr<StubCore>> t = CreateStubFromSentry();
       if (!t.ok()) {
-        return absl::Status(
-            t.status().code(),
-            absl::StrCat("ptrace platform: creating the template stub: ", t.status().message()));
+        return absl::Status(t.status().code(),
+                            absl::StrFormat("ptrace platform: creating the template stub: %s",
+                                            t.status().message()));
       }
       template_ = *std::move(t);
     }
