@@ -559,6 +559,9 @@ PtraceAddressSpace::~PtraceAddressSpace() {
   }
   // Kill them all first, so that every Switch in them returns at once, then reap
   // them (racing with their tracers' waits is harmless: waits go through pidfds).
+  // The first process too, so that it dies meanwhile (a hand-over in flight on it
+  // fails; the factory thread reaps it below, after that request).
+  PidfdKill(core_->pidfd, SIGKILL);
   for (const std::shared_ptr<StubThread>& st : threads) {
     st->gone.store(true);
     PidfdKill(st->pidfd, SIGKILL);
