@@ -289,6 +289,15 @@ PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start,
 }
 
 PtracePlatform::~PtracePlatform() {
+  // The template is a child of the factory thread: reap it (its exit would kill it,
+  // but leave a zombie).
+  factory_
+      ->Run([this] {
+        if (template_ != nullptr) KillAndReap(template_->pidfd);
+        template_.reset();
+        return absl::OkStatus();
+      })
+      .IgnoreError();
   factory_.reset();
   munmap(reinterpret_cast<void*>(region_start_), kStubRegionSize);
 }
@@ -309,7 +318,92 @@ absl::StatusOr<std::unique_ptr<Context>> PtracePlatform::NewContext() {
   return std::unique_ptr<Context>(new PtraceContext());
 }
 
-absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() const {
+pid_t PtracePlatform::TemplatePid() {
+  pid_t pid = 0;
+  factory_
+      ->Run([&] {
+        if (template_ != nullptr) pid = template_->pid;
+        return absl::OkStatus();
+      })
+      .IgnoreError();
+  return pid;
+}
+
+absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
+  for (int attempt = 0;; ++attempt) {
+    if (template_ == nullptr) {
+      absl::StatusOr<std::shared_ptr<StubCore>> t = CreateStubFromSentry();
+      if (!t.ok()) {
+        return absl::Status(t.status().code(),
+                            absl::StrFormat("ptrace platform: creating the template stub: %s",
+                                            t.status().message()));
+      }
+      template_ = *std::move(t);
+    }
+    bool lost = false;
+    absl::StatusOr<std::shared_ptr<StubCore>> core = ForkTemplate(*template_, &lost);
+    if (!lost) return core;
+    // It was killed and reaped: make a new one, once per call.
+    template_->first_reaped = true;
+    template_.reset();
+    if (attempt > 0) return core;
+    SLOG(kWarning, "ptrace platform: the template stub was lost (%s); making a new one",
+         core.status().ToString());
+  }
+}
+
+absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::ForkTemplate(StubCore& tmpl,
+                                                                       bool* template_lost) const {
+  *template_lost = false;
+  int bad;
+  absl::StatusOr<int64_t> r = Inject(stub_int3_addr(), tmpl.pid, tmpl.pidfd, tmpl.inject_regs,
+                                     SYS_clone, {kStubForkCloneFlags, 0, 0, 0, 0, 0}, &bad);
+  if (!r.ok()) {
+    *template_lost = true;
+    return TraceeFailed(tmpl.pid, tmpl.pidfd, "clone of a new stub from the template stub",
+                        r.status(), bad);
+  }
+  if (*r < 0) {
+    return sentry::HostError(
+        absl::StrFormat("clone of a new stub from the template stub %d", tmpl.pid), -*r);
+  }
+  const pid_t pid = static_cast<pid_t>(*r);
+  absl::StatusOr<int> pidfd = PidfdOpen(pid);
+  if (!pidfd.ok()) {
+    // Our traced child (CLONE_PARENT): nobody else reaps it, so its pid is not reused.
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    return pidfd.status();
+  }
+  // From here on, the core's pidfd names the child; failures kill and reap it.
+  auto core = std::make_shared<StubCore>(pid, *pidfd, next_address_space_id++);
+  const std::string_view during = "new stub from the template stub";
+
+  // CLONE_PTRACE: traced by us from birth (with the template's options, EXITKILL
+  // and TRACESYSGOOD), with a SIGSTOP pending that stops it before it runs a
+  // single instruction.
+  absl::StatusOr<int> status = WaitForStub(core->pidfd, pid);
+  if (!status.ok()) return TraceeLost(pid, core->pidfd, during, status.status());
+  if (!WIFSTOPPED(*status) || WSTOPSIG(*status) != SIGSTOP || (*status >> 16) != 0) {
+    return TraceeLostWithStatus(pid, core->pidfd, during, *status);
+  }
+  // It returns from the clone (rax 0) to the stub's int3, as a copy of the template.
+  user_regs_struct regs;
+  if (absl::Status s = PtraceGetRegs(pid, &regs); !s.ok()) {
+    return TraceeLost(pid, core->pidfd, during, s);
+  }
+  if (regs.rip != stub_int3_addr() || regs.rax != 0) {
+    KillAndReap(core->pidfd);
+    return absl::InternalError(
+        absl::StrFormat("new stub %d stopped at %#x with rax %#x, not at its int3 %#x with 0", pid,
+                        regs.rip, regs.rax, stub_int3_addr()));
+  }
+  core->inject_regs = tmpl.inject_regs;
+  return core;
+}
+
+absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStubFromSentry() const {
   StubArgs args{
       .ppid = static_cast<uint64_t>(getpid()),
       .memory_fd = static_cast<uint64_t>(memory_fd_),
@@ -465,6 +559,9 @@ PtraceAddressSpace::~PtraceAddressSpace() {
   }
   // Kill them all first, so that every Switch in them returns at once, then reap
   // them (racing with their tracers' waits is harmless: waits go through pidfds).
+  // The first process too, so that it dies meanwhile (a hand-over in flight on it
+  // fails; the factory thread reaps it below, after that request).
+  PidfdKill(core_->pidfd, SIGKILL);
   for (const std::shared_ptr<StubThread>& st : threads) {
     st->gone.store(true);
     PidfdKill(st->pidfd, SIGKILL);

@@ -145,13 +145,23 @@ class PtracePlatform final : public Platform {
   uint64_t stub_int3_addr() const;
   // The factory thread's tid (the tracer of every stub's first process).
   pid_t factory_tid() const { return factory_->tid(); }
+  // The template stub's pid, or 0 if there is none now (for tests).
+  pid_t TemplatePid();
 
  private:
   friend class PtraceAddressSpace;
   PtracePlatform(int memory_fd, uint64_t region_start, std::unique_ptr<StubFactory> factory);
 
-  // On the factory thread: forks a stub process and checks it.
-  absl::StatusOr<std::shared_ptr<StubCore>> CreateStub() const;
+  // On the factory thread: a new stub, forked from the template stub (which is made
+  // first, and made again once if it died).
+  absl::StatusOr<std::shared_ptr<StubCore>> CreateStub();
+  // On the factory thread: forks a stub process from the Sentry itself and checks it
+  // (how the template stub is made).
+  absl::StatusOr<std::shared_ptr<StubCore>> CreateStubFromSentry() const;
+  // On the factory thread: injects clone(kStubForkCloneFlags) into the template and
+  // checks the child. *template_lost is set if the template died or a ptrace
+  // request on it failed (it is then killed and reaped).
+  absl::StatusOr<std::shared_ptr<StubCore>> ForkTemplate(StubCore& tmpl, bool* template_lost) const;
   // On the factory thread: clones a stub thread from the core's first process,
   // sets its PR_SET_PDEATHSIG and detaches it, stopped.
   absl::Status CloneStubThread(StubCore& core, pid_t* tid, int* pidfd) const;
@@ -162,6 +172,10 @@ class PtracePlatform final : public Platform {
   // our memory.
   std::vector<sock_filter> filter_;
   sock_fprog filter_prog_{};
+  // The template stub: a stub like any other, which never runs guest code and has no
+  // address space; every new stub is a fork of it. Only the factory thread touches
+  // it (made at the first NewAddressSpace, killed and reaped by the destructor).
+  std::shared_ptr<StubCore> template_;
   std::unique_ptr<StubFactory> factory_;
 };
 

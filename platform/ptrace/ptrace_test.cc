@@ -614,6 +614,117 @@ TEST_F(PtraceTest, StubRunsUnderItsSeccompFilter) {
   EXPECT_EQ(StatusField(pid, "PPid"), std::to_string(getpid()));
 }
 
+// The lines of /proc/<pid>/maps other than the stub region and [vsyscall].
+std::vector<std::string> MapsBesidesTheStubRegion(pid_t pid, uint64_t region_start) {
+  std::vector<std::string> others;
+  const std::string region = absl::StrFormat("%x-", region_start);
+  for (const std::string& l : Lines(ReadFile(absl::StrFormat("/proc/%d/maps", pid)))) {
+    if (l.rfind(region, 0) != 0 && l.find("[vsyscall]") == std::string::npos) {
+      others.push_back(l);
+    }
+  }
+  return others;
+}
+
+std::vector<std::string> Fds(pid_t pid) {
+  std::vector<std::string> fds;
+  DIR* d = opendir(absl::StrFormat("/proc/%d/fd", pid).c_str());
+  if (d == nullptr) return fds;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') fds.push_back(e->d_name);
+  }
+  closedir(d);
+  return fds;
+}
+
+TEST_F(PtraceTest, StubsAreForksOfACleanTemplate) {
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  auto& as = static_cast<PtraceAddressSpace&>(**fresh);
+  const pid_t pid = as.pid();
+  // One template for all.
+  EXPECT_EQ(ptrace_platform().TemplatePid(), tmpl);
+  ASSERT_NE(tmpl, pid);
+  ASSERT_NE(tmpl, ptrace_as().pid());
+  const uint64_t region = ptrace_platform().region_start();
+  for (pid_t p : {tmpl, pid}) {
+    SCOPED_TRACE(absl::StrFormat("pid %d (template %d)", p, tmpl));
+    // Both children of ours (the stub through CLONE_PARENT), traced by the factory.
+    EXPECT_EQ(StatusField(p, "PPid"), std::to_string(getpid()));
+    EXPECT_EQ(StatusField(p, "TracerPid"), std::to_string(ptrace_platform().factory_tid()));
+    EXPECT_EQ(StatusField(p, "Threads"), "1");
+    EXPECT_EQ(StatusField(p, "Seccomp"), "2");
+    EXPECT_EQ(StatusField(p, "NoNewPrivs"), "1");
+    EXPECT_EQ(StatusField(p, "SigBlk"), "0000000000000000");
+    EXPECT_EQ(StatusField(p, "SigIgn"), "0000000000000000");
+    EXPECT_EQ(StatusField(p, "SigCgt"), "0000000000000000");
+    EXPECT_THAT(MapsBesidesTheStubRegion(p, region), ::testing::IsEmpty());
+    EXPECT_EQ(Fds(p), std::vector<std::string>{"0"});
+  }
+  // A stub's mappings are its own (a fork, not CLONE_VM): neither the template nor
+  // another stub sees them.
+  ASSERT_OK(as.MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  EXPECT_EQ(MapsBesidesTheStubRegion(pid, region).size(), 1u);
+  EXPECT_THAT(MapsBesidesTheStubRegion(tmpl, region), ::testing::IsEmpty());
+  // as_ has its stack page only.
+  EXPECT_EQ(MapsBesidesTheStubRegion(ptrace_as().pid(), region).size(), 1u);
+}
+
+TEST_F(PtraceTest, ALostTemplateIsMadeAgain) {
+  const std::set<pid_t> before = Children();
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  ASSERT_EQ(kill(tmpl, SIGKILL), 0);
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const pid_t now = ptrace_platform().TemplatePid();
+  EXPECT_GT(now, 0);
+  EXPECT_NE(now, tmpl);
+  EXPECT_FALSE(ProcessExists(tmpl));  // Reaped, not a zombie.
+  // The new stub works.
+  auto& as = static_cast<PtraceAddressSpace&>(**fresh);
+  std::memcpy(mem_ + kCodeFile, guest::syscall_args().data(), guest::syscall_args().size());
+  ASSERT_OK(as.MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  ASSERT_OK(as.MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  std::memset(&regs_.r, 0, sizeof(regs_.r));
+  regs_.r.rip = kCode;
+  regs_.r.rsp = kStack + kPage - 64;
+  regs_.r.eflags = 0x202;
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(as, regs_, fp_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+  const pid_t pid = as.pid();
+  fresh->reset();
+  EXPECT_FALSE(ProcessExists(pid));
+  std::set<pid_t> after = Children();
+  after.erase(now);
+  for (pid_t p : after) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
+TEST(PtracePlatformTest, DestroyedPlatformLeavesNoProcess) {
+  const std::set<pid_t> before = Children();
+  const int memfd = memfd_create("ptrace_test", MFD_CLOEXEC);
+  ASSERT_GE(memfd, 0);
+  ASSERT_EQ(ftruncate(memfd, kFileSize), 0);
+  pid_t tmpl = 0, pid = 0;
+  {
+    auto p = Platform::Create("ptrace", Options{.memory_fd = memfd});
+    ASSERT_TRUE(p.ok()) << p.status();
+    auto as = (*p)->NewAddressSpace();
+    ASSERT_TRUE(as.ok()) << as.status();
+    tmpl = static_cast<PtracePlatform&>(**p).TemplatePid();
+    pid = static_cast<PtraceAddressSpace&>(**as).pid();
+    EXPECT_TRUE(ProcessExists(tmpl));
+  }
+  close(memfd);
+  EXPECT_FALSE(ProcessExists(tmpl));
+  EXPECT_FALSE(ProcessExists(pid));
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
 TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
   LoadGuest(guest::syscall_args());
   ASSERT_EQ(Run().kind, Kind::kSyscall);
@@ -1116,6 +1227,21 @@ TEST_F(PtraceThreadsTest, GuestCloneThroughTheStubsSyscallIsTrapped) {
   EXPECT_FALSE(ptrace_as().lost());
 }
 
+TEST_F(PtraceThreadsTest, GuestForkCloneThroughTheStubsSyscallIsTrapped) {
+  StubThreadTid();
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::jump_rsi());
+  regs_.r.rsi = ptrace_platform().stub_syscall_addr();
+  regs_.r.rax = SYS_clone;
+  regs_.r.rdi = kStubForkCloneFlags;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_clone});
+  EXPECT_EQ(regs_.Arg(0), kStubForkCloneFlags);
+  EXPECT_EQ(Children(), before);  // Nothing was forked.
+  EXPECT_FALSE(ptrace_as().lost());
+}
+
 TEST_F(PtraceThreadsTest, SeccompKillsACloneWithOtherFlags) {
   LoadGuest(guest::syscall_args());
   ASSERT_EQ(Run().kind, Kind::kSyscall);
@@ -1162,7 +1288,7 @@ int RunUnderStubFilter(uint64_t code_page, uint64_t syscall_addr, uint64_t nr, u
   return status;
 }
 
-TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubThreadsCloneAndPrctl) {
+TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubClonesAndPrctl) {
   const uint64_t page = ptrace_platform().region_start();
   const uint64_t sys = ptrace_platform().stub_syscall_addr();
   struct Case {
@@ -1175,6 +1301,17 @@ TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubThreadsCloneAndPrctl) {
       {"clone with an exit signal", SYS_clone, kStubThreadCloneFlags | SIGCHLD, 0},
       {"clone with a new user namespace", SYS_clone, kStubThreadCloneFlags | CLONE_NEWUSER, 0},
       {"clone with a stack", SYS_clone, kStubThreadCloneFlags, 0x10000},
+      {"stub fork with an exit signal", SYS_clone, kStubForkCloneFlags | SIGCHLD, 0},
+      {"stub fork with CLONE_VM", SYS_clone, kStubForkCloneFlags | CLONE_VM, 0},
+      {"stub fork with CLONE_FILES", SYS_clone, kStubForkCloneFlags | CLONE_FILES, 0},
+      {"stub fork with CLONE_THREAD", SYS_clone,
+       kStubForkCloneFlags | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0},
+      {"stub fork with a new pid namespace", SYS_clone, kStubForkCloneFlags | CLONE_NEWPID, 0},
+      {"stub fork without CLONE_PTRACE", SYS_clone, CLONE_PARENT, 0},
+      {"stub fork without CLONE_PARENT", SYS_clone, CLONE_PTRACE, 0},
+      {"stub fork with a stack", SYS_clone, kStubForkCloneFlags, 0x10000},
+      {"stub fork with flags in the high word", SYS_clone,
+       kStubForkCloneFlags | (uint64_t{1} << 32), 0},
       {"fork-like clone", SYS_clone, SIGCHLD, 0},
       {"clone3", SYS_clone3, 0, 0},
       {"fork", SYS_fork, 0, 0},

@@ -138,13 +138,17 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
   b.Load(ArgLo(1));  // The kernel reads the signal as an int.
   b.Jump(BPF_JEQ, SIGSTOP, "allow", "kill");
 
-  // clone(kStubThreadCloneFlags, stack 0): a new stub thread. The other arguments
-  // (parent_tid, child_tid, tls) are unused without the flags that name them.
+  // clone(kStubThreadCloneFlags, stack 0): a new stub thread; clone(kStubForkCloneFlags,
+  // stack 0): a new stub forked from the template. The other arguments (parent_tid,
+  // child_tid, tls) are unused without the flags that name them.
+  static_assert(Hi(kStubThreadCloneFlags) == 0 && Hi(kStubForkCloneFlags) == 0);
   b.Label("clone");
   b.Load(ArgLo(0));
-  b.Jump(BPF_JEQ, Lo(kStubThreadCloneFlags), "", "kill");
+  b.Jump(BPF_JEQ, Lo(kStubThreadCloneFlags), "clone_flags_hi", "");
+  b.Jump(BPF_JEQ, Lo(kStubForkCloneFlags), "clone_flags_hi", "kill");
+  b.Label("clone_flags_hi");
   b.Load(ArgHi(0));
-  b.Jump(BPF_JEQ, Hi(kStubThreadCloneFlags), "", "kill");
+  b.Jump(BPF_JEQ, 0, "", "kill");
   b.Load(ArgLo(1));
   b.Jump(BPF_JEQ, 0, "", "kill");
   b.Load(ArgHi(1));

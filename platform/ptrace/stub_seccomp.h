@@ -20,15 +20,25 @@ namespace platform::ptrace {
 inline constexpr uint64_t kStubThreadCloneFlags =
     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PARENT | CLONE_PTRACE;
 
+// The clone that makes a new stub from the template stub (platform/README.md): fork
+// semantics (its own copy of the template's memory map, which is the stub page
+// alone, of its fd table, the memory file alone, and of its signal handlers, all
+// SIG_DFL); a child of the template's parent, the factory thread (CLONE_PARENT,
+// which also gives it the template's exit signal, SIGCHLD), traced from birth by the
+// factory thread with the template's ptrace options (CLONE_PTRACE). It inherits the
+// template's seccomp filter and no_new_privs.
+inline constexpr uint64_t kStubForkCloneFlags = CLONE_PARENT | CLONE_PTRACE;
+
 // The BPF program for a stub whose code page starts at `code_page`:
 //  - any syscall made from outside the code page kills the stub process, except
 //    that a guest call into the vsyscall page (emulated by the host kernel, which
 //    runs seccomp but not ptrace) traps with SIGSYS, which the Sentry sees;
 //  - from the code page, only what the platform injects is allowed: mmap of the
 //    memory file (MAP_SHARED|MAP_FIXED on PTRACE_STUB_MEMORY_FD), munmap, mprotect,
-//    the start-up's getpid and kill(SIGSTOP), and for a new stub thread clone with
+//    the start-up's getpid and kill(SIGSTOP), for a new stub thread clone with
 //    exactly kStubThreadCloneFlags and no stack, and prctl(PR_SET_PDEATHSIG,
-//    SIGKILL). Anything else kills.
+//    SIGKILL), and for a new stub (from the template) clone with exactly
+//    kStubForkCloneFlags and no stack. Anything else kills.
 // Guest syscalls never reach this filter: PTRACE_SYSEMU stops them before seccomp
 // runs and skips them.
 //

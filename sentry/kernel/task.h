@@ -101,8 +101,13 @@ struct PendingSignals {
 // what exec put there. Shared by the tasks of CLONE_VM.
 struct GuestMemory {
   ~GuestMemory() {
-    mm.reset();  // the memory manager refers to the address space
+    // The address space goes first, and every mapping with it (its stub processes
+    // are killed and reaped): the memory manager, which refers to it, is detached
+    // from it and then frees its pages without unmapping them one by one (a
+    // platform call each).
+    if (mm != nullptr) mm->SetAddressSpace(nullptr);
     as.reset();
+    mm.reset();
   }
   std::unique_ptr<platform::AddressSpace> as;
   std::unique_ptr<mm::MemoryManager> mm;

@@ -836,8 +836,9 @@ struct MemoryManager::Impl {
     if (page >= obj_end) return FaultResult::kBusError;
 
     auto pit = pmas.Find(page);
-    if (pit != pmas.end() && pit->second.value.mapped != kNotMapped &&
-        (eff & ~pit->second.value.mapped) == 0) {
+    const bool spurious = pit != pmas.end() && pit->second.value.mapped != kNotMapped &&
+                          (eff & ~pit->second.value.mapped) == 0;
+    if (spurious) {
       // Already mapped with everything the VMA allows: with no access type
       // this can only be a real violation. With a known (allowed) access the
       // fault is spurious: map the page again below.
@@ -865,7 +866,11 @@ struct MemoryManager::Impl {
         return FaultResult::kOom;
       }
     }
-    if (!MapRange(vit, win_start, win_end, page)) return FaultResult::kOom;
+    // Only a spurious fault maps the page again as it is: otherwise the page is
+    // mapped below unless BreakCow already mapped its new copy.
+    if (!MapRange(vit, win_start, win_end, spurious ? page : ~uint64_t{0})) {
+      return FaultResult::kOom;
+    }
     return FaultResult::kHandled;
   }
 

@@ -69,6 +69,9 @@ ABSL_FLAG(int64_t, file_ops, 20000, "operations per file benchmark run");
 ABSL_FLAG(int, fork_iterations, 200, "fork_exit iterations per run (fork_exec does half as many)");
 ABSL_FLAG(int, pingpong_rounds, 5000, "round trips per pipe/futex ping-pong run");
 ABSL_FLAG(int, repeats, 1, "runs per cell; the median is reported");
+ABSL_FLAG(std::string, only, "",
+          "comma-separated substrings of benchmark names (e.g. \"fork,ping-pong\"): "
+          "run only the rows whose name contains one of them (default: all)");
 ABSL_FLAG(int, timeout_s, 120, "per-run timeout; the process group is killed after it");
 
 namespace bench {
@@ -298,6 +301,18 @@ int Main() {
   rows.push_back({"futex ping-pong, round trip", "us", [rounds](const Runner& r, std::string*) {
                     return Counted(r, "futex_pingpong", rounds, "futex_round_trip_us");
                   }});
+  if (const std::string only = absl::GetFlag(FLAGS_only); !only.empty()) {
+    const std::vector<std::string> wanted = absl::StrSplit(only, ',', absl::SkipEmpty());
+    std::erase_if(rows, [&](const Row& row) {
+      return std::none_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+        return row.name.find(w) != std::string::npos;
+      });
+    });
+    if (rows.empty()) {
+      absl::FPrintF(stderr, "sandbox_bench: --only=%s matches no benchmark\n", only);
+      return 2;
+    }
+  }
   const int repeats = std::max(1, absl::GetFlag(FLAGS_repeats));
 
   struct utsname u;
