@@ -106,6 +106,10 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
     b.Jump(BPF_JEQ, __NR_futex, "futex", "");
     b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
     b.Jump(BPF_JEQ, __NR_seccomp, "seccomp", "");
+    // A stub thread's set-up, injected before it stacks the guest-thread filter:
+    // the signal handlers (shared by the whole stub) and its altstack.
+    b.Jump(BPF_JEQ, __NR_rt_sigaction, "allow", "");
+    b.Jump(BPF_JEQ, __NR_sigaltstack, "allow", "");
   }
   b.Return(SECCOMP_RET_KILL_PROCESS);
 
