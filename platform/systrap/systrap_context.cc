@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -30,7 +31,10 @@ constexpr uint16_t kUserDs = 0x2b;
 constexpr uint64_t kVsyscallPage = 0xffffffffff600000;
 constexpr int kSysSeccomp = 1;  // SIGSYS si_code
 // Iterations the Sentry spins on the state word before it sleeps on the futex.
-constexpr int kSentrySpin = 2000;
+// Adaptive: a thread whose last waits ended while it spun spins up to kMaxSpin
+// again; one that had to sleep spins half as long next time (a busy host, where
+// spinning only steals the stub's CPU), down to 0, with an occasional retry.
+constexpr int kMaxSpin = 4000;
 // How long the Sentry sleeps before it checks that the stub thread is alive.
 constexpr int64_t kLivenessCheckNs = 20'000'000;
 // How long a stub thread may leave the interrupt signal unanswered (a guest that
@@ -183,6 +187,10 @@ void Wake(std::atomic<uint32_t>& word) {
   syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
+std::atomic<uint32_t>& Flag(SystrapThread& t, size_t off) {
+  return *reinterpret_cast<std::atomic<uint32_t>*>(t.mem + off);
+}
+
 }  // namespace
 
 SystrapContext::SystrapContext() : id_(next_context_id++) {}
@@ -241,22 +249,31 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
 
   std::atomic<uint32_t>& state = State(*t);
   SwitchResult result;
+  std::atomic<uint32_t>& stub_sleeping = Flag(*t, SYSTRAP_CTL_STUB_SLEEPING);
+  std::atomic<uint32_t>& sentry_sleeping = Flag(*t, SYSTRAP_CTL_SENTRY_SLEEPING);
   for (;;) {
-    state.store(SYSTRAP_STATE_RUN, std::memory_order_release);
-    Wake(state);
+    // A full barrier between the state and the stub's flag (see the stub).
+    state.store(SYSTRAP_STATE_RUN, std::memory_order_seq_cst);
+    if (stub_sleeping.load(std::memory_order_seq_cst) != 0) Wake(state);
     // Wait for the next trap: spin, then sleep with a timeout to check the stub
     // thread is alive (a killed one never wakes us).
     bool trapped = false;
-    for (int i = 0; i < kSentrySpin; ++i) {
+    const int spin = t->spin > 0 ? t->spin : (++t->spin_retry % 64 == 0 ? 64 : 0);
+    for (int i = 0; i < spin; ++i) {
       if (state.load(std::memory_order_acquire) == SYSTRAP_STATE_TRAPPED) {
         trapped = true;
         break;
       }
       __builtin_ia32_pause();
     }
+    t->spin = trapped ? std::min(kMaxSpin, 2 * spin + 64) : spin / 2;
     while (!trapped) {
       const timespec timeout{0, kLivenessCheckNs};
-      syscall(SYS_futex, &state, FUTEX_WAIT, SYSTRAP_STATE_RUN, &timeout, nullptr, 0);
+      sentry_sleeping.store(1, std::memory_order_seq_cst);
+      if (state.load(std::memory_order_seq_cst) == SYSTRAP_STATE_RUN) {
+        syscall(SYS_futex, &state, FUTEX_WAIT, SYSTRAP_STATE_RUN, &timeout, nullptr, 0);
+      }
+      sentry_sleeping.store(0, std::memory_order_relaxed);
       const uint32_t s = state.load(std::memory_order_acquire);
       if (s == SYSTRAP_STATE_TRAPPED) break;
       if (s != SYSTRAP_STATE_RUN) {

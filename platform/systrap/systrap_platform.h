@@ -88,6 +88,9 @@ struct SystrapThread {
   uint64_t fp_off = 0;
   // The SystrapContext (by id) whose FP state the frame holds, or 0.
   uint64_t fp_owner = 0;
+  // The Sentry's adaptive spin before it sleeps on the futex (systrap_context.cc).
+  int spin = 0;
+  uint32_t spin_retry = 0;
 };
 
 class SystrapPlatform final : public Platform {

@@ -18,6 +18,10 @@
 #define SYSTRAP_CTL_GS_BASE 16  // uint64_t
 #define SYSTRAP_CTL_UC 24       // uint64_t: the stub address of the frame's ucontext
 #define SYSTRAP_CTL_INFO 32     // uint64_t: the stub address of the frame's siginfo
+// uint32_t flags: nonzero while that side sleeps (or is about to) on the futex,
+// so that the other side makes the FUTEX_WAKE syscall only then.
+#define SYSTRAP_CTL_SENTRY_SLEEPING 40
+#define SYSTRAP_CTL_STUB_SLEEPING 44
 // Set-up data (read by injected syscalls while the thread is created).
 #define SYSTRAP_CTL_SIGACTION 1024
 #define SYSTRAP_CTL_ALTSTACK 1088
@@ -29,7 +33,7 @@
 #define SYSTRAP_STATE_TRAPPED 2  // The stub says: a signal frame is ready (or: idle).
 
 // Iterations of the stub's spin on the state word before it sleeps on the futex.
-#define SYSTRAP_STUB_SPIN 128
+#define SYSTRAP_STUB_SPIN 64
 
 #ifndef __ASSEMBLER__
 

@@ -32,7 +32,12 @@ platform_systrap_stub_handler:
 	mov	%rdx, SYSTRAP_CTL_UC(%r15)
 	mov	%rsi, SYSTRAP_CTL_INFO(%r15)
 	// x86 keeps stores in order: the Sentry sees the fields before the state.
-	movl	$SYSTRAP_STATE_TRAPPED, SYSTRAP_CTL_STATE(%r15)
+	// xchg is a full barrier: the state is visible before we read the flag
+	// (the Sentry sets its flag, then reads the state: one of us sees the other).
+	mov	$SYSTRAP_STATE_TRAPPED, %eax
+	xchg	%eax, SYSTRAP_CTL_STATE(%r15)
+	cmpl	$0, SYSTRAP_CTL_SENTRY_SLEEPING(%r15)
+	je	platform_systrap_stub_wait
 	lea	SYSTRAP_CTL_STATE(%r15), %rdi
 	mov	$FUTEX_WAKE, %esi
 	mov	$1, %edx
@@ -47,7 +52,12 @@ platform_systrap_stub_wait:
 	pause
 	dec	%ecx
 	jnz	1b
-2:	lea	SYSTRAP_CTL_STATE(%r15), %rdi
+	// Going to sleep: say so (a full barrier), look again, sleep.
+2:	mov	$1, %eax
+	xchg	%eax, SYSTRAP_CTL_STUB_SLEEPING(%r15)
+	cmpl	$SYSTRAP_STATE_RUN, SYSTRAP_CTL_STATE(%r15)
+	je	4f
+	lea	SYSTRAP_CTL_STATE(%r15), %rdi
 	mov	$FUTEX_WAIT, %esi
 	mov	$SYSTRAP_STATE_TRAPPED, %edx
 	xor	%r10d, %r10d
@@ -55,6 +65,7 @@ platform_systrap_stub_wait:
 	syscall
 	cmpl	$SYSTRAP_STATE_RUN, SYSTRAP_CTL_STATE(%r15)
 	jne	2b
+4:	movl	$0, SYSTRAP_CTL_STUB_SLEEPING(%r15)
 
 	// Run: the Sentry's fs/gs bases, then the frame it filled.
 3:	mov	SYSTRAP_CTL_FS_BASE(%r15), %rax

@@ -331,7 +331,7 @@ TEST_F(SystrapTest, ForgedFramePointerRacingTheSentryIsCaught) {
   ASSERT_NE(t, nullptr);
   // Points the frame out of the slot over and over, as a guest thread could
   // between a trap and the Sentry's read. Whether or not it hits the window, the
-  // Sentry never follows it: a hit loses the address space.
+  // Sentry never follows it: a hit loses the address space (or kills the stub).
   std::atomic<bool> stop{false};
   std::thread forger([t, &stop] {
     while (!stop) {
@@ -344,7 +344,11 @@ TEST_F(SystrapTest, ForgedFramePointerRacingTheSentryIsCaught) {
     regs_.r.rax = SYS_getpid;
     absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
     if (!r.ok()) {
-      EXPECT_THAT(r.status().message(), HasSubstr("bad frame")) << r.status();
+      // Caught by the Sentry's checks, or the stub's rt_sigreturn from the forged
+      // address faulted (with every signal blocked: the kernel kills it).
+      EXPECT_THAT(r.status().message(),
+                  ::testing::AnyOf(HasSubstr("bad frame"), HasSubstr("killed by signal 11")))
+          << r.status();
       lost = true;
     }
   }
