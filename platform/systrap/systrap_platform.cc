@@ -259,7 +259,8 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
                    inner_->StubThreadForCurrentThread(/*create=*/true));
   (void)injector;
   ASSIGN_OR_RETURN(auto acquired, slots_->Acquire());
-  const auto [slot, fresh] = acquired;
+  const uint32_t slot = acquired.first;
+  const bool fresh = acquired.second;
   absl::Cleanup release = [&] { slots_->Release(slot); };
   uint8_t* const mem = platform_.SlotMem(slot);
   const uint64_t base = platform_.SlotStubAddr(slot);
