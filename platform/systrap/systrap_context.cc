@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -193,6 +194,17 @@ std::atomic<uint32_t>& Flag(SystrapThread& t, size_t off) {
 
 }  // namespace
 
+bool MultiCpu() {
+  // sched_getaffinity, not sysconf: glibc reads /sys for the online CPUs, and the
+  // Sentry's seccomp filter refuses opening host files.
+  static const bool multi = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    return sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) > 1;
+  }();
+  return multi;
+}
+
 SystrapContext::SystrapContext() : id_(next_context_id++) {}
 
 SystrapContext::~SystrapContext() {
@@ -258,7 +270,8 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     // Wait for the next trap: spin, then sleep with a timeout to check the stub
     // thread is alive (a killed one never wakes us).
     bool trapped = false;
-    const int spin = t->spin > 0 ? t->spin : (++t->spin_retry % 64 == 0 ? 64 : 0);
+    // One CPU: the stub cannot run while we spin.
+    const int spin = !MultiCpu() ? 0 : t->spin > 0 ? t->spin : (++t->spin_retry % 64 == 0 ? 64 : 0);
     for (int i = 0; i < spin; ++i) {
       if (state.load(std::memory_order_acquire) == SYSTRAP_STATE_TRAPPED) {
         trapped = true;

@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<SystrapPlatform>> SystrapPlatform::New(const Opti
         "systrap platform: this CPU or kernel does not enable FSGSBASE for user mode "
         "(AT_HWCAP2); use --platform=ptrace");
   }
+  (void)MultiCpu();  // Now, not on a Switch after the Sentry's filter is in place.
   const size_t code = platform_systrap_stub_code_end - platform_systrap_stub_code_start;
   ASSIGN_OR_RETURN(
       std::unique_ptr<ptrace::PtracePlatform> p,

@@ -161,6 +161,10 @@ class SystrapAddressSpace final : public AddressSpace {
   bool handlers_installed_ ABSL_GUARDED_BY(setup_mu_) = false;
 };
 
+// Whether the Sentry may spin waiting for a stub (more than one CPU to run on).
+// Computed once; SystrapPlatform::New asks first.
+bool MultiCpu();
+
 class SystrapContext final : public Context {
  public:
   SystrapContext();
