@@ -418,5 +418,71 @@ TEST_F(SystrapTest, TwoHostThreadsEachGetTheirOwnStubThread) {
   ASSERT_EQ(Run().kind, Kind::kSyscall);
 }
 
+TEST_F(SystrapTest, AHostThreadsExitRetiresItsStubThreads) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  pid_t tid = 0;
+  // The context outlives the thread (destroyed here, on another thread): the
+  // thread's exit alone must retire its stub thread.
+  std::unique_ptr<Context> ctx;
+  std::thread other([&] {
+    auto c = platform_->NewContext();
+    ASSERT_TRUE(c.ok());
+    ctx = std::move(*c);
+    sentry::arch::Registers regs = regs_;
+    sentry::arch::FpState fp;
+    absl::StatusOr<SwitchResult> r = ctx->Switch(*as_, regs, fp);
+    ASSERT_TRUE(r.ok()) << r.status();
+    tid = Thread()->st->tid;
+  });
+  other.join();
+  ASSERT_NE(tid, 0);
+  EXPECT_FALSE(ProcessExists(tid));
+  // This thread still runs the guest.
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+}
+
+TEST_F(SystrapTest, DestroyedContextRetiresItsStubThread) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = Thread()->st->tid;
+  ctx_.reset();
+  EXPECT_FALSE(ProcessExists(tid));
+  auto ctx = platform_->NewContext();
+  ASSERT_TRUE(ctx.ok());
+  ctx_ = std::move(*ctx);
+  fp_.set_stale(false);
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_NE(Thread()->st->tid, tid);
+}
+
+TEST_F(SystrapTest, TwoContextsOnOneHostThreadKeepTheirOwnFpState) {
+  LoadGuest(guest::xmm());
+  auto other = platform_->NewContext();
+  ASSERT_TRUE(other.ok());
+  sentry::arch::Registers regs2 = regs_;
+  sentry::arch::FpState fp2;
+  const uint64_t a = 0x1111111111111111, b = 0x2222222222222222;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &a, 8);
+  std::memcpy(fp2.bytes().data() + XmmOffset(0), &b, 8);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), a);
+  ASSERT_TRUE(ctx_->SyncFpState(fp_).ok());
+  absl::StatusOr<SwitchResult> r = (*other)->Switch(*as_, regs2, fp2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(regs2.Arg(0), b);
+  // The first context's state was synced: the guest's write to xmm2 is in it.
+  uint64_t out;
+  std::memcpy(&out, fp_.bytes().data() + XmmOffset(2), 8);
+  EXPECT_EQ(out, 0x1122334455667788u);
+  // A stale state whose frame another context overwrote is refused.
+  // Back to the first context: its synced state is pushed again.
+  regs_.r.rip = kCode;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), a);
+}
+
 }  // namespace
 }  // namespace platform::systrap
