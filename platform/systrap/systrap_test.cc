@@ -273,6 +273,18 @@ TEST_F(SystrapTest, GuestSyscallNeverRunsOnTheHost) {
   EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
 }
 
+TEST_F(SystrapTest, Int0x80IsASyscallAsOnPtrace) {
+  // int $0x80 with eax = 20 (getpid in the i386 table), then ud2.
+  static const char code[] = {'\xb8', '\x14', '\x00', '\x00', '\x00',
+                              '\xcd', '\x80', '\x0f', '\x0b'};
+  LoadGuest(code);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), 20u);
+  EXPECT_EQ(regs_.Ip(), kCode + 7);
+  EXPECT_FALSE(sas().lost());
+}
+
 // --- Attacks: the guest can write its slot and jump into the stub code. ---
 
 TEST_F(SystrapTest, GuestJumpIntoTheStubsSyscallIsKilled) {
