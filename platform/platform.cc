@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "platform/ptrace/ptrace_platform.h"
+#include "platform/systrap/systrap_platform.h"
 #include "sentry/base/status_macros.h"
 
 namespace platform {
@@ -15,8 +16,13 @@ absl::StatusOr<std::unique_ptr<Platform>> Platform::Create(std::string_view name
                      ptrace::PtracePlatform::New(options));
     return std::unique_ptr<Platform>(std::move(p));
   }
+  if (name == "systrap") {
+    ASSIGN_OR_RETURN(std::unique_ptr<systrap::SystrapPlatform> p,
+                     systrap::SystrapPlatform::New(options));
+    return std::unique_ptr<Platform>(std::move(p));
+  }
   return absl::InvalidArgumentError(
-      absl::StrFormat("unknown platform \"%s\" (valid platforms: ptrace)", name));
+      absl::StrFormat("unknown platform \"%s\" (valid platforms: ptrace, systrap)", name));
 }
 
 }  // namespace platform

@@ -115,7 +115,7 @@ class Platform {
  public:
   virtual ~Platform() = default;
 
-  // "ptrace" (later "systrap", "kvm").
+  // "ptrace" or "systrap" (later "kvm").
   static absl::StatusOr<std::unique_ptr<Platform>> Create(std::string_view name,
                                                           const Options& options);
 

@@ -24,11 +24,11 @@ struct FlagDef {
 const std::map<std::string, FlagDef>& Defs() {
   static const auto* defs = new std::map<std::string, FlagDef>{
       {"platform",
-       {false, "the platform that runs guest code: ptrace",
+       {false, "the platform that runs guest code: ptrace (the default) or systrap",
         [](Flags& f, const std::string& v) -> absl::Status {
-          if (v != "ptrace") {
-            return absl::InvalidArgumentError(
-                absl::StrFormat("flag --platform: unknown platform \"%s\" (known: ptrace)", v));
+          if (v != "ptrace" && v != "systrap") {
+            return absl::InvalidArgumentError(absl::StrFormat(
+                "flag --platform: unknown platform \"%s\" (known: ptrace, systrap)", v));
           }
           f.platform = v;
           return absl::OkStatus();

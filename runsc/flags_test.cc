@@ -14,6 +14,15 @@ TEST(FlagsTest, FlagsBeforeAndAfterTheCommand) {
   EXPECT_EQ(cl->args, (std::vector<std::string>{"/bin/true", "-x"}));
 }
 
+TEST(FlagsTest, PlatformSystrapIsAccepted) {
+  auto cl = ParseCommandLine({"do", "--platform=systrap", "--", "/bin/true"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_EQ(cl->flags.platform, "systrap");
+  cl = ParseCommandLine({"do", "/bin/true"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_EQ(cl->flags.platform, "ptrace");  // Not the default.
+}
+
 TEST(FlagsTest, ArgumentsAfterTheProgramAreNotFlags) {
   auto cl = ParseCommandLine({"do", "/bin/echo", "--strace"});
   ASSERT_TRUE(cl.ok());

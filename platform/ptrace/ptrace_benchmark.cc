@@ -1,5 +1,5 @@
-// The ptrace platform's floor: the round trip of one guest syscall through
-// Context::Switch (guest `syscall` -> stop -> Sentry -> resume), and of one
+// The platforms' floor (ptrace, and systrap built on its stubs): the round trip of one guest
+// syscall through Context::Switch (guest `syscall` -> stop -> Sentry -> resume), and of one
 // injected mmap (AddressSpace::MapFile, what a page fault costs on top), from a host
 // thread with a stub thread in the address space and from one without (handed to
 // the factory thread); and what a new stub thread and a new address space cost.
@@ -37,13 +37,14 @@ struct Guest {
 
   // Returns an error message, or nullptr. With `switch_in`, runs the guest once, so
   // that the calling thread has its stub thread.
-  const char* Start(std::span<const char> code, bool switch_in = true) {
+  const char* Start(std::span<const char> code, bool switch_in = true,
+                    const char* platform_name = "ptrace") {
     memfd = memfd_create("ptrace_benchmark", MFD_CLOEXEC);
     if (memfd < 0 || ftruncate(memfd, 16 * kPage) != 0) return "memfd";
     if (pwrite(memfd, code.data(), code.size(), 0) != static_cast<ssize_t>(code.size())) {
       return "pwrite";
     }
-    auto p = Platform::Create("ptrace", Options{.memory_fd = memfd});
+    auto p = Platform::Create(platform_name, Options{.memory_fd = memfd});
     if (!p.ok()) return "Platform::Create";
     platform = std::move(*p);
     auto a = platform->NewAddressSpace();
@@ -61,9 +62,9 @@ struct Guest {
   }
 };
 
-void BM_SyscallRoundTrip(benchmark::State& state) {
+void BM_SyscallRoundTrip(benchmark::State& state, const char* platform_name) {
   Guest g;
-  if (const char* error = g.Start(guest::syscall_loop())) {
+  if (const char* error = g.Start(guest::syscall_loop(), true, platform_name)) {
     state.SkipWithError(error);
     return;
   }
@@ -76,12 +77,13 @@ void BM_SyscallRoundTrip(benchmark::State& state) {
     g.regs.SetReturn(0);
   }
 }
-BENCHMARK(BM_SyscallRoundTrip);
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, "systrap");
 
 // The same with the FP state pushed every time (as after a signal frame).
-void BM_SyscallRoundTripDirtyFp(benchmark::State& state) {
+void BM_SyscallRoundTripDirtyFp(benchmark::State& state, const char* platform_name) {
   Guest g;
-  if (const char* error = g.Start(guest::syscall_loop())) {
+  if (const char* error = g.Start(guest::syscall_loop(), true, platform_name)) {
     state.SkipWithError(error);
     return;
   }
@@ -95,11 +97,12 @@ void BM_SyscallRoundTripDirtyFp(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_SyscallRoundTripDirtyFp);
+BENCHMARK_CAPTURE(BM_SyscallRoundTripDirtyFp, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_SyscallRoundTripDirtyFp, systrap, "systrap");
 
-void BM_MapFile(benchmark::State& state) {
+void BM_MapFile(benchmark::State& state, const char* platform_name) {
   Guest g;
-  if (const char* error = g.Start(guest::syscall_loop())) {
+  if (const char* error = g.Start(guest::syscall_loop(), true, platform_name)) {
     state.SkipWithError(error);
     return;
   }
@@ -110,7 +113,8 @@ void BM_MapFile(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_MapFile);
+BENCHMARK_CAPTURE(BM_MapFile, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_MapFile, systrap, "systrap");
 
 // MapFile from a host thread that has no stub thread in the address space: the
 // factory thread injects it into the stub's first process.
@@ -132,9 +136,9 @@ BENCHMARK(BM_MapFileHandoff);
 // A host thread's first Switch in an address space (a new stub thread: a clone
 // injected on the factory thread, its hand-over, one round trip), and its
 // retirement when the context goes.
-void BM_NewStubThread(benchmark::State& state) {
+void BM_NewStubThread(benchmark::State& state, const char* platform_name) {
   Guest g;
-  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false)) {
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false, platform_name)) {
     state.SkipWithError(error);
     return;
   }
@@ -147,12 +151,13 @@ void BM_NewStubThread(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_NewStubThread);
+BENCHMARK_CAPTURE(BM_NewStubThread, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_NewStubThread, systrap, "systrap");
 
 // NewAddressSpace and its destruction (a stub process forked by the factory thread).
-void BM_NewAddressSpace(benchmark::State& state) {
+void BM_NewAddressSpace(benchmark::State& state, const char* platform_name) {
   Guest g;
-  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false)) {
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false, platform_name)) {
     state.SkipWithError(error);
     return;
   }
@@ -163,7 +168,8 @@ void BM_NewAddressSpace(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_NewAddressSpace);
+BENCHMARK_CAPTURE(BM_NewAddressSpace, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_NewAddressSpace, systrap, "systrap");
 
 // The native cost of a syscall in this process, for scale.
 void BM_NativeGetpid(benchmark::State& state) {

@@ -238,11 +238,13 @@ absl::Status StubThreadLostWithStatus(StubThread& st, std::string_view during, i
 
 // --- PtracePlatform ---
 
-absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(const Options& options) {
+absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(
+    const Options& options, StubMode mode, std::span<const char> extra_code) {
   if (options.memory_fd < 0) {
     return absl::InvalidArgumentError("ptrace platform: no memory file (Options::memory_fd)");
   }
-  SCHECK(StubCodeSize() <= kStubRegionSize);
+  SCHECK(StubCodeSize() <= kStubExtraCodeOffset);
+  SCHECK(extra_code.size() <= kStubRegionSize - kStubExtraCodeOffset);
 
   uint64_t start = 0;
   for (uint64_t c = kUserTop - kStubRegionSize; c >= kLowestCandidate; c -= kCandidateStep) {
@@ -267,6 +269,10 @@ absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(const Option
   }
   void* region = reinterpret_cast<void*>(start);
   std::memcpy(region, platform_ptrace_stub_code_start, StubCodeSize());
+  if (!extra_code.empty()) {
+    std::memcpy(static_cast<char*>(region) + kStubExtraCodeOffset, extra_code.data(),
+                extra_code.size());
+  }
   if (mprotect(region, kStubRegionSize, PROT_READ | PROT_EXEC) != 0) {
     int e = errno;
     munmap(region, kStubRegionSize);
@@ -275,14 +281,14 @@ absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(const Option
   }
   ASSIGN_OR_RETURN(std::unique_ptr<StubFactory> factory, StubFactory::Start());
   return std::unique_ptr<PtracePlatform>(
-      new PtracePlatform(options.memory_fd, start, std::move(factory)));
+      new PtracePlatform(options.memory_fd, start, mode, std::move(factory)));
 }
 
-PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start,
+PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start, StubMode mode,
                                std::unique_ptr<StubFactory> factory)
     : memory_fd_(memory_fd),
       region_start_(region_start),
-      filter_(BuildStubFilter(region_start)),
+      filter_(BuildStubFilter(region_start, mode)),
       factory_(std::move(factory)) {
   filter_prog_.len = static_cast<unsigned short>(filter_.size());
   filter_prog_.filter = filter_.data();
@@ -661,6 +667,34 @@ absl::StatusOr<std::shared_ptr<StubThread>> PtraceAddressSpace::NewStubThread() 
   }
   traced.list.push_back(st);
   return st;
+}
+
+absl::StatusOr<std::shared_ptr<StubThread>> PtraceAddressSpace::AdoptStubThread(pid_t tid,
+                                                                                int pidfd) {
+  auto st = std::make_shared<StubThread>(tid, pidfd, CurrentTid(), id(), core_);
+  {
+    absl::MutexLock l(&core_->mu_);
+    if (!core_->destroyed_ && !core_->dead.load()) {
+      core_->threads_.push_back(st);
+      return st;
+    }
+  }
+  st->gone.store(true);
+  KillAndReap(pidfd);
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "ptrace platform: new stub thread: stub process %d is lost or destroyed", pid()));
+}
+
+absl::StatusOr<int64_t> PtraceAddressSpace::InjectInto(StubThread& st, uint64_t nr,
+                                                       const std::array<uint64_t, 6>& args) {
+  int bad;
+  absl::StatusOr<int64_t> r =
+      Inject(platform_.stub_int3_addr(), st.tid, st.pidfd, core_->inject_regs, nr, args, &bad);
+  if (!r.ok()) {
+    return bad != -1 ? StubThreadLostWithStatus(st, "stub thread set-up", bad)
+                     : StubThreadLost(st, "stub thread set-up", r.status());
+  }
+  return r;
 }
 
 pid_t PtraceAddressSpace::CurrentStubThreadTid() const {

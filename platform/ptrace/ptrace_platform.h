@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "platform/ptrace/stub_factory.h"
+#include "platform/ptrace/stub_seccomp.h"
 
 namespace platform::ptrace {
 
@@ -37,6 +39,8 @@ inline constexpr int kInterruptSignal = SIGUSR2;
 
 // The stub region: its first page holds the stub code (read+exec).
 inline constexpr uint64_t kStubRegionSize = 4096;
+// Where a backend built on this one (systrap) puts its own stub code in the page.
+inline constexpr uint64_t kStubExtraCodeOffset = 2048;
 
 class PtracePlatform;
 class StubCore;
@@ -126,8 +130,12 @@ class PtracePlatform final : public Platform {
  public:
   // Reserves the stub region at the highest free address it can get, copies the
   // stub code there and starts the factory thread. `options.memory_fd` must stay
-  // open while the platform lives.
-  static absl::StatusOr<std::unique_ptr<PtracePlatform>> New(const Options& options);
+  // open while the platform lives. `mode` picks the stubs' seccomp filter
+  // (stub_seccomp.h); `extra_code` (systrap's stub code, position independent) is
+  // copied at kStubExtraCodeOffset in the code page.
+  static absl::StatusOr<std::unique_ptr<PtracePlatform>> New(const Options& options,
+                                                             StubMode mode = StubMode::kPtrace,
+                                                             std::span<const char> extra_code = {});
   // The platform must outlive its address spaces and contexts.
   ~PtracePlatform() override;
 
@@ -150,7 +158,8 @@ class PtracePlatform final : public Platform {
 
  private:
   friend class PtraceAddressSpace;
-  PtracePlatform(int memory_fd, uint64_t region_start, std::unique_ptr<StubFactory> factory);
+  PtracePlatform(int memory_fd, uint64_t region_start, StubMode mode,
+                 std::unique_ptr<StubFactory> factory);
 
   // On the factory thread: a new stub, forked from the template stub (which is made
   // first, and made again once if it died).
@@ -210,6 +219,21 @@ class PtraceAddressSpace final : public AddressSpace {
   pid_t CurrentStubThreadTid() const;
   // The tids of all live stub threads (for tests).
   std::vector<pid_t> StubThreadTids() const;
+
+  // For the systrap backend (platform/systrap/README.md), which runs guest code in
+  // stub threads it clones itself and then detaches:
+  // Adds the stub process `tid` (a stub thread, `pidfd` now owned by the result,
+  // traced by the calling thread) to this address space's list, so that losing or
+  // destroying the address space kills it too. It is not put in the calling
+  // thread's list of traced stub threads (no injection goes through it after its
+  // set-up). Kills it and fails if the address space is lost or destroyed.
+  absl::StatusOr<std::shared_ptr<StubThread>> AdoptStubThread(pid_t tid, int pidfd);
+  // Injects syscall `nr` into `st` (stopped, traced by the calling thread) and
+  // returns its raw result; on failure `st` is lost (as in Switch).
+  absl::StatusOr<int64_t> InjectInto(StubThread& st, uint64_t nr,
+                                     const std::array<uint64_t, 6>& args);
+  // The registers injections start from (rip at the stub's `syscall`).
+  const user_regs_struct& inject_regs() const { return core_->inject_regs; }
 
  private:
   friend class PtracePlatform;

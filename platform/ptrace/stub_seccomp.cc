@@ -84,7 +84,7 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
   SCHECK(code_page % kPageSize == 0);
   BpfBuilder b;
   b.Load(kArch);
-  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", "kill");
+  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", mode == StubMode::kSystrap ? "other_arch" : "kill");
 
   // The instruction pointer (the address after the `syscall`) must be in the code
   // page. A page never straddles a 4 GiB boundary, so the high words are equal.
@@ -106,6 +106,10 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
     b.Jump(BPF_JEQ, __NR_futex, "futex", "");
     b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
     b.Jump(BPF_JEQ, __NR_seccomp, "seccomp", "");
+    // A stub thread's set-up, injected before it stacks the guest-thread filter:
+    // the signal handlers (shared by the whole stub) and its altstack.
+    b.Jump(BPF_JEQ, __NR_rt_sigaction, "allow", "");
+    b.Jump(BPF_JEQ, __NR_sigaltstack, "allow", "");
   }
   b.Return(SECCOMP_RET_KILL_PROCESS);
 
@@ -171,6 +175,16 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
     b.Sub(Lo(kVsyscallPage));
     b.Jump(BPF_JGE, kPageSize, "kill", "");
   }
+  if (mode == StubMode::kSystrap) {
+    // Another ABI (`int 0x80`): traps from guest code like any guest call (the
+    // Sentry sees it as on ptrace); from the code page it kills.
+    b.Label("other_arch");
+    b.Load(kIpHi);
+    b.Jump(BPF_JEQ, Hi(code_page), "", "trap");
+    b.Load(kIpLo);
+    b.Sub(Lo(code_page));
+    b.Jump(BPF_JGE, kPageSize, "trap", "kill");
+  }
   // kPtrace: a guest call into the vsyscall page; kSystrap: any guest syscall.
   b.Label("trap");
   b.Return(SECCOMP_RET_TRAP);
@@ -185,14 +199,15 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
 std::vector<sock_filter> BuildSystrapGuestThreadFilter(uint64_t code_page) {
   SCHECK(code_page % kPageSize == 0);
   BpfBuilder b;
-  b.Load(kArch);
-  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", "kill");
-
+  // Outside the code page every call traps, whatever its ABI (an `int 0x80` is
+  // the Sentry's business, as on ptrace); inside it only x86-64 calls.
   b.Load(kIpHi);
   b.Jump(BPF_JEQ, Hi(code_page), "", "trap");
   b.Load(kIpLo);
   b.Sub(Lo(code_page));
   b.Jump(BPF_JGE, kPageSize, "trap", "");
+  b.Load(kArch);
+  b.Jump(BPF_JEQ, AUDIT_ARCH_X86_64, "", "kill");
 
   b.Load(kNr);
   b.Jump(BPF_JEQ, __NR_futex, "futex", "");

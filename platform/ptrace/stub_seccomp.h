@@ -43,11 +43,13 @@ inline constexpr uint64_t kStubForkCloneFlags = CLONE_PARENT | CLONE_PTRACE;
 // runs and skips them.
 //
 // With `mode` kSystrap (platform/systrap/README.md), guest threads run untraced,
-// so every syscall from outside the code page traps with SIGSYS instead of
-// killing: the stub's signal handler hands it to the Sentry. From the code page
+// so every syscall from outside the code page (of any ABI: an `int 0x80` too)
+// traps with SIGSYS instead of killing: the stub's signal handler hands it to
+// the Sentry. From the code page
 // it also allows what that handler and a guest thread's set-up use:
-// futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, and seccomp(SECCOMP_SET_MODE_FILTER,
-// 0) to stack BuildSystrapGuestThreadFilter.
+// futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, seccomp(SECCOMP_SET_MODE_FILTER,
+// 0) to stack BuildSystrapGuestThreadFilter, and rt_sigaction and sigaltstack (the
+// injected set-up of the stub's handlers and of each guest thread's altstack).
 enum class StubMode { kPtrace, kSystrap };
 std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode = StubMode::kPtrace);
 

@@ -185,6 +185,8 @@ TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexAndSigreturn) {
       {"clone of a stub thread", SYS_clone, kStubThreadCloneFlags, 0},
       {"prctl(PR_SET_PDEATHSIG, SIGKILL)", SYS_prctl, PR_SET_PDEATHSIG, SIGKILL},
       {"seccomp", SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0},
+      {"rt_sigaction", SYS_rt_sigaction, SIGSYS, 0},
+      {"sigaltstack", SYS_sigaltstack, 0, 0},
       {"write", SYS_write, 2, 0},
       {"exit_group", SYS_exit_group, 0, 0},
       {"futex(FUTEX_REQUEUE)", SYS_futex, kCodePage, FUTEX_REQUEUE},

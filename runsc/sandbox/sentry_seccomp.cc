@@ -51,7 +51,13 @@ absl::Status InstallSentryFilter() {
 #ifdef SANDBOX_SANITIZER_RUNTIME
   const uint32_t refuse = SCMP_ACT_ERRNO(EACCES);
 #else
-  const uint32_t refuse = SCMP_ACT_KILL_PROCESS;
+  // A trap, not SCMP_ACT_KILL_PROCESS: the Sentry never handles SIGSYS, so its
+  // default action kills the whole Sentry all the same. But the filter is
+  // inherited by the stubs, and under the systrap platform guest syscalls reach
+  // seccomp (the stub's own filter traps them to its handler): a KILL here would
+  // beat that trap and kill the stub on a guest's open or execve, while two
+  // traps give the stub its SIGSYS (platform/systrap/README.md).
+  const uint32_t refuse = SCMP_ACT_TRAP;
 #endif
   // Every way to reach a host path by name, and to run a host program.
   static constexpr int kRefused[] = {

@@ -434,6 +434,13 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   }
   comm_ = mem_->image.comm.empty() ? Basename(filename) : mem_->image.comm;
 
+  // Exec'd (setpgid's EACCES) before the close-on-exec fds go, as in Linux
+  // (begin_new_exec clears PF_FORKNOEXEC first): a parent that learns of the
+  // exec from a close-on-exec pipe's end-of-file already sees it.
+  {
+    absl::MutexLock l(&tree_mu);
+    tg_->did_exec = true;
+  }
   // Files: an fd table shared with another process is copied first.
   if (fds_.use_count() > 1) {
     std::shared_ptr<FdTable> own = fds_->Fork();
@@ -455,7 +462,6 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
       tg_->handlers = h;
     }
     FlushSignalHandlersLocked(*tg_->handlers);
-    tg_->did_exec = true;
     saved_mask_.reset();
   }
   alt_stack_ = {nullptr, SS_DISABLE, 0};

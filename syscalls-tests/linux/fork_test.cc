@@ -536,14 +536,20 @@ TEST(PgidTest, GroupLeaderCannotSetsid) {
 TEST(PgidTest, SetpgidAfterExecIsEacces) {
   SKIP_IF(access("/bin/busybox", X_OK) != 0);
   Shared s;
+  // The exec closes the child's close-on-exec write end: the parent's read
+  // then sees end-of-file, so it knows the exec happened (no guessed delay).
+  int p[2];
+  ASSERT_THAT(pipe2(p, O_CLOEXEC), SyscallSucceeds());
   const pid_t pid = fork();
   ASSERT_THAT(pid, SyscallSucceeds());
   if (pid == 0) {
     execl("/bin/busybox", "busybox", "sleep", "0.2", nullptr);
     _exit(127);
   }
-  // Give it time to exec.
-  usleep(100000);
+  close(p[1]);
+  char c;
+  EXPECT_THAT(read(p[0], &c, 1), SyscallSucceedsWithValue(0));
+  close(p[0]);
   EXPECT_THAT(setpgid(pid, pid), SyscallFailsWithErrno(EACCES));
   EXPECT_EQ(WaitStatus(pid), 0);
 }

@@ -52,12 +52,18 @@ TEST(PgrpTest, ParentMovesAChildIntoANewGroup) {
 }
 
 TEST(PgrpTest, JoiningAGroupOfAnotherSessionIsEperm) {
+  int p[2];
+  ASSERT_THAT(pipe(p), SyscallSucceeds());
   const pid_t pid = fork();
   if (pid == 0) {
     setsid();
+    (void)!write(p[1], "s", 1);
     for (;;) pause();
   }
-  usleep(50000);
+  close(p[1]);
+  char c;
+  ASSERT_THAT(read(p[0], &c, 1), SyscallSucceedsWithValue(1));  // After its setsid.
+  close(p[0]);
   // The child is in its own session now: we cannot move it, nor join it.
   EXPECT_THAT(setpgid(pid, getpgrp()), SyscallFailsWithErrno(EPERM));
   EXPECT_THAT(setpgid(0, pid), SyscallFailsWithErrno(EPERM));

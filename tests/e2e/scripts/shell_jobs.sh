@@ -54,7 +54,12 @@ rm -r "$d"
 (seq 1 1000 | tail -n 1 > /dev/null; exit 0) &
 (sleep 0.1) &
 wait; echo "wait all: $?"
-# `jobs` with job control off lists nothing once all are reaped.
+# `jobs` with job control off lists nothing once all are reaped and reported.
+# NOTE: whether bash still owes a "Done" line for a job reaped by its SIGCHLD
+# handler before `wait` ran depends on timing (seen on slow hosts and in
+# the sandbox on either platform): the first `jobs` settles that, the second
+# must print nothing.
+jobs > /dev/null
 jobs
 echo "jobs done"
 

@@ -1,0 +1,388 @@
+#include "platform/systrap/systrap_platform.h"
+
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <span>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_format.h"
+#include "platform/ptrace/ptrace_syscalls.h"
+#include "platform/ptrace/stub_seccomp.h"
+#include "sentry/base/errno.h"
+#include "sentry/base/status_macros.h"
+
+namespace platform::systrap {
+namespace {
+
+using ptrace::StubThread;
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+// The signals the stub's handler takes: the traps and faults guest code causes,
+// its syscalls (SIGSYS from the seccomp filter) and the interrupt.
+constexpr int kHandledSignals[] = {SIGSYS, SIGSEGV, SIGBUS,          SIGFPE,
+                                   SIGILL, SIGTRAP, kInterruptSignal};
+
+// struct kernel_sigaction (x86-64).
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+static_assert(sizeof(KernelSigaction) == 32);
+
+static_assert(SYSTRAP_CTL_FPROG + sizeof(sock_fprog) <= SYSTRAP_CTL_FILTER);
+
+struct ThreadList {
+  std::vector<std::shared_ptr<SystrapThread>> list;
+  // A host thread's exit kills its guest stub threads (their contexts may still
+  // hold references, so the processes are retired here, not when freed).
+  ~ThreadList() {
+    std::vector<std::shared_ptr<SystrapThread>> all = std::move(list);
+    for (const std::shared_ptr<SystrapThread>& t : all) ptrace::RetireStubThread(t->st);
+  }
+};
+thread_local ThreadList threads;
+
+}  // namespace
+
+// --- Slots ---
+
+void SlotSet::Close() {
+  absl::MutexLock l(&mu_);
+  platform_.FreeSlots(owned_);
+  owned_.clear();
+  free_.clear();
+  closed_ = true;
+}
+
+absl::StatusOr<std::pair<uint32_t, bool>> SlotSet::Acquire() {
+  {
+    absl::MutexLock l(&mu_);
+    if (!free_.empty()) {
+      const uint32_t s = free_.back();
+      free_.pop_back();
+      return std::pair{s, false};
+    }
+  }
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::FailedPreconditionError("systrap platform: the address space is gone");
+  ASSIGN_OR_RETURN(uint32_t s, platform_.AllocateSlot());
+  owned_.push_back(s);
+  return std::pair{s, true};
+}
+
+void SlotSet::Release(uint32_t slot) {
+  absl::MutexLock l(&mu_);
+  if (!closed_) free_.push_back(slot);
+}
+
+SystrapThread::SystrapThread(std::shared_ptr<StubThread> st, std::shared_ptr<SlotSet> slots,
+                             uint32_t slot, uint8_t* slot_mem, uint64_t stub_base, uint64_t as_id,
+                             pid_t owner)
+    : st(std::move(st)),
+      slots(std::move(slots)),
+      slot(slot),
+      mem(slot_mem),
+      stub_base(stub_base),
+      as_id(as_id),
+      owner(owner) {}
+
+SystrapThread::~SystrapThread() {
+  ptrace::RetireStubThread(st);
+  slots->Release(slot);
+}
+
+// --- SystrapPlatform ---
+
+absl::StatusOr<std::unique_ptr<SystrapPlatform>> SystrapPlatform::New(const Options& options) {
+  // The handler saves and restores the guest's fs/gs bases with rd/wrfsbase.
+  if ((getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) == 0) {
+    return absl::FailedPreconditionError(
+        "systrap platform: this CPU or kernel does not enable FSGSBASE for user mode "
+        "(AT_HWCAP2); use --platform=ptrace");
+  }
+  (void)MultiCpu();  // Now, not on a Switch after the Sentry's filter is in place.
+  const size_t code = platform_systrap_stub_code_end - platform_systrap_stub_code_start;
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<ptrace::PtracePlatform> p,
+      ptrace::PtracePlatform::New(options, ptrace::StubMode::kSystrap,
+                                  std::span<const char>(platform_systrap_stub_code_start, code)));
+  // The slots live in the memory file past its end (it is sparse: nothing is
+  // used until a slot is touched), mapped once in the Sentry.
+  struct stat st;
+  if (fstat(options.memory_fd, &st) != 0)
+    return sentry::HostError("systrap: fstat of the memory file", errno);
+  const uint64_t offset =
+      (static_cast<uint64_t>(st.st_size) + kSlotSize - 1) / kSlotSize * kSlotSize;
+  if (ftruncate(options.memory_fd, static_cast<off_t>(offset + kSlotAreaSize)) != 0) {
+    return sentry::HostError("systrap: growing the memory file for the slots", errno);
+  }
+  void* mem = mmap(nullptr, kSlotAreaSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                   options.memory_fd, static_cast<off_t>(offset));
+  if (mem == MAP_FAILED) return sentry::HostError("systrap: mmap of the slots", errno);
+  return std::unique_ptr<SystrapPlatform>(
+      new SystrapPlatform(std::move(p), static_cast<uint8_t*>(mem), offset));
+}
+
+SystrapPlatform::SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
+                                 uint64_t slot_file_offset)
+    : ptrace_(std::move(p)),
+      slot_area_((ptrace_->region_start() - kSlotAreaSize) & ~(kSlotSize - 1)),
+      slot_mem_(slot_mem),
+      slot_file_offset_(slot_file_offset),
+      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())) {}
+
+SystrapPlatform::~SystrapPlatform() {
+  ptrace_.reset();
+  munmap(slot_mem_, kSlotAreaSize);
+}
+
+uint64_t SystrapPlatform::StubCodeAddr(const char* sym) const {
+  return ptrace_->region_start() + ptrace::kStubExtraCodeOffset + SystrapStubOffset(sym);
+}
+
+absl::StatusOr<uint32_t> SystrapPlatform::AllocateSlot() {
+  absl::MutexLock l(&slot_mu_);
+  if (!free_slots_.empty()) {
+    const uint32_t s = free_slots_.back();
+    free_slots_.pop_back();
+    return s;
+  }
+  if (next_slot_ >= kMaxSlots) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("systrap platform: all %d stub-thread slots are in use", kMaxSlots));
+  }
+  return next_slot_++;
+}
+
+void SystrapPlatform::FreeSlots(const std::vector<uint32_t>& slots) {
+  absl::MutexLock l(&slot_mu_);
+  for (uint32_t s : slots) {
+    // Back to zeros and to the host: a slot is reused by another address space.
+    if (madvise(SlotMem(s), kSlotSize, MADV_REMOVE) != 0) std::memset(SlotMem(s), 0, kSlotSize);
+    free_slots_.push_back(s);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<AddressSpace>> SystrapPlatform::NewAddressSpace() {
+  ASSIGN_OR_RETURN(std::unique_ptr<AddressSpace> as, ptrace_->NewAddressSpace());
+  std::unique_ptr<ptrace::PtraceAddressSpace> inner(
+      static_cast<ptrace::PtraceAddressSpace*>(as.release()));
+  return std::unique_ptr<AddressSpace>(new SystrapAddressSpace(*this, std::move(inner)));
+}
+
+absl::StatusOr<std::unique_ptr<Context>> SystrapPlatform::NewContext() {
+  return std::unique_ptr<Context>(new SystrapContext());
+}
+
+// --- SystrapAddressSpace ---
+
+SystrapAddressSpace::SystrapAddressSpace(SystrapPlatform& platform,
+                                         std::unique_ptr<ptrace::PtraceAddressSpace> as)
+    : platform_(platform), slots_(std::make_shared<SlotSet>(platform)), inner_(std::move(as)) {}
+
+SystrapAddressSpace::~SystrapAddressSpace() {
+  inner_.reset();  // Every process of the stub is reaped: its memory map is gone.
+  slots_->Close();
+}
+
+absl::Status SystrapAddressSpace::CheckRange(std::string_view op, uint64_t addr,
+                                             uint64_t len) const {
+  const uint64_t max = platform_.MaxUserAddress();
+  if (addr > max || len > max - addr) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("systrap platform: %s of [%#x, +%#x): outside the guest address space "
+                        "[0, %#x)",
+                        op, addr, len, max));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SystrapAddressSpace::MapFile(uint64_t addr, uint64_t file_offset, uint64_t len,
+                                          int prot) {
+  RETURN_IF_ERROR(CheckRange("MapFile", addr, len));
+  return inner_->MapFile(addr, file_offset, len, prot);
+}
+
+absl::Status SystrapAddressSpace::Unmap(uint64_t addr, uint64_t len) {
+  RETURN_IF_ERROR(CheckRange("Unmap", addr, len));
+  return inner_->Unmap(addr, len);
+}
+
+absl::Status SystrapAddressSpace::Protect(uint64_t addr, uint64_t len, int prot) {
+  RETURN_IF_ERROR(CheckRange("Protect", addr, len));
+  return inner_->Protect(addr, len, prot);
+}
+
+absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::ThreadForCurrentThread() {
+  std::vector<std::shared_ptr<SystrapThread>>& l = threads.list;
+  for (size_t i = 0; i < l.size();) {
+    if (l[i]->st->gone.load(std::memory_order_relaxed)) {
+      l[i] = std::move(l.back());
+      l.pop_back();
+      continue;
+    }
+    if (l[i]->as_id == id()) return l[i];
+    ++i;
+  }
+  if (lost()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("systrap platform: stub process %d is lost", inner_->pid()));
+  }
+  return NewThread();
+}
+
+// A guest stub thread: cloned by injection from the calling thread's traced stub
+// thread (so it is traced by us from birth), set up with injected syscalls (its
+// parent-death signal, its altstack, the guest-thread filter), pointed at the
+// wait loop and detached.
+absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() {
+  ASSIGN_OR_RETURN(std::shared_ptr<StubThread> injector,
+                   inner_->StubThreadForCurrentThread(/*create=*/true));
+  (void)injector;
+  ASSIGN_OR_RETURN(auto acquired, slots_->Acquire());
+  const uint32_t slot = acquired.first;
+  const bool fresh = acquired.second;
+  absl::Cleanup release = [&] { slots_->Release(slot); };
+  uint8_t* const mem = platform_.SlotMem(slot);
+  const uint64_t base = platform_.SlotStubAddr(slot);
+  if (fresh) {
+    RETURN_IF_ERROR(
+        inner_->MapFile(base, platform_.SlotFileOffset(slot), kSlotSize, PROT_READ | PROT_WRITE));
+  }
+  std::memset(mem, 0, SYSTRAP_ALTSTACK_OFFSET);
+
+  // The set-up data the injected calls read, in the control page.
+  KernelSigaction act{};
+  act.handler = platform_.StubCodeAddr(platform_systrap_stub_handler);
+  act.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
+  act.restorer = platform_.StubCodeAddr(platform_systrap_stub_restorer);
+  act.mask = ~uint64_t{0};
+  std::memcpy(mem + SYSTRAP_CTL_SIGACTION, &act, sizeof(act));
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void*>(base + SYSTRAP_ALTSTACK_OFFSET);
+  ss.ss_flags = 0;
+  ss.ss_size = kSlotSize - SYSTRAP_ALTSTACK_OFFSET;
+  std::memcpy(mem + SYSTRAP_CTL_ALTSTACK, &ss, sizeof(ss));
+  const std::vector<sock_filter>& filter = platform_.guest_filter();
+  if (SYSTRAP_CTL_FILTER + filter.size() * sizeof(sock_filter) > SYSTRAP_ALTSTACK_OFFSET) {
+    return absl::InternalError("systrap platform: the guest-thread filter does not fit");
+  }
+  std::memcpy(mem + SYSTRAP_CTL_FILTER, filter.data(), filter.size() * sizeof(sock_filter));
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(filter.size());
+  prog.filter = reinterpret_cast<sock_filter*>(base + SYSTRAP_CTL_FILTER);
+  std::memcpy(mem + SYSTRAP_CTL_FPROG, &prog, sizeof(prog));
+
+  // The handlers, once per stub (shared by all its processes: CLONE_SIGHAND).
+  {
+    absl::MutexLock l(&setup_mu_);
+    if (!handlers_installed_) {
+      for (int sig : kHandledSignals) {
+        ASSIGN_OR_RETURN(
+            int64_t r,
+            inner_->InjectSyscall(SYS_rt_sigaction, {static_cast<uint64_t>(sig),
+                                                     base + SYSTRAP_CTL_SIGACTION, 0, 8, 0, 0}));
+        if (r != 0) {
+          return sentry::HostError(
+              absl::StrFormat("systrap: rt_sigaction(%d) in stub process %d", sig, inner_->pid()),
+              static_cast<int>(-r));
+        }
+      }
+      handlers_installed_ = true;
+    }
+  }
+
+  ASSIGN_OR_RETURN(int64_t child, inner_->InjectSyscall(
+                                      SYS_clone, {ptrace::kStubThreadCloneFlags, 0, 0, 0, 0, 0}));
+  if (child < 0) {
+    return sentry::HostError(
+        absl::StrFormat("systrap: clone of a stub thread in stub process %d", inner_->pid()),
+        static_cast<int>(-child));
+  }
+  const pid_t tid = static_cast<pid_t>(child);
+  absl::StatusOr<int> pidfd = ptrace::PidfdOpen(tid);
+  if (!pidfd.ok()) {
+    ::kill(tid, SIGKILL);  // Our tracee: nobody else reaps it.
+    while (::waitpid(tid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    return pidfd.status();
+  }
+  // Traced by us from birth (CLONE_PTRACE from a seized tracee): it stops before
+  // its first instruction.
+  absl::StatusOr<int> status = ptrace::WaitForStub(*pidfd, tid);
+  if (!status.ok() || !WIFSTOPPED(*status)) {
+    ptrace::KillAndReap(*pidfd);
+    close(*pidfd);
+    return absl::InternalError(absl::StrFormat(
+        "systrap: new stub thread %d: %s", tid,
+        status.ok() ? ptrace::DescribeWaitStatus(tid, *status) : status.status().ToString()));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<StubThread> st, inner_->AdoptStubThread(tid, *pidfd));
+
+  struct Step {
+    const char* what;
+    uint64_t nr;
+    std::array<uint64_t, 6> args;
+  };
+  const Step steps[] = {
+      {"prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0}},
+      {"sigaltstack", SYS_sigaltstack, {base + SYSTRAP_CTL_ALTSTACK, 0, 0, 0, 0, 0}},
+      {"seccomp of the guest-thread filter",
+       SYS_seccomp,
+       {SECCOMP_SET_MODE_FILTER, 0, base + SYSTRAP_CTL_FPROG, 0, 0, 0}},
+  };
+  for (const Step& s : steps) {
+    ASSIGN_OR_RETURN(int64_t r, inner_->InjectInto(*st, s.nr, s.args));
+    if (r != 0) {
+      ptrace::RetireStubThread(st);
+      return sentry::HostError(absl::StrFormat("systrap: %s in new stub thread %d", s.what, tid),
+                               static_cast<int>(-r));
+    }
+  }
+  // To the wait loop, untraced.
+  uint32_t trapped = SYSTRAP_STATE_TRAPPED;
+  std::memcpy(mem + SYSTRAP_CTL_STATE, &trapped, sizeof(trapped));
+  user_regs_struct regs = inner_->inject_regs();
+  regs.rip = platform_.StubCodeAddr(platform_systrap_stub_wait);
+  regs.r15 = base;
+  regs.rsp = base + kSlotSize;
+  if (absl::Status s = ptrace::PtraceSetRegs(tid, regs); !s.ok()) {
+    return ptrace::StubThreadLost(*st, "systrap stub thread set-up", s);
+  }
+  // Every signal blocked in the wait loop, as in the handler: a signal (a stale
+  // interrupt) waits for the first frame, whose mask unblocks them.
+  const uint64_t all = ~uint64_t{0};
+  if (::ptrace(PTRACE_SETSIGMASK, tid, sizeof(all), &all) != 0) {
+    return ptrace::StubThreadLost(*st, "systrap stub thread set-up",
+                                  sentry::HostError("PTRACE_SETSIGMASK", errno));
+  }
+  if (absl::Status s = ptrace::PtraceDetach(tid, 0); !s.ok()) {
+    return ptrace::StubThreadLost(*st, "systrap stub thread set-up", s);
+  }
+  std::move(release).Cancel();
+  auto t = std::make_shared<SystrapThread>(st, slots_, slot, mem, base, id(), ptrace::CurrentTid());
+  threads.list.push_back(t);
+  return t;
+}
+
+}  // namespace platform::systrap

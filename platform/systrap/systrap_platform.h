@@ -1,0 +1,190 @@
+// The systrap platform (DESIGN.md §4): guest threads run untraced in stub threads;
+// a guest syscall (SIGSYS from the stub's seccomp filter), fault or signal runs
+// the stub's handler on an altstack in a slot of memory shared with the Sentry,
+// which hands the signal frame over with a futex. Built on the ptrace platform's
+// stubs (StubMode::kSystrap): stub creation, the stub code page, stub-thread
+// lifetimes and address-space changes (injected into a traced stub thread) are
+// the ptrace platform's. See platform/systrap/README.md.
+//
+// Lock order: SystrapContext::mu_, SystrapAddressSpace::setup_mu_, SlotSet::mu_ and
+// SystrapPlatform::slot_mu_ are leaves, except that setup_mu_ is held while
+// injecting (which takes the ptrace platform's leaves).
+#ifndef PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_
+#define PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "platform/platform.h"
+#include "platform/ptrace/ptrace_platform.h"
+#include "platform/systrap/systrap_stub.h"
+
+namespace platform::systrap {
+
+// The signal Interrupt sends (the ptrace platform's).
+inline constexpr int kInterruptSignal = ptrace::kInterruptSignal;
+// Guest address space given up for slots, just below the stub code page.
+inline constexpr uint64_t kSlotAreaSize = uint64_t{256} << 20;
+inline constexpr uint64_t kSlotSize = SYSTRAP_SLOT_SIZE;
+inline constexpr uint32_t kMaxSlots = kSlotAreaSize / kSlotSize;
+
+class SystrapPlatform;
+
+// The slots of one address space: mapped in its stub, so a slot never moves to
+// another address space before the stub's memory map is gone (all of its
+// processes reaped), when the address space closes the set. A slot freed by a
+// retired stub thread is reused by the next stub thread of the same address space.
+// The set may outlive the platform (in a host thread's list of stub threads); once
+// closed it no longer touches it.
+class SlotSet {
+ public:
+  explicit SlotSet(SystrapPlatform& platform) : platform_(platform) {}
+  SlotSet(const SlotSet&) = delete;
+  SlotSet& operator=(const SlotSet&) = delete;
+
+  // A slot for a new stub thread, and whether it is new to this address space
+  // (then it must be mapped into the stub).
+  absl::StatusOr<std::pair<uint32_t, bool>> Acquire();
+  void Release(uint32_t slot);
+  // Gives every slot back to the platform (the stub is gone).
+  void Close();
+
+ private:
+  SystrapPlatform& platform_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex mu_;
+  std::vector<uint32_t> owned_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> free_ ABSL_GUARDED_BY(mu_);
+};
+
+// A guest stub thread: an untraced stub process that runs one host thread's guest
+// code in one address space, and its slot.
+struct SystrapThread {
+  SystrapThread(std::shared_ptr<ptrace::StubThread> st, std::shared_ptr<SlotSet> slots,
+                uint32_t slot, uint8_t* slot_mem, uint64_t stub_base, uint64_t as_id, pid_t owner);
+  ~SystrapThread();  // Kills and reaps the process, then frees the slot.
+  SystrapThread(const SystrapThread&) = delete;
+  SystrapThread& operator=(const SystrapThread&) = delete;
+
+  const std::shared_ptr<ptrace::StubThread> st;
+  const std::shared_ptr<SlotSet> slots;
+  const uint32_t slot;
+  uint8_t* const mem;        // The slot in the Sentry.
+  const uint64_t stub_base;  // The slot in the stub.
+  const uint64_t as_id;
+  const pid_t owner;  // The host thread that runs it.
+  // The frame to run next: offsets of its ucontext and xsave area in the slot
+  // (validated). Only the owner touches these.
+  uint64_t uc_off = 0;
+  uint64_t fp_off = 0;
+  // The SystrapContext (by id) whose FP state the frame holds, or 0.
+  uint64_t fp_owner = 0;
+  // The Sentry's adaptive spin before it sleeps on the futex (systrap_context.cc).
+  int spin = 0;
+  uint32_t spin_retry = 0;
+};
+
+class SystrapPlatform final : public Platform {
+ public:
+  // FailedPrecondition if the CPU or kernel lacks FSGSBASE in user mode.
+  static absl::StatusOr<std::unique_ptr<SystrapPlatform>> New(const Options& options);
+  ~SystrapPlatform() override;
+
+  std::string_view Name() const override { return "systrap"; }
+  uint64_t MaxUserAddress() const override { return slot_area_; }
+  bool ReportsAccessType() const override { return false; }
+  absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
+  absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
+
+  ptrace::PtracePlatform& ptrace() { return *ptrace_; }
+  // The stub address of a symbol of the systrap stub code.
+  uint64_t StubCodeAddr(const char* sym) const;
+  uint8_t* SlotMem(uint32_t slot) const { return slot_mem_ + uint64_t{slot} * kSlotSize; }
+  uint64_t SlotStubAddr(uint32_t slot) const { return slot_area_ + uint64_t{slot} * kSlotSize; }
+  uint64_t SlotFileOffset(uint32_t slot) const {
+    return slot_file_offset_ + uint64_t{slot} * kSlotSize;
+  }
+  const std::vector<sock_filter>& guest_filter() const { return guest_filter_; }
+
+  absl::StatusOr<uint32_t> AllocateSlot();
+  void FreeSlots(const std::vector<uint32_t>& slots);
+
+ private:
+  SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
+                  uint64_t slot_file_offset);
+
+  std::unique_ptr<ptrace::PtracePlatform> ptrace_;
+  const uint64_t slot_area_;  // In every stub: [slot_area_, + kSlotAreaSize).
+  uint8_t* const slot_mem_;   // The same memory-file range in the Sentry.
+  const uint64_t slot_file_offset_;
+  const std::vector<sock_filter> guest_filter_;
+
+  absl::Mutex slot_mu_;
+  std::vector<uint32_t> free_slots_ ABSL_GUARDED_BY(slot_mu_);
+  uint32_t next_slot_ ABSL_GUARDED_BY(slot_mu_) = 0;
+};
+
+class SystrapAddressSpace final : public AddressSpace {
+ public:
+  SystrapAddressSpace(SystrapPlatform& platform, std::unique_ptr<ptrace::PtraceAddressSpace> as);
+  // Destroys the stub (every process reaped), then lets the slots go.
+  ~SystrapAddressSpace() override;
+
+  absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override;
+  absl::Status Unmap(uint64_t addr, uint64_t len) override;
+  absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
+
+  uint64_t id() const { return inner_->id(); }
+  bool lost() const { return inner_->lost(); }
+  ptrace::PtraceAddressSpace& inner() { return *inner_; }
+  // The calling host thread's guest stub thread here, found or created.
+  absl::StatusOr<std::shared_ptr<SystrapThread>> ThreadForCurrentThread();
+
+ private:
+  absl::Status CheckRange(std::string_view op, uint64_t addr, uint64_t len) const;
+  absl::StatusOr<std::shared_ptr<SystrapThread>> NewThread();
+
+  SystrapPlatform& platform_;
+  // Declared before inner_: destroyed after it (after the stub is gone).
+  std::shared_ptr<SlotSet> slots_;
+  std::unique_ptr<ptrace::PtraceAddressSpace> inner_;
+  absl::Mutex setup_mu_;
+  bool handlers_installed_ ABSL_GUARDED_BY(setup_mu_) = false;
+};
+
+// Whether the Sentry may spin waiting for a stub (more than one CPU to run on).
+// Computed once; SystrapPlatform::New asks first.
+bool MultiCpu();
+
+class SystrapContext final : public Context {
+ public:
+  SystrapContext();
+  ~SystrapContext() override;
+
+  absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,
+                                      sentry::arch::FpState& fp) override;
+  absl::Status SyncFpState(sentry::arch::FpState& fp) override;
+  void Interrupt() override;
+
+ private:
+  absl::Mutex mu_;
+  bool interrupt_pending_ ABSL_GUARDED_BY(mu_) = false;
+  // When the interrupt signal went to the running stub thread (0: not sent).
+  int64_t interrupt_sent_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  int running_pidfd_ ABSL_GUARDED_BY(mu_) = -1;
+  const uint64_t id_;
+  std::shared_ptr<SystrapThread> last_;
+};
+
+}  // namespace platform::systrap
+
+#endif  // PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_

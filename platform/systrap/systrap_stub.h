@@ -1,0 +1,64 @@
+// The systrap stub: its signal handler and wait loop (systrap_stub_amd64.S), copied
+// into the stub code page at kStubExtraCodeOffset, and the layout of the per-thread
+// slot they share with the Sentry. See platform/systrap/README.md.
+//
+// Included by C++ and by the assembly file: shared constants are macros.
+#ifndef PLATFORM_SYSTRAP_SYSTRAP_STUB_H_
+#define PLATFORM_SYSTRAP_SYSTRAP_STUB_H_
+
+// A slot: one per guest stub thread, in a range of the memory file mapped both in
+// the Sentry and (at a slot-aligned address) in the stub. Page 0 is the control
+// page, the rest the thread's sigaltstack.
+#define SYSTRAP_SLOT_SIZE 0x8000
+#define SYSTRAP_ALTSTACK_OFFSET 0x1000
+
+// The control page.
+#define SYSTRAP_CTL_STATE 0     // uint32_t, the futex word
+#define SYSTRAP_CTL_FS_BASE 8   // uint64_t
+#define SYSTRAP_CTL_GS_BASE 16  // uint64_t
+#define SYSTRAP_CTL_UC 24       // uint64_t: the stub address of the frame's ucontext
+#define SYSTRAP_CTL_INFO 32     // uint64_t: the stub address of the frame's siginfo
+// uint32_t flags: nonzero while that side sleeps (or is about to) on the futex,
+// so that the other side makes the FUTEX_WAKE syscall only then.
+#define SYSTRAP_CTL_SENTRY_SLEEPING 40
+#define SYSTRAP_CTL_STUB_SLEEPING 44
+// Set-up data (read by injected syscalls while the thread is created).
+#define SYSTRAP_CTL_SIGACTION 1024
+#define SYSTRAP_CTL_ALTSTACK 1088
+#define SYSTRAP_CTL_FPROG 1152
+#define SYSTRAP_CTL_FILTER 1280
+
+// State words.
+#define SYSTRAP_STATE_RUN 1      // The Sentry says: run the frame at CTL_UC.
+#define SYSTRAP_STATE_TRAPPED 2  // The stub says: a signal frame is ready (or: idle).
+
+// Iterations of the stub's spin on the state word before it sleeps on the futex.
+#define SYSTRAP_STUB_SPIN 64
+
+#ifndef __ASSEMBLER__
+
+#include <cstddef>
+
+namespace platform::systrap {
+
+extern "C" {
+// The code copied into the stub code page (position independent).
+extern const char platform_systrap_stub_code_start[];
+extern const char platform_systrap_stub_code_end[];
+// The signal handler (SA_SIGINFO, on the altstack).
+extern const char platform_systrap_stub_handler[];
+// Where a new stub thread starts (r15 = its control page): the wait loop.
+extern const char platform_systrap_stub_wait[];
+// The SA_RESTORER address (never returned to: the handler sigreturns itself).
+extern const char platform_systrap_stub_restorer[];
+}
+
+inline size_t SystrapStubOffset(const char* sym) {
+  return static_cast<size_t>(sym - platform_systrap_stub_code_start);
+}
+
+}  // namespace platform::systrap
+
+#endif  // __ASSEMBLER__
+
+#endif  // PLATFORM_SYSTRAP_SYSTRAP_STUB_H_

@@ -1,0 +1,500 @@
+// Tests of the systrap platform through the Platform interface, with the ptrace
+// platform's guest snippets (platform/ptrace/ptrace_test_guest_amd64.S).
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "platform/platform.h"
+#include "platform/ptrace/ptrace_test_guest.h"
+#include "platform/systrap/systrap_platform.h"
+#include "platform/systrap/systrap_sigframe.h"
+
+namespace platform::systrap {
+namespace {
+
+namespace guest = ::platform::ptrace::guest;
+using ::testing::HasSubstr;
+using Kind = SwitchResult::Kind;
+
+#define ASSERT_OK(expr)                          \
+  do {                                           \
+    const absl::Status _s = (expr);              \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
+  } while (0)
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kCode = 0x400000;   // file page 0, r-x
+constexpr uint64_t kStack = 0x500000;  // file page 1, rw-
+constexpr uint64_t kData = 0x600000;   // file page 2
+constexpr uint64_t kCodeFile = 0, kStackFile = kPage, kDataFile = 2 * kPage;
+constexpr size_t kFileSize = 16 * kPage;
+constexpr size_t XmmOffset(int i) { return 160 + 16 * i; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+
+std::set<pid_t> Children() {
+  std::set<pid_t> children;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return children;
+  while (dirent* e = readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(atoi(e->d_name));
+    if (pid <= 0) continue;
+    const std::string stat = ReadFile(absl::StrFormat("/proc/%d/stat", pid));
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state;
+    int ppid;
+    if (sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid()) {
+      children.insert(pid);
+    }
+  }
+  closedir(d);
+  return children;
+}
+
+class SystrapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    memfd_ = memfd_create("systrap_test", MFD_CLOEXEC);
+    ASSERT_GE(memfd_, 0);
+    ASSERT_EQ(ftruncate(memfd_, kFileSize), 0);
+    void* m = mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
+    ASSERT_NE(m, MAP_FAILED);
+    mem_ = static_cast<uint8_t*>(m);
+    auto p = Platform::Create("systrap", Options{.memory_fd = memfd_});
+    ASSERT_TRUE(p.ok()) << p.status();
+    platform_ = std::move(*p);
+    auto as = platform_->NewAddressSpace();
+    ASSERT_TRUE(as.ok()) << as.status();
+    as_ = std::move(*as);
+    auto ctx = platform_->NewContext();
+    ASSERT_TRUE(ctx.ok()) << ctx.status();
+    ctx_ = std::move(*ctx);
+    ASSERT_OK(as_->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  }
+
+  void TearDown() override {
+    ctx_.reset();
+    as_.reset();
+    platform_.reset();
+    if (mem_ != nullptr) munmap(mem_, kFileSize);
+    if (memfd_ >= 0) close(memfd_);
+  }
+
+  SystrapPlatform& sp() { return static_cast<SystrapPlatform&>(*platform_); }
+  SystrapAddressSpace& sas() { return static_cast<SystrapAddressSpace&>(*as_); }
+
+  void LoadGuest(std::span<const char> code) {
+    ASSERT_LE(code.size(), kPage);
+    std::memcpy(mem_ + kCodeFile, code.data(), code.size());
+    ASSERT_OK(as_->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+    std::memset(&regs_.r, 0, sizeof(regs_.r));
+    regs_.r.rip = kCode;
+    regs_.r.rsp = kStack + kPage - 64;
+    regs_.r.eflags = 0x202;
+  }
+
+  // The calling thread's guest stub thread.
+  std::shared_ptr<SystrapThread> Thread() {
+    auto t = sas().ThreadForCurrentThread();
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? *t : nullptr;
+  }
+
+  SwitchResult Run() {
+    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : SwitchResult{.kind = Kind::kInterrupted};
+  }
+
+  int memfd_ = -1;
+  uint8_t* mem_ = nullptr;
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<AddressSpace> as_;
+  std::unique_ptr<Context> ctx_;
+  sentry::arch::Registers regs_;
+  sentry::arch::FpState fp_;
+};
+
+TEST_F(SystrapTest, Properties) {
+  EXPECT_EQ(platform_->Name(), "systrap");
+  const uint64_t max = platform_->MaxUserAddress();
+  EXPECT_EQ(max % kSlotSize, 0u);
+  EXPECT_LE(max + kSlotAreaSize, sp().ptrace().region_start());
+  EXPECT_GE(max, 0x7e0000000000u);
+  EXPECT_EQ(as_->MapFile(max, 0, kPage, PROT_READ).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SystrapTest, SyscallReportsNumberArgsAndTheSentrysReturnValue) {
+  LoadGuest(guest::syscall_args());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+  EXPECT_EQ(regs_.r.rax, static_cast<uint64_t>(-ENOSYS));
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(regs_.Arg(i), uint64_t(i + 1)) << "arg " << i;
+  ASSERT_GT(regs_.Ip(), kCode + 2);
+  EXPECT_EQ(std::memcmp(mem_ + kCodeFile + (regs_.Ip() - kCode) - 2, "\x0f\x05", 2), 0);
+  EXPECT_EQ(regs_.r.cs, 0x33u);
+  regs_.SetReturn(1234);
+  r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit});
+  EXPECT_EQ(regs_.Arg(0), 1234u);
+}
+
+TEST_F(SystrapTest, ManySyscallRoundTrips) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  for (int i = 0; i < 2000; ++i) {
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSyscall);
+    ASSERT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
+    regs_.r.rax = SYS_getppid;  // The loop calls whatever rax holds.
+  }
+}
+
+TEST_F(SystrapTest, FsAndGsBasesRoundTrip) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  regs_.r.fs_base = 0x12345000;
+  regs_.r.gs_base = 0x7654321000;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.r.fs_base, 0x12345000u);
+  EXPECT_EQ(regs_.r.gs_base, 0x7654321000u);
+}
+
+TEST_F(SystrapTest, FaultsReportTheAddress) {
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData + 0x10;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData + 0x10);
+  EXPECT_EQ(r.info.si_signo, SIGSEGV);
+  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
+  EXPECT_EQ(regs_.Ip(), kCode);
+  // Map it and retry: the store goes through.
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
+  ASSERT_OK(as_->Protect(kData, kPage, PROT_READ | PROT_WRITE));
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(mem_[kDataFile + 0x10], 1);
+}
+
+TEST_F(SystrapTest, TrapsAreSignals) {
+  struct Case {
+    std::span<const char> code;
+    int sig, code_;
+  };
+  const Case cases[] = {
+      {guest::int3(), SIGTRAP, SI_KERNEL},
+      {guest::ud2(), SIGILL, ILL_ILLOPN},
+      {guest::divide_by_zero(), SIGFPE, FPE_INTDIV},
+      {guest::non_canonical(), SIGSEGV, SI_KERNEL},
+  };
+  for (const Case& c : cases) {
+    LoadGuest(c.code);
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSignal);
+    EXPECT_EQ(r.info.si_signo, c.sig);
+    EXPECT_EQ(r.info.si_code, c.code_);
+  }
+}
+
+TEST_F(SystrapTest, InterruptStopsASpinningGuest) {
+  LoadGuest(guest::spin());
+  for (int i = 0; i < 3; ++i) {
+    std::thread interrupter([this] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ctx_->Interrupt();
+    });
+    SwitchResult r = Run();
+    interrupter.join();
+    ASSERT_EQ(r.kind, Kind::kInterrupted);
+    EXPECT_EQ(regs_.Ip(), kCode);
+  }
+}
+
+TEST_F(SystrapTest, InterruptBeforeSwitchAndStaleInterrupt) {
+  LoadGuest(guest::syscall_args());
+  ctx_->Interrupt();
+  EXPECT_EQ(Run().kind, Kind::kInterrupted);
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(kill(t->st->tid, kInterruptSignal), 0);  // Stale: no flag.
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+}
+
+TEST_F(SystrapTest, FpStateRoundTrip) {
+  LoadGuest(guest::xmm());
+  const uint64_t in = 0xfeedfacecafebeef;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
+  fp_.set_dirty(true);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), in);
+  EXPECT_TRUE(fp_.stale());
+  ASSERT_OK(ctx_->SyncFpState(fp_));
+  uint64_t out;
+  std::memcpy(&out, fp_.bytes().data() + XmmOffset(2), sizeof(out));
+  EXPECT_EQ(out, 0x1122334455667788u);
+}
+
+TEST_F(SystrapTest, GuestSyscallNeverRunsOnTheHost) {
+  // exit_group would end the stub thread if it ran.
+  LoadGuest(guest::exit_group());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit_group});
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+}
+
+TEST_F(SystrapTest, Int0x80IsASyscallAsOnPtrace) {
+  // int $0x80 with eax = 20 (getpid in the i386 table), then ud2.
+  static const char code[] = {'\xb8', '\x14', '\x00', '\x00', '\x00',
+                              '\xcd', '\x80', '\x0f', '\x0b'};
+  LoadGuest(code);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), 20u);
+  EXPECT_EQ(regs_.Ip(), kCode + 7);
+  EXPECT_FALSE(sas().lost());
+}
+
+// --- Attacks: the guest can write its slot and jump into the stub code. ---
+
+TEST_F(SystrapTest, GuestJumpIntoTheStubsSyscallIsKilled) {
+  LoadGuest(guest::jump_to_stub());
+  regs_.r.rsi = sp().ptrace().stub_syscall_addr();
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("SIGSYS"));
+  EXPECT_TRUE(sas().lost());
+}
+
+TEST_F(SystrapTest, GuestJumpIntoTheHandlerGainsNothing) {
+  // The handler, entered with the guest's own stack: it writes to and waits on
+  // guest memory, which the Sentry never reads; the Sentry sees no trap until
+  // it interrupts (and then only a bad frame, or a clean interrupt).
+  LoadGuest(guest::jump_rsi());
+  regs_.r.rsi = sp().StubCodeAddr(platform_systrap_stub_handler);
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  regs_.r.rsp = kData + 0x800;
+  std::thread interrupter([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ctx_->Interrupt();
+  });
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+  interrupter.join();
+  // Whatever happened, the Sentry is fine and the guest was either interrupted
+  // or lost.
+  if (r.ok()) {
+    EXPECT_EQ(r->kind, Kind::kInterrupted);
+  }
+}
+
+TEST_F(SystrapTest, ForgedStateWordLosesTheAddressSpace) {
+  LoadGuest(guest::spin());
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  // Another guest thread of the address space could write this word while the
+  // guest runs: the Sentry notices at its next look and gives up the guest.
+  std::thread forger([t] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reinterpret_cast<std::atomic<uint32_t>*>(t->mem + SYSTRAP_CTL_STATE)->store(7);
+  });
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+  forger.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("bad frame: state word 0x7"));
+  EXPECT_TRUE(sas().lost());
+  EXPECT_FALSE(ProcessExists(t->st->tid));
+}
+
+TEST_F(SystrapTest, ForgedFramePointerRacingTheSentryIsCaught) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  // Points the frame out of the slot over and over, as a guest thread could
+  // between a trap and the Sentry's read. Whether or not it hits the window, the
+  // Sentry never follows it: a hit loses the address space (or kills the stub).
+  std::atomic<bool> stop{false};
+  std::thread forger([t, &stop] {
+    while (!stop) {
+      const uint64_t bad = 0x1000;
+      std::memcpy(t->mem + SYSTRAP_CTL_UC, &bad, 8);
+    }
+  });
+  bool lost = false;
+  for (int i = 0; i < 2000 && !lost; ++i) {
+    regs_.r.rax = SYS_getpid;
+    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+    if (!r.ok()) {
+      // Caught by the Sentry's checks, or the stub's rt_sigreturn from the forged
+      // address faulted (with every signal blocked: the kernel kills it).
+      EXPECT_THAT(r.status().message(),
+                  ::testing::AnyOf(HasSubstr("bad frame"), HasSubstr("killed by signal 11")))
+          << r.status();
+      lost = true;
+    }
+  }
+  stop = true;
+  forger.join();
+  EXPECT_EQ(lost, sas().lost());
+}
+
+TEST_F(SystrapTest, StubDeathIsAnErrorAndNothingIsLeft) {
+  const std::set<pid_t> before = Children();
+  LoadGuest(guest::spin());
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  const pid_t tid = t->st->tid;
+  t.reset();
+  ASSERT_EQ(kill(tid, SIGKILL), 0);
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("killed by signal 9"));
+  EXPECT_TRUE(sas().lost());
+  ctx_.reset();
+  as_.reset();
+  EXPECT_FALSE(ProcessExists(tid));
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
+TEST_F(SystrapTest, DestroyingTheAddressSpaceEndsASwitchInAnotherThread) {
+  LoadGuest(guest::spin());
+  absl::StatusOr<SwitchResult> r;
+  std::atomic<bool> started{false};
+  std::thread other([&] {
+    auto ctx = platform_->NewContext();
+    sentry::arch::Registers regs = regs_;
+    sentry::arch::FpState fp;
+    started = true;
+    r = (*ctx)->Switch(*as_, regs, fp);
+  });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  as_.reset();
+  other.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("destroyed"));
+}
+
+TEST_F(SystrapTest, TwoHostThreadsEachGetTheirOwnStubThread) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  pid_t other_tid = 0;
+  std::thread other([&] {
+    auto ctx = platform_->NewContext();
+    sentry::arch::Registers regs = regs_;
+    sentry::arch::FpState fp;
+    regs.r.rax = SYS_gettid;
+    absl::StatusOr<SwitchResult> r = (*ctx)->Switch(*as_, regs, fp);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(regs.SyscallNumber(), uint64_t{SYS_gettid});
+    other_tid = Thread()->st->tid;
+  });
+  other.join();
+  EXPECT_NE(other_tid, 0);
+  EXPECT_NE(other_tid, Thread()->st->tid);
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+}
+
+TEST_F(SystrapTest, AHostThreadsExitRetiresItsStubThreads) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  pid_t tid = 0;
+  // The context outlives the thread (destroyed here, on another thread): the
+  // thread's exit alone must retire its stub thread.
+  std::unique_ptr<Context> ctx;
+  std::thread other([&] {
+    auto c = platform_->NewContext();
+    ASSERT_TRUE(c.ok());
+    ctx = std::move(*c);
+    sentry::arch::Registers regs = regs_;
+    sentry::arch::FpState fp;
+    absl::StatusOr<SwitchResult> r = ctx->Switch(*as_, regs, fp);
+    ASSERT_TRUE(r.ok()) << r.status();
+    tid = Thread()->st->tid;
+  });
+  other.join();
+  ASSERT_NE(tid, 0);
+  EXPECT_FALSE(ProcessExists(tid));
+  // This thread still runs the guest.
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+}
+
+TEST_F(SystrapTest, DestroyedContextRetiresItsStubThread) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = Thread()->st->tid;
+  ctx_.reset();
+  EXPECT_FALSE(ProcessExists(tid));
+  auto ctx = platform_->NewContext();
+  ASSERT_TRUE(ctx.ok());
+  ctx_ = std::move(*ctx);
+  fp_.set_stale(false);
+  regs_.r.rax = SYS_getpid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_NE(Thread()->st->tid, tid);
+}
+
+TEST_F(SystrapTest, TwoContextsOnOneHostThreadKeepTheirOwnFpState) {
+  LoadGuest(guest::xmm());
+  auto other = platform_->NewContext();
+  ASSERT_TRUE(other.ok());
+  sentry::arch::Registers regs2 = regs_;
+  sentry::arch::FpState fp2;
+  const uint64_t a = 0x1111111111111111, b = 0x2222222222222222;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &a, 8);
+  std::memcpy(fp2.bytes().data() + XmmOffset(0), &b, 8);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), a);
+  ASSERT_TRUE(ctx_->SyncFpState(fp_).ok());
+  absl::StatusOr<SwitchResult> r = (*other)->Switch(*as_, regs2, fp2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(regs2.Arg(0), b);
+  // The first context's state was synced: the guest's write to xmm2 is in it.
+  uint64_t out;
+  std::memcpy(&out, fp_.bytes().data() + XmmOffset(2), 8);
+  EXPECT_EQ(out, 0x1122334455667788u);
+  // A stale state whose frame another context overwrote is refused.
+  // Back to the first context: its synced state is pushed again.
+  regs_.r.rip = kCode;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), a);
+}
+
+}  // namespace
+}  // namespace platform::systrap
