@@ -44,8 +44,7 @@ std::atomic<uint64_t> next_context_id{1};
 
 PtraceContext::PtraceContext() : id_(next_context_id++) {}
 
-Context::CpuTimes PtraceContext::GuestCpuTime() const {
-  const pid_t pid = stub_pid_.load(std::memory_order_relaxed);
+Context::CpuTimes StubCpuTimes(pid_t pid) {
   if (pid <= 0) return {};
   // MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_PROF / CPUCLOCK_VIRT).
   auto read = [pid](int which) -> int64_t {
@@ -56,6 +55,10 @@ Context::CpuTimes PtraceContext::GuestCpuTime() const {
   };
   const int64_t prof = read(0), virt = read(1);
   return {virt, prof > virt ? prof - virt : 0};
+}
+
+Context::CpuTimes PtraceContext::GuestCpuTime() const {
+  return StubCpuTimes(stub_pid_.load(std::memory_order_relaxed));
 }
 
 PtraceContext::~PtraceContext() {

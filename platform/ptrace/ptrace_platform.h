@@ -253,6 +253,11 @@ class PtraceAddressSpace final : public AddressSpace {
 absl::Status StubThreadLost(StubThread& st, std::string_view during, absl::Status cause);
 absl::Status StubThreadLostWithStatus(StubThread& st, std::string_view during, int wait_status);
 
+// The host CPU time of a stub thread (each is a process of its own, so the
+// Sentry may read its process CPU clocks): user time as the guest's, the rest
+// as system time. Zeros once it is gone.
+Context::CpuTimes StubCpuTimes(pid_t pid);
+
 class PtraceContext final : public Context {
  public:
   PtraceContext();

@@ -216,6 +216,10 @@ SystrapContext::~SystrapContext() {
   }
 }
 
+Context::CpuTimes SystrapContext::GuestCpuTime() const {
+  return ptrace::StubCpuTimes(stub_pid_.load(std::memory_order_relaxed));
+}
+
 absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
                                                     sentry::arch::Registers& regs,
                                                     sentry::arch::FpState& fp) {
@@ -249,6 +253,7 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     running_pidfd_ = t->st->pidfd;
     interrupt_sent_ns_ = 0;
   }
+  stub_pid_.store(t->st->tid, std::memory_order_relaxed);
   auto unpublish = [this] {
     absl::MutexLock l(&mu_);
     running_pidfd_ = -1;

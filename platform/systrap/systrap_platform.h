@@ -14,6 +14,7 @@
 
 #include <linux/filter.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -174,8 +175,12 @@ class SystrapContext final : public Context {
                                       sentry::arch::FpState& fp) override;
   absl::Status SyncFpState(sentry::arch::FpState& fp) override;
   void Interrupt() override;
+  // The guest stub thread's CPU clocks (ptrace::StubCpuTimes).
+  CpuTimes GuestCpuTime() const override;
 
  private:
+  // The tid of the guest stub thread last run (0: none), for GuestCpuTime.
+  std::atomic<pid_t> stub_pid_{0};
   absl::Mutex mu_;
   bool interrupt_pending_ ABSL_GUARDED_BY(mu_) = false;
   // When the interrupt signal went to the running stub thread (0: not sent).
