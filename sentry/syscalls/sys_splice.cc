@@ -103,7 +103,8 @@ SyscallResult Sendfile(Task& t, const SyscallArgs& a) {
 }
 
 SyscallResult CopyFileRange(Task& t, const SyscallArgs& a) {
-  if (a[5] != 0) return Errno(EINVAL);
+  // flags is an unsigned int: the register's upper half is not looked at.
+  if (a.Uint(5) != 0) return Errno(EINVAL);
   ASSIGN_OR_RETURN(auto in, t.fds().Get(a.Int(0)));
   ASSIGN_OR_RETURN(auto out, t.fds().Get(a.Int(2)));
   if (!Readable(*in) || !Writable(*out)) return Errno(EBADF);
