@@ -239,13 +239,18 @@ TEST(PrlimitTest, BadOldPointerIsEfaultAfterTheNewLimitIsSet) {
 struct Waiter {
   pid_t pid = -1;
   int wfd = -1;
+  // Returns once the child runs as `id` (a target seen before its setresuid
+  // would still be root's).
   pid_t Start(uid_t id, const Rlimit64* want) {
-    int p[2];
+    int p[2], ready[2];
     if (pipe(p) != 0) return -1;
+    if (pipe(ready) != 0) return -1;
     pid = fork();
     if (pid == 0) {
       close(p[1]);
+      close(ready[0]);
       if (id != 0 && (setresgid(id, id, id) != 0 || setresuid(id, id, id) != 0)) _exit(3);
+      close(ready[1]);
       char c;
       while (read(p[0], &c, 1) > 0) {
       }
@@ -254,6 +259,11 @@ struct Waiter {
       _exit(want == nullptr || (now.cur == want->cur && now.max == want->max) ? 0 : 1);
     }
     close(p[0]);
+    close(ready[1]);
+    char c;
+    while (read(ready[0], &c, 1) > 0) {
+    }
+    close(ready[0]);
     wfd = p[1];
     return pid;
   }
