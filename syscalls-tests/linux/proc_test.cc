@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
@@ -292,7 +292,7 @@ TEST(ProcSelfTest, StatmStatAndStatusAgreeWithMaps) {
     EXPECT_EQ(size, MappedPages(maps));
     const std::vector<std::string> f = StatFields(stat);
     ASSERT_GE(f.size(), 24u);
-    EXPECT_EQ(strtoull(f[22].c_str(), nullptr, 10), size * kPageSize);                     // vsize
+    EXPECT_EQ(strtoull(f[22].c_str(), nullptr, 10), size * kPageSize);  // vsize
     EXPECT_EQ(strtoull(status["VmSize"].c_str(), nullptr, 10), size * kPageSize / 1024);
     // Resident pages move with every fault (and Linux's counters are
     // per-CPU caches): bounded by the size only.
@@ -530,7 +530,12 @@ TEST(ProcThreadTest, AThreadThatExitedIsGone) {
                 &tid),
             0);
   ASSERT_EQ(pthread_join(th, nullptr), 0);
-  // glibc's join waits for the kernel's clear_child_tid: the thread is gone.
+  // glibc's join returns at the kernel's clear_child_tid wake, which Linux does
+  // in exit_mm, before release_task unhashes the thread: it may still be listed
+  // for a moment (on Linux too), and then is gone for good.
+  for (int i = 0; i < 500 && DirEntries("/proc/self/task").count(std::to_string(tid)) != 0; i++) {
+    usleep(10 * 1000);
+  }
   EXPECT_EQ(DirEntries("/proc/self/task").count(std::to_string(tid)), 0u);
   struct stat st;
   EXPECT_THAT(stat(("/proc/self/task/" + std::to_string(tid)).c_str(), &st),
