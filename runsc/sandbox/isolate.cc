@@ -27,9 +27,10 @@ absl::Status EnterSentryNamespaces() {
 absl::Status EnterEmptyRoot() {
   // Staged on /proc, which every Linux host has: in our own (private) mount
   // namespace the tmpfs only shadows it here, and it is gone after the pivot.
-  // One inode (the root directory itself): nothing can ever be created in it.
+  // One inode (the root directory itself), read-only from the start, so no
+  // moment exists in which anything can be created in it.
   constexpr char kStaging[] = "/proc";
-  if (mount("sentry-root", kStaging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+  if (mount("sentry-root", kStaging, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
             "size=4k,nr_inodes=1,mode=0555") != 0) {
     return HostError("sentry: mounting an empty tmpfs for the root", errno);
   }
@@ -38,10 +39,6 @@ absl::Status EnterEmptyRoot() {
   if (syscall(SYS_pivot_root, ".", ".") != 0) return HostError("sentry: pivot_root", errno);
   if (umount2(".", MNT_DETACH) != 0) return HostError("sentry: detaching the host's root", errno);
   if (chdir("/") != 0) return HostError("sentry: chdir(\"/\")", errno);
-  if (mount(nullptr, "/", nullptr,
-            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    return HostError("sentry: making the empty root read-only", errno);
-  }
   return absl::OkStatus();
 }
 
