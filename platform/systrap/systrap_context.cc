@@ -31,11 +31,17 @@ constexpr uint16_t kUserCs = 0x33;
 constexpr uint16_t kUserDs = 0x2b;
 constexpr uint64_t kVsyscallPage = 0xffffffffff600000;
 constexpr int kSysSeccomp = 1;  // SIGSYS si_code
-// Iterations the Sentry spins on the state word before it sleeps on the futex.
-// Adaptive: a thread whose last waits ended while it spun spins up to kMaxSpin
-// again; one that had to sleep spins half as long next time (a busy host, where
-// spinning only steals the stub's CPU), down to 0, with an occasional retry.
+// Iterations (`pause`s, ~25 ns each on this class of machine) the Sentry spins on
+// the state word before it sleeps on the futex. A futex wake-up costs tens of
+// microseconds on a virtual machine (an idle vCPU halts; waking it is an IPI
+// through the hypervisor), a trap round trip a few: spinning ~100 us is cheaper
+// than one sleep. Adaptive: after kMissesBeforeShortSpin waits in a row that
+// ended asleep (a guest computing between syscalls, or blocked), the Sentry spins
+// only kShortSpin, with a full spin every kProbeEvery-th wait to notice a change.
 constexpr int kMaxSpin = 4000;
+constexpr int kShortSpin = kMaxSpin / 16;
+constexpr uint32_t kMissesBeforeShortSpin = 4;
+constexpr uint32_t kProbeEvery = 16;
 // How long the Sentry sleeps before it checks that the stub thread is alive.
 constexpr int64_t kLivenessCheckNs = 20'000'000;
 // How long a stub thread may leave the interrupt signal unanswered (a guest that
@@ -276,7 +282,10 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     // thread is alive (a killed one never wakes us).
     bool trapped = false;
     // One CPU: the stub cannot run while we spin.
-    const int spin = !MultiCpu() ? 0 : t->spin > 0 ? t->spin : (++t->spin_retry % 64 == 0 ? 64 : 0);
+    const int spin = !MultiCpu()                               ? 0
+                     : t->spin_misses < kMissesBeforeShortSpin ? kMaxSpin
+                     : ++t->spin_retry % kProbeEvery == 0      ? kMaxSpin
+                                                               : kShortSpin;
     for (int i = 0; i < spin; ++i) {
       if (state.load(std::memory_order_acquire) == SYSTRAP_STATE_TRAPPED) {
         trapped = true;
@@ -284,7 +293,7 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
       }
       __builtin_ia32_pause();
     }
-    t->spin = trapped ? std::min(kMaxSpin, 2 * spin + 64) : spin / 2;
+    t->spin_misses = trapped ? 0 : std::min(t->spin_misses + 1, kMissesBeforeShortSpin);
     while (!trapped) {
       const timespec timeout{0, kLivenessCheckNs};
       sentry_sleeping.store(1, std::memory_order_seq_cst);

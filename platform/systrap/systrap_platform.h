@@ -90,7 +90,7 @@ struct SystrapThread {
   // The SystrapContext (by id) whose FP state the frame holds, or 0.
   uint64_t fp_owner = 0;
   // The Sentry's adaptive spin before it sleeps on the futex (systrap_context.cc).
-  int spin = 0;
+  uint32_t spin_misses = 0;  // consecutive waits that ended asleep
   uint32_t spin_retry = 0;
 };
 

@@ -33,7 +33,7 @@
 #define SYSTRAP_STATE_TRAPPED 2  // The stub says: a signal frame is ready (or: idle).
 
 // Iterations of the stub's spin on the state word before it sleeps on the futex.
-#define SYSTRAP_STUB_SPIN 64
+#define SYSTRAP_STUB_SPIN 4096
 
 #ifndef __ASSEMBLER__
 
