@@ -129,9 +129,8 @@ class FutexManager {
   // operation (timeouts, FUTEX_CLOCK_REALTIME, the command) are the caller's.
 
   // FUTEX_WAIT / FUTEX_WAIT_BITSET: sleeps until woken (Ok), unless the word
-  // is not `val` (EAGAIN). ETIMEDOUT; kERESTARTSYS when interrupted.
-  // TODO(processes issue): with a timeout Linux returns ERESTART_RESTARTBLOCK
-  // (restart_syscall resumes with the same absolute deadline).
+  // is not `val` (EAGAIN). ETIMEDOUT; kERESTARTSYS when interrupted (the
+  // caller turns it into ERESTART_RESTARTBLOCK when there is a deadline).
   ErrnoOrOk Wait(mm::MemoryManager& mm, UserAddr addr, bool is_private, uint32_t val,
                  uint32_t bitset, waiter::Waker& waker, const futex::Deadline& deadline);
   // FUTEX_WAKE / FUTEX_WAKE_BITSET: the number woken. As in Linux, a

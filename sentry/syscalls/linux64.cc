@@ -126,7 +126,7 @@ const Entry kEntries[] = {
   {186, Gettid,        kFull, "", {}},
   {200, Tkill,         kFull, "", {A::kDec, A::kSignal}},
   {201, Time,          kFull, "", {A::kPtr}},
-  {202, Futex,         kPartial, "every operation, private and shared; PI futexes hand the lock over in FIFO order without priority inheritance (the sandbox does not schedule); an interrupted wait returns EINTR until signal delivery and restart_syscall land (the processes issue)",
+  {202, Futex,         kPartial, "every operation, private and shared; PI futexes hand the lock over in FIFO order without priority inheritance (the sandbox does not schedule)",
                        {A::kPtr, A::kFutexOp, A::kDec, A::kPtr, A::kPtr, A::kHex}},
   {203, SchedSetaffinity, kPartial, "the calling thread only; recorded (the host schedules the guest)",
                        {A::kDec, A::kUDec, A::kPtr}},

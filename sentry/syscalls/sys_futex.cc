@@ -29,6 +29,24 @@ bool HasTimeout(int cmd) {
   }
 }
 
+// FUTEX_WAIT(_BITSET): an interrupted wait without a timeout is ERESTARTSYS
+// (restarted after an SA_RESTART handler or a stop, EINTR otherwise); with one,
+// ERESTART_RESTARTBLOCK, and restart_syscall waits again for the same word,
+// value and bitset until the same absolute deadline (futex_wait_restart), so a
+// handler never stretches the timeout.
+SyscallResult FutexWaitRestartable(Task& t, UserAddr uaddr, bool is_private, uint32_t val,
+                                   uint32_t bitset, const kernel::futex::Deadline& deadline) {
+  auto r = t.kernel().futex().Wait(t.mm(), uaddr, is_private, val, bitset, t.waker(), deadline);
+  if (r.ok()) return 0;
+  if (r.error().value() == kERESTARTSYS && deadline.at.has_value()) {
+    t.set_restart_block([uaddr, is_private, val, bitset, deadline](Task& t) {
+      return FutexWaitRestartable(t, uaddr, is_private, val, bitset, deadline);
+    });
+    return Errno(kERESTART_RESTARTBLOCK);
+  }
+  return r.error();
+}
+
 }  // namespace
 
 SyscallResult Futex(Task& t, const SyscallArgs& a) {
@@ -72,12 +90,7 @@ SyscallResult Futex(Task& t, const SyscallArgs& a) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
       const uint32_t bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3;
-      // TODO(processes issue): with a deadline, an interrupted wait is
-      // ERESTART_RESTARTBLOCK in Linux, and restart_syscall waits again for
-      // (uaddr, val, bitset, flags) until the same absolute deadline
-      // (futex_wait_restart); without one, kERESTARTSYS as here.
-      RETURN_IF_ERROR(futex.Wait(mm, uaddr, is_private, val, bitset, t.waker(), deadline));
-      return 0;
+      return FutexWaitRestartable(t, uaddr, is_private, val, bitset, deadline);
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {

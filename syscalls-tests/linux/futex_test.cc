@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
+#include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/mapping.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
@@ -887,6 +889,78 @@ TEST_P(FutexThreadTest, ASignalInterruptsAWait) {
   t.Join();
   EXPECT_EQ(o.Get(), -EINTR);
   EXPECT_EQ(g_signals, before + 1);
+}
+
+TEST_P(FutexThreadTest, AnSaRestartHandlerRestartsAnUntimedWait) {
+  // Without a timeout an interrupted wait is ERESTARTSYS: SA_RESTART resumes it.
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = CountSignal;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  alignas(4) uint32_t word = 0;
+  Outcome o;
+  TestThread t([&] { o.Set(Futex(&word, op(FUTEX_WAIT), 0)); });
+  ASSERT_EQ(t.error(), 0);
+  ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
+  const int before = g_signals;
+  ASSERT_EQ(pthread_kill(t.handle(), SIGUSR1), 0);
+  ASSERT_TRUE(AwaitTrue([&] { return g_signals == before + 1; }));
+  // Waiting again, on the same word.
+  ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
+  EXPECT_FALSE(o.done);
+  ASSERT_THAT(Futex(&word, op(FUTEX_WAKE), 1), SyscallSucceedsWithValue(1));
+  t.Join();
+  EXPECT_EQ(o.Get(), 0);
+}
+
+TEST_P(FutexThreadTest, AHandlerEndsATimedWaitWithEintrEvenWithSaRestart) {
+  // With a timeout it is ERESTART_RESTARTBLOCK: any handler makes it EINTR.
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = CountSignal;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
+  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  alignas(4) uint32_t word = 0;
+  const struct timespec timeout = {30, 0};
+  Outcome o;
+  TestThread t([&] { o.Set(Futex(&word, op(FUTEX_WAIT), 0, &timeout)); });
+  ASSERT_EQ(t.error(), 0);
+  ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
+  ASSERT_EQ(pthread_kill(t.handle(), SIGUSR1), 0);
+  t.Join();
+  EXPECT_EQ(o.Get(), -EINTR);
+}
+
+TEST_P(FutexTest, ATimedWaitSurvivesAStopAndKeepsItsDeadline) {
+  // A stop and continue (no handler) restarts the wait through restart_syscall
+  // with the same absolute deadline: it still times out, not sooner.
+  ASSERT_OK_AND_ASSIGN(Mapping shared,
+                       Mapping::Anonymous(kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED));
+  auto* word = reinterpret_cast<uint32_t*>(shared.addr());
+  const int fl = flags();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const struct timespec timeout = {1, 0};
+    const int64_t start = ToNanos(Now(CLOCK_MONOTONIC));
+    const long r = Futex(word, FUTEX_WAIT | fl, 0, &timeout);
+    const int e = errno;
+    const int64_t took = ToNanos(Now(CLOCK_MONOTONIC)) - start;
+    _exit(r == -1 && e == ETIMEDOUT && took >= 1000000000LL ? 0 : r == -1 && e == EINTR ? 2 : 3);
+  }
+  if (fl == 0) {
+    // A shared word: the parent can see the child wait on it.
+    EXPECT_TRUE(AwaitWaiters(word, 1, 0));
+  } else {
+    usleep(100000);
+  }
+  ASSERT_THAT(kill(pid, SIGSTOP), SyscallSucceeds());
+  int status;
+  ASSERT_THAT(waitpid(pid, &status, WUNTRACED), SyscallSucceedsWithValue(pid));
+  EXPECT_TRUE(WIFSTOPPED(status));
+  ASSERT_THAT(kill(pid, SIGCONT), SyscallSucceeds());
+  EXPECT_EQ(WaitExitCode(pid), 0) << "2: EINTR, 3: woke early or otherwise";
 }
 
 TEST_P(FutexThreadTest, ASignalDoesNotEndALockPi) {
