@@ -124,12 +124,16 @@ struct Runner {
   std::function<std::vector<std::string>(const std::vector<std::string>&)> wrap;
 };
 
-// Why a run failed, in one line: its status and the last line of its stderr.
+// Why a run failed, in one line: its status and the last line of its stderr (the
+// first when runsc rejected its command line, as the usage follows the error).
 std::string Failure(const RunResult& r) {
   std::string why = r.Describe();
   std::vector<absl::string_view> lines = absl::StrSplit(r.err, '\n', absl::SkipWhitespace());
   if (!lines.empty()) {
-    std::string last(absl::StripAsciiWhitespace(lines.back()));
+    const bool usage = std::any_of(lines.begin(), lines.end(), [](absl::string_view l) {
+      return absl::StartsWith(l, "usage: runsc") || absl::StartsWith(l, "Usage: runsc");
+    });
+    std::string last(absl::StripAsciiWhitespace(usage ? lines.front() : lines.back()));
     if (last.size() > 200) last = last.substr(0, 200) + "...";
     why += absl::StrFormat(": %s", last);
   }
@@ -173,12 +177,6 @@ Runner OursProbed(const std::string& runsc, const Config& config) {
   auto probe = [](const Runner& runner) -> std::string {
     RunResult res = Run(runner, {Workload("hello")});
     if (res.started && !res.timed_out && res.status == 0 && res.out == "hello, world\n") return "";
-    // A rejected flag: runsc names it on its first line, before the usage.
-    for (absl::string_view line : absl::StrSplit(res.err, '\n')) {
-      if (absl::StrContains(line, "unknown flag")) {
-        return absl::StrFormat("%s: %s", res.Describe(), absl::StripAsciiWhitespace(line));
-      }
-    }
     if (res.started && !res.timed_out && res.status == 0) {
       return absl::StrFormat("static hello printed \"%s\"", absl::CEscape(res.out.substr(0, 200)));
     }
