@@ -305,7 +305,12 @@ absl::StatusOr<double> PageFault(const Runner& runner) {
   if (!ns.ok()) return ns.status();
   absl::StatusOr<double> pages = Field(r, "touch_pages");
   if (!pages.ok()) return pages.status();
-  if (*pages <= 0) return absl::DataLossError("touch_pages is 0");
+  const double expected =
+      static_cast<double>(int64_t{absl::GetFlag(FLAGS_touch_mib)} << 20) / sysconf(_SC_PAGESIZE);
+  if (*pages != expected) {
+    return absl::DataLossError(
+        absl::StrFormat("touched %.0f pages, expected %.0f", *pages, expected));
+  }
   return *ns / *pages;
 }
 
