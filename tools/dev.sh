@@ -4,7 +4,8 @@
 #
 #   tools/dev.sh demo    install, build, and run programs inside the sandbox
 #   tools/dev.sh test    install, build, and run every test (then again under ASan+UBSan)
-#   tools/dev.sh bench   install (with Debian's runsc to compare against) and benchmark
+#   tools/dev.sh bench   install (with Debian's runsc to compare against) and benchmark;
+#                        later arguments go to sandbox_bench (e.g. --only=issue6 --markdown)
 #   tools/dev.sh build   install and build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,7 +83,7 @@ case "${1:-}" in
   bench)
     install_packages runsc
     build
-    build/tools/bench/sandbox_bench
+    build/tools/bench/sandbox_bench "${@:2}"
     ;;
   *)
     sed -n '2,10p' "$0" >&2
