@@ -31,6 +31,10 @@ constexpr uint16_t kUserCs = 0x33;
 constexpr uint16_t kUserDs = 0x2b;
 constexpr uint64_t kVsyscallPage = 0xffffffffff600000;
 constexpr int kSysSeccomp = 1;  // SIGSYS si_code
+// The page-fault exception (sigcontext trapno) and its error code bits (err).
+constexpr uint64_t kTrapPageFault = 14;
+constexpr uint64_t kPfWrite = 1 << 1;
+constexpr uint64_t kPfInstr = 1 << 4;
 // Iterations (`pause`s, ~25 ns each on this class of machine) the Sentry spins on
 // the state word before it sleeps on the futex. A futex wake-up costs tens of
 // microseconds on a virtual machine (an idle vCPU halts; waking it is an IPI
@@ -80,6 +84,16 @@ bool IsPageFault(const siginfo_t& info) {
     default:
       return false;
   }
+}
+
+// The access of a page fault from the frame's error code: the kernel copies the
+// hardware's into sigcontext `err` (and the exception into `trapno`) for a
+// SIGSEGV or SIGBUS it raises from a page fault. Anything else: unknown.
+uint32_t FaultAccess(uint64_t trapno, uint64_t err) {
+  if (trapno != kTrapPageFault) return kAccessNone;
+  if (err & kPfInstr) return kAccessExec;
+  if (err & kPfWrite) return kAccessWrite;
+  return kAccessRead;
 }
 
 bool Handled(int sig) {
@@ -148,8 +162,9 @@ absl::Status BadSlot(SystrapThread& t, const std::string& what) {
 }
 
 // Reads the frame the stub reported: copies it out, then validates it. Fills
-// `regs` (all but orig_rax/rax for syscalls, which the caller sets) and `info`.
-absl::Status ReadFrame(SystrapThread& t, user_regs_struct& r, siginfo_t& info) {
+// `regs` (all but orig_rax/rax for syscalls, which the caller sets), `info` and
+// the access of a page fault (`access`, from the frame's trapno and err).
+absl::Status ReadFrame(SystrapThread& t, user_regs_struct& r, siginfo_t& info, uint32_t& access) {
   const uint64_t uc_addr = Load64(t, SYSTRAP_CTL_UC);
   const uint64_t info_addr = Load64(t, SYSTRAP_CTL_INFO);
   const uint64_t fs_base = Load64(t, SYSTRAP_CTL_FS_BASE);
@@ -187,6 +202,7 @@ absl::Status ReadFrame(SystrapThread& t, user_regs_struct& r, siginfo_t& info) {
   r.ds = r.es = r.fs = r.gs = 0;
   r.fs_base = fs_base, r.gs_base = gs_base;
   r.orig_rax = ~uint64_t{0};
+  access = FaultAccess(m.trapno, m.err);
   return absl::OkStatus();
 }
 
@@ -332,7 +348,8 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     }
     // The stub never writes the state again before we say RUN: a guest thread
     // that does is caught by the frame checks or the next state check.
-    if (absl::Status s = ReadFrame(*t, regs.r, result.info); !s.ok()) {
+    uint32_t access = kAccessNone;
+    if (absl::Status s = ReadFrame(*t, regs.r, result.info, access); !s.ok()) {
       unpublish();
       return s;
     }
@@ -365,7 +382,7 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     if (IsPageFault(result.info)) {
       result.kind = SwitchResult::Kind::kFault;
       result.fault_addr = reinterpret_cast<uint64_t>(result.info.si_addr);
-      result.access = kAccessNone;
+      result.access = access;
     } else {
       result.kind = SwitchResult::Kind::kSignal;
     }

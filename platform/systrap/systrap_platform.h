@@ -102,7 +102,7 @@ class SystrapPlatform final : public Platform {
 
   std::string_view Name() const override { return "systrap"; }
   uint64_t MaxUserAddress() const override { return slot_area_; }
-  bool ReportsAccessType() const override { return false; }
+  bool ReportsAccessType() const override { return true; }
   absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
 

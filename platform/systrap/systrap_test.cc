@@ -140,6 +140,7 @@ class SystrapTest : public ::testing::Test {
 
 TEST_F(SystrapTest, Properties) {
   EXPECT_EQ(platform_->Name(), "systrap");
+  EXPECT_TRUE(platform_->ReportsAccessType());
   const uint64_t max = platform_->MaxUserAddress();
   EXPECT_EQ(max % kSlotSize, 0u);
   EXPECT_LE(max + kSlotAreaSize, sp().ptrace().region_start());
@@ -202,6 +203,48 @@ TEST_F(SystrapTest, FaultsReportTheAddress) {
   ASSERT_OK(as_->Protect(kData, kPage, PROT_READ | PROT_WRITE));
   ASSERT_EQ(Run().kind, Kind::kSyscall);
   EXPECT_EQ(mem_[kDataFile + 0x10], 1);
+}
+
+TEST_F(SystrapTest, FaultsReportTheirAccess) {
+  struct Case {
+    const char* what;
+    std::span<const char> code;
+    int prot;  // of kData; -1: unmapped
+    int si_code;
+    uint32_t access;
+  };
+  const Case cases[] = {
+      {"read of unmapped", guest::load(), -1, SEGV_MAPERR, kAccessRead},
+      {"read of PROT_NONE", guest::load(), PROT_NONE, SEGV_ACCERR, kAccessRead},
+      {"write to unmapped", guest::store(), -1, SEGV_MAPERR, kAccessWrite},
+      {"write to read-only", guest::store(), PROT_READ, SEGV_ACCERR, kAccessWrite},
+      {"write to PROT_NONE", guest::store(), PROT_NONE, SEGV_ACCERR, kAccessWrite},
+      {"exec of unmapped", guest::jump_rsi(), -1, SEGV_MAPERR, kAccessExec},
+      {"exec of read-only", guest::jump_rsi(), PROT_READ, SEGV_ACCERR, kAccessExec},
+      {"exec of read-write", guest::jump_rsi(), PROT_READ | PROT_WRITE, SEGV_ACCERR, kAccessExec},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    if (c.prot < 0) {
+      ASSERT_OK(as_->Unmap(kData, kPage));
+    } else {
+      ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, c.prot));
+    }
+    LoadGuest(c.code);
+    regs_.r.rdi = kData + 0x18;
+    regs_.r.rsi = kData + 0x18;
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kFault);
+    EXPECT_EQ(r.fault_addr, kData + 0x18);
+    EXPECT_EQ(r.info.si_code, c.si_code);
+    EXPECT_EQ(r.access, c.access);
+  }
+  // A fault that is not a page fault has no access: a general protection fault is
+  // a signal (SI_KERNEL), as on ptrace.
+  LoadGuest(guest::non_canonical());
+  SwitchResult r = Run();
+  EXPECT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.access, kAccessNone);
 }
 
 TEST_F(SystrapTest, TrapsAreSignals) {
