@@ -171,6 +171,29 @@ void BM_NewAddressSpace(benchmark::State& state, const char* platform_name) {
 BENCHMARK_CAPTURE(BM_NewAddressSpace, ptrace, "ptrace");
 BENCHMARK_CAPTURE(BM_NewAddressSpace, systrap, "systrap");
 
+// A new address space with the guest code mapped, its first Switch (its first stub
+// thread, and under systrap its first guest stub thread) and its destruction: what
+// a guest fork+exec costs the platform.
+void BM_NewAddressSpaceFirstSwitch(benchmark::State& state, const char* platform_name) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), /*switch_in=*/false, platform_name)) {
+    state.SkipWithError(error);
+    return;
+  }
+  for (auto _ : state) {
+    auto as = g.platform->NewAddressSpace();
+    auto c = g.platform->NewContext();
+    sentry::arch::FpState fp;
+    if (!as.ok() || !c.ok() || !(*as)->MapFile(kCode, 0, kPage, PROT_READ | PROT_EXEC).ok() ||
+        !(*c)->Switch(**as, g.regs, fp).ok()) {
+      state.SkipWithError("NewAddressSpace, MapFile or Switch failed");
+      return;
+    }
+  }
+}
+BENCHMARK_CAPTURE(BM_NewAddressSpaceFirstSwitch, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_NewAddressSpaceFirstSwitch, systrap, "systrap");
+
 // The native cost of a syscall in this process, for scale.
 void BM_NativeGetpid(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getpid));

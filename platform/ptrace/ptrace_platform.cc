@@ -345,6 +345,22 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
                                             t.status().message()));
       }
       template_ = *std::move(t);
+      if (template_setup_) {
+        StubCore& tmpl = *template_;
+        const uint64_t int3 = stub_int3_addr();
+        absl::Status setup = template_setup_([&](uint64_t nr, const std::array<uint64_t, 6>& args) {
+          int bad;
+          return Inject(int3, tmpl.pid, tmpl.pidfd, tmpl.inject_regs, nr, args, &bad);
+        });
+        if (!setup.ok()) {
+          KillAndReap(tmpl.pidfd);  // -1 if it died and was reaped already.
+          template_->first_reaped = true;
+          template_.reset();
+          return absl::Status(setup.code(),
+                              absl::StrFormat("ptrace platform: setting up the template stub: %s",
+                                              setup.message()));
+        }
+      }
     }
     bool lost = false;
     absl::StatusOr<std::shared_ptr<StubCore>> core = ForkTemplate(*template_, &lost);

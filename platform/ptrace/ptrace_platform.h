@@ -17,12 +17,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -156,6 +158,18 @@ class PtracePlatform final : public Platform {
   // The template stub's pid, or 0 if there is none now (for tests).
   pid_t TemplatePid();
 
+  // Runs syscall `nr` in a stub and returns its raw result (-errno on failure).
+  using Injector =
+      absl::FunctionRef<absl::StatusOr<int64_t>(uint64_t nr, const std::array<uint64_t, 6>& args)>;
+  // What a backend does to every template stub it makes, before any stub is forked
+  // from it (so every stub starts with it): `inject` runs syscalls in the template
+  // (on the factory thread, through its code page and seccomp filter). An error
+  // kills the template and fails the NewAddressSpace that made it. The systrap
+  // backend installs its signal handlers this way. Set it before the first
+  // NewAddressSpace.
+  using TemplateSetup = std::function<absl::Status(Injector inject)>;
+  void SetTemplateSetup(TemplateSetup setup) { template_setup_ = std::move(setup); }
+
  private:
   friend class PtraceAddressSpace;
   PtracePlatform(int memory_fd, uint64_t region_start, StubMode mode,
@@ -185,6 +199,7 @@ class PtracePlatform final : public Platform {
   // address space; every new stub is a fork of it. Only the factory thread touches
   // it (made at the first NewAddressSpace, killed and reaped by the destructor).
   std::shared_ptr<StubCore> template_;
+  TemplateSetup template_setup_;
   std::unique_ptr<StubFactory> factory_;
 };
 

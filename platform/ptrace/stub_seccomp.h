@@ -49,7 +49,8 @@ inline constexpr uint64_t kStubForkCloneFlags = CLONE_PARENT | CLONE_PTRACE;
 // it also allows what that handler and a guest thread's set-up use:
 // futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, seccomp(SECCOMP_SET_MODE_FILTER,
 // 0) to stack BuildSystrapGuestThreadFilter, and rt_sigaction and sigaltstack (the
-// injected set-up of the stub's handlers and of each guest thread's altstack).
+// injected set-up of the handlers, once in the template stub, and of each guest
+// thread's altstack).
 enum class StubMode { kPtrace, kSystrap };
 std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode = StubMode::kPtrace);
 

@@ -19,6 +19,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "platform/ptrace/ptrace_syscalls.h"
+#include "platform/ptrace/stub.h"
 #include "platform/ptrace/stub_seccomp.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/status_macros.h"
@@ -149,7 +150,51 @@ SystrapPlatform::SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint
       slot_area_((ptrace_->region_start() - kSlotAreaSize) & ~(kSlotSize - 1)),
       slot_mem_(slot_mem),
       slot_file_offset_(slot_file_offset),
-      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())) {}
+      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())) {
+  ptrace_->SetTemplateSetup(
+      [this](ptrace::PtracePlatform::Injector inject) { return InstallHandlers(inject); });
+}
+
+// The handlers go into the template stub, once: every stub is a fork of it (so
+// starts with them, at the same address: the code page is the same in all) and its
+// stub threads share them (CLONE_SIGHAND). The kernel_sigaction is read from a
+// slot borrowed for the moment and mapped read-only into the template.
+absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector inject) {
+  ASSIGN_OR_RETURN(const uint32_t slot, AllocateSlot());
+  absl::Cleanup free_slot = [&] { FreeSlots({slot}); };
+  KernelSigaction act{};
+  act.handler = StubCodeAddr(platform_systrap_stub_handler);
+  act.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
+  act.restorer = StubCodeAddr(platform_systrap_stub_restorer);
+  act.mask = ~uint64_t{0};
+  std::memcpy(SlotMem(slot) + SYSTRAP_CTL_SIGACTION, &act, sizeof(act));
+  const uint64_t page = SlotStubAddr(slot);
+  constexpr uint64_t kPage = 4096;
+  ASSIGN_OR_RETURN(int64_t r, inject(SYS_mmap, {page, kPage, PROT_READ, MAP_SHARED | MAP_FIXED,
+                                                PTRACE_STUB_MEMORY_FD, SlotFileOffset(slot)}));
+  if (r != static_cast<int64_t>(page)) {
+    return r < 0
+               ? sentry::HostError("systrap: mmap of the set-up page in the template stub",
+                                   static_cast<int>(-r))
+               : absl::InternalError("systrap: the template stub mapped its set-up page elsewhere");
+  }
+  for (int sig : kHandledSignals) {
+    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction, {static_cast<uint64_t>(sig),
+                                                  page + SYSTRAP_CTL_SIGACTION, 0, 8, 0, 0}));
+    if (r != 0) {
+      return sentry::HostError(
+          absl::StrFormat("systrap: rt_sigaction(%d) in the template stub", sig),
+          static_cast<int>(-r));
+    }
+  }
+  // Unmapped before the slot goes back (and before any fork: no stub sees it).
+  ASSIGN_OR_RETURN(r, inject(SYS_munmap, {page, kPage, 0, 0, 0, 0}));
+  if (r != 0) {
+    return sentry::HostError("systrap: munmap of the set-up page in the template stub",
+                             static_cast<int>(-r));
+  }
+  return absl::OkStatus();
+}
 
 SystrapPlatform::~SystrapPlatform() {
   ptrace_.reset();
@@ -272,12 +317,6 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   std::memset(mem, 0, SYSTRAP_ALTSTACK_OFFSET);
 
   // The set-up data the injected calls read, in the control page.
-  KernelSigaction act{};
-  act.handler = platform_.StubCodeAddr(platform_systrap_stub_handler);
-  act.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
-  act.restorer = platform_.StubCodeAddr(platform_systrap_stub_restorer);
-  act.mask = ~uint64_t{0};
-  std::memcpy(mem + SYSTRAP_CTL_SIGACTION, &act, sizeof(act));
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(base + SYSTRAP_ALTSTACK_OFFSET);
   ss.ss_flags = 0;
@@ -292,25 +331,6 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   prog.len = static_cast<unsigned short>(filter.size());
   prog.filter = reinterpret_cast<sock_filter*>(base + SYSTRAP_CTL_FILTER);
   std::memcpy(mem + SYSTRAP_CTL_FPROG, &prog, sizeof(prog));
-
-  // The handlers, once per stub (shared by all its processes: CLONE_SIGHAND).
-  {
-    absl::MutexLock l(&setup_mu_);
-    if (!handlers_installed_) {
-      for (int sig : kHandledSignals) {
-        ASSIGN_OR_RETURN(
-            int64_t r,
-            inner_->InjectSyscall(SYS_rt_sigaction, {static_cast<uint64_t>(sig),
-                                                     base + SYSTRAP_CTL_SIGACTION, 0, 8, 0, 0}));
-        if (r != 0) {
-          return sentry::HostError(
-              absl::StrFormat("systrap: rt_sigaction(%d) in stub process %d", sig, inner_->pid()),
-              static_cast<int>(-r));
-        }
-      }
-      handlers_installed_ = true;
-    }
-  }
 
   ASSIGN_OR_RETURN(int64_t child, inner_->InjectSyscall(
                                       SYS_clone, {ptrace::kStubThreadCloneFlags, 0, 0, 0, 0, 0}));

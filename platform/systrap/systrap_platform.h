@@ -6,9 +6,8 @@
 // lifetimes and address-space changes (injected into a traced stub thread) are
 // the ptrace platform's. See platform/systrap/README.md.
 //
-// Lock order: SystrapContext::mu_, SystrapAddressSpace::setup_mu_, SlotSet::mu_ and
-// SystrapPlatform::slot_mu_ are leaves, except that setup_mu_ is held while
-// injecting (which takes the ptrace platform's leaves).
+// Lock order: SystrapContext::mu_, SlotSet::mu_ and SystrapPlatform::slot_mu_ are
+// leaves.
 #ifndef PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_
 #define PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_
 
@@ -122,6 +121,8 @@ class SystrapPlatform final : public Platform {
  private:
   SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
                   uint64_t slot_file_offset);
+  // The template stub's set-up (PtracePlatform::SetTemplateSetup): the handlers.
+  absl::Status InstallHandlers(ptrace::PtracePlatform::Injector inject);
 
   std::unique_ptr<ptrace::PtracePlatform> ptrace_;
   const uint64_t slot_area_;  // In every stub: [slot_area_, + kSlotAreaSize).
@@ -158,8 +159,6 @@ class SystrapAddressSpace final : public AddressSpace {
   // Declared before inner_: destroyed after it (after the stub is gone).
   std::shared_ptr<SlotSet> slots_;
   std::unique_ptr<ptrace::PtraceAddressSpace> inner_;
-  absl::Mutex setup_mu_;
-  bool handlers_installed_ ABSL_GUARDED_BY(setup_mu_) = false;
 };
 
 // Whether the Sentry may spin waiting for a stub (more than one CPU to run on).

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
@@ -50,6 +51,25 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string StatusField(pid_t pid, const std::string& field) {
+  std::stringstream s(ReadFile(absl::StrFormat("/proc/%d/status", pid)));
+  for (std::string l; std::getline(s, l);) {
+    if (l.rfind(field + ":\t", 0) == 0) return l.substr(field.size() + 2);
+  }
+  return "";
+}
+
+// The lines of /proc/<pid>/maps other than the stub region and [vsyscall].
+std::vector<std::string> MapsBesidesTheStubRegion(pid_t pid, uint64_t region_start) {
+  std::vector<std::string> others;
+  const std::string region = absl::StrFormat("%x-", region_start);
+  std::stringstream s(ReadFile(absl::StrFormat("/proc/%d/maps", pid)));
+  for (std::string l; std::getline(s, l);) {
+    if (l.rfind(region, 0) != 0 && l.find("[vsyscall]") == std::string::npos) others.push_back(l);
+  }
+  return others;
 }
 
 bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
@@ -146,6 +166,35 @@ TEST_F(SystrapTest, Properties) {
   EXPECT_LE(max + kSlotAreaSize, sp().ptrace().region_start());
   EXPECT_GE(max, 0x7e0000000000u);
   EXPECT_EQ(as_->MapFile(max, 0, kPage, PROT_READ).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The handlers are installed once, in the template stub, before it is forked: a
+// new stub has them from birth (no injection per address space), and the page the
+// template read them from is gone again.
+TEST_F(SystrapTest, StubsInheritTheHandlersFromTheTemplate) {
+  const pid_t tmpl = sp().ptrace().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const pid_t pid = static_cast<SystrapAddressSpace&>(**fresh).inner().pid();
+  uint64_t handled = 0;
+  for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, kInterruptSignal}) {
+    handled |= uint64_t{1} << (sig - 1);
+  }
+  const std::string want = absl::StrFormat("%016x", handled);
+  const uint64_t region = sp().ptrace().region_start();
+  for (pid_t p : {tmpl, pid}) {
+    SCOPED_TRACE(absl::StrFormat("pid %d (template %d)", p, tmpl));
+    EXPECT_EQ(StatusField(p, "SigCgt"), want);
+    EXPECT_EQ(StatusField(p, "SigIgn"), "0000000000000000");
+    EXPECT_THAT(MapsBesidesTheStubRegion(p, region), ::testing::IsEmpty());
+  }
+  // The guest stub thread shares them (CLONE_SIGHAND).
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(StatusField(t->st->tid, "SigCgt"), want);
 }
 
 TEST_F(SystrapTest, SyscallReportsNumberArgsAndTheSentrysReturnValue) {
