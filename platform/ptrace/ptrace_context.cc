@@ -155,6 +155,10 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
       return StubThreadLost(*st, "Switch", waited.status());
     }
     status = *waited;
+    // A SIGCONT sent to a tracee attached with PTRACE_SEIZE first traps with
+    // PTRACE_EVENT_STOP (the kernel's notification of a continue); its own
+    // signal-delivery stop follows. Nothing to do here.
+    if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) continue;
     if (WIFSTOPPED(status) && WSTOPSIG(status) == kInterruptSignal && (status >> 16) == 0) {
       absl::MutexLock l(&mu_);
       // An interrupt whose flag a previous Switch already consumed: go on.

@@ -86,6 +86,8 @@ absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
   for (;;) {
     RETURN_IF_ERROR(PtraceResume(tid, PTRACE_CONT));
     ASSIGN_OR_RETURN(const int status, WaitForStub(pidfd, tid));
+    // A SIGCONT's PTRACE_EVENT_STOP in a seized stub thread (see Switch): go on.
+    if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) continue;
     if (!WIFSTOPPED(status) || (status >> 16) != 0) {
       *bad_status = status;
       return absl::InternalError(DescribeWaitStatus(tid, status));

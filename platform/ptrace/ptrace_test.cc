@@ -413,6 +413,32 @@ TEST_F(PtraceTest, HostSignalIsReportedAndNotDelivered) {
   EXPECT_EQ(Run().kind, Kind::kSyscall);
 }
 
+// Every signal that can be caught (the systrap platform's
+// SystrapTest.EveryCatchableHostSignalIsReportedAndNotDelivered is the same).
+TEST_F(PtraceTest, EveryCatchableHostSignalIsReportedAndNotDelivered) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = StubThreadTid();
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == kInterruptSignal) continue;
+    SCOPED_TRACE(
+        absl::StrFormat("signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "RT"));
+    ASSERT_EQ(kill(tid, sig), 0);
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSignal);
+    EXPECT_EQ(r.info.si_signo, sig);
+    EXPECT_EQ(r.info.si_code, SI_USER);
+    EXPECT_EQ(r.info.si_pid, getpid());
+    // Not delivered: the guest goes on, in the same stub thread.
+    regs_.r.rax = SYS_getppid;
+    r = Run();
+    ASSERT_EQ(r.kind, Kind::kSyscall);
+    EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
+    ASSERT_EQ(StubThreadTid(), tid);
+  }
+}
+
 TEST_F(PtraceTest, InterruptStopsASpinningGuest) {
   LoadGuest(guest::spin());
   for (int i = 0; i < 3; ++i) {
@@ -454,6 +480,23 @@ TEST_F(PtraceTest, InjectionIgnoresAStaleInterruptSignal) {
   EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
   LoadGuest(guest::load());
   regs_.r.rdi = kData;
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+}
+
+// A SIGCONT (a shell's `fg` or `bg` to the process group) to a stub thread, which
+// the host thread attached with PTRACE_SEIZE: the kernel reports a
+// PTRACE_EVENT_STOP before the signal. Neither an injection nor a Switch fails.
+TEST_F(PtraceTest, SigcontToASeizedStubThreadIsHarmless) {
+  ASSERT_EQ(kill(ptrace_as().pid(), SIGCONT), 0);
+  EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  ASSERT_EQ(kill(StubThreadTid(), SIGCONT), 0);
+  EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  LoadGuest(guest::load());
+  regs_.r.rdi = kData;
+  ASSERT_EQ(kill(StubThreadTid(), SIGCONT), 0);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGCONT);
   EXPECT_EQ(Run().kind, Kind::kSyscall);
 }
 
