@@ -96,21 +96,6 @@ uint32_t FaultAccess(uint64_t trapno, uint64_t err) {
   return kAccessRead;
 }
 
-bool Handled(int sig) {
-  switch (sig) {
-    case SIGSYS:
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGFPE:
-    case SIGILL:
-    case SIGTRAP:
-    case kInterruptSignal:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The frame to run: registers from the Sentry, FP state if asked, in the thread's
 // current frame position.
 void WriteFrame(SystrapThread& t, const user_regs_struct& r, const FpState* fp) {
@@ -184,7 +169,7 @@ absl::Status ReadFrame(SystrapThread& t, user_regs_struct& r, siginfo_t& info, u
   if (fp < lo || fp % 64 != 0 || fp + FpState::XsaveSize() + 4 > hi) {
     return BadSlot(t, absl::StrFormat("xsave area at %#x", fp));
   }
-  if (!Handled(info.si_signo)) return BadSlot(t, absl::StrFormat("signal %d", info.si_signo));
+  if (!HandledSignal(info.si_signo)) return BadSlot(t, absl::StrFormat("signal %d", info.si_signo));
   if (m.cs != kUserCs || m.ss != kUserDs) {
     return BadSlot(t, absl::StrFormat("cs %#x ss %#x", m.cs, m.ss));
   }

@@ -36,11 +36,6 @@ using ptrace::StubThread;
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-// The signals the stub's handler takes: the traps and faults guest code causes,
-// its syscalls (SIGSYS from the seccomp filter) and the interrupt.
-constexpr int kHandledSignals[] = {SIGSYS, SIGSEGV, SIGBUS,          SIGFPE,
-                                   SIGILL, SIGTRAP, kInterruptSignal};
-
 // struct kernel_sigaction (x86-64).
 struct KernelSigaction {
   uint64_t handler;
@@ -178,7 +173,8 @@ absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector i
                                    static_cast<int>(-r))
                : absl::InternalError("systrap: the template stub mapped its set-up page elsewhere");
   }
-  for (int sig : kHandledSignals) {
+  for (int sig = 1; sig <= kMaxSignal; ++sig) {
+    if (!HandledSignal(sig)) continue;
     ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction, {static_cast<uint64_t>(sig),
                                                   page + SYSTRAP_CTL_SIGACTION, 0, 8, 0, 0}));
     if (r != 0) {

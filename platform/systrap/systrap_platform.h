@@ -12,6 +12,7 @@
 #define PLATFORM_SYSTRAP_SYSTRAP_PLATFORM_H_
 
 #include <linux/filter.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstdint>
@@ -32,6 +33,16 @@ namespace platform::systrap {
 
 // The signal Interrupt sends (the ptrace platform's).
 inline constexpr int kInterruptSignal = ptrace::kInterruptSignal;
+// The signals the stub's handler takes: every one that can be caught. The traps
+// and faults guest code causes, its syscalls (SIGSYS from the seccomp filter) and
+// the interrupt, but also any other host signal sent to a stub (a terminal's
+// SIGINT to its process group, SIGTERM, SIGHUP, ...), which the Sentry sees as
+// kSignal, as under ptrace (where it is a signal-delivery stop), instead of the
+// default action killing the stub thread.
+inline constexpr int kMaxSignal = 64;
+constexpr bool HandledSignal(int sig) {
+  return sig >= 1 && sig <= kMaxSignal && sig != SIGKILL && sig != SIGSTOP;
+}
 // Guest address space given up for slots, just below the stub code page.
 inline constexpr uint64_t kSlotAreaSize = uint64_t{256} << 20;
 inline constexpr uint64_t kSlotSize = SYSTRAP_SLOT_SIZE;
