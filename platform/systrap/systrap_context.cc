@@ -46,6 +46,13 @@ constexpr int kMaxSpin = 4000;
 constexpr int kShortSpin = kMaxSpin / 16;
 constexpr uint32_t kMissesBeforeShortSpin = 4;
 constexpr uint32_t kProbeEvery = 16;
+// The stub's spin after a trap (published in its control page), adaptive the same
+// way: full while the Sentry's answer comes before the stub gives up and sleeps,
+// short once it came late kMissesBeforeShortSpin times in a row (a task that
+// blocks in the Sentry, or computes there), with a full one every kProbeEvery-th
+// time; none with one CPU (the Sentry cannot answer while the stub spins).
+constexpr uint32_t kStubShortSpin = SYSTRAP_STUB_SPIN / 16;
+static_assert(SYSTRAP_STUB_SPIN <= SYSTRAP_STUB_SPIN_MAX);
 // How long the Sentry sleeps before it checks that the stub thread is alive.
 constexpr int64_t kLivenessCheckNs = 20'000'000;
 // How long a stub thread may leave the interrupt signal unanswered (a guest that
@@ -276,6 +283,16 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
   std::atomic<uint32_t>& stub_sleeping = Flag(*t, SYSTRAP_CTL_STUB_SLEEPING);
   std::atomic<uint32_t>& sentry_sleeping = Flag(*t, SYSTRAP_CTL_SENTRY_SLEEPING);
   for (;;) {
+    // The stub's spin for its next wait, from how its last one ended: asleep (or
+    // about to be) means it spun for nothing.
+    const bool stub_slept = stub_sleeping.load(std::memory_order_relaxed) != 0;
+    t->stub_spin_misses =
+        stub_slept ? std::min(t->stub_spin_misses + 1, kMissesBeforeShortSpin) : 0;
+    const uint32_t stub_spin = !MultiCpu()                                    ? 0
+                               : t->stub_spin_misses < kMissesBeforeShortSpin ? SYSTRAP_STUB_SPIN
+                               : ++t->stub_spin_retry % kProbeEvery == 0      ? SYSTRAP_STUB_SPIN
+                                                                              : kStubShortSpin;
+    Flag(*t, SYSTRAP_CTL_STUB_SPIN).store(stub_spin, std::memory_order_relaxed);
     // A full barrier between the state and the stub's flag (see the stub).
     state.store(SYSTRAP_STATE_RUN, std::memory_order_seq_cst);
     if (stub_sleeping.load(std::memory_order_seq_cst) != 0) Wake(state);

@@ -102,6 +102,9 @@ struct SystrapThread {
   // The Sentry's adaptive spin before it sleeps on the futex (systrap_context.cc).
   uint32_t spin_misses = 0;  // consecutive waits that ended asleep
   uint32_t spin_retry = 0;
+  // The stub's (published in the control page before each RUN).
+  uint32_t stub_spin_misses = 0;  // consecutive RUNs that found the stub asleep
+  uint32_t stub_spin_retry = 0;
 };
 
 class SystrapPlatform final : public Platform {

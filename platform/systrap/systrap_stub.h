@@ -32,8 +32,14 @@
 #define SYSTRAP_STATE_RUN 1      // The Sentry says: run the frame at CTL_UC.
 #define SYSTRAP_STATE_TRAPPED 2  // The stub says: a signal frame is ready (or: idle).
 
-// Iterations of the stub's spin on the state word before it sleeps on the futex.
+// Iterations of the stub's spin on the state word before it sleeps on the futex:
+// the Sentry writes them (uint32_t at SYSTRAP_CTL_STUB_SPIN) before each RUN, for
+// the wait after the next trap, adaptively (systrap_context.cc): SYSTRAP_STUB_SPIN
+// (~100 us) while its waits end before the stub sleeps, less while they do not.
+// The stub takes the value modulo SYSTRAP_STUB_SPIN_MAX + 1 (a power of two).
+#define SYSTRAP_CTL_STUB_SPIN 128
 #define SYSTRAP_STUB_SPIN 4096
+#define SYSTRAP_STUB_SPIN_MAX 0x3fff
 
 #ifndef __ASSEMBLER__
 

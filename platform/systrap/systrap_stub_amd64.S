@@ -44,9 +44,12 @@ platform_systrap_stub_handler:
 	mov	$__NR_futex, %eax
 	syscall
 
-// Wait for the Sentry (%r15 = control page): spin a little, then sleep.
+// Wait for the Sentry (%r15 = control page): spin as long as it says (bounded:
+// the guest can write the page), then sleep.
 platform_systrap_stub_wait:
-	mov	$SYSTRAP_STUB_SPIN, %ecx
+	mov	SYSTRAP_CTL_STUB_SPIN(%r15), %ecx
+	and	$SYSTRAP_STUB_SPIN_MAX, %ecx
+	jz	2f
 1:	cmpl	$SYSTRAP_STATE_RUN, SYSTRAP_CTL_STATE(%r15)
 	je	3f
 	pause

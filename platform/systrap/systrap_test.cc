@@ -222,6 +222,53 @@ TEST_F(SystrapTest, ManySyscallRoundTrips) {
   }
 }
 
+// The stub's spin after a trap, which the Sentry publishes in the control page:
+// full while the Sentry answers before the stub gives up, short once it answered
+// late a few times in a row (a task that blocks in the Sentry), full again once a
+// probe finds fast answers.
+TEST_F(SystrapTest, TheStubSpinsOnlyWhileItPaysOff) {
+  LoadGuest(guest::syscall_loop());
+  auto run = [this] {
+    regs_.r.rax = SYS_getppid;
+    ASSERT_EQ(Run().kind, Kind::kSyscall);
+  };
+  run();
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  auto published = [&] {
+    uint32_t v;
+    std::memcpy(&v, t->mem + SYSTRAP_CTL_STUB_SPIN, sizeof(v));
+    return v;
+  };
+  if (!MultiCpu()) {
+    run();
+    EXPECT_EQ(published(), 0u);
+    return;
+  }
+  // Fast answers: full. (Up to 200 tries: a busy host may preempt us.)
+  bool full = false;
+  for (int i = 0; i < 200 && !full; ++i) {
+    run();
+    full = published() == SYSTRAP_STUB_SPIN;
+  }
+  EXPECT_TRUE(full);
+  // Late answers (the stub's ~100 us spin is long over): short.
+  bool shortened = false;
+  for (int i = 0; i < 8 && !shortened; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    run();
+    shortened = published() < SYSTRAP_STUB_SPIN;
+  }
+  EXPECT_TRUE(shortened);
+  // Fast again: a probe finds out.
+  full = false;
+  for (int i = 0; i < 200 && !full; ++i) {
+    run();
+    full = published() == SYSTRAP_STUB_SPIN;
+  }
+  EXPECT_TRUE(full);
+}
+
 TEST_F(SystrapTest, FsAndGsBasesRoundTrip) {
   LoadGuest(guest::syscall_loop());
   regs_.r.rax = SYS_getpid;
