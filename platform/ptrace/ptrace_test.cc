@@ -768,6 +768,51 @@ TEST(PtracePlatformTest, DestroyedPlatformLeavesNoProcess) {
   for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
 }
 
+// A backend's template set-up (PtracePlatform::SetTemplateSetup) runs once per
+// template, in it, before any stub is forked; when it fails, the template is
+// killed and reaped and NewAddressSpace fails with its error.
+TEST(PtracePlatformTest, TemplateSetUpRunsInTheTemplateAndItsFailureIsAnError) {
+  const std::set<pid_t> before = Children();
+  const int memfd = memfd_create("ptrace_test", MFD_CLOEXEC);
+  ASSERT_GE(memfd, 0);
+  ASSERT_EQ(ftruncate(memfd, kFileSize), 0);
+  {
+    auto p = PtracePlatform::New(Options{.memory_fd = memfd});
+    ASSERT_TRUE(p.ok()) << p.status();
+    PtracePlatform& platform = **p;
+    int runs = 0;
+    int64_t seen_pid = 0;
+    bool fail = true;
+    platform.SetTemplateSetup([&](PtracePlatform::Injector inject) -> absl::Status {
+      ++runs;
+      absl::StatusOr<int64_t> r = inject(SYS_getpid, {0, 0, 0, 0, 0, 0});
+      if (!r.ok()) return r.status();
+      seen_pid = *r;
+      if (fail) return absl::UnavailableError("set-up refused");
+      return absl::OkStatus();
+    });
+    auto as = platform.NewAddressSpace();
+    ASSERT_FALSE(as.ok());
+    EXPECT_EQ(as.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(as.status().message(), HasSubstr("setting up the template stub: set-up refused"));
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(platform.TemplatePid(), 0);
+    ASSERT_GT(seen_pid, 0);
+    EXPECT_FALSE(ProcessExists(static_cast<pid_t>(seen_pid)));  // Killed and reaped.
+    // Next time it succeeds, in the template (its getpid is the template's pid),
+    // and only once for any number of stubs.
+    fail = false;
+    auto a1 = platform.NewAddressSpace();
+    ASSERT_TRUE(a1.ok()) << a1.status();
+    auto a2 = platform.NewAddressSpace();
+    ASSERT_TRUE(a2.ok()) << a2.status();
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(seen_pid, platform.TemplatePid());
+  }
+  close(memfd);
+  for (pid_t p : Children()) EXPECT_TRUE(before.contains(p)) << "leftover child " << p;
+}
+
 TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
   LoadGuest(guest::syscall_args());
   ASSERT_EQ(Run().kind, Kind::kSyscall);

@@ -194,6 +194,31 @@ TEST_F(SystrapTest, StubsInheritTheHandlersFromTheTemplate) {
   EXPECT_EQ(StatusField(t->st->tid, "SigCgt"), want);
 }
 
+// A lost template is made again (PtraceTest.ALostTemplateIsMadeAgain), and set up
+// again: the new one has the handlers too, and a guest runs in a fork of it.
+TEST_F(SystrapTest, ALostTemplateIsMadeAndSetUpAgain) {
+  const pid_t tmpl = sp().ptrace().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  ASSERT_EQ(kill(tmpl, SIGKILL), 0);
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  const pid_t now = sp().ptrace().TemplatePid();
+  ASSERT_GT(now, 0);
+  EXPECT_NE(now, tmpl);
+  EXPECT_FALSE(ProcessExists(tmpl));
+  EXPECT_EQ(StatusField(now, "SigCgt"), "fffffffffffbfeff");
+  EXPECT_THAT(MapsBesidesTheStubRegion(now, sp().ptrace().region_start()), ::testing::IsEmpty());
+  // A guest in the new stub: its syscall and a host signal both reach the Sentry.
+  as_ = std::move(*fresh);
+  ASSERT_OK(as_->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  ASSERT_EQ(kill(Thread()->st->tid, SIGTERM), 0);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGTERM);
+}
+
 TEST_F(SystrapTest, SyscallReportsNumberArgsAndTheSentrysReturnValue) {
   LoadGuest(guest::syscall_args());
   SwitchResult r = Run();
