@@ -136,6 +136,27 @@ class GoferInode : public Inode {
     return Ok();
   }
 
+  // Extended attributes are the host file's, one RPC each (never cached: a
+  // value may be up to 64 KiB). The VFS has already checked the namespace and
+  // the caller's permission; the gofer serves user.* and trusted.* (as the
+  // host allows them to the gofer: trusted.* needs CAP_SYS_ADMIN, which
+  // `runsc gofer` lacks) and security.* read-only (EPERM to change). A
+  // symlink's attributes are its own (the server never follows it).
+  ErrnoOr<std::string> GetXattr(std::string_view name) override {
+    return client().GetXattr(handle_, std::string(name));
+  }
+  ErrnoOrOk SetXattr(std::string_view name, std::string_view value, int flags) override {
+    RETURN_IF_ERROR(client().SetXattr(handle_, std::string(name), std::string(value), flags));
+    InvalidateAttr();  // ctime
+    return Ok();
+  }
+  ErrnoOr<std::vector<std::string>> ListXattr() override { return client().ListXattr(handle_); }
+  ErrnoOrOk RemoveXattr(std::string_view name) override {
+    RETURN_IF_ERROR(client().RemoveXattr(handle_, std::string(name)));
+    InvalidateAttr();
+    return Ok();
+  }
+
   // Exclusive mode: always. Revalidating: once the attributes are older than
   // revalidate_after, a fresh stat; a file the host unlinked (nlink 0, which
   // is also what a replacement by rename leaves behind) is no longer valid.
