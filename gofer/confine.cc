@@ -135,9 +135,10 @@ absl::Status InstallGoferSeccomp() {
       SCMP_SYS(mkdirat), SCMP_SYS(mknodat), SCMP_SYS(symlinkat), SCMP_SYS(linkat),
       SCMP_SYS(unlinkat), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(fchown),
       SCMP_SYS(fchownat), SCMP_SYS(fchmodat), SCMP_SYS(utimensat), SCMP_SYS(ftruncate),
-      SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(fgetxattr),
-      SCMP_SYS(fsetxattr), SCMP_SYS(flistxattr), SCMP_SYS(fremovexattr), SCMP_SYS(connect),
-      SCMP_SYS(fchdir),
+      SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fallocate),
+      // Xattrs by the magic link "N" relative to the cwd (/proc/self/fd).
+      SCMP_SYS(getxattr), SCMP_SYS(setxattr), SCMP_SYS(listxattr), SCMP_SYS(removexattr),
+      SCMP_SYS(connect), SCMP_SYS(fchdir),
       // Memory, threads, time, signals, logging, exit.
       SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
       SCMP_SYS(mprotect), SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(clock_gettime),

@@ -207,6 +207,9 @@ TEST(RunscGoferTest, EveryOperationPassesTheSeccompFilter) {
     OK(c.ListXattr(f));
     OK(c.RemoveXattr(f, "user.a"));
   }
+  // Through the magic link, on a symlink handle too (never followed).
+  OK(c.ListXattr(sl->handle));
+  EXPECT_FALSE(c.GetXattr(sl->handle, "security.none").ok());
   auto s = c.Walk(root, {"sock"});
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(s->entries.size(), 1u);

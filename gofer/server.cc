@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -47,9 +48,34 @@ Errno CheckName(const std::string& name) {
 constexpr int kAllowedOpenFlags = O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC |
                                   O_DIRECT | O_NOATIME | O_DIRECTORY | O_LARGEFILE;
 
-bool AllowedXattrName(const std::string& name) {
-  return (name.rfind("user.", 0) == 0 && name.size() > 5) ||
-         (name.rfind("trusted.", 0) == 0 && name.size() > 8);
+// The xattr namespaces the gofer serves: user.* and trusted.* (as the host
+// allows them to the gofer's own credentials: trusted.* needs CAP_SYS_ADMIN,
+// which `runsc gofer` does not hold), and security.* read-only (labels and
+// file capabilities are read, never changed through the gofer: EPERM).
+// Anything else (system.*, unknown prefixes) is EOPNOTSUPP.
+enum class XattrAccess { kNone, kReadOnly, kReadWrite };
+
+XattrAccess XattrNamespaceAccess(const std::string& name) {
+  auto has = [&](std::string_view prefix) {
+    return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0;
+  };
+  if (has("user.") || has("trusted.")) return XattrAccess::kReadWrite;
+  if (has("security.")) return XattrAccess::kReadOnly;
+  return XattrAccess::kNone;
+}
+
+Errno CheckXattrName(const std::string& name, bool write) {
+  if (name.empty() || name.size() > kMaxNameLength) return Errno(ERANGE);
+  if (name.find('\0') != std::string::npos) return Errno(EINVAL);
+  switch (XattrNamespaceAccess(name)) {
+    case XattrAccess::kNone:
+      return Errno(EOPNOTSUPP);
+    case XattrAccess::kReadOnly:
+      return write ? Errno(EPERM) : kOk;
+    case XattrAccess::kReadWrite:
+      return kOk;
+  }
+  return Errno(EOPNOTSUPP);
 }
 
 std::string FdName(int fd) { return absl::StrFormat("%d", fd); }
@@ -254,21 +280,6 @@ ErrnoOr<UniqueFd> Server::Reopen(const Entry& e, int flags) {
       openat(proc_self_fd_.get(), FdName(e.fd.get()).c_str(), flags | O_CLOEXEC | O_NOCTTY));
   if (!fd.valid()) return HostErrno();
   return fd;
-}
-
-ErrnoOr<UniqueFd> Server::ReopenForXattr(const Entry& e) {
-  switch (e.type) {
-    case S_IFREG:
-      return Reopen(e, O_RDONLY | O_NONBLOCK);
-    case S_IFDIR:
-      return Reopen(e, O_RDONLY | O_DIRECTORY);
-    case S_IFIFO:
-      return Reopen(e, O_RDONLY | O_NONBLOCK);
-    default:
-      // Symlinks, sockets and devices: never opened. Linux refuses user.*
-      // xattrs on them anyway.
-      return Errno(EOPNOTSUPP);
-  }
 }
 
 Errno Server::FinishCreate(int dir_fd, const std::string& name, const proto::Owner* owner,
@@ -620,14 +631,26 @@ Errno Server::Fallocate(const proto::Request& req, proto::Response& resp, Unique
   return kOk;
 }
 
+// Xattrs act on the handle's inode through its magic link, relative to the
+// working directory Serve set to /proc/self/fd: getxattr("N") jumps to
+// exactly the inode of the O_PATH fd N (no name is looked up on the way) and
+// does not follow it further, so a symlink handle gets lgetxattr semantics
+// and FIFOs, sockets and devices are never opened (no side effects, nothing
+// blocks). Linux's per-type rules (user.* only on regular files and
+// directories) are the host's answers.
 Errno Server::GetXattr(const proto::Request& req, proto::Response& resp, UniqueFd&) {
   const auto& g = req.getxattr();
-  if (g.name().size() > kMaxNameLength) return Errno(ERANGE);
-  if (!AllowedXattrName(g.name())) return Errno(EOPNOTSUPP);
+  RETURN_IF_ERROR(CheckXattrName(g.name(), /*write=*/false));
   ASSIGN_OR_RETURN(Entry * e, Lookup(g.handle()));
-  ASSIGN_OR_RETURN(UniqueFd fd, ReopenForXattr(*e));
-  std::string value(kMaxXattrValue, '\0');
-  ssize_t n = fgetxattr(fd.get(), g.name().c_str(), value.data(), value.size());
+  if (!cwd_is_proc_fd_) return Errno(EIO);  // Serve sets this up
+  const std::string link = FdName(e->fd.get());
+  // Most values are small: try a small buffer first, the largest on ERANGE.
+  std::string value(256, '\0');
+  ssize_t n = getxattr(link.c_str(), g.name().c_str(), value.data(), value.size());
+  if (n < 0 && errno == ERANGE) {
+    value.resize(kMaxXattrValue);
+    n = getxattr(link.c_str(), g.name().c_str(), value.data(), value.size());
+  }
   if (n < 0) return HostErrno();
   value.resize(static_cast<size_t>(n));
   resp.mutable_getxattr()->set_value(std::move(value));
@@ -636,16 +659,15 @@ Errno Server::GetXattr(const proto::Request& req, proto::Response& resp, UniqueF
 
 Errno Server::SetXattr(const proto::Request& req, proto::Response& resp, UniqueFd&) {
   const auto& s = req.setxattr();
-  if (s.name().size() > kMaxNameLength) return Errno(ERANGE);
-  if (!AllowedXattrName(s.name())) return Errno(EOPNOTSUPP);
+  RETURN_IF_ERROR(CheckXattrName(s.name(), /*write=*/true));
   if (s.value().size() > kMaxXattrValue) return Errno(E2BIG);
   if ((s.flags() & ~static_cast<uint32_t>(XATTR_CREATE | XATTR_REPLACE)) != 0) {
     return Errno(EINVAL);
   }
   ASSIGN_OR_RETURN(Entry * e, Lookup(s.handle()));
-  ASSIGN_OR_RETURN(UniqueFd fd, ReopenForXattr(*e));
-  if (fsetxattr(fd.get(), s.name().c_str(), s.value().data(), s.value().size(),
-                static_cast<int>(s.flags())) != 0) {
+  if (!cwd_is_proc_fd_) return Errno(EIO);
+  if (setxattr(FdName(e->fd.get()).c_str(), s.name().c_str(), s.value().data(), s.value().size(),
+               static_cast<int>(s.flags())) != 0) {
     return HostErrno();
   }
   resp.mutable_setxattr();
@@ -654,16 +676,16 @@ Errno Server::SetXattr(const proto::Request& req, proto::Response& resp, UniqueF
 
 Errno Server::ListXattr(const proto::Request& req, proto::Response& resp, UniqueFd&) {
   ASSIGN_OR_RETURN(Entry * e, Lookup(req.listxattr().handle()));
-  ASSIGN_OR_RETURN(UniqueFd fd, ReopenForXattr(*e));
+  if (!cwd_is_proc_fd_) return Errno(EIO);
   std::string list(kMaxXattrList, '\0');
-  ssize_t n = flistxattr(fd.get(), list.data(), list.size());
+  ssize_t n = listxattr(FdName(e->fd.get()).c_str(), list.data(), list.size());
   if (n < 0) return HostErrno();
   auto* r = resp.mutable_listxattr();
   for (size_t pos = 0; pos < static_cast<size_t>(n);) {
     size_t end = list.find('\0', pos);
     if (end == std::string::npos || end > static_cast<size_t>(n)) end = static_cast<size_t>(n);
     std::string name = list.substr(pos, end - pos);
-    if (AllowedXattrName(name)) r->add_names(std::move(name));
+    if (XattrNamespaceAccess(name) != XattrAccess::kNone) r->add_names(std::move(name));
     pos = end + 1;
   }
   return kOk;
@@ -671,11 +693,10 @@ Errno Server::ListXattr(const proto::Request& req, proto::Response& resp, Unique
 
 Errno Server::RemoveXattr(const proto::Request& req, proto::Response& resp, UniqueFd&) {
   const auto& rm = req.removexattr();
-  if (rm.name().size() > kMaxNameLength) return Errno(ERANGE);
-  if (!AllowedXattrName(rm.name())) return Errno(EOPNOTSUPP);
+  RETURN_IF_ERROR(CheckXattrName(rm.name(), /*write=*/true));
   ASSIGN_OR_RETURN(Entry * e, Lookup(rm.handle()));
-  ASSIGN_OR_RETURN(UniqueFd fd, ReopenForXattr(*e));
-  if (fremovexattr(fd.get(), rm.name().c_str()) != 0) return HostErrno();
+  if (!cwd_is_proc_fd_) return Errno(EIO);
+  if (removexattr(FdName(e->fd.get()).c_str(), rm.name().c_str()) != 0) return HostErrno();
   resp.mutable_removexattr();
   return kOk;
 }

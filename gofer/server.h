@@ -77,8 +77,6 @@ class Server {
   sentry::Errno CheckRoom(size_t n) const;
   // Re-opens the inode `e` names with `flags` through /proc/self/fd.
   sentry::ErrnoOr<UniqueFd> Reopen(const Entry& e, int flags);
-  // A fd for the xattr calls: regular files, directories and FIFOs only.
-  sentry::ErrnoOr<UniqueFd> ReopenForXattr(const Entry& e);
   // After creating `name` in `dir`: opens it O_PATH, applies `owner`, adds it.
   sentry::Errno FinishCreate(int dir_fd, const std::string& name, const proto::Owner* owner,
                              proto::HandleAttr* out);

@@ -460,10 +460,19 @@ TEST_F(GoferTest, Xattrs) {
   ASSERT_OK_E(client_->RemoveXattr(f.handle, "user.foo"));
   EXPECT_ERRNO(client_->GetXattr(f.handle, "user.foo"), ENODATA);
   EXPECT_ERRNO(client_->RemoveXattr(f.handle, "user.foo"), ENODATA);
-  EXPECT_ERRNO(client_->GetXattr(f.handle, "security.selinux"), EOPNOTSUPP);
   EXPECT_ERRNO(client_->SetXattr(f.handle, "system.posix_acl_access", "x", 0), EOPNOTSUPP);
+  EXPECT_ERRNO(client_->GetXattr(f.handle, "system.posix_acl_access"), EOPNOTSUPP);
+  EXPECT_ERRNO(client_->GetXattr(f.handle, "other.x"), EOPNOTSUPP);
   EXPECT_ERRNO(client_->GetXattr(f.handle, "user."), EOPNOTSUPP);
-  EXPECT_ERRNO(client_->GetXattr(WalkAll({"link"}).handle, "user.foo"), EOPNOTSUPP);
+  EXPECT_ERRNO(client_->GetXattr(f.handle, std::string("user.a\0b", 8)), EINVAL);
+  EXPECT_ERRNO(client_->GetXattr(f.handle, ""), ERANGE);
+  EXPECT_ERRNO(client_->GetXattr(f.handle, "user." + std::string(251, 'n')), ERANGE);
+  // user.* exists only on regular files and directories (the host's answers:
+  // ENODATA to read, EPERM to write), and a symlink handle is the link itself.
+  auto link = WalkAll({"link"});
+  ASSERT_OK_E(client_->SetXattr(dir.handle, "user.dir", "d", 0));
+  EXPECT_ERRNO(client_->GetXattr(link.handle, "user.dir"), ENODATA);
+  EXPECT_ERRNO(client_->SetXattr(link.handle, "user.foo", "x", 0), EPERM);
   // trusted.* as the host allows it (root with CAP_SYS_ADMIN here).
   auto t = client_->SetXattr(f.handle, "trusted.t", "v", 0);
   if (t.ok()) {
@@ -473,6 +482,90 @@ TEST_F(GoferTest, Xattrs) {
   } else {
     EXPECT_THAT(t.error().value(), ::testing::AnyOf(EPERM, EOPNOTSUPP));
   }
+}
+
+// security.* is served read-only: labels and file capabilities are read,
+// never changed through the gofer.
+TEST_F(GoferTest, SecurityXattrsAreReadOnly) {
+  StartServer();
+  auto f = WalkAll({"top"});
+  auto v = client_->GetXattr(f.handle, "security.selinux");
+  if (!v.ok()) {
+    EXPECT_EQ(v.error().value(), ENODATA);  // no LSM label here
+  }
+  EXPECT_ERRNO(client_->SetXattr(f.handle, "security.selinux", "x", 0), EPERM);
+  EXPECT_ERRNO(client_->SetXattr(f.handle, "security.capability", "x", 0), EPERM);
+  EXPECT_ERRNO(client_->RemoveXattr(f.handle, "security.selinux"), EPERM);
+  // A security.* attribute the host has is listed and read.
+  if (getuid() == 0 &&
+      setxattr((root_path_ + "/top").c_str(), "security.goferx", "label", 5, 0) == 0) {
+    auto l = client_->ListXattr(f.handle);
+    ASSERT_TRUE(l.ok());
+    EXPECT_THAT(*l, ::testing::Contains("security.goferx"));
+    auto sv = client_->GetXattr(f.handle, "security.goferx");
+    ASSERT_TRUE(sv.ok());
+    EXPECT_EQ(*sv, "label");
+  }
+}
+
+// The xattr calls act on the handle's own inode through its /proc/self/fd
+// magic link: a symlink handle is never followed (lgetxattr semantics with
+// no host path re-walked), and FIFOs, sockets and devices are never opened.
+TEST_F(GoferTest, XattrsOfASymlinkHandleAreTheLinksOwn) {
+  StartServer();
+  if (setxattr((root_path_ + "/a").c_str(), "user.target", "t", 1, 0) != 0) {
+    GTEST_SKIP() << "the host filesystem has no user xattrs: " << strerror(errno);
+  }
+  auto link = WalkAll({"link"});
+  ASSERT_TRUE(S_ISLNK(link.stat.st_mode));
+  EXPECT_ERRNO(client_->GetXattr(link.handle, "user.target"), ENODATA);
+  auto l = client_->ListXattr(link.handle);
+  ASSERT_TRUE(l.ok());
+  EXPECT_THAT(*l, ::testing::Not(::testing::Contains("user.target")));
+  // trusted.* may sit on a symlink itself (root with CAP_SYS_ADMIN only).
+  if (lsetxattr((root_path_ + "/link").c_str(), "trusted.onlink", "L", 1, 0) == 0) {
+    auto v = client_->GetXattr(link.handle, "trusted.onlink");
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, "L");
+    ASSERT_OK_E(client_->SetXattr(link.handle, "trusted.set", "S", 0));
+    char buf[4] = {};
+    EXPECT_EQ(lgetxattr((root_path_ + "/link").c_str(), "trusted.set", buf, sizeof(buf)), 1);
+    EXPECT_EQ(getxattr((root_path_ + "/a").c_str(), "trusted.set", buf, sizeof(buf)), -1);
+    l = client_->ListXattr(link.handle);
+    ASSERT_TRUE(l.ok());
+    EXPECT_THAT(*l, ::testing::UnorderedElementsAre("trusted.onlink", "trusted.set"));
+    ASSERT_OK_E(client_->RemoveXattr(link.handle, "trusted.set"));
+    EXPECT_ERRNO(client_->GetXattr(link.handle, "trusted.set"), ENODATA);
+  }
+  // A dangling symlink is still the link itself, not ENOENT.
+  ASSERT_EQ(symlink("nowhere", (root_path_ + "/dangling").c_str()), 0);
+  auto d = WalkAll({"dangling"});
+  EXPECT_ERRNO(client_->GetXattr(d.handle, "user.x"), ENODATA);
+  EXPECT_TRUE(client_->ListXattr(d.handle).ok());
+  // A FIFO with no writer: answered without opening (nothing blocks).
+  ASSERT_EQ(mkfifo((root_path_ + "/fifo").c_str(), 0644), 0);
+  auto fifo = WalkAll({"fifo"});
+  EXPECT_ERRNO(client_->GetXattr(fifo.handle, "user.x"), ENODATA);
+  EXPECT_ERRNO(client_->SetXattr(fifo.handle, "user.x", "1", 0), EPERM);
+  EXPECT_TRUE(client_->ListXattr(fifo.handle).ok());
+}
+
+// Values up to the largest the host allows come back whole, past the
+// server's first small buffer.
+TEST_F(GoferTest, LargeXattrValues) {
+  StartServer();
+  auto f = WalkAll({"top"});
+  std::string v(3000, 'x');
+  if (setxattr((root_path_ + "/top").c_str(), "user.large", v.data(), v.size(), 0) != 0) {
+    GTEST_SKIP() << "the host filesystem refuses a 3000-byte user xattr: " << strerror(errno);
+  }
+  auto got = client_->GetXattr(f.handle, "user.large");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, v);
+  ASSERT_OK_E(client_->SetXattr(f.handle, "user.empty", "", 0));
+  got = client_->GetXattr(f.handle, "user.empty");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "");
 }
 
 TEST_F(GoferTest, ConnectToAHostUnixSocket) {

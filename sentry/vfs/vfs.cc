@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "sentry/base/status_macros.h"
@@ -408,13 +409,20 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
     if (parent->name.size() > kNameMax) return Errno(ENAMETOOLONG);
   }
 
+  // The attributes of `cur` when the step that reached it already fetched
+  // them (a child's attributes are fetched for the symlink check, then serve
+  // as the directory's for the next component): one GetAttr per component.
+  std::optional<Attr> cur_attr;
   while (!todo.empty()) {
     std::string name = std::move(todo.front());
     todo.pop_front();
     const bool last = todo.empty();
-    ASSIGN_OR_RETURN(Attr dir_attr, cur.inode().GetAttr());
-    if (!IsDir(dir_attr)) return Errno(ENOTDIR);
-    RETURN_IF_ERROR(CheckPermission(creds, dir_attr, kMayExec));
+    if (!cur_attr) {
+      ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
+      cur_attr = a;
+    }
+    if (!IsDir(*cur_attr)) return Errno(ENOTDIR);
+    RETURN_IF_ERROR(CheckPermission(creds, *cur_attr, kMayExec));
     if (name == ".") continue;
     if (name == "..") {
       if (beneath) {
@@ -424,6 +432,7 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       VirtualDentry up = ParentOfLocked(cur, root);
       if ((flags & kNoXdev) && up.mount != cur.mount) return Errno(EXDEV);
       cur = std::move(up);
+      cur_attr.reset();
       continue;
     }
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
@@ -443,6 +452,7 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
         return Errno(EXDEV);
       }
       cur = m.dentry != nullptr ? VirtualDentry{m.mount, m.dentry} : AnonymousLocked(m.file);
+      cur_attr.reset();
       ++depth;
       continue;
     }
@@ -454,6 +464,7 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       if (target[0] == '/') {
         if (beneath) return Errno(EXDEV);
         cur = root;
+        cur_attr.reset();
         depth = 0;
       }
       if (last && target.back() == '/') trailing_slash = true;
@@ -461,18 +472,17 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       continue;
     }
     cur = std::move(next);
+    cur_attr = a;
     ++depth;
   }
-  if (parent != nullptr) {
-    ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
-    if (!IsDir(a)) return Errno(ENOTDIR);
-    parent->dir = cur;
-    return cur;
+  if (parent != nullptr || trailing_slash || (flags & kDirectory)) {
+    if (!cur_attr) {
+      ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
+      cur_attr = a;
+    }
+    if (!IsDir(*cur_attr)) return Errno(ENOTDIR);
   }
-  if (trailing_slash || (flags & kDirectory)) {
-    ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
-    if (!IsDir(a)) return Errno(ENOTDIR);
-  }
+  if (parent != nullptr) parent->dir = cur;
   return cur;
 }
 

@@ -520,6 +520,40 @@ TEST(XattrHostFileTest, ListWorks) {
   EXPECT_THAT(flistxattr(fd.get(), nullptr, 0), SyscallSucceeds());
 }
 
+// A host symlink's own attributes (lgetxattr, llistxattr) are the link's,
+// not its target's: user.* cannot exist on it.
+TEST(XattrHostFileTest, LcallsOnAHostSymlinkActOnTheLink) {
+  struct stat st;
+  const char* link = nullptr;
+  for (const char* c : {"/bin", "/lib64", "/sbin", "/lib"}) {
+    if (lstat(c, &st) == 0 && S_ISLNK(st.st_mode)) {
+      link = c;
+      break;
+    }
+  }
+  if (link == nullptr) GTEST_SKIP() << "no symlink among /bin, /lib64, /sbin, /lib";
+  char buf[8];
+  EXPECT_THAT(lgetxattr(link, "user.syscalls-test-none", buf, sizeof(buf)),
+              SyscallFailsWithErrno(ENODATA));
+  EXPECT_THAT(getxattr(link, "user.syscalls-test-none", buf, sizeof(buf)),
+              SyscallFailsWithErrno(ENODATA));
+  EXPECT_THAT(llistxattr(link, nullptr, 0), SyscallSucceeds());
+  EXPECT_THAT(ListNames(link, /*follow=*/false),
+              ::testing::Each(::testing::Not(::testing::StartsWith("user."))));
+}
+
+// The size probe and ERANGE on a host file's list.
+TEST(XattrHostFileTest, ListSizeProbeAndErange) {
+  const ssize_t n = listxattr("/etc", nullptr, 0);
+  ASSERT_THAT(n, SyscallSucceeds());
+  std::vector<char> buf(static_cast<size_t>(n) + 1);
+  EXPECT_THAT(listxattr("/etc", buf.data(), buf.size()), SyscallSucceedsWithValue(n));
+  if (n > 0) {
+    EXPECT_THAT(listxattr("/etc", buf.data(), static_cast<size_t>(n) - 1),
+                SyscallFailsWithErrno(ERANGE));
+  }
+}
+
 TEST(XattrHostFileTest, UnprivilegedSetIsRefused) {
   SKIP_IF(geteuid() != 0);
   EXPECT_TRUE(InForkedChild([] {

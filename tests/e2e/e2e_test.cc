@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -417,6 +418,55 @@ TEST(E2eGoferTest, WritesStayInTheSandbox) {
                    {kBusybox, "sh", "-c", absl::StrFormat("echo x > /%s", name)}, 1);
   EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
   EXPECT_NE(access(("/" + name).c_str(), F_OK), 0) << "the host's root was written";
+}
+
+// Extended attributes of host files come through the gofer (getxattr with
+// the size probe and ERANGE, listxattr, a symlink's own list), and setting
+// one copies the file up with the attributes it had: the host file keeps
+// only its own.
+TEST(E2eGoferTest, HostXattrsAreReadAndCopiedUp) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  const std::string dir = absl::StrFormat("/tmp/e2e-xattr-%d", getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string file = dir + "/f";
+  { std::ofstream(file) << "data"; }
+  ASSERT_EQ(symlink("f", (dir + "/l").c_str()), 0);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
+  if (setxattr(file.c_str(), "user.e2e", "host", 4, 0) != 0) {
+    GTEST_SKIP() << "the host's /tmp has no user xattrs: " << strerror(errno);
+  }
+  const std::string script = absl::StrFormat(R"(
+import ctypes, os
+p = '%s'
+libc = ctypes.CDLL(None, use_errno=True)
+print(os.getxattr(p, 'user.e2e'))
+print(libc.getxattr(p.encode(), b'user.e2e', None, 0))
+buf = ctypes.create_string_buffer(2)
+print(libc.getxattr(p.encode(), b'user.e2e', buf, 2), ctypes.get_errno())
+print(sorted(os.listxattr(p)))
+try:
+    os.getxattr(p, 'user.none')
+except OSError as e:
+    print('none', e.errno)
+print(os.listxattr('%s/l', follow_symlinks=False))
+os.setxattr(p, 'user.new', b'inside')
+print(sorted(os.listxattr(p)), os.getxattr(p, 'user.e2e'))
+)",
+                                             file, dir);
+  RunResult r = RunSandboxed({}, {"/usr/bin/python3", "-c", script}, 0);
+  EXPECT_EQ(r.out, absl::StrFormat("b'host'\n4\n-1 %d\n['user.e2e']\nnone %d\n[]\n"
+                                   "['user.e2e', 'user.new'] b'host'\n",
+                                   ERANGE, ENODATA))
+      << r.err;
+  char buf[64];
+  EXPECT_EQ(getxattr(file.c_str(), "user.new", buf, sizeof(buf)), -1)
+      << "the host file was written";
+  EXPECT_EQ(listxattr(file.c_str(), buf, sizeof(buf)), static_cast<ssize_t>(sizeof("user.e2e")));
 }
 
 // runsc do --report=FILE lists what the program used that the sandbox lacks.

@@ -105,7 +105,7 @@ class GoferInode : public Inode {
  public:
   GoferInode(GoferFilesystem& fs, std::shared_ptr<Session> session, const HandleStat& hs)
       : Inode(fs), session_(std::move(session)), handle_(hs.handle), ino_(hs.stat.st_ino) {
-    stat_ = hs.stat;
+    attr_ = ToAttr(hs.stat);
     fetched_ = Clock::now();
   }
   ~GoferInode() override { session_->Release(handle_); }
@@ -113,7 +113,7 @@ class GoferInode : public Inode {
   ErrnoOr<Attr> GetAttr() override {
     {
       absl::MutexLock l(&mu_);
-      if (!stale_ && !ExpiredLocked()) return ToAttr(stat_);
+      if (!stale_ && !ExpiredLocked()) return attr_;
     }
     ASSIGN_OR_RETURN(struct stat st, Refresh());
     return ToAttr(st);
@@ -133,6 +133,27 @@ class GoferInode : public Inode {
     const uint64_t gen = Generation();
     ASSIGN_OR_RETURN(struct stat st, client().SetAttr(handle_, args));
     UpdateAttr(st, gen);
+    return Ok();
+  }
+
+  // Extended attributes are the host file's, one RPC each (never cached: a
+  // value may be up to 64 KiB). The VFS has already checked the namespace and
+  // the caller's permission; the gofer serves user.* and trusted.* (as the
+  // host allows them to the gofer: trusted.* needs CAP_SYS_ADMIN, which
+  // `runsc gofer` lacks) and security.* read-only (EPERM to change). A
+  // symlink's attributes are its own (the server never follows it).
+  ErrnoOr<std::string> GetXattr(std::string_view name) override {
+    return client().GetXattr(handle_, std::string(name));
+  }
+  ErrnoOrOk SetXattr(std::string_view name, std::string_view value, int flags) override {
+    RETURN_IF_ERROR(client().SetXattr(handle_, std::string(name), std::string(value), flags));
+    InvalidateAttr();  // ctime
+    return Ok();
+  }
+  ErrnoOr<std::vector<std::string>> ListXattr() override { return client().ListXattr(handle_); }
+  ErrnoOrOk RemoveXattr(std::string_view name) override {
+    RETURN_IF_ERROR(client().RemoveXattr(handle_, std::string(name)));
+    InvalidateAttr();
     return Ok();
   }
 
@@ -168,7 +189,7 @@ class GoferInode : public Inode {
   // trusted to be current if nothing invalidated the cache meanwhile.
   void UpdateAttr(const struct stat& st, uint64_t gen) {
     absl::MutexLock l(&mu_);
-    stat_ = st;
+    attr_ = ToAttr(st);
     fetched_ = Clock::now();
     if (gen == gen_) stale_ = false;
   }
@@ -194,7 +215,9 @@ class GoferInode : public Inode {
   const uint64_t handle_;
   const uint64_t ino_;  // the host's inode number (st_ino)
   absl::Mutex mu_;
-  struct stat stat_ ABSL_GUARDED_BY(mu_);
+  // The cached attributes, converted once when fetched (every path walk
+  // through the directory reads them).
+  Attr attr_ ABSL_GUARDED_BY(mu_);
   Clock::time_point fetched_ ABSL_GUARDED_BY(mu_);
   uint64_t gen_ ABSL_GUARDED_BY(mu_) = 0;
   bool stale_ ABSL_GUARDED_BY(mu_) = false;

@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -505,6 +506,64 @@ TEST_F(GoferFsTest, ReadOnlyAttachIsEroFs) {
   EXPECT_NE(access((root_path_ + "/new").c_str(), F_OK), 0);
   EXPECT_NE(access((root_path_ + "/d").c_str(), F_OK), 0);
   EXPECT_EQ(ReadFile("/top"), "top");
+}
+
+// Xattrs are the host file's, through the gofer; the VFS's checks come first
+// (EROFS on a read-only attach before any RPC).
+TEST_F(GoferFsTest, XattrsAreTheHostFiles) {
+  if (setxattr((root_path_ + "/top").c_str(), "user.host", "h", 1, 0) != 0) {
+    GTEST_SKIP() << "the host filesystem has no user xattrs: " << strerror(errno);
+  }
+  StartServer(/*read_only=*/false);
+  auto top = vfs_->Resolve(ctx_, "/top", vfs::kFollow);
+  ASSERT_THAT(top, Succeeds());
+  auto v = vfs_->GetXattr(creds_, *top, "user.host");
+  ASSERT_THAT(v, Succeeds());
+  EXPECT_EQ(*v, "h");
+  EXPECT_THAT(vfs_->GetXattr(creds_, *top, "user.none"), FailsWith(ENODATA));
+  ASSERT_THAT(Stat("/top"), Succeeds());  // attributes cached
+  ASSERT_THAT(vfs_->SetXattr(creds_, *top, "user.new", "value", XATTR_CREATE), Succeeds());
+  EXPECT_THAT(vfs_->SetXattr(creds_, *top, "user.new", "x", XATTR_CREATE), FailsWith(EEXIST));
+  EXPECT_THAT(vfs_->SetXattr(creds_, *top, "user.no", "x", XATTR_REPLACE), FailsWith(ENODATA));
+  char buf[16] = {};
+  EXPECT_EQ(getxattr((root_path_ + "/top").c_str(), "user.new", buf, sizeof(buf)), 5);
+  EXPECT_STREQ(buf, "value");
+  // The cached attributes were dropped: ctime moved on the host.
+  struct stat host;
+  ASSERT_EQ(stat((root_path_ + "/top").c_str(), &host), 0);
+  EXPECT_EQ(Stat("/top")->ctime.tv_sec, host.st_ctim.tv_sec);
+  EXPECT_EQ(Stat("/top")->ctime.tv_nsec, host.st_ctim.tv_nsec);
+  auto names = vfs_->ListXattr(creds_, *top);
+  ASSERT_THAT(names, Succeeds());
+  EXPECT_THAT(*names, ::testing::IsSupersetOf({"user.host", "user.new"}));
+  ASSERT_THAT(vfs_->RemoveXattr(creds_, *top, "user.new"), Succeeds());
+  EXPECT_THAT(vfs_->GetXattr(creds_, *top, "user.new"), FailsWith(ENODATA));
+  // security.* is read-only through the gofer.
+  EXPECT_THAT(vfs_->SetXattr(creds_, *top, "security.x", "1", 0), FailsWith(EPERM));
+  // A symlink's own attributes (lgetxattr): user.* is refused by the VFS
+  // before the gofer is asked; listing asks the gofer about the link itself.
+  auto link = vfs_->Resolve(ctx_, "/abs", 0);
+  ASSERT_THAT(link, Succeeds());
+  auto ln = vfs_->ListXattr(creds_, *link);
+  ASSERT_THAT(ln, Succeeds());
+  EXPECT_THAT(*ln, ::testing::Not(::testing::Contains("user.host")));
+  // Read-only: EROFS from the VFS, and from the server below it.
+  vfs_->Root().mount->read_only = true;
+  EXPECT_THAT(vfs_->SetXattr(creds_, *top, "user.ro", "1", 0), FailsWith(EROFS));
+  EXPECT_THAT(vfs_->RemoveXattr(creds_, *top, "user.host"), FailsWith(EROFS));
+  EXPECT_THAT(vfs_->GetXattr(creds_, *top, "user.host"), Succeeds());
+  vfs_->Root().mount->read_only = false;
+}
+
+TEST_F(GoferFsTest, XattrsOnAReadOnlyServerAreErofs) {
+  StartServer(/*read_only=*/true);
+  auto top = vfs_->Resolve(ctx_, "/top", vfs::kFollow);
+  ASSERT_THAT(top, Succeeds());
+  vfs_->Root().mount->read_only = false;  // only the server refuses now
+  EXPECT_THAT(vfs_->SetXattr(creds_, *top, "user.ro", "1", 0), FailsWith(EROFS));
+  EXPECT_THAT(vfs_->RemoveXattr(creds_, *top, "user.ro"), FailsWith(EROFS));
+  vfs_->Root().mount->read_only = true;
+  EXPECT_THAT(vfs_->GetXattr(creds_, *top, "user.none"), FailsWith(ENODATA));
 }
 
 TEST_F(GoferFsTest, SocketFilesConnectToTheHostSocket) {

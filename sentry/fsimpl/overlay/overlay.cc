@@ -119,11 +119,19 @@ class OverlayInode : public Inode {
   }
 
   ErrnoOr<Attr> GetAttr() override {
-    ASSIGN_OR_RETURN(Attr a, top()->GetAttr());
+    // One look at the copy-up state (every path walk through here asks).
+    std::shared_ptr<Inode> up;
+    bool opaque;
+    {
+      absl::MutexLock l(&mu_);
+      up = upper_;
+      opaque = opaque_;
+    }
+    ASSIGN_OR_RETURN(Attr a, up != nullptr ? up->GetAttr() : lower_->GetAttr());
     // A merged directory looks like the lower one (its size and link count
     // count the lower entries), with the owner and mode it has above, and
     // the upper times once they are newer (entries made or removed above).
-    if (lower_ != nullptr && S_ISDIR(a.mode) && upper() != nullptr && !opaque()) {
+    if (lower_ != nullptr && up != nullptr && !opaque && S_ISDIR(a.mode)) {
       ASSIGN_OR_RETURN(Attr l, lower_->GetAttr());
       auto newer = [](const timespec& x, const timespec& y) {
         return x.tv_sec != y.tv_sec ? x.tv_sec > y.tv_sec : x.tv_nsec > y.tv_nsec;

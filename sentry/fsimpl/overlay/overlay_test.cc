@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <string>
@@ -115,6 +116,34 @@ TEST_F(OverlayTest, WritesCopyUpAndNeverReachBelow) {
   auto lvd = *lower_vfs_->Resolve(lctx_, "/etc/hosts", 0);
   EXPECT_EQ(lower_vfs_->Stat(lvd)->mode, S_IFREG | 0644u);
   EXPECT_EQ(Read(*vfs_, ctx_, "/etc/hosts"), "127.0.0.1 localhost\n");
+}
+
+// Copy-up carries the lower file's xattrs; changes stay above.
+TEST_F(OverlayTest, XattrsCopyUp) {
+  auto lvd = *lower_vfs_->Resolve(lctx_, "/etc/passwd", 0);
+  ASSERT_THAT(lower_vfs_->SetXattr(root_, lvd, "user.a", "A", 0), Succeeds());
+  ASSERT_THAT(lower_vfs_->SetXattr(root_, lvd, "trusted.t", "T", 0), Succeeds());
+  auto ldir = *lower_vfs_->Resolve(lctx_, "/etc/sub", 0);
+  ASSERT_THAT(lower_vfs_->SetXattr(root_, ldir, "user.d", "D", 0), Succeeds());
+  auto vd = *vfs_->Resolve(ctx_, "/etc/passwd", 0);
+  EXPECT_EQ(*vfs_->GetXattr(root_, vd, "user.a"), "A");  // read from below
+  ASSERT_THAT(vfs_->SetXattr(root_, vd, "user.b", "B", 0), Succeeds());
+  EXPECT_EQ(*vfs_->GetXattr(root_, vd, "user.a"), "A");
+  EXPECT_EQ(*vfs_->GetXattr(root_, vd, "trusted.t"), "T");
+  EXPECT_EQ(*vfs_->GetXattr(root_, vd, "user.b"), "B");
+  ASSERT_THAT(vfs_->RemoveXattr(root_, vd, "user.a"), Succeeds());
+  EXPECT_THAT(vfs_->GetXattr(root_, vd, "user.a"), FailsWith(ENODATA));
+  EXPECT_THAT(*vfs_->ListXattr(root_, vd), ::testing::UnorderedElementsAre("trusted.t", "user.b"));
+  // Below, nothing changed.
+  EXPECT_THAT(*lower_vfs_->ListXattr(root_, lvd),
+              ::testing::UnorderedElementsAre("trusted.t", "user.a"));
+  // A copy-up for another reason (a file written below a directory, chmod)
+  // carries them too, directories included.
+  Write(*vfs_, ctx_, "/etc/sub/deep", "x", O_WRONLY | O_APPEND);
+  auto dir = *vfs_->Resolve(ctx_, "/etc/sub", 0);
+  EXPECT_EQ(*vfs_->GetXattr(root_, dir, "user.d"), "D");
+  ASSERT_THAT(vfs_->SetXattr(root_, dir, "user.d", "D2", XATTR_REPLACE), Succeeds());
+  EXPECT_EQ(*lower_vfs_->GetXattr(root_, ldir, "user.d"), "D");
 }
 
 TEST_F(OverlayTest, NewFilesLiveAbove) {
