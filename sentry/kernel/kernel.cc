@@ -1,6 +1,8 @@
 #include "sentry/kernel/kernel.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
 
 #include <algorithm>
@@ -19,6 +21,23 @@
 
 namespace sentry::kernel {
 
+fsimpl::mqueue::Creator MqueueCreator(Task& t) {
+  const Credentials c = t.creds();
+  return {c.ruid, t.rlimit_of(RLIMIT_MSGQUEUE).rlim_cur, c.HasCapability(CAP_SYS_RESOURCE)};
+}
+
+namespace {
+
+// The task creating a queue through the mqueue filesystem (none: the Sentry
+// itself, unlimited).
+fsimpl::mqueue::Creator MqueueCreatorOfCurrent() {
+  Task* t = Task::Current();
+  if (t == nullptr) return {0, RLIM_INFINITY, true};
+  return MqueueCreator(*t);
+}
+
+}  // namespace
+
 ABSL_CONST_INIT absl::Mutex tree_mu(absl::kConstInit);
 
 Kernel::Kernel(KernelConfig config, const SyscallTable& table,
@@ -31,11 +50,12 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
   futex_ =
       std::make_unique<FutexManager>([this](pid_t tid) { return WithTask(tid, [](Task&) {}); });
   unix_ns_ = std::make_shared<net::afunix::Namespace>();
+  mq_user_bytes_ = std::make_shared<fsimpl::mqueue::UserBytes>();
   ipc_ns_ = std::make_shared<ipc::IpcNamespace>(*mf_);
   ipc_ns_->set_inode(kInitIpcNsIno);
+  ipc_ns_->set_mqueue(std::make_shared<fsimpl::mqueue::MqueueNamespace>(mq_user_bytes_));
   uts_ns_ =
       std::make_shared<UtsNamespace>(kInitUtsNsIno, config_.hostname.substr(0, kUtsLen), "(none)");
-  mqueue_ = std::make_unique<fsimpl::mqueue::MqueueNamespace>();
   // One boot clock (README.md, "Time"): the Timekeeper's CLOCK_BOOTTIME,
   // which tracks the host's, so boot was at 0 on it, and at (now - uptime) on
   // the wall clock.
@@ -136,8 +156,12 @@ void Kernel::MountStandardFilesystems() {
   fsimpl::tmpfs::TmpfsOptions shm;
   shm.root_mode = 01777;
   mount("/dev/shm", fsimpl::tmpfs::TmpfsFilesystem::Create(*mf_, shm), false, true, true, false);
-  // POSIX message queues (as systemd mounts them: nosuid, nodev, noexec).
-  mount("/dev/mqueue", fsimpl::mqueue::NewMqueueFilesystem(*mqueue_), false, true, true, true);
+  // The initial IPC namespace's POSIX message queues (as systemd mounts them:
+  // nosuid, nodev, noexec). One mount namespace: a task in another IPC
+  // namespace still sees these here, as Linux shows what was mounted.
+  mount("/dev/mqueue",
+        fsimpl::mqueue::NewMqueueFilesystem(ipc_ns_->mqueue_ptr(), &MqueueCreatorOfCurrent), false,
+        true, true, true);
   mount("/proc", fsimpl::proc::NewProcFilesystem(*this), false, true, true, true);
   mount("/sys", fsimpl::sys::NewSysFilesystem(config_.num_cpus), /*read_only=*/true, true, true,
         true);
@@ -320,6 +344,7 @@ std::vector<pid_t> Kernel::ThreadIds(pid_t tgid) const {
 std::shared_ptr<ipc::IpcNamespace> Kernel::NewIpcNamespace() {
   auto ns = std::make_shared<ipc::IpcNamespace>(*mf_);
   ns->set_inode(NewNamespaceInode());
+  ns->set_mqueue(std::make_shared<fsimpl::mqueue::MqueueNamespace>(mq_user_bytes_));
   return ns;
 }
 

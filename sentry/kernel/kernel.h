@@ -43,12 +43,18 @@ class Namespace;
 }
 namespace sentry::fsimpl::mqueue {
 class MqueueNamespace;
-}
+class UserBytes;
+struct Creator;
+}  // namespace sentry::fsimpl::mqueue
 
 namespace sentry::kernel {
 
 class Task;
 class ThreadGroup;
+
+// Who `t` is as the creator of a POSIX message queue: its real uid (charged),
+// its RLIMIT_MSGQUEUE and whether it has CAP_SYS_RESOURCE.
+fsimpl::mqueue::Creator MqueueCreator(Task& t);
 
 // The task tree's one lock (see task.h).
 ABSL_CONST_INIT extern absl::Mutex tree_mu;
@@ -140,12 +146,11 @@ class Kernel {
   // The initial IPC namespace (System V IPC, sentry/kernel/ipc); tasks hold
   // theirs (Task::ipc_namespace).
   const std::shared_ptr<ipc::IpcNamespace>& root_ipc_namespace() const { return ipc_ns_; }
-  // POSIX message queues (sentry/fsimpl/mqueue).
-  fsimpl::mqueue::MqueueNamespace& mqueue() const { return *mqueue_; }
   // The initial UTS namespace (KernelConfig::hostname, domain "(none)");
   // tasks hold theirs (Task::uts).
   const std::shared_ptr<UtsNamespace>& root_uts_namespace() const { return uts_ns_; }
-  // A new, empty IPC namespace (clone and unshare with CLONE_NEWIPC).
+  // A new, empty IPC namespace (clone and unshare with CLONE_NEWIPC), with
+  // no POSIX message queues and the default fs.mqueue limits.
   std::shared_ptr<ipc::IpcNamespace> NewIpcNamespace();
   // A namespace inode number for a new namespace (Linux's proc_alloc_inum).
   uint32_t NewNamespaceInode() { return next_ns_inode_.fetch_add(1, std::memory_order_relaxed); }
@@ -289,8 +294,8 @@ class Kernel {
   std::shared_ptr<ipc::IpcNamespace> ipc_ns_;
   std::shared_ptr<UtsNamespace> uts_ns_;
   std::atomic<uint32_t> next_ns_inode_{kFirstDynamicNsIno};
-  // POSIX message queues: their own object, to move into the IPC namespace.
-  std::unique_ptr<fsimpl::mqueue::MqueueNamespace> mqueue_;
+  // RLIMIT_MSGQUEUE bytes by user, for the queues of every IPC namespace.
+  std::shared_ptr<fsimpl::mqueue::UserBytes> mq_user_bytes_;
   mutable absl::Mutex gaps_mu_;
   absl::flat_hash_map<std::string, uint64_t> gaps_ ABSL_GUARDED_BY(gaps_mu_);
   // Index kMaxSyscallNumber counts numbers beyond the table.

@@ -82,9 +82,6 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
   dumpable = parent.dumpable;
   fs_ = (flags & CLONE_FS) ? parent.fs_ : parent.fs_->Clone();
   fds_ = (flags & CLONE_FILES) ? parent.fds_ : parent.fds_->Fork();
-  // TODO(processes issue): the IPC namespace should hold the POSIX message
-  // queues too (Kernel::mqueue is the sandbox's one set).
-  if (flags & CLONE_NEWIPC) kernel_.RecordGap("CLONE_NEWIPC: POSIX message queues stay shared");
   set_ipc_namespace((flags & CLONE_NEWIPC) ? kernel_.NewIpcNamespace() : parent.ipc_ns_snapshot());
   set_uts_namespace((flags & CLONE_NEWUTS) ? parent.uts().Clone(kernel_.NewNamespaceInode())
                                            : parent.uts_ns_snapshot());
@@ -320,10 +317,7 @@ ErrnoOrOk Task::Unshare(uint64_t flags) {
   // Nothing can fail from here.
   if ((flags & CLONE_FS) && fs_.use_count() > 1) fs_ = fs_->Clone();
   if ((flags & CLONE_FILES) && fds_.use_count() > 1) fds_ = fds_->Fork();
-  if (flags & CLONE_NEWIPC) {
-    kernel_.RecordGap("CLONE_NEWIPC: POSIX message queues stay shared");
-    set_ipc_namespace(kernel_.NewIpcNamespace());
-  }
+  if (flags & CLONE_NEWIPC) set_ipc_namespace(kernel_.NewIpcNamespace());
   if (flags & CLONE_NEWUTS) set_uts_namespace(uts().Clone(kernel_.NewNamespaceInode()));
   // CLONE_SYSVSEM (and CLONE_NEWIPC, which implies it) detach from the System V
   // semaphore undo list as exit does.
@@ -487,7 +481,9 @@ std::string Task::AbsoluteExecPath(const std::string& filename) const {
 
 void Task::ReleasePosixLocksOf(const std::vector<std::shared_ptr<vfs::FileDescription>>& files) {
   for (const auto& f : files) {
-    if (f == nullptr || !f->location().ok()) continue;
+    if (f == nullptr) continue;
+    f->Flush(tgid());  // f_op->flush, as filp_close
+    if (!f->location().ok()) continue;
     kernel_.vfs().locks().ReleaseOn(f->location().dentry->inode().get(),
                                     {vfs::LockOwner::kPosix, static_cast<uintptr_t>(tgid())});
   }

@@ -541,7 +541,8 @@ class Task : public std::enable_shared_from_this<Task> {
   // Lets a vfork parent go on (the child exec'd or exited).
   void ReleaseVfork();
   std::string AbsoluteExecPath(const std::string& filename) const;
-  // Drops the POSIX record locks the process holds on these files (close).
+  // Drops the POSIX record locks the process holds on these files and tells
+  // each it was closed (filp_close: f_op->flush).
   void ReleasePosixLocksOf(const std::vector<std::shared_ptr<vfs::FileDescription>>& files);
   // Tells a dead child's parent (and reaps it if the parent ignores SIGCHLD).
   static void NotifyExitLocked(ThreadGroup& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu);

@@ -54,7 +54,8 @@ SENTRY_SYSCALL(Dup3);
 SENTRY_SYSCALL(Fcntl);
 SENTRY_SYSCALL(MemfdCreate);
 SENTRY_SYSCALL(Flock);
-// Drops the POSIX record locks the task's process holds on `f`'s file.
+// A close of `f` by the task's process (filp_close): tells `f` (f_op->flush)
+// and drops the POSIX record locks the process holds on its file.
 void ReleasePosixLocks(Task& t, const std::shared_ptr<vfs::FileDescription>& f);
 // sys_file.cc
 // Where a *at() call starts: the cwd for AT_FDCWD, else the directory `dirfd`

@@ -270,7 +270,7 @@ const Entry kEntries[] = {
   // Processes and signals.
   {15,  RtSigreturn,   kFull, "", {}},
   {34,  Pause,         kFull, "", {}},
-  {56,  Clone,         kPartial, "namespaces: CLONE_NEWIPC (System V IPC; POSIX message queues stay the sandbox's one set, counted) and CLONE_NEWUTS; CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP (EPERM without CAP_SYS_ADMIN, else EINVAL) and CLONE_NEWUSER (EINVAL) are refused (counted)",
+  {56,  Clone,         kPartial, "namespaces: CLONE_NEWIPC (System V IPC and POSIX message queues) and CLONE_NEWUTS; CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP (EPERM without CAP_SYS_ADMIN, else EINVAL) and CLONE_NEWUSER (EINVAL) are refused (counted)",
                        {A::kHex, A::kPtr, A::kPtr, A::kPtr, A::kPtr}},
   {57,  Fork,          kFull, "", {}},
   {58,  Vfork,         kFull, "", {}},
@@ -337,11 +337,11 @@ const Entry kEntries[] = {
   {254, InotifyAddWatch, kFull, "", {A::kFd, A::kPath, A::kHex}},
   {255, InotifyRmWatch, kFull, "", {A::kFd, A::kDec}},
   // POSIX message queues (sys_mqueue.cc; sentry/fsimpl/mqueue).
-  {240, MqOpen,        kPartial, "RLIMIT_MSGQUEUE is not enforced", {A::kPath, A::kOpenFlags, A::kOct, A::kPtr}},
+  {240, MqOpen,        kFull, "", {A::kPath, A::kOpenFlags, A::kOct, A::kPtr}},
   {241, MqUnlink,      kFull, "", {A::kPath}},
   {242, MqTimedsend,   kFull, "", {A::kFd, A::kInBuf, A::kUDec, A::kUDec, A::kPtr}},
   {243, MqTimedreceive, kFull, "", {A::kFd, A::kOutBuf, A::kUDec, A::kPtr, A::kPtr}},
-  {244, MqNotify,      kPartial, "SIGEV_THREAD needs netlink sockets (EBADF, counted); a registration is not dropped when its owner closes a descriptor",
+  {244, MqNotify,      kPartial, "SIGEV_THREAD needs a netlink socket and there are none: it fails as Linux does for a descriptor that is not one (EBADF, ENOTSOCK, EINVAL; counted)",
                        {A::kFd, A::kPtr}},
   {245, MqGetsetattr,  kFull, "", {A::kFd, A::kPtr, A::kPtr}},
   {441, EpollPwait2,   kFull, "", {A::kFd, A::kPtr, A::kDec, A::kTimespec, A::kSigset, A::kUDec}},

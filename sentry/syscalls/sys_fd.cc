@@ -14,9 +14,12 @@ uint64_t FdLimit(Task& t) { return t.rlimit_of(RLIMIT_NOFILE).rlim_cur; }
 
 }  // namespace
 
-// POSIX record locks belong to the process and go with any close of the file.
+// POSIX record locks belong to the process and go with any close of the file;
+// the description hears of the close too (f_op->flush).
 void ReleasePosixLocks(Task& t, const std::shared_ptr<vfs::FileDescription>& f) {
-  if (f == nullptr || !f->location().ok()) return;
+  if (f == nullptr) return;
+  f->Flush(t.tgid());
+  if (!f->location().ok()) return;
   t.kernel().vfs().locks().ReleaseOn(f->location().dentry->inode().get(),
                                      {vfs::LockOwner::kPosix, static_cast<uintptr_t>(t.tgid())});
 }

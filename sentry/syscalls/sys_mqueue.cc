@@ -1,15 +1,18 @@
 // POSIX message queues (Linux's ipc/mqueue.c): mq_open, mq_unlink,
 // mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr. The queues are
-// the Kernel's (sentry/fsimpl/mqueue); descriptors are fds.
+// the calling task's IPC namespace's (sentry/fsimpl/mqueue); descriptors are
+// fds.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <vector>
 
 #include "sentry/fsimpl/mqueue/mqueue.h"
+#include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -20,6 +23,7 @@ using fsimpl::mqueue::QueueFile;
 using kernel::ThreadGroup;
 
 constexpr size_t kPathMax = 4096;
+constexpr size_t kNotifyCookieLen = 32;  // NOTIFY_COOKIE_LEN
 
 uint64_t FdLimit(Task& t) { return t.rlimit_of(RLIMIT_NOFILE).rlim_cur; }
 
@@ -83,8 +87,8 @@ SyscallResult MqOpen(Task& t, const SyscallArgs& a) {
   r.mode = mode & ~t.umask();
   r.attr = attr;
   r.creds = t.access_creds();
-  r.cap_sys_resource = t.creds().HasCapability(CAP_SYS_RESOURCE);
-  ASSIGN_OR_RETURN(auto q, t.kernel().mqueue().Open(r));
+  r.creator = kernel::MqueueCreator(t);
+  ASSIGN_OR_RETURN(auto q, t.ipc().mqueue().Open(r));
   auto f = std::make_shared<QueueFile>(std::move(q), std::move(name), oflag);
   // Always close-on-exec, as do_mq_open's get_unused_fd_flags(O_CLOEXEC).
   ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(f), /*cloexec=*/true, 0, FdLimit(t)));
@@ -93,7 +97,7 @@ SyscallResult MqOpen(Task& t, const SyscallArgs& a) {
 
 SyscallResult MqUnlink(Task& t, const SyscallArgs& a) {
   ASSIGN_OR_RETURN(std::string name, CopyInName(t, a.Addr(0)));
-  RETURN_IF_ERROR(t.kernel().mqueue().Unlink(name, t.access_creds()));
+  RETURN_IF_ERROR(t.ipc().mqueue().Unlink(name, t.access_creds()));
   return 0;
 }
 
@@ -147,11 +151,22 @@ SyscallResult MqNotify(Task& t, const SyscallArgs& a) {
       case SIGEV_SIGNAL:
         if (e.sigev_signo < 0 || e.sigev_signo > kernel::kNumSignals) return Errno(EINVAL);
         break;
-      case SIGEV_THREAD:
-        // Linux sends a message to a netlink socket (glibc's helper thread);
-        // there are no netlink sockets yet.
+      case SIGEV_THREAD: {
+        // Linux copies the cookie, then wants sigev_signo to be a netlink
+        // socket to send it to (glibc's helper thread listens on one). There
+        // are no netlink sockets yet, so this ends in one of the errors
+        // Linux gives for anything else: EBADF, ENOTSOCK or EINVAL.
         t.kernel().RecordGap("mq_notify(SIGEV_THREAD): no netlink sockets");
-        return Errno(EBADF);
+        uint8_t cookie[kNotifyCookieLen];
+        mm::CopyResult c =
+            t.mm().CopyIn(UserAddr(reinterpret_cast<uintptr_t>(e.sigev_value.sival_ptr)),
+                          {cookie, sizeof(cookie)});
+        if (!c.ok()) return Errno(EFAULT);
+        ASSIGN_OR_RETURN(auto sock, t.fds().Get(e.sigev_signo));
+        ASSIGN_OR_RETURN(struct stat st, sock->Stat());
+        if (!S_ISSOCK(st.st_mode)) return Errno(ENOTSOCK);
+        return Errno(EINVAL);  // netlink_getsockbyfilp: not AF_NETLINK
+      }
       default:
         return Errno(EINVAL);
     }

@@ -90,6 +90,9 @@ class FileDescription {
     return Errno(ENOTDIR);
   }
   virtual ErrnoOrOk Sync() { return Ok(); }
+  // f_op->flush: process `tgid` closed an fd of this description (close,
+  // dup2 over it, close_range, close-on-exec, the last exit of an fd table).
+  virtual void Flush(int32_t tgid) { (void)tgid; }
   // fallocate(2) mode 0 and FALLOC_FL_KEEP_SIZE; ENODEV for non-files.
   virtual ErrnoOrOk Allocate(int mode, uint64_t offset, uint64_t length) {
     (void)mode, (void)offset, (void)length;

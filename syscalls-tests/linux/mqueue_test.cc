@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -946,6 +950,329 @@ TEST(MqueueTest, QueuesMaxLimitsUnprivilegedCreation) {
   SKIP_IF(!HaveCapability(CAP_SYS_RESOURCE));
   FileDescriptor q(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600));
   EXPECT_TRUE(q.valid()) << strerror(errno);
+}
+
+// --- IPC namespaces: each has its own queues and limits ---
+
+TEST(MqueueNamespaceTest, UnshareGivesAnEmptySet) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  FileDescriptor q(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) == -1 && errno == ENOENT);
+    // The same name is free here, and so is one the parent never made.
+    int a = RawOpen(n.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    CHILD_CHECK(a >= 0);
+    CHILD_CHECK(Send(a, "child", 0) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600) >= 0);
+    // Left behind: the namespace goes with this process.
+  }));
+  // The parent's queue is untouched; the child's never showed here.
+  mq_attr at{};
+  ASSERT_THAT(GetSetAttr(q.get(), nullptr, &at), SyscallSucceeds());
+  EXPECT_EQ(at.mq_curmsgs, 0);
+  EXPECT_THAT(RawOpen(m.c_str(), O_RDWR), SyscallFailsWithErrno(ENOENT));
+}
+
+TEST(MqueueNamespaceTest, CloneNewipcGivesAnEmptySet) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  QueueName n;
+  FileDescriptor q(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  const pid_t pid = static_cast<pid_t>(
+      syscall(SYS_clone, CLONE_NEWIPC | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid == 0) {
+    const bool gone = RawOpen(n.c_str(), O_RDWR) == -1 && errno == ENOENT;
+    _exit(gone ? 0 : 1);
+  }
+  ASSERT_THAT(pid, SyscallSucceeds());
+  int status;
+  ASSERT_THAT(waitpid(pid, &status, 0), SyscallSucceedsWithValue(pid));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // A plain fork shares the namespace.
+  EXPECT_TRUE(InForkedChild([&] { CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) >= 0); }));
+}
+
+TEST(MqueueNamespaceTest, SetnsSwitchesSetsAndOpenQueuesOutliveTheirNamespace) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  FileDescriptor q(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  EXPECT_TRUE(InForkedChild([&] {
+    const int home = open("/proc/self/ns/ipc", O_RDONLY);
+    CHILD_CHECK(home >= 0);
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    mq_attr at = Attr(2, 16);
+    const int mine = RawOpen(m.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600, &at);
+    CHILD_CHECK(mine >= 0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) == -1 && errno == ENOENT);
+    // Back home: the parent's set again, and the new namespace has no task
+    // left; its queue still works through the descriptor.
+    CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) >= 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_RDWR) == -1 && errno == ENOENT);
+    CHILD_CHECK(Send(mine, "kept", 1) == 0);
+    char buf[16];
+    unsigned prio = 0;
+    CHILD_CHECK(Receive(mine, buf, sizeof(buf), &prio) == 4 && prio == 1);
+  }));
+}
+
+TEST(MqueueNamespaceTest, SysctlsArePerNamespace) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  Cleanup a = KeepSysctl("msg_max");
+  ASSERT_EQ(WriteSysctl("msg_max", "20"), 0);
+  EXPECT_TRUE(InForkedChild([] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    // A new namespace starts from Linux's defaults (mq_init_ns).
+    CHILD_CHECK(ReadSysctl("msg_max") == "10\n");
+    CHILD_CHECK(ReadSysctl("msgsize_max") == "8192\n");
+    CHILD_CHECK(ReadSysctl("msg_default") == "10\n");
+    CHILD_CHECK(ReadSysctl("msgsize_default") == "8192\n");
+    CHILD_CHECK(ReadSysctl("queues_max") == "256\n");
+    CHILD_CHECK(WriteSysctl("msg_max", "7") == 0);
+    CHILD_CHECK(ReadSysctl("msg_max") == "7\n");
+  }));
+  EXPECT_EQ(ReadSysctl("msg_max"), "20\n");
+}
+
+TEST(MqueueNamespaceTest, LimitsOfTheNamespaceBindItsQueues) {
+  SKIP_IF(geteuid() != 0 || !HaveCapability(CAP_SYS_ADMIN));
+  QueueName n;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    CHILD_CHECK(WriteSysctl("msg_max", "4") == 0);
+    CHILD_CHECK(WriteSysctl("msgsize_max", "200") == 0);
+    CHILD_CHECK(WriteSysctl("msg_default", "9") == 0);
+    DropPrivilegesInChild();
+    mq_attr at = Attr(5, 64);
+    CHILD_CHECK(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EINVAL);
+    at = Attr(4, 201);
+    CHILD_CHECK(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EINVAL);
+    // The defaults are capped by the maxima.
+    const int q = RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600);
+    CHILD_CHECK(q >= 0);
+    mq_attr got{};
+    CHILD_CHECK(GetSetAttr(q, nullptr, &got) == 0);
+    CHILD_CHECK(got.mq_maxmsg == 4 && got.mq_msgsize == 200);
+    // Linux frees a namespace's queues after its last task is gone, some
+    // time later: the RLIMIT_MSGQUEUE tests below must not see these.
+    CHILD_CHECK(RawUnlink(n.c_str()) == 0);
+  }));
+}
+
+TEST(MqueueNamespaceTest, QueuesMaxCountsUnlinkedQueuesStillOpen) {
+  SKIP_IF(geteuid() != 0 || !HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    CHILD_CHECK(WriteSysctl("queues_max", "1") == 0);
+    DropPrivilegesInChild();
+    const int a = RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600);
+    CHILD_CHECK(a >= 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600) == -1 && errno == ENOSPC);
+    // Unlinked, the queue still exists while the descriptor holds it.
+    CHILD_CHECK(RawUnlink(n.c_str()) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600) == -1 && errno == ENOSPC);
+    CHILD_CHECK(close(a) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600) >= 0);
+    CHILD_CHECK(RawUnlink(m.c_str()) == 0);
+  }));
+}
+
+TEST(MqueueNamespaceTest, QueuesMaxIsAnyInt) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  EXPECT_TRUE(InForkedChild([] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    CHILD_CHECK(WriteSysctl("queues_max", "-1") == 0);
+    CHILD_CHECK(ReadSysctl("queues_max") == "-1\n");
+    CHILD_CHECK(WriteSysctl("queues_max", "2147483648") == EINVAL);
+    CHILD_CHECK(WriteSysctl("queues_max", "x") == EINVAL);
+    CHILD_CHECK(WriteSysctl("msg_default", "0") == EINVAL);
+    CHILD_CHECK(WriteSysctl("msgsize_default", "16777217") == EINVAL);
+  }));
+}
+
+// --- RLIMIT_MSGQUEUE: bytes per real user ---
+
+// What Linux (>= 3.5) charges for a queue on x86-64: a msg_msg (48 bytes) and
+// a priority tree node (48) per message, and the message bytes.
+uint64_t Charge(long maxmsg, long msgsize) {
+  return static_cast<uint64_t>(maxmsg) * 48 + static_cast<uint64_t>(std::min(maxmsg, 32768L)) * 48 +
+         static_cast<uint64_t>(maxmsg) * static_cast<uint64_t>(msgsize);
+}
+
+void SetMsgqueueLimitInChild(uint64_t soft) {
+  rlimit rl;
+  CHILD_CHECK(getrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
+  rl.rlim_cur = soft;
+  CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
+}
+
+TEST(MqueueRlimitTest, ChargedAsLinuxComputesIt) {
+  SKIP_IF(geteuid() != 0 || !HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    DropPrivilegesInChild();
+    mq_attr at = Attr(3, 100);
+    SetMsgqueueLimitInChild(Charge(3, 100) - 1);
+    CHILD_CHECK(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EMFILE);
+    SetMsgqueueLimitInChild(Charge(3, 100));
+    const int a = RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at);
+    CHILD_CHECK(a >= 0);
+    // Full: even the smallest queue does not fit.
+    mq_attr one = Attr(1, 1);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &one) == -1 && errno == EMFILE);
+    // Opening an existing queue costs nothing.
+    CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) >= 0);
+    CHILD_CHECK(RawUnlink(n.c_str()) == 0);
+  }));
+}
+
+TEST(MqueueRlimitTest, UnchargedWhenTheQueueIsFreed) {
+  SKIP_IF(geteuid() != 0 || !HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    DropPrivilegesInChild();
+    SetMsgqueueLimitInChild(Charge(2, 64));
+    mq_attr at = Attr(2, 64);
+    const int a = RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at);
+    CHILD_CHECK(a >= 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EMFILE);
+    // Unlinked but open: still charged. Closed too: freed.
+    CHILD_CHECK(RawUnlink(n.c_str()) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EMFILE);
+    CHILD_CHECK(close(a) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &at) >= 0);
+    CHILD_CHECK(RawUnlink(m.c_str()) == 0);
+  }));
+}
+
+TEST(MqueueRlimitTest, ChargeIsTheUsersNotTheProcesss) {
+  SKIP_IF(geteuid() != 0 || !HaveCapability(CAP_SYS_ADMIN));
+  QueueName n, m;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    DropPrivilegesInChild();
+    SetMsgqueueLimitInChild(Charge(2, 64));
+    mq_attr at = Attr(2, 64);
+    // A process of the same user makes a queue and leaves it named.
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int a = RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600, &at);
+      _exit(a >= 0 ? 0 : 1);
+    }
+    CHILD_CHECK(pid > 0);
+    int status;
+    CHILD_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &at) == -1 && errno == EMFILE);
+    CHILD_CHECK(RawUnlink(n.c_str()) == 0);
+    CHILD_CHECK(RawOpen(m.c_str(), O_CREAT | O_RDWR, 0600, &at) >= 0);
+    CHILD_CHECK(RawUnlink(m.c_str()) == 0);
+  }));
+}
+
+TEST(MqueueRlimitTest, RootIsChargedToo) {
+  SKIP_IF(!HaveCapability(CAP_SYS_ADMIN));
+  QueueName n;
+  EXPECT_TRUE(InForkedChild([&] {
+    CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+    SetMsgqueueLimitInChild(0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600) == -1 && errno == EMFILE);
+  }));
+}
+
+TEST(MqueueRlimitTest, CreatingThroughTheMountIsCharged) {
+  SKIP_IF(!HaveMqueueMount());
+  QueueName n;
+  EXPECT_TRUE(InForkedChild([&] {
+    SetMsgqueueLimitInChild(0);
+    CHILD_CHECK(open(InMount(n).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600) == -1 && errno == EMFILE);
+  }));
+}
+
+// --- mq_notify and close (mqueue_flush_file) ---
+
+TEST_F(MqueueNotifyTest, CloseOfAnyDescriptorOfTheQueueEndsTheRegistration) {
+  FileDescriptor q(RawOpen(n_.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  const int other = RawOpen(n_.c_str(), O_RDONLY);
+  ASSERT_THAT(other, SyscallSucceeds());
+  sigevent ev = SignalEvent(1);
+  ASSERT_THAT(Notify(q.get(), &ev), SyscallSucceeds());
+  ASSERT_THAT(close(other), SyscallSucceeds());
+  char line[128] = {};
+  ASSERT_THAT(pread(q.get(), line, sizeof(line) - 1, 0), SyscallSucceeds());
+  EXPECT_THAT(std::string(line), HasSubstr("NOTIFY_PID:0 "));
+  ASSERT_THAT(Send(q.get(), "x", 0), SyscallSucceeds());
+  siginfo_t info;
+  EXPECT_FALSE(TakeSignal(&info, 50));
+  // Another process may register now.
+  char buf[8192];
+  ASSERT_THAT(Receive(q.get(), buf, sizeof(buf), nullptr), SyscallSucceeds());
+  EXPECT_TRUE(InForkedChild([&] {
+    sigevent none{};
+    none.sigev_notify = SIGEV_NONE;
+    CHILD_CHECK(Notify(q.get(), &none) == 0);
+  }));
+}
+
+TEST_F(MqueueNotifyTest, DupOverTheDescriptorEndsTheRegistration) {
+  FileDescriptor q(RawOpen(n_.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  const int d = dup(q.get());
+  ASSERT_THAT(d, SyscallSucceeds());
+  sigevent ev = SignalEvent(2);
+  ASSERT_THAT(Notify(q.get(), &ev), SyscallSucceeds());
+  FileDescriptor null(open("/dev/null", O_RDONLY));
+  ASSERT_THAT(dup2(null.get(), d), SyscallSucceedsWithValue(d));
+  close(d);
+  ASSERT_THAT(Send(q.get(), "x", 0), SyscallSucceeds());
+  siginfo_t info;
+  EXPECT_FALSE(TakeSignal(&info, 50));
+}
+
+TEST_F(MqueueNotifyTest, CloseByAnotherProcessKeepsTheRegistration) {
+  FileDescriptor q(RawOpen(n_.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  sigevent ev = SignalEvent(3);
+  ASSERT_THAT(Notify(q.get(), &ev), SyscallSucceeds());
+  // The child's copy closes (and its whole table at exit): not the owner.
+  EXPECT_TRUE(InForkedChild([&] { CHILD_CHECK(close(q.get()) == 0); }));
+  char line[128] = {};
+  ASSERT_THAT(pread(q.get(), line, sizeof(line) - 1, 0), SyscallSucceeds());
+  EXPECT_THAT(std::string(line), HasSubstr("NOTIFY_PID:" + std::to_string(getpid())));
+  ASSERT_THAT(Send(q.get(), "x", 0), SyscallSucceeds());
+  siginfo_t info;
+  ASSERT_TRUE(TakeSignal(&info, 5000));
+  EXPECT_EQ(info.si_value.sival_int, 3);
+}
+
+TEST_F(MqueueNotifyTest, SigevThreadWantsANetlinkSocket) {
+  FileDescriptor q(RawOpen(n_.c_str(), O_CREAT | O_RDWR, 0600));
+  ASSERT_TRUE(q.valid());
+  char cookie[32] = {};
+  sigevent ev{};
+  ev.sigev_notify = SIGEV_THREAD;
+  ev.sigev_value.sival_ptr = cookie;
+  ev.sigev_signo = -1;  // the netlink socket's fd
+  EXPECT_THAT(Notify(q.get(), &ev), SyscallFailsWithErrno(EBADF));
+  int p[2];
+  ASSERT_THAT(pipe(p), SyscallSucceeds());
+  ev.sigev_signo = p[0];
+  EXPECT_THAT(Notify(q.get(), &ev), SyscallFailsWithErrno(ENOTSOCK));
+  int sv[2];
+  ASSERT_THAT(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), SyscallSucceeds());
+  ev.sigev_signo = sv[0];
+  EXPECT_THAT(Notify(q.get(), &ev), SyscallFailsWithErrno(EINVAL));
+  // The cookie is read first.
+  ev.sigev_value.sival_ptr = reinterpret_cast<void*>(8);
+  EXPECT_THAT(Notify(q.get(), &ev), SyscallFailsWithErrno(EFAULT));
+  for (int fd : {p[0], p[1], sv[0], sv[1]}) close(fd);
 }
 
 }  // namespace

@@ -33,14 +33,51 @@ Errno Restart(Errno e) { return e.value() == EINTR ? Errno(kERESTARTSYS) : e; }
 
 }  // namespace
 
-Queue::Queue(long maxmsg, long msgsize, uint32_t mode, uint32_t uid, uint32_t gid)
-    : maxmsg_(maxmsg), msgsize_(msgsize) {
+uint64_t QueueBytes(long maxmsg, long msgsize) {
+  const uint64_t m = static_cast<uint64_t>(maxmsg);
+  return m * kMsgMsgSize + std::min<uint64_t>(m, kPrioMax) * kMsgTreeNodeSize +
+         m * static_cast<uint64_t>(msgsize);
+}
+
+bool UserBytes::Charge(uint32_t uid, uint64_t bytes, uint64_t limit) {
+  absl::MutexLock l(&mu_);
+  uint64_t& total = bytes_[uid];
+  if (total + bytes < total || total + bytes > limit) {
+    if (total == 0) bytes_.erase(uid);
+    return false;
+  }
+  total += bytes;
+  return true;
+}
+
+void UserBytes::Uncharge(uint32_t uid, uint64_t bytes) {
+  absl::MutexLock l(&mu_);
+  auto it = bytes_.find(uid);
+  if (it == bytes_.end()) return;
+  it->second -= std::min(it->second, bytes);
+  if (it->second == 0) bytes_.erase(it);
+}
+
+uint64_t UserBytes::Of(uint32_t uid) const {
+  absl::MutexLock l(&mu_);
+  auto it = bytes_.find(uid);
+  return it == bytes_.end() ? 0 : it->second;
+}
+
+Queue::Queue(long maxmsg, long msgsize, uint32_t mode, uint32_t uid, uint32_t gid,
+             QueueCharge charge)
+    : maxmsg_(maxmsg), msgsize_(msgsize), charge_(std::move(charge)) {
   static std::atomic<uint64_t> next_ino{1};
   attr_.ino = next_ino.fetch_add(1, std::memory_order_relaxed);
   attr_.mode = S_IFREG | (mode & 07777);
   attr_.uid = uid;
   attr_.gid = gid;
   attr_.atime = attr_.mtime = attr_.ctime = attr_.btime = Now();
+}
+
+Queue::~Queue() {
+  if (charge_.users != nullptr) charge_.users->Uncharge(charge_.uid, charge_.bytes);
+  if (charge_.ns_queues != nullptr) charge_.ns_queues->fetch_sub(1);
 }
 
 vfs::Attr Queue::attr() const {
@@ -178,6 +215,8 @@ uint32_t Queue::Readiness(uint32_t mask) const {
   return ev & mask;
 }
 
+MqueueNamespace::MqueueNamespace(std::shared_ptr<UserBytes> users) : users_(std::move(users)) {}
+
 ErrnoOrOk MqueueNamespace::CheckName(std::string_view name) {
   if (name.empty() || name == "." || name == "..") return Errno(EACCES);
   if (name.find('/') != std::string_view::npos) return Errno(EACCES);
@@ -194,16 +233,13 @@ ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::Open(const OpenRequest& r) {
     // Creating needs write and search permission on the root (always given
     // by its 01777).
     RETURN_IF_ERROR(vfs::CheckPermission(r.creds, RootAttr(), vfs::kMayWrite | vfs::kMayExec));
-    if (static_cast<long>(queues_.size()) >= limits_.queues_max.load() && !r.cap_sys_resource) {
-      return Errno(ENOSPC);
-    }
     long maxmsg = std::min(limits_.msg_max.load(), limits_.msg_default.load());
     long msgsize = std::min(limits_.msgsize_max.load(), limits_.msgsize_default.load());
     if (r.attr) {
       // mq_attr_ok.
       auto [m, s] = *r.attr;
       if (m <= 0 || s <= 0) return Errno(EINVAL);
-      if (r.cap_sys_resource) {
+      if (r.creator.cap_sys_resource) {
         if (m > kHardMsgMax || s > kHardMsgSizeMax) return Errno(EINVAL);
       } else if (m > limits_.msg_max.load() || s > limits_.msgsize_max.load()) {
         return Errno(EINVAL);
@@ -211,7 +247,8 @@ ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::Open(const OpenRequest& r) {
       maxmsg = m;
       msgsize = s;
     }
-    auto q = std::make_shared<Queue>(maxmsg, msgsize, r.mode, r.creds.fsuid, r.creds.fsgid);
+    ASSIGN_OR_RETURN(
+        auto q, NewQueueLocked(maxmsg, msgsize, r.mode, r.creds.fsuid, r.creds.fsgid, r.creator));
     queues_.emplace(r.name, q);
     return q;
   }
@@ -247,18 +284,30 @@ std::vector<std::pair<std::string, std::shared_ptr<Queue>>> MqueueNamespace::Lis
 
 ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::CreateDefault(std::string_view name, uint32_t mode,
                                                                uint32_t uid, uint32_t gid,
-                                                               bool cap_sys_resource) {
+                                                               const Creator& creator) {
   RETURN_IF_ERROR(CheckName(name));
   absl::MutexLock l(&mu_);
   if (queues_.count(std::string(name))) return Errno(EEXIST);
-  if (static_cast<long>(queues_.size()) >= limits_.queues_max.load() && !cap_sys_resource) {
-    return Errno(ENOSPC);
-  }
-  auto q = std::make_shared<Queue>(
-      std::min(limits_.msg_max.load(), limits_.msg_default.load()),
-      std::min(limits_.msgsize_max.load(), limits_.msgsize_default.load()), mode, uid, gid);
+  ASSIGN_OR_RETURN(
+      auto q, NewQueueLocked(std::min(limits_.msg_max.load(), limits_.msg_default.load()),
+                             std::min(limits_.msgsize_max.load(), limits_.msgsize_default.load()),
+                             mode, uid, gid, creator));
   queues_.emplace(std::string(name), q);
   return q;
+}
+
+ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::NewQueueLocked(long maxmsg, long msgsize,
+                                                                uint32_t mode, uint32_t uid,
+                                                                uint32_t gid, const Creator& c) {
+  // mqueue_create_attr: every live queue counts, unlinked ones still open too.
+  if (queues_count_->load() >= limits_.queues_max.load() && !c.cap_sys_resource) {
+    return Errno(ENOSPC);
+  }
+  // mqueue_get_inode: the creator's real user is charged, whoever it is.
+  QueueCharge charge{queues_count_, users_, c.ruid, QueueBytes(maxmsg, msgsize)};
+  if (!users_->Charge(charge.uid, charge.bytes, c.msgqueue_limit)) return Errno(EMFILE);
+  queues_count_->fetch_add(1);
+  return std::make_shared<Queue>(maxmsg, msgsize, mode, uid, gid, std::move(charge));
 }
 
 ErrnoOrOk MqueueNamespace::Remove(std::string_view name, const Queue* q) {
@@ -352,8 +401,9 @@ constexpr uint64_t kQueueInoBase = 16;
 
 class QueueInode : public vfs::Inode {
  public:
-  QueueInode(vfs::Filesystem& fs, MqueueNamespace& ns, std::string name, std::shared_ptr<Queue> q)
-      : Inode(fs), ns_(ns), name_(std::move(name)), queue_(std::move(q)) {}
+  QueueInode(vfs::Filesystem& fs, std::shared_ptr<MqueueNamespace> ns, std::string name,
+             std::shared_ptr<Queue> q)
+      : Inode(fs), ns_(std::move(ns)), name_(std::move(name)), queue_(std::move(q)) {}
 
   ErrnoOr<vfs::Attr> GetAttr() override {
     vfs::Attr a = queue_->attr();
@@ -366,7 +416,7 @@ class QueueInode : public vfs::Inode {
     return Ok();
   }
   // Still under this name (mq_unlink may have removed it).
-  bool Valid() override { return ns_.Find(name_) == queue_; }
+  bool Valid() override { return ns_->Find(name_) == queue_; }
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> Open(const vfs::VirtualDentry&,
                                                       int flags) override {
     return std::shared_ptr<vfs::FileDescription>(std::make_shared<QueueFile>(queue_, name_, flags));
@@ -374,19 +424,20 @@ class QueueInode : public vfs::Inode {
   const Queue* queue() const { return queue_.get(); }
 
  private:
-  MqueueNamespace& ns_;
+  std::shared_ptr<MqueueNamespace> ns_;
   const std::string name_;
   const std::shared_ptr<Queue> queue_;
 };
 
 class MqueueRoot : public kernfs::Directory {
  public:
-  MqueueRoot(kernfs::SyntheticFilesystem& fs, MqueueNamespace& ns, uint64_t ino)
-      : Directory(fs, ino, 01777, ino), ns_(ns) {}
+  MqueueRoot(kernfs::SyntheticFilesystem& fs, std::shared_ptr<MqueueNamespace> ns,
+             std::function<Creator()> creator, uint64_t ino)
+      : Directory(fs, ino, 01777, ino), ns_(std::move(ns)), creator_(std::move(creator)) {}
 
   ErrnoOr<std::vector<Entry>> List() override {
     std::vector<Entry> out;
-    for (const auto& [name, q] : ns_.List()) {
+    for (const auto& [name, q] : ns_->List()) {
       const uint64_t ino = q->attr().ino + kQueueInoBase;
       out.push_back({name, ino, DT_REG, static_cast<int64_t>(ino)});
     }
@@ -395,45 +446,47 @@ class MqueueRoot : public kernfs::Directory {
   }
   ErrnoOr<std::shared_ptr<vfs::Inode>> Lookup(std::string_view name) override {
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-    std::shared_ptr<Queue> q = ns_.Find(name);
+    std::shared_ptr<Queue> q = ns_->Find(name);
     if (q == nullptr) return Errno(ENOENT);
     return std::shared_ptr<vfs::Inode>(
         std::make_shared<QueueInode>(sfs(), ns_, std::string(name), std::move(q)));
   }
   ErrnoOr<std::shared_ptr<vfs::Inode>> Create(std::string_view name, uint32_t mode,
                                               const vfs::Owner& owner) override {
-    // NOTE: CAP_SYS_RESOURCE is not known here (no task): queues_max binds
-    // creation through the mount for everyone.
-    ASSIGN_OR_RETURN(auto q, ns_.CreateDefault(name, mode & 07777, owner.uid, owner.gid,
-                                               /*cap_sys_resource=*/false));
+    ASSIGN_OR_RETURN(auto q,
+                     ns_->CreateDefault(name, mode & 07777, owner.uid, owner.gid, creator_()));
     return std::shared_ptr<vfs::Inode>(
         std::make_shared<QueueInode>(sfs(), ns_, std::string(name), std::move(q)));
   }
   ErrnoOrOk Unlink(std::string_view name, vfs::Inode& child) override {
     auto* qi = dynamic_cast<QueueInode*>(&child);
     if (qi == nullptr) return Errno(ENOENT);
-    return ns_.Remove(name, qi->queue());
+    return ns_->Remove(name, qi->queue());
   }
 
  private:
-  MqueueNamespace& ns_;
+  std::shared_ptr<MqueueNamespace> ns_;
+  const std::function<Creator()> creator_;
 };
 
 class MqueueFilesystem : public kernfs::SyntheticFilesystem {
  public:
-  explicit MqueueFilesystem(MqueueNamespace& ns)
-      : SyntheticFilesystem("mqueue", kMqueueMagic, 4096), ns_(ns) {}
-  void Build() { set_root(std::make_shared<MqueueRoot>(*this, ns_, NextIno())); }
+  explicit MqueueFilesystem(std::shared_ptr<MqueueNamespace> ns)
+      : SyntheticFilesystem("mqueue", kMqueueMagic, 4096), ns_(std::move(ns)) {}
+  void Build(std::function<Creator()> creator) {
+    set_root(std::make_shared<MqueueRoot>(*this, ns_, std::move(creator), NextIno()));
+  }
 
  private:
-  MqueueNamespace& ns_;
+  std::shared_ptr<MqueueNamespace> ns_;
 };
 
 }  // namespace
 
-std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(MqueueNamespace& ns) {
-  auto fs = std::make_shared<MqueueFilesystem>(ns);
-  fs->Build();
+std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(std::shared_ptr<MqueueNamespace> ns,
+                                                     std::function<Creator()> creator) {
+  auto fs = std::make_shared<MqueueFilesystem>(std::move(ns));
+  fs->Build(std::move(creator));
   return fs;
 }
 

@@ -8,7 +8,13 @@
 // receiver waits hands the caller the notification to deliver (the queue
 // knows no processes).
 //
-// Lock order: MqueueNamespace::mu_ > Queue::mu_ > the Queue's waiter::Queue.
+// Each IPC namespace has its own MqueueNamespace (ipc::IpcNamespace::mqueue);
+// a queue lives while its namespace names it or a descriptor holds it, and
+// gives back what it was charged (RLIMIT_MSGQUEUE bytes of its creator's real
+// user, one of its namespace's queues_max) when it goes.
+//
+// Lock order: MqueueNamespace::mu_ > Queue::mu_ > the Queue's waiter::Queue;
+// UserBytes::mu_ is a leaf.
 #ifndef SENTRY_FSIMPL_MQUEUE_MQUEUE_H_
 #define SENTRY_FSIMPL_MQUEUE_MQUEUE_H_
 
@@ -19,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,13 +51,47 @@ inline constexpr int kMinMsgSizeMax = 128;
 inline constexpr unsigned kPrioMax = 32768;  // MQ_PRIO_MAX
 inline constexpr size_t kNameMax = 255;
 
-// The /proc/sys/fs/mqueue tunables.
+// The /proc/sys/fs/mqueue tunables of one IPC namespace.
 struct Limits {
   std::atomic<int> msg_max{10};
   std::atomic<int> msgsize_max{8192};
   std::atomic<int> msg_default{10};
   std::atomic<int> msgsize_default{8192};
   std::atomic<int> queues_max{256};
+};
+
+// What RLIMIT_MSGQUEUE counts for a queue (mqueue_get_inode, Linux >= 3.5 as
+// getrlimit(2) gives it): a struct msg_msg per message, a priority tree node
+// per possible priority in use, and the message bytes. The struct sizes are
+// x86-64's.
+inline constexpr uint64_t kMsgMsgSize = 48;       // sizeof(struct msg_msg)
+inline constexpr uint64_t kMsgTreeNodeSize = 48;  // sizeof(struct posix_msg_tree_node)
+uint64_t QueueBytes(long maxmsg, long msgsize);
+
+// RLIMIT_MSGQUEUE accounting (Linux's per-user mq_bytes, the ucounts'
+// UCOUNT_RLIMIT_MSGQUEUE since 5.14): the bytes of every live queue by the
+// real uid of its creator, across IPC namespaces (one per Kernel).
+class UserBytes {
+ public:
+  // Adds `bytes` to `uid`'s total unless that would exceed `limit` (the
+  // creator's RLIMIT_MSGQUEUE): false then (mq_open's EMFILE).
+  bool Charge(uint32_t uid, uint64_t bytes, uint64_t limit);
+  void Uncharge(uint32_t uid, uint64_t bytes);
+  uint64_t Of(uint32_t uid) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<uint32_t, uint64_t> bytes_ ABSL_GUARDED_BY(mu_);
+};
+
+// What a queue holds while it exists, given back by its destructor
+// (mqueue_evict_inode): one of its namespace's queues (the count queues_max
+// bounds, which outlives the namespace) and its creator's bytes.
+struct QueueCharge {
+  std::shared_ptr<std::atomic<int>> ns_queues;
+  std::shared_ptr<UserBytes> users;
+  uint32_t uid = 0;
+  uint64_t bytes = 0;
 };
 
 // What mq_notify registered (Linux's notify_owner and sigevent).
@@ -72,7 +113,10 @@ struct Notification {
 
 class Queue {
  public:
-  Queue(long maxmsg, long msgsize, uint32_t mode, uint32_t uid, uint32_t gid);
+  Queue(long maxmsg, long msgsize, uint32_t mode, uint32_t uid, uint32_t gid, QueueCharge charge);
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
 
   long maxmsg() const { return maxmsg_; }
   long msgsize() const { return msgsize_; }
@@ -96,7 +140,8 @@ class Queue {
 
   // mq_notify: EBUSY when another process is registered.
   ErrnoOrOk Register(const Registration& r);
-  // mq_notify(NULL): removes the registration if `owner` made it.
+  // mq_notify(NULL), and any close by `owner` of a descriptor of the queue
+  // (mqueue_flush_file): removes the registration if `owner` made it.
   void Unregister(pid_t owner);
 
   long curmsgs() const;
@@ -109,6 +154,7 @@ class Queue {
  private:
   const long maxmsg_;
   const long msgsize_;
+  const QueueCharge charge_;
   mutable absl::Mutex mu_;
   vfs::Attr attr_ ABSL_GUARDED_BY(mu_);
   // By priority, highest first; FIFO within one.
@@ -120,19 +166,30 @@ class Queue {
   waiter::Queue queue_;
 };
 
+// Who creates a queue: what mq_open and the mqueue filesystem charge.
+struct Creator {
+  uint32_t ruid = 0;              // charged RLIMIT_MSGQUEUE bytes
+  uint64_t msgqueue_limit = 0;    // its RLIMIT_MSGQUEUE (soft)
+  bool cap_sys_resource = false;  // lifts queues_max and msg(size)_max
+};
+
 // The queues of one IPC namespace, by name (without the leading '/').
 class MqueueNamespace {
  public:
+  explicit MqueueNamespace(std::shared_ptr<UserBytes> users);
+
   struct OpenRequest {
     std::string name;
     int oflag = 0;
     uint32_t mode = 0;                          // umask already applied
     std::optional<std::pair<long, long>> attr;  // (maxmsg, msgsize) when given
     vfs::AccessCreds creds;
-    bool cap_sys_resource = false;
+    Creator creator;
   };
 
   Limits& limits() { return limits_; }
+  // Live queues (named, or unlinked and still open): what queues_max bounds.
+  int queue_count() const { return queues_count_->load(); }
 
   // mq_open's lookup/create (prepare_open): the queue.
   ErrnoOr<std::shared_ptr<Queue>> Open(const OpenRequest& r);
@@ -145,7 +202,7 @@ class MqueueNamespace {
   std::vector<std::pair<std::string, std::shared_ptr<Queue>>> List() const;
   // open(O_CREAT) in the mount: a queue with the default attributes.
   ErrnoOr<std::shared_ptr<Queue>> CreateDefault(std::string_view name, uint32_t mode, uint32_t uid,
-                                                uint32_t gid, bool cap_sys_resource);
+                                                uint32_t gid, const Creator& creator);
   // Removes `name` if it still names `q`.
   ErrnoOrOk Remove(std::string_view name, const Queue* q);
 
@@ -154,7 +211,15 @@ class MqueueNamespace {
   static ErrnoOrOk CheckName(std::string_view name);
 
  private:
+  // mqueue_create_attr and mqueue_get_inode: ENOSPC at queues_max, EMFILE
+  // beyond RLIMIT_MSGQUEUE; the new queue, charged.
+  ErrnoOr<std::shared_ptr<Queue>> NewQueueLocked(long maxmsg, long msgsize, uint32_t mode,
+                                                 uint32_t uid, uint32_t gid, const Creator& c)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   Limits limits_;
+  const std::shared_ptr<UserBytes> users_;
+  const std::shared_ptr<std::atomic<int>> queues_count_ = std::make_shared<std::atomic<int>>(0);
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Queue>> queues_ ABSL_GUARDED_BY(mu_);
 };
@@ -183,6 +248,9 @@ class QueueFile : public vfs::FileDescription {
   }
   void EventUnregister(waiter::Waiter* w) override { queue_->waiters().EventUnregister(w); }
   bool CanPoll() const override { return true; }
+  // mqueue_flush_file: a close by the registered process ends its
+  // registration.
+  void Flush(int32_t tgid) override { queue_->Unregister(tgid); }
 
  private:
   const std::shared_ptr<Queue> queue_;
@@ -195,8 +263,10 @@ class QueueFile : public vfs::FileDescription {
 
 // The mqueue filesystem (mounted at /dev/mqueue): its root lists the
 // namespace's queues; open gives a QueueFile, unlink removes a queue, and
-// open(O_CREAT) makes one with the default attributes, as Linux's.
-std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(MqueueNamespace& ns);
+// open(O_CREAT) makes one with the default attributes, as Linux's, charged to
+// what `creator` says of the calling task. The filesystem holds `ns`.
+std::shared_ptr<vfs::Filesystem> NewMqueueFilesystem(std::shared_ptr<MqueueNamespace> ns,
+                                                     std::function<Creator()> creator);
 
 }  // namespace sentry::fsimpl::mqueue
 

@@ -388,33 +388,39 @@ void ProcFilesystem::Build() {
   fsdir->Add("pipe-user-pages-hard", sysctl(text("0\n")));
   fsdir->Add("pipe-user-pages-soft",
              sysctl(text(absl::StrFormat("%d\n", pipe::kPipeUserPagesSoft))));
-  // POSIX message queue limits (ipc/mq_sysctl.c): root may write them,
-  // within Linux's bounds (EINVAL outside).
+  // POSIX message queue limits (ipc/mq_sysctl.c) of the reader's IPC
+  // namespace: root may write them, within Linux's bounds (EINVAL outside;
+  // queues_max is a plain proc_dointvec, any int).
   auto mq = dir(fsdir->ino());
-  fsimpl::mqueue::Limits& lim = kernel_.mqueue().limits();
-  auto mq_file = [this](std::atomic<int>& v, int64_t lo, int64_t hi) {
+  using MqLimit = std::atomic<int> fsimpl::mqueue::Limits::*;
+  auto mq_file = [this](MqLimit field, int64_t lo, int64_t hi) {
+    auto limit = [this, field]() -> std::atomic<int>& {
+      return ReaderIpc(*this).mqueue().limits().*field;
+    };
     return std::make_shared<kernfs::GeneratedFile>(
         *this, NextIno(), 0644,
-        [&v]() -> ErrnoOr<std::string> { return absl::StrFormat("%d\n", v.load()); },
-        [&v, lo, hi](std::string_view head, size_t total) -> ErrnoOr<size_t> {
+        [limit]() -> ErrnoOr<std::string> { return absl::StrFormat("%d\n", limit().load()); },
+        [limit, lo, hi](std::string_view head, size_t total) -> ErrnoOr<size_t> {
           int64_t n;
           if (!absl::SimpleAtoi(
                   absl::StripAsciiWhitespace(absl::string_view(head.data(), head.size())), &n) ||
               n < lo || n > hi) {
             return Errno(EINVAL);
           }
-          v.store(static_cast<int>(n));
+          limit().store(static_cast<int>(n));
           return total;
         });
   };
+  using fsimpl::mqueue::Limits;
   mq->Add("msg_default",
-          mq_file(lim.msg_default, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
-  mq->Add("msg_max", mq_file(lim.msg_max, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
-  mq->Add("msgsize_default", mq_file(lim.msgsize_default, fsimpl::mqueue::kMinMsgSizeMax,
+          mq_file(&Limits::msg_default, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
+  mq->Add("msg_max",
+          mq_file(&Limits::msg_max, fsimpl::mqueue::kMinMsgMax, fsimpl::mqueue::kHardMsgMax));
+  mq->Add("msgsize_default", mq_file(&Limits::msgsize_default, fsimpl::mqueue::kMinMsgSizeMax,
                                      fsimpl::mqueue::kHardMsgSizeMax));
-  mq->Add("msgsize_max", mq_file(lim.msgsize_max, fsimpl::mqueue::kMinMsgSizeMax,
+  mq->Add("msgsize_max", mq_file(&Limits::msgsize_max, fsimpl::mqueue::kMinMsgSizeMax,
                                  fsimpl::mqueue::kHardMsgSizeMax));
-  mq->Add("queues_max", mq_file(lim.queues_max, 0, INT32_MAX));
+  mq->Add("queues_max", mq_file(&Limits::queues_max, INT32_MIN, INT32_MAX));
   fsdir->Add("mqueue", mq);
   // The inotify queue limit sentry/fsimpl/inotify applies (read-only here;
   // the per-user instance and watch limits are not enforced, so not shown).

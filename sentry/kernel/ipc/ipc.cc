@@ -6,6 +6,8 @@
 
 #include "sentry/kernel/ipc/ipc.h"
 
+#include "sentry/fsimpl/mqueue/mqueue.h"
+
 namespace sentry::kernel::ipc {
 
 int64_t NowSeconds() { return ::time(nullptr); }

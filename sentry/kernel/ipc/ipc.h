@@ -20,6 +20,10 @@
 #include "sentry/memory/memory_file.h"
 #include "sentry/waiter/waiter.h"
 
+namespace sentry::fsimpl::mqueue {
+class MqueueNamespace;
+}
+
 namespace sentry::kernel::ipc {
 
 // Linux's struct kern_ipc_perm.
@@ -229,6 +233,11 @@ class IpcNamespace : public std::enable_shared_from_this<IpcNamespace> {
   // (Kernel::NewIpcNamespace); the initial namespace's is Linux's.
   uint32_t inode() const { return inode_; }
   void set_inode(uint32_t ino) { inode_ = ino; }
+  // Its POSIX message queues and their fs.mqueue sysctls
+  // (sentry/fsimpl/mqueue): set once, before it is shared, as the inode.
+  fsimpl::mqueue::MqueueNamespace& mqueue() const { return *mqueue_; }
+  const std::shared_ptr<fsimpl::mqueue::MqueueNamespace>& mqueue_ptr() const { return mqueue_; }
+  void set_mqueue(std::shared_ptr<fsimpl::mqueue::MqueueNamespace> mq) { mqueue_ = std::move(mq); }
 
   // --- Limits (the kernel.shm*, kernel.sem and kernel.msg* sysctls) ---
   struct ShmLimits {
@@ -379,6 +388,7 @@ class IpcNamespace : public std::enable_shared_from_this<IpcNamespace> {
 
   memory::MemoryFile& mf_;
   uint32_t inode_ = 0xEFFFFFFFu;  // PROC_IPC_INIT_INO
+  std::shared_ptr<fsimpl::mqueue::MqueueNamespace> mqueue_;
   mutable absl::Mutex mu_;
   ShmLimits shm_limits_ ABSL_GUARDED_BY(mu_);
   SemLimits sem_limits_ ABSL_GUARDED_BY(mu_);
