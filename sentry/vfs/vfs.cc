@@ -8,10 +8,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
+#include <forward_list>
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/vfs/file_description.h"
 
@@ -20,21 +21,21 @@ namespace {
 
 bool IsDir(const Attr& a) { return S_ISDIR(a.mode); }
 
-// Splits `path` into its components (empty ones and the slashes dropped).
-void Components(std::string_view path, std::deque<std::string>* out, bool front) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = i;
-    while (j < path.size() && path[j] != '/') ++j;
-    if (j > i) parts.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
-  if (front) {
-    out->insert(out->begin(), parts.begin(), parts.end());
-  } else {
-    out->insert(out->end(), parts.begin(), parts.end());
+// The components a path walk has still to take, the next one last (a
+// stack): views into the path being walked and into the symlink targets the
+// walk keeps alive. No allocation for paths of up to 16 components.
+using WalkStack = absl::InlinedVector<std::string_view, 16>;
+
+// Pushes the components of `path` (empty ones and the slashes dropped) so
+// that its first component is taken next.
+void PushComponents(std::string_view path, WalkStack* todo) {
+  size_t end = path.size();
+  while (end > 0) {
+    while (end > 0 && path[end - 1] == '/') --end;
+    size_t begin = end;
+    while (begin > 0 && path[begin - 1] != '/') --begin;
+    if (begin < end) todo->push_back(path.substr(begin, end - begin));
+    end = begin;
   }
 }
 
@@ -386,8 +387,10 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
   } else {
     cur = ctx.start;
   }
-  std::deque<std::string> todo;
-  Components(path, &todo, false);
+  WalkStack todo;
+  PushComponents(path, &todo);
+  // Symlink targets read on the way, which `todo` points into.
+  std::forward_list<std::string> targets;
   bool trailing_slash = path.back() == '/';
   int symlinks = 0;
   // Depth below the start, for RESOLVE_BENEATH's "..".
@@ -399,8 +402,8 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       *parent = {cur, "", Parent::kRoot, trailing_slash};
       return cur;
     }
-    parent->name = std::move(todo.back());
-    todo.pop_back();
+    parent->name = std::string(todo.front());
+    todo.erase(todo.begin());
     parent->kind = parent->name == "."    ? Parent::kDot
                    : parent->name == ".." ? Parent::kDotDot
                                           : Parent::kNormal;
@@ -414,8 +417,8 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
   // as the directory's for the next component): one GetAttr per component.
   std::optional<Attr> cur_attr;
   while (!todo.empty()) {
-    std::string name = std::move(todo.front());
-    todo.pop_front();
+    const std::string_view name = todo.back();
+    todo.pop_back();
     const bool last = todo.empty();
     if (!cur_attr) {
       ASSIGN_OR_RETURN(Attr a, cur.inode().GetAttr());
@@ -468,7 +471,8 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
         depth = 0;
       }
       if (last && target.back() == '/') trailing_slash = true;
-      Components(target, &todo, true);
+      targets.push_front(std::move(target));
+      PushComponents(targets.front(), &todo);
       continue;
     }
     cur = std::move(next);
