@@ -104,6 +104,12 @@ class Context {
     int64_t sys_ns = 0;
   };
   virtual CpuTimes GuestCpuTime() const { return {}; }
+
+  // A hint from the task's own thread, between Switches: the task is about to
+  // block in the Sentry, so its guest will not run again soon. A platform may
+  // stop waiting for it actively (the systrap stub stops spinning). Default:
+  // nothing.
+  virtual void WillBlock() {}
 };
 
 struct Options {

@@ -286,8 +286,11 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
     // The stub's spin for its next wait, from how its last one ended: asleep (or
     // about to be) means it spun for nothing.
     const bool stub_slept = stub_sleeping.load(std::memory_order_relaxed) != 0;
-    t->stub_spin_misses =
-        stub_slept ? std::min(t->stub_spin_misses + 1, kMissesBeforeShortSpin) : 0;
+    if (!t->stub_told_to_sleep) {
+      t->stub_spin_misses =
+          stub_slept ? std::min(t->stub_spin_misses + 1, kMissesBeforeShortSpin) : 0;
+    }
+    t->stub_told_to_sleep = false;
     const uint32_t stub_spin = !MultiCpu()                                    ? 0
                                : t->stub_spin_misses < kMissesBeforeShortSpin ? SYSTRAP_STUB_SPIN
                                : ++t->stub_spin_retry % kProbeEvery == 0      ? SYSTRAP_STUB_SPIN
@@ -420,6 +423,13 @@ absl::Status SystrapContext::SyncFpState(sentry::arch::FpState& fp) {
   std::memset(b.data() + kFpxSwBytesOffset, 0, sizeof(FpxSwBytes));
   fp.set_stale(false);
   return absl::OkStatus();
+}
+
+void SystrapContext::WillBlock() {
+  SystrapThread* t = last_.get();
+  if (t == nullptr || t->owner != ptrace::CurrentTid()) return;
+  Flag(*t, SYSTRAP_CTL_STUB_SPIN).store(0, std::memory_order_relaxed);
+  t->stub_told_to_sleep = true;
 }
 
 void SystrapContext::Interrupt() {

@@ -105,6 +105,8 @@ struct SystrapThread {
   // The stub's (published in the control page before each RUN).
   uint32_t stub_spin_misses = 0;  // consecutive RUNs that found the stub asleep
   uint32_t stub_spin_retry = 0;
+  // WillBlock sent the stub to sleep: its next RUN finding it asleep is no miss.
+  bool stub_told_to_sleep = false;
 };
 
 class SystrapPlatform final : public Platform {
@@ -190,6 +192,9 @@ class SystrapContext final : public Context {
   void Interrupt() override;
   // The guest stub thread's CPU clocks (ptrace::StubCpuTimes).
   CpuTimes GuestCpuTime() const override;
+  // Tells the stub thread last run (if it is the calling thread's) to stop
+  // spinning and sleep.
+  void WillBlock() override;
 
  private:
   // The tid of the guest stub thread last run (0: none), for GuestCpuTime.

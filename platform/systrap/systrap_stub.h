@@ -36,7 +36,9 @@
 // the Sentry writes them (uint32_t at SYSTRAP_CTL_STUB_SPIN) before each RUN, for
 // the wait after the next trap, adaptively (systrap_context.cc): SYSTRAP_STUB_SPIN
 // (~100 us) while its waits end before the stub sleeps, less while they do not.
-// The stub takes the value modulo SYSTRAP_STUB_SPIN_MAX + 1 (a power of two).
+// The stub takes the value modulo SYSTRAP_STUB_SPIN_MAX + 1 (a power of two), and
+// stops spinning at once when the Sentry sets it to 0 (Context::WillBlock: the
+// task is about to block in the Sentry).
 #define SYSTRAP_CTL_STUB_SPIN 128
 #define SYSTRAP_STUB_SPIN 4096
 #define SYSTRAP_STUB_SPIN_MAX 0x3fff

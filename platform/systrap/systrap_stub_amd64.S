@@ -53,6 +53,8 @@ platform_systrap_stub_wait:
 1:	cmpl	$SYSTRAP_STATE_RUN, SYSTRAP_CTL_STATE(%r15)
 	je	3f
 	pause
+	cmpl	$0, SYSTRAP_CTL_STUB_SPIN(%r15)	// The Sentry: "it will be a while".
+	je	2f
 	dec	%ecx
 	jnz	1b
 	// Going to sleep: say so (a full barrier), look again, sleep.

@@ -294,6 +294,45 @@ TEST_F(SystrapTest, TheStubSpinsOnlyWhileItPaysOff) {
   EXPECT_TRUE(full);
 }
 
+// Context::WillBlock (the task is about to block in the Sentry) sends the stub to
+// sleep at once (its budget 0, which the spinning stub checks), and that sleep is
+// not held against the stub's spin.
+TEST_F(SystrapTest, WillBlockSendsTheStubToSleep) {
+  if (!MultiCpu()) GTEST_SKIP() << "one CPU: the stub never spins";
+  LoadGuest(guest::syscall_loop());
+  auto run = [this] {
+    regs_.r.rax = SYS_getppid;
+    ASSERT_EQ(Run().kind, Kind::kSyscall);
+  };
+  run();
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  auto published = [&] {
+    uint32_t v;
+    std::memcpy(&v, t->mem + SYSTRAP_CTL_STUB_SPIN, sizeof(v));
+    return v;
+  };
+  auto sleeping = [&] {
+    return reinterpret_cast<std::atomic<uint32_t>*>(t->mem + SYSTRAP_CTL_STUB_SLEEPING)->load();
+  };
+  bool full = false;
+  for (int i = 0; i < 200 && !full; ++i) {
+    run();
+    full = published() == SYSTRAP_STUB_SPIN;
+  }
+  ASSERT_TRUE(full);
+  for (int i = 0; i < 8; ++i) {
+    ctx_->WillBlock();
+    EXPECT_EQ(published(), 0u);
+    for (int j = 0; j < 5000 && sleeping() == 0; ++j) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    EXPECT_NE(sleeping(), 0u);
+    run();
+    EXPECT_EQ(published(), SYSTRAP_STUB_SPIN) << "round " << i;
+  }
+}
+
 TEST_F(SystrapTest, FsAndGsBasesRoundTrip) {
   LoadGuest(guest::syscall_loop());
   regs_.r.rax = SYS_getpid;

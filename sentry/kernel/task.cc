@@ -414,6 +414,7 @@ mm::Limits Task::MemoryLimits(const Credentials& c) const {
 
 ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
   const bool forever = deadline.tv_sec >= INT64_MAX / 1000000000 - 1;
+  HintBlocking();
   for (;;) {
     ErrnoOrOk r = waker_.Block(clock, forever ? nullptr : &deadline);
     if (!r.ok() && r.error().value() == ETIMEDOUT) return Ok();
@@ -423,6 +424,7 @@ ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
 }
 
 ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
+  HintBlocking();
   for (;;) {
     pollfd pfd{fd, events, 0};
     RETURN_IF_ERROR(waker_.Block(CLOCK_MONOTONIC, nullptr, {&pfd, 1}));

@@ -483,7 +483,12 @@ class Task : public std::enable_shared_from_this<Task> {
   // null: never) or one of `host_fds` is ready. Register waker() on the
   // queues first (waiter::ScopedRegistration).
   ErrnoOrOk Block(clockid_t clock, const timespec* deadline, std::span<pollfd> host_fds = {}) {
+    HintBlocking();
     return waker_.Block(clock, deadline, host_fds);
+  }
+  // Tells the platform the guest will not run for a while (Context::WillBlock).
+  void HintBlocking() {
+    if (context_ != nullptr) context_->WillBlock();
   }
   waiter::Waker& waker() { return waker_; }
   void Interrupt();
