@@ -15,6 +15,14 @@ ErrnoOr<int> FdTable::Install(std::shared_ptr<vfs::FileDescription> file, bool c
   return fd;
 }
 
+ErrnoOrOk FdTable::CheckRoom(uint64_t limit) const {
+  absl::MutexLock l(&mu_);
+  int fd = 0;
+  for (auto it = fds_.begin(); it != fds_.end() && it->first == fd; ++it) ++fd;
+  if (static_cast<uint64_t>(fd) >= limit) return Errno(EMFILE);
+  return Ok();
+}
+
 std::shared_ptr<vfs::FileDescription> FdTable::InstallAt(int fd,
                                                          std::shared_ptr<vfs::FileDescription> file,
                                                          bool cloexec) {

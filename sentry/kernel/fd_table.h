@@ -24,6 +24,9 @@ class FdTable {
   // The lowest free fd >= min_fd below `limit` (RLIMIT_NOFILE), or EMFILE.
   ErrnoOr<int> Install(std::shared_ptr<vfs::FileDescription> file, bool cloexec, int min_fd,
                        uint64_t limit);
+  // EMFILE when Install(…, 0, limit) would be: for a call that must fail
+  // before it makes anything, as Linux's get_unused_fd_flags comes first.
+  ErrnoOrOk CheckRoom(uint64_t limit) const;
   // Installs at exactly `fd`, replacing what was there (dup2 semantics).
   // Returns what was there (to release its POSIX locks), or null.
   std::shared_ptr<vfs::FileDescription> InstallAt(int fd,

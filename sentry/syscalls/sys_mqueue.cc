@@ -81,6 +81,9 @@ SyscallResult MqOpen(Task& t, const SyscallArgs& a) {
     if (oflag & O_CREAT) attr.emplace(ma.mq_maxmsg, ma.mq_msgsize);
   }
   ASSIGN_OR_RETURN(std::string name, CopyInName(t, a.Addr(0)));
+  // do_mq_open takes the fd before it looks the name up: a full table is
+  // EMFILE whatever the name, and creates nothing.
+  RETURN_IF_ERROR(t.fds().CheckRoom(FdLimit(t)));
   fsimpl::mqueue::MqueueNamespace::OpenRequest r;
   r.name = name;
   r.oflag = oflag;
@@ -88,11 +91,17 @@ SyscallResult MqOpen(Task& t, const SyscallArgs& a) {
   r.attr = attr;
   r.creds = t.access_creds();
   r.creator = kernel::MqueueCreator(t);
-  ASSIGN_OR_RETURN(auto q, t.ipc().mqueue().Open(r));
-  auto f = std::make_shared<QueueFile>(std::move(q), std::move(name), oflag);
+  bool created;
+  ASSIGN_OR_RETURN(auto q, t.ipc().mqueue().Open(r, &created));
+  auto f = std::make_shared<QueueFile>(q, name, oflag);
   // Always close-on-exec, as do_mq_open's get_unused_fd_flags(O_CLOEXEC).
-  ASSIGN_OR_RETURN(int fd, t.fds().Install(std::move(f), /*cloexec=*/true, 0, FdLimit(t)));
-  return fd;
+  ErrnoOr<int> fd = t.fds().Install(std::move(f), /*cloexec=*/true, 0, FdLimit(t));
+  if (!fd.ok()) {
+    // Another thread of the table took the last fd meanwhile: undo.
+    if (created) (void)t.ipc().mqueue().Remove(name, q.get());
+    return fd.error();
+  }
+  return *fd;
 }
 
 SyscallResult MqUnlink(Task& t, const SyscallArgs& a) {

@@ -151,6 +151,24 @@ TEST(MqueueTest, CreateExclusiveOfExistingIsEEXIST) {
   EXPECT_TRUE(b.valid());
 }
 
+TEST(MqueueTest, FullFdTableIsEMFILEAndCreatesNothing) {
+  QueueName n;
+  EXPECT_TRUE(InForkedChild([&] {
+    // Every fd below the limit in use.
+    const int lowest = dup(0);
+    CHILD_CHECK(lowest >= 0);
+    CHILD_CHECK(close(lowest) == 0);
+    rlimit old;
+    CHILD_CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    rlimit rl = old;
+    rl.rlim_cur = static_cast<rlim_t>(lowest);
+    CHILD_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_CREAT | O_RDWR, 0600) == -1 && errno == EMFILE);
+    CHILD_CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    CHILD_CHECK(RawOpen(n.c_str(), O_RDWR) == -1 && errno == ENOENT);
+  }));
+}
+
 TEST(MqueueTest, EmptyNameIsENOENT) {
   // getname refuses an empty string before the queue name rules.
   EXPECT_THAT(RawOpen("", O_CREAT | O_RDWR, 0600), SyscallFailsWithErrno(ENOENT));

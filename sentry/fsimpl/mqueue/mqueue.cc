@@ -224,7 +224,8 @@ ErrnoOrOk MqueueNamespace::CheckName(std::string_view name) {
   return Ok();
 }
 
-ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::Open(const OpenRequest& r) {
+ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::Open(const OpenRequest& r, bool* created) {
+  *created = false;
   RETURN_IF_ERROR(CheckName(r.name));
   absl::MutexLock l(&mu_);
   auto it = queues_.find(r.name);
@@ -250,6 +251,7 @@ ErrnoOr<std::shared_ptr<Queue>> MqueueNamespace::Open(const OpenRequest& r) {
     ASSIGN_OR_RETURN(
         auto q, NewQueueLocked(maxmsg, msgsize, r.mode, r.creds.fsuid, r.creds.fsgid, r.creator));
     queues_.emplace(r.name, q);
+    *created = true;
     return q;
   }
   if ((r.oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) return Errno(EEXIST);

@@ -191,8 +191,9 @@ class MqueueNamespace {
   // Live queues (named, or unlinked and still open): what queues_max bounds.
   int queue_count() const { return queues_count_->load(); }
 
-  // mq_open's lookup/create (prepare_open): the queue.
-  ErrnoOr<std::shared_ptr<Queue>> Open(const OpenRequest& r);
+  // mq_open's lookup/create (prepare_open): the queue; `*created` says
+  // whether this call made it.
+  ErrnoOr<std::shared_ptr<Queue>> Open(const OpenRequest& r, bool* created);
   // mq_unlink: ENOENT, or EPERM/EACCES as may_delete on the 01777 root.
   ErrnoOrOk Unlink(const std::string& name, const vfs::AccessCreds& creds);
   size_t size() const;
