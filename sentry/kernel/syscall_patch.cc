@@ -14,6 +14,9 @@ namespace {
 
 namespace ps = ::platform::systrap;
 
+// The lambdas below run with mu_ held (clang does not follow a lock into a
+// lambda).
+
 constexpr char kRegionName[] = "[systrap]";
 // Don't let a guest that traps from many odd places grow the refused set forever.
 constexpr size_t kMaxRefused = 4096;
@@ -52,7 +55,7 @@ bool SyscallPatchState::EnsureRegion(const platform::SyscallPatchTarget& target,
     disabled_ = true;
     return false;
   }
-  auto fail = [&] {
+  auto fail = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     disabled_ = true;
     stats.region_unavailable.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -84,7 +87,7 @@ void SyscallPatchState::MaybePatch(const platform::SyscallPatchTarget& target,
     stats.skipped_threads.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  auto refuse = [&] {
+  auto refuse = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (refused_.size() < kMaxRefused) {
       refused_.insert(rip);
       stats.refused_sites.fetch_add(1, std::memory_order_relaxed);
