@@ -36,7 +36,7 @@ const std::map<std::string, FlagDef>& Defs() {
       {"systrap-patching",
        {true,
         "with --platform=systrap, rewrite `mov $nr, %eax; syscall` sites in the guest's "
-        "read-only code to enter the Sentry without a signal (default false)",
+        "read-only code to enter the Sentry without a signal (default true)",
         [](Flags& f, const std::string& v) -> absl::Status {
           auto b = ParseBool("systrap-patching", v);
           if (!b.ok()) return b.status();

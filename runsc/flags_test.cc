@@ -52,7 +52,7 @@ TEST(FlagsTest, BadFlagsNameTheFlag) {
 TEST(FlagsTest, SystrapPatching) {
   auto cl = ParseCommandLine({"do", "--", "/bin/true"});
   ASSERT_TRUE(cl.ok()) << cl.status();
-  EXPECT_FALSE(cl->flags.systrap_patching);
+  EXPECT_TRUE(cl->flags.systrap_patching);
   cl = ParseCommandLine({"--systrap-patching=true", "do", "--platform=systrap", "--", "/bin/true"});
   ASSERT_TRUE(cl.ok()) << cl.status();
   EXPECT_TRUE(cl->flags.systrap_patching);

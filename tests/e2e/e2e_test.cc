@@ -317,7 +317,7 @@ TEST(E2eLayoutTest, AslrFlag) {
   }
 }
 
-// systrap patches a `mov $nr, %eax; syscall` site with --systrap-patching=true;
+// systrap patches a `mov $nr, %eax; syscall` site unless --systrap-patching=false;
 // ptrace and native never do.
 TEST(E2ePatchingTest, SystrapPatchingFlag) {
   RunResult native = RunProcess({Prog("patchsite")}, Options());
@@ -332,7 +332,7 @@ TEST(E2ePatchingTest, SystrapPatchingFlag) {
     EXPECT_EQ(r.status, 0) << Report("sandboxed", argv, r);
     return r.out;
   };
-  EXPECT_EQ(run({"--platform=systrap"}), "original\n");  // off by default
+  EXPECT_EQ(run({"--platform=systrap"}), "patched\n");  // on by default
   EXPECT_EQ(run({"--platform=systrap", "--systrap-patching=true"}), "patched\n");
   EXPECT_EQ(run({"--platform=systrap", "--systrap-patching=false"}), "original\n");
   EXPECT_EQ(run({"--platform=ptrace"}), "original\n");
