@@ -58,6 +58,19 @@ struct SwitchResult {
   // For kFault: the access that faulted, or kAccessNone if the platform cannot tell
   // (ptrace cannot; the memory manager then infers it, see sentry/mm/README.md).
   uint32_t access = kAccessNone;
+  // For kSyscall: the syscall instruction itself trapped (systrap with syscall
+  // patching on), so the Sentry may patch the site (sentry/kernel/syscall_patch.h).
+  bool patchable = false;
+};
+
+// Syscall-site patching (platform/systrap/README.md): where a patched site's
+// trampoline enters the platform without a trap, and how it tells that the
+// thread's %gs base is the platform's (a slot-aligned address in [slot_lo,
+// slot_hi) with slot_align bytes per slot).
+struct SyscallPatchTarget {
+  uint64_t fast_entry = 0;
+  uint64_t slot_lo = 0, slot_hi = 0;
+  uint64_t slot_align = 0;
 };
 
 class AddressSpace {
@@ -115,6 +128,8 @@ class Context {
 struct Options {
   // The memory file (a memfd) that AddressSpace::MapFile maps from.
   int memory_fd = -1;
+  // systrap: let the Sentry patch syscall sites (--systrap-patching).
+  bool syscall_patching = false;
 };
 
 class Platform {
@@ -133,6 +148,9 @@ class Platform {
 
   // Whether kFault results carry the access type.
   virtual bool ReportsAccessType() const = 0;
+
+  // Syscall-site patching: null when the platform cannot or it is off.
+  virtual const SyscallPatchTarget* syscall_patch_target() const { return nullptr; }
 
   virtual absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() = 0;
   virtual absl::StatusOr<std::unique_ptr<Context>> NewContext() = 0;

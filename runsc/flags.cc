@@ -33,6 +33,16 @@ const std::map<std::string, FlagDef>& Defs() {
           f.platform = v;
           return absl::OkStatus();
         }}},
+      {"systrap-patching",
+       {true,
+        "with --platform=systrap, rewrite `mov $nr, %eax; syscall` sites in the guest's "
+        "read-only code to enter the Sentry without a signal (default true)",
+        [](Flags& f, const std::string& v) -> absl::Status {
+          auto b = ParseBool("systrap-patching", v);
+          if (!b.ok()) return b.status();
+          f.systrap_patching = *b;
+          return absl::OkStatus();
+        }}},
       {"strace",
        {true, "print every guest syscall with its arguments and result to stderr",
         [](Flags& f, const std::string& v) -> absl::Status {

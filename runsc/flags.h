@@ -15,6 +15,7 @@ struct Flags {
   bool strace = false;
   bool aslr = true;                // --aslr=false fixes the guest's layout
   bool vdso = true;                // --vdso=false: no vDSO, every clock call traps
+  bool systrap_patching = true;    // --systrap-patching=false: systrap traps every syscall
   std::string overlay = "memory";  // the root: a tmpfs over the host's ("memory") or not ("none")
   std::string log_level = "warning";  // debug, info, warning, error
   std::string report;                 // runsc do --report=FILE: the compatibility report

@@ -49,4 +49,17 @@ TEST(FlagsTest, BadFlagsNameTheFlag) {
 }
 
 }  // namespace
+TEST(FlagsTest, SystrapPatching) {
+  auto cl = ParseCommandLine({"do", "--", "/bin/true"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_TRUE(cl->flags.systrap_patching);
+  cl = ParseCommandLine({"--systrap-patching=true", "do", "--platform=systrap", "--", "/bin/true"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_TRUE(cl->flags.systrap_patching);
+  cl = ParseCommandLine({"do", "--systrap-patching=false", "--", "/bin/true"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_FALSE(cl->flags.systrap_patching);
+  EXPECT_FALSE(ParseCommandLine({"--systrap-patching=maybe", "do"}).ok());
+}
+
 }  // namespace runsc

@@ -13,6 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "platform/platform.h"
 #include "platform/ptrace/ptrace_test_guest.h"
+#include "platform/systrap/syscall_patch.h"
 
 namespace platform::ptrace {
 namespace {
@@ -79,6 +80,55 @@ void BM_SyscallRoundTrip(benchmark::State& state, const char* platform_name) {
 }
 BENCHMARK_CAPTURE(BM_SyscallRoundTrip, ptrace, "ptrace");
 BENCHMARK_CAPTURE(BM_SyscallRoundTrip, systrap, "systrap");
+
+// systrap with a patched site (`mov $getppid, %eax; syscall` rewritten to jump
+// through the patch region into the stub's fast entry: no signal).
+void BM_SyscallRoundTripPatched(benchmark::State& state) {
+  namespace st = ::platform::systrap;
+  static const uint8_t loop[] = {0xb8, 0x6e, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7};
+  Guest g;
+  g.memfd = memfd_create("ptrace_benchmark", MFD_CLOEXEC);
+  if (g.memfd < 0 || ftruncate(g.memfd, 16 * kPage) != 0) return state.SkipWithError("memfd");
+  auto p = Platform::Create("systrap", Options{.memory_fd = g.memfd, .syscall_patching = true});
+  if (!p.ok()) return state.SkipWithError("Platform::Create");
+  g.platform = std::move(*p);
+  const st::SyscallSite site{kCode, 7, SYS_getppid};
+  const std::vector<uint8_t> header = st::BuildPatchHeader(*g.platform->syscall_patch_target());
+  const auto stub = st::BuildPatchStub(0, site);
+  const uint64_t table = st::PatchStubAddr(0);
+  const auto jump = st::BuildPatchJump(0);
+  if (pwrite(g.memfd, loop, sizeof(loop), 0) < 0 ||
+      pwrite(g.memfd, jump.data(), jump.size(), 0) < 0 ||
+      pwrite(g.memfd, &table, 8, 3 * kPage) < 0 ||
+      pwrite(g.memfd, header.data(), header.size(), 4 * kPage) < 0 ||
+      pwrite(g.memfd, stub.data(), stub.size(), 5 * kPage) < 0) {
+    return state.SkipWithError("pwrite");
+  }
+  auto a = g.platform->NewAddressSpace();
+  auto c = g.platform->NewContext();
+  if (!a.ok() || !c.ok()) return state.SkipWithError("NewAddressSpace");
+  g.as = std::move(*a);
+  g.ctx = std::move(*c);
+  if (!g.as->MapFile(kCode, 0, kPage, PROT_READ | PROT_EXEC).ok() ||
+      !g.as->MapFile(st::kPatchRegionStart, 3 * kPage, kPage, PROT_READ | PROT_EXEC).ok() ||
+      !g.as->MapFile(st::kPatchHeaderAddr, 4 * kPage, kPage, PROT_READ | PROT_EXEC).ok() ||
+      !g.as->MapFile(st::PatchStubAddr(0), 5 * kPage, kPage, PROT_READ | PROT_EXEC).ok()) {
+    return state.SkipWithError("MapFile");
+  }
+  std::memset(&g.regs.r, 0, sizeof(g.regs.r));
+  g.regs.r.rip = kCode;
+  g.regs.r.eflags = 0x202;
+  for (auto _ : state) {
+    absl::StatusOr<SwitchResult> r = g.ctx->Switch(*g.as, g.regs, g.fp);
+    if (!r.ok() || r->kind != SwitchResult::Kind::kSyscall ||
+        g.regs.Ip() != st::PatchStubAddr(0) + st::kPatchStubResume) {
+      state.SkipWithError("Switch did not stop at the patched syscall");
+      return;
+    }
+    g.regs.SetReturn(0);
+  }
+}
+BENCHMARK(BM_SyscallRoundTripPatched);
 
 // The same with the FP state pushed every time (as after a signal frame).
 void BM_SyscallRoundTripDirtyFp(benchmark::State& state, const char* platform_name) {

@@ -134,7 +134,9 @@ void WriteFrame(SystrapThread& t, const user_regs_struct& r, const FpState* fp) 
     std::memcpy(area + size, &kFpXstateMagic2, sizeof(kFpXstateMagic2));
   }
   Store64(t, SYSTRAP_CTL_FS_BASE, r.fs_base);
-  Store64(t, SYSTRAP_CTL_GS_BASE, r.gs_base);
+  // With patching, a guest whose %gs base is 0 runs with its control page there
+  // (how a patched site's trampoline finds its slot); ReadFrame turns it back.
+  Store64(t, SYSTRAP_CTL_GS_BASE, t.patching && r.gs_base == 0 ? t.stub_base : r.gs_base);
   Store64(t, SYSTRAP_CTL_UC, t.stub_base + t.uc_off);
 }
 
@@ -160,7 +162,8 @@ absl::Status ReadFrame(SystrapThread& t, user_regs_struct& r, siginfo_t& info, u
   const uint64_t uc_addr = Load64(t, SYSTRAP_CTL_UC);
   const uint64_t info_addr = Load64(t, SYSTRAP_CTL_INFO);
   const uint64_t fs_base = Load64(t, SYSTRAP_CTL_FS_BASE);
-  const uint64_t gs_base = Load64(t, SYSTRAP_CTL_GS_BASE);
+  uint64_t gs_base = Load64(t, SYSTRAP_CTL_GS_BASE);
+  if (t.patching && gs_base == t.stub_base) gs_base = 0;
   const uint64_t lo = t.stub_base + SYSTRAP_ALTSTACK_OFFSET;
   const uint64_t hi = t.stub_base + kSlotSize;
   if (uc_addr < lo || uc_addr % 8 != 0 ||
@@ -343,6 +346,12 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
       {
         absl::MutexLock l(&mu_);
         overdue = interrupt_sent_ns_ != 0 && NowNs() - interrupt_sent_ns_ > kInterruptDeadlineNs;
+        // The stub code returns from an interrupt that finds it running (the
+        // fast entry of a patched site runs with signals unblocked): send it
+        // again until the guest takes it.
+        if (t->patching && interrupt_sent_ns_ != 0 && interrupt_pending_) {
+          ptrace::PidfdKill(t->st->pidfd, kInterruptSignal);
+        }
       }
       if (overdue) {
         unpublish();
@@ -382,6 +391,7 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
       regs.r.rax = static_cast<uint64_t>(-ENOSYS);
       result.kind = SwitchResult::Kind::kSyscall;
       result.info = {};
+      result.patchable = t->patching;
       break;
     }
     if (IsPageFault(result.info)) {

@@ -21,6 +21,7 @@
 #include "platform/ptrace/ptrace_syscalls.h"
 #include "platform/ptrace/stub.h"
 #include "platform/ptrace/stub_seccomp.h"
+#include "platform/systrap/systrap_sigframe.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/status_macros.h"
 
@@ -46,6 +47,10 @@ struct KernelSigaction {
 static_assert(sizeof(KernelSigaction) == 32);
 
 static_assert(SYSTRAP_CTL_FPROG + sizeof(sock_fprog) <= SYSTRAP_CTL_FILTER);
+static_assert(SYSTRAP_CTL_SIGACTION_INTERRUPT + sizeof(KernelSigaction) <= SYSTRAP_CTL_ALTSTACK);
+static_assert(SYSTRAP_CTL_FPX_SW + sizeof(FpxSwBytes) <= SYSTRAP_CTL_XSTATE_SIZE);
+static_assert(SYSTRAP_FAST_FRAME + sizeof(KernelRtSigframe) <= SYSTRAP_FAST_FP);
+static_assert(SYSTRAP_FAST_FP % 64 == 0 && SYSTRAP_FAST_FRAME % 16 == 0);
 
 struct ThreadList {
   std::vector<std::shared_ptr<SystrapThread>> list;
@@ -135,17 +140,22 @@ absl::StatusOr<std::unique_ptr<SystrapPlatform>> SystrapPlatform::New(const Opti
   void* mem = mmap(nullptr, kSlotAreaSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                    options.memory_fd, static_cast<off_t>(offset));
   if (mem == MAP_FAILED) return sentry::HostError("systrap: mmap of the slots", errno);
-  return std::unique_ptr<SystrapPlatform>(
-      new SystrapPlatform(std::move(p), static_cast<uint8_t*>(mem), offset));
+  return std::unique_ptr<SystrapPlatform>(new SystrapPlatform(
+      std::move(p), static_cast<uint8_t*>(mem), offset, options.syscall_patching));
 }
 
 SystrapPlatform::SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
-                                 uint64_t slot_file_offset)
+                                 uint64_t slot_file_offset, bool patching)
     : ptrace_(std::move(p)),
       slot_area_((ptrace_->region_start() - kSlotAreaSize) & ~(kSlotSize - 1)),
       slot_mem_(slot_mem),
       slot_file_offset_(slot_file_offset),
-      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())) {
+      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())),
+      patching_(patching) {
+  patch_target_.fast_entry = StubCodeAddr(platform_systrap_stub_fast_entry);
+  patch_target_.slot_lo = slot_area_;
+  patch_target_.slot_hi = slot_area_ + kSlotAreaSize;
+  patch_target_.slot_align = kSlotSize;
   ptrace_->SetTemplateSetup(
       [this](ptrace::PtracePlatform::Injector inject) { return InstallHandlers(inject); });
 }
@@ -163,6 +173,9 @@ absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector i
   act.restorer = StubCodeAddr(platform_systrap_stub_restorer);
   act.mask = ~uint64_t{0};
   std::memcpy(SlotMem(slot) + SYSTRAP_CTL_SIGACTION, &act, sizeof(act));
+  // The interrupt signal's own handler (see the fast entry).
+  act.handler = StubCodeAddr(platform_systrap_stub_interrupt_handler);
+  std::memcpy(SlotMem(slot) + SYSTRAP_CTL_SIGACTION_INTERRUPT, &act, sizeof(act));
   const uint64_t page = SlotStubAddr(slot);
   constexpr uint64_t kPage = 4096;
   ASSIGN_OR_RETURN(int64_t r, inject(SYS_mmap, {page, kPage, PROT_READ, MAP_SHARED | MAP_FIXED,
@@ -175,8 +188,10 @@ absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector i
   }
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (!HandledSignal(sig)) continue;
-    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction, {static_cast<uint64_t>(sig),
-                                                  page + SYSTRAP_CTL_SIGACTION, 0, 8, 0, 0}));
+    const uint64_t action = page + (sig == kInterruptSignal ? SYSTRAP_CTL_SIGACTION_INTERRUPT
+                                                            : SYSTRAP_CTL_SIGACTION);
+    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction,
+                               {static_cast<uint64_t>(sig), action, 0, 8, 0, 0}));
     if (r != 0) {
       return sentry::HostError(
           absl::StrFormat("systrap: rt_sigaction(%d) in the template stub", sig),
@@ -313,6 +328,19 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   std::memset(mem, 0, SYSTRAP_ALTSTACK_OFFSET);
 
   // The set-up data the injected calls read, in the control page.
+  // What the fast entry needs to write a frame rt_sigreturn accepts.
+  {
+    const uint64_t mask = sentry::arch::FpState::UserFeatures();
+    const uint64_t size = sentry::arch::FpState::XsaveSize();
+    FpxSwBytes sw{};
+    sw.magic1 = kFpXstateMagic1;
+    sw.extended_size = static_cast<uint32_t>(size + 4);
+    sw.xfeatures = mask;
+    sw.xstate_size = static_cast<uint32_t>(size);
+    std::memcpy(mem + SYSTRAP_CTL_XSAVE_MASK, &mask, sizeof(mask));
+    std::memcpy(mem + SYSTRAP_CTL_FPX_SW, &sw, sizeof(sw));
+    std::memcpy(mem + SYSTRAP_CTL_XSTATE_SIZE, &size, sizeof(size));
+  }
   stack_t ss{};
   ss.ss_sp = reinterpret_cast<void*>(base + SYSTRAP_ALTSTACK_OFFSET);
   ss.ss_flags = 0;
@@ -397,6 +425,7 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   }
   std::move(release).Cancel();
   auto t = std::make_shared<SystrapThread>(st, slots_, slot, mem, base, id(), ptrace::CurrentTid());
+  t->patching = platform_.patching();
   threads.list.push_back(t);
   return t;
 }

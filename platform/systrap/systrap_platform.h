@@ -107,6 +107,9 @@ struct SystrapThread {
   uint32_t stub_spin_retry = 0;
   // WillBlock sent the stub to sleep: its next RUN finding it asleep is no miss.
   bool stub_told_to_sleep = false;
+  // Syscall patching is on: the guest runs with %gs base = the control page
+  // whenever its own is 0 (translated in WriteFrame/ReadFrame).
+  bool patching = false;
 };
 
 class SystrapPlatform final : public Platform {
@@ -118,6 +121,10 @@ class SystrapPlatform final : public Platform {
   std::string_view Name() const override { return "systrap"; }
   uint64_t MaxUserAddress() const override { return slot_area_; }
   bool ReportsAccessType() const override { return true; }
+  const SyscallPatchTarget* syscall_patch_target() const override {
+    return patching_ ? &patch_target_ : nullptr;
+  }
+  bool patching() const { return patching_; }
   absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
 
@@ -136,7 +143,7 @@ class SystrapPlatform final : public Platform {
 
  private:
   SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
-                  uint64_t slot_file_offset);
+                  uint64_t slot_file_offset, bool patching);
   // The template stub's set-up (PtracePlatform::SetTemplateSetup): the handlers.
   absl::Status InstallHandlers(ptrace::PtracePlatform::Injector inject);
 
@@ -145,6 +152,8 @@ class SystrapPlatform final : public Platform {
   uint8_t* const slot_mem_;   // The same memory-file range in the Sentry.
   const uint64_t slot_file_offset_;
   const std::vector<sock_filter> guest_filter_;
+  const bool patching_;
+  SyscallPatchTarget patch_target_;
 
   absl::Mutex slot_mu_;
   std::vector<uint32_t> free_slots_ ABSL_GUARDED_BY(slot_mu_);

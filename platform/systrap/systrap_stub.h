@@ -22,11 +22,29 @@
 // so that the other side makes the FUTEX_WAKE syscall only then.
 #define SYSTRAP_CTL_SENTRY_SLEEPING 40
 #define SYSTRAP_CTL_STUB_SLEEPING 44
+// Syscall-site patching (the fast entry, below): the xsave mask (edx:eax), the
+// kernel's _fpx_sw_bytes for the frame (48 bytes), the xsave area's size (where
+// FP_XSTATE_MAGIC2 goes), and the guest's %rsp while the frame is built.
+#define SYSTRAP_CTL_XSAVE_MASK 48
+#define SYSTRAP_CTL_FPX_SW 56
+#define SYSTRAP_CTL_XSTATE_SIZE 104
+#define SYSTRAP_CTL_FAST_RSP 112
 // Set-up data (read by injected syscalls while the thread is created).
 #define SYSTRAP_CTL_SIGACTION 1024
+// The interrupt signal's action (its own handler: see the fast entry).
+#define SYSTRAP_CTL_SIGACTION_INTERRUPT 1056
 #define SYSTRAP_CTL_ALTSTACK 1088
 #define SYSTRAP_CTL_FPROG 1152
 #define SYSTRAP_CTL_FILTER 1280
+
+// The fast entry's frame in the altstack (a patched syscall site enters the
+// stub without a signal and builds a frame there in the kernel's layout):
+// rt_sigframe at FAST_FRAME (its ucontext 8 above, its siginfo 312 above), the
+// xsave area at FAST_FP (64-aligned). Below FAST_FRAME the kernel has room for a
+// signal frame pushed while the fast entry runs; above FAST_FP + the xsave size
+// the kernel's own frames (top of the altstack) have theirs.
+#define SYSTRAP_FAST_FRAME 0x4e40
+#define SYSTRAP_FAST_FP 0x5000
 
 // State words.
 #define SYSTRAP_STATE_RUN 1      // The Sentry says: run the frame at CTL_UC.
@@ -59,6 +77,11 @@ extern const char platform_systrap_stub_handler[];
 extern const char platform_systrap_stub_wait[];
 // The SA_RESTORER address (never returned to: the handler sigreturns itself).
 extern const char platform_systrap_stub_restorer[];
+// The interrupt signal's handler: the usual hand-over, unless the stub code was
+// interrupted (the fast entry runs with signals unblocked): then it returns.
+extern const char platform_systrap_stub_interrupt_handler[];
+// Where a patched syscall site's trampoline jumps (see syscall_patch.h).
+extern const char platform_systrap_stub_fast_entry[];
 }
 
 inline size_t SystrapStubOffset(const char* sym) {

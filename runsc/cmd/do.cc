@@ -140,6 +140,7 @@ int DoCommand(const CommandLine& cl) {
   bc.strace = cl.flags.strace;
   bc.aslr = cl.flags.aslr;
   bc.vdso = cl.flags.vdso;
+  bc.systrap_patching = cl.flags.systrap_patching;
   bc.overlay = cl.flags.overlay == "memory";
   if (!cl.flags.report.empty()) {
     bc.report_fd =

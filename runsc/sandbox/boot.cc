@@ -58,6 +58,13 @@ void WriteCompatibilityReport(const sentry::kernel::Kernel& kernel,
     gaps.push_back({{"what", what}, {"count", count}});
   }
   report["unimplemented_features"] = gaps;
+  if (kernel.platform().syscall_patch_target() != nullptr) {
+    const sentry::kernel::SyscallPatchStats& ps = kernel.patch_stats();
+    report["syscall_patching"] = {{"patched_sites", ps.patched.load()},
+                                  {"skipped_multithreaded", ps.skipped_threads.load()},
+                                  {"refused_sites", ps.refused_sites.load()},
+                                  {"region_unavailable", ps.region_unavailable.load()}};
+  }
   const std::string text = report.dump(2) + "\n";
   for (size_t done = 0; done < text.size();) {
     const ssize_t n = write(fd, text.data() + done, text.size() - done);
@@ -86,6 +93,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   ASSIGN_OR_RETURN(auto mf, sentry::memory::MemoryFile::Create(kMemoryFileCapacity));
   platform::Options popts;
   popts.memory_fd = mf->fd();
+  popts.syscall_patching = config.systrap_patching;
   ASSIGN_OR_RETURN(auto plat, platform::Platform::Create(config.platform, popts));
 
   sentry::kernel::KernelConfig kc;

@@ -17,6 +17,7 @@ struct BootConfig {
   bool strace = false;
   bool aslr = true;
   bool vdso = true;
+  bool systrap_patching = true;  // systrap: patch syscall sites
   std::string hostname;
   int executable_fd = -1;  // the program, opened by runsc (owned by the Sentry)
   std::string filename;    // its path, as the guest sees it (AT_EXECFN)

@@ -30,6 +30,7 @@
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/namespaces.h"
+#include "sentry/kernel/syscall_patch.h"
 #include "sentry/kernel/syscall_table.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
@@ -138,6 +139,7 @@ class Kernel {
   ErrnoOr<std::shared_ptr<vfs::FileDescription>> NewMemfd(const std::string& name, uint32_t mode,
                                                           const vfs::Owner& owner, int seals);
   platform::Platform& platform() { return *platform_; }
+  const platform::Platform& platform() const { return *platform_; }
   // Futex waiters, PI locks and robust lists, shared by every task (futex.h).
   FutexManager& futex() { return *futex_; }
   // Unix-domain socket names: abstract names, bound socket files, files in
@@ -255,7 +257,12 @@ class Kernel {
   // (what, count) of every gap hit so far.
   std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
 
+  // Syscall-site patching's counts (syscall_patch.h).
+  SyscallPatchStats& patch_stats() { return patch_stats_; }
+  const SyscallPatchStats& patch_stats() const { return patch_stats_; }
+
  private:
+  SyscallPatchStats patch_stats_;
   // /dev, /dev/shm, /proc and /sys (DESIGN.md §8).
   void MountStandardFilesystems();
 

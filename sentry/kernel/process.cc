@@ -203,6 +203,7 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     if (mem->mm == nullptr) return Errno(ENOMEM);
     mem->image = mem_->image;
     mem->executable_path = mem_->executable_path;
+    mem->patches.CopyFrom(mem_->patches);
     child->mem_ = std::move(mem);
   }
   if (flags & CLONE_VFORK) child->vfork_ = std::make_shared<VforkWait>();

@@ -314,6 +314,7 @@ absl::Status Task::Run() {
     }
     switch (r->kind) {
       case platform::SwitchResult::Kind::kSyscall:
+        if (r->patchable) MaybePatchSyscallSite();
         HandleSyscall();
         break;
       case platform::SwitchResult::Kind::kFault:
@@ -328,6 +329,15 @@ absl::Status Task::Run() {
   }
   FinishExit();
   return absl::OkStatus();
+}
+
+void Task::MaybePatchSyscallSite() {
+  const platform::SyscallPatchTarget* target = kernel_.platform().syscall_patch_target();
+  if (target == nullptr) return;
+  // Only this task holds the memory (threads and vfork children share it).
+  const bool single = mem_.use_count() == 1;
+  mem_->patches.MaybePatch(*target, *mem_->mm, kernel_.patch_stats(), single, regs_.r.rip,
+                           regs_.r.orig_rax);
 }
 
 void Task::HandleSyscall() {

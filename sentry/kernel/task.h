@@ -116,6 +116,8 @@ struct GuestMemory {
   // (/proc/pid/exe).
   loader::LoadResult image;
   std::string executable_path;
+  // Syscall sites patched in this memory (systrap).
+  SyscallPatchState patches;
 };
 
 // Root, working directory and umask: shared by the tasks of CLONE_FS.
@@ -517,6 +519,8 @@ class Task : public std::enable_shared_from_this<Task> {
  private:
   friend class Kernel;
   void HandleSyscall();
+  // At a syscall that trapped: patch its site (syscall_patch.h).
+  void MaybePatchSyscallSite();
   void HandleFault(const platform::SwitchResult& r);
   void HandleSignal(const platform::SwitchResult& r);
   // Before going back to the guest: stop if the group is stopped, deliver

@@ -1823,6 +1823,22 @@ std::vector<MemoryManager::VmaInfo> MemoryManager::Vmas() const {
   return out;
 }
 
+std::optional<MemoryManager::VmaInfo> MemoryManager::VmaAt(uint64_t addr) const {
+  absl::MutexLock lock(&impl_->mu);
+  auto it = impl_->vmas.Find(addr);
+  if (it == impl_->vmas.end()) return std::nullopt;
+  const Vma& v = it->second.value;
+  VmaInfo info{it->first, it->second.end, v.prot, v.shared, v.growsdown, v.name};
+  info.object = v.shm.get();
+  info.locked = v.locked;
+  return info;
+}
+
+bool MemoryManager::AnyVmaIn(uint64_t start, uint64_t end) const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->vmas.Intersects(start, end);
+}
+
 uint64_t MemoryManager::VirtualSize() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->total_vm;

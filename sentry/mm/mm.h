@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -229,6 +230,10 @@ class MemoryManager {
     bool locked = false;    // mlock'ed (VM_LOCKED)
   };
   std::vector<VmaInfo> Vmas() const;
+  // The VMA holding `addr` (without `resident`), if any.
+  std::optional<VmaInfo> VmaAt(uint64_t addr) const;
+  // Whether any VMA meets [start, end).
+  bool AnyVmaIn(uint64_t start, uint64_t end) const;
   uint64_t VirtualSize() const;    // sum of VMA sizes
   uint64_t ResidentBytes() const;  // pages backed by the memory file
   uint64_t LockedBytes() const;

@@ -317,6 +317,27 @@ TEST(E2eLayoutTest, AslrFlag) {
   }
 }
 
+// systrap patches a `mov $nr, %eax; syscall` site unless --systrap-patching=false;
+// ptrace and native never do.
+TEST(E2ePatchingTest, SystrapPatchingFlag) {
+  RunResult native = RunProcess({Prog("patchsite")}, Options());
+  EXPECT_EQ(native.out, "original\n");
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  auto run = [](const std::vector<std::string>& flags) {
+    std::vector<std::string> argv = {RunscPath(), "do"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--", Prog("patchsite")});
+    RunResult r = RunProcess(argv, Options());
+    EXPECT_EQ(r.status, 0) << Report("sandboxed", argv, r);
+    return r.out;
+  };
+  EXPECT_EQ(run({"--platform=systrap"}), "patched\n");  // on by default
+  EXPECT_EQ(run({"--platform=systrap", "--systrap-patching=true"}), "patched\n");
+  EXPECT_EQ(run({"--platform=systrap", "--systrap-patching=false"}), "original\n");
+  EXPECT_EQ(run({"--platform=ptrace"}), "original\n");
+}
+
 // A file that is not a loadable ELF: exit status 126 and a message naming the
 // file and the reason, never a crash of the Sentry.
 TEST(E2eExecTest, MalformedExecutablesAreRefusedClearly) {
