@@ -212,6 +212,10 @@ class ThreadGroup {
   };
   Usage dead_usage ABSL_GUARDED_BY(tree_mu);
   Usage children_usage ABSL_GUARDED_BY(tree_mu);
+  // The process's CPU time (user and system of every thread, live and
+  // exited; the rest of Usage left 0). `live`, if given: whether any thread
+  // still runs (a zombie's clock has stopped). Takes tree_mu.
+  Usage CpuUsage(bool* live = nullptr);
   timespec start_time{};
 
  private:
@@ -511,6 +515,7 @@ class Task : public std::enable_shared_from_this<Task> {
 
  private:
   friend class Kernel;
+  friend class ThreadGroup;
   void HandleSyscall();
   void HandleFault(const platform::SwitchResult& r);
   void HandleSignal(const platform::SwitchResult& r);
