@@ -164,7 +164,9 @@ TEST(RusageTest, ChildrenMaxrssIsTheLargestChildsPeak) {
   struct rusage after;
   ASSERT_THAT(getrusage(RUSAGE_CHILDREN, &after), SyscallSucceeds());
   EXPECT_GE(after.ru_maxrss, big);
-  if (before.ru_maxrss < big) EXPECT_LT(after.ru_maxrss, big + small);
+  if (before.ru_maxrss < big) {
+    EXPECT_LT(after.ru_maxrss, big + small);
+  }
 }
 
 TEST(RusageTest, GuestWorkIsUserTime) {
