@@ -65,6 +65,7 @@ Kernel::Kernel(KernelConfig config, const SyscallTable& table,
     boot_realtime_ = time::NsToTimespec(tk.NowNs(CLOCK_REALTIME) - tk.NowNs(CLOCK_BOOTTIME));
   }
   timers_ = std::make_unique<time::TimerService>(timekeeper());
+  cpu_timers_ = std::make_unique<CpuTimerService>(*timers_);
   if (config_.vdso) {
     auto vdso = arch::Vdso::Create(*mf_, timekeeper(), std::max(1, config_.num_cpus));
     if (vdso.ok()) {

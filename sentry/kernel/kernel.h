@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
 #include "sentry/arch/vdso/vdso.h"
+#include "sentry/kernel/cpu_timers.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/ipc/ipc.h"
 #include "sentry/kernel/namespaces.h"
@@ -168,6 +169,8 @@ class Kernel {
   // setitimer, alarm and POSIX timers): see sentry/time/README.md.
   time::Timekeeper& timekeeper() { return time::Timekeeper::Get(); }
   time::TimerService& timers() { return *timers_; }
+  // Timers on CPU-time clocks (cpu_timers.h), polled from the TimerService.
+  CpuTimerService& cpu_timers() { return *cpu_timers_; }
   // What the loader maps as the vDSO; null with KernelConfig::vdso off.
   const loader::VdsoMapping* vdso_mapping() const {
     return vdso_ != nullptr ? &vdso_mapping_ : nullptr;
@@ -276,6 +279,7 @@ class Kernel {
   loader::VdsoMapping vdso_mapping_;
   // Outlives every file (timerfds hold its timers).
   std::unique_ptr<time::TimerService> timers_;
+  std::unique_ptr<CpuTimerService> cpu_timers_;  // on timers_; outlives every process
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
   std::shared_ptr<vfs::Filesystem> memfd_fs_;
   std::shared_ptr<vfs::Mount> memfd_mount_;

@@ -179,6 +179,11 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     absl::MutexLock l(&tree_mu);
     child->signal_mask_ = signal_mask_;
   }
+  // A new process starts its CPU time at 0 under the inherited RLIMIT_CPU
+  // (posix_cpu_timers_init_group).
+  if (!(flags & CLONE_THREAD) && tg->rlimits[RLIMIT_CPU].rlim_cur != RLIM_INFINITY) {
+    tg->timers->UpdateCpuLimit(tg, tg->rlimits[RLIMIT_CPU].rlim_cur);
+  }
 
   // The platform context and the memory: shared, or a copy-on-write copy
   // in a new address space (any host thread may make and change one).
@@ -408,7 +413,7 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
     const platform::Context::CpuTimes g = context_->GuestCpuTime();
     stub_user_base_.fetch_add(g.user_ns, std::memory_order_relaxed);
     stub_sys_base_.fetch_add(g.sys_ns, std::memory_order_relaxed);
-    const int64_t rss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+    const int64_t rss_kb = static_cast<int64_t>(mem_->mm->PeakResidentBytes() / 1024);
     absl::MutexLock l(&tree_mu);
     tg_->dead_usage.maxrss_kb = std::max(tg_->dead_usage.maxrss_kb, rss_kb);
   }
@@ -548,7 +553,7 @@ void Task::FinishExit() {
       host_clock_.store(-1, std::memory_order_relaxed);
     }
     if (mem_ != nullptr && mem_->mm != nullptr) {
-      u.maxrss_kb = static_cast<int64_t>(mem_->mm->ResidentBytes() / 1024);
+      u.maxrss_kb = static_cast<int64_t>(mem_->mm->PeakResidentBytes() / 1024);
     }
     absl::MutexLock l(&tree_mu);
     tg_->dead_usage.Add(u);

@@ -204,6 +204,9 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
       tg_->rlimits[r] = {RLIM_INFINITY, RLIM_INFINITY};
     }
   }
+  if (tg_->rlimits[RLIMIT_CPU].rlim_cur != RLIM_INFINITY) {
+    tg_->timers->UpdateCpuLimit(tg_, tg_->rlimits[RLIMIT_CPU].rlim_cur);
+  }
   // As runc leaves the container's process (credentials.h); before the
   // memory limits, which follow CAP_IPC_LOCK.
   SetCredentials(
@@ -483,6 +486,21 @@ ThreadGroup::Usage Task::OwnUsage() const {
   return u;
 }
 
+ThreadGroup::Usage ThreadGroup::CpuUsage(bool* live) {
+  Usage u;
+  absl::MutexLock l(&tree_mu);
+  u.user_ns = dead_usage.user_ns;
+  u.sys_ns = dead_usage.sys_ns;
+  for (Task* t : tasks) {
+    if (t->usage_counted_) continue;
+    const Usage o = t->OwnUsage();
+    u.user_ns += o.user_ns;
+    u.sys_ns += o.sys_ns;
+  }
+  if (live != nullptr) *live = !tasks.empty() && !zombie;
+  return u;
+}
+
 ThreadGroup::Usage Task::ProcessUsage() {
   ThreadGroup::Usage u;
   {
@@ -493,7 +511,7 @@ ThreadGroup::Usage Task::ProcessUsage() {
     }
   }
   if (mem_ != nullptr && mem_->mm != nullptr) {
-    u.maxrss_kb = std::max<int64_t>(u.maxrss_kb, mem_->mm->ResidentBytes() / 1024);
+    u.maxrss_kb = std::max<int64_t>(u.maxrss_kb, mem_->mm->PeakResidentBytes() / 1024);
   }
   return u;
 }

@@ -214,6 +214,10 @@ class ThreadGroup {
   };
   Usage dead_usage ABSL_GUARDED_BY(tree_mu);
   Usage children_usage ABSL_GUARDED_BY(tree_mu);
+  // The process's CPU time (user and system of every thread, live and
+  // exited; the rest of Usage left 0). `live`, if given: whether any thread
+  // still runs (a zombie's clock has stopped). Takes tree_mu.
+  Usage CpuUsage(bool* live = nullptr);
   timespec start_time{};
 
  private:
@@ -518,6 +522,7 @@ class Task : public std::enable_shared_from_this<Task> {
 
  private:
   friend class Kernel;
+  friend class ThreadGroup;
   void HandleSyscall();
   // At a syscall that trapped: patch its site (syscall_patch.h).
   void MaybePatchSyscallSite();

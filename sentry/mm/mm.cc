@@ -283,6 +283,14 @@ struct MemoryManager::Impl {
   uint64_t total_vm ABSL_GUARDED_BY(mu) = 0;
   uint64_t data_vm ABSL_GUARDED_BY(mu) = 0;
   uint64_t locked_vm ABSL_GUARDED_BY(mu) = 0;
+  // The bytes `pmas` back (ResidentBytes) and their peak (Linux's
+  // hiwater_rss: ru_maxrss), kept in step wherever pmas come and go.
+  uint64_t rss ABSL_GUARDED_BY(mu) = 0;
+  uint64_t hiwater_rss ABSL_GUARDED_BY(mu) = 0;
+  void AddRss(uint64_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    rss += n;
+    hiwater_rss = std::max(hiwater_rss, rss);
+  }
   // This manager as the Mapper of the objects it maps (registered by
   // InsertVma): how a file that shrinks reaches its pages here. The
   // destructor detaches it first. Lock order: Link::mu -> mu.
@@ -534,12 +542,14 @@ struct MemoryManager::Impl {
           uint64_t addr = vit->first + (piece_obj - v.shm_off);
           // A private mapping shares the object's pages until it writes.
           pmas.InsertAndMerge(addr, addr + fr.Length(), Pma{fr.start, !v.shared, kNotMapped});
+          AddRss(fr.Length());
         }
         RETURN_IF_ERROR(r);
         g.start = g.end;
       } else {
         ASSIGN_OR_RETURN(FileRange fr, AllocateUpTo(mf, g.Length()));
         pmas.InsertAndMerge(g.start, g.start + fr.Length(), Pma{fr.start, false, kNotMapped});
+        AddRss(fr.Length());
       }
     }
     return Ok();
@@ -605,6 +615,7 @@ struct MemoryManager::Impl {
     UnmapMapped(start, end);
     pmas.RemoveRange(start, end, [this](uint64_t s, uint64_t e, Pma& p) {
       mf.DecRef(FileRange{p.off, p.off + (e - s)});
+      rss -= e - s;
     });
   }
 
@@ -923,6 +934,7 @@ struct MemoryManager::Impl {
       UnmapMapped(old_addr, old_addr + old_len);
       pmas.RemoveRange(old_addr, old_addr + moved, [&](uint64_t s, uint64_t e, Pma& p) {
         moving.push_back(Moved{s, e, p});
+        rss -= e - s;
       });
       for (const Moved& m : moving) any_mapped |= m.pma.mapped != kNotMapped;
       if (!dontunmap) {
@@ -940,6 +952,7 @@ struct MemoryManager::Impl {
       Pma p = m.pma;
       p.mapped = kNotMapped;
       pmas.InsertAndMerge(new_addr + (m.start - old_addr), new_addr + (m.end - old_addr), p);
+      AddRss(m.end - m.start);
     }
     if (any_mapped) MapRange(nit, new_addr, new_addr + moved);
     if (nv.locked && !nv.lock_onfault && new_len > moved) {
@@ -1062,6 +1075,7 @@ MemoryManager::~MemoryManager() {
     m.mf.DecRef(FileRange{p.off, p.off + (it->second.end - it->first)});
   }
   m.pmas.clear();
+  m.rss = 0;
   m.vmas.clear();  // drops shared-memory objects
 }
 
@@ -1784,6 +1798,7 @@ std::unique_ptr<MemoryManager> MemoryManager::Fork(platform::AddressSpace* as) {
       m.mf.IncRef(FileRange{p.off, p.off + (pit->second.end - pit->first)});
       if (!v.shared) p.cow = true;
       c.pmas.InsertAndMerge(pit->first, pit->second.end, Pma{p.off, p.cow, kNotMapped});
+      c.AddRss(pit->second.end - pit->first);
     }
   }
   // Writable private pages the parent has mapped lose PROT_WRITE, so that the
@@ -1845,6 +1860,16 @@ uint64_t MemoryManager::VirtualSize() const {
 }
 
 uint64_t MemoryManager::ResidentBytes() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->rss;
+}
+
+uint64_t MemoryManager::PeakResidentBytes() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->hiwater_rss;
+}
+
+uint64_t MemoryManager::CountResidentBytesForTest() const {
   absl::MutexLock lock(&impl_->mu);
   uint64_t n = 0;
   for (auto it = impl_->pmas.begin(); it != impl_->pmas.end(); ++it) {

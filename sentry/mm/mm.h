@@ -236,6 +236,12 @@ class MemoryManager {
   bool AnyVmaIn(uint64_t start, uint64_t end) const;
   uint64_t VirtualSize() const;    // sum of VMA sizes
   uint64_t ResidentBytes() const;  // pages backed by the memory file
+  // The most ResidentBytes has been (Linux's hiwater_rss, ru_maxrss); a
+  // fork's child starts from what it shares.
+  uint64_t PeakResidentBytes() const;
+  // ResidentBytes counted from the backing ranges themselves (tests check
+  // that the running count agrees).
+  uint64_t CountResidentBytesForTest() const;
   uint64_t LockedBytes() const;
   uint64_t brk() const;
 

@@ -1331,8 +1331,12 @@ TEST_F(MmTest, RandomOperationsAgainstAModel) {
         break;
     }
     // Invariants: platform mappings agree with the memory manager, stay within
-    // the VMA's protection, and are never writable on a page someone shares.
+    // the VMA's protection, and are never writable on a page someone shares;
+    // the running resident count agrees with the backing ranges, and its peak
+    // is never below it.
     for (Side& t : sides) {
+      ASSERT_EQ(t.mm->ResidentBytes(), t.mm->CountResidentBytesForTest()) << "step " << step;
+      ASSERT_GE(t.mm->PeakResidentBytes(), t.mm->ResidentBytes()) << "step " << step;
       for (const auto& [a, page] : t.as->pages) {
         const uint64_t i = (a - base) / kPage;
         ASSERT_LT(i, kPages);

@@ -2,6 +2,7 @@
 #include <linux/capability.h>
 #include <sys/resource.h>
 
+#include <memory>
 #include <optional>
 
 #include "sentry/kernel/kernel.h"
@@ -24,6 +25,10 @@ ErrnoOr<rlimit> ChangeLimit(Task& t, Task& target, unsigned resource,
     if (nl->rlim_cur > nl->rlim_max) return Errno(EINVAL);
     if (resource == RLIMIT_NOFILE && nl->rlim_max > kNrOpen) return Errno(EPERM);
   }
+  // RLIMIT_CPU's soft limit is also moved by the CPU-limit check (SIGXCPU),
+  // under tree_mu.
+  std::optional<absl::MutexLock> cpu_lock;
+  if (resource == RLIMIT_CPU) cpu_lock.emplace(&kernel::tree_mu);
   rlimit& cur = target.rlimit_of(static_cast<int>(resource));
   const rlimit old = cur;
   if (nl.has_value()) {
@@ -36,10 +41,18 @@ ErrnoOr<rlimit> ChangeLimit(Task& t, Task& target, unsigned resource,
   return old;
 }
 
+// update_rlimit_cpu: a new RLIMIT_CPU is watched for from now on.
+void AfterCpuLimitChange(const std::shared_ptr<kernel::ThreadGroup>& tg, unsigned resource,
+                         const std::optional<rlimit>& nl) {
+  if (resource != RLIMIT_CPU || !nl.has_value()) return;
+  tg->timers->UpdateCpuLimit(tg, nl->rlim_cur);
+}
+
 SyscallResult DoPrlimit(Task& t, unsigned resource, const std::optional<rlimit>& nl,
                         UserAddr old_addr) {
   ASSIGN_OR_RETURN(rlimit old, ChangeLimit(t, t, resource, nl));
   if (nl.has_value()) t.SyncMemoryLimits();
+  AfterCpuLimitChange(t.thread_group_ptr(), resource, nl);
   if (!old_addr.IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(UserPtr<rlimit>(old_addr), old));
   return 0;
 }
@@ -79,6 +92,7 @@ SyscallResult Prlimit64(Task& t, const SyscallArgs& a) {
   if (pid < 0) return Errno(ESRCH);
   ErrnoOr<rlimit> old = Errno(ESRCH);
   bool same_group = false;
+  std::shared_ptr<kernel::ThreadGroup> target_tg;
   t.kernel().WithTask(pid, [&](Task& target) {
     if (!MayPrlimit(t.creds(), *target.creds_snapshot())) {
       old = Errno(EPERM);
@@ -86,8 +100,10 @@ SyscallResult Prlimit64(Task& t, const SyscallArgs& a) {
     }
     same_group = target.tgid() == t.tgid();
     old = ChangeLimit(t, target, a.Uint(1), nl);
+    target_tg = target.thread_group_ptr();
   });
   if (!old.ok()) return old.error();
+  AfterCpuLimitChange(target_tg, a.Uint(1), nl);
   // NOTE: another process's memory manager sees new memory limits at its
   // next setrlimit or exec (counted gap); its own group's at once.
   if (nl.has_value()) {

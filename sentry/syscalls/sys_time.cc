@@ -4,6 +4,11 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "sentry/kernel/cpu_timers.h"
 #include "sentry/kernel/ktime.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/time/timekeeper.h"
@@ -17,21 +22,14 @@ bool ValidTimespec(const timespec& ts) {
   return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000;
 }
 
-// Linux's CPU-clock ids: ~pid << 3 | type, with bit 2 set for a thread clock.
-bool IsCpuClock(clockid_t c) { return c < 0; }
-
 ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
-  if (IsCpuClock(c)) {
-    const pid_t pid = ~(c >> 3);
-    const bool thread = c & 4;
-    if ((c & 3) == 3) return Errno(EINVAL);  // CPUCLOCK_MAX
-    if (pid != 0 && pid != (thread ? t.tid() : t.tgid())) return Errno(EINVAL);
-    return t.CpuTime();
+  if (kernel::IsCpuClockId(c)) {
+    ASSIGN_OR_RETURN(kernel::CpuClock clock, kernel::ResolveCpuClock(t, c, /*gettime=*/true));
+    const std::optional<int64_t> now = clock.Now();
+    if (!now.has_value()) return Errno(EINVAL);  // gone meanwhile
+    return time::NsToTimespec(*now);
   }
   switch (c) {
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_THREAD_CPUTIME_ID:
-      return t.CpuTime();
     case CLOCK_BOOTTIME:
     case CLOCK_BOOTTIME_ALARM:
     case CLOCK_REALTIME:
@@ -44,7 +42,7 @@ ErrnoOr<timespec> ReadClock(Task& t, clockid_t c) {
       // The same computation as the vDSO's, from the same parameters.
       return t.kernel().timekeeper().Now(c);
     default:
-      return Errno(EINVAL);
+      return Errno(EINVAL);  // unknown, or a posix clock fd (CLOCKFD): none here
   }
 }
 
@@ -103,21 +101,46 @@ SyscallResult Sleep(Task& t, clockid_t clock, bool abs, const timespec& req, Use
   return SleepUntilDeadline(t, clock, abs, deadline, rem);
 }
 
-// posix_cpu_nsleep on the calling process's CPU clock.
-SyscallResult SleepOnProcessCpuClock(Task& t, bool abs, const timespec& req, UserAddr rem) {
-  const timespec now = t.CpuTime();
-  const timespec deadline = abs ? req : kernel::TimespecAdd(now, req);
-  // A zero request disarms Linux's timer, and a deadline already reached fires
-  // it: either way the sleep returns at once.
-  const timespec left = kernel::TimespecSubClamped(deadline, now);
-  if ((req.tv_sec == 0 && req.tv_nsec == 0) || (left.tv_sec == 0 && left.tv_nsec == 0)) return 0;
-  // Only the process's own threads advance its CPU clock, and its one thread
-  // is the sleeper, which uses no CPU while it sleeps: as on Linux, the
-  // deadline never comes and only an interruption ends the sleep.
-  // TODO(processes issue): with threads, wake when their CPU time reaches it.
-  ErrnoOrOk r = t.SleepUntil(CLOCK_MONOTONIC, {INT64_MAX, 0});
-  if (r.ok()) return 0;
-  return Interrupted(t, abs, deadline, t.CpuTime(), rem);
+// do_cpu_nanosleep: a temporary timer on a CPU clock (another thread's, or a
+// process's) that wakes the sleeper at `deadline`.
+SyscallResult SleepOnCpuClockUntil(Task& t, const kernel::CpuClock& clock, bool abs,
+                                   const timespec& deadline, UserAddr rem) {
+  const int64_t deadline_ns = time::TimespecToNs(deadline);
+  std::atomic<bool> fired{false};
+  std::unique_ptr<kernel::CpuTimer> timer =
+      t.kernel().cpu_timers().NewTimer(clock, [&t, &fired](const kernel::CpuExpiry&) {
+        fired.store(true, std::memory_order_release);
+        t.waker().Wake();
+      });
+  timer->Set({deadline_ns, 0});
+  for (;;) {
+    if (fired.load(std::memory_order_acquire)) return 0;
+    ErrnoOrOk r = t.Block(CLOCK_MONOTONIC, nullptr);
+    if (r.ok()) continue;
+    timer.reset();                                        // no callback runs past this
+    if (fired.load(std::memory_order_acquire)) return 0;  // it did fire
+    const int64_t now = clock.Now().value_or(0);
+    if (!abs) {
+      // posix_cpu_nsleep_restart: on to the same deadline.
+      t.set_restart_block([clock, deadline, rem](Task& t) {
+        return SleepOnCpuClockUntil(t, clock, false, deadline, rem);
+      });
+    }
+    return Interrupted(t, abs, deadline, time::NsToTimespec(now), rem);
+  }
+}
+
+// posix_cpu_nsleep: a zero request disarms Linux's timer and a deadline
+// already reached fires it, so either returns at once; else the sleep lasts
+// until the clock gets there (a process's own clock advances only with its
+// other threads' work) or a signal.
+SyscallResult SleepOnCpuClock(Task& t, const kernel::CpuClock& clock, bool abs, const timespec& req,
+                              UserAddr rem) {
+  const std::optional<int64_t> now = clock.Now();
+  if (!now.has_value()) return Errno(EINVAL);
+  const timespec deadline = abs ? req : kernel::TimespecAdd(time::NsToTimespec(*now), req);
+  if ((req.tv_sec == 0 && req.tv_nsec == 0) || time::TimespecToNs(deadline) <= *now) return 0;
+  return SleepOnCpuClockUntil(t, clock, abs, deadline, rem);
 }
 
 }  // namespace
@@ -130,10 +153,17 @@ SyscallResult ClockGettime(Task& t, const SyscallArgs& a) {
 
 SyscallResult ClockGetres(Task& t, const SyscallArgs& a) {
   const clockid_t c = a.Int(0);
-  RETURN_IF_ERROR(ReadClock(t, c));
   timespec res{0, 1};
-  if (c == CLOCK_REALTIME_COARSE || c == CLOCK_MONOTONIC_COARSE) {
-    res = time::NsToTimespec(time::Timekeeper::CoarseResolutionNs());
+  if (kernel::IsCpuClockId(c)) {
+    // posix_cpu_clock_getres: the clock must exist (not by a thread's tid);
+    // PROF and VIRT tick, SCHED is in ns.
+    ASSIGN_OR_RETURN(kernel::CpuClock clock, kernel::ResolveCpuClock(t, c, /*gettime=*/false));
+    if (clock.which != kernel::kCpuClockSched) res = time::NsToTimespec(kernel::kCpuTickNs);
+  } else {
+    RETURN_IF_ERROR(ReadClock(t, c));
+    if (c == CLOCK_REALTIME_COARSE || c == CLOCK_MONOTONIC_COARSE) {
+      res = time::NsToTimespec(time::Timekeeper::CoarseResolutionNs());
+    }
   }
   if (!a.Addr(1).IsNull()) RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<timespec>(1), res));
   return 0;
@@ -173,18 +203,16 @@ SyscallResult ClockNanosleep(Task& t, const SyscallArgs& a) {
   const clockid_t c = a.Int(0);
   const bool abs = a.Int(1) & TIMER_ABSTIME;  // other flag bits are ignored
   const UserAddr rem = a.Addr(3);
-  if (IsCpuClock(c)) {
+  if (c < 0 || c == CLOCK_PROCESS_CPUTIME_ID) {
     // (c & 7) == 3 is a posix clock fd (CLOCKFD), which has no nsleep.
     if ((c & 7) == 3) return Errno(EOPNOTSUPP);
     ASSIGN_OR_RETURN(timespec req, CopyInRequest(t, a.Addr(2)));
+    // posix_cpu_nsleep: never on the caller's own thread clock; then the
+    // clock must exist (pid_for_clock), else EINVAL.
     const pid_t pid = ~(c >> 3);
-    // A thread cannot sleep on its own CPU clock, nor (pid_for_clock) on
-    // another's, nor on a process clock of a type past CPUCLOCK_SCHED or of a
-    // process that does not exist.
-    if (c & 4) return Errno(EINVAL);
-    if ((c & 3) == 3) return Errno(EINVAL);
-    if (pid != 0 && pid != t.tgid()) return Errno(EINVAL);  // TODO(processes issue)
-    return SleepOnProcessCpuClock(t, abs, req, rem);
+    if (c < 0 && (c & 4) && (pid == 0 || pid == t.tid())) return Errno(EINVAL);
+    ASSIGN_OR_RETURN(kernel::CpuClock clock, kernel::ResolveCpuClock(t, c, /*gettime=*/false));
+    return SleepOnCpuClock(t, clock, abs, req, rem);
   }
   switch (c) {
     case CLOCK_REALTIME:
@@ -193,10 +221,6 @@ SyscallResult ClockNanosleep(Task& t, const SyscallArgs& a) {
     case kClockTai: {
       ASSIGN_OR_RETURN(timespec req, CopyInRequest(t, a.Addr(2)));
       return Sleep(t, c, abs, req, rem);
-    }
-    case CLOCK_PROCESS_CPUTIME_ID: {
-      ASSIGN_OR_RETURN(timespec req, CopyInRequest(t, a.Addr(2)));
-      return SleepOnProcessCpuClock(t, abs, req, rem);
     }
     case CLOCK_REALTIME_ALARM:
     case CLOCK_BOOTTIME_ALARM: {

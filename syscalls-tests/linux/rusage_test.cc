@@ -123,6 +123,52 @@ TEST(RusageTest, ChildrenHaveMaxrssAndMinorFaults) {
   EXPECT_GE(children.ru_minflt, ru.ru_minflt);
 }
 
+TEST(RusageTest, MaxrssIsAPeakNotTheCurrentSet) {
+  // 32 MiB touched and unmapped again: the resident set's peak stays.
+  const size_t len = 32 << 20;
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  memset(p, 1, len);
+  ASSERT_THAT(munmap(p, len), SyscallSucceeds());
+  struct rusage ru;
+  ASSERT_THAT(getrusage(RUSAGE_SELF, &ru), SyscallSucceeds());
+  EXPECT_GE(ru.ru_maxrss, static_cast<long>(len / 1024));
+  ASSERT_THAT(getrusage(RUSAGE_THREAD, &ru), SyscallSucceeds());
+  EXPECT_GE(ru.ru_maxrss, static_cast<long>(len / 1024));
+}
+
+TEST(RusageTest, ChildrenMaxrssIsTheLargestChildsPeak) {
+  // Two children, each touching memory and letting it go before exiting:
+  // RUSAGE_CHILDREN's maxrss is the larger peak (a max, not a sum).
+  auto run_child = [](size_t len) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) _exit(1);
+      memset(p, 1, len);
+      munmap(p, len);
+      _exit(0);
+    }
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    int status = 0;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status)) return -1L;
+    return ru.ru_maxrss;
+  };
+  struct rusage before;
+  ASSERT_THAT(getrusage(RUSAGE_CHILDREN, &before), SyscallSucceeds());
+  const long big = run_child(24 << 20);
+  const long small = run_child(4 << 20);
+  EXPECT_GE(big, 24L << 10);
+  EXPECT_GE(small, 4L << 10);
+  struct rusage after;
+  ASSERT_THAT(getrusage(RUSAGE_CHILDREN, &after), SyscallSucceeds());
+  EXPECT_GE(after.ru_maxrss, big);
+  if (before.ru_maxrss < big) {
+    EXPECT_LT(after.ru_maxrss, big + small);
+  }
+}
+
 TEST(RusageTest, GuestWorkIsUserTime) {
   // Spinning in user code is user time, not system time.
   struct rusage before, after;

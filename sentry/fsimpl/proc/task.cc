@@ -58,6 +58,7 @@ struct MemStats {
   uint64_t rss_anon = 0;   // resident bytes of private mappings
   uint64_t rss_shmem = 0;  // resident bytes of shared mappings
   uint64_t locked = 0;
+  uint64_t hiwater_rss = 0;  // the resident set's peak
   uint64_t data_vm = 0, stack_vm = 0, exec_vm = 0;
   uint64_t text = 0;  // the executable's code, page-rounded
 };
@@ -85,6 +86,7 @@ MemStats Stats(const MemoryRef& mem) {
   }
   s.total_vm = mem->mm->VirtualSize();
   s.locked = mem->mm->LockedBytes();
+  s.hiwater_rss = mem->mm->PeakResidentBytes();
   const loader::LoadResult& img = mem->image;
   const uint64_t end = (img.end_code + kPageSize - 1) & ~(kPageSize - 1);
   const uint64_t start = img.start_code & ~(kPageSize - 1);
@@ -228,7 +230,7 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
                        t.pgid(), t.sid());
   const uint64_t rss = m.rss_anon + m.rss_shmem;
   const uint64_t lib = m.exec_vm > m.text ? m.exec_vm - m.text : 0;
-  // No high-water marks are kept: the peaks are the current values.
+  // VmHWM is the resident set's peak; VmPeak is the current size (no peak kept).
   // Without an mm (exited) the Vm*, CoreDumping and THP_enabled lines are
   // left out, as Linux's.
   if (mem != nullptr) {
@@ -236,9 +238,9 @@ ErrnoOr<std::string> Status(ProcFilesystem& fs, Task& t) {
         "VmPeak:\t%s\nVmSize:\t%s\nVmLck:\t%s\nVmPin:\t%s\nVmHWM:\t%s\nVmRSS:\t%s\n"
         "RssAnon:\t%s\nRssFile:\t%s\nRssShmem:\t%s\nVmData:\t%s\nVmStk:\t%s\nVmExe:\t%s\n"
         "VmLib:\t%s\nVmPTE:\t%s\nVmSwap:\t%s\nHugetlbPages:\t%s\n",
-        kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(rss), kb(rss), kb(m.rss_anon),
-        kb(0), kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text), kb(lib), kb(0), kb(0),
-        kb(0));
+        kb(m.total_vm), kb(m.total_vm), kb(m.locked), kb(0), kb(std::max(rss, m.hiwater_rss)),
+        kb(rss), kb(m.rss_anon), kb(0), kb(m.rss_shmem), kb(m.data_vm), kb(m.stack_vm), kb(m.text),
+        kb(lib), kb(0), kb(0), kb(0));
     s += "CoreDumping:\t0\nTHP_enabled:\t0\n";
   }
   s += absl::StrFormat("Threads:\t%d\n", v.threads);
