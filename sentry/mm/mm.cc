@@ -560,6 +560,16 @@ struct MemoryManager::Impl {
   // are copied. A copied page that the platform mapped is mapped again at its
   // new place (never left pointing at the shared one).
   ErrnoOrOk BreakCow(VmaIter vit, uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    // Most writes (every CopyOut) find nothing copy-on-write: say so without
+    // splitting and merging the pmas.
+    bool any_cow = false;
+    for (auto it = pmas.LowerBound(start); it != pmas.end() && it->first < end; ++it) {
+      if (it->second.value.cow) {
+        any_cow = true;
+        break;
+      }
+    }
+    if (!any_cow) return Ok();
     const int eff = EffectiveProt(vit->second.value.prot);
     std::vector<std::pair<uint64_t, uint64_t>> segs;
     for (auto it = pmas.IsolateRange(start, end); it != pmas.end() && it->first < end; ++it) {

@@ -77,12 +77,16 @@ void Waker::Wake() { Signal(wake_fd_); }
 
 void Waker::Interrupt() {
   interrupted_.store(true, std::memory_order_release);
+  fd_signalled_.store(true, std::memory_order_release);
   Signal(interrupt_fd_);
 }
 
 void Waker::ClearInterrupt() {
   interrupted_.store(false, std::memory_order_release);
-  Drain(interrupt_fd_);
+  // Every return to the guest clears: read the eventfd only when an
+  // Interrupt may have written it (a read is a host syscall). A count that
+  // lands after this (Interrupt racing with it) is stale; Block drops it.
+  if (fd_signalled_.exchange(false, std::memory_order_acq_rel)) Drain(interrupt_fd_);
 }
 
 ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<pollfd> host_fds) {
@@ -110,7 +114,14 @@ ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<poll
       return Errno(EIO);
     }
     if (n == 0) continue;  // the deadline check above decides
-    if (pfds[0].revents != 0) return Errno(EINTR);
+    if (pfds[0].revents != 0) {
+      if (interrupted()) return Errno(EINTR);
+      // A count left by an Interrupt that a ClearInterrupt already consumed
+      // (only this task clears, and Interrupt sets `interrupted_` before it
+      // writes): drop it and wait on.
+      Drain(interrupt_fd_);
+      continue;
+    }
     bool ready = false;
     if (pfds[1].revents != 0) {
       Drain(wake_fd_);

@@ -114,6 +114,8 @@ class Waker : public Waiter {
   int wake_fd_ = -1;
   int interrupt_fd_ = -1;
   std::atomic<bool> interrupted_{false};
+  // An Interrupt wrote interrupt_fd_ since the last ClearInterrupt drained it.
+  std::atomic<bool> fd_signalled_{false};
 };
 
 }  // namespace sentry::waiter

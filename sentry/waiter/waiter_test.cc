@@ -66,6 +66,25 @@ TEST(WaiterTest, InterruptIsEintrUntilCleared) {
   EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &soon).error().value(), ETIMEDOUT);
 }
 
+// ClearInterrupt reads the eventfd only after an Interrupt; a count that an
+// Interrupt racing with ClearInterrupt leaves behind is not an interrupt.
+TEST(WaiterTest, ClearingIsCheapAndStaleCountsAreDropped) {
+  Waker w;
+  w.ClearInterrupt();  // nothing to drain
+  w.Interrupt();
+  w.Interrupt();
+  w.ClearInterrupt();
+  const timespec soon = In(CLOCK_MONOTONIC, 10);
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &soon).error().value(), ETIMEDOUT);
+  // What the race leaves: a count with no interrupt pending.
+  const uint64_t one = 1;
+  ASSERT_EQ(write(w.interrupt_fd(), &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  const timespec later = In(CLOCK_MONOTONIC, 10);
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &later).error().value(), ETIMEDOUT);
+  w.Interrupt();
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, nullptr).error().value(), EINTR);
+}
+
 TEST(WaiterTest, HostFdReadiness) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);
