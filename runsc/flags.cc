@@ -24,11 +24,13 @@ struct FlagDef {
 const std::map<std::string, FlagDef>& Defs() {
   static const auto* defs = new std::map<std::string, FlagDef>{
       {"platform",
-       {false, "the platform that runs guest code: ptrace (the default) or systrap",
+       {false,
+        "the platform that runs guest code: systrap, ptrace, or auto (the default: systrap "
+        "where the host allows it, else ptrace)",
         [](Flags& f, const std::string& v) -> absl::Status {
-          if (v != "ptrace" && v != "systrap") {
+          if (v != "ptrace" && v != "systrap" && v != "auto") {
             return absl::InvalidArgumentError(absl::StrFormat(
-                "flag --platform: unknown platform \"%s\" (known: ptrace, systrap)", v));
+                "flag --platform: unknown platform \"%s\" (known: auto, ptrace, systrap)", v));
           }
           f.platform = v;
           return absl::OkStatus();

@@ -11,7 +11,7 @@
 namespace runsc {
 
 struct Flags {
-  std::string platform = "ptrace";
+  std::string platform = "auto";  // systrap where the host allows it, else ptrace
   bool strace = false;
   bool aslr = true;                // --aslr=false fixes the guest's layout
   bool vdso = true;                // --vdso=false: no vDSO, every clock call traps

@@ -20,7 +20,10 @@ TEST(FlagsTest, PlatformSystrapIsAccepted) {
   EXPECT_EQ(cl->flags.platform, "systrap");
   cl = ParseCommandLine({"do", "/bin/true"});
   ASSERT_TRUE(cl.ok());
-  EXPECT_EQ(cl->flags.platform, "ptrace");  // Not the default.
+  EXPECT_EQ(cl->flags.platform, "auto");  // systrap where the host allows it
+  cl = ParseCommandLine({"do", "--platform=auto", "--", "/bin/true"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_EQ(cl->flags.platform, "auto");
 }
 
 TEST(FlagsTest, ArgumentsAfterTheProgramAreNotFlags) {

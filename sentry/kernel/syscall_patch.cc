@@ -20,6 +20,14 @@ namespace ps = ::platform::systrap;
 constexpr char kRegionName[] = "[systrap]";
 // Don't let a guest that traps from many odd places grow the refused set forever.
 constexpr size_t kMaxRefused = 4096;
+// A site is patched on its kPatchAfterTraps-th trap, not its first: patching
+// costs (the region, a copy-on-write code page, several writes through the
+// stub) more than a few traps, and most sites of a short-lived process (a shell's
+// fork+exec of /bin/true) trap once or twice. fork+exec+wait with patching on the
+// first trap: 10.4 ms against 8.0 ms without patching (2026-11-29, idle VM).
+constexpr uint32_t kPatchAfterTraps = 3;
+// The per-site trap counts are forgotten when they grow past this many sites.
+constexpr size_t kMaxCounted = 16384;
 
 bool Write(mm::MemoryManager& mm, uint64_t addr, std::span<const uint8_t> bytes) {
   return mm.CopyOutForce(UserAddr(addr), bytes).ok();
@@ -35,6 +43,7 @@ void SyscallPatchState::CopyFrom(SyscallPatchState& parent) {
   next_ = parent.next_;
   sites_ = parent.sites_;
   refused_ = parent.refused_;
+  traps_ = parent.traps_;
 }
 
 uint32_t SyscallPatchState::patched() const {
@@ -87,6 +96,9 @@ void SyscallPatchState::MaybePatch(const platform::SyscallPatchTarget& target,
     stats.skipped_threads.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (traps_.size() >= kMaxCounted) traps_.clear();
+  if (++traps_[rip] < kPatchAfterTraps) return;
+  traps_.erase(rip);
   auto refuse = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (refused_.size() < kMaxRefused) {
       refused_.insert(rip);

@@ -61,6 +61,7 @@ class SyscallPatchState {
   uint32_t next_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, uint32_t> sites_ ABSL_GUARDED_BY(mu_);  // site → trampoline
   absl::flat_hash_set<uint64_t> refused_ ABSL_GUARDED_BY(mu_);          // rips not to decode again
+  absl::flat_hash_map<uint64_t, uint32_t> traps_ ABSL_GUARDED_BY(mu_);  // rip → traps so far
 };
 
 }  // namespace sentry::kernel

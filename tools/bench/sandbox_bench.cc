@@ -272,7 +272,8 @@ absl::StatusOr<double> Field(const RunResult& r, absl::string_view key) {
                                              absl::CEscape(r.out.substr(0, 200))));
 }
 
-// getppid round trip, ns per call. `calls` reports the N used.
+// getppid round trip, ns per call, through glibc's getppid() (the `mov $nr,
+// %eax; syscall` form that systrap's patching rewrites). `calls` reports the N used.
 absl::StatusOr<double> Getppid(const Runner& runner, int64_t* calls) {
   const std::string prog = Workload("getppid_loop");
   int64_t n = absl::GetFlag(FLAGS_getppid_calls);
@@ -281,14 +282,14 @@ absl::StatusOr<double> Getppid(const Runner& runner, int64_t* calls) {
     // N so that the measured run takes about --target_ms.
     const int64_t kProbe = 2000;
     absl::StatusOr<double> probe =
-        Field(Run(runner, {prog, std::to_string(kProbe)}), "getppid_ns_per_call");
+        Field(Run(runner, {prog, std::to_string(kProbe), "wrapper"}), "getppid_ns_per_call");
     if (!probe.ok()) return probe.status();
     double target_ns = absl::GetFlag(FLAGS_target_ms) * 1e6;
     n = static_cast<int64_t>(target_ns / std::max(*probe, 1.0));
     n = std::clamp<int64_t>(n, kProbe, 50'000'000);
   }
   *calls = n;
-  return Field(Run(runner, {prog, std::to_string(n)}), "getppid_ns_per_call");
+  return Field(Run(runner, {prog, std::to_string(n), "wrapper"}), "getppid_ns_per_call");
 }
 
 // clock_gettime through libc, ns per call, over about --clock_ms.
