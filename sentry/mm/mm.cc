@@ -623,10 +623,12 @@ struct MemoryManager::Impl {
   // Releases the pmas in [start, end), unmapping them from the platform first.
   void DropPmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     UnmapMapped(start, end);
-    pmas.RemoveRange(start, end, [this](uint64_t s, uint64_t e, Pma& p) {
+    uint64_t dropped = 0;  // (clang's analysis does not follow mu into the lambda)
+    pmas.RemoveRange(start, end, [this, &dropped](uint64_t s, uint64_t e, Pma& p) {
       mf.DecRef(FileRange{p.off, p.off + (e - s)});
-      rss -= e - s;
+      dropped += e - s;
     });
+    rss -= dropped;
   }
 
   // Backs and maps [start, end) as touching every page would (MAP_POPULATE,
@@ -942,10 +944,12 @@ struct MemoryManager::Impl {
     bool any_mapped = false;
     if (moved != 0) {
       UnmapMapped(old_addr, old_addr + old_len);
+      uint64_t dropped = 0;
       pmas.RemoveRange(old_addr, old_addr + moved, [&](uint64_t s, uint64_t e, Pma& p) {
         moving.push_back(Moved{s, e, p});
-        rss -= e - s;
+        dropped += e - s;
       });
+      rss -= dropped;
       for (const Moved& m : moving) any_mapped |= m.pma.mapped != kNotMapped;
       if (!dontunmap) {
         RemoveVmas(old_addr, old_addr + old_len);
