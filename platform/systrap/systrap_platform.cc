@@ -188,10 +188,9 @@ absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector i
   }
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (!HandledSignal(sig)) continue;
-    const uint64_t action = page + (sig == kInterruptSignal ? SYSTRAP_CTL_SIGACTION_INTERRUPT
-                                                            : SYSTRAP_CTL_SIGACTION);
-    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction,
-                               {static_cast<uint64_t>(sig), action, 0, 8, 0, 0}));
+    const uint64_t action =
+        page + (sig == kInterruptSignal ? SYSTRAP_CTL_SIGACTION_INTERRUPT : SYSTRAP_CTL_SIGACTION);
+    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction, {static_cast<uint64_t>(sig), action, 0, 8, 0, 0}));
     if (r != 0) {
       return sentry::HostError(
           absl::StrFormat("systrap: rt_sigaction(%d) in the template stub", sig),
