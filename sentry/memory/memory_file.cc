@@ -165,6 +165,14 @@ ErrnoOr<FileRange> MemoryFile::Allocate(uint64_t length) {
   return FileRange{start, start + length};
 }
 
+ErrnoOr<FileRange> MemoryFile::AllocateUpTo(uint64_t length) {
+  while (true) {
+    auto r = Allocate(length);
+    if (r.ok() || length <= kPageSize) return r;
+    length = std::max(kPageSize, PageRoundDown(length / 2));
+  }
+}
+
 void MemoryFile::IncRef(FileRange r) {
   SCHECK_MSG(ValidRange(r, impl_->capacity), "memory file: IncRef([%#x, %#x))", r.start, r.end);
   absl::MutexLock lock(&impl_->mu);

@@ -41,6 +41,9 @@ class MemoryFile {
   // Allocates `length` bytes (a page multiple), zero-filled, each page with
   // reference count 1. ENOMEM when the file is full.
   ErrnoOr<FileRange> Allocate(uint64_t length);
+  // Allocates `length` bytes if it can, else the largest piece it finds by
+  // halving (at least one page): callers loop until they have all they need.
+  ErrnoOr<FileRange> AllocateUpTo(uint64_t length);
   void IncRef(FileRange r);
   // Pages whose count reaches zero are released to the host and freed.
   void DecRef(FileRange r);

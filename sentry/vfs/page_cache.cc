@@ -21,7 +21,7 @@ PageCache::~PageCache() {
            ErrnoName(r.error().value()));
     }
   }
-  for (const auto& [page, off] : pages_) mf_.DecRef({off, off + kPageSize});
+  ReleaseLocked(pages_.begin(), pages_.end());
 }
 
 uint64_t PageCache::Size() const {
@@ -34,22 +34,11 @@ ErrnoOrOk PageCache::Get(uint64_t start, uint64_t end, bool writable,
   absl::MutexLock l(&mu_);
   for (uint64_t off = start; off < end; off += kPageSize) {
     const uint64_t page = off / kPageSize;
-    auto it = pages_.find(page);
-    if (it == pages_.end()) {
-      ASSIGN_OR_RETURN(memory::FileRange r, mf_.Allocate(kPageSize));
-      // Fill from the file; past its end the page stays zero.
-      uint8_t* p = mf_.Internal(r.start);
-      size_t got = 0;
-      while (got < kPageSize) {
-        auto n = backing_->ReadAt({p + got, kPageSize - got}, off + got);
-        if (!n.ok()) {
-          mf_.DecRef(r);
-          return Errno(EIO);
-        }
-        if (*n == 0) break;
-        got += *n;
-      }
-      it = pages_.emplace(page, r.start).first;
+    auto it = pages_.lower_bound(page);
+    if (it == pages_.end() || it->first != page) {
+      // The run of missing pages from here: one allocation, one read.
+      const uint64_t run_end = it == pages_.end() ? end : std::min(end, it->first * kPageSize);
+      ASSIGN_OR_RETURN(it, FillLocked(off, run_end));
     }
     if (writable) writable_.insert(page);
     memory::FileRange r{it->second, it->second + kPageSize};
@@ -62,6 +51,46 @@ ErrnoOrOk PageCache::Get(uint64_t start, uint64_t end, bool writable,
     }
   }
   return Ok();
+}
+
+ErrnoOr<std::map<uint64_t, uint64_t>::iterator> PageCache::FillLocked(uint64_t start,
+                                                                      uint64_t end) {
+  // As much of the run as the memory file gives in one piece (at least a page).
+  ASSIGN_OR_RETURN(memory::FileRange r, mf_.AllocateUpTo(end - start));
+  // Fill from the file; past its end the pages stay zero.
+  uint8_t* p = mf_.Internal(r.start);
+  size_t got = 0;
+  while (got < r.Length()) {
+    auto n = backing_->ReadAt({p + got, r.Length() - got}, start + got);
+    if (!n.ok()) {
+      mf_.DecRef(r);
+      return Errno(EIO);
+    }
+    if (*n == 0) break;
+    got += *n;
+  }
+  // Each page goes in just before the first cached page after the run.
+  const auto next = pages_.lower_bound(start / kPageSize);
+  for (uint64_t o = 0; o < r.Length(); o += kPageSize) {
+    pages_.emplace_hint(next, (start + o) / kPageSize, r.start + o);
+  }
+  return pages_.find(start / kPageSize);
+}
+
+void PageCache::ReleaseLocked(std::map<uint64_t, uint64_t>::iterator first,
+                              std::map<uint64_t, uint64_t>::iterator last) {
+  // Pages filled together sit together in the memory file: one DecRef (and
+  // one hole punched) per run, not per page.
+  std::vector<uint64_t> offs;
+  for (auto it = first; it != last; ++it) offs.push_back(it->second);
+  std::sort(offs.begin(), offs.end());
+  for (size_t i = 0; i < offs.size();) {
+    size_t j = i + 1;
+    while (j < offs.size() && offs[j] == offs[j - 1] + kPageSize) ++j;
+    mf_.DecRef({offs[i], offs[j - 1] + kPageSize});
+    i = j;
+  }
+  pages_.erase(first, last);
 }
 
 bool PageCache::Has(uint64_t offset) const {
@@ -136,11 +165,8 @@ void PageCache::TruncateCache(uint64_t size) {
       std::memset(mf_.Internal(it->second) + size % kPageSize, 0, kPageSize - size % kPageSize);
     }
   }
-  for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
-    mf_.DecRef({it->second, it->second + kPageSize});
-    writable_.erase(it->first);
-    it = pages_.erase(it);
-  }
+  writable_.erase(writable_.lower_bound(keep), writable_.end());
+  ReleaseLocked(pages_.lower_bound(keep), pages_.end());
 }
 
 size_t PageCache::CachedPages() const {

@@ -69,6 +69,15 @@ class PageCache : public memory::Mappable {
 
  private:
   ErrnoOrOk WriteBackLocked(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads file bytes [start, end) (page-aligned, none cached) into new pages;
+  // the first is returned. Fewer pages than asked when the memory file is
+  // fragmented.
+  ErrnoOr<std::map<uint64_t, uint64_t>::iterator> FillLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the cache's reference on pages [first, last) and forgets them.
+  void ReleaseLocked(std::map<uint64_t, uint64_t>::iterator first,
+                     std::map<uint64_t, uint64_t>::iterator last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   memory::MemoryFile& mf_;
   const std::shared_ptr<CacheBacking> backing_;

@@ -85,6 +85,28 @@ TEST_F(PageCacheTest, PagesAreReadOnceAndShared) {
   EXPECT_EQ(backing_->reads, reads);  // from the cache
 }
 
+TEST_F(PageCacheTest, MissingPagesAreReadInOneGoAndFreedWithTheCache) {
+  const uint64_t used = mf_->UsedBytes();
+  std::vector<std::pair<uint64_t, memory::FileRange>> out;
+  ASSERT_TRUE(cache_->Get(0, 3 * kPage, false, &out).ok());
+  // One allocation, one read (which stops short at EOF), one contiguous piece.
+  EXPECT_EQ(backing_->reads, 2);  // the run, then the 0 that says EOF
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].second.Length(), 3 * kPage);
+  EXPECT_EQ(cache_->CachedPages(), 3u);
+  EXPECT_EQ(mf_->Internal(out[0].second.start)[kPage], 'a' + kPage % 26);
+  // A hole in the middle is read on its own, between cached neighbours.
+  cache_->TruncateCache(kPage);
+  out.clear();
+  ASSERT_TRUE(cache_->Get(0, 3 * kPage, false, &out).ok());
+  EXPECT_EQ(cache_->CachedPages(), 3u);
+  EXPECT_EQ(mf_->Internal(out.back().second.end - kPage)[99], 'a' + (2 * kPage + 99) % 26);
+  // The references Get handed out, then the cache's own, are all that hold pages.
+  for (const auto& [off, r] : out) mf_->DecRef(r);
+  cache_.reset();
+  EXPECT_EQ(mf_->UsedBytes(), used + 3 * kPage);  // the first Get's pieces are still held
+}
+
 TEST_F(PageCacheTest, PastTheLastPageIsSigbus) {
   uint64_t a = Map(PROT_READ, MAP_PRIVATE, 0, 4 * kPage);
   mm::testing::FakeGuest g(*mm_, *mf_, as_);
