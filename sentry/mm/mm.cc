@@ -147,16 +147,6 @@ struct PmaTraits {
 
 using PmaMap = RangeMap<Pma, PmaTraits>;
 
-// Tries to allocate `length` bytes, then less (halving) when the file is too
-// full or fragmented for one piece. ENOMEM only when not even a page is left.
-ErrnoOr<FileRange> AllocateUpTo(MemoryFile& mf, uint64_t length) {
-  while (true) {
-    auto r = mf.Allocate(length);
-    if (r.ok() || length == kPageSize) return r;
-    length = std::max(kPageSize, PageRoundDown(length / 2));
-  }
-}
-
 // The memory object behind a shared anonymous mapping (Linux's shmem file):
 // pages by object offset, shared by every VMA (in any mm) that maps it.
 // It holds one reference on each of its pages; each pma that maps one holds
@@ -179,7 +169,7 @@ class SharedMemory : public memory::Mappable {
     absl::MutexLock lock(&mu_);
     bool short_of_memory = false;
     for (Gap g = pages_.FirstGap(start, end); g.start < g.end; g = pages_.FirstGap(g.start, end)) {
-      auto r = AllocateUpTo(mf_, g.Length());
+      auto r = mf_.AllocateUpTo(g.Length());
       if (!r.ok()) {
         short_of_memory = true;
         break;
@@ -547,7 +537,7 @@ struct MemoryManager::Impl {
         RETURN_IF_ERROR(r);
         g.start = g.end;
       } else {
-        ASSIGN_OR_RETURN(FileRange fr, AllocateUpTo(mf, g.Length()));
+        ASSIGN_OR_RETURN(FileRange fr, mf.AllocateUpTo(g.Length()));
         pmas.InsertAndMerge(g.start, g.start + fr.Length(), Pma{fr.start, false, kNotMapped});
         AddRss(fr.Length());
       }
@@ -592,7 +582,7 @@ struct MemoryManager::Impl {
           cur = run_end;
           continue;
         }
-        auto fr = AllocateUpTo(mf, run_end - cur);
+        auto fr = mf.AllocateUpTo(run_end - cur);
         if (!fr.ok()) {
           result = fr.error();
           break;
