@@ -202,6 +202,7 @@ absl::Status RunGofer(const GoferConfig& config) {
   if (!server.ok()) return server.status();
   if (absl::Status s = DropCapabilities(kGoferCapabilities); !s.ok()) return s;
   if (absl::Status s = InstallGoferSeccomp(); !s.ok()) return s;
+  SLOG(kDebug, "boot: gofer confined; serving");
   return (*server)->Serve(config.socket_fd);
 }
 

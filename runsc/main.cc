@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     return cl->flags.help ? 0 : 2;
   }
   sentry::SetLogLevel(ParseLevel(cl->flags.log_level));
+  SLOG(kDebug, "boot: runsc %s", cl->command);
   for (const Command& c : kCommands) {
     if (cl->command == c.name) return c.run(*cl);
   }

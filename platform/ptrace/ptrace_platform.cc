@@ -340,6 +340,7 @@ pid_t PtracePlatform::TemplatePid() {
 absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
   for (int attempt = 0;; ++attempt) {
     if (template_ == nullptr) {
+      SLOG(kDebug, "boot: creating the template stub");
       absl::StatusOr<std::shared_ptr<StubCore>> t = CreateStubFromSentry();
       if (!t.ok()) {
         return absl::Status(t.status().code(),
@@ -347,6 +348,7 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
                                             t.status().message()));
       }
       template_ = *std::move(t);
+      SLOG(kDebug, "boot: template stub created");
       if (template_setup_) {
         StubCore& tmpl = *template_;
         const uint64_t int3 = stub_int3_addr();
@@ -362,6 +364,7 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
                               absl::StrFormat("ptrace platform: setting up the template stub: %s",
                                               setup.message()));
         }
+        SLOG(kDebug, "boot: template stub set up");
       }
     }
     bool lost = false;

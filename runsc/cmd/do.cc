@@ -97,6 +97,7 @@ std::string DescribeWait(int ws) {
 // The sandbox side: boot the Sentry; report the exit status on `status_fd`.
 [[noreturn]] void RunSandbox(const BootConfig& bc, int status_fd) {
   auto result = Boot(bc);
+  SLOG(kDebug, "boot: sentry done (kernel destroyed)");
   if (!result.ok()) {
     std::string msg = absl::StrFormat("runsc: sandbox failed: %s\n", result.status().message());
     [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
@@ -183,6 +184,7 @@ int DoCommand(const CommandLine& cl) {
     fprintf(stderr, "runsc do: cannot start the gofer: socketpair: %s\n", strerror(errno));
     return 125;
   }
+  SLOG(kDebug, "boot: starting the gofer");
   const pid_t gofer = StartGofer(gofer_sock[1], cl.flags.log_level);
   if (gofer < 0) {
     fprintf(stderr, "runsc do: cannot start the gofer: fork: %s\n", strerror(errno));
@@ -221,6 +223,7 @@ int DoCommand(const CommandLine& cl) {
       [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
       _exit(125);
     }
+    SLOG(kDebug, "boot: sentry namespaces entered");
     BootConfig sandbox_bc = bc;
     sandbox_bc.empty_root = true;
     RunSandbox(sandbox_bc, status_pipe[1]);
@@ -254,6 +257,7 @@ int DoCommand(const CommandLine& cl) {
         kill(child, SIGKILL);
       }
     } else if (p == child) {
+      SLOG(kDebug, "boot: sandbox reaped");
       ws = s;
       break;
     }
@@ -284,6 +288,7 @@ int DoCommand(const CommandLine& cl) {
     while (waitpid(gofer, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
+  SLOG(kDebug, "boot: gofer reaped");
   if (gofer_failed) return 125;
 
   sentry::kernel::ExitStatus es;

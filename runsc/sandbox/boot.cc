@@ -90,11 +90,13 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN);
 
+  SLOG(kDebug, "boot: sentry boot");
   ASSIGN_OR_RETURN(auto mf, sentry::memory::MemoryFile::Create(kMemoryFileCapacity));
   platform::Options popts;
   popts.memory_fd = mf->fd();
   popts.syscall_patching = config.systrap_patching;
   ASSIGN_OR_RETURN(auto plat, platform::Platform::Create(config.platform, popts));
+  SLOG(kDebug, "boot: platform created");
 
   sentry::kernel::KernelConfig kc;
   kc.strace = config.strace;
@@ -116,6 +118,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
   if (config.gofer_fd >= 0) {
     ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd, *mf));
+    SLOG(kDebug, "boot: gofer root attached");
     if (config.overlay) {
       // DESIGN §8: the gofer's view below, a tmpfs in Sentry memory above.
       sentry::fsimpl::tmpfs::TmpfsOptions upper;
@@ -133,6 +136,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
   if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
+  SLOG(kDebug, "boot: kernel created");
 
   sentry::kernel::InitArgs init;
   // With a gofer root the program loads through the sandbox's VFS, as the
@@ -170,6 +174,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   WarmUpHostReads();
   if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
   RETURN_IF_ERROR(InstallSentryFilter());
+  SLOG(kDebug, "boot: sentry confined; starting init");
   auto status = kernel.RunInit(init);
   if (executable_fd >= 0) close(executable_fd);
   if (config.report_fd >= 0) {

@@ -202,6 +202,7 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
     tree_mu.Await(absl::Condition(
         +[](ThreadGroup* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu) { return g->zombie; },
         tg.get()));
+    SLOG(kDebug, "boot: init exited");
     for (auto& [tid, task] : tasks_) {
       (void)tid;
       task->KillGroupLocked(ExitStatus{0, SIGKILL, false});
@@ -213,6 +214,7 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
         +[](int* n) { return *n == 0; }, &live_threads_));
     if (!platform_error_.ok()) return platform_error_;
   }
+  SLOG(kDebug, "boot: every task thread ended");
   if (!start_error.ok()) return start_error;
   absl::MutexLock l(&tree_mu);
   const ExitStatus status = tg->exit_status;

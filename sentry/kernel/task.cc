@@ -190,8 +190,10 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
 
   platform::Platform& p = kernel_.platform();
   mem_ = std::make_shared<GuestMemory>();
+  SLOG(kDebug, "boot: init's address space");
   ASSIGN_OR_RETURN(mem_->as, p.NewAddressSpace());
   ASSIGN_OR_RETURN(context_, p.NewContext());
+  SLOG(kDebug, "boot: init's address space ready");
   mm::Layout layout;
   layout.max_addr = p.MaxUserAddress();
   mem_->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem_->as.get(), layout);
@@ -285,6 +287,7 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   if (!loaded.ok()) return ExecError(args.filename, loaded.error(), error);
   comm_ = loaded->comm;
   mem_->image = *std::move(loaded);
+  SLOG(kDebug, "boot: init loaded (%s)", args.filename);
   mem_->executable_path = exe->Path().empty() ? AbsoluteExecPath(args.filename) : exe->Path();
 
   std::memset(&regs_.r, 0, sizeof(regs_.r));
