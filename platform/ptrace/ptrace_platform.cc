@@ -55,6 +55,8 @@ const char* StubSetupStep(int exit_code) {
       return "rt_sigprocmask";
     case PTRACE_STUB_EXIT_DUP2:
       return "dup2 of the memory file";
+    case PTRACE_STUB_EXIT_SIGACTION:
+      return "rt_sigaction of a handler";
     case PTRACE_STUB_EXIT_CLOSE_RANGE:
       return "close_range";
     case PTRACE_STUB_EXIT_NO_NEW_PRIVS:
@@ -441,6 +443,7 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStubFromSentry()
       .rseq = 0,
       .rseq_len = 0,
       .rseq_sig = 0,
+      .sigactions = template_sigactions_.has_value() ? template_sigactions_->data() : nullptr,
   };
   // glibc registers an rseq area per thread (at the thread pointer + __rseq_offset);
   // the kernel's registration is at least 32 bytes long (glibc >= 2.40 may report a

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "platform/platform.h"
+#include "platform/ptrace/stub.h"
 #include "platform/ptrace/stub_factory.h"
 #include "platform/ptrace/stub_seccomp.h"
 
@@ -169,6 +171,14 @@ class PtracePlatform final : public Platform {
   // NewAddressSpace.
   using TemplateSetup = std::function<absl::Status(Injector inject)>;
   void SetTemplateSetup(TemplateSetup setup) { template_setup_ = std::move(setup); }
+  // The signal actions of every template stub (entry N-1 for signal N; SIGKILL's
+  // and SIGSTOP's must be SIG_DFL), which every stub then inherits. The template
+  // installs them itself while it sets itself up, before its seccomp filter: no
+  // injection (the systrap backend's handlers; as 62 injected rt_sigactions
+  // they were most of the template's set-up time). Set it before the first
+  // NewAddressSpace.
+  using SignalActions = std::array<StubSigaction, 64>;
+  void SetTemplateSignalActions(const SignalActions& actions) { template_sigactions_ = actions; }
 
  private:
   friend class PtraceAddressSpace;
@@ -200,6 +210,7 @@ class PtracePlatform final : public Platform {
   // it (made at the first NewAddressSpace, killed and reaped by the destructor).
   std::shared_ptr<StubCore> template_;
   TemplateSetup template_setup_;
+  std::optional<SignalActions> template_sigactions_;
   std::unique_ptr<StubFactory> factory_;
 };
 

@@ -23,6 +23,10 @@
 #define PTRACE_STUB_ARGS_RSEQ 48
 #define PTRACE_STUB_ARGS_RSEQ_LEN 56
 #define PTRACE_STUB_ARGS_RSEQ_SIG 64
+#define PTRACE_STUB_ARGS_SIGACTIONS 72
+
+// sizeof(struct kernel_sigaction) on x86-64 (StubSigaction).
+#define PTRACE_STUB_SIGACTION_SIZE 32
 
 // Exit codes of a stub child that failed while setting itself up (before it stops).
 #define PTRACE_STUB_EXIT_RSEQ 100
@@ -34,6 +38,7 @@
 #define PTRACE_STUB_EXIT_CLOSE_RANGE 106
 #define PTRACE_STUB_EXIT_NO_NEW_PRIVS 107
 #define PTRACE_STUB_EXIT_SECCOMP 108
+#define PTRACE_STUB_EXIT_SIGACTION 109
 
 #ifndef __ASSEMBLER__
 
@@ -44,6 +49,15 @@
 #include <cstdint>
 
 namespace platform::ptrace {
+
+// The kernel's struct kernel_sigaction (x86-64), as rt_sigaction(2) takes it.
+struct StubSigaction {
+  uint64_t handler;  // 0: SIG_DFL
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+static_assert(sizeof(StubSigaction) == PTRACE_STUB_SIGACTION_SIZE);
 
 // What the stub child needs, built by the parent before clone. The child reads it
 // from its copy of the parent's memory, so it may live on the parent's stack.
@@ -60,6 +74,10 @@ struct StubArgs {
   uint64_t rseq;
   uint64_t rseq_len;
   uint64_t rseq_sig;
+  // The action of signals 1 to 64 (entry N-1 for signal N), installed before the
+  // stub's filter; null: SIG_DFL for all. An entry with a handler that the
+  // kernel refuses is a set-up failure (SIGKILL and SIGSTOP must be SIG_DFL).
+  const StubSigaction* sigactions;
 };
 static_assert(offsetof(StubArgs, ppid) == PTRACE_STUB_ARGS_PPID);
 static_assert(offsetof(StubArgs, memory_fd) == PTRACE_STUB_ARGS_MEMORY_FD);
@@ -70,12 +88,13 @@ static_assert(offsetof(StubArgs, entry) == PTRACE_STUB_ARGS_ENTRY);
 static_assert(offsetof(StubArgs, rseq) == PTRACE_STUB_ARGS_RSEQ);
 static_assert(offsetof(StubArgs, rseq_len) == PTRACE_STUB_ARGS_RSEQ_LEN);
 static_assert(offsetof(StubArgs, rseq_sig) == PTRACE_STUB_ARGS_RSEQ_SIG);
+static_assert(offsetof(StubArgs, sigactions) == PTRACE_STUB_ARGS_SIGACTIONS);
 
 extern "C" {
 
 // clone(SIGCHLD) (fork semantics, no libc). Returns the child's pid or -errno in the
-// parent; the child never returns: it sets itself up (rseq, PTRACE_TRACEME, signals,
-// fds, seccomp) and jumps to args->entry. Call with all signals blocked.
+// parent; the child never returns: it sets itself up (rseq, PTRACE_TRACEME, signal
+// actions, fds, seccomp) and jumps to args->entry. Call with all signals blocked.
 pid_t platform_ptrace_stub_clone(const StubArgs* args);
 
 // The position-independent stub code, copied to the start of the stub region.

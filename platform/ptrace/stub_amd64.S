@@ -103,15 +103,29 @@ platform_ptrace_stub_clone:
 	mov	%rax, 24(%rsp)
 	mov	%rax, 32(%rsp)
 
-	// Every signal back to SIG_DFL (SIGKILL and SIGSTOP fail, harmlessly).
+	// Every signal to its action in args->sigactions, or back to SIG_DFL if
+	// there is no table (SIGKILL and SIGSTOP fail then, harmlessly). A
+	// handler the kernel refuses is a failure.
 	mov	$1, %r12d
-1:	mov	$__NR_rt_sigaction, %eax
+1:	mov	PTRACE_STUB_ARGS_SIGACTIONS(%rbx), %rsi
+	test	%rsi, %rsi
+	jz	3f
+	lea	-1(%r12), %eax
+	shl	$5, %rax		// * PTRACE_STUB_SIGACTION_SIZE
+	add	%rax, %rsi
+	jmp	4f
+3:	mov	%rsp, %rsi
+4:	mov	$__NR_rt_sigaction, %eax
 	mov	%r12d, %edi
-	mov	%rsp, %rsi
 	xor	%edx, %edx
 	mov	$8, %r10d
-	syscall
-	inc	%r12d
+	syscall				// preserves %rsi
+	test	%rax, %rax
+	jz	5f
+	mov	$PTRACE_STUB_EXIT_SIGACTION, %edi
+	cmpq	$0, (%rsi)		// the handler: SIG_DFL may fail, nothing else
+	jne	.Ldie
+5:	inc	%r12d
 	cmp	$64, %r12d
 	jbe	1b
 

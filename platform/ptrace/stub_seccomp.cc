@@ -107,8 +107,8 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
     b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
     b.Jump(BPF_JEQ, __NR_seccomp, "seccomp", "");
     // A stub thread's set-up, injected before it stacks the guest-thread filter:
-    // the signal handlers (shared by the whole stub) and its altstack.
-    b.Jump(BPF_JEQ, __NR_rt_sigaction, "allow", "");
+    // its altstack. (The signal handlers, shared by the whole stub, are the
+    // template's own, installed before its filter: SetTemplateSignalActions.)
     b.Jump(BPF_JEQ, __NR_sigaltstack, "allow", "");
   }
   b.Return(SECCOMP_RET_KILL_PROCESS);

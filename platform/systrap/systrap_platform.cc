@@ -37,17 +37,7 @@ using ptrace::StubThread;
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-// struct kernel_sigaction (x86-64).
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
-static_assert(sizeof(KernelSigaction) == 32);
-
 static_assert(SYSTRAP_CTL_FPROG + sizeof(sock_fprog) <= SYSTRAP_CTL_FILTER);
-static_assert(SYSTRAP_CTL_SIGACTION_INTERRUPT + sizeof(KernelSigaction) <= SYSTRAP_CTL_ALTSTACK);
 static_assert(SYSTRAP_CTL_FPX_SW + sizeof(FpxSwBytes) <= SYSTRAP_CTL_XSTATE_SIZE);
 static_assert(SYSTRAP_FAST_FRAME + sizeof(KernelRtSigframe) <= SYSTRAP_FAST_FP);
 static_assert(SYSTRAP_FAST_FP % 64 == 0 && SYSTRAP_FAST_FRAME % 16 == 0);
@@ -156,54 +146,29 @@ SystrapPlatform::SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint
   patch_target_.slot_lo = slot_area_;
   patch_target_.slot_hi = slot_area_ + kSlotAreaSize;
   patch_target_.slot_align = kSlotSize;
-  ptrace_->SetTemplateSetup(
-      [this](ptrace::PtracePlatform::Injector inject) { return InstallHandlers(inject); });
+  ptrace_->SetTemplateSignalActions(HandlerActions());
 }
 
 // The handlers go into the template stub, once: every stub is a fork of it (so
 // starts with them, at the same address: the code page is the same in all) and its
-// stub threads share them (CLONE_SIGHAND). The kernel_sigaction is read from a
-// slot borrowed for the moment and mapped read-only into the template.
-absl::Status SystrapPlatform::InstallHandlers(ptrace::PtracePlatform::Injector inject) {
-  ASSIGN_OR_RETURN(const uint32_t slot, AllocateSlot());
-  absl::Cleanup free_slot = [&] { FreeSlots({slot}); };
-  KernelSigaction act{};
+// stub threads share them (CLONE_SIGHAND). The template installs them itself as it
+// sets itself up (PtracePlatform::SetTemplateSignalActions).
+ptrace::PtracePlatform::SignalActions SystrapPlatform::HandlerActions() const {
+  ptrace::PtracePlatform::SignalActions actions{};
+  ptrace::StubSigaction act{};
   act.handler = StubCodeAddr(platform_systrap_stub_handler);
   act.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
   act.restorer = StubCodeAddr(platform_systrap_stub_restorer);
   act.mask = ~uint64_t{0};
-  std::memcpy(SlotMem(slot) + SYSTRAP_CTL_SIGACTION, &act, sizeof(act));
-  // The interrupt signal's own handler (see the fast entry).
-  act.handler = StubCodeAddr(platform_systrap_stub_interrupt_handler);
-  std::memcpy(SlotMem(slot) + SYSTRAP_CTL_SIGACTION_INTERRUPT, &act, sizeof(act));
-  const uint64_t page = SlotStubAddr(slot);
-  constexpr uint64_t kPage = 4096;
-  ASSIGN_OR_RETURN(int64_t r, inject(SYS_mmap, {page, kPage, PROT_READ, MAP_SHARED | MAP_FIXED,
-                                                PTRACE_STUB_MEMORY_FD, SlotFileOffset(slot)}));
-  if (r != static_cast<int64_t>(page)) {
-    return r < 0
-               ? sentry::HostError("systrap: mmap of the set-up page in the template stub",
-                                   static_cast<int>(-r))
-               : absl::InternalError("systrap: the template stub mapped its set-up page elsewhere");
-  }
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
-    if (!HandledSignal(sig)) continue;
-    const uint64_t action =
-        page + (sig == kInterruptSignal ? SYSTRAP_CTL_SIGACTION_INTERRUPT : SYSTRAP_CTL_SIGACTION);
-    ASSIGN_OR_RETURN(r, inject(SYS_rt_sigaction, {static_cast<uint64_t>(sig), action, 0, 8, 0, 0}));
-    if (r != 0) {
-      return sentry::HostError(
-          absl::StrFormat("systrap: rt_sigaction(%d) in the template stub", sig),
-          static_cast<int>(-r));
+    if (!HandledSignal(sig)) continue;  // SIGKILL, SIGSTOP: SIG_DFL
+    actions[sig - 1] = act;
+    // The interrupt signal's own handler (see the fast entry).
+    if (sig == kInterruptSignal) {
+      actions[sig - 1].handler = StubCodeAddr(platform_systrap_stub_interrupt_handler);
     }
   }
-  // Unmapped before the slot goes back (and before any fork: no stub sees it).
-  ASSIGN_OR_RETURN(r, inject(SYS_munmap, {page, kPage, 0, 0, 0, 0}));
-  if (r != 0) {
-    return sentry::HostError("systrap: munmap of the set-up page in the template stub",
-                             static_cast<int>(-r));
-  }
-  return absl::OkStatus();
+  return actions;
 }
 
 SystrapPlatform::~SystrapPlatform() {

@@ -144,8 +144,9 @@ class SystrapPlatform final : public Platform {
  private:
   SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint8_t* slot_mem,
                   uint64_t slot_file_offset, bool patching);
-  // The template stub's set-up (PtracePlatform::SetTemplateSetup): the handlers.
-  absl::Status InstallHandlers(ptrace::PtracePlatform::Injector inject);
+  // The template stub's signal actions (PtracePlatform::SetTemplateSignalActions):
+  // the stub's handlers for every signal but SIGKILL and SIGSTOP.
+  ptrace::PtracePlatform::SignalActions HandlerActions() const;
 
   std::unique_ptr<ptrace::PtracePlatform> ptrace_;
   const uint64_t slot_area_;  // In every stub: [slot_area_, + kSlotAreaSize).

@@ -30,9 +30,6 @@
 #define SYSTRAP_CTL_XSTATE_SIZE 104
 #define SYSTRAP_CTL_FAST_RSP 112
 // Set-up data (read by injected syscalls while the thread is created).
-#define SYSTRAP_CTL_SIGACTION 1024
-// The interrupt signal's action (its own handler: see the fast entry).
-#define SYSTRAP_CTL_SIGACTION_INTERRUPT 1056
 #define SYSTRAP_CTL_ALTSTACK 1088
 #define SYSTRAP_CTL_FPROG 1152
 #define SYSTRAP_CTL_FILTER 1280
