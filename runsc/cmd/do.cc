@@ -94,10 +94,10 @@ std::string DescribeWait(int ws) {
   return absl::StrFormat("exited with status %d", WEXITSTATUS(ws));
 }
 
-// The sandbox side: boot the Sentry; report the exit status on `status_fd`.
-[[noreturn]] void RunSandbox(const BootConfig& bc, int status_fd) {
-  auto result = Boot(bc);
-  SLOG(kDebug, "boot: sentry done (kernel destroyed)");
+// The sandbox side: reports how it ended on `status_fd` and exits.
+[[noreturn]] void ExitSandbox(const absl::StatusOr<sentry::kernel::ExitStatus>& result,
+                              int status_fd) {
+  SLOG(kDebug, "boot: sentry exits");
   if (!result.ok()) {
     std::string msg = absl::StrFormat("runsc: sandbox failed: %s\n", result.status().message());
     [[maybe_unused]] ssize_t n = write(2, msg.data(), msg.size());
@@ -110,6 +110,16 @@ std::string DescribeWait(int ws) {
   }
   [[maybe_unused]] ssize_t n = write(status_fd, &*result, sizeof(*result));
   _exit(0);
+}
+
+// The sandbox side: boot the Sentry; report the exit status on `status_fd`.
+[[noreturn]] void RunSandbox(BootConfig bc, int status_fd) {
+  // Once init has ended, exit without destroying the kernel (see
+  // BootConfig::exit_without_teardown; DoCommand reaps the stubs).
+  bc.exit_without_teardown = [status_fd](const absl::StatusOr<sentry::kernel::ExitStatus>& r) {
+    ExitSandbox(r, status_fd);
+  };
+  ExitSandbox(Boot(bc), status_fd);
 }
 
 }  // namespace
@@ -199,6 +209,10 @@ int DoCommand(const CommandLine& cl) {
     waitpid(gofer, nullptr, 0);
     return 125;
   }
+  // The Sentry exits without tearing its kernel down (RunSandbox): its stubs,
+  // killed as it exits, are orphaned then. As a subreaper this process gets
+  // them, and reaps them before it returns: nothing is left behind.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   // The sandbox runs in a child process so that this process can report how it
   // ended, whatever happens to it.
   // TODO(filesystems issue): `runsc boot`, and a pid namespace of its own.
@@ -288,7 +302,14 @@ int DoCommand(const CommandLine& cl) {
     while (waitpid(gofer, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
-  SLOG(kDebug, "boot: gofer reaped");
+  // The Sentry's orphans (see PR_SET_CHILD_SUBREAPER above): every one was
+  // SIGKILLed as the Sentry exited (PTRACE_O_EXITKILL, PR_SET_PDEATHSIG).
+  for (;;) {
+    if (waitpid(-1, nullptr, __WALL) > 0) continue;
+    if (errno == EINTR) continue;
+    break;
+  }
+  SLOG(kDebug, "boot: gofer and stubs reaped");
   if (gofer_failed) return 125;
 
   sentry::kernel::ExitStatus es;

@@ -130,6 +130,9 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     }
   }
   const bool have_gofer = gofer_root != nullptr;
+  // A writable gofer root may hold pages of shared writable mappings that
+  // only the page caches' destruction writes back to the host.
+  const bool may_skip_teardown = !have_gofer || gofer_root->read_only();
   // Only the kernel may hold filesystems from here (they hold memory-file
   // pages, and the memory file goes with the kernel).
   gofer_root.reset();
@@ -180,6 +183,10 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   if (config.report_fd >= 0) {
     WriteCompatibilityReport(kernel, config.argv, status, config.report_fd);
     close(config.report_fd);
+  }
+  if (config.exit_without_teardown && may_skip_teardown) {
+    config.exit_without_teardown(status);
+    SCHECK_MSG(false, "BootConfig::exit_without_teardown returned");
   }
   return status;
 }

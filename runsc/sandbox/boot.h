@@ -4,6 +4,7 @@
 #ifndef RUNSC_SANDBOX_BOOT_H_
 #define RUNSC_SANDBOX_BOOT_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ struct BootConfig {
   bool empty_root = false;
   // The guest's working directory, if it resolves in the sandbox; else "/".
   std::string cwd;
+  // If set, Boot hands the result to it once init has ended (and the report
+  // is written) instead of destroying the kernel and returning, and it must
+  // end the process (_exit); unless the gofer's root is writable (the page
+  // caches write shared mappings' pages back to the host as they go). Tearing the kernel down
+  // object by object (page caches, mounts, stubs) costs milliseconds that a process about to exit
+  // need not spend: the host frees all it holds when it exits (the memory
+  // file, every fd, the gofer socket), and the stubs die with it (each dies
+  // with the Sentry thread that traces it or is its parent:
+  // PTRACE_O_EXITKILL, PR_SET_PDEATHSIG). Whoever waits for the Sentry reaps
+  // them as a subreaper (runsc do).
+  std::function<void(const absl::StatusOr<sentry::kernel::ExitStatus>&)> exit_without_teardown;
 };
 
 // Writes the --report JSON: the program, how it ended, and every

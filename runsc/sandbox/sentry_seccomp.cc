@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -31,17 +32,22 @@ void WarmMallocHeapTrim() {
 }  // namespace
 
 void WarmUpHostReads() {
-  // What the runtime reads from host files once and caches: read it now,
-  // while it may (absl::Mutex asks for the CPU count on first contention,
-  // and glibc answers from /sys/devices/system/cpu/online).
-  (void)absl::base_internal::NumCPUs();
-  (void)absl::base_internal::NominalCPUFrequency();
-  WarmMallocHeapTrim();
-  // glibc's malloc asks for the CPU count (/sys/devices/system/cpu/online)
-  // when a thread needs an arena and 8 exist already (arena_get2), which a
-  // guest with more than 8 live tasks reaches: fix the limit now, at glibc's
-  // default of 8 per CPU.
-  mallopt(M_ARENA_MAX, 8 * std::max(1, absl::base_internal::NumCPUs()));
+  // Once per process: the second call (InstallSentryFilter's, after Boot's)
+  // would only start another thread and churn another arena.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // What the runtime reads from host files once and caches: read it now,
+    // while it may (absl::Mutex asks for the CPU count on first contention,
+    // and glibc answers from /sys/devices/system/cpu/online).
+    (void)absl::base_internal::NumCPUs();
+    (void)absl::base_internal::NominalCPUFrequency();
+    WarmMallocHeapTrim();
+    // glibc's malloc asks for the CPU count (/sys/devices/system/cpu/online)
+    // when a thread needs an arena and 8 exist already (arena_get2), which a
+    // guest with more than 8 live tasks reaches: fix the limit now, at glibc's
+    // default of 8 per CPU.
+    mallopt(M_ARENA_MAX, 8 * std::max(1, absl::base_internal::NumCPUs()));
+  });
 }
 
 absl::Status InstallSentryFilter() {

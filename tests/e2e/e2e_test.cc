@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -990,6 +991,27 @@ TEST(E2eGoferTest, GoferIsASeparateProcessInItsOwnMountNamespace) {
     EXPECT_EQ(ReadProc(p.gofer, "cmdline").find("gofer"), std::string::npos)
         << "the gofer (pid " << p.gofer << ") outlived runsc";
   }
+}
+
+// runsc do reaps everything it started: the gofer, the Sentry, and the stubs
+// the Sentry leaves as it exits without tearing its kernel down
+// (BootConfig::exit_without_teardown). This process is a subreaper meanwhile,
+// so anything runsc left behind would become its child.
+TEST(E2eProcessTest, RunscLeavesNoProcessBehind) {
+  if (NativeOnly()) GTEST_SKIP() << "sandbox only";
+  if (!RunscUsable()) return;
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  // Several address spaces (a pipeline, a background job), each with stubs.
+  RunSandboxed({},
+               {kBusybox, "sh", "-c",
+                "/bin/busybox true | /bin/busybox cat; /bin/busybox sleep 1 & echo done"},
+               0);
+  siginfo_t si{};
+  const int r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL);
+  const int e = errno;
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  EXPECT_TRUE(r < 0 && e == ECHILD)
+      << "a process of the sandbox (pid " << si.si_pid << ", 0: still running) outlived runsc";
 }
 
 // DESIGN §11.4: the Sentry runs in mount, IPC, UTS and network namespaces
