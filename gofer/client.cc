@@ -65,7 +65,7 @@ ErrnoOrOk Client::Call(const proto::Request& req, proto::Response& resp, UniqueF
 
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
-  std::string buf(kMaxMessageSize, '\0');
+  if (recv_buf_ == nullptr) recv_buf_ = std::make_unique_for_overwrite<char[]>(kMaxMessageSize);
   alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -83,7 +83,7 @@ ErrnoOrOk Client::Call(const proto::Request& req, proto::Response& resp, UniqueF
       return LoseLocked(
           absl::StrFormat("the socket reported %s", (p.revents & POLLHUP) ? "hangup" : "an error"));
     }
-    struct iovec iov = {buf.data(), buf.size()};
+    struct iovec iov = {recv_buf_.get(), kMaxMessageSize};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -106,7 +106,7 @@ ErrnoOrOk Client::Call(const proto::Request& req, proto::Response& resp, UniqueF
     if (msg.msg_flags & MSG_TRUNC) {
       return LoseLocked("a response was larger than the protocol allows");
     }
-    if (!resp.ParseFromArray(buf.data(), static_cast<int>(n))) {
+    if (!resp.ParseFromArray(recv_buf_.get(), static_cast<int>(n))) {
       return LoseLocked("a response did not parse");
     }
     if (msg.msg_flags & MSG_CTRUNC) {
