@@ -116,7 +116,12 @@ std::string DescribeWait(int ws) {
 [[noreturn]] void RunSandbox(BootConfig bc, int status_fd) {
   // Once init has ended, exit without destroying the kernel (see
   // BootConfig::exit_without_teardown; DoCommand reaps the stubs).
-  bc.exit_without_teardown = [status_fd](const absl::StatusOr<sentry::kernel::ExitStatus>& r) {
+  const int gofer_fd = bc.gofer_fd;
+  bc.exit_without_teardown = [status_fd,
+                              gofer_fd](const absl::StatusOr<sentry::kernel::ExitStatus>& r) {
+    // The gofer sees the hang-up now and exits while this process does (its
+    // exit, a mount namespace to tear down, took ~0.7 ms after ours).
+    if (gofer_fd >= 0) shutdown(gofer_fd, SHUT_RDWR);
     ExitSandbox(r, status_fd);
   };
   ExitSandbox(Boot(bc), status_fd);
