@@ -94,9 +94,15 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
 
   SLOG(kDebug, "boot: sentry boot");
   // What the runtime reads from host files once and caches, read on a thread
-  // of its own while the boot goes on (absl's NominalCPUFrequency sleeps 3 ms
-  // or more measuring the TSC), and joined before the Sentry leaves the
-  // host's tree (DESIGN §11.3).
+  // of its own while the boot goes on, and joined before the Sentry leaves
+  // the host's tree (DESIGN §11.3). In its own mount namespace the Sentry
+  // first gives absl the TSC rate it would otherwise measure, sleeping 3 ms
+  // or more (best effort: without it, absl measures).
+  if (config.empty_root) {
+    if (absl::Status s = ProvideTscFrequencyFile(); !s.ok()) {
+      SLOG(kDebug, "no tsc_freq_khz for absl: %s", s.ToString());
+    }
+  }
   std::thread warm_up(WarmUpHostReads);
   absl::Cleanup join_warm_up = [&warm_up] {
     if (warm_up.joinable()) warm_up.join();

@@ -15,6 +15,17 @@ namespace runsc {
 // calls it in the sandbox child, right after fork.
 absl::Status EnterSentryNamespaces();
 
+// In the Sentry's own mount namespace (EnterSentryNamespaces; before
+// EnterEmptyRoot): a small tmpfs over /sys/devices/system/cpu/cpu0 holding
+// tsc_freq_khz, a rough TSC rate measured here in ~0.2 ms. absl's
+// NominalCPUFrequency (which WarmUpHostReads must call before the seccomp
+// filter) reads that file where a kernel exports it and otherwise measures the
+// rate itself, sleeping 3 ms or more; its only user in runsc paces how often
+// a waiting absl::Mutex re-reads its thread's priority (once per second's
+// worth of cycles), which any rough figure serves. Nothing else in the Sentry
+// reads cpu0's directory, and the pivot leaves it behind.
+absl::Status ProvideTscFrequencyFile();
+
 // Pivots into an empty read-only tmpfs and detaches the host's tree. Run once
 // the Sentry has read what it needs from host paths (Boot, just before the
 // seccomp filter); every thread moves with it (they share the fs context).
