@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -75,39 +76,6 @@ void BurnThread(int64_t ns) {
   const int64_t start = ReadClock(CLOCK_THREAD_CPUTIME_ID);
   SpinUntil([&] { return ReadClock(CLOCK_THREAD_CPUTIME_ID) - start >= ns; });
 }
-
-volatile sig_atomic_t g_count;
-volatile int g_code;
-volatile int g_overrun;
-
-void OnSignal(int, siginfo_t* info, void*) {
-  g_count = g_count + 1;
-  g_code = info->si_code;
-  g_overrun = info->si_overrun;
-}
-
-// A handler for `sig`, unblocked, for the scope.
-class Catch {
- public:
-  explicit Catch(int sig) : sig_(sig) {
-    struct sigaction sa = {};
-    sa.sa_sigaction = OnSignal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(sig, &sa, &old_);
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, sig);
-    sigprocmask(SIG_UNBLOCK, &s, nullptr);
-    g_count = 0;
-    g_code = 0;
-    g_overrun = -1;
-  }
-  ~Catch() { sigaction(sig_, &old_, nullptr); }
-
- private:
-  int sig_;
-  struct sigaction old_;
-};
 
 // A thread that burns CPU until told to stop.
 class Spinner {
@@ -345,17 +313,17 @@ TEST(CpuClockSleepTest, OwnThreadClockIsEinvalOthersAreNot) {
 // --- setitimer(ITIMER_VIRTUAL / ITIMER_PROF) ---
 
 void ItimerFiresOnABusyLoop(int which, int sig, clockid_t clock) {
-  Catch c(sig);
+  SignalCatcher c(sig);
   const int64_t start = ReadClock(clock);
   int64_t at = -1;
   const itimerval it = {{0, 0}, {0, 100000}};  // 100 ms
   ASSERT_THAT(setitimer(which, &it, nullptr), SyscallSucceeds());
   SpinUntil([&] {
-    if (g_count > 0 && at < 0) at = ReadClock(clock);
-    return g_count > 0;
+    if (c.count() > 0 && at < 0) at = ReadClock(clock);
+    return c.count() > 0;
   });
-  ASSERT_EQ(g_count, 1);
-  EXPECT_EQ(g_code, SI_KERNEL);
+  ASSERT_EQ(c.count(), 1);
+  EXPECT_EQ(c.code(), SI_KERNEL);
   EXPECT_GE(at - start, 100 * kMs);
   // One-shot: disarmed now.
   itimerval now;
@@ -372,21 +340,21 @@ TEST(CpuItimerTest, ProfFiresOnABusyLoop) {
 }
 
 TEST(CpuItimerTest, IntervalReloads) {
-  Catch c(SIGPROF);
+  SignalCatcher c(SIGPROF);
   const itimerval it = {{0, 20000}, {0, 20000}};  // every 20 ms
   ASSERT_THAT(setitimer(ITIMER_PROF, &it, nullptr), SyscallSucceeds());
-  SpinUntil([] { return g_count >= 5; });
+  SpinUntil([&] { return c.count() >= 5; });
   const itimerval zero = {};
   itimerval old;
   ASSERT_THAT(setitimer(ITIMER_PROF, &zero, &old), SyscallSucceeds());
-  EXPECT_GE(g_count, 5);
+  EXPECT_GE(c.count(), 5);
   EXPECT_EQ(Ns(old.it_interval), 20 * kMs);
   EXPECT_GT(Ns(old.it_value), 0);
   EXPECT_LE(Ns(old.it_value), 1 * kSec);
 }
 
 TEST(CpuItimerTest, GetitimerCountsDownOnlyWithCpuTime) {
-  Catch c(SIGVTALRM);
+  SignalCatcher c(SIGVTALRM);
   const itimerval it = {{1, 0}, {5, 0}};
   ASSERT_THAT(setitimer(ITIMER_VIRTUAL, &it, nullptr), SyscallSucceeds());
   Cleanup off([] {
@@ -403,7 +371,7 @@ TEST(CpuItimerTest, GetitimerCountsDownOnlyWithCpuTime) {
   itimerval b;
   ASSERT_THAT(getitimer(ITIMER_VIRTUAL, &b), SyscallSucceeds());
   EXPECT_GT(Ns(b.it_value), Ns(a.it_value) - 100 * kMs);
-  EXPECT_EQ(g_count, 0);
+  EXPECT_EQ(c.count(), 0);
   // Work (user time) moves it.
   const int64_t user = ReadClock(ProcessCpuClock(0, 1));
   SpinUntil([&] { return ReadClock(ProcessCpuClock(0, 1)) - user >= 300 * kMs; });
@@ -413,26 +381,26 @@ TEST(CpuItimerTest, GetitimerCountsDownOnlyWithCpuTime) {
 }
 
 TEST(CpuItimerTest, DoesNotFireWhileBlocked) {
-  Catch c(SIGPROF);
+  SignalCatcher c(SIGPROF);
   const itimerval it = {{0, 0}, {0, 50000}};  // 50 ms of CPU
   ASSERT_THAT(setitimer(ITIMER_PROF, &it, nullptr), SyscallSucceeds());
   usleep(500000);  // 500 ms of wall time, hardly any CPU
-  EXPECT_EQ(g_count, 0);
+  EXPECT_EQ(c.count(), 0);
   const itimerval zero = {};
   ASSERT_THAT(setitimer(ITIMER_PROF, &zero, nullptr), SyscallSucceeds());
 }
 
 TEST(CpuItimerTest, AnotherThreadsWorkCounts) {
-  Catch c(SIGVTALRM);
+  SignalCatcher c(SIGVTALRM);
   const itimerval it = {{0, 0}, {0, 100000}};
   ASSERT_THAT(setitimer(ITIMER_VIRTUAL, &it, nullptr), SyscallSucceeds());
   {
     Spinner s;
     s.tid();
     // We only wait; the spinner's user time fires the process's timer.
-    for (int i = 0; i < 30000 && g_count == 0; ++i) usleep(1000);
+    c.WaitFor(1, 30000);
   }
-  EXPECT_EQ(g_count, 1);
+  EXPECT_EQ(c.count(), 1);
 }
 
 TEST(CpuItimerTest, ForkDoesNotInheritThem) {
@@ -466,7 +434,7 @@ int TimerCreate(clockid_t c, sigevent* ev, int* id) {
 }
 
 TEST(CpuPosixTimerTest, ProcessClockFiresAfterItsCpuTime) {
-  Catch c(SIGUSR1);
+  SignalCatcher c(SIGUSR1);
   sigevent ev = {};
   ev.sigev_notify = SIGEV_SIGNAL;
   ev.sigev_signo = SIGUSR1;
@@ -479,25 +447,25 @@ TEST(CpuPosixTimerTest, ProcessClockFiresAfterItsCpuTime) {
   ASSERT_THAT(syscall(SYS_timer_settime, id, 0, &its, nullptr), SyscallSucceeds());
   // Blocked, it does not fire.
   usleep(400000);
-  EXPECT_EQ(g_count, 0);
+  EXPECT_EQ(c.count(), 0);
   itimerspec left;
   ASSERT_THAT(syscall(SYS_timer_gettime, id, &left), SyscallSucceeds());
   EXPECT_GT(Ns(left.it_value), 50 * kMs);
   // Working, it does.
   int64_t at = -1;
   SpinUntil([&] {
-    if (g_count > 0 && at < 0) at = ReadClock(CLOCK_PROCESS_CPUTIME_ID);
-    return g_count > 0;
+    if (c.count() > 0 && at < 0) at = ReadClock(CLOCK_PROCESS_CPUTIME_ID);
+    return c.count() > 0;
   });
-  EXPECT_EQ(g_count, 1);
-  EXPECT_EQ(g_code, SI_TIMER);
+  EXPECT_EQ(c.count(), 1);
+  EXPECT_EQ(c.code(), SI_TIMER);
   EXPECT_GE(at - start, 100 * kMs);
   ASSERT_THAT(syscall(SYS_timer_gettime, id, &left), SyscallSucceeds());
   EXPECT_EQ(Ns(left.it_value), 0);
 }
 
 TEST(CpuPosixTimerTest, ThreadClockWithThreadIdAbsolute) {
-  Catch c(SIGUSR2);
+  SignalCatcher c(SIGUSR2);
   sigevent ev = {};
   ev.sigev_notify = SIGEV_THREAD_ID;
   ev.sigev_signo = SIGUSR2;
@@ -512,10 +480,10 @@ TEST(CpuPosixTimerTest, ThreadClockWithThreadIdAbsolute) {
   ASSERT_THAT(syscall(SYS_timer_settime, id, TIMER_ABSTIME, &its, nullptr), SyscallSucceeds());
   int64_t at = -1;
   SpinUntil([&] {
-    if (g_count > 0 && at < 0) at = ReadClock(CLOCK_THREAD_CPUTIME_ID);
-    return g_count > 0;
+    if (c.count() > 0 && at < 0) at = ReadClock(CLOCK_THREAD_CPUTIME_ID);
+    return c.count() > 0;
   });
-  EXPECT_EQ(g_count, 1);
+  EXPECT_EQ(c.count(), 1);
   EXPECT_GE(at, deadline);
 }
 
@@ -535,7 +503,7 @@ TEST(CpuPosixTimerTest, SigevNoneCountsDownWithWork) {
 }
 
 TEST(CpuPosixTimerTest, IntervalOverruns) {
-  Catch c(SIGUSR1);
+  SignalCatcher c(SIGUSR1);
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR1);
@@ -562,7 +530,7 @@ TEST(CpuPosixTimerTest, IntervalOverruns) {
 }
 
 TEST(CpuPosixTimerTest, OnAnotherProcessesClock) {
-  Catch c(SIGUSR1);
+  SignalCatcher c(SIGUSR1);
   int go[2];
   ASSERT_THAT(pipe(go), SyscallSucceeds());
   const pid_t pid = fork();
@@ -589,8 +557,8 @@ TEST(CpuPosixTimerTest, OnAnotherProcessesClock) {
   ASSERT_THAT(syscall(SYS_timer_settime, id, 0, &its, nullptr), SyscallSucceeds());
   char ch = 1;
   ASSERT_THAT(write(go[1], &ch, 1), SyscallSucceedsWithValue(1));
-  for (int i = 0; i < 60000 && g_count == 0; ++i) usleep(1000);
-  EXPECT_EQ(g_count, 1);
+  c.WaitFor(1, 60000);
+  EXPECT_EQ(c.count(), 1);
   clockid_t clock;
   ASSERT_EQ(clock_getcpuclockid(pid, &clock), 0);
   EXPECT_GE(ReadClock(clock), 100 * kMs);

@@ -26,6 +26,7 @@
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/mapping.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -871,41 +872,31 @@ TEST_P(FutexThreadTest, ThreadExitClearsTheChildTidAndWakesAJoiner) {
   EXPECT_EQ(Load(tid_word), 0u);
 }
 
-std::atomic<int> g_signals{0};
-void CountSignal(int) { g_signals++; }
-
 TEST_P(FutexThreadTest, ASignalInterruptsAWait) {
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = CountSignal;  // no SA_RESTART
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  SignalCatcher c(SIGUSR1, 0);  // no SA_RESTART
+  ASSERT_TRUE(c.ok());
   alignas(4) uint32_t word = 0;
   Outcome o;
   TestThread t([&] { o.Set(Futex(&word, op(FUTEX_WAIT), 0)); });
   ASSERT_EQ(t.error(), 0);
   ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
-  const int before = g_signals;
   ASSERT_EQ(pthread_kill(t.handle(), SIGUSR1), 0);
   t.Join();
   EXPECT_EQ(o.Get(), -EINTR);
-  EXPECT_EQ(g_signals, before + 1);
+  EXPECT_EQ(c.count(), 1);
 }
 
 TEST_P(FutexThreadTest, AnSaRestartHandlerRestartsAnUntimedWait) {
   // Without a timeout an interrupted wait is ERESTARTSYS: SA_RESTART resumes it.
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = CountSignal;
-  sa.sa_flags = SA_RESTART;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  SignalCatcher c(SIGUSR1, SA_RESTART);
+  ASSERT_TRUE(c.ok());
   alignas(4) uint32_t word = 0;
   Outcome o;
   TestThread t([&] { o.Set(Futex(&word, op(FUTEX_WAIT), 0)); });
   ASSERT_EQ(t.error(), 0);
   ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
-  const int before = g_signals;
   ASSERT_EQ(pthread_kill(t.handle(), SIGUSR1), 0);
-  ASSERT_TRUE(AwaitTrue([&] { return g_signals == before + 1; }));
+  ASSERT_TRUE(AwaitTrue([&] { return c.count() == 1; }));
   // Waiting again, on the same word.
   ASSERT_TRUE(AwaitWaiters(&word, 1, flags()));
   EXPECT_FALSE(o.done);
@@ -916,11 +907,8 @@ TEST_P(FutexThreadTest, AnSaRestartHandlerRestartsAnUntimedWait) {
 
 TEST_P(FutexThreadTest, AHandlerEndsATimedWaitWithEintrEvenWithSaRestart) {
   // With a timeout it is ERESTART_RESTARTBLOCK: any handler makes it EINTR.
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = CountSignal;
-  sa.sa_flags = SA_RESTART;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  SignalCatcher c(SIGUSR1, SA_RESTART);
+  ASSERT_TRUE(c.ok());
   alignas(4) uint32_t word = 0;
   const struct timespec timeout = {30, 0};
   Outcome o;
@@ -965,10 +953,8 @@ TEST_P(FutexTest, ATimedWaitSurvivesAStopAndKeepsItsDeadline) {
 
 TEST_P(FutexThreadTest, ASignalDoesNotEndALockPi) {
   // LOCK_PI restarts after a handler (ERESTARTNOINTR), SA_RESTART or not.
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = CountSignal;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
+  SignalCatcher c(SIGUSR1, 0);
+  ASSERT_TRUE(c.ok());
   alignas(4) uint32_t word = 0;
   ASSERT_THAT(Futex(&word, op(FUTEX_LOCK_PI), 0), SyscallSucceedsWithValue(0));
   Outcome o;
@@ -978,9 +964,8 @@ TEST_P(FutexThreadTest, ASignalDoesNotEndALockPi) {
   });
   ASSERT_EQ(t.error(), 0);
   ASSERT_TRUE(AwaitTrue([&] { return (Load(word) & FUTEX_WAITERS) != 0; }));
-  const int before = g_signals;
   ASSERT_EQ(pthread_kill(t.handle(), SIGUSR1), 0);
-  ASSERT_TRUE(AwaitTrue([&] { return g_signals == before + 1; }));
+  ASSERT_TRUE(AwaitTrue([&] { return c.count() == 1; }));
   EXPECT_FALSE(o.done);
   ASSERT_THAT(Futex(&word, op(FUTEX_UNLOCK_PI), 0), SyscallSucceedsWithValue(0));
   t.Join();

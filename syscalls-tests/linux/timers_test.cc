@@ -13,67 +13,25 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
 namespace syscalls_test {
 namespace {
 
-volatile sig_atomic_t g_count;
-volatile int g_code;
-volatile int g_value;
-volatile int g_overrun;
-
-void OnSignal(int, siginfo_t* info, void*) {
-  g_count = g_count + 1;
-  g_code = info->si_code;
-  g_value = info->si_value.sival_int;
-  g_overrun = info->si_overrun;
-}
-
-// A handler for `sig` with an empty mask for the scope.
-class Catch {
- public:
-  explicit Catch(int sig) : sig_(sig) {
-    struct sigaction sa = {};
-    sa.sa_sigaction = OnSignal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(sig, &sa, &old_);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, &old_mask_);
-    g_count = 0;
-    g_code = 0;
-    g_value = -1;
-    g_overrun = -1;
-  }
-  ~Catch() {
-    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
-    sigaction(sig_, &old_, nullptr);
-  }
-
- private:
-  int sig_;
-  struct sigaction old_;
-  sigset_t old_mask_;
-};
-
-void WaitFor(int n, int ms) {
-  for (int i = 0; i < ms && g_count < n; ++i) usleep(1000);
-}
-
 TEST(AlarmTest, FiresSigalrm) {
-  Catch c(SIGALRM);
+  SignalCatcher c(SIGALRM);
   EXPECT_EQ(alarm(0), 0u);
   const struct itimerval tiny = {{0, 0}, {0, 20000}};
   ASSERT_THAT(setitimer(ITIMER_REAL, &tiny, nullptr), SyscallSucceeds());
-  WaitFor(1, 1000);
-  EXPECT_EQ(g_count, 1);
-  EXPECT_EQ(g_code, SI_KERNEL);
+  c.WaitFor(1, 1000);
+  EXPECT_EQ(c.count(), 1);
+  EXPECT_EQ(c.code(), SI_KERNEL);
 }
 
 TEST(AlarmTest, ReturnsTheSecondsLeft) {
-  Catch c(SIGALRM);
+  SignalCatcher c(SIGALRM);
   EXPECT_EQ(alarm(100), 0u);
   const unsigned left = alarm(50);
   EXPECT_TRUE(left == 100 || left == 99) << left;
@@ -82,7 +40,7 @@ TEST(AlarmTest, ReturnsTheSecondsLeft) {
 }
 
 TEST(ItimerTest, GetShowsTheTimeLeftAndTheInterval) {
-  Catch c(SIGALRM);
+  SignalCatcher c(SIGALRM);
   const struct itimerval v = {{2, 0}, {10, 0}};
   struct itimerval old;
   ASSERT_THAT(setitimer(ITIMER_REAL, &v, &old), SyscallSucceeds());
@@ -99,13 +57,13 @@ TEST(ItimerTest, GetShowsTheTimeLeftAndTheInterval) {
 }
 
 TEST(ItimerTest, IntervalRepeats) {
-  Catch c(SIGALRM);
+  SignalCatcher c(SIGALRM);
   const struct itimerval v = {{0, 10000}, {0, 10000}};
   ASSERT_THAT(setitimer(ITIMER_REAL, &v, nullptr), SyscallSucceeds());
-  WaitFor(3, 2000);
+  c.WaitFor(3, 2000);
   const struct itimerval zero = {};
   setitimer(ITIMER_REAL, &zero, nullptr);
-  EXPECT_GE(g_count, 3);
+  EXPECT_GE(c.count(), 3);
 }
 
 TEST(ItimerTest, Errors) {
@@ -128,20 +86,20 @@ long TimerCreate(clockid_t clock, sigevent* ev, int* id) {
 }
 
 TEST(PosixTimerTest, DefaultNotificationIsSigalrmWithTheId) {
-  Catch c(SIGALRM);
+  SignalCatcher c(SIGALRM);
   int id = -1;
   ASSERT_THAT(TimerCreate(CLOCK_MONOTONIC, nullptr, &id), SyscallSucceeds());
   Cleanup del([id] { syscall(SYS_timer_delete, id); });
   const itimerspec its = {{0, 0}, {0, 10000000}};
   ASSERT_THAT(syscall(SYS_timer_settime, id, 0, &its, nullptr), SyscallSucceeds());
-  WaitFor(1, 1000);
-  EXPECT_EQ(g_count, 1);
-  EXPECT_EQ(g_code, SI_TIMER);
-  EXPECT_EQ(g_value, id);
+  c.WaitFor(1, 1000);
+  EXPECT_EQ(c.count(), 1);
+  EXPECT_EQ(c.code(), SI_TIMER);
+  EXPECT_EQ(c.value(), id);
 }
 
 TEST(PosixTimerTest, SigevSignalCarriesTheValue) {
-  Catch c(SIGUSR1);
+  SignalCatcher c(SIGUSR1);
   sigevent ev = {};
   ev.sigev_notify = SIGEV_SIGNAL;
   ev.sigev_signo = SIGUSR1;
@@ -159,9 +117,9 @@ TEST(PosixTimerTest, SigevSignalCarriesTheValue) {
     its.it_value.tv_nsec -= 1000000000;
   }
   ASSERT_THAT(syscall(SYS_timer_settime, id, TIMER_ABSTIME, &its, nullptr), SyscallSucceeds());
-  WaitFor(1, 1000);
-  EXPECT_EQ(g_count, 1);
-  EXPECT_EQ(g_value, 4242);
+  c.WaitFor(1, 1000);
+  EXPECT_EQ(c.count(), 1);
+  EXPECT_EQ(c.value(), 4242);
 }
 
 TEST(PosixTimerTest, SigevNoneCountsDownSilently) {
@@ -188,7 +146,7 @@ TEST(PosixTimerTest, SigevNoneCountsDownSilently) {
 }
 
 TEST(PosixTimerTest, ExpirationsWhileTheSignalIsQueuedAreOverruns) {
-  Catch c(SIGUSR2);
+  SignalCatcher c(SIGUSR2);
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR2);
@@ -216,7 +174,7 @@ TEST(PosixTimerTest, ExpirationsWhileTheSignalIsQueuedAreOverruns) {
 }
 
 TEST(PosixTimerTest, ThreadIdTargetsTheThread) {
-  Catch c(SIGUSR1);
+  SignalCatcher c(SIGUSR1);
   sigevent ev = {};
   ev.sigev_notify = SIGEV_THREAD_ID;
   ev.sigev_signo = SIGUSR1;
@@ -226,8 +184,8 @@ TEST(PosixTimerTest, ThreadIdTargetsTheThread) {
   Cleanup del([id] { syscall(SYS_timer_delete, id); });
   const itimerspec its = {{0, 0}, {0, 5000000}};
   ASSERT_THAT(syscall(SYS_timer_settime, id, 0, &its, nullptr), SyscallSucceeds());
-  WaitFor(1, 1000);
-  EXPECT_EQ(g_count, 1);
+  c.WaitFor(1, 1000);
+  EXPECT_EQ(c.count(), 1);
   // Not a thread of ours.
   ev._sigev_un._tid = 0x3fffffff;
   EXPECT_THAT(TimerCreate(CLOCK_MONOTONIC, &ev, &id), SyscallFailsWithErrno(EINVAL));

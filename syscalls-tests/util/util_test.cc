@@ -1,5 +1,6 @@
 // Tests of the helpers themselves (natively; not part of the suite's report).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "syscalls-tests/util/file_descriptor.h"
 #include "syscalls-tests/util/forked_child.h"
 #include "syscalls-tests/util/mapping.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -155,6 +157,36 @@ TEST(ForkedChildTest, ReportsSuccessAndFailure) {
   EXPECT_THAT(died.message(), ::testing::HasSubstr("killed by signal 6"));
   auto exited = InForkedChild([] { _exit(3); });
   EXPECT_THAT(exited.message(), ::testing::HasSubstr("exited with status 3"));
+}
+
+TEST(SignalCatcherTest, RecordsWhatArrivesAndRestoresTheActionAndMask) {
+  sigset_t usr1, before;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  ASSERT_THAT(sigprocmask(SIG_BLOCK, &usr1, &before), SyscallSucceeds());
+  Cleanup restore([&] { sigprocmask(SIG_SETMASK, &before, nullptr); });
+  {
+    SignalCatcher c(SIGUSR1, 0);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c.count(), 0);
+    EXPECT_EQ(c.value(), -1);
+    EXPECT_FALSE(c.WaitFor(1, 1));
+    // Unblocked: delivered before sigqueue returns.
+    ASSERT_THAT(sigqueue(getpid(), SIGUSR1, sigval{.sival_int = 7}), SyscallSucceeds());
+    EXPECT_TRUE(c.WaitFor(1, 1000));
+    EXPECT_EQ(c.count(), 1);
+    EXPECT_EQ(c.code(), SI_QUEUE);
+    EXPECT_EQ(c.value(), 7);
+    struct sigaction now;
+    ASSERT_THAT(sigaction(SIGUSR1, nullptr, &now), SyscallSucceeds());
+    EXPECT_EQ(now.sa_flags & (SA_SIGINFO | SA_RESTART), SA_SIGINFO);
+  }
+  struct sigaction after;
+  ASSERT_THAT(sigaction(SIGUSR1, nullptr, &after), SyscallSucceeds());
+  EXPECT_EQ(after.sa_handler, SIG_DFL);
+  sigset_t mask;
+  ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &mask), SyscallSucceeds());
+  EXPECT_TRUE(sigismember(&mask, SIGUSR1));
 }
 
 TEST(SandboxTest, NativeHereMeansNotTheSandbox) {
