@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -9,11 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "platform/platform.h"
+#include "platform/platform_test_util.h"
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/ptrace/ptrace_test_guest.h"
 #include "platform/ptrace/stub_seccomp.h"
@@ -33,75 +31,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using Kind = SwitchResult::Kind;
-
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
-#define EXPECT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
-
-constexpr uint64_t kPage = 4096;
-// Guest addresses, and the memory-file pages behind them.
-constexpr uint64_t kCode = 0x400000;   // file page 0, r-x
-constexpr uint64_t kStack = 0x500000;  // file page 1, rw-
-constexpr uint64_t kData = 0x600000;   // file page 2
-constexpr uint64_t kCodeFile = 0, kStackFile = kPage, kDataFile = 2 * kPage;
-constexpr size_t kFileSize = 16 * kPage;
-
-// XMM register i in the xsave legacy area.
-constexpr size_t XmmOffset(int i) { return 160 + 16 * i; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream s(text);
-  for (std::string line; std::getline(s, line);) lines.push_back(line);
-  return lines;
-}
-
-// Also true for a zombie.
-bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
-
-// The processes whose parent is this process (stubs and stub threads are children
-// of the platform's factory thread), zombies included.
-std::set<pid_t> Children() {
-  std::set<pid_t> children;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return children;
-  while (dirent* e = readdir(d)) {
-    const pid_t pid = static_cast<pid_t>(atoi(e->d_name));
-    if (pid <= 0) continue;
-    const std::string stat = ReadFile(absl::StrFormat("/proc/%d/stat", pid));
-    const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    char state;
-    int ppid;
-    if (sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid()) {
-      children.insert(pid);
-    }
-  }
-  closedir(d);
-  return children;
-}
-
-// The value of a "Field:\t..." line of /proc/<pid>/status.
-std::string StatusField(pid_t pid, const std::string& field) {
-  for (const std::string& l : Lines(ReadFile(absl::StrFormat("/proc/%d/status", pid)))) {
-    if (l.rfind(field + ":\t", 0) == 0) return l.substr(field.size() + 2);
-  }
-  return "";
-}
+using namespace ::platform::test;  // NOLINT: the shared layout, fixture and readers
 
 // Interrupts the given contexts if the test takes longer than `limit`, so that a
 // bug makes it fail rather than hang.
@@ -177,49 +107,13 @@ class HostThread {
   std::thread thread_;
 };
 
-class PtraceTest : public ::testing::Test {
+class PtraceTest : public GuestFixture {
  protected:
-  void SetUp() override {
-    memfd_ = memfd_create("ptrace_test", MFD_CLOEXEC);
-    ASSERT_GE(memfd_, 0);
-    ASSERT_EQ(ftruncate(memfd_, kFileSize), 0);
-    void* m = mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
-    ASSERT_NE(m, MAP_FAILED);
-    mem_ = static_cast<uint8_t*>(m);
-
-    auto p = Platform::Create("ptrace", Options{.memory_fd = memfd_});
-    ASSERT_TRUE(p.ok()) << p.status();
-    platform_ = std::move(*p);
-    auto as = platform_->NewAddressSpace();
-    ASSERT_TRUE(as.ok()) << as.status();
-    as_ = std::move(*as);
-    auto ctx = platform_->NewContext();
-    ASSERT_TRUE(ctx.ok()) << ctx.status();
-    ctx_ = std::move(*ctx);
-    ASSERT_OK(as_->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
-  }
-
-  void TearDown() override {
-    ctx_.reset();
-    as_.reset();
-    platform_.reset();
-    if (mem_ != nullptr) munmap(mem_, kFileSize);
-    if (memfd_ >= 0) close(memfd_);
-  }
+  void SetUp() override { CreatePlatform("ptrace", "ptrace_test"); }
+  void TearDown() override { DestroyPlatform(); }
 
   PtracePlatform& ptrace_platform() { return static_cast<PtracePlatform&>(*platform_); }
   PtraceAddressSpace& ptrace_as() { return static_cast<PtraceAddressSpace&>(*as_); }
-
-  // Copies `code` to file page 0, maps it r-x at kCode and points rip at it.
-  void LoadGuest(std::span<const char> code) {
-    ASSERT_LE(code.size(), kPage);
-    std::memcpy(mem_ + kCodeFile, code.data(), code.size());
-    ASSERT_OK(as_->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
-    std::memset(&regs_.r, 0, sizeof(regs_.r));
-    regs_.r.rip = kCode;
-    regs_.r.rsp = kStack + kPage - 64;
-    regs_.r.eflags = 0x202;
-  }
 
   // The calling thread's stub thread in as_ (created if needed).
   pid_t StubThreadTid() {
@@ -228,20 +122,6 @@ class PtraceTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.status();
     return st.ok() ? (*st)->tid : 0;
   }
-
-  SwitchResult Run() {
-    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : SwitchResult{.kind = Kind::kInterrupted};
-  }
-
-  int memfd_ = -1;
-  uint8_t* mem_ = nullptr;
-  std::unique_ptr<Platform> platform_;
-  std::unique_ptr<AddressSpace> as_;
-  std::unique_ptr<Context> ctx_;
-  sentry::arch::Registers regs_;
-  sentry::arch::FpState fp_;
 };
 
 // --- Platform ---
@@ -607,27 +487,15 @@ TEST_F(PtraceTest, FreshStubMapsOnlyTheStubRegion) {
   const std::string maps_path = absl::StrFormat("/proc/%d/maps", as.pid());
   const std::string region = absl::StrFormat("%x-%x r-xp ", ptrace_platform().region_start(),
                                              ptrace_platform().region_end());
-  std::vector<std::string> lines = Lines(ReadFile(maps_path));
-  std::vector<std::string> others;
   bool found = false;
-  for (const std::string& l : lines) {
-    if (l.rfind(region, 0) == 0) {
-      found = true;
-    } else if (l.find("[vsyscall]") == std::string::npos) {
-      others.push_back(l);
-    }
-  }
+  for (const std::string& l : Lines(ReadFile(maps_path))) found |= l.rfind(region, 0) == 0;
   EXPECT_TRUE(found) << ReadFile(maps_path);
-  EXPECT_THAT(others, ::testing::IsEmpty());
+  EXPECT_THAT(MapsBesidesTheStubRegion(as.pid(), ptrace_platform().region_start()),
+              ::testing::IsEmpty());
 
   ASSERT_OK(as.MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
-  lines = Lines(ReadFile(maps_path));
-  others.clear();
-  for (const std::string& l : lines) {
-    if (l.rfind(region, 0) != 0 && l.find("[vsyscall]") == std::string::npos) {
-      others.push_back(l);
-    }
-  }
+  const std::vector<std::string> others =
+      MapsBesidesTheStubRegion(as.pid(), ptrace_platform().region_start());
   ASSERT_EQ(others.size(), 1u) << ReadFile(maps_path);
   EXPECT_THAT(others[0], HasSubstr("00400000-00401000 r-xs 00000000"));
   EXPECT_THAT(others[0], HasSubstr("/memfd:ptrace_test"));
@@ -635,14 +503,7 @@ TEST_F(PtraceTest, FreshStubMapsOnlyTheStubRegion) {
 
 TEST_F(PtraceTest, StubHoldsOnlyTheMemoryFile) {
   const std::string dir = absl::StrFormat("/proc/%d/fd", ptrace_as().pid());
-  std::vector<std::string> fds;
-  DIR* d = opendir(dir.c_str());
-  ASSERT_NE(d, nullptr);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') fds.push_back(e->d_name);
-  }
-  closedir(d);
-  ASSERT_EQ(fds, std::vector<std::string>{"0"});
+  ASSERT_EQ(Fds(ptrace_as().pid()), std::vector<std::string>{"0"});
   char target[256] = {};
   ASSERT_GT(readlink((dir + "/0").c_str(), target, sizeof(target) - 1), 0);
   EXPECT_THAT(std::string(target), HasSubstr("/memfd:ptrace_test"));
@@ -655,29 +516,6 @@ TEST_F(PtraceTest, StubRunsUnderItsSeccompFilter) {
   // The first process is traced by the factory thread, a thread of ours.
   EXPECT_EQ(StatusField(pid, "TracerPid"), std::to_string(ptrace_platform().factory_tid()));
   EXPECT_EQ(StatusField(pid, "PPid"), std::to_string(getpid()));
-}
-
-// The lines of /proc/<pid>/maps other than the stub region and [vsyscall].
-std::vector<std::string> MapsBesidesTheStubRegion(pid_t pid, uint64_t region_start) {
-  std::vector<std::string> others;
-  const std::string region = absl::StrFormat("%x-", region_start);
-  for (const std::string& l : Lines(ReadFile(absl::StrFormat("/proc/%d/maps", pid)))) {
-    if (l.rfind(region, 0) != 0 && l.find("[vsyscall]") == std::string::npos) {
-      others.push_back(l);
-    }
-  }
-  return others;
-}
-
-std::vector<std::string> Fds(pid_t pid) {
-  std::vector<std::string> fds;
-  DIR* d = opendir(absl::StrFormat("/proc/%d/fd", pid).c_str());
-  if (d == nullptr) return fds;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') fds.push_back(e->d_name);
-  }
-  closedir(d);
-  return fds;
 }
 
 TEST_F(PtraceTest, StubsAreForksOfACleanTemplate) {
@@ -839,15 +677,7 @@ TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
                 l.rfind(absl::StrFormat("%x-", ptrace_platform().region_start()), 0) == 0)
         << l;
   }
-  std::vector<std::string> fds;
-  const std::string dir = absl::StrFormat("/proc/%d/fd", tid);
-  DIR* d = opendir(dir.c_str());
-  ASSERT_NE(d, nullptr);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') fds.push_back(e->d_name);
-  }
-  closedir(d);
-  EXPECT_EQ(fds, std::vector<std::string>{"0"});
+  EXPECT_EQ(Fds(tid), std::vector<std::string>{"0"});
 }
 
 TEST_F(PtraceTest, GuestSyscallNeverRunsOnTheHost) {

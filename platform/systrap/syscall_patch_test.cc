@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "platform/platform.h"
+#include "platform/platform_test_util.h"
 #include "platform/systrap/systrap_platform.h"
 #include "platform/systrap/systrap_stub.h"
 
@@ -22,20 +23,9 @@ namespace platform::systrap {
 namespace {
 
 using Kind = SwitchResult::Kind;
+using namespace ::platform::test;  // NOLINT: the shared layout, fixture and readers
 
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
-
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kCode = 0x400000;
-constexpr uint64_t kStack = 0x500000;
-constexpr uint64_t kCodeFile = 0, kStackFile = kPage;
 constexpr uint64_t kTableFile = 3 * kPage, kHeaderFile = 4 * kPage, kStubFile = 5 * kPage;
-constexpr size_t kFileSize = 16 * kPage;
-constexpr size_t XmmOffset(int i) { return 160 + 16 * i; }
 constexpr uint64_t kArithFlags = 0x8d5;
 
 TEST(SyscallSiteDecode, Forms) {
@@ -74,26 +64,12 @@ TEST(SyscallSiteDecode, TheJumpEndsWithASyscall) {
   }
 }
 
-class SyscallPatchTest : public ::testing::Test {
+class SyscallPatchTest : public GuestFixture {
  protected:
   void SetUp() override {
-    memfd_ = memfd_create("syscall_patch_test", MFD_CLOEXEC);
-    ASSERT_GE(memfd_, 0);
-    ASSERT_EQ(ftruncate(memfd_, kFileSize), 0);
-    void* m = mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
-    ASSERT_NE(m, MAP_FAILED);
-    mem_ = static_cast<uint8_t*>(m);
-    auto p = Platform::Create("systrap", Options{.memory_fd = memfd_, .syscall_patching = true});
-    ASSERT_TRUE(p.ok()) << p.status();
-    platform_ = std::move(*p);
+    CreatePlatform("systrap", "syscall_patch_test", Options{.syscall_patching = true});
+    if (HasFatalFailure()) return;
     ASSERT_NE(platform_->syscall_patch_target(), nullptr);
-    auto as = platform_->NewAddressSpace();
-    ASSERT_TRUE(as.ok()) << as.status();
-    as_ = std::move(*as);
-    auto ctx = platform_->NewContext();
-    ASSERT_TRUE(ctx.ok()) << ctx.status();
-    ctx_ = std::move(*ctx);
-    ASSERT_OK(as_->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
     // The region: table page, header page, first stub page.
     const std::vector<uint8_t> header = BuildPatchHeader(*platform_->syscall_patch_target());
     std::memcpy(mem_ + kHeaderFile, header.data(), header.size());
@@ -102,13 +78,7 @@ class SyscallPatchTest : public ::testing::Test {
     ASSERT_OK(as_->MapFile(PatchStubAddr(0), kStubFile, kPage, PROT_READ | PROT_EXEC));
   }
 
-  void TearDown() override {
-    ctx_.reset();
-    as_.reset();
-    platform_.reset();
-    if (mem_ != nullptr) munmap(mem_, kFileSize);
-    if (memfd_ >= 0) close(memfd_);
-  }
+  void TearDown() override { DestroyPlatform(); }
 
   // Patches site `index` at kCode + offset (a 7-byte mov+syscall of `nr`).
   void Patch(uint32_t index, uint64_t offset, uint32_t nr) {
@@ -121,29 +91,6 @@ class SyscallPatchTest : public ::testing::Test {
     auto jump = BuildPatchJump(index);
     std::memcpy(mem_ + kCodeFile + offset, jump.data(), jump.size());
   }
-
-  void LoadGuest(const std::vector<uint8_t>& code) {
-    std::memcpy(mem_ + kCodeFile, code.data(), code.size());
-    ASSERT_OK(as_->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
-    std::memset(&regs_.r, 0, sizeof(regs_.r));
-    regs_.r.rip = kCode;
-    regs_.r.rsp = kStack + kPage - 64;
-    regs_.r.eflags = 0x202;
-  }
-
-  SwitchResult Run() {
-    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : SwitchResult{.kind = Kind::kInterrupted};
-  }
-
-  int memfd_ = -1;
-  uint8_t* mem_ = nullptr;
-  std::unique_ptr<Platform> platform_;
-  std::unique_ptr<AddressSpace> as_;
-  std::unique_ptr<Context> ctx_;
-  sentry::arch::Registers regs_;
-  sentry::arch::FpState fp_;
 };
 
 // mov $39, %eax; syscall (patched); mov %rcx, %rbx; mov %r11, %rbp; ud2.

@@ -1,6 +1,5 @@
 // Tests of the systrap platform through the Platform interface, with the ptrace
 // platform's guest snippets (platform/ptrace/ptrace_test_guest_amd64.S).
-#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -10,9 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "platform/platform.h"
+#include "platform/platform_test_util.h"
 #include "platform/ptrace/ptrace_test_guest.h"
 #include "platform/systrap/systrap_platform.h"
 #include "platform/systrap/systrap_sigframe.h"
@@ -31,110 +29,15 @@ namespace {
 namespace guest = ::platform::ptrace::guest;
 using ::testing::HasSubstr;
 using Kind = SwitchResult::Kind;
+using namespace ::platform::test;  // NOLINT: the shared layout, fixture and readers
 
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const absl::Status _s = (expr);              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s; \
-  } while (0)
-
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kCode = 0x400000;   // file page 0, r-x
-constexpr uint64_t kStack = 0x500000;  // file page 1, rw-
-constexpr uint64_t kData = 0x600000;   // file page 2
-constexpr uint64_t kCodeFile = 0, kStackFile = kPage, kDataFile = 2 * kPage;
-constexpr size_t kFileSize = 16 * kPage;
-constexpr size_t XmmOffset(int i) { return 160 + 16 * i; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string StatusField(pid_t pid, const std::string& field) {
-  std::stringstream s(ReadFile(absl::StrFormat("/proc/%d/status", pid)));
-  for (std::string l; std::getline(s, l);) {
-    if (l.rfind(field + ":\t", 0) == 0) return l.substr(field.size() + 2);
-  }
-  return "";
-}
-
-// The lines of /proc/<pid>/maps other than the stub region and [vsyscall].
-std::vector<std::string> MapsBesidesTheStubRegion(pid_t pid, uint64_t region_start) {
-  std::vector<std::string> others;
-  const std::string region = absl::StrFormat("%x-", region_start);
-  std::stringstream s(ReadFile(absl::StrFormat("/proc/%d/maps", pid)));
-  for (std::string l; std::getline(s, l);) {
-    if (l.rfind(region, 0) != 0 && l.find("[vsyscall]") == std::string::npos) others.push_back(l);
-  }
-  return others;
-}
-
-bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
-
-std::set<pid_t> Children() {
-  std::set<pid_t> children;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return children;
-  while (dirent* e = readdir(d)) {
-    const pid_t pid = static_cast<pid_t>(atoi(e->d_name));
-    if (pid <= 0) continue;
-    const std::string stat = ReadFile(absl::StrFormat("/proc/%d/stat", pid));
-    const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    char state;
-    int ppid;
-    if (sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid()) {
-      children.insert(pid);
-    }
-  }
-  closedir(d);
-  return children;
-}
-
-class SystrapTest : public ::testing::Test {
+class SystrapTest : public GuestFixture {
  protected:
-  void SetUp() override {
-    memfd_ = memfd_create("systrap_test", MFD_CLOEXEC);
-    ASSERT_GE(memfd_, 0);
-    ASSERT_EQ(ftruncate(memfd_, kFileSize), 0);
-    void* m = mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
-    ASSERT_NE(m, MAP_FAILED);
-    mem_ = static_cast<uint8_t*>(m);
-    auto p = Platform::Create("systrap", Options{.memory_fd = memfd_});
-    ASSERT_TRUE(p.ok()) << p.status();
-    platform_ = std::move(*p);
-    auto as = platform_->NewAddressSpace();
-    ASSERT_TRUE(as.ok()) << as.status();
-    as_ = std::move(*as);
-    auto ctx = platform_->NewContext();
-    ASSERT_TRUE(ctx.ok()) << ctx.status();
-    ctx_ = std::move(*ctx);
-    ASSERT_OK(as_->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
-  }
-
-  void TearDown() override {
-    ctx_.reset();
-    as_.reset();
-    platform_.reset();
-    if (mem_ != nullptr) munmap(mem_, kFileSize);
-    if (memfd_ >= 0) close(memfd_);
-  }
+  void SetUp() override { CreatePlatform("systrap", "systrap_test"); }
+  void TearDown() override { DestroyPlatform(); }
 
   SystrapPlatform& sp() { return static_cast<SystrapPlatform&>(*platform_); }
   SystrapAddressSpace& sas() { return static_cast<SystrapAddressSpace&>(*as_); }
-
-  void LoadGuest(std::span<const char> code) {
-    ASSERT_LE(code.size(), kPage);
-    std::memcpy(mem_ + kCodeFile, code.data(), code.size());
-    ASSERT_OK(as_->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
-    std::memset(&regs_.r, 0, sizeof(regs_.r));
-    regs_.r.rip = kCode;
-    regs_.r.rsp = kStack + kPage - 64;
-    regs_.r.eflags = 0x202;
-  }
 
   // The calling thread's guest stub thread.
   std::shared_ptr<SystrapThread> Thread() {
@@ -142,20 +45,6 @@ class SystrapTest : public ::testing::Test {
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? *t : nullptr;
   }
-
-  SwitchResult Run() {
-    absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : SwitchResult{.kind = Kind::kInterrupted};
-  }
-
-  int memfd_ = -1;
-  uint8_t* mem_ = nullptr;
-  std::unique_ptr<Platform> platform_;
-  std::unique_ptr<AddressSpace> as_;
-  std::unique_ptr<Context> ctx_;
-  sentry::arch::Registers regs_;
-  sentry::arch::FpState fp_;
 };
 
 TEST_F(SystrapTest, Properties) {
