@@ -1,3 +1,6 @@
+// Tests of the ptrace platform's own machinery: stubs, stub threads, the
+// template, injection, the seccomp filter. What every platform does (syscalls,
+// faults, traps, host signals, interrupts, FP state) is in ../platform_test.cc.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -126,20 +129,6 @@ class PtraceTest : public GuestFixture {
 
 // --- Platform ---
 
-TEST(PlatformCreateTest, UnknownNameNamesTheValidOnes) {
-  auto p = Platform::Create("bogus", Options{.memory_fd = 0});
-  ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(p.status().message(), HasSubstr("\"bogus\""));
-  EXPECT_THAT(p.status().message(), HasSubstr("ptrace"));
-}
-
-TEST(PlatformCreateTest, PtraceNeedsAMemoryFile) {
-  auto p = Platform::Create("ptrace", Options{});
-  ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-}
-
 TEST_F(PtraceTest, Properties) {
   EXPECT_EQ(platform_->Name(), "ptrace");
   EXPECT_FALSE(platform_->ReportsAccessType());
@@ -161,196 +150,6 @@ TEST_F(PtraceTest, MapFileOutsideTheGuestAddressSpaceIsRejected) {
 }
 
 // --- Switch ---
-
-TEST_F(PtraceTest, SyscallStopReportsNumberArgsAndTheSentrysReturnValue) {
-  LoadGuest(guest::syscall_args());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(regs_.Arg(i), uint64_t(i + 1)) << "arg " << i;
-  // rip is right after the `syscall` (0f 05).
-  ASSERT_GT(regs_.Ip(), kCode + 2);
-  EXPECT_EQ(std::memcmp(mem_ + kCodeFile + (regs_.Ip() - kCode) - 2, "\x0f\x05", 2), 0);
-
-  regs_.SetReturn(1234);
-  r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit});
-  EXPECT_EQ(regs_.Arg(0), 1234u);
-}
-
-TEST_F(PtraceTest, MappedFileContentsAreVisibleToTheGuest) {
-  const uint64_t value = 0x0123456789abcdef;
-  std::memcpy(mem_ + kDataFile + 8, &value, sizeof(value));
-  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
-  LoadGuest(guest::load());
-  regs_.r.rdi = kData + 8;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(0), value);
-}
-
-TEST_F(PtraceTest, WriteToUnmappedAddressIsAFault) {
-  LoadGuest(guest::store());
-  regs_.r.rdi = kData + 0x10;
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kFault);
-  EXPECT_EQ(r.fault_addr, kData + 0x10);
-  EXPECT_EQ(r.access, kAccessNone);
-  EXPECT_EQ(r.info.si_signo, SIGSEGV);
-  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
-  EXPECT_EQ(regs_.Ip(), kCode);  // The faulting instruction, to be restarted.
-}
-
-TEST_F(PtraceTest, WriteToReadOnlyMappingIsAFault) {
-  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
-  LoadGuest(guest::store());
-  regs_.r.rdi = kData + 0x20;
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kFault);
-  EXPECT_EQ(r.fault_addr, kData + 0x20);
-  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
-}
-
-TEST_F(PtraceTest, FaultThenMapThenRetrySucceeds) {
-  LoadGuest(guest::store());
-  regs_.r.rdi = kData;
-  ASSERT_EQ(Run().kind, Kind::kFault);
-  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(mem_[kDataFile], 1);
-}
-
-TEST_F(PtraceTest, UnmapThenAccessFaults) {
-  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
-  LoadGuest(guest::store());
-  regs_.r.rdi = kData;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(mem_[kDataFile], 1);
-
-  ASSERT_OK(as_->Unmap(kData, kPage));
-  regs_.r.rip = kCode;
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kFault);
-  EXPECT_EQ(r.fault_addr, kData);
-  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
-}
-
-TEST_F(PtraceTest, ProtectReadOnlyThenWriteFaults) {
-  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
-  LoadGuest(guest::store());
-  regs_.r.rdi = kData;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-
-  ASSERT_OK(as_->Protect(kData, kPage, PROT_READ));
-  regs_.r.rip = kCode;
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kFault);
-  EXPECT_EQ(r.fault_addr, kData);
-  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
-}
-
-TEST_F(PtraceTest, Int3IsSigtrap) {
-  LoadGuest(guest::int3());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSignal);
-  EXPECT_EQ(r.info.si_signo, SIGTRAP);
-  EXPECT_EQ(regs_.Ip(), kCode + 1);
-}
-
-TEST_F(PtraceTest, Ud2IsSigill) {
-  LoadGuest(guest::ud2());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSignal);
-  EXPECT_EQ(r.info.si_signo, SIGILL);
-  EXPECT_EQ(r.info.si_code, ILL_ILLOPN);
-  EXPECT_EQ(regs_.Ip(), kCode);
-}
-
-TEST_F(PtraceTest, DivideByZeroIsSigfpe) {
-  LoadGuest(guest::divide_by_zero());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSignal);
-  EXPECT_EQ(r.info.si_signo, SIGFPE);
-  EXPECT_EQ(r.info.si_code, FPE_INTDIV);
-}
-
-TEST_F(PtraceTest, GeneralProtectionFaultIsASignalNotAPageFault) {
-  LoadGuest(guest::non_canonical());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSignal);
-  EXPECT_EQ(r.info.si_signo, SIGSEGV);
-  EXPECT_EQ(r.info.si_code, SI_KERNEL);
-}
-
-TEST_F(PtraceTest, HostSignalIsReportedAndNotDelivered) {
-  LoadGuest(guest::syscall_args());
-  ASSERT_EQ(kill(StubThreadTid(), SIGTERM), 0);
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSignal);
-  EXPECT_EQ(r.info.si_signo, SIGTERM);
-  EXPECT_EQ(r.info.si_code, SI_USER);
-  // Not delivered: the guest goes on.
-  EXPECT_EQ(Run().kind, Kind::kSyscall);
-}
-
-// Every signal that can be caught (the systrap platform's
-// SystrapTest.EveryCatchableHostSignalIsReportedAndNotDelivered is the same).
-TEST_F(PtraceTest, EveryCatchableHostSignalIsReportedAndNotDelivered) {
-  LoadGuest(guest::syscall_loop());
-  regs_.r.rax = SYS_getppid;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  const pid_t tid = StubThreadTid();
-  for (int sig = 1; sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP || sig == kInterruptSignal) continue;
-    SCOPED_TRACE(
-        absl::StrFormat("signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "RT"));
-    ASSERT_EQ(kill(tid, sig), 0);
-    SwitchResult r = Run();
-    ASSERT_EQ(r.kind, Kind::kSignal);
-    EXPECT_EQ(r.info.si_signo, sig);
-    EXPECT_EQ(r.info.si_code, SI_USER);
-    EXPECT_EQ(r.info.si_pid, getpid());
-    // Not delivered: the guest goes on, in the same stub thread.
-    regs_.r.rax = SYS_getppid;
-    r = Run();
-    ASSERT_EQ(r.kind, Kind::kSyscall);
-    EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
-    ASSERT_EQ(StubThreadTid(), tid);
-  }
-}
-
-TEST_F(PtraceTest, InterruptStopsASpinningGuest) {
-  LoadGuest(guest::spin());
-  for (int i = 0; i < 3; ++i) {
-    std::thread interrupter([this] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      ctx_->Interrupt();
-    });
-    SwitchResult r = Run();
-    interrupter.join();
-    ASSERT_EQ(r.kind, Kind::kInterrupted);
-    EXPECT_EQ(regs_.Ip(), kCode);
-  }
-}
-
-TEST_F(PtraceTest, InterruptBeforeSwitchReturnsAtOnce) {
-  LoadGuest(guest::syscall_args());
-  ctx_->Interrupt();
-  SwitchResult r = Run();
-  EXPECT_EQ(r.kind, Kind::kInterrupted);
-  EXPECT_EQ(regs_.Ip(), kCode);  // The guest did not run.
-  // Consumed: the next Switch runs the guest.
-  EXPECT_EQ(Run().kind, Kind::kSyscall);
-}
-
-TEST_F(PtraceTest, StaleInterruptSignalIsIgnored) {
-  LoadGuest(guest::syscall_args());
-  // An interrupt signal whose flag is already consumed (e.g. it raced with a
-  // syscall stop) is pending when the stub resumes.
-  ASSERT_EQ(kill(StubThreadTid(), kInterruptSignal), 0);
-  EXPECT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
-}
 
 TEST_F(PtraceTest, InjectionIgnoresAStaleInterruptSignal) {
   // Both in the stub's first process and in this thread's stub thread.
@@ -378,56 +177,6 @@ TEST_F(PtraceTest, SigcontToASeizedStubThreadIsHarmless) {
   ASSERT_EQ(r.kind, Kind::kSignal);
   EXPECT_EQ(r.info.si_signo, SIGCONT);
   EXPECT_EQ(Run().kind, Kind::kSyscall);
-}
-
-TEST_F(PtraceTest, FpStateRoundTrip) {
-  LoadGuest(guest::xmm());
-  const uint64_t in = 0xfeedfacecafebeef;
-  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
-  fp_.set_dirty(true);
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(0), in);
-  EXPECT_FALSE(fp_.dirty());
-  EXPECT_TRUE(fp_.stale());
-
-  ASSERT_OK(ctx_->SyncFpState(fp_));
-  EXPECT_FALSE(fp_.stale());
-  uint64_t xmm0, xmm2;
-  std::memcpy(&xmm0, fp_.bytes().data() + XmmOffset(0), sizeof(xmm0));
-  std::memcpy(&xmm2, fp_.bytes().data() + XmmOffset(2), sizeof(xmm2));
-  EXPECT_EQ(xmm0, in);
-  EXPECT_EQ(xmm2, 0x1122334455667788u);
-  EXPECT_EQ(fp_.mxcsr(), 0x1f80u);
-}
-
-TEST_F(PtraceTest, FpStateSurvivesSwitchesWithoutSync) {
-  LoadGuest(guest::xmm());
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(1), 0u);  // xmm2 before the guest set it.
-  // Neither dirty nor synced: the guest's FP state stays live in the stub.
-  regs_.r.rip = kCode;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);
-}
-
-TEST_F(PtraceTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
-  LoadGuest(guest::xmm());
-  ASSERT_EQ(Run().kind, Kind::kSyscall);  // The guest set xmm2; it is live in as_.
-
-  auto other = platform_->NewAddressSpace();
-  ASSERT_TRUE(other.ok()) << other.status();
-  ASSERT_OK((*other)->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
-  ASSERT_OK((*other)->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
-  regs_.r.rip = kCode;
-  absl::StatusOr<SwitchResult> r = ctx_->Switch(**other, regs_, fp_);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-
-  ASSERT_OK(ctx_->SyncFpState(fp_));
-  r = ctx_->Switch(**other, regs_, fp_);
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
 }
 
 TEST_F(PtraceTest, TwoContextsInOneStubKeepTheirOwnFpState) {
@@ -678,18 +427,6 @@ TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
         << l;
   }
   EXPECT_EQ(Fds(tid), std::vector<std::string>{"0"});
-}
-
-TEST_F(PtraceTest, GuestSyscallNeverRunsOnTheHost) {
-  LoadGuest(guest::exit_group());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit_group});
-  EXPECT_TRUE(ProcessExists(ptrace_as().pid()));
-  // The Sentry chose not to exit: the guest goes on to its next syscall.
-  r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
 }
 
 TEST_F(PtraceTest, GuestJumpIntoTheStubsSyscallIsStillTrapped) {

@@ -1,5 +1,7 @@
-// Tests of the systrap platform through the Platform interface, with the ptrace
-// platform's guest snippets (platform/ptrace/ptrace_test_guest_amd64.S).
+// Tests of the systrap platform's own machinery (the stub's handlers, its spin,
+// access types, the slot a guest could forge), with the ptrace platform's guest
+// snippets (platform/ptrace/ptrace_test_guest_amd64.S). What every platform does
+// is in ../platform_test.cc.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -108,34 +110,6 @@ TEST_F(SystrapTest, ALostTemplateIsMadeAndSetUpAgain) {
   EXPECT_EQ(r.info.si_signo, SIGTERM);
 }
 
-TEST_F(SystrapTest, SyscallReportsNumberArgsAndTheSentrysReturnValue) {
-  LoadGuest(guest::syscall_args());
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
-  EXPECT_EQ(regs_.r.rax, static_cast<uint64_t>(-ENOSYS));
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(regs_.Arg(i), uint64_t(i + 1)) << "arg " << i;
-  ASSERT_GT(regs_.Ip(), kCode + 2);
-  EXPECT_EQ(std::memcmp(mem_ + kCodeFile + (regs_.Ip() - kCode) - 2, "\x0f\x05", 2), 0);
-  EXPECT_EQ(regs_.r.cs, 0x33u);
-  regs_.SetReturn(1234);
-  r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit});
-  EXPECT_EQ(regs_.Arg(0), 1234u);
-}
-
-TEST_F(SystrapTest, ManySyscallRoundTrips) {
-  LoadGuest(guest::syscall_loop());
-  regs_.r.rax = SYS_getppid;
-  for (int i = 0; i < 2000; ++i) {
-    SwitchResult r = Run();
-    ASSERT_EQ(r.kind, Kind::kSyscall);
-    ASSERT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
-    regs_.r.rax = SYS_getppid;  // The loop calls whatever rax holds.
-  }
-}
-
 // The stub's spin after a trap, which the Sentry publishes in the control page:
 // full while the Sentry answers before the stub gives up, short once it answered
 // late a few times in a row (a task that blocks in the Sentry), full again once a
@@ -222,16 +196,6 @@ TEST_F(SystrapTest, WillBlockSendsTheStubToSleep) {
   }
 }
 
-TEST_F(SystrapTest, FsAndGsBasesRoundTrip) {
-  LoadGuest(guest::syscall_loop());
-  regs_.r.rax = SYS_getpid;
-  regs_.r.fs_base = 0x12345000;
-  regs_.r.gs_base = 0x7654321000;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.r.fs_base, 0x12345000u);
-  EXPECT_EQ(regs_.r.gs_base, 0x7654321000u);
-}
-
 TEST_F(SystrapTest, FaultsReportTheAddress) {
   LoadGuest(guest::store());
   regs_.r.rdi = kData + 0x10;
@@ -291,148 +255,6 @@ TEST_F(SystrapTest, FaultsReportTheirAccess) {
   SwitchResult r = Run();
   EXPECT_EQ(r.kind, Kind::kSignal);
   EXPECT_EQ(r.access, kAccessNone);
-}
-
-TEST_F(SystrapTest, TrapsAreSignals) {
-  struct Case {
-    std::span<const char> code;
-    int sig, code_;
-  };
-  const Case cases[] = {
-      {guest::int3(), SIGTRAP, SI_KERNEL},
-      {guest::ud2(), SIGILL, ILL_ILLOPN},
-      {guest::divide_by_zero(), SIGFPE, FPE_INTDIV},
-      {guest::non_canonical(), SIGSEGV, SI_KERNEL},
-  };
-  for (const Case& c : cases) {
-    LoadGuest(c.code);
-    SwitchResult r = Run();
-    ASSERT_EQ(r.kind, Kind::kSignal);
-    EXPECT_EQ(r.info.si_signo, c.sig);
-    EXPECT_EQ(r.info.si_code, c.code_);
-  }
-}
-
-// Any other host signal sent to a guest stub thread (a terminal's SIGINT to the
-// stub's process group, SIGTERM, SIGHUP, SIGWINCH, ...) is caught by the stub's
-// handler and reported as kSignal, as on ptrace (a signal-delivery stop there:
-// PtraceTest.EveryCatchableHostSignalIsReportedAndNotDelivered), instead of
-// killing the stub thread with its default action.
-TEST_F(SystrapTest, EveryCatchableHostSignalIsReportedAndNotDelivered) {
-  LoadGuest(guest::syscall_loop());
-  regs_.r.rax = SYS_getppid;
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  const pid_t tid = Thread()->st->tid;
-  for (int sig = 1; sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP || sig == kInterruptSignal) continue;
-    SCOPED_TRACE(
-        absl::StrFormat("signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "RT"));
-    ASSERT_EQ(kill(tid, sig), 0);
-    SwitchResult r = Run();
-    ASSERT_EQ(r.kind, Kind::kSignal);
-    EXPECT_EQ(r.info.si_signo, sig);
-    EXPECT_EQ(r.info.si_code, SI_USER);
-    EXPECT_EQ(r.info.si_pid, getpid());
-    // Not delivered: the guest goes on, in the same stub thread.
-    regs_.r.rax = SYS_getppid;
-    r = Run();
-    ASSERT_EQ(r.kind, Kind::kSyscall);
-    EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
-    ASSERT_EQ(Thread()->st->tid, tid);
-  }
-}
-
-// The same while guest code runs (not in the stub's wait loop).
-TEST_F(SystrapTest, HostSignalsToARunningGuestAreReported) {
-  LoadGuest(guest::spin());
-  std::shared_ptr<SystrapThread> t = Thread();
-  ASSERT_NE(t, nullptr);
-  const pid_t tid = t->st->tid;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
-    SCOPED_TRACE(sigabbrev_np(sig));
-    std::thread sender([tid, sig] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
-      kill(tid, sig);
-    });
-    SwitchResult r = Run();
-    sender.join();
-    ASSERT_EQ(r.kind, Kind::kSignal);
-    EXPECT_EQ(r.info.si_signo, sig);
-    EXPECT_EQ(r.info.si_code, SI_USER);
-    EXPECT_GE(regs_.Ip(), kCode);
-    EXPECT_LT(regs_.Ip(), kCode + guest::spin().size());
-  }
-  // Still alive, the same stub thread: an interrupt stops it.
-  std::thread interrupter([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    ctx_->Interrupt();
-  });
-  SwitchResult r = Run();
-  interrupter.join();
-  EXPECT_EQ(r.kind, Kind::kInterrupted);
-  EXPECT_EQ(Thread()->st->tid, tid);
-  EXPECT_TRUE(ProcessExists(tid));
-}
-
-TEST_F(SystrapTest, InterruptStopsASpinningGuest) {
-  LoadGuest(guest::spin());
-  for (int i = 0; i < 3; ++i) {
-    std::thread interrupter([this] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      ctx_->Interrupt();
-    });
-    SwitchResult r = Run();
-    interrupter.join();
-    ASSERT_EQ(r.kind, Kind::kInterrupted);
-    EXPECT_EQ(regs_.Ip(), kCode);
-  }
-}
-
-TEST_F(SystrapTest, InterruptBeforeSwitchAndStaleInterrupt) {
-  LoadGuest(guest::syscall_args());
-  ctx_->Interrupt();
-  EXPECT_EQ(Run().kind, Kind::kInterrupted);
-  std::shared_ptr<SystrapThread> t = Thread();
-  ASSERT_NE(t, nullptr);
-  ASSERT_EQ(kill(t->st->tid, kInterruptSignal), 0);  // Stale: no flag.
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
-}
-
-TEST_F(SystrapTest, FpStateRoundTrip) {
-  LoadGuest(guest::xmm());
-  const uint64_t in = 0xfeedfacecafebeef;
-  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
-  fp_.set_dirty(true);
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.Arg(0), in);
-  EXPECT_TRUE(fp_.stale());
-  ASSERT_OK(ctx_->SyncFpState(fp_));
-  uint64_t out;
-  std::memcpy(&out, fp_.bytes().data() + XmmOffset(2), sizeof(out));
-  EXPECT_EQ(out, 0x1122334455667788u);
-}
-
-TEST_F(SystrapTest, GuestSyscallNeverRunsOnTheHost) {
-  // exit_group would end the stub thread if it ran.
-  LoadGuest(guest::exit_group());
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit_group});
-  ASSERT_EQ(Run().kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
-}
-
-TEST_F(SystrapTest, Int0x80IsASyscallAsOnPtrace) {
-  // int $0x80 with eax = 20 (getpid in the i386 table), then ud2.
-  static const char code[] = {'\xb8', '\x14', '\x00', '\x00', '\x00',
-                              '\xcd', '\x80', '\x0f', '\x0b'};
-  LoadGuest(code);
-  SwitchResult r = Run();
-  ASSERT_EQ(r.kind, Kind::kSyscall);
-  EXPECT_EQ(regs_.SyscallNumber(), 20u);
-  EXPECT_EQ(regs_.Ip(), kCode + 7);
-  EXPECT_FALSE(sas().lost());
 }
 
 // --- Attacks: the guest can write its slot and jump into the stub code. ---

@@ -1,0 +1,423 @@
+// What every platform must do, run on each (ptrace and systrap): Platform::Create,
+// syscalls, faults, traps, host signals, interrupts and FP state through the
+// Platform interface, with the guest snippets of ptrace/ptrace_test_guest_amd64.S.
+// What only one platform has (stub processes, the seccomp filter, the systrap
+// slot) is tested beside it: ptrace/ptrace_test.cc, systrap/systrap_test.cc.
+#include "platform/platform.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "platform/platform_test_util.h"
+#include "platform/ptrace/ptrace_platform.h"
+#include "platform/ptrace/ptrace_test_guest.h"
+#include "platform/systrap/systrap_platform.h"
+
+namespace platform {
+namespace {
+
+namespace guest = ::platform::ptrace::guest;
+using ::testing::HasSubstr;
+using Kind = SwitchResult::Kind;
+using ptrace::kInterruptSignal;
+using namespace ::platform::test;  // NOLINT: the shared layout, fixture and readers
+
+// --- Platform::Create ---
+
+TEST(PlatformCreateTest, UnknownNameNamesTheValidOnes) {
+  auto p = Platform::Create("bogus", Options{.memory_fd = 0});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(p.status().message(), HasSubstr("\"bogus\""));
+  EXPECT_THAT(p.status().message(), HasSubstr("ptrace"));
+}
+
+TEST(PlatformCreateTest, PtraceNeedsAMemoryFile) {
+  auto p = Platform::Create("ptrace", Options{});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The parameter is the platform's name.
+class PlatformTest : public GuestFixture, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override { CreatePlatform(GetParam(), "platform_test"); }
+  void TearDown() override { DestroyPlatform(); }
+
+  bool systrap() const { return std::string(GetParam()) == "systrap"; }
+  ptrace::PtraceAddressSpace& ptrace_as() {
+    return systrap() ? static_cast<systrap::SystrapAddressSpace&>(*as_).inner()
+                     : static_cast<ptrace::PtraceAddressSpace&>(*as_);
+  }
+
+  // The stub's first process.
+  pid_t StubPid() { return ptrace_as().pid(); }
+  // The calling host thread's stub thread in as_ (created if needed), where its
+  // guest runs.
+  pid_t GuestTid() {
+    if (systrap()) {
+      auto t = static_cast<systrap::SystrapAddressSpace&>(*as_).ThreadForCurrentThread();
+      EXPECT_TRUE(t.ok()) << t.status();
+      return t.ok() ? (*t)->st->tid : 0;
+    }
+    auto st = ptrace_as().StubThreadForCurrentThread(/*create=*/true);
+    EXPECT_TRUE(st.ok()) << st.status();
+    return st.ok() ? (*st)->tid : 0;
+  }
+  // The access a page fault reports: only where the platform tells it.
+  uint32_t Access(uint32_t access) const {
+    return platform_->ReportsAccessType() ? access : kAccessNone;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Platforms, PlatformTest, ::testing::Values("ptrace", "systrap"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param);
+                         });
+
+// --- Syscalls ---
+
+TEST_P(PlatformTest, SyscallReportsNumberArgsAndTheSentrysReturnValue) {
+  LoadGuest(guest::syscall_args());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+  EXPECT_EQ(regs_.r.rax, static_cast<uint64_t>(-ENOSYS));
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(regs_.Arg(i), uint64_t(i + 1)) << "arg " << i;
+  // rip is right after the `syscall` (0f 05).
+  ASSERT_GT(regs_.Ip(), kCode + 2);
+  EXPECT_EQ(std::memcmp(mem_ + kCodeFile + (regs_.Ip() - kCode) - 2, "\x0f\x05", 2), 0);
+  EXPECT_EQ(regs_.r.cs, 0x33u);
+
+  regs_.SetReturn(1234);
+  r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit});
+  EXPECT_EQ(regs_.Arg(0), 1234u);
+}
+
+TEST_P(PlatformTest, ManySyscallRoundTrips) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  for (int i = 0; i < 2000; ++i) {
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSyscall);
+    ASSERT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
+    regs_.r.rax = SYS_getppid;  // The loop calls whatever rax holds.
+  }
+}
+
+TEST_P(PlatformTest, GuestSyscallNeverRunsOnTheHost) {
+  // exit_group would end the stub thread if it ran.
+  LoadGuest(guest::exit_group());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_exit_group});
+  EXPECT_TRUE(ProcessExists(StubPid()));
+  // The Sentry chose not to exit: the guest goes on to its next syscall.
+  r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+}
+
+TEST_P(PlatformTest, Int0x80IsASyscall) {
+  // int $0x80 with eax = 20 (getpid in the i386 table), then ud2.
+  static const char code[] = {'\xb8', '\x14', '\x00', '\x00', '\x00',
+                              '\xcd', '\x80', '\x0f', '\x0b'};
+  LoadGuest(code);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), 20u);
+  EXPECT_EQ(regs_.Ip(), kCode + 7);
+  EXPECT_FALSE(ptrace_as().lost());
+}
+
+TEST_P(PlatformTest, FsAndGsBasesRoundTrip) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getpid;
+  regs_.r.fs_base = 0x12345000;
+  regs_.r.gs_base = 0x7654321000;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.r.fs_base, 0x12345000u);
+  EXPECT_EQ(regs_.r.gs_base, 0x7654321000u);
+}
+
+// --- Faults ---
+
+TEST_P(PlatformTest, MappedFileContentsAreVisibleToTheGuest) {
+  const uint64_t value = 0x0123456789abcdef;
+  std::memcpy(mem_ + kDataFile + 8, &value, sizeof(value));
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  LoadGuest(guest::load());
+  regs_.r.rdi = kData + 8;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), value);
+}
+
+TEST_P(PlatformTest, WriteToUnmappedAddressIsAFault) {
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData + 0x10;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData + 0x10);
+  EXPECT_EQ(r.access, Access(kAccessWrite));
+  EXPECT_EQ(r.info.si_signo, SIGSEGV);
+  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
+  EXPECT_EQ(regs_.Ip(), kCode);  // The faulting instruction, to be restarted.
+}
+
+TEST_P(PlatformTest, WriteToReadOnlyMappingIsAFault) {
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData + 0x20;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData + 0x20);
+  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
+}
+
+TEST_P(PlatformTest, FaultThenMapThenRetrySucceeds) {
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData;
+  ASSERT_EQ(Run().kind, Kind::kFault);
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(mem_[kDataFile], 1);
+}
+
+TEST_P(PlatformTest, UnmapThenAccessFaults) {
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(mem_[kDataFile], 1);
+
+  ASSERT_OK(as_->Unmap(kData, kPage));
+  regs_.r.rip = kCode;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData);
+  EXPECT_EQ(r.info.si_code, SEGV_MAPERR);
+}
+
+TEST_P(PlatformTest, ProtectReadOnlyThenWriteFaults) {
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+
+  ASSERT_OK(as_->Protect(kData, kPage, PROT_READ));
+  regs_.r.rip = kCode;
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData);
+  EXPECT_EQ(r.info.si_code, SEGV_ACCERR);
+}
+
+// --- Traps ---
+
+TEST_P(PlatformTest, Int3IsSigtrap) {
+  LoadGuest(guest::int3());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGTRAP);
+  EXPECT_EQ(r.info.si_code, SI_KERNEL);
+  EXPECT_EQ(regs_.Ip(), kCode + 1);
+}
+
+TEST_P(PlatformTest, Ud2IsSigill) {
+  LoadGuest(guest::ud2());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGILL);
+  EXPECT_EQ(r.info.si_code, ILL_ILLOPN);
+  EXPECT_EQ(regs_.Ip(), kCode);
+}
+
+TEST_P(PlatformTest, DivideByZeroIsSigfpe) {
+  LoadGuest(guest::divide_by_zero());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGFPE);
+  EXPECT_EQ(r.info.si_code, FPE_INTDIV);
+}
+
+TEST_P(PlatformTest, GeneralProtectionFaultIsASignalNotAPageFault) {
+  LoadGuest(guest::non_canonical());
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGSEGV);
+  EXPECT_EQ(r.info.si_code, SI_KERNEL);
+  EXPECT_EQ(r.access, kAccessNone);
+}
+
+// --- Host signals and interrupts ---
+
+TEST_P(PlatformTest, HostSignalIsReportedAndNotDelivered) {
+  LoadGuest(guest::syscall_args());
+  ASSERT_EQ(kill(GuestTid(), SIGTERM), 0);
+  SwitchResult r = Run();
+  ASSERT_EQ(r.kind, Kind::kSignal);
+  EXPECT_EQ(r.info.si_signo, SIGTERM);
+  EXPECT_EQ(r.info.si_code, SI_USER);
+  // Not delivered: the guest goes on.
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+}
+
+// Any host signal sent to a guest stub thread (a terminal's SIGINT to the stub's
+// process group, SIGTERM, SIGHUP, SIGWINCH, ...) is reported as kSignal (on
+// ptrace a signal-delivery stop, on systrap the stub's handler) instead of
+// killing the stub thread with its default action.
+TEST_P(PlatformTest, EveryCatchableHostSignalIsReportedAndNotDelivered) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  const pid_t tid = GuestTid();
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == kInterruptSignal) continue;
+    SCOPED_TRACE(
+        absl::StrFormat("signal %d (%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "RT"));
+    ASSERT_EQ(kill(tid, sig), 0);
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSignal);
+    EXPECT_EQ(r.info.si_signo, sig);
+    EXPECT_EQ(r.info.si_code, SI_USER);
+    EXPECT_EQ(r.info.si_pid, getpid());
+    // Not delivered: the guest goes on, in the same stub thread.
+    regs_.r.rax = SYS_getppid;
+    r = Run();
+    ASSERT_EQ(r.kind, Kind::kSyscall);
+    EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getppid});
+    ASSERT_EQ(GuestTid(), tid);
+  }
+}
+
+// The same while guest code runs (not in the stub's wait loop).
+TEST_P(PlatformTest, HostSignalsToARunningGuestAreReported) {
+  LoadGuest(guest::spin());
+  const pid_t tid = GuestTid();
+  ASSERT_GT(tid, 0);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+    SCOPED_TRACE(sigabbrev_np(sig));
+    std::thread sender([tid, sig] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      kill(tid, sig);
+    });
+    SwitchResult r = Run();
+    sender.join();
+    ASSERT_EQ(r.kind, Kind::kSignal);
+    EXPECT_EQ(r.info.si_signo, sig);
+    EXPECT_EQ(r.info.si_code, SI_USER);
+    EXPECT_GE(regs_.Ip(), kCode);
+    EXPECT_LT(regs_.Ip(), kCode + guest::spin().size());
+  }
+  // Still alive, the same stub thread: an interrupt stops it.
+  std::thread interrupter([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ctx_->Interrupt();
+  });
+  SwitchResult r = Run();
+  interrupter.join();
+  EXPECT_EQ(r.kind, Kind::kInterrupted);
+  EXPECT_EQ(GuestTid(), tid);
+  EXPECT_TRUE(ProcessExists(tid));
+}
+
+TEST_P(PlatformTest, InterruptStopsASpinningGuest) {
+  LoadGuest(guest::spin());
+  for (int i = 0; i < 3; ++i) {
+    std::thread interrupter([this] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ctx_->Interrupt();
+    });
+    SwitchResult r = Run();
+    interrupter.join();
+    ASSERT_EQ(r.kind, Kind::kInterrupted);
+    EXPECT_EQ(regs_.Ip(), kCode);
+  }
+}
+
+TEST_P(PlatformTest, InterruptBeforeSwitchReturnsAtOnce) {
+  LoadGuest(guest::syscall_args());
+  ctx_->Interrupt();
+  SwitchResult r = Run();
+  EXPECT_EQ(r.kind, Kind::kInterrupted);
+  EXPECT_EQ(regs_.Ip(), kCode);  // The guest did not run.
+  // Consumed: the next Switch runs the guest.
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+}
+
+TEST_P(PlatformTest, StaleInterruptSignalIsIgnored) {
+  LoadGuest(guest::syscall_args());
+  // An interrupt signal whose flag is already consumed (e.g. it raced with a
+  // syscall stop) is pending when the stub resumes.
+  ASSERT_EQ(kill(GuestTid(), kInterruptSignal), 0);
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.SyscallNumber(), uint64_t{SYS_getpid});
+}
+
+// --- FP state ---
+
+TEST_P(PlatformTest, FpStateRoundTrip) {
+  LoadGuest(guest::xmm());
+  const uint64_t in = 0xfeedfacecafebeef;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
+  fp_.set_dirty(true);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), in);
+  EXPECT_FALSE(fp_.dirty());
+  EXPECT_TRUE(fp_.stale());
+
+  ASSERT_OK(ctx_->SyncFpState(fp_));
+  EXPECT_FALSE(fp_.stale());
+  uint64_t xmm0, xmm2;
+  std::memcpy(&xmm0, fp_.bytes().data() + XmmOffset(0), sizeof(xmm0));
+  std::memcpy(&xmm2, fp_.bytes().data() + XmmOffset(2), sizeof(xmm2));
+  EXPECT_EQ(xmm0, in);
+  EXPECT_EQ(xmm2, 0x1122334455667788u);
+  EXPECT_EQ(fp_.mxcsr(), 0x1f80u);
+}
+
+TEST_P(PlatformTest, FpStateSurvivesSwitchesWithoutSync) {
+  LoadGuest(guest::xmm());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(1), 0u);  // xmm2 before the guest set it.
+  // Neither dirty nor synced: the guest's FP state stays live in the stub.
+  regs_.r.rip = kCode;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);
+}
+
+TEST_P(PlatformTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
+  LoadGuest(guest::xmm());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);  // The guest set xmm2; it is live in as_.
+
+  auto other = platform_->NewAddressSpace();
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_OK((*other)->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  ASSERT_OK((*other)->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  regs_.r.rip = kCode;
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(**other, regs_, fp_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_OK(ctx_->SyncFpState(fp_));
+  r = ctx_->Switch(**other, regs_, fp_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
+}
+
+}  // namespace
+}  // namespace platform
