@@ -17,7 +17,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 // The first non-canonical address.
 constexpr uint64_t kNonCanonical = uint64_t{1} << 47;
 // Linux's TASK_SIZE_MAX: the top page below 2^47 is kept unmapped, and a base

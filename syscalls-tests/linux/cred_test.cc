@@ -48,7 +48,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 constexpr pid_t kNoSuchPid = 1 << 22;  // PID_MAX_LIMIT: never a pid
 constexpr uid_t kNobody = 65534;
 constexpr unsigned long kNoId = static_cast<unsigned long>(-1);

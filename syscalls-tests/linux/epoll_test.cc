@@ -29,8 +29,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 // struct epoll_event is packed: its fields are read by value, never bound to
 // a reference (gtest's EXPECT_EQ would).
 uint64_t DataOf(const epoll_event& e) { return e.data.u64; }
@@ -46,16 +44,6 @@ FileDescriptor NewEventfd(unsigned v = 0) {
   FileDescriptor e(eventfd(v, EFD_NONBLOCK));
   EXPECT_TRUE(e.valid()) << strerror(errno);
   return e;
-}
-
-struct Pipe {
-  FileDescriptor r, w;
-};
-
-Pipe MakePipe() {
-  int fds[2] = {-1, -1};
-  EXPECT_THAT(pipe2(fds, O_NONBLOCK), SyscallSucceeds());
-  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
 }
 
 int Add(int ep, int fd, uint32_t events, uint64_t data) {
@@ -185,7 +173,7 @@ TEST(EpollWaitTest, ArgumentChecks) {
 
 TEST(EpollWaitTest, LevelTriggeredReportsWhileReady) {
   FileDescriptor ep = NewEpoll();
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(Add(ep.get(), p.r.get(), EPOLLIN, 7), SyscallSucceeds());
   EXPECT_TRUE(Ready(ep.get()).empty());
   ASSERT_THAT(write(p.w.get(), "ab", 2), SyscallSucceeds());
@@ -202,7 +190,7 @@ TEST(EpollWaitTest, LevelTriggeredReportsWhileReady) {
 
 TEST(EpollWaitTest, EdgeTriggeredReportsEachNewEventOnce) {
   FileDescriptor ep = NewEpoll();
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(Add(ep.get(), p.r.get(), EPOLLIN | EPOLLET, 1), SyscallSucceeds());
   ASSERT_THAT(write(p.w.get(), "a", 1), SyscallSucceeds());
   EXPECT_EQ(Ready(ep.get()).size(), 1u);
@@ -227,7 +215,7 @@ TEST(EpollWaitTest, OneShotWaitsForMod) {
 
 TEST(EpollWaitTest, HangupAndErrorComeUnasked) {
   FileDescriptor ep = NewEpoll();
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(Add(ep.get(), p.r.get(), 0, 1), SyscallSucceeds());
   ASSERT_THAT(Add(ep.get(), p.w.get(), 0, 2), SyscallSucceeds());
   EXPECT_TRUE(Ready(ep.get()).empty());
@@ -240,7 +228,7 @@ TEST(EpollWaitTest, HangupAndErrorComeUnasked) {
 
 TEST(EpollWaitTest, TheWriterSeesErrorWhenTheReaderGoes) {
   FileDescriptor ep = NewEpoll();
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(Add(ep.get(), p.w.get(), EPOLLOUT, 2), SyscallSucceeds());
   p.r.reset();
   auto ev = Ready(ep.get());
@@ -272,7 +260,7 @@ TEST(EpollWaitTest, TimesOut) {
 
 TEST(EpollWaitTest, EntriesBelongToTheDescription) {
   FileDescriptor ep = NewEpoll();
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(Add(ep.get(), p.r.get(), EPOLLIN, 5), SyscallSucceeds());
   // Another fd still holds the description: the entry stays, under the old fd.
   FileDescriptor d(dup(p.r.get()));
@@ -287,7 +275,7 @@ TEST(EpollWaitTest, EntriesBelongToTheDescription) {
   // (description, fd) pair can be added afresh.
   d.reset();
   EXPECT_TRUE(Ready(ep.get()).empty());
-  Pipe q = MakePipe();
+  Pipe q = MakePipe(O_NONBLOCK);
   ASSERT_EQ(q.r.get(), old);
   EXPECT_THAT(Add(ep.get(), q.r.get(), EPOLLIN, 6), SyscallSucceeds());
 }

@@ -25,8 +25,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 ssize_t Write64(int fd, uint64_t v) { return write(fd, &v, sizeof(v)); }
 
 TEST(EventfdTest, ReadTakesTheWholeCount) {

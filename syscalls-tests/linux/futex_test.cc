@@ -37,7 +37,6 @@ namespace {
 #define FUTEX_LOCK_PI2 13
 #endif
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 // A TID no task has (above any pid_max).
 constexpr uint32_t kNoSuchTid = 0x3ffffff0;
 

@@ -18,8 +18,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 long Getrandom(void* buf, size_t len, unsigned flags) {
   return syscall(SYS_getrandom, buf, len, flags);
 }

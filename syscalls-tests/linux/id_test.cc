@@ -18,7 +18,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 constexpr pid_t kNoSuchPid = 1 << 22;  // PID_MAX_LIMIT: never a pid
 
 TEST(GetpidTest, IsPositiveAndStable) {

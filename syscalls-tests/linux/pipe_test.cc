@@ -24,24 +24,12 @@
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/file_descriptor.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
 namespace syscalls_test {
 namespace {
-
-// Above the user address space: access_ok() fails however long the buffer.
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
-struct Pipe {
-  FileDescriptor r, w;
-};
-
-Pipe MakePipe(int flags = 0) {
-  int fds[2] = {-1, -1};
-  EXPECT_THAT(pipe2(fds, flags), SyscallSucceeds());
-  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
-}
 
 // Writes `n` bytes of `c`; the result of write(2).
 ssize_t WriteN(int fd, size_t n, char c = 'x') {
@@ -579,19 +567,12 @@ TEST(PipeForkTest, SigpipeKillsAWriterByDefault) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) << status;
 }
 
-volatile sig_atomic_t g_handled = 0;
-void CountSignal(int) { g_handled = g_handled + 1; }
-
 // A read waiting on a pipe is interrupted by a handled signal: with
 // SA_RESTART it goes on waiting (ERESTARTSYS), without it is EINTR.
 TEST(PipeForkTest, AHandledSignalRestartsOrInterruptsAWaitingRead) {
   for (const bool restart : {true, false}) {
-    struct sigaction sa = {}, old;
-    sa.sa_handler = CountSignal;
-    sa.sa_flags = restart ? SA_RESTART : 0;
-    ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-    Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
-    g_handled = 0;
+    SignalCatcher catcher(SIGUSR1, restart ? SA_RESTART : 0);
+    ASSERT_TRUE(catcher.ok());
     Pipe p = MakePipe();
     const pid_t parent = getpid();
     const pid_t child = Spawn([&] {
@@ -607,7 +588,7 @@ TEST(PipeForkTest, AHandledSignalRestartsOrInterruptsAWaitingRead) {
     } else {
       EXPECT_THAT(read(p.r.get(), &c, 1), SyscallFailsWithErrno(EINTR));
     }
-    EXPECT_EQ(g_handled, 1);
+    EXPECT_EQ(catcher.count(), 1);
     EXPECT_EQ(WaitStatus(child), 0);
   }
 }

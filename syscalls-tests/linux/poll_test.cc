@@ -24,23 +24,12 @@
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/file_descriptor.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
 namespace syscalls_test {
 namespace {
-
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
-struct Pipe {
-  FileDescriptor r, w;
-};
-
-Pipe MakePipe() {
-  int fds[2] = {-1, -1};
-  EXPECT_THAT(pipe2(fds, O_NONBLOCK), SyscallSucceeds());
-  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
-}
 
 int64_t NowNs() {
   struct timespec ts;
@@ -67,7 +56,7 @@ TEST(PollTest, NothingToWatchSleepsForTheTimeout) {
 }
 
 TEST(PollTest, APipeEndsReadiness) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   struct pollfd fds[2] = {{p.r.get(), POLLIN, 0}, {p.w.get(), POLLOUT, 0}};
   ASSERT_THAT(poll(fds, 2, 0), SyscallSucceedsWithValue(1));
   EXPECT_EQ(fds[0].revents, 0);
@@ -78,7 +67,7 @@ TEST(PollTest, APipeEndsReadiness) {
 }
 
 TEST(PollTest, OnlyTheAskedEventsAndErrorsComeBack) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
   struct pollfd fds[2] = {{p.r.get(), POLLOUT, 0}, {p.w.get(), POLLIN, 0}};
   EXPECT_THAT(poll(fds, 2, 0), SyscallSucceedsWithValue(0));
@@ -100,7 +89,7 @@ TEST(PollTest, NegativeFdsAreIgnoredAndClosedOnesArePollnval) {
 }
 
 TEST(PollTest, TheSameFdTwiceCountsTwice) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   struct pollfd fds[2] = {{p.w.get(), POLLOUT, 0}, {p.w.get(), POLLOUT, 0}};
   EXPECT_THAT(poll(fds, 2, 0), SyscallSucceedsWithValue(2));
 }
@@ -116,7 +105,7 @@ TEST(PollTest, RegularFilesAreAlwaysReady) {
 }
 
 TEST(PollTest, AnEmptyPipeTimesOut) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   const int64_t start = NowNs();
   EXPECT_THAT(poll(&pfd, 1, 30), SyscallSucceedsWithValue(0));
@@ -125,7 +114,7 @@ TEST(PollTest, AnEmptyPipeTimesOut) {
 }
 
 TEST(PollTest, ReadyBeforeTheTimeoutReturnsAtOnce) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   EXPECT_THAT(poll(&pfd, 1, -1), SyscallSucceedsWithValue(1));
@@ -154,7 +143,7 @@ TEST(PollTest, AnEventfdBecomesReadable) {
 }
 
 TEST(PollTest, AWriteFromAnotherThreadWakesIt) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   std::thread writer([&] {
     usleep(20000);
     ASSERT_EQ(write(p.w.get(), "x", 1), 1);
@@ -163,9 +152,6 @@ TEST(PollTest, AWriteFromAnotherThreadWakesIt) {
   EXPECT_THAT(poll(&pfd, 1, 5000), SyscallSucceedsWithValue(1));
   writer.join();
 }
-
-volatile sig_atomic_t g_handled = 0;
-void CountSignal(int) { g_handled = g_handled + 1; }
 
 // Sends SIGUSR1 to this process after `us` microseconds, from a child.
 pid_t SignalLater(useconds_t us) {
@@ -181,42 +167,35 @@ pid_t SignalLater(useconds_t us) {
 
 // poll is never restarted around a handler, SA_RESTART or not: EINTR.
 TEST(PollTest, AHandledSignalIsEintr) {
-  struct sigaction sa = {}, old;
-  sa.sa_handler = CountSignal;
-  sa.sa_flags = SA_RESTART;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
-  g_handled = 0;
-  Pipe p = MakePipe();
+  SignalCatcher c(SIGUSR1, SA_RESTART);
+  ASSERT_TRUE(c.ok());
+  Pipe p = MakePipe(O_NONBLOCK);
   const pid_t child = SignalLater(20000);
   ASSERT_GT(child, 0);
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   EXPECT_THAT(poll(&pfd, 1, 5000), SyscallFailsWithErrno(EINTR));
-  EXPECT_EQ(g_handled, 1);
+  EXPECT_EQ(c.count(), 1);
   ASSERT_THAT(waitpid(child, nullptr, 0), SyscallSucceedsWithValue(child));
 }
 
 // The signal ppoll's mask lets in ends the wait, and its handler runs with
 // that mask; the old mask is back afterwards.
 TEST(PpollTest, TheMaskLetsASignalIn) {
-  struct sigaction sa = {}, old;
-  sa.sa_handler = CountSignal;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore_action([&] { sigaction(SIGUSR1, &old, nullptr); });
+  SignalCatcher c(SIGUSR1, 0);
+  ASSERT_TRUE(c.ok());
   sigset_t block, saved;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR1);
   ASSERT_THAT(sigprocmask(SIG_BLOCK, &block, &saved), SyscallSucceeds());
   Cleanup restore_mask([&] { sigprocmask(SIG_SETMASK, &saved, nullptr); });
-  g_handled = 0;
   const pid_t child = SignalLater(20000);
   ASSERT_GT(child, 0);
   ASSERT_THAT(waitpid(child, nullptr, 0), SyscallSucceedsWithValue(child));
-  EXPECT_EQ(g_handled, 0);  // blocked: pending
+  EXPECT_EQ(c.count(), 0);  // blocked: pending
   const uint64_t none = 0;
   const struct timespec ts = {5, 0};
   EXPECT_THAT(syscall(SYS_ppoll, nullptr, 0, &ts, &none, size_t{8}), SyscallFailsWithErrno(EINTR));
-  EXPECT_EQ(g_handled, 1);
+  EXPECT_EQ(c.count(), 1);
   sigset_t now;
   ASSERT_THAT(sigprocmask(SIG_SETMASK, nullptr, &now), SyscallSucceeds());
   EXPECT_TRUE(sigismember(&now, SIGUSR1));
@@ -225,7 +204,7 @@ TEST(PpollTest, TheMaskLetsASignalIn) {
 // --- ppoll ---
 
 TEST(PpollTest, TheTimeLeftIsWrittenBack) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   ASSERT_THAT(write(p.w.get(), "x", 1), SyscallSucceeds());
   struct pollfd pfd = {p.r.get(), POLLIN, 0};
   struct timespec ts = {10, 0};
@@ -283,7 +262,7 @@ TEST(PpollTest, TooManyFdsBeforeTheArrayIsRead) {
 // --- select ---
 
 TEST(SelectTest, ReportsReadableAndWritableFds) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   const int n = std::max(p.r.get(), p.w.get()) + 1;
   fd_set rd, wr;
   FD_ZERO(&rd);
@@ -308,7 +287,7 @@ TEST(SelectTest, ReportsReadableAndWritableFds) {
 }
 
 TEST(SelectTest, TimeoutClearsTheSetsAndTheTimeLeft) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   fd_set rd, ex;
   FD_ZERO(&rd);
   FD_ZERO(&ex);
@@ -325,7 +304,7 @@ TEST(SelectTest, TimeoutClearsTheSetsAndTheTimeLeft) {
 }
 
 TEST(SelectTest, TheTimeLeftIsWrittenBack) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   fd_set wr;
   FD_ZERO(&wr);
   FD_SET(p.w.get(), &wr);
@@ -377,7 +356,7 @@ struct SigsetArg {
 };
 
 TEST(Pselect6Test, TimespecTimeoutAndWriteBack) {
-  Pipe p = MakePipe();
+  Pipe p = MakePipe(O_NONBLOCK);
   fd_set wr;
   FD_ZERO(&wr);
   FD_SET(p.w.get(), &wr);

@@ -20,8 +20,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 long Prctl(long option, unsigned long a2 = 0, unsigned long a3 = 0, unsigned long a4 = 0,
            unsigned long a5 = 0) {
   return syscall(SYS_prctl, option, a2, a3, a4, a5);

@@ -39,9 +39,6 @@ namespace {
 // The calls that misuse a buffer on purpose go through syscall(): glibc's
 // declarations carry access attributes that the compiler would check.
 
-// Above the user address space: access_ok() fails however long the buffer.
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 bool StdinIsDevNull() {
   struct stat st;
   return fstat(0, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3) &&

@@ -25,8 +25,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 // The kernel's struct rlimit64, which prlimit64 takes.
 struct Rlimit64 {
   uint64_t cur;

@@ -20,7 +20,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 constexpr pid_t kNoSuchPid = 1 << 22;
 
 long GetAffinity(pid_t pid, size_t len, void* mask) {

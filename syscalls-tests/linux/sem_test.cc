@@ -92,6 +92,20 @@ bool WaitCount(int id, int num, int cmd, long n) {
   return false;
 }
 
+// Forks a child that waits up to 10 s in semtimedop for `op` on semaphore 0 of
+// `id` and exits 0 when the call succeeds (`want_errno` 0) or fails with
+// `want_errno`, else 1.
+pid_t ForkSemWaiter(int id, short op, int want_errno = 0) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    sembuf b{0, op, 0};
+    timespec ts{10, 0};
+    const long r = SemTimedOp(id, &b, 1, &ts);
+    _exit((want_errno == 0 ? r == 0 : r == -1 && errno == want_errno) ? 0 : 1);
+  }
+  return pid;
+}
+
 std::vector<long> SemLimits() {
   std::istringstream in(ReadWholeFile("/proc/sys/kernel/sem"));
   std::vector<long> v(4, 0);
@@ -331,12 +345,7 @@ TEST(SemTimedOpTest, PossibleOperationIgnoresTheTimeout) {
 TEST(SemBlockTest, IncrementWakesAWaiter) {
   SemSet s(1);
   ASSERT_GE(s.id(), 0);
-  const pid_t child = fork();
-  if (child == 0) {
-    sembuf b{0, -1, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-  }
+  const pid_t child = ForkSemWaiter(s.id(), -1);
   ASSERT_GT(child, 0);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
@@ -349,12 +358,7 @@ TEST(SemBlockTest, ZeroWakesAWaitForZero) {
   SemSet s(1);
   ASSERT_GE(s.id(), 0);
   ASSERT_THAT(SemCtl(s.id(), 0, SETVAL, 2), SyscallSucceeds());
-  const pid_t child = fork();
-  if (child == 0) {
-    sembuf b{0, 0, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-  }
+  const pid_t child = ForkSemWaiter(s.id(), 0);
   ASSERT_GT(child, 0);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETZCNT, 1));
   EXPECT_THAT(SemCtl(s.id(), 0, GETNCNT), SyscallSucceedsWithValue(0));
@@ -367,12 +371,7 @@ TEST(SemBlockTest, WaitersWakeInArrivalOrder) {
   ASSERT_GE(s.id(), 0);
   pid_t kids[2];
   for (int i = 0; i < 2; ++i) {
-    kids[i] = fork();
-    if (kids[i] == 0) {
-      sembuf b{0, -1, 0};
-      timespec ts{10, 0};
-      _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-    }
+    kids[i] = ForkSemWaiter(s.id(), -1);
     ASSERT_GT(kids[i], 0);
     ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, i + 1));
   }
@@ -389,19 +388,9 @@ TEST(SemBlockTest, LaterSmallerRequestIsNotHeldUp) {
   // A waiter that cannot proceed does not block one behind it that can.
   SemSet s(1);
   ASSERT_GE(s.id(), 0);
-  const pid_t big = fork();
-  if (big == 0) {
-    sembuf b{0, -3, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-  }
+  const pid_t big = ForkSemWaiter(s.id(), -3);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
-  const pid_t small = fork();
-  if (small == 0) {
-    sembuf b{0, -1, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-  }
+  const pid_t small = ForkSemWaiter(s.id(), -1);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 2));
   ASSERT_THAT(Op(s.id(), 0, 1), SyscallSucceeds());
   EXPECT_EQ(WaitExitCode(small), 0);
@@ -413,12 +402,7 @@ TEST(SemBlockTest, LaterSmallerRequestIsNotHeldUp) {
 TEST(SemBlockTest, RemovalWakesWaitersWithEIDRM) {
   SemSet s(1);
   ASSERT_GE(s.id(), 0);
-  const pid_t child = fork();
-  if (child == 0) {
-    sembuf b{0, -1, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == -1 && errno == EIDRM ? 0 : 1);
-  }
+  const pid_t child = ForkSemWaiter(s.id(), -1, EIDRM);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(SemCtl(s.id(), 0, IPC_RMID), SyscallSucceeds());
   s.release();
@@ -583,12 +567,7 @@ TEST(SemCtlTest, SemaphoreNumberOutOfRangeIsEINVAL) {
 TEST(SemCtlTest, SetValWakesWaiters) {
   SemSet s(1);
   ASSERT_GE(s.id(), 0);
-  const pid_t child = fork();
-  if (child == 0) {
-    sembuf b{0, -2, 0};
-    timespec ts{10, 0};
-    _exit(SemTimedOp(s.id(), &b, 1, &ts) == 0 ? 0 : 1);
-  }
+  const pid_t child = ForkSemWaiter(s.id(), -2);
   ASSERT_TRUE(WaitCount(s.id(), 0, GETNCNT, 1));
   ASSERT_THAT(SemCtl(s.id(), 0, SETVAL, 3), SyscallSucceeds());
   EXPECT_EQ(WaitExitCode(child), 0);

@@ -19,8 +19,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 // The kernel's struct sigaction on x86-64.
 struct KernelSigaction {
   uintptr_t handler;

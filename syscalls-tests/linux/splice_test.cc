@@ -27,16 +27,6 @@
 namespace syscalls_test {
 namespace {
 
-struct Pipe {
-  FileDescriptor r, w;
-};
-
-Pipe MakePipe(int flags = 0) {
-  int fds[2] = {-1, -1};
-  if (pipe2(fds, flags | O_CLOEXEC) != 0) return {};
-  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
-}
-
 std::string ReadAll(int fd, size_t max) {
   std::string s(max, '\0');
   const ssize_t n = read(fd, s.data(), max);

@@ -16,8 +16,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 TEST(SysinfoTest, MemoryFiguresAreConsistent) {
   struct sysinfo si;
   ASSERT_THAT(sysinfo(&si), SyscallSucceeds());

@@ -19,7 +19,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 constexpr long kNanos = 1000000000L;
 // PID_MAX_LIMIT (2^22) is one more than the largest pid Linux hands out.
 constexpr pid_t kNoSuchPid = 1 << 22;

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/file_descriptor.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -237,21 +238,14 @@ TEST(TimerfdReadTest, ManyTimersEachExpireOnce) {
   }
 }
 
-volatile sig_atomic_t g_signals = 0;
-void CountSignal(int) { g_signals = g_signals + 1; }
-
 // A blocking read and a signal from another process: with SA_RESTART the read
 // goes on until the timer expires; without, it ends with EINTR.
 class TimerfdSignalTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(TimerfdSignalTest, ABlockingReadAndAHandler) {
   const bool restart = GetParam();
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = CountSignal;
-  sa.sa_flags = restart ? SA_RESTART : 0;
-  ASSERT_THAT(sigaction(SIGUSR1, &sa, &old), SyscallSucceeds());
-  Cleanup restore([&] { sigaction(SIGUSR1, &old, nullptr); });
-  g_signals = 0;
+  SignalCatcher c(SIGUSR1, restart ? SA_RESTART : 0);
+  ASSERT_TRUE(c.ok());
   FileDescriptor fd = NewTimerfd();
   const itimerspec value = Spec(restart ? 300 * kMs : 30 * kNanos);
   ASSERT_THAT(TimerfdSettime(fd.get(), 0, &value, nullptr), SyscallSucceeds());
@@ -271,7 +265,7 @@ TEST_P(TimerfdSignalTest, ABlockingReadAndAHandler) {
   } else {
     EXPECT_THAT(ReadCount(fd.get(), &n), SyscallFailsWithErrno(EINTR));
   }
-  EXPECT_EQ(g_signals, 1);
+  EXPECT_EQ(c.count(), 1);
   int status = 0;
   ASSERT_THAT(waitpid(child, &status, 0), SyscallSucceedsWithValue(child));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;

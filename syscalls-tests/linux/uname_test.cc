@@ -17,8 +17,6 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 bool Terminated(const char* field) { return memchr(field, '\0', _UTSNAME_LENGTH) != nullptr; }
 
 TEST(UnameTest, DescribesLinuxOnX86_64) {

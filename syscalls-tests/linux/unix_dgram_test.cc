@@ -27,15 +27,7 @@
 namespace syscalls_test {
 namespace {
 
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
-class UnixDgramPairTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(MakePair(SOCK_DGRAM, &p_)); }
-  int a() const { return p_.a.get(); }
-  int b() const { return p_.b.get(); }
-  Pair p_;
-};
+using UnixDgramPairTest = SocketPairTest<SOCK_DGRAM>;
 
 TEST_F(UnixDgramPairTest, MessagesKeepTheirBoundaries) {
   ASSERT_THAT(send(a(), "abc", 3, 0), SyscallSucceedsWithValue(3));

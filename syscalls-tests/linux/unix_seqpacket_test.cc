@@ -23,13 +23,7 @@
 namespace syscalls_test {
 namespace {
 
-class UnixSeqpacketTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(MakePair(SOCK_SEQPACKET, &p_)); }
-  int a() const { return p_.a.get(); }
-  int b() const { return p_.b.get(); }
-  Pair p_;
-};
+using UnixSeqpacketTest = SocketPairTest<SOCK_SEQPACKET>;
 
 TEST_F(UnixSeqpacketTest, RecordsKeepTheirBoundaries) {
   ASSERT_THAT(write(a(), "abc", 3), SyscallSucceedsWithValue(3));

@@ -38,9 +38,6 @@ namespace {
 
 using ::testing::AnyOf;
 
-// Above the user address space: access_ok() fails.
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
-
 int IntOpt(int fd, int name) {
   int v = -12345;
   socklen_t len = sizeof(v);

@@ -97,6 +97,17 @@ inline ::testing::AssertionResult MakePair(int type, Pair* p) {
   return ::testing::AssertionSuccess();
 }
 
+// A fixture with a connected pair of `Type` sockets, a() and b(), per test:
+//   using UnixStreamTest = SocketPairTest<SOCK_STREAM>;
+template <int Type>
+class SocketPairTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(MakePair(Type, &p_)); }
+  int a() const { return p_.a.get(); }
+  int b() const { return p_.b.get(); }
+  Pair p_;
+};
+
 // Blocks SIGPIPE for its life, so that a write that raises it leaves it
 // pending instead of killing the test; Take() says whether it came (and
 // consumes it).

@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "syscalls-tests/util/cleanup.h"
 #include "syscalls-tests/util/file_descriptor.h"
 #include "syscalls-tests/util/forked_child.h"
+#include "syscalls-tests/util/signal_catcher.h"
 #include "syscalls-tests/util/syscall_matchers.h"
 #include "syscalls-tests/util/test_util.h"
 
@@ -35,8 +37,6 @@ namespace syscalls_test {
 namespace {
 
 using ::testing::AnyOf;
-
-void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
 
 void SetNonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -64,13 +64,7 @@ size_t Drain(int fd) {
   return total;
 }
 
-class UnixStreamTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(MakePair(SOCK_STREAM, &p_)); }
-  int a() const { return p_.a.get(); }
-  int b() const { return p_.b.get(); }
-  Pair p_;
-};
+using UnixStreamTest = SocketPairTest<SOCK_STREAM>;
 
 TEST_F(UnixStreamTest, WritesMergeIntoOneStream) {
   ASSERT_THAT(write(a(), "abc", 3), SyscallSucceedsWithValue(3));
@@ -390,20 +384,11 @@ TEST_F(UnixStreamTest, SendTimeout) {
   EXPECT_THAT(write(a(), "x", 1), SyscallFailsWithErrno(EAGAIN));
 }
 
-// A signal handler that only counts.
-int g_signals = 0;
-void CountSignal(int) { ++g_signals; }
-
 class UnixStreamSignalTest : public UnixStreamTest {
  protected:
-  void Handle(int flags) {
-    struct sigaction sa {};
-    sa.sa_handler = CountSignal;
-    sa.sa_flags = flags;
-    sigaction(SIGUSR1, &sa, &old_);
-    restore_ = Cleanup([this] { sigaction(SIGUSR1, &old_, nullptr); });
-    g_signals = 0;
-  }
+  // A counting handler for SIGUSR1 for the rest of the test.
+  void Handle(int flags) { catcher_.emplace(SIGUSR1, flags); }
+  int signals() const { return catcher_->count(); }
   // A child that signals us after a while, then maybe writes.
   pid_t SignalLater(bool then_write) {
     const pid_t parent = getpid();
@@ -419,8 +404,7 @@ class UnixStreamSignalTest : public UnixStreamTest {
     }
     return pid;
   }
-  struct sigaction old_ {};
-  Cleanup restore_;
+  std::optional<SignalCatcher> catcher_;
 };
 
 TEST_F(UnixStreamSignalTest, InterruptedReadIsEintr) {
@@ -429,7 +413,7 @@ TEST_F(UnixStreamSignalTest, InterruptedReadIsEintr) {
   ASSERT_GT(pid, 0);
   char buf[4];
   EXPECT_THAT(read(b(), buf, sizeof(buf)), SyscallFailsWithErrno(EINTR));
-  EXPECT_EQ(g_signals, 1);
+  EXPECT_EQ(signals(), 1);
   int status;
   waitpid(pid, &status, 0);
 }
@@ -440,7 +424,7 @@ TEST_F(UnixStreamSignalTest, SaRestartRestartsTheRead) {
   ASSERT_GT(pid, 0);
   char buf[4];
   EXPECT_THAT(read(b(), buf, sizeof(buf)), SyscallSucceedsWithValue(4));
-  EXPECT_EQ(g_signals, 1);
+  EXPECT_EQ(signals(), 1);
   int status;
   waitpid(pid, &status, 0);
 }

@@ -2,13 +2,19 @@
 //
 //   FileDescriptor fd(eventfd(0, 0));
 //   ASSERT_THAT(fd.get(), SyscallSucceeds());
+//
+// And the two ends of a pipe: Pipe p = MakePipe(O_NONBLOCK); write(p.w.get(), ...).
 #ifndef SYSCALLS_TESTS_UTIL_FILE_DESCRIPTOR_H_
 #define SYSCALLS_TESTS_UTIL_FILE_DESCRIPTOR_H_
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
+
+#include "gtest/gtest.h"
 
 namespace syscalls_test {
 
@@ -43,6 +49,17 @@ class FileDescriptor {
  private:
   int fd_ = -1;
 };
+
+struct Pipe {
+  FileDescriptor r, w;
+};
+
+// pipe2(2) with `flags`; a failure fails the test (and leaves both ends empty).
+inline Pipe MakePipe(int flags = 0) {
+  int fds[2] = {-1, -1};
+  EXPECT_EQ(pipe2(fds, flags), 0) << "pipe2: " << strerror(errno);
+  return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
+}
 
 }  // namespace syscalls_test
 

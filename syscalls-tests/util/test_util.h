@@ -45,6 +45,11 @@ namespace syscalls_test {
 
 inline const size_t kPageSize = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 
+// Above the user address space: access_ok() fails there however long the
+// buffer, so a syscall given it fails with EFAULT (pass it through syscall():
+// glibc's access attributes make the compiler reject it).
+inline void* const kKernelAddress = reinterpret_cast<void*>(0xffff800000000000);
+
 // True inside our sandbox (see the top of this file). Computed once.
 bool IsRunningInSandbox();
 
