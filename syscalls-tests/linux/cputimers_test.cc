@@ -71,6 +71,17 @@ void SpinUntil(Done done, int64_t max_wall_ns = 60 * kSec) {
   }
 }
 
+// Spins until `c` caught its signal; `clock` read right after (-1: never caught).
+int64_t SpinUntilCaught(const SignalCatcher& c, clockid_t clock) {
+  int64_t at = -1;
+  SpinUntil([&] {
+    if (c.count() == 0) return false;  // read once: the signal may come any time
+    at = ReadClock(clock);
+    return true;
+  });
+  return at;
+}
+
 // Spins for `ns` of the calling thread's CPU time.
 void BurnThread(int64_t ns) {
   const int64_t start = ReadClock(CLOCK_THREAD_CPUTIME_ID);
@@ -315,13 +326,9 @@ TEST(CpuClockSleepTest, OwnThreadClockIsEinvalOthersAreNot) {
 void ItimerFiresOnABusyLoop(int which, int sig, clockid_t clock) {
   SignalCatcher c(sig);
   const int64_t start = ReadClock(clock);
-  int64_t at = -1;
   const itimerval it = {{0, 0}, {0, 100000}};  // 100 ms
   ASSERT_THAT(setitimer(which, &it, nullptr), SyscallSucceeds());
-  SpinUntil([&] {
-    if (c.count() > 0 && at < 0) at = ReadClock(clock);
-    return c.count() > 0;
-  });
+  const int64_t at = SpinUntilCaught(c, clock);
   ASSERT_EQ(c.count(), 1);
   EXPECT_EQ(c.code(), SI_KERNEL);
   EXPECT_GE(at - start, 100 * kMs);
@@ -452,11 +459,7 @@ TEST(CpuPosixTimerTest, ProcessClockFiresAfterItsCpuTime) {
   ASSERT_THAT(syscall(SYS_timer_gettime, id, &left), SyscallSucceeds());
   EXPECT_GT(Ns(left.it_value), 50 * kMs);
   // Working, it does.
-  int64_t at = -1;
-  SpinUntil([&] {
-    if (c.count() > 0 && at < 0) at = ReadClock(CLOCK_PROCESS_CPUTIME_ID);
-    return c.count() > 0;
-  });
+  const int64_t at = SpinUntilCaught(c, CLOCK_PROCESS_CPUTIME_ID);
   EXPECT_EQ(c.count(), 1);
   EXPECT_EQ(c.code(), SI_TIMER);
   EXPECT_GE(at - start, 100 * kMs);
@@ -478,11 +481,7 @@ TEST(CpuPosixTimerTest, ThreadClockWithThreadIdAbsolute) {
   const int64_t deadline = Ns(now) + 100 * kMs;
   const itimerspec its = {{0, 0}, {deadline / kSec, deadline % kSec}};
   ASSERT_THAT(syscall(SYS_timer_settime, id, TIMER_ABSTIME, &its, nullptr), SyscallSucceeds());
-  int64_t at = -1;
-  SpinUntil([&] {
-    if (c.count() > 0 && at < 0) at = ReadClock(CLOCK_THREAD_CPUTIME_ID);
-    return c.count() > 0;
-  });
+  const int64_t at = SpinUntilCaught(c, CLOCK_THREAD_CPUTIME_ID);
   EXPECT_EQ(c.count(), 1);
   EXPECT_GE(at, deadline);
 }
