@@ -339,15 +339,30 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   // (the loader's failures are plain errors, not a killed process).
   platform::Platform& p = kernel_.platform();
   auto mem = std::make_shared<GuestMemory>();
-  auto as = p.NewAddressSpace();
-  if (!as.ok()) {
-    SLOG(kWarning, "execve: %s", as.status().ToString());
-    return Errno(ENOMEM);
+  // The new image is built without an address space (loading maps nothing on
+  // the platform). It gets the old image's, emptied, past the point of no
+  // return if nothing else holds the old memory then (ExecAddressSpace): no
+  // stub to make now and none to destroy. A memory shared with another task
+  // (a vfork parent, CLONE_VM, threads not yet gone) gets a new one, made here
+  // while failing is still an error.
+  {
+    bool shared;
+    {
+      absl::MutexLock l(&proc_mu_);
+      shared = mem_.use_count() > 1;
+    }
+    if (shared) {
+      auto as = p.NewAddressSpace();
+      if (!as.ok()) {
+        SLOG(kWarning, "execve: %s", as.status().ToString());
+        return Errno(ENOMEM);
+      }
+      mem->as = *std::move(as);
+    }
   }
-  mem->as = *std::move(as);
   mm::Layout layout;
   layout.max_addr = p.MaxUserAddress();
-  mem->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem->as.get(), layout);
+  mem->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), nullptr, layout);
   // The new credentials (set-id bits, capabilities, AT_SECURE), committed
   // past the point of no return.
   const ExecTransition new_creds = ExecCredentialsFor(*file);
@@ -405,14 +420,34 @@ ErrnoOrOk Task::Exec(const std::string& filename, std::unique_ptr<loader::Execut
   if (old_tid != 0) kernel_.futex().ForgetTid(old_tid);
   kernel_.ReleaseDeadLeaders();
   ReleaseMemory(/*exec=*/true);
+  bool reused_as = false;
+  if (mem->as == nullptr) {
+    reused_as = TakeAddressSpaceForExec(*mem);
+    if (!reused_as) {
+      auto as = p.NewAddressSpace();
+      if (!as.ok()) {
+        // Past the point of no return: the process dies (begin_new_exec's
+        // failures are fatal signals too).
+        SLOG(kWarning, "execve past the point of no return: %s", as.status().ToString());
+        absl::MutexLock l(&tree_mu);
+        KillGroupLocked(ExitStatus{0, SIGKILL, false});
+        return Errno(kERESTARTNOINTR);
+      }
+      mem->as = *std::move(as);
+    }
+  }
+  mem->mm->SetAddressSpace(mem->as.get());
   mem->image = *std::move(loaded);
   mem->executable_path = file->Path().empty() ? AbsoluteExecPath(filename) : file->Path();
-  // The old image's stub goes with its memory: its time joins the base,
-  // and its resident set the process's peak (setmax_mm_hiwater_rss).
+  // The old image's stub goes with its memory, unless the new image took it:
+  // its time joins the base, and its resident set the process's peak
+  // (setmax_mm_hiwater_rss).
   {
-    const platform::Context::CpuTimes g = context_->GuestCpuTime();
-    stub_user_base_.fetch_add(g.user_ns, std::memory_order_relaxed);
-    stub_sys_base_.fetch_add(g.sys_ns, std::memory_order_relaxed);
+    if (!reused_as) {
+      const platform::Context::CpuTimes g = context_->GuestCpuTime();
+      stub_user_base_.fetch_add(g.user_ns, std::memory_order_relaxed);
+      stub_sys_base_.fetch_add(g.sys_ns, std::memory_order_relaxed);
+    }
     const int64_t rss_kb = static_cast<int64_t>(mem_->mm->PeakResidentBytes() / 1024);
     absl::MutexLock l(&tree_mu);
     tg_->dead_usage.maxrss_kb = std::max(tg_->dead_usage.maxrss_kb, rss_kb);
@@ -504,6 +539,29 @@ void Task::ReleaseMemory(bool exec) {
   } else {
     ReleaseFutexesAtExit(*this, shared);
   }
+}
+
+bool Task::TakeAddressSpaceForExec(GuestMemory& mem) {
+  std::shared_ptr<GuestMemory> old;
+  {
+    absl::MutexLock l(&proc_mu_);
+    // Only this task holds it: no other task runs in its address space, and
+    // none can start to (a copy of mem_ is taken under proc_mu_). A reader
+    // that takes a copy later only uses the memory manager, detached below.
+    if (mem_ == nullptr || mem_.use_count() != 1 || mem_->as == nullptr) return false;
+    old = mem_;
+  }
+  platform::AddressSpace* const as = old->as.get();
+  old->mm->SetAddressSpace(nullptr);
+  // Everything of the old image goes from the host in one call, before its
+  // pages can be freed (mm/README.md, invariant 3).
+  if (absl::Status s = as->Unmap(0, kernel_.platform().MaxUserAddress()); !s.ok()) {
+    // Lost or broken: it goes with the old memory; the new image gets a new one.
+    SLOG(kWarning, "execve: emptying the old address space: %s", s.ToString());
+    return false;
+  }
+  mem.as = std::move(old->as);
+  return true;
 }
 
 void Task::ReleaseVfork() {

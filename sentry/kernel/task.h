@@ -553,6 +553,9 @@ class Task : public std::enable_shared_from_this<Task> {
   // (exit, exec).
   void ReleaseMemory(bool exec);
   // Lets a vfork parent go on (the child exec'd or exited).
+  // execve past the point of no return: moves the old memory's address space,
+  // emptied, to `mem` if this task is the only holder of the old memory.
+  bool TakeAddressSpaceForExec(GuestMemory& mem);
   void ReleaseVfork();
   std::string AbsoluteExecPath(const std::string& filename) const;
   // Drops the POSIX record locks the process holds on these files and tells

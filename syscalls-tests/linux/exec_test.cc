@@ -4,13 +4,16 @@
 // applets (busybox-static is a build dependency); each runs in a forked
 // child and answers with its exit status.
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -189,6 +192,55 @@ TEST_F(ExecTest, ProcSelfExeIsTheNewImage) {
          {"sh", "-c", "test \"$(readlink /proc/self/exe)\" = \"$(readlink -f /bin/busybox)\""});
   });
   EXPECT_EQ(ExitCode(status), 0) << status;
+}
+
+// What the exec'd image of OldImageMemoryIsGone runs (this binary again, with
+// this test selected): reading where the old image had memory must fault.
+constexpr uint64_t kOldImageAddr = 0x200000000;
+sigjmp_buf probe_jmp;
+TEST(ExecProbe, DISABLED_OldImageAddressFaults) {
+  if (getenv("EXEC_TEST_PROBE") == nullptr) GTEST_SKIP() << "run by OldImageMemoryIsGone";
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) { siglongjmp(probe_jmp, 1); };
+  sigaction(SIGSEGV, &sa, nullptr);
+  for (uint64_t off = 0; off < 16 * 4096; off += 4096) {
+    if (sigsetjmp(probe_jmp, 1) == 0) {
+      const volatile uint8_t* p = reinterpret_cast<const volatile uint8_t*>(kOldImageAddr + off);
+      (void)*p;
+      _exit(40);  // readable: the old image's page is still there
+    }
+  }
+  _exit(0);
+}
+
+// Nothing of the old image stays reachable from the new one, whether or not
+// another process still runs in the old memory (here a vfork parent, which
+// goes on using it after the exec).
+TEST_F(ExecTest, OldImageMemoryIsGone) {
+  for (const bool use_vfork : {false, true}) {
+    const int status = InChild([use_vfork] {
+      void* p = mmap(reinterpret_cast<void*>(kOldImageAddr), 16 * 4096, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      if (p == MAP_FAILED) _exit(41);
+      memset(p, 0x5a, 16 * 4096);
+      const char* argv[] = {"exec_test", "--gtest_filter=ExecProbe.DISABLED_OldImageAddressFaults",
+                            "--gtest_also_run_disabled_tests", nullptr};
+      const char* envp[] = {"EXEC_TEST_PROBE=1", nullptr};
+      const pid_t pid = use_vfork ? vfork() : 0;
+      if (pid == 0) {
+        execve("/proc/self/exe", const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+        _exit(43);
+      }
+      // The vfork parent: its memory (shared until the exec) is still all there.
+      for (size_t i = 0; i < 16 * 4096; i += 512) {
+        if (static_cast<volatile uint8_t*>(p)[i] != 0x5a) _exit(44);
+      }
+      int child_status = -1;
+      if (waitpid(pid, &child_status, 0) != pid) _exit(45);
+      _exit(WIFEXITED(child_status) ? WEXITSTATUS(child_status) : 46);
+    });
+    EXPECT_EQ(ExitCode(status), 0) << "vfork " << use_vfork << " status " << status;
+  }
 }
 
 TEST_F(ExecTest, AThreadExecsForTheWholeProcess) {
