@@ -68,22 +68,13 @@ const char* StubSetupStep(int exit_code) {
   }
 }
 
-// Runs syscall `nr` in the stopped tracee `tid` (traced by the calling thread) from
-// the stub's code page, with `base` as the other registers, and returns its raw
-// result. On an unexpected wait status, *bad_status holds it (else -1); on any
-// error the tracee is in an unknown state and the caller must kill it.
-absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
-                               const user_regs_struct& base, uint64_t nr,
-                               const std::array<uint64_t, 6>& args, int* bad_status) {
+// Runs the stopped tracee `tid` (traced by the calling thread) from `r` until it
+// stops at the stub's int3 (int3_addr), and leaves its registers there in `r`. On
+// an unexpected wait status, *bad_status holds it (else -1); on any error the
+// tracee is in an unknown state and the caller must kill it.
+absl::Status RunToInt3(uint64_t int3_addr, pid_t tid, int pidfd, user_regs_struct& r,
+                       int* bad_status) {
   *bad_status = -1;
-  user_regs_struct r = base;
-  r.rax = nr;
-  r.rdi = args[0];
-  r.rsi = args[1];
-  r.rdx = args[2];
-  r.r10 = args[3];
-  r.r8 = args[4];
-  r.r9 = args[5];
   RETURN_IF_ERROR(PtraceSetRegs(tid, r));
   for (;;) {
     RETURN_IF_ERROR(PtraceResume(tid, PTRACE_CONT));
@@ -100,7 +91,7 @@ absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
     RETURN_IF_ERROR(PtraceGetSiginfo(tid, &info));
     if (sig == SIGTRAP && info.si_code == SI_KERNEL) {  // The int3.
       RETURN_IF_ERROR(PtraceGetRegs(tid, &r));
-      if (r.rip == int3_addr + 1) return static_cast<int64_t>(r.rax);
+      if (r.rip == int3_addr + 1) return absl::OkStatus();
     }
     // A signal sent to the idle stub from the host (si_code <= 0): drop it too.
     if (info.si_code <= 0) continue;
@@ -110,6 +101,23 @@ absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
         absl::StrFormat("stub stopped by signal %d (si_code %d, address %p) at rip %#x", sig,
                         info.si_code, info.si_addr, r.rip));
   }
+}
+
+// Runs syscall `nr` in the stopped tracee `tid` from the stub's code page, with
+// `base` as the other registers, and returns its raw result. Errors as RunToInt3's.
+absl::StatusOr<int64_t> Inject(uint64_t int3_addr, pid_t tid, int pidfd,
+                               const user_regs_struct& base, uint64_t nr,
+                               const std::array<uint64_t, 6>& args, int* bad_status) {
+  user_regs_struct r = base;
+  r.rax = nr;
+  r.rdi = args[0];
+  r.rsi = args[1];
+  r.rdx = args[2];
+  r.r10 = args[3];
+  r.r8 = args[4];
+  r.r9 = args[5];
+  RETURN_IF_ERROR(RunToInt3(int3_addr, tid, pidfd, r, bad_status));
+  return static_cast<int64_t>(r.rax);
 }
 
 // The error for a tracee on which a request failed, after killing and reaping it.
@@ -717,6 +725,17 @@ absl::StatusOr<int64_t> PtraceAddressSpace::InjectInto(StubThread& st, uint64_t 
   if (!r.ok()) {
     return bad != -1 ? StubThreadLostWithStatus(st, "stub thread set-up", bad)
                      : StubThreadLost(st, "stub thread set-up", r.status());
+  }
+  return r;
+}
+
+absl::StatusOr<user_regs_struct> PtraceAddressSpace::RunUntilInt3(StubThread& st,
+                                                                  const user_regs_struct& regs) {
+  int bad;
+  user_regs_struct r = regs;
+  if (absl::Status s = RunToInt3(platform_.stub_int3_addr(), st.tid, st.pidfd, r, &bad); !s.ok()) {
+    return bad != -1 ? StubThreadLostWithStatus(st, "stub thread set-up", bad)
+                     : StubThreadLost(st, "stub thread set-up", s);
   }
   return r;
 }

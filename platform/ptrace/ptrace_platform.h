@@ -258,6 +258,10 @@ class PtraceAddressSpace final : public AddressSpace {
   // returns its raw result; on failure `st` is lost (as in Switch).
   absl::StatusOr<int64_t> InjectInto(StubThread& st, uint64_t nr,
                                      const std::array<uint64_t, 6>& args);
+  // Runs `st` (stopped, traced by the calling thread) from `regs` until it stops
+  // at the stub's int3, and returns its registers there; on failure `st` is lost.
+  // For set-up code in the stub code page that ends with a jump to that int3.
+  absl::StatusOr<user_regs_struct> RunUntilInt3(StubThread& st, const user_regs_struct& regs);
   // The registers injections start from (rip at the stub's `syscall`).
   const user_regs_struct& inject_regs() const { return core_->inject_regs; }
 

@@ -347,24 +347,22 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   }
   ASSIGN_OR_RETURN(std::shared_ptr<StubThread> st, inner_->AdoptStubThread(tid, *pidfd));
 
-  struct Step {
-    const char* what;
-    uint64_t nr;
-    std::array<uint64_t, 6> args;
-  };
-  const Step steps[] = {
-      {"prctl(PR_SET_PDEATHSIG)", SYS_prctl, {PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0}},
-      {"sigaltstack", SYS_sigaltstack, {base + SYSTRAP_CTL_ALTSTACK, 0, 0, 0, 0, 0}},
-      {"seccomp of the guest-thread filter",
-       SYS_seccomp,
-       {SECCOMP_SET_MODE_FILTER, 0, base + SYSTRAP_CTL_FPROG, 0, 0, 0}},
-  };
-  for (const Step& s : steps) {
-    ASSIGN_OR_RETURN(int64_t r, inner_->InjectInto(*st, s.nr, s.args));
-    if (r != 0) {
+  // Its set-up in one run of stub code (not one injection per call): the
+  // parent-death signal, the altstack, the guest-thread filter.
+  {
+    user_regs_struct regs = inner_->inject_regs();
+    regs.rip = platform_.StubCodeAddr(platform_systrap_stub_thread_setup);
+    regs.r15 = base;
+    regs.r14 = base + SYSTRAP_CTL_FPROG;
+    regs.r13 = platform_.ptrace().stub_int3_addr();
+    ASSIGN_OR_RETURN(const user_regs_struct done, inner_->RunUntilInt3(*st, regs));
+    if (done.rax != 0) {
+      static constexpr const char* kSteps[] = {"prctl(PR_SET_PDEATHSIG)", "sigaltstack",
+                                               "seccomp of the guest-thread filter"};
+      const char* what = done.r12 >= 1 && done.r12 <= 3 ? kSteps[done.r12 - 1] : "set-up";
       ptrace::RetireStubThread(st);
-      return sentry::HostError(absl::StrFormat("systrap: %s in new stub thread %d", s.what, tid),
-                               static_cast<int>(-r));
+      return sentry::HostError(absl::StrFormat("systrap: %s in new stub thread %d", what, tid),
+                               static_cast<int>(-static_cast<int64_t>(done.rax)));
     }
   }
   // To the wait loop, untraced.

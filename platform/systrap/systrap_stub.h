@@ -79,6 +79,9 @@ extern const char platform_systrap_stub_restorer[];
 extern const char platform_systrap_stub_interrupt_handler[];
 // Where a patched syscall site's trampoline jumps (see syscall_patch.h).
 extern const char platform_systrap_stub_fast_entry[];
+// A new stub thread's set-up (its death signal, altstack and filter), run traced
+// up to the stub's int3 (registers: see the assembly).
+extern const char platform_systrap_stub_thread_setup[];
 }
 
 inline size_t SystrapStubOffset(const char* sym) {

@@ -19,6 +19,7 @@
 	.globl	platform_systrap_stub_restorer
 	.globl	platform_systrap_stub_interrupt_handler
 	.globl	platform_systrap_stub_fast_entry
+	.globl	platform_systrap_stub_thread_setup
 	.p2align 4
 platform_systrap_stub_code_start:
 
@@ -180,6 +181,35 @@ platform_systrap_stub_fast_entry:
 	lea	8(%rsp), %rdx
 	lea	312(%rsp), %rsi
 	jmp	platform_systrap_stub_handler
+
+// A new guest stub thread's set-up, run once, traced, from a PTRACE_CONT (one
+// stop instead of one injection per call): %r15 = its control page, %r14 = the
+// guest-thread filter's sock_fprog, %r13 = the stub's int3 (where the Sentry
+// waits for it). prctl(PR_SET_PDEATHSIG, SIGKILL), sigaltstack(the slot's
+// stack_t), seccomp(SECCOMP_SET_MODE_FILTER, 0, %r14); stops at the int3 with
+// %rax = 0, or the failed call's -errno and %r12 = its step (1, 2, 3).
+platform_systrap_stub_thread_setup:
+	mov	$1, %r12d
+	mov	$__NR_prctl, %eax
+	mov	$1, %edi			// PR_SET_PDEATHSIG
+	mov	$9, %esi			// SIGKILL
+	syscall
+	test	%rax, %rax
+	jnz	1f
+	mov	$2, %r12d
+	lea	SYSTRAP_CTL_ALTSTACK(%r15), %rdi
+	xor	%esi, %esi
+	mov	$__NR_sigaltstack, %eax
+	syscall
+	test	%rax, %rax
+	jnz	1f
+	mov	$3, %r12d
+	mov	$1, %edi			// SECCOMP_SET_MODE_FILTER
+	xor	%esi, %esi
+	mov	%r14, %rdx
+	mov	$__NR_seccomp, %eax
+	syscall
+1:	jmp	*%r13
 platform_systrap_stub_code_end:
 
 	.section .note.GNU-stack, "", @progbits
