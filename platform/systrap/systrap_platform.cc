@@ -37,7 +37,6 @@ using ptrace::StubThread;
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-static_assert(SYSTRAP_CTL_FPROG + sizeof(sock_fprog) <= SYSTRAP_CTL_FILTER);
 static_assert(SYSTRAP_CTL_FPX_SW + sizeof(FpxSwBytes) <= SYSTRAP_CTL_XSTATE_SIZE);
 static_assert(SYSTRAP_FAST_FRAME + sizeof(KernelRtSigframe) <= SYSTRAP_FAST_FP);
 static_assert(SYSTRAP_FAST_FP % 64 == 0 && SYSTRAP_FAST_FRAME % 16 == 0);
@@ -52,6 +51,12 @@ struct ThreadList {
   }
 };
 thread_local ThreadList threads;
+
+// Where the guest-thread filter's sock_fprog (then the filter) lies in the stub
+// code page: after the systrap code (`code` bytes at kStubExtraCodeOffset).
+uint64_t GuestFilterOffset(size_t code) {
+  return (ptrace::kStubExtraCodeOffset + code + 15) & ~uint64_t{15};
+}
 
 }  // namespace
 
@@ -117,6 +122,32 @@ absl::StatusOr<std::unique_ptr<SystrapPlatform>> SystrapPlatform::New(const Opti
       std::unique_ptr<ptrace::PtracePlatform> p,
       ptrace::PtracePlatform::New(options, ptrace::StubMode::kSystrap,
                                   std::span<const char>(platform_systrap_stub_code_start, code)));
+  // The guest-thread filter and its sock_fprog go into the stub code page, past
+  // the code: read-only in every stub, where no guest thread can change them
+  // between the Sentry's writing and a new thread's seccomp (in a slot, any guest
+  // thread of the address space could). Written in the Sentry's copy before any
+  // stub exists: every stub is cloned from the Sentry's mapping.
+  {
+    const uint64_t region = p->region_start();
+    const std::vector<sock_filter> filter = ptrace::BuildSystrapGuestThreadFilter(region);
+    const uint64_t off = GuestFilterOffset(code);
+    const size_t bytes = filter.size() * sizeof(sock_filter);
+    if (off + sizeof(sock_fprog) + bytes > ptrace::kStubRegionSize) {
+      return absl::InternalError("systrap platform: the guest-thread filter does not fit");
+    }
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(filter.size());
+    prog.filter = reinterpret_cast<sock_filter*>(region + off + sizeof(sock_fprog));
+    void* page = reinterpret_cast<void*>(region);
+    if (mprotect(page, ptrace::kStubRegionSize, PROT_READ | PROT_WRITE) != 0) {
+      return sentry::HostError("systrap: mprotect of the stub code page", errno);
+    }
+    std::memcpy(reinterpret_cast<char*>(region + off), &prog, sizeof(prog));
+    std::memcpy(reinterpret_cast<char*>(region + off + sizeof(sock_fprog)), filter.data(), bytes);
+    if (mprotect(page, ptrace::kStubRegionSize, PROT_READ | PROT_EXEC) != 0) {
+      return sentry::HostError("systrap: mprotect of the stub code page", errno);
+    }
+  }
   // The slots live in the memory file past its end (it is sparse: nothing is
   // used until a slot is touched), mapped once in the Sentry.
   struct stat st;
@@ -140,7 +171,6 @@ SystrapPlatform::SystrapPlatform(std::unique_ptr<ptrace::PtracePlatform> p, uint
       slot_area_((ptrace_->region_start() - kSlotAreaSize) & ~(kSlotSize - 1)),
       slot_mem_(slot_mem),
       slot_file_offset_(slot_file_offset),
-      guest_filter_(ptrace::BuildSystrapGuestThreadFilter(ptrace_->region_start())),
       patching_(patching) {
   patch_target_.fast_entry = StubCodeAddr(platform_systrap_stub_fast_entry);
   patch_target_.slot_lo = slot_area_;
@@ -174,6 +204,11 @@ ptrace::PtracePlatform::SignalActions SystrapPlatform::HandlerActions() const {
 SystrapPlatform::~SystrapPlatform() {
   ptrace_.reset();
   munmap(slot_mem_, kSlotAreaSize);
+}
+
+uint64_t SystrapPlatform::GuestFilterProgAddr() const {
+  return ptrace_->region_start() +
+         GuestFilterOffset(platform_systrap_stub_code_end - platform_systrap_stub_code_start);
 }
 
 uint64_t SystrapPlatform::StubCodeAddr(const char* sym) const {
@@ -310,15 +345,6 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
   ss.ss_flags = 0;
   ss.ss_size = kSlotSize - SYSTRAP_ALTSTACK_OFFSET;
   std::memcpy(mem + SYSTRAP_CTL_ALTSTACK, &ss, sizeof(ss));
-  const std::vector<sock_filter>& filter = platform_.guest_filter();
-  if (SYSTRAP_CTL_FILTER + filter.size() * sizeof(sock_filter) > SYSTRAP_ALTSTACK_OFFSET) {
-    return absl::InternalError("systrap platform: the guest-thread filter does not fit");
-  }
-  std::memcpy(mem + SYSTRAP_CTL_FILTER, filter.data(), filter.size() * sizeof(sock_filter));
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(filter.size());
-  prog.filter = reinterpret_cast<sock_filter*>(base + SYSTRAP_CTL_FILTER);
-  std::memcpy(mem + SYSTRAP_CTL_FPROG, &prog, sizeof(prog));
 
   ASSIGN_OR_RETURN(int64_t child, inner_->InjectSyscall(
                                       SYS_clone, {ptrace::kStubThreadCloneFlags, 0, 0, 0, 0, 0}));
@@ -353,7 +379,7 @@ absl::StatusOr<std::shared_ptr<SystrapThread>> SystrapAddressSpace::NewThread() 
     user_regs_struct regs = inner_->inject_regs();
     regs.rip = platform_.StubCodeAddr(platform_systrap_stub_thread_setup);
     regs.r15 = base;
-    regs.r14 = base + SYSTRAP_CTL_FPROG;
+    regs.r14 = platform_.GuestFilterProgAddr();
     regs.r13 = platform_.ptrace().stub_int3_addr();
     ASSIGN_OR_RETURN(const user_regs_struct done, inner_->RunUntilInt3(*st, regs));
     if (done.rax != 0) {

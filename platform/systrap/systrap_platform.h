@@ -136,7 +136,9 @@ class SystrapPlatform final : public Platform {
   uint64_t SlotFileOffset(uint32_t slot) const {
     return slot_file_offset_ + uint64_t{slot} * kSlotSize;
   }
-  const std::vector<sock_filter>& guest_filter() const { return guest_filter_; }
+  // The stub address of the guest-thread filter's sock_fprog (read-only, in the
+  // stub code page).
+  uint64_t GuestFilterProgAddr() const;
 
   absl::StatusOr<uint32_t> AllocateSlot();
   void FreeSlots(const std::vector<uint32_t>& slots);
@@ -152,7 +154,6 @@ class SystrapPlatform final : public Platform {
   const uint64_t slot_area_;  // In every stub: [slot_area_, + kSlotAreaSize).
   uint8_t* const slot_mem_;   // The same memory-file range in the Sentry.
   const uint64_t slot_file_offset_;
-  const std::vector<sock_filter> guest_filter_;
   const bool patching_;
   SyscallPatchTarget patch_target_;
 

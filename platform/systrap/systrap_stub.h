@@ -31,8 +31,6 @@
 #define SYSTRAP_CTL_FAST_RSP 112
 // Set-up data (read by injected syscalls while the thread is created).
 #define SYSTRAP_CTL_ALTSTACK 1088
-#define SYSTRAP_CTL_FPROG 1152
-#define SYSTRAP_CTL_FILTER 1280
 
 // The fast entry's frame in the altstack (a patched syscall site enters the
 // stub without a signal and builds a frame there in the kernel's layout):

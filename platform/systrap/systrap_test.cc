@@ -268,6 +268,20 @@ TEST_F(SystrapTest, GuestJumpIntoTheStubsSyscallIsKilled) {
   EXPECT_TRUE(sas().lost());
 }
 
+// getpid from the code page is allowed by the stub's own filter (injections use
+// it), so only the guest-thread filter (read-only in the code page) kills this.
+TEST_F(SystrapTest, GuestThreadFilterIsInPlace) {
+  // mov $SYS_getpid, %eax; jmp *%rsi
+  static const char code[] = {'\xb8', '\x27', '\x00', '\x00', '\x00', '\xff', '\xe6'};
+  static_assert(SYS_getpid == 0x27);
+  LoadGuest(code);
+  regs_.r.rsi = sp().ptrace().stub_syscall_addr();
+  absl::StatusOr<SwitchResult> r = ctx_->Switch(*as_, regs_, fp_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("SIGSYS"));
+  EXPECT_TRUE(sas().lost());
+}
+
 TEST_F(SystrapTest, GuestJumpIntoTheHandlerGainsNothing) {
   // The handler, entered with the guest's own stack: it writes to and waits on
   // guest memory, which the Sentry never reads; the Sentry sees no trap until
