@@ -195,11 +195,11 @@ TEST_F(ExecTest, ProcSelfExeIsTheNewImage) {
 }
 
 // What the exec'd image of OldImageMemoryIsGone runs (this binary again, with
-// this test selected): reading where the old image had memory must fault.
+// EXEC_TEST_PROBE set), before main: reading where the old image had memory
+// must fault.
 constexpr uint64_t kOldImageAddr = 0x200000000;
 sigjmp_buf probe_jmp;
-TEST(ExecProbe, DISABLED_OldImageAddressFaults) {
-  if (getenv("EXEC_TEST_PROBE") == nullptr) GTEST_SKIP() << "run by OldImageMemoryIsGone";
+[[noreturn]] void ProbeOldImageAddress() {
   struct sigaction sa = {};
   sa.sa_handler = [](int) { siglongjmp(probe_jmp, 1); };
   sigaction(SIGSEGV, &sa, nullptr);
@@ -212,6 +212,10 @@ TEST(ExecProbe, DISABLED_OldImageAddressFaults) {
   }
   _exit(0);
 }
+const bool probe_mode = [] {
+  if (getenv("EXEC_TEST_PROBE") != nullptr) ProbeOldImageAddress();
+  return false;
+}();
 
 // Nothing of the old image stays reachable from the new one, whether or not
 // another process still runs in the old memory (here a vfork parent, which
@@ -223,8 +227,7 @@ TEST_F(ExecTest, OldImageMemoryIsGone) {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
       if (p == MAP_FAILED) _exit(41);
       memset(p, 0x5a, 16 * 4096);
-      const char* argv[] = {"exec_test", "--gtest_filter=ExecProbe.DISABLED_OldImageAddressFaults",
-                            "--gtest_also_run_disabled_tests", nullptr};
+      const char* argv[] = {"exec_test", nullptr};
       const char* envp[] = {"EXEC_TEST_PROBE=1", nullptr};
       const pid_t pid = use_vfork ? vfork() : 0;
       if (pid == 0) {
