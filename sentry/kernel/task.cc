@@ -55,6 +55,7 @@ Task::CurrentScope::CurrentScope(Task* t) : saved_(current_task) { current_task 
 Task::CurrentScope::~CurrentScope() { current_task = saved_; }
 
 Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {
+  waker_.set_sleep_listener(this);
   absl::MutexLock l(&ns_mu_);
   ipc_ns_ = k.root_ipc_namespace();
   uts_ns_ = k.root_uts_namespace();
@@ -430,7 +431,6 @@ mm::Limits Task::MemoryLimits(const Credentials& c) const {
 
 ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
   const bool forever = deadline.tv_sec >= INT64_MAX / 1000000000 - 1;
-  HintBlocking();
   for (;;) {
     ErrnoOrOk r = waker_.Block(clock, forever ? nullptr : &deadline);
     if (!r.ok() && r.error().value() == ETIMEDOUT) return Ok();
@@ -440,12 +440,16 @@ ErrnoOrOk Task::SleepUntil(clockid_t clock, const timespec& deadline) {
 }
 
 ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
-  HintBlocking();
   for (;;) {
     pollfd pfd{fd, events, 0};
     RETURN_IF_ERROR(waker_.Block(CLOCK_MONOTONIC, nullptr, {&pfd, 1}));
     if (pfd.revents != 0) return pfd.revents;
   }
+}
+
+void Task::WillSleep() {
+  // Only the task's own thread blocks on its waker, and only it changes context_.
+  if (context_ != nullptr) context_->WillBlock();
 }
 
 void Task::Interrupt() {

@@ -225,7 +225,7 @@ class ThreadGroup {
   const pid_t tgid_;
 };
 
-class Task : public std::enable_shared_from_this<Task> {
+class Task : public std::enable_shared_from_this<Task>, private waiter::SleepListener {
  public:
   Task(Kernel& k, pid_t tid);
   ~Task();
@@ -488,13 +488,11 @@ class Task : public std::enable_shared_from_this<Task> {
   // for), it is interrupted (EINTR), `deadline` on `clock` passes (ETIMEDOUT;
   // null: never) or one of `host_fds` is ready. Register waker() on the
   // queues first (waiter::ScopedRegistration).
+  // Every wait on waker() (this, pipes, futexes, eventfd, epoll, wait4...)
+  // tells the platform first that the guest will not run for a while
+  // (WillSleep: Context::WillBlock), unless a wake is already pending.
   ErrnoOrOk Block(clockid_t clock, const timespec* deadline, std::span<pollfd> host_fds = {}) {
-    HintBlocking();
     return waker_.Block(clock, deadline, host_fds);
-  }
-  // Tells the platform the guest will not run for a while (Context::WillBlock).
-  void HintBlocking() {
-    if (context_ != nullptr) context_->WillBlock();
   }
   waiter::Waker& waker() { return waker_; }
   void Interrupt();
@@ -521,6 +519,8 @@ class Task : public std::enable_shared_from_this<Task> {
   bool dead() const { return dead_.load(std::memory_order_acquire); }
 
  private:
+  // waiter::SleepListener: the waker's host thread is about to sleep.
+  void WillSleep() override;
   friend class Kernel;
   friend class ThreadGroup;
   void HandleSyscall();

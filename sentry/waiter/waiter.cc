@@ -73,7 +73,10 @@ Waker::~Waker() {
 
 void Waker::NotifyEvent(uint32_t) { Wake(); }
 
-void Waker::Wake() { Signal(wake_fd_); }
+void Waker::Wake() {
+  wake_pending_.store(true, std::memory_order_release);
+  Signal(wake_fd_);
+}
 
 void Waker::Interrupt() {
   interrupted_.store(true, std::memory_order_release);
@@ -96,6 +99,7 @@ ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<poll
   pfds.push_back({wake_fd_, POLLIN, 0});
   for (const pollfd& p : host_fds) pfds.push_back({p.fd, p.events, 0});
   const int64_t deadline_ns = deadline == nullptr ? INT64_MAX : ToNs(*deadline);
+  bool told = false;
   for (;;) {
     if (interrupted()) return Errno(EINTR);
     timespec rel{};
@@ -107,6 +111,10 @@ ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<poll
       if (left <= 0) return Errno(ETIMEDOUT);
       rel = {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
       timeout = &rel;
+    }
+    if (!told && sleep_listener_ != nullptr && !wake_pending_.load(std::memory_order_acquire)) {
+      told = true;
+      sleep_listener_->WillSleep();
     }
     const int n = ppoll(pfds.data(), pfds.size(), timeout, nullptr);
     if (n < 0) {
@@ -124,6 +132,7 @@ ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<poll
     }
     bool ready = false;
     if (pfds[1].revents != 0) {
+      wake_pending_.store(false, std::memory_order_relaxed);
       Drain(wake_fd_);
       ready = true;
     }

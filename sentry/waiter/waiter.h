@@ -83,6 +83,18 @@ class ScopedRegistration {
   Waiter* w_;
 };
 
+// Told by a Waker whose host thread is about to sleep in Block (a task: its
+// platform context stops spinning for the guest, Context::WillBlock). Called
+// on that thread, at most once per Block, and not when a wake is already
+// pending (Block then returns at once).
+class SleepListener {
+ public:
+  virtual void WillSleep() = 0;
+
+ protected:
+  ~SleepListener() = default;
+};
+
 // What a blocked host thread sleeps on: an eventfd that NotifyEvent (or
 // Wake) makes readable, polled together with an interrupt eventfd and any host
 // fds the caller also waits for. A Task owns one (Task::waker()); tests make
@@ -110,8 +122,16 @@ class Waker : public Waiter {
   // The fd to poll for interrupts (for waits that poll host fds themselves).
   int interrupt_fd() const { return interrupt_fd_; }
 
+  // Set once, by the owner, before any Block (null: none).
+  void set_sleep_listener(SleepListener* l) { sleep_listener_ = l; }
+
  private:
+  SleepListener* sleep_listener_ = nullptr;
   int wake_fd_ = -1;
+  // A Wake since the last drain of wake_fd_ (set before the eventfd is
+  // written): Block then will not sleep, so it does not tell the listener.
+  // Only a hint: a stale value costs one needless or one missed WillSleep.
+  std::atomic<bool> wake_pending_{false};
   int interrupt_fd_ = -1;
   std::atomic<bool> interrupted_{false};
   // An Interrupt wrote interrupt_fd_ since the last ClearInterrupt drained it.

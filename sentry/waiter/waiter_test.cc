@@ -103,5 +103,37 @@ TEST(WaiterTest, PastDeadlineTimesOutAtOnce) {
   EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &past).error().value(), ETIMEDOUT);
 }
 
+struct CountingListener : SleepListener {
+  void WillSleep() override { ++calls; }
+  int calls = 0;
+};
+
+// The listener hears of every Block that sleeps, once per Block, and not of
+// one that returns at once (a pending wake, an interrupt, a past deadline).
+TEST(WaiterTest, TheSleepListenerHearsOnlyOfRealSleeps) {
+  Waker w;
+  CountingListener l;
+  w.set_sleep_listener(&l);
+  w.Wake();
+  EXPECT_TRUE(w.Block(CLOCK_MONOTONIC, nullptr).ok());
+  EXPECT_EQ(l.calls, 0);
+  const timespec past{0, 0};
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &past).error().value(), ETIMEDOUT);
+  EXPECT_EQ(l.calls, 0);
+  const timespec soon = In(CLOCK_MONOTONIC, 10);
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, &soon).error().value(), ETIMEDOUT);
+  EXPECT_EQ(l.calls, 1);
+  std::thread t([&] {
+    usleep(10000);
+    w.Wake();
+  });
+  EXPECT_TRUE(w.Block(CLOCK_MONOTONIC, nullptr).ok());
+  t.join();
+  EXPECT_EQ(l.calls, 2);
+  w.Interrupt();
+  EXPECT_EQ(w.Block(CLOCK_MONOTONIC, nullptr).error().value(), EINTR);
+  EXPECT_EQ(l.calls, 2);
+}
+
 }  // namespace
 }  // namespace sentry::waiter
