@@ -105,6 +105,7 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
   if (mode == StubMode::kSystrap) {
     b.Jump(BPF_JEQ, __NR_futex, "futex", "");
     b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
+    b.Jump(BPF_JEQ, __NR_sched_yield, "allow", "");
     b.Jump(BPF_JEQ, __NR_seccomp, "seccomp", "");
     // A stub thread's set-up, injected before it stacks the guest-thread filter:
     // its altstack. (The signal handlers, shared by the whole stub, are the
@@ -211,6 +212,8 @@ std::vector<sock_filter> BuildSystrapGuestThreadFilter(uint64_t code_page) {
 
   b.Load(kNr);
   b.Jump(BPF_JEQ, __NR_futex, "futex", "");
+  // The wait loop's spin gives its CPU to a Sentry thread it woke (stub code).
+  b.Jump(BPF_JEQ, __NR_sched_yield, "allow", "");
   b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "kill");
 
   // futex(uaddr, FUTEX_WAIT or FUTEX_WAKE, ...): only sleeps on or wakes a word.

@@ -47,7 +47,7 @@ inline constexpr uint64_t kStubForkCloneFlags = CLONE_PARENT | CLONE_PTRACE;
 // traps with SIGSYS instead of killing: the stub's signal handler hands it to
 // the Sentry. From the code page
 // it also allows what that handler and a guest thread's set-up use:
-// futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, seccomp(SECCOMP_SET_MODE_FILTER,
+// futex(FUTEX_WAIT or FUTEX_WAKE), rt_sigreturn, sched_yield, seccomp(SECCOMP_SET_MODE_FILTER,
 // 0) to stack BuildSystrapGuestThreadFilter, and rt_sigaction and sigaltstack (the
 // injected set-up of the handlers, once in the template stub, and of each guest
 // thread's altstack).
@@ -58,7 +58,8 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode = Stu
 // BuildStubFilter(code_page, kSystrap). Such a thread is untraced, so guest code
 // that jumps to a `syscall` in the code page (or rt_sigreturns there with a forged
 // frame) really runs it: this filter leaves it only what the stub's signal handler
-// needs, futex(FUTEX_WAIT or FUTEX_WAKE, no other op or flag) and rt_sigreturn;
+// needs, futex(FUTEX_WAIT or FUTEX_WAKE, no other op or flag), sched_yield and
+// rt_sigreturn;
 // anything else from the code page kills the process (the injections of the
 // mmap/munmap/mprotect/clone/prctl the first filter allows go through the traced
 // first process, which does not have this filter). From outside the code page

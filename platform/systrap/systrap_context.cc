@@ -310,12 +310,16 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
                      : t->spin_misses < kMissesBeforeShortSpin ? kMaxSpin
                      : ++t->spin_retry % kProbeEvery == 0      ? kMaxSpin
                                                                : kShortSpin;
-    for (int i = 0; i < spin; ++i) {
+    for (int i = 1; i <= spin; ++i) {
       if (state.load(std::memory_order_acquire) == SYSTRAP_STATE_TRAPPED) {
         trapped = true;
         break;
       }
       __builtin_ia32_pause();
+      // A stub we woke that has not run yet may be queued behind us on this CPU.
+      if (i % SYSTRAP_YIELD_EVERY == 0 && stub_sleeping.load(std::memory_order_relaxed) != 0) {
+        sched_yield();
+      }
     }
     t->spin_misses = trapped ? 0 : std::min(t->spin_misses + 1, kMissesBeforeShortSpin);
     while (!trapped) {

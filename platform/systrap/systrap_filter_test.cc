@@ -169,7 +169,7 @@ TEST_F(SystrapFilterTest, GuestSyscallTrapsWithoutRunning) {
   close(fds[0]);
 }
 
-TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexAndSigreturn) {
+TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexSchedYieldAndSigreturn) {
   struct Case {
     const char* what;
     uint64_t nr, a0, a1;
@@ -203,6 +203,9 @@ TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexAndSigreturn) {
   // Allowed: the call returns to the int3.
   int status = RunChild(
       [&] { JumpWithSyscall(kCodePage + kSyscallInt3, SYS_futex, kCodePage, FUTEX_WAKE); });
+  EXPECT_TRUE(KilledBy(status, SIGTRAP)) << status;
+  // sched_yield too (the wait loop's spin): harmless, it only gives up the CPU.
+  status = RunChild([&] { JumpWithSyscall(kCodePage + kSyscallInt3, SYS_sched_yield, 0, 0); });
   EXPECT_TRUE(KilledBy(status, SIGTRAP)) << status;
 }
 

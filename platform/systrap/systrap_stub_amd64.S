@@ -49,18 +49,27 @@ platform_systrap_stub_handler:
 	syscall
 
 // Wait for the Sentry (%r15 = control page): spin as long as it says (bounded:
-// the guest can write the page), then sleep.
+// the guest can write the page), then sleep. While the Sentry has not run since
+// the handler woke it, every SYSTRAP_YIELD_EVERY iterations give up the CPU: the
+// woken Sentry thread may be queued behind this spin on it.
 platform_systrap_stub_wait:
-	mov	SYSTRAP_CTL_STUB_SPIN(%r15), %ecx
-	and	$SYSTRAP_STUB_SPIN_MAX, %ecx
+	mov	SYSTRAP_CTL_STUB_SPIN(%r15), %r12d
+	and	$SYSTRAP_STUB_SPIN_MAX, %r12d
 	jz	2f
 1:	cmpl	$SYSTRAP_STATE_RUN, SYSTRAP_CTL_STATE(%r15)
 	je	3f
 	pause
 	cmpl	$0, SYSTRAP_CTL_STUB_SPIN(%r15)	// The Sentry: "it will be a while".
 	je	2f
-	dec	%ecx
+	dec	%r12d
+	jz	2f
+	test	$(SYSTRAP_YIELD_EVERY - 1), %r12d
 	jnz	1b
+	cmpl	$0, SYSTRAP_CTL_SENTRY_SLEEPING(%r15)
+	je	1b
+	mov	$__NR_sched_yield, %eax	// Keeps %r12 and %r15 (not %rcx, %r11).
+	syscall
+	jmp	1b
 	// Going to sleep: say so (a full barrier), look again, sleep.
 2:	mov	$1, %eax
 	xchg	%eax, SYSTRAP_CTL_STUB_SLEEPING(%r15)
