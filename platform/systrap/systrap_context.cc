@@ -316,10 +316,9 @@ absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
         break;
       }
       __builtin_ia32_pause();
-      // A stub we woke that has not run yet may be queued behind us on this CPU.
-      if (i % SYSTRAP_YIELD_EVERY == 0 && stub_sleeping.load(std::memory_order_relaxed) != 0) {
-        sched_yield();
-      }
+      // The stub may be queued behind us on this CPU (we just woke it, or it
+      // was preempted): let it run. Nothing else to run: back at once.
+      if (i % SYSTRAP_YIELD_EVERY == 0) sched_yield();
     }
     t->spin_misses = trapped ? 0 : std::min(t->spin_misses + 1, kMissesBeforeShortSpin);
     while (!trapped) {

@@ -53,8 +53,8 @@
 // stops spinning at once when the Sentry sets it to 0 (Context::WillBlock: the
 // task is about to block in the Sentry).
 // Both sides' spins give up the CPU (sched_yield) every SYSTRAP_YIELD_EVERY
-// iterations (a power of two) while the other side has not run since it was
-// woken: on a busy host it may be queued on the spinner's CPU.
+// iterations (a power of two, ~3 us): the other side may be queued on the
+// spinner's CPU (woken by it, or preempted), and cannot answer until it runs.
 #define SYSTRAP_YIELD_EVERY 128
 #define SYSTRAP_CTL_STUB_SPIN 128
 #define SYSTRAP_STUB_SPIN 4096

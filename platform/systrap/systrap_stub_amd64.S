@@ -49,9 +49,9 @@ platform_systrap_stub_handler:
 	syscall
 
 // Wait for the Sentry (%r15 = control page): spin as long as it says (bounded:
-// the guest can write the page), then sleep. While the Sentry has not run since
-// the handler woke it, every SYSTRAP_YIELD_EVERY iterations give up the CPU: the
-// woken Sentry thread may be queued behind this spin on it.
+// the guest can write the page), then sleep. Every SYSTRAP_YIELD_EVERY
+// iterations, give up the CPU: the Sentry thread may be queued behind this spin
+// on it (just woken, or preempted); with nothing else to run it returns at once.
 platform_systrap_stub_wait:
 	mov	SYSTRAP_CTL_STUB_SPIN(%r15), %r12d
 	and	$SYSTRAP_STUB_SPIN_MAX, %r12d
@@ -65,8 +65,6 @@ platform_systrap_stub_wait:
 	jz	2f
 	test	$(SYSTRAP_YIELD_EVERY - 1), %r12d
 	jnz	1b
-	cmpl	$0, SYSTRAP_CTL_SENTRY_SLEEPING(%r15)
-	je	1b
 	mov	$__NR_sched_yield, %eax	// Keeps %r12 and %r15 (not %rcx, %r11).
 	syscall
 	jmp	1b
