@@ -212,7 +212,8 @@ std::vector<sock_filter> BuildSystrapGuestThreadFilter(uint64_t code_page) {
 
   b.Load(kNr);
   b.Jump(BPF_JEQ, __NR_futex, "futex", "");
-  // The wait loop's spin gives its CPU to a Sentry thread it woke (stub code).
+  // The wait loop's spin gives up its CPU now and then (the Sentry thread it
+  // waits for may be queued on it).
   b.Jump(BPF_JEQ, __NR_sched_yield, "allow", "");
   b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "kill");
 
