@@ -2,15 +2,17 @@
 // ipc/util.c): permission checks, the namespace and its limits.
 #include <linux/capability.h>
 
-#include <ctime>
-
 #include "sentry/kernel/ipc/ipc.h"
 
 #include "sentry/fsimpl/mqueue/mqueue.h"
+#include "sentry/time/timekeeper.h"
 
 namespace sentry::kernel::ipc {
 
-int64_t NowSeconds() { return ::time(nullptr); }
+// The Sentry's CLOCK_REALTIME, the clock the guest's vDSO time() reads: the
+// host's time() is the coarse clock, up to a tick behind it, so a guest could
+// read a second that a semop made just after it does not reach yet.
+int64_t NowSeconds() { return time::Timekeeper::Get().NowNs(CLOCK_REALTIME) / time::kNsPerSec; }
 
 bool MayAccess(const Credentials& c, const Perm& p, int flag) {
   const int requested = ((flag >> 6) | (flag >> 3) | flag) & 07;
