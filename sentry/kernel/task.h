@@ -225,7 +225,7 @@ class ThreadGroup {
   const pid_t tgid_;
 };
 
-class Task : public std::enable_shared_from_this<Task>, private waiter::SleepListener {
+class Task final : public std::enable_shared_from_this<Task>, private waiter::SleepListener {
  public:
   Task(Kernel& k, pid_t tid);
   ~Task();
