@@ -55,7 +55,7 @@ Task::CurrentScope::CurrentScope(Task* t) : saved_(current_task) { current_task 
 Task::CurrentScope::~CurrentScope() { current_task = saved_; }
 
 Task::Task(Kernel& k, pid_t tid) : kernel_(k), tid_(tid) {
-  waker_.set_sleep_listener(this);
+  waker_.set_sleep_listener(&sleep_hook_);
   absl::MutexLock l(&ns_mu_);
   ipc_ns_ = k.root_ipc_namespace();
   uts_ns_ = k.root_uts_namespace();
@@ -447,9 +447,9 @@ ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
   }
 }
 
-void Task::WillSleep() {
+void Task::SleepHook::WillSleep() {
   // Only the task's own thread blocks on its waker, and only it changes context_.
-  if (context_ != nullptr) context_->WillBlock();
+  if (task->context_ != nullptr) task->context_->WillBlock();
 }
 
 void Task::Interrupt() {

@@ -225,7 +225,7 @@ class ThreadGroup {
   const pid_t tgid_;
 };
 
-class Task final : public std::enable_shared_from_this<Task>, private waiter::SleepListener {
+class Task : public std::enable_shared_from_this<Task> {
  public:
   Task(Kernel& k, pid_t tid);
   ~Task();
@@ -519,8 +519,15 @@ class Task final : public std::enable_shared_from_this<Task>, private waiter::Sl
   bool dead() const { return dead_.load(std::memory_order_acquire); }
 
  private:
-  // waiter::SleepListener: the waker's host thread is about to sleep.
-  void WillSleep() override;
+  // waker_'s SleepListener: the task's thread is about to sleep. A member, not
+  // a base, so that Task has no vtable (UBSan's vptr checks would then need
+  // Task's typeinfo in every library that calls it).
+  struct SleepHook final : waiter::SleepListener {
+    explicit SleepHook(Task* t) : task(t) {}
+    void WillSleep() override;
+    Task* const task;
+  };
+  SleepHook sleep_hook_{this};
   friend class Kernel;
   friend class ThreadGroup;
   void HandleSyscall();
