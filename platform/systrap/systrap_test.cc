@@ -47,6 +47,27 @@ class SystrapTest : public GuestFixture {
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? *t : nullptr;
   }
+
+  // For the spin tests: a getppid round trip of guest::syscall_loop.
+  void RunGetppid() {
+    regs_.r.rax = SYS_getppid;
+    ASSERT_EQ(Run().kind, Kind::kSyscall);
+  }
+  // The stub's spin budget the Sentry publishes in `t`'s control page.
+  static uint32_t PublishedSpin(const SystrapThread& t) {
+    uint32_t v;
+    std::memcpy(&v, t.mem + SYSTRAP_CTL_STUB_SPIN, sizeof(v));
+    return v;
+  }
+  // Round trips until the published spin is full again (up to 200: a busy host
+  // may preempt us); whether it got there.
+  bool RunUntilFullSpin(const SystrapThread& t) {
+    for (int i = 0; i < 200; ++i) {
+      RunGetppid();
+      if (PublishedSpin(t) == SYSTRAP_STUB_SPIN) return true;
+    }
+    return false;
+  }
 };
 
 TEST_F(SystrapTest, Properties) {
@@ -116,45 +137,26 @@ TEST_F(SystrapTest, ALostTemplateIsMadeAndSetUpAgain) {
 // probe finds fast answers.
 TEST_F(SystrapTest, TheStubSpinsOnlyWhileItPaysOff) {
   LoadGuest(guest::syscall_loop());
-  auto run = [this] {
-    regs_.r.rax = SYS_getppid;
-    ASSERT_EQ(Run().kind, Kind::kSyscall);
-  };
-  run();
+  RunGetppid();
   std::shared_ptr<SystrapThread> t = Thread();
   ASSERT_NE(t, nullptr);
-  auto published = [&] {
-    uint32_t v;
-    std::memcpy(&v, t->mem + SYSTRAP_CTL_STUB_SPIN, sizeof(v));
-    return v;
-  };
   if (!MultiCpu()) {
-    run();
-    EXPECT_EQ(published(), 0u);
+    RunGetppid();
+    EXPECT_EQ(PublishedSpin(*t), 0u);
     return;
   }
-  // Fast answers: full. (Up to 200 tries: a busy host may preempt us.)
-  bool full = false;
-  for (int i = 0; i < 200 && !full; ++i) {
-    run();
-    full = published() == SYSTRAP_STUB_SPIN;
-  }
-  EXPECT_TRUE(full);
+  // Fast answers: full.
+  EXPECT_TRUE(RunUntilFullSpin(*t));
   // Late answers (the stub's ~100 us spin is long over): short.
   bool shortened = false;
   for (int i = 0; i < 8 && !shortened; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    run();
-    shortened = published() < SYSTRAP_STUB_SPIN;
+    RunGetppid();
+    shortened = PublishedSpin(*t) < SYSTRAP_STUB_SPIN;
   }
   EXPECT_TRUE(shortened);
   // Fast again: a probe finds out.
-  full = false;
-  for (int i = 0; i < 200 && !full; ++i) {
-    run();
-    full = published() == SYSTRAP_STUB_SPIN;
-  }
-  EXPECT_TRUE(full);
+  EXPECT_TRUE(RunUntilFullSpin(*t));
 }
 
 // Context::WillBlock (the task is about to block in the Sentry) sends the stub to
@@ -163,36 +165,22 @@ TEST_F(SystrapTest, TheStubSpinsOnlyWhileItPaysOff) {
 TEST_F(SystrapTest, WillBlockSendsTheStubToSleep) {
   if (!MultiCpu()) GTEST_SKIP() << "one CPU: the stub never spins";
   LoadGuest(guest::syscall_loop());
-  auto run = [this] {
-    regs_.r.rax = SYS_getppid;
-    ASSERT_EQ(Run().kind, Kind::kSyscall);
-  };
-  run();
+  RunGetppid();
   std::shared_ptr<SystrapThread> t = Thread();
   ASSERT_NE(t, nullptr);
-  auto published = [&] {
-    uint32_t v;
-    std::memcpy(&v, t->mem + SYSTRAP_CTL_STUB_SPIN, sizeof(v));
-    return v;
-  };
   auto sleeping = [&] {
     return reinterpret_cast<std::atomic<uint32_t>*>(t->mem + SYSTRAP_CTL_STUB_SLEEPING)->load();
   };
-  bool full = false;
-  for (int i = 0; i < 200 && !full; ++i) {
-    run();
-    full = published() == SYSTRAP_STUB_SPIN;
-  }
-  ASSERT_TRUE(full);
+  ASSERT_TRUE(RunUntilFullSpin(*t));
   for (int i = 0; i < 8; ++i) {
     ctx_->WillBlock();
-    EXPECT_EQ(published(), 0u);
+    EXPECT_EQ(PublishedSpin(*t), 0u);
     for (int j = 0; j < 5000 && sleeping() == 0; ++j) {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     EXPECT_NE(sleeping(), 0u);
-    run();
-    EXPECT_EQ(published(), SYSTRAP_STUB_SPIN) << "round " << i;
+    RunGetppid();
+    EXPECT_EQ(PublishedSpin(*t), SYSTRAP_STUB_SPIN) << "round " << i;
   }
 }
 
