@@ -19,7 +19,9 @@
 #define PLATFORM_PLATFORM_H_
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,9 +75,46 @@ struct SyscallPatchTarget {
   uint64_t slot_align = 0;
 };
 
+// A host file that guest memory may map directly (AddressSpace::MapHostFile):
+// a read-only host fd the Sentry owns, whose contents no one in the sandbox
+// changes (a file of a read-only gofer mount), and an id unique in the
+// Sentry's lifetime. A platform that puts its own copy of the fd where its
+// stubs can map it keeps that copy only while the HostFile lives (it holds a
+// weak reference), so closing one is what ends its use. Thread-safe.
+class HostFile {
+ public:
+  explicit HostFile(int fd) : fd_(fd), id_(next_id_.fetch_add(1, std::memory_order_relaxed)) {}
+  HostFile(const HostFile&) = delete;
+  HostFile& operator=(const HostFile&) = delete;
+  ~HostFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
+
+ private:
+  static inline std::atomic<uint64_t> next_id_{1};
+  const int fd_;
+  const uint64_t id_;
+};
+
 class AddressSpace {
  public:
   virtual ~AddressSpace() = default;
+
+  // Maps [file_offset, file_offset+len) of a host file at `addr`
+  // (MAP_PRIVATE|MAP_FIXED semantics: replaces what was there) with `prot`
+  // (PROT_READ|PROT_EXEC, never PROT_WRITE: the memory manager copies a page
+  // into the memory file before the guest may write it). addr, offset and len
+  // are page-aligned; the range lies within the file's size as the caller saw
+  // it. Unimplemented when the platform cannot map host files (the caller
+  // then copies the pages into the memory file and uses MapFile); any other
+  // error leaves the range unmapped.
+  virtual absl::Status MapHostFile(uint64_t addr, const std::shared_ptr<const HostFile>& file,
+                                   uint64_t file_offset, uint64_t len, int prot) {
+    (void)addr, (void)file, (void)file_offset, (void)len, (void)prot;
+    return absl::UnimplementedError("this platform does not map host files");
+  }
 
   // Maps [file_offset, file_offset+len) of the memory file at guest address `addr`
   // (MAP_SHARED|MAP_FIXED semantics: replaces what was there) with `prot`
