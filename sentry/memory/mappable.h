@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "platform/platform.h"
 #include "sentry/base/errno.h"
 #include "sentry/base/user_addr.h"
 #include "sentry/memory/memory_file.h"
@@ -85,6 +86,14 @@ class Mappable {
   // object kept elsewhere must then write them back).
   virtual ErrnoOrOk Get(uint64_t start, uint64_t end, bool writable,
                         std::vector<std::pair<uint64_t, FileRange>>* out) = 0;
+
+  // A host file whose pages at the object's offsets a private mapping may map
+  // directly instead of taking the object's (AddressSpace::MapHostFile): only
+  // an object whose contents never change from inside the sandbox (a file of
+  // a read-only gofer mount) has one. The memory manager still reads the
+  // pages through Get where the Sentry touches them, and copies them into
+  // the memory file before the guest writes them.
+  virtual std::shared_ptr<const platform::HostFile> DirectFile() const { return nullptr; }
 
   // Whether the page at `offset` is in memory (mincore).
   virtual bool Has(uint64_t offset) const = 0;

@@ -1,7 +1,9 @@
 // Test helpers for code that drives a MemoryManager without a real platform:
 //
 // - FakeAddressSpace: a platform::AddressSpace that records MapFile/Unmap/
-//   Protect calls and keeps a page-by-page model of what is mapped.
+//   Protect calls and keeps a page-by-page model of what is mapped;
+//   MapHostFile as `host_files` says (Unimplemented, as most platforms, by
+//   default).
 // - FakeGuest: performs guest loads and stores the way the hardware would,
 //   through that model and the memory file, faulting into the MemoryManager
 //   when a page is not mapped with the needed protection.
@@ -11,9 +13,11 @@
 #define SENTRY_MM_FAKE_ADDRESS_SPACE_H_
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,14 +35,38 @@ namespace sentry::mm::testing {
 class FakeAddressSpace : public platform::AddressSpace {
  public:
   struct Page {
-    uint64_t off;  // memory-file offset
+    uint64_t off;  // memory-file offset (a host file's, with `host`)
     int prot;
+    std::shared_ptr<const platform::HostFile> host = nullptr;
   };
   struct Call {
-    enum Kind { kMap, kUnmap, kProtect } kind;
+    enum Kind { kMap, kUnmap, kProtect, kMapHost } kind;
     uint64_t addr, len, off;
     int prot;
   };
+
+  // What MapHostFile does: refuse like a platform that cannot (the default),
+  // map, or refuse this file (FailedPrecondition, as for a noexec mount).
+  enum class HostFiles { kUnimplemented, kMap, kRefuse };
+  HostFiles host_files = HostFiles::kUnimplemented;
+
+  absl::Status MapHostFile(uint64_t addr, const std::shared_ptr<const platform::HostFile>& file,
+                           uint64_t file_offset, uint64_t len, int prot) override {
+    if (host_files == HostFiles::kUnimplemented) return absl::UnimplementedError("fake");
+    if (!Aligned(addr, len) || !IsPageAligned(file_offset)) {
+      return absl::InvalidArgumentError("MapHostFile: unaligned");
+    }
+    if (prot & ~(PROT_READ | PROT_EXEC) || prot == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat("MapHostFile: bad prot %d", prot));
+    }
+    calls.push_back({Call::kMapHost, addr, len, file_offset, prot});
+    ++map_host_calls;
+    if (host_files == HostFiles::kRefuse) return absl::FailedPreconditionError("fake: refused");
+    for (uint64_t a = 0; a < len; a += kPageSize) {
+      pages[addr + a] = Page{file_offset + a, prot, file};
+    }
+    return absl::OkStatus();
+  }
 
   absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override {
     if (!Aligned(addr, len) || !IsPageAligned(file_offset)) {
@@ -51,7 +79,7 @@ class FakeAddressSpace : public platform::AddressSpace {
     calls.push_back({Call::kMap, addr, len, file_offset, prot});
     ++map_calls;
     if (fail_map) return absl::InternalError("injected MapFile failure");
-    for (uint64_t a = 0; a < len; a += kPageSize) pages[addr + a] = Page{file_offset + a, prot};
+    for (uint64_t a = 0; a < len; a += kPageSize) pages[addr + a] = Page{file_offset + a, prot, {}};
     return absl::OkStatus();
   }
 
@@ -88,7 +116,7 @@ class FakeAddressSpace : public platform::AddressSpace {
 
   void ClearCalls() {
     calls.clear();
-    map_calls = unmap_calls = protect_calls = 0;
+    map_calls = unmap_calls = protect_calls = map_host_calls = 0;
   }
 
   std::map<uint64_t, Page> pages;  // by guest page address
@@ -96,6 +124,7 @@ class FakeAddressSpace : public platform::AddressSpace {
   int map_calls = 0;
   int unmap_calls = 0;
   int protect_calls = 0;
+  int map_host_calls = 0;
   int protect_unmapped = 0;
   bool fail_map = false;
 
@@ -140,7 +169,15 @@ class FakeGuest {
     for (int round = 0; round < 3; ++round) {
       auto page = as_.Lookup(addr);
       if (page && (page->prot & need) == need) {
-        *p = mf_.Internal(page->off + (addr & (kPageSize - 1)));
+        const uint64_t at = page->off + (addr & (kPageSize - 1));
+        if (page->host != nullptr) {
+          // The host file's own page (never writable): read it there.
+          host_byte_ = 0;
+          EXPECT_GE(::pread(page->host->fd(), &host_byte_, 1, static_cast<off_t>(at)), 0);
+          *p = &host_byte_;
+        } else {
+          *p = mf_.Internal(at);
+        }
         return FaultResult::kHandled;
       }
       ++faults_;
@@ -157,6 +194,7 @@ class FakeGuest {
   FakeAddressSpace& as_;
   bool reports_access_;
   int faults_ = 0;
+  uint8_t host_byte_ = 0;
 };
 
 }  // namespace sentry::mm::testing

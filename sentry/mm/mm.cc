@@ -3,10 +3,12 @@
 #include "sentry/mm/mm.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,7 +125,7 @@ int AccessProt(uint32_t access) {
   return p;
 }
 
-// A backing range: guest pages -> memory-file pages.
+// A backing range: guest pages -> memory-file pages (or a host file's).
 struct Pma {
   uint64_t off = 0;  // file offset of the segment's first page
   // Private pages that may be shared with another mm (or the page cache): a
@@ -132,6 +134,12 @@ struct Pma {
   // What the platform maps the pages with, or kNotMapped. Always within the
   // VMA's effective protection, and without PROT_WRITE while `cow`.
   int mapped = kNotMapped;
+  // The pages are the VMA's object's host file's own (Mappable::DirectFile,
+  // mapped with AddressSpace::MapHostFile), not memory-file pages: `off` is
+  // the object offset, no reference is held, and `cow` is always set (a write
+  // first copies the pages into the memory file, BreakCow). The Sentry reads
+  // them through the object's Get (Walk).
+  bool direct = false;
 };
 
 struct PmaTraits {
@@ -141,7 +149,8 @@ struct PmaTraits {
     return r;
   }
   static bool CanMerge(uint64_t start, uint64_t end, const Pma& l, const Pma& r) {
-    return r.off == l.off + (end - start) && l.cow == r.cow && l.mapped == r.mapped;
+    return r.off == l.off + (end - start) && l.cow == r.cow && l.mapped == r.mapped &&
+           l.direct == r.direct;
   }
 };
 
@@ -294,6 +303,10 @@ struct MemoryManager::Impl {
   std::shared_ptr<Link> link = std::make_shared<Link>(this);
   uint64_t brk_start ABSL_GUARDED_BY(mu) = 0;
   uint64_t brk ABSL_GUARDED_BY(mu) = 0;
+  // Direct host-file mappings (Pma::direct): off once the platform said it
+  // cannot make them, and the files it could not map (noexec mounts...).
+  bool direct_unsupported ABSL_GUARDED_BY(mu) = false;
+  std::set<uint64_t> direct_failed ABSL_GUARDED_BY(mu);
   // mlockall(MCL_FUTURE [| MCL_ONFAULT]): new mappings are locked.
   bool def_locked ABSL_GUARDED_BY(mu) = false;
   bool def_onfault ABSL_GUARDED_BY(mu) = false;
@@ -387,6 +400,40 @@ struct MemoryManager::Impl {
     return s.ok();
   }
 
+  // The host file a private VMA may map directly (Pma::direct), or null.
+  std::shared_ptr<const platform::HostFile> DirectFileOf(const Vma& v) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (v.shared || !v.shm || as == nullptr || direct_unsupported) return nullptr;
+    std::shared_ptr<const platform::HostFile> f = v.shm->DirectFile();
+    if (f == nullptr || direct_failed.contains(f->id())) return nullptr;
+    return f;
+  }
+
+  enum class DirectMap { kMapped, kFailed, kCopy };
+  // Maps direct pages [addr, addr+len) of VMA `vit` (object offset `off`):
+  // kCopy when the platform cannot map host files or this file (then never
+  // again), kFailed (logged) when the mapping failed otherwise.
+  DirectMap PlatformMapDirect(VmaIter vit, uint64_t addr, uint64_t off, uint64_t len, int prot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::shared_ptr<const platform::HostFile> f = DirectFileOf(vit->second.value);
+    if (f == nullptr) return DirectMap::kCopy;
+    absl::Status s = as->MapHostFile(addr, f, off, len, prot);
+    if (s.ok()) return DirectMap::kMapped;
+    if (absl::IsUnimplemented(s)) {
+      direct_unsupported = true;
+      return DirectMap::kCopy;
+    }
+    if (absl::IsFailedPrecondition(s)) {
+      SLOG(kInfo, "mm: host file %d cannot be mapped directly (%s); copying its pages", f->fd(),
+           s.ToString());
+      direct_failed.insert(f->id());
+      return DirectMap::kCopy;
+    }
+    SLOG(kError, "mm: MapHostFile(%#x, off %#x, len %#x, prot %d): %s", addr, off, len, prot,
+         s.ToString());
+    return DirectMap::kFailed;
+  }
+
   // NOTE: a stale platform mapping would let the guest reach pages that are
   // freed or belong to someone else; if the platform cannot remove one, the
   // sandbox must stop (DESIGN.md §11.6).
@@ -475,6 +522,7 @@ struct MemoryManager::Impl {
     struct Run {
       uint64_t start, end, off;
       int prot;
+      bool direct;
     };
     std::vector<Run> runs;
     for (auto it = pmas.IsolateRange(start, end); it != pmas.end() && it->first < end; ++it) {
@@ -483,14 +531,33 @@ struct MemoryManager::Impl {
       bool forced = it->first <= force_page && force_page < it->second.end;
       if (p.mapped == target && !forced) continue;
       if (!runs.empty() && runs.back().end == it->first && runs.back().prot == target &&
+          runs.back().direct == p.direct &&
           runs.back().off + (runs.back().end - runs.back().start) == p.off) {
         runs.back().end = it->second.end;
       } else {
-        runs.push_back(Run{it->first, it->second.end, p.off, target});
+        runs.push_back(Run{it->first, it->second.end, p.off, target, p.direct});
       }
     }
     bool ok = true;
     for (const Run& r : runs) {
+      if (r.direct) {
+        switch (PlatformMapDirect(vit, r.start, r.off, r.end - r.start, r.prot)) {
+          case DirectMap::kMapped:
+            MarkMapped(r.start, r.end, r.prot);
+            continue;
+          case DirectMap::kFailed:
+            PlatformUnmap(r.start, r.end - r.start);
+            MarkMapped(r.start, r.end, kNotMapped);
+            ok = false;
+            continue;
+          case DirectMap::kCopy:
+            // The object's own pages instead, mapped as any others.
+            if (!Materialize(vit, r.start, r.end).ok() || !MapRange(vit, r.start, r.end)) {
+              ok = false;
+            }
+            continue;
+        }
+      }
       if (PlatformMap(r.start, r.off, r.end - r.start, r.prot)) {
         MarkMapped(r.start, r.end, r.prot);
       } else {
@@ -517,13 +584,20 @@ struct MemoryManager::Impl {
   }
 
   // Backs every page of [start, end) (page-aligned, inside VMA `vit`, below
-  // ObjectEnd) with memory-file pages. ENOMEM if the file ran out (some pages
-  // may then be backed).
-  ErrnoOrOk EnsureBacked(VmaIter vit, uint64_t start, uint64_t end)
+  // ObjectEnd) with memory-file pages, or, with `direct` and a VMA that may,
+  // with its host file's pages (Pma::direct). ENOMEM if the file ran out
+  // (some pages may then be backed).
+  ErrnoOrOk EnsureBacked(VmaIter vit, uint64_t start, uint64_t end, bool direct = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const Vma& v = vit->second.value;
+    direct = direct && DirectFileOf(v) != nullptr;
     for (Gap g = pmas.FirstGap(start, end); g.start < g.end; g = pmas.FirstGap(g.start, end)) {
-      if (v.shm) {
+      if (direct) {
+        const uint64_t obj = v.shm_off + (g.start - vit->first);
+        pmas.InsertAndMerge(g.start, g.end, Pma{obj, true, kNotMapped, true});
+        AddRss(g.Length());
+        g.start = g.end;
+      } else if (v.shm) {
         std::vector<std::pair<uint64_t, FileRange>> pieces;
         uint64_t obj = v.shm_off + (g.start - vit->first);
         ErrnoOrOk r =
@@ -543,6 +617,49 @@ struct MemoryManager::Impl {
       }
     }
     return Ok();
+  }
+
+  // Replaces the direct pmas in [start, end) (inside VMA `vit`) by the
+  // object's own pages, copy-on-write, unmapping them first. ENOMEM if that
+  // fell short (the rest stays direct).
+  ErrnoOrOk Materialize(VmaIter vit, uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<std::pair<uint64_t, uint64_t>> segs;
+    for (auto it = pmas.LowerBound(start); it != pmas.end() && it->first < end; ++it) {
+      if (it->second.value.direct) {
+        segs.emplace_back(std::max(start, it->first), std::min(end, it->second.end));
+      }
+    }
+    if (segs.empty()) return Ok();
+    const Vma& v = vit->second.value;
+    ErrnoOrOk result = Ok();
+    for (const auto& [s, e] : segs) {
+      UnmapMapped(s, e);
+      auto it = pmas.IsolateRange(s, e);
+      const Pma p = it->second.value;
+      SCHECK(it->first == s && it->second.end == e && p.direct);
+      pmas.Erase(it);
+      std::vector<std::pair<uint64_t, FileRange>> pieces;
+      ErrnoOrOk r = v.shm->Get(p.off, p.off + (e - s), /*writable=*/false, &pieces);
+      uint64_t cur = s;
+      for (const auto& [obj, fr] : pieces) {
+        const uint64_t a = s + (obj - p.off);
+        if (a > cur) pmas.Insert(cur, a, PmaTraits::Split(p, s, cur));  // still direct
+        pmas.Insert(a, a + fr.Length(), Pma{fr.start, true, kNotMapped});
+        cur = a + fr.Length();
+      }
+      if (cur < e) pmas.Insert(cur, e, PmaTraits::Split(p, s, cur));
+      if (!r.ok()) {
+        result = r;
+        break;
+      }
+      if (cur < e) {
+        result = Errno(ENOMEM);
+        break;
+      }
+    }
+    pmas.MergeRange(start, end);
+    return result;
   }
 
   // Gives every copy-on-write page in [start, end) (inside private VMA `vit`)
@@ -572,8 +689,9 @@ struct MemoryManager::Impl {
       pmas.Erase(it);
       uint64_t cur = s;
       while (cur < e) {
-        const bool exclusive = mf.RefCount(p.off + (cur - s)) == 1;
-        uint64_t run_end = cur + kPageSize;
+        // Direct pages are the host file's: always copied, from the file.
+        const bool exclusive = !p.direct && mf.RefCount(p.off + (cur - s)) == 1;
+        uint64_t run_end = p.direct ? e : cur + kPageSize;
         while (run_end < e && (mf.RefCount(p.off + (run_end - s)) == 1) == exclusive) {
           run_end += kPageSize;
         }
@@ -588,8 +706,18 @@ struct MemoryManager::Impl {
           break;
         }
         const uint64_t len = fr->Length();
-        memcpy(mf.Internal(fr->start), mf.Internal(p.off + (cur - s)), len);
-        mf.DecRef(FileRange{p.off + (cur - s), p.off + (cur - s) + len});
+        if (p.direct) {
+          ErrnoOrOk r =
+              ReadHostFile(vit->second.value, p.off + (cur - s), mf.Internal(fr->start), len);
+          if (!r.ok()) {
+            mf.DecRef(*fr);
+            result = r;
+            break;
+          }
+        } else {
+          memcpy(mf.Internal(fr->start), mf.Internal(p.off + (cur - s)), len);
+          mf.DecRef(FileRange{p.off + (cur - s), p.off + (cur - s) + len});
+        }
         int mapped = kNotMapped;
         if (p.mapped != kNotMapped && as != nullptr) {
           if (PlatformMap(cur, fr->start, len, eff)) {
@@ -610,12 +738,30 @@ struct MemoryManager::Impl {
     return result;
   }
 
+  // Reads `len` bytes of a direct pma's host file at object offset `off` into
+  // `dst`; what lies past the end of the file reads as zeros (the tail of its
+  // last page).
+  static ErrnoOrOk ReadHostFile(const Vma& v, uint64_t off, uint8_t* dst, uint64_t len) {
+    const std::shared_ptr<const platform::HostFile> f = v.shm->DirectFile();
+    SCHECK(f != nullptr);
+    uint64_t done = 0;
+    while (done < len) {
+      const ssize_t n = ::pread(f->fd(), dst + done, len - done, static_cast<off_t>(off + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Errno(errno);
+      if (n == 0) break;
+      done += static_cast<uint64_t>(n);
+    }
+    memset(dst + done, 0, len - done);
+    return Ok();
+  }
+
   // Releases the pmas in [start, end), unmapping them from the platform first.
   void DropPmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     UnmapMapped(start, end);
     uint64_t dropped = 0;  // (clang's analysis does not follow mu into the lambda)
     pmas.RemoveRange(start, end, [this, &dropped](uint64_t s, uint64_t e, Pma& p) {
-      mf.DecRef(FileRange{p.off, p.off + (e - s)});
+      if (!p.direct) mf.DecRef(FileRange{p.off, p.off + (e - s)});
       dropped += e - s;
     });
     rss -= dropped;
@@ -826,12 +972,49 @@ struct MemoryManager::Impl {
         SCHECK(it != pmas.end() && it->first <= addr + res.done);
         const uint64_t s = addr + res.done;
         const uint64_t e = std::min(seg_end, it->second.end);
+        if (it->second.value.direct) {
+          // A host file's pages (only ever read here: a write broke
+          // copy-on-write above): through the object's own.
+          bool more = true;
+          if (!WalkObject(v, it->second.value.off + (s - it->first), e - s, fn, &res, &more)) {
+            res.err = Errno(EFAULT);
+            return res;
+          }
+          if (!more) return res;
+          continue;
+        }
         if (!fn(mf.Internal(it->second.value.off + (s - it->first)), e - s)) return res;
         res.done += e - s;
       }
     }
     if (res.done < len) res.err = Errno(EFAULT);
     return res;
+  }
+
+  // Walk's piece for [obj, obj+len) of a private VMA's object, read through
+  // the object's pages (Get; the pointers stay valid while the object keeps
+  // them, as the page cache does). Adds what fn took to res->done; *more is
+  // false once fn said stop. False if the object could not supply the pages.
+  template <typename F>
+  bool WalkObject(const Vma& v, uint64_t obj, uint64_t len, F& fn, CopyResult* res, bool* more)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::vector<std::pair<uint64_t, FileRange>> pieces;
+    ErrnoOrOk r =
+        v.shm->Get(PageRoundDown(obj), PageRoundUp(obj + len), /*writable=*/false, &pieces);
+    uint64_t cur = obj;
+    for (const auto& [po, fr] : pieces) {
+      if (*more && po <= cur && cur < obj + len && cur < po + fr.Length()) {
+        const uint64_t n = std::min(obj + len, po + fr.Length()) - cur;
+        if (fn(mf.Internal(fr.start + (cur - po)), n)) {
+          res->done += n;
+          cur += n;
+        } else {
+          *more = false;
+        }
+      }
+    }
+    for (const auto& piece : pieces) mf.DecRef(piece.second);
+    return !*more || (r.ok() && cur == obj + len);
   }
 
   // ---- Faults ----
@@ -856,6 +1039,12 @@ struct MemoryManager::Impl {
       // this can only be a real violation. With a known (allowed) access the
       // fault is spurious: map the page again below.
       if (access == platform::kAccessNone) return FaultResult::kSegvAccErr;
+      // A host file's page that faults although mapped: the file shrank
+      // under us (SIGBUS from the host). The object's own page instead.
+      if (pit->second.value.direct) {
+        if (!Materialize(vit, page, page + kPageSize).ok()) return FaultResult::kOom;
+        pit = pmas.Find(page);
+      }
     }
 
     // Fault-around window: the aligned chunk around the page, in the VMA.
@@ -865,8 +1054,8 @@ struct MemoryManager::Impl {
 
     if (pit == pmas.end()) {
       Gap g = pmas.GapAround(page, win_start, win_end);
-      if (!EnsureBacked(vit, g.start, g.end).ok() && pmas.Find(page) == pmas.end() &&
-          !EnsureBacked(vit, page, page + kPageSize).ok()) {
+      if (!EnsureBacked(vit, g.start, g.end, /*direct=*/true).ok() &&
+          pmas.Find(page) == pmas.end() && !EnsureBacked(vit, page, page + kPageSize).ok()) {
         return FaultResult::kOom;
       }
     }
@@ -1076,7 +1265,7 @@ MemoryManager::~MemoryManager() {
   }
   for (auto it = m.pmas.begin(); it != m.pmas.end(); ++it) {
     const Pma& p = it->second.value;
-    m.mf.DecRef(FileRange{p.off, p.off + (it->second.end - it->first)});
+    if (!p.direct) m.mf.DecRef(FileRange{p.off, p.off + (it->second.end - it->first)});
   }
   m.pmas.clear();
   m.rss = 0;
@@ -1799,9 +1988,9 @@ std::unique_ptr<MemoryManager> MemoryManager::Fork(platform::AddressSpace* as) {
     for (auto pit = m.pmas.IsolateRange(start, end); pit != m.pmas.end() && pit->first < end;
          ++pit) {
       Pma& p = pit->second.value;
-      m.mf.IncRef(FileRange{p.off, p.off + (pit->second.end - pit->first)});
+      if (!p.direct) m.mf.IncRef(FileRange{p.off, p.off + (pit->second.end - pit->first)});
       if (!v.shared) p.cow = true;
-      c.pmas.InsertAndMerge(pit->first, pit->second.end, Pma{p.off, p.cow, kNotMapped});
+      c.pmas.InsertAndMerge(pit->first, pit->second.end, Pma{p.off, p.cow, kNotMapped, p.direct});
       c.AddRss(pit->second.end - pit->first);
     }
   }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -1185,6 +1186,204 @@ TEST_F(MmTest, DestructionUnmapsFromThePlatform) {
   guest_.reset();
   mm_.reset();
   EXPECT_TRUE(as_.pages.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Direct host-file mappings (Mappable::DirectFile, AddressSpace::MapHostFile)
+
+// A file object like the page cache of a read-only host file: Get reads pages
+// into the memory file (the object keeps a reference, the caller gets one).
+class HostFileObject : public memory::Mappable {
+ public:
+  HostFileObject(memory::MemoryFile& mf, const std::string& content) : mf_(mf) {
+    const int fd = memfd_create("host-file", MFD_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::pwrite(fd, content.data(), content.size(), 0),
+              static_cast<ssize_t>(content.size()));
+    size_ = content.size();
+    file_ = std::make_shared<const platform::HostFile>(fd);
+  }
+  ~HostFileObject() override {
+    for (const auto& [page, off] : pages_) mf_.DecRef(memory::FileRange{off, off + kPageSize});
+  }
+  uint64_t Size() const override { return size_; }
+  ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
+                std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
+    ++gets;
+    for (uint64_t p = start; p < end; p += kPageSize) {
+      auto it = pages_.find(p);
+      if (it == pages_.end()) {
+        auto fr = mf_.Allocate(kPageSize);
+        if (!fr.ok()) return Errno(ENOMEM);
+        memset(mf_.Internal(fr->start), 0, kPageSize);
+        EXPECT_GE(::pread(file_->fd(), mf_.Internal(fr->start), kPageSize, p), 0);
+        it = pages_.emplace(p, fr->start).first;
+      }
+      mf_.IncRef(memory::FileRange{it->second, it->second + kPageSize});
+      out->emplace_back(p, memory::FileRange{it->second, it->second + kPageSize});
+    }
+    return Ok();
+  }
+  bool Has(uint64_t offset) const override { return pages_.contains(offset); }
+  ErrnoOrOk Zero(uint64_t, uint64_t) override { return Errno(EOPNOTSUPP); }
+  std::shared_ptr<const platform::HostFile> DirectFile() const override { return file_; }
+
+  int gets = 0;
+
+ private:
+  memory::MemoryFile& mf_;
+  uint64_t size_ = 0;
+  std::shared_ptr<const platform::HostFile> file_;
+  std::map<uint64_t, uint64_t> pages_;
+};
+
+class DirectMapTest : public MmTest {
+ protected:
+  void SetUp() override {
+    MmTest::SetUp();
+    content_.resize(kLast * kPage + 100);
+    for (size_t i = 0; i < content_.size(); ++i) content_[i] = static_cast<char>('a' + i % 23);
+    file_ = std::make_shared<HostFileObject>(*mf_, content_);
+    guest_ = std::make_unique<FakeGuest>(*mm_, *mf_, as_, /*reports_access=*/true);
+  }
+  void TearDown() override {
+    file_.reset();
+    MmTest::TearDown();
+  }
+  // The file: kLast pages and 100 bytes; mappings go one page past it.
+  static constexpr uint64_t kLast = 20;
+  uint64_t MapFile(int prot, int flags = MAP_PRIVATE, uint64_t len = (kLast + 2) * kPage) {
+    MmapOpts o = AnonOpts(0, len, prot, flags, "file");
+    o.file = file_;
+    auto r = mm_->Mmap(o);
+    EXPECT_TRUE(r.ok()) << Err(r);
+    return r.ok() ? *r : 0;
+  }
+  uint8_t Want(uint64_t off) const { return off < content_.size() ? content_[off] : 0; }
+
+  std::string content_;
+  std::shared_ptr<HostFileObject> file_;
+};
+
+TEST_F(DirectMapTest, ReadFaultsMapTheHostFileWithoutCopying) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ | PROT_EXEC);
+  for (uint64_t off : {uint64_t{0}, kPage + 7, kLast * kPage + 99, kLast * kPage + 200}) {
+    EXPECT_EQ(guest_->ReadByte(a + off), Want(off)) << off;
+  }
+  EXPECT_EQ(guest_->faults(), 1);  // the whole file, at the first fault
+  EXPECT_EQ(as_.map_host_calls, 1);
+  EXPECT_EQ(as_.map_calls, 0);
+  EXPECT_EQ(file_->gets, 0) << "nothing was copied";
+  EXPECT_EQ(mf_->UsedBytes(), 0u);
+}
+
+TEST_F(DirectMapTest, TheSentryReadsThroughTheObjectAndLeavesTheMappingAlone) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ);
+  ASSERT_EQ(guest_->ReadByte(a), Want(0));
+  as_.ClearCalls();
+  std::vector<uint8_t> got = ReadBytes(a + kPage - 10, 20);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], Want(kPage - 10 + i)) << i;
+  EXPECT_TRUE(as_.calls.empty()) << "CopyIn changed the platform's mappings";
+  ASSERT_TRUE(as_.Lookup(a + kPage).has_value());
+  EXPECT_NE(as_.Lookup(a + kPage)->host, nullptr);
+}
+
+TEST_F(DirectMapTest, AWriteCopiesThePageFromTheFileIntoTheMemoryFile) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ | PROT_WRITE);
+  ASSERT_EQ(guest_->ReadByte(a + kPage), Want(kPage));
+  ASSERT_EQ(guest_->Write(a + kPage + 1, 'Z'), FaultResult::kHandled);
+  EXPECT_EQ(guest_->ReadByte(a + kPage + 1), 'Z');
+  EXPECT_EQ(guest_->ReadByte(a + kPage + 2), Want(kPage + 2));
+  // The written page is the guest's own now; the others are still the file's.
+  ASSERT_TRUE(as_.Lookup(a + kPage).has_value());
+  EXPECT_EQ(as_.Lookup(a + kPage)->host, nullptr);
+  ASSERT_TRUE(as_.Lookup(a + kLast * kPage).has_value());
+  EXPECT_NE(as_.Lookup(a + kLast * kPage)->host, nullptr);
+  EXPECT_EQ(file_->gets, 0) << "copied from the file, not through the object";
+  // The tail of the file's last page reads as zeros in the copy too.
+  ASSERT_EQ(guest_->Write(a + kLast * kPage, 'Y'), FaultResult::kHandled);
+  EXPECT_EQ(as_.Lookup(a + kLast * kPage)->host, nullptr);
+  EXPECT_EQ(guest_->ReadByte(a + kLast * kPage + 99), Want(kLast * kPage + 99));
+  EXPECT_EQ(guest_->ReadByte(a + kLast * kPage + 100), 0);
+  // Beyond the file's last page: SIGBUS, as for any file mapping.
+  EXPECT_EQ(guest_->Write(a + (kLast + 1) * kPage, 'X'), FaultResult::kBusError);
+  EXPECT_EQ(ReadBytes(a + kPage + 1, 1)[0], 'Z');
+}
+
+TEST_F(DirectMapTest, ForkedChildMapsTheFileToo) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ | PROT_WRITE);
+  ASSERT_EQ(guest_->Write(a, 'P'), FaultResult::kHandled);
+  const uint64_t far = a + kLast * kPage;  // outside the write's copy-on-write window
+  ASSERT_EQ(guest_->ReadByte(far), Want(kLast * kPage));
+  FakeAddressSpace child_as;
+  child_as.host_files = FakeAddressSpace::HostFiles::kMap;
+  std::unique_ptr<MemoryManager> child = mm_->Fork(&child_as);
+  FakeGuest cg(*child, *mf_, child_as, true);
+  EXPECT_EQ(cg.ReadByte(a), 'P');
+  EXPECT_EQ(cg.ReadByte(far), Want(kLast * kPage));
+  EXPECT_GE(child_as.map_host_calls, 1);
+  ASSERT_EQ(cg.Write(far, 'C'), FaultResult::kHandled);
+  EXPECT_EQ(guest_->ReadByte(far), Want(kLast * kPage));
+  EXPECT_EQ(cg.ReadByte(far), 'C');
+  child.reset();
+}
+
+TEST_F(DirectMapTest, APlatformThatCannotMapsTheObjectsPages) {
+  for (auto mode :
+       {FakeAddressSpace::HostFiles::kUnimplemented, FakeAddressSpace::HostFiles::kRefuse}) {
+    as_.host_files = mode;
+    as_.ClearCalls();
+    const uint64_t a = MapFile(PROT_READ);
+    EXPECT_EQ(guest_->ReadByte(a + kPage), Want(kPage));
+    EXPECT_EQ(guest_->ReadByte(a + kLast * kPage + 5), Want(kLast * kPage + 5));
+    EXPECT_GE(as_.map_calls, 1);
+    ASSERT_TRUE(as_.Lookup(a).has_value());
+    EXPECT_EQ(as_.Lookup(a)->host, nullptr);
+    // Never asked again (per manager, and per file once refused).
+    const int asked = as_.map_host_calls;
+    const uint64_t b = MapFile(PROT_READ);
+    EXPECT_EQ(guest_->ReadByte(b), Want(0));
+    EXPECT_EQ(as_.map_host_calls, asked);
+    ASSERT_TRUE(mm_->Munmap(a, (kLast + 2) * kPage).ok());
+    ASSERT_TRUE(mm_->Munmap(b, (kLast + 2) * kPage).ok());
+  }
+}
+
+TEST_F(DirectMapTest, AFaultOnAMappedFilePageTakesTheObjectsPageInstead) {
+  // What the host does when the file shrank under the sandbox: SIGBUS on a
+  // page the Sentry mapped. The page must not be mapped from the file again
+  // (the guest would fault forever).
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ);
+  ASSERT_EQ(guest_->ReadByte(a + kPage), Want(kPage));
+  ASSERT_EQ(mm_->HandleFault(a + kPage, platform::kAccessRead), FaultResult::kHandled);
+  ASSERT_TRUE(as_.Lookup(a + kPage).has_value());
+  EXPECT_EQ(as_.Lookup(a + kPage)->host, nullptr);
+  EXPECT_NE(as_.Lookup(a + 2 * kPage)->host, nullptr);
+  EXPECT_EQ(guest_->ReadByte(a + kPage + 3), Want(kPage + 3));
+}
+
+TEST_F(DirectMapTest, SharedMappingsNeverMapTheFileDirectly) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ, MAP_SHARED);
+  EXPECT_EQ(guest_->ReadByte(a + 5), Want(5));
+  EXPECT_EQ(as_.map_host_calls, 0);
+}
+
+TEST_F(DirectMapTest, MunmapAndMprotectReachTheDirectPages) {
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  const uint64_t a = MapFile(PROT_READ | PROT_EXEC);
+  ASSERT_EQ(guest_->ReadByte(a), Want(0));
+  ASSERT_TRUE(mm_->Mprotect(a, kPage, PROT_READ).ok());
+  EXPECT_EQ(as_.Lookup(a)->prot, PROT_READ);
+  ASSERT_TRUE(mm_->Munmap(a, 2 * kPage).ok());
+  EXPECT_FALSE(as_.Lookup(a + kPage).has_value());
+  EXPECT_TRUE(as_.Lookup(a + 2 * kPage).has_value());
+  EXPECT_EQ(guest_->ReadByte(a), -1);
 }
 
 TEST_F(MmTest, FailedMapFileReportsOomAndLeavesNothingMapped) {

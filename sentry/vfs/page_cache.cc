@@ -9,8 +9,9 @@
 
 namespace sentry::vfs {
 
-PageCache::PageCache(memory::MemoryFile& mf, std::shared_ptr<CacheBacking> backing)
-    : mf_(mf), backing_(std::move(backing)) {}
+PageCache::PageCache(memory::MemoryFile& mf, std::shared_ptr<CacheBacking> backing,
+                     std::shared_ptr<const platform::HostFile> direct)
+    : mf_(mf), backing_(std::move(backing)), direct_(std::move(direct)) {}
 
 PageCache::~PageCache() {
   absl::MutexLock l(&mu_);

@@ -42,7 +42,10 @@ class CacheBacking {
 
 class PageCache : public memory::Mappable {
  public:
-  PageCache(memory::MemoryFile& mf, std::shared_ptr<CacheBacking> backing);
+  // `direct`: the backing's host file, when nothing in the sandbox can change
+  // it (a read-only mount): private mappings then map it directly.
+  PageCache(memory::MemoryFile& mf, std::shared_ptr<CacheBacking> backing,
+            std::shared_ptr<const platform::HostFile> direct = nullptr);
   // Writes back what shared mappings may have changed, then frees the pages
   // (mappings keep their own references).
   ~PageCache() override;
@@ -52,6 +55,7 @@ class PageCache : public memory::Mappable {
   ErrnoOrOk Get(uint64_t start, uint64_t end, bool writable,
                 std::vector<std::pair<uint64_t, memory::FileRange>>* out) override;
   bool Has(uint64_t offset) const override;
+  std::shared_ptr<const platform::HostFile> DirectFile() const override { return direct_; }
   ErrnoOrOk Zero(uint64_t start, uint64_t end) override;
   ErrnoOrOk WriteBack(uint64_t start, uint64_t end) override;
 
@@ -81,6 +85,7 @@ class PageCache : public memory::Mappable {
 
   memory::MemoryFile& mf_;
   const std::shared_ptr<CacheBacking> backing_;
+  const std::shared_ptr<const platform::HostFile> direct_;
   mutable absl::Mutex mu_;
   std::map<uint64_t, uint64_t> pages_ ABSL_GUARDED_BY(mu_);  // file page -> memory-file offset
   std::set<uint64_t> writable_ ABSL_GUARDED_BY(mu_);         // pages shared writable mappings hold

@@ -287,7 +287,15 @@ class GoferFile : public GoferInode {
       const int d = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
       if (d < 0) return nullptr;
       backing_ = std::make_shared<HostFdBacking>(UniqueFd(d), writable);
-      cache_ = std::make_shared<vfs::PageCache>(*session_->options.memory_file, backing_);
+      // On a read-only mount nothing in the sandbox changes the file:
+      // private mappings may map the host file itself (no copy).
+      std::shared_ptr<const platform::HostFile> direct;
+      if (static_cast<const GoferFilesystem&>(fs()).read_only() && !writable) {
+        const int dd = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
+        if (dd >= 0) direct = std::make_shared<const platform::HostFile>(dd);
+      }
+      cache_ = std::make_shared<vfs::PageCache>(*session_->options.memory_file, backing_,
+                                                std::move(direct));
     } else if (writable) {
       backing_->Upgrade(host_fd);
     }
