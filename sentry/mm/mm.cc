@@ -1019,6 +1019,44 @@ struct MemoryManager::Impl {
 
   // ---- Faults ----
 
+  // A fault on a page without backing in a VMA that may map its host file
+  // (DirectFileOf). A read maps the whole gap around the page from the file
+  // in one MapHostFile: its pages cost nothing until the guest touches them,
+  // and then the host faults them in without us. A write copies the
+  // copy-on-write window around the page from the file. nullopt when the VMA
+  // may not, or the platform cannot map the file (then never again): the
+  // caller backs the page with the object's pages.
+  std::optional<FaultResult> FaultDirect(VmaIter vit, uint64_t page, uint64_t obj_end,
+                                         uint32_t access) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const Vma& v = vit->second.value;
+    if (DirectFileOf(v) == nullptr) return std::nullopt;
+    const int eff = EffectiveProt(v.prot);
+    if ((eff & PROT_WRITE) &&
+        (access == platform::kAccessNone || (access & platform::kAccessWrite))) {
+      const uint64_t cow = AlignDown(page, kCowBreakSize);
+      const Gap g =
+          pmas.GapAround(page, std::max(vit->first, cow), std::min(obj_end, cow + kCowBreakSize));
+      if (!EnsureBacked(vit, g.start, g.end, /*direct=*/true).ok()) return FaultResult::kOom;
+      if (!BreakCow(vit, g.start, g.end).ok()) return FaultResult::kOom;
+      return MapRange(vit, g.start, g.end) ? FaultResult::kHandled : FaultResult::kOom;
+    }
+    const Gap g = pmas.GapAround(page, vit->first, obj_end);
+    const uint64_t off = v.shm_off + (g.start - vit->first);
+    const int prot = eff & ~PROT_WRITE;
+    switch (PlatformMapDirect(vit, g.start, off, g.Length(), prot)) {
+      case DirectMap::kCopy:
+        return std::nullopt;
+      case DirectMap::kFailed:
+        PlatformUnmap(g.start, g.Length());
+        return FaultResult::kOom;
+      case DirectMap::kMapped:
+        break;
+    }
+    pmas.InsertAndMerge(g.start, g.end, Pma{off, true, prot, true});
+    AddRss(g.Length());
+    return FaultResult::kHandled;
+  }
+
   FaultResult Fault(uint64_t addr, uint32_t access) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (addr >= layout.max_addr) return FaultResult::kSegvMapErr;
     const uint64_t page = PageRoundDown(addr);
@@ -1047,6 +1085,10 @@ struct MemoryManager::Impl {
       }
     }
 
+    if (pit == pmas.end()) {
+      if (std::optional<FaultResult> r = FaultDirect(vit, page, obj_end, access)) return *r;
+    }
+
     // Fault-around window: the aligned chunk around the page, in the VMA.
     const uint64_t chunk = AlignDown(page, kFaultAroundSize);
     const uint64_t win_start = std::max(vit->first, chunk);
@@ -1054,8 +1096,8 @@ struct MemoryManager::Impl {
 
     if (pit == pmas.end()) {
       Gap g = pmas.GapAround(page, win_start, win_end);
-      if (!EnsureBacked(vit, g.start, g.end, /*direct=*/true).ok() &&
-          pmas.Find(page) == pmas.end() && !EnsureBacked(vit, page, page + kPageSize).ok()) {
+      if (!EnsureBacked(vit, g.start, g.end).ok() && pmas.Find(page) == pmas.end() &&
+          !EnsureBacked(vit, page, page + kPageSize).ok()) {
         return FaultResult::kOom;
       }
     }

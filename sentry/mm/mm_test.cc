@@ -1278,6 +1278,23 @@ TEST_F(DirectMapTest, ReadFaultsMapTheHostFileWithoutCopying) {
   EXPECT_EQ(mf_->UsedBytes(), 0u);
 }
 
+TEST_F(DirectMapTest, OneFaultMapsTheWholeVmaOfAFile) {
+  // Beyond the 2 MiB fault-around window of other pages: a host file's pages
+  // cost nothing until touched.
+  as_.host_files = FakeAddressSpace::HostFiles::kMap;
+  std::string big(5 * kMiB + 3, 'q');
+  big[4 * kMiB + 1] = 'r';
+  file_ = std::make_shared<HostFileObject>(*mf_, big);
+  const uint64_t a = MapFile(PROT_READ, MAP_PRIVATE, 6 * kMiB);
+  EXPECT_EQ(guest_->ReadByte(a + 3 * kMiB), 'q');
+  EXPECT_EQ(guest_->ReadByte(a + 4 * kMiB + 1), 'r');
+  EXPECT_EQ(guest_->ReadByte(a), 'q');
+  EXPECT_EQ(guest_->faults(), 1);
+  EXPECT_EQ(as_.map_host_calls, 1);
+  EXPECT_EQ(guest_->ReadByte(a + 5 * kMiB + 2), 'q');
+  EXPECT_EQ(guest_->Read(a + 5 * kMiB + kPage, nullptr), FaultResult::kBusError);
+}
+
 TEST_F(DirectMapTest, TheSentryReadsThroughTheObjectAndLeavesTheMappingAlone) {
   as_.host_files = FakeAddressSpace::HostFiles::kMap;
   const uint64_t a = MapFile(PROT_READ);
