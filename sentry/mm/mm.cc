@@ -1089,10 +1089,16 @@ struct MemoryManager::Impl {
       if (std::optional<FaultResult> r = FaultDirect(vit, page, obj_end, access)) return *r;
     }
 
-    // Fault-around window: the aligned chunk around the page, in the VMA.
+    // Fault-around window: the aligned chunk around the page, in the VMA; all
+    // of a host file's pages around it that are not mapped (a forked child's,
+    // say), which cost nothing until touched.
     const uint64_t chunk = AlignDown(page, kFaultAroundSize);
-    const uint64_t win_start = std::max(vit->first, chunk);
-    const uint64_t win_end = std::min(obj_end, chunk + kFaultAroundSize);
+    uint64_t win_start = std::max(vit->first, chunk);
+    uint64_t win_end = std::min(obj_end, chunk + kFaultAroundSize);
+    if (pit != pmas.end() && pit->second.value.direct && pit->second.value.mapped == kNotMapped) {
+      win_start = std::max(vit->first, std::min(win_start, pit->first));
+      win_end = std::min(obj_end, std::max(win_end, pit->second.end));
+    }
 
     if (pit == pmas.end()) {
       Gap g = pmas.GapAround(page, win_start, win_end);
