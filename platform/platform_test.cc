@@ -5,16 +5,19 @@
 // slot) is tested beside it: ptrace/ptrace_test.cc, systrap/systrap_test.cc.
 #include "platform/platform.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
@@ -53,7 +56,10 @@ TEST(PlatformCreateTest, PtraceNeedsAMemoryFile) {
 class PlatformTest : public GuestFixture, public ::testing::WithParamInterface<const char*> {
  protected:
   void SetUp() override { CreatePlatform(GetParam(), "platform_test"); }
-  void TearDown() override { DestroyPlatform(); }
+  void TearDown() override {
+    DestroyPlatform();
+    for (const std::string& p : paths_) unlink(p.c_str());
+  }
 
   bool systrap() const { return std::string(GetParam()) == "systrap"; }
   ptrace::PtraceAddressSpace& ptrace_as() {
@@ -75,6 +81,59 @@ class PlatformTest : public GuestFixture, public ::testing::WithParamInterface<c
     EXPECT_TRUE(st.ok()) << st.status();
     return st.ok() ? (*st)->tid : 0;
   }
+  ptrace::PtracePlatform& ptrace_platform() {
+    return systrap() ? static_cast<systrap::SystrapPlatform&>(*platform_).ptrace()
+                     : static_cast<ptrace::PtracePlatform&>(*platform_);
+  }
+
+  // A host file of `pages` pages written by the test, page i holding
+  // HostFileValue(i) at offset 8 * (i + 1) and zeros elsewhere, opened with
+  // `flags`; removed at the end of the test.
+  std::shared_ptr<const HostFile> NewHostFile(int pages, int flags = O_RDONLY) {
+    char path[] = "/tmp/platform_test_host_file.XXXXXX";
+    const int w = mkstemp(path);
+    EXPECT_GE(w, 0);
+    if (w < 0) return nullptr;
+    paths_.push_back(path);
+    std::vector<uint8_t> contents(pages * kPage);
+    for (int i = 0; i < pages; ++i) {
+      const uint64_t v = HostFileValue(i);
+      std::memcpy(contents.data() + i * kPage + 8 * (i + 1), &v, sizeof(v));
+    }
+    EXPECT_EQ(write(w, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
+    close(w);
+    const int fd = open(path, flags | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    return std::make_shared<const HostFile>(fd);
+  }
+  static uint64_t HostFileValue(int page) { return 0x5a5a000000000000 + 0x1111 * (page + 1); }
+  // Runs guest::load (at kCode) in `as` on the word at `addr`, and returns what it
+  // read.
+  uint64_t GuestLoad(AddressSpace& as, uint64_t addr) {
+    regs_.r.rip = kCode;
+    regs_.r.rsp = kStack + kPage - 64;
+    regs_.r.rdi = addr;
+    EXPECT_OK(ctx_->SyncFpState(fp_));  // It may move to another address space.
+    absl::StatusOr<SwitchResult> r = ctx_->Switch(as, regs_, fp_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return 0;
+    EXPECT_EQ(r->kind, Kind::kSyscall) << "fault at " << std::hex << r->fault_addr;
+    return regs_.Arg(0);
+  }
+  // The targets of the links in /proc/<pid>/fd.
+  static std::vector<std::string> FdTargets(pid_t pid) {
+    std::vector<std::string> targets;
+    for (const std::string& fd : Fds(pid)) {
+      char target[256] = {};
+      if (readlink(absl::StrFormat("/proc/%d/fd/%s", pid, fd).c_str(), target, sizeof(target) - 1) >
+          0) {
+        targets.push_back(target);
+      }
+    }
+    return targets;
+  }
+  std::vector<std::string> paths_;
+
   // The access a page fault reports: only where the platform tells it.
   uint32_t Access(uint32_t access) const {
     return platform_->ReportsAccessType() ? access : kAccessNone;
@@ -417,6 +476,149 @@ TEST_P(PlatformTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->kind, Kind::kSyscall);
   EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
+}
+
+// --- Host files (MapHostFile) ---
+
+TEST_P(PlatformTest, MappedHostFileContentsAreVisibleToTheGuest) {
+  std::shared_ptr<const HostFile> file = NewHostFile(3);
+  ASSERT_NE(file, nullptr);
+  ASSERT_OK(as_->MapHostFile(kData, file, kPage, 2 * kPage, PROT_READ));
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 16), HostFileValue(1));
+  EXPECT_EQ(GuestLoad(*as_, kData + kPage + 24), HostFileValue(2));
+  // A private read-only mapping of the file itself, in the stub.
+  const std::vector<std::string> maps =
+      Lines(ReadFile(absl::StrFormat("/proc/%d/maps", StubPid())));
+  bool found = false;
+  for (const std::string& l : maps) {
+    if (l.rfind("00600000-00602000 r--p 00001000", 0) == 0 &&
+        l.find(paths_[0]) != std::string::npos) {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << ReadFile(absl::StrFormat("/proc/%d/maps", StubPid()));
+  // A write is a fault (the memory manager copies the page first).
+  LoadGuest(guest::store());
+  regs_.r.rdi = kData + 8;
+  SwitchResult r = Run();
+  EXPECT_EQ(r.kind, Kind::kFault);
+  EXPECT_EQ(r.fault_addr, kData + 8);
+  // MapFile over it replaces it.
+  const uint64_t value = 0x0123456789abcdef;
+  std::memcpy(mem_ + kDataFile + 16, &value, sizeof(value));
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 16), value);
+}
+
+TEST_P(PlatformTest, OneHostFileInTwoAddressSpacesIsReceivedOnce) {
+  std::shared_ptr<const HostFile> file = NewHostFile(1);
+  ASSERT_NE(file, nullptr);
+  auto other = platform_->NewAddressSpace();
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_OK(as_->MapHostFile(kData, file, 0, kPage, PROT_READ));
+  const int fd = ptrace_platform().InstalledHostFileFd(*file);
+  EXPECT_GE(fd, 2);
+  ASSERT_OK((*other)->MapHostFile(kData + kPage, file, 0, kPage, PROT_READ | PROT_EXEC));
+  EXPECT_EQ(ptrace_platform().InstalledHostFileFd(*file), fd);
+  LoadGuest(guest::load());
+  ASSERT_OK((*other)->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  ASSERT_OK((*other)->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  EXPECT_EQ(GuestLoad(*as_, kData + 8), HostFileValue(0));
+  EXPECT_EQ(GuestLoad(**other, kData + kPage + 8), HostFileValue(0));
+  // Every stub shares the template's fd table: the file is in it once.
+  const std::vector<std::string> targets = FdTargets(StubPid());
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), paths_[0]), 1)
+      << ::testing::PrintToString(targets);
+  EXPECT_EQ(FdTargets(ptrace_platform().TemplatePid()), targets);
+}
+
+TEST_P(PlatformTest, MapHostFileChecksItsArguments) {
+  std::shared_ptr<const HostFile> file = NewHostFile(1);
+  ASSERT_NE(file, nullptr);
+  for (int prot : {PROT_READ | PROT_WRITE, PROT_WRITE, PROT_READ | PROT_WRITE | PROT_EXEC}) {
+    EXPECT_EQ(as_->MapHostFile(kData, file, 0, kPage, prot).code(),
+              absl::StatusCode::kInvalidArgument)
+        << prot;
+  }
+  EXPECT_EQ(as_->MapHostFile(kData + 1, file, 0, kPage, PROT_READ).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(as_->MapHostFile(kData, file, 1, kPage, PROT_READ).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(as_->MapHostFile(platform_->MaxUserAddress(), file, 0, kPage, PROT_READ).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(as_->MapHostFile(kData, nullptr, 0, kPage, PROT_READ).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Nothing was received for them.
+  EXPECT_EQ(ptrace_platform().InstalledHostFileFd(*file), -1);
+  EXPECT_EQ(Fds(StubPid()), (std::vector<std::string>{"0", "1"}));
+}
+
+TEST_P(PlatformTest, HostFileTheHostWontMapIsAFailedPrecondition) {
+  // mmap needs read access: a write-only fd is EACCES, which the caller tells
+  // apart (it copies instead).
+  std::shared_ptr<const HostFile> file = NewHostFile(1, O_WRONLY);
+  ASSERT_NE(file, nullptr);
+  absl::Status s = as_->MapHostFile(kData, file, 0, kPage, PROT_READ);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("mmap of host file"));
+  EXPECT_FALSE(ptrace_as().lost());
+  // The address space goes on working.
+  std::shared_ptr<const HostFile> good = NewHostFile(1);
+  ASSERT_OK(as_->MapHostFile(kData, good, 0, kPage, PROT_READ));
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 8), HostFileValue(0));
+}
+
+TEST_P(PlatformTest, ReleasedHostFileIsClosedAtTheNextInstall) {
+  std::shared_ptr<const HostFile> a = NewHostFile(1);
+  std::shared_ptr<const HostFile> b = NewHostFile(1);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(as_->MapHostFile(kData, a, 0, kPage, PROT_READ));
+  auto has = [&](pid_t pid, const std::string& path) {
+    const std::vector<std::string> t = FdTargets(pid);
+    return std::find(t.begin(), t.end(), path) != t.end();
+  };
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  EXPECT_TRUE(has(StubPid(), paths_[0]));
+  EXPECT_TRUE(has(tmpl, paths_[0]));
+  a.reset();  // The only reference: the platform's copy may go.
+  ASSERT_OK(as_->MapHostFile(kData + kPage, b, 0, kPage, PROT_READ));
+  EXPECT_FALSE(has(StubPid(), paths_[0]));
+  EXPECT_FALSE(has(tmpl, paths_[0]));
+  EXPECT_TRUE(has(StubPid(), paths_[1]));
+  EXPECT_EQ(Fds(StubPid()), (std::vector<std::string>{"0", "1", "2"}));
+  // The mapping made from it stays.
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 8), HostFileValue(0));
+}
+
+TEST_P(PlatformTest, AfterTheTemplateIsMadeAgainOnlyNewAddressSpacesMapHostFiles) {
+  std::shared_ptr<const HostFile> file = NewHostFile(1);
+  std::shared_ptr<const HostFile> later = NewHostFile(1);
+  ASSERT_NE(file, nullptr);
+  ASSERT_NE(later, nullptr);
+  ASSERT_OK(as_->MapHostFile(kData, file, 0, kPage, PROT_READ));
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  ASSERT_EQ(kill(tmpl, SIGKILL), 0);
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_NE(ptrace_platform().TemplatePid(), tmpl);
+  // The old stubs keep the old table, which takes nothing more.
+  for (const auto& f : {file, later}) {
+    EXPECT_EQ(as_->MapHostFile(kData + kPage, f, 0, kPage, PROT_READ).code(),
+              absl::StatusCode::kUnimplemented);
+  }
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 8), HostFileValue(0));  // What it mapped stays.
+  // A new stub has the new template's table.
+  ASSERT_OK((*fresh)->MapHostFile(kData, later, 0, kPage, PROT_READ));
+  ASSERT_OK((*fresh)->MapFile(kCode, kCodeFile, kPage, PROT_READ | PROT_EXEC));
+  ASSERT_OK((*fresh)->MapFile(kStack, kStackFile, kPage, PROT_READ | PROT_WRITE));
+  EXPECT_EQ(GuestLoad(**fresh, kData + 8), HostFileValue(0));
 }
 
 }  // namespace

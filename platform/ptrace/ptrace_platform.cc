@@ -1,10 +1,13 @@
 #include "platform/ptrace/ptrace_platform.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -37,6 +41,19 @@ constexpr uint64_t kLowestCandidate = 0x7f0000000000;
 
 static_assert(kStubRegionSize % kPageSize == 0);
 
+// Where the template maps the scratch page while it receives a host file. The
+// template maps nothing but the stub page, so any page below the stub region
+// is free there; the page is unmapped again before anything else runs on the
+// factory thread (a fork of the template among them).
+constexpr uint64_t kScratchAddr = 0x100000;
+// The scratch page: a msghdr at 0, its iovec, its control buffer (room for one
+// SCM_RIGHTS fd) and its one data byte.
+constexpr uint64_t kScratchIov = 64;
+constexpr uint64_t kScratchControl = 128;
+constexpr uint64_t kScratchData = 256;
+static_assert(sizeof(msghdr) <= kScratchIov && kScratchIov + sizeof(iovec) <= kScratchControl &&
+              kScratchControl + CMSG_SPACE(sizeof(int)) <= kScratchData);
+
 std::atomic<uint64_t> next_address_space_id{1};
 std::atomic<uint64_t> next_stub_thread_id{1};
 
@@ -57,6 +74,8 @@ const char* StubSetupStep(int exit_code) {
       return "dup2 of the memory file";
     case PTRACE_STUB_EXIT_SIGACTION:
       return "rt_sigaction of a handler";
+    case PTRACE_STUB_EXIT_DUP2_SOCKET:
+      return "dup2 of the platform's socket";
     case PTRACE_STUB_EXIT_CLOSE_RANGE:
       return "close_range";
     case PTRACE_STUB_EXIT_NO_NEW_PRIVS:
@@ -291,16 +310,74 @@ absl::StatusOr<std::unique_ptr<PtracePlatform>> PtracePlatform::New(
     return sentry::HostError(absl::StrFormat("mprotect of the ptrace stub region at %#x", start),
                              e);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<StubFactory> factory, StubFactory::Start());
+  // The socket through which the template receives host files (MapHostFile). The
+  // receiving end goes to fd 2 or above, so that the template's dup2 of the memory
+  // file to fd 0 cannot close it (stub.h).
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+    const int e = errno;
+    munmap(region, kStubRegionSize);
+    return sentry::HostError("ptrace platform: socketpair for host files", e);
+  }
+  const int recv_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, PTRACE_STUB_FIRST_HOST_FD + 1);
+  const int dup_errno = errno;
+  close(sv[1]);
+  // The scratch page: one page of the memory file past its end (the memory
+  // manager uses [0, size); systrap's slots go past this page).
+  struct stat st;
+  uint64_t scratch_offset = 0;
+  void* scratch = MAP_FAILED;
+  int e = 0;
+  const char* what = nullptr;
+  if (recv_fd < 0) {
+    e = dup_errno;
+    what = "ptrace platform: fcntl(F_DUPFD_CLOEXEC) of the host-file socket";
+  } else if (fstat(options.memory_fd, &st) != 0) {
+    e = errno;
+    what = "ptrace platform: fstat of the memory file";
+  } else {
+    scratch_offset = (static_cast<uint64_t>(st.st_size) + kPageSize - 1) / kPageSize * kPageSize;
+    if (ftruncate(options.memory_fd, static_cast<off_t>(scratch_offset + kPageSize)) != 0) {
+      e = errno;
+      what = "ptrace platform: growing the memory file for the scratch page";
+    } else {
+      scratch = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, options.memory_fd,
+                     static_cast<off_t>(scratch_offset));
+      if (scratch == MAP_FAILED) {
+        e = errno;
+        what = "ptrace platform: mmap of the scratch page";
+      }
+    }
+  }
+  if (what != nullptr) {
+    close(sv[0]);
+    if (recv_fd >= 0) close(recv_fd);
+    munmap(region, kStubRegionSize);
+    return sentry::HostError(what, e);
+  }
+  absl::StatusOr<std::unique_ptr<StubFactory>> factory = StubFactory::Start();
+  if (!factory.ok()) {
+    close(sv[0]);
+    close(recv_fd);
+    munmap(scratch, kPageSize);
+    munmap(region, kStubRegionSize);
+    return factory.status();
+  }
   return std::unique_ptr<PtracePlatform>(
-      new PtracePlatform(options.memory_fd, start, mode, std::move(factory)));
+      new PtracePlatform(options.memory_fd, start, mode, *std::move(factory), sv[0], recv_fd,
+                         scratch_offset, static_cast<uint8_t*>(scratch)));
 }
 
 PtracePlatform::PtracePlatform(int memory_fd, uint64_t region_start, StubMode mode,
-                               std::unique_ptr<StubFactory> factory)
+                               std::unique_ptr<StubFactory> factory, int send_fd, int recv_fd,
+                               uint64_t scratch_file_offset, uint8_t* scratch_mem)
     : memory_fd_(memory_fd),
       region_start_(region_start),
       filter_(BuildStubFilter(region_start, mode)),
+      send_fd_(send_fd),
+      recv_fd_(recv_fd),
+      scratch_file_offset_(scratch_file_offset),
+      scratch_mem_(scratch_mem),
       factory_(std::move(factory)) {
   filter_prog_.len = static_cast<unsigned short>(filter_.size());
   filter_prog_.filter = filter_.data();
@@ -318,6 +395,9 @@ PtracePlatform::~PtracePlatform() {
       .IgnoreError();
   factory_.reset();
   munmap(reinterpret_cast<void*>(region_start_), kStubRegionSize);
+  munmap(scratch_mem_, kPageSize);
+  close(send_fd_);
+  close(recv_fd_);
 }
 
 uint64_t PtracePlatform::stub_syscall_addr() const { return region_start_ + StubSyscallOffset(); }
@@ -325,11 +405,13 @@ uint64_t PtracePlatform::stub_int3_addr() const { return region_start_ + StubInt
 
 absl::StatusOr<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
   std::shared_ptr<StubCore> core;
+  uint64_t generation = 0;
   RETURN_IF_ERROR(factory_->Run([&]() -> absl::Status {
     ASSIGN_OR_RETURN(core, CreateStub());
+    generation = CurrentGeneration();  // Of the template it was forked from.
     return absl::OkStatus();
   }));
-  return std::unique_ptr<AddressSpace>(new PtraceAddressSpace(*this, std::move(core)));
+  return std::unique_ptr<AddressSpace>(new PtraceAddressSpace(*this, std::move(core), generation));
 }
 
 absl::StatusOr<std::unique_ptr<Context>> PtracePlatform::NewContext() {
@@ -347,6 +429,226 @@ pid_t PtracePlatform::TemplatePid() {
   return pid;
 }
 
+// --- Host files (MapHostFile) ---
+
+uint64_t PtracePlatform::CurrentGeneration() {
+  absl::MutexLock l(&host_files_mu_);
+  return generation_;
+}
+
+int PtracePlatform::InstalledHostFileFd(const HostFile& file) {
+  absl::MutexLock l(&host_files_mu_);
+  auto it = host_files_.find(file.id());
+  return it != host_files_.end() ? it->second.fd : -1;
+}
+
+absl::StatusOr<int> PtracePlatform::HostFileFd(const std::shared_ptr<const HostFile>& file,
+                                               uint64_t generation) {
+  {
+    absl::MutexLock l(&host_files_mu_);
+    if (generation != generation_) {
+      return absl::UnimplementedError(
+          "ptrace platform: MapHostFile: the stub's template stub was lost and made again (its "
+          "stubs' fd table takes no more host files)");
+    }
+    // The caller holds `file`, so an entry under its id is its own and alive.
+    auto it = host_files_.find(file->id());
+    if (it != host_files_.end()) return it->second.fd;
+  }
+  int fd = -1;
+  RETURN_IF_ERROR(factory_->Run([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(fd, InstallHostFile(file, generation));
+    return absl::OkStatus();
+  }));
+  return fd;
+}
+
+absl::StatusOr<int64_t> PtracePlatform::InjectIntoTemplate(uint64_t nr,
+                                                           const std::array<uint64_t, 6>& args,
+                                                           std::string_view what) {
+  StubCore& tmpl = *template_;
+  int bad;
+  absl::StatusOr<int64_t> r =
+      Inject(stub_int3_addr(), tmpl.pid, tmpl.pidfd, tmpl.inject_regs, nr, args, &bad);
+  if (r.ok()) return r;
+  const absl::Status s = TraceeFailed(tmpl.pid, tmpl.pidfd, what, r.status(), bad);
+  template_->first_reaped = true;
+  template_.reset();
+  SLOG(kWarning, "ptrace platform: the template stub was lost (%s)", s.ToString());
+  return absl::UnimplementedError(absl::StrFormat(
+      "ptrace platform: MapHostFile: the template stub was lost (%s)", s.message()));
+}
+
+void PtracePlatform::DrainSocket() const {
+  for (;;) {
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof(control);
+    if (recvmsg(recv_fd_, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN: empty.
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+        close(fd);
+      }
+    }
+  }
+}
+
+absl::StatusOr<int> PtracePlatform::InstallHostFile(const std::shared_ptr<const HostFile>& file,
+                                                    uint64_t generation) {
+  {
+    absl::MutexLock l(&host_files_mu_);
+    if (template_ == nullptr || generation != generation_) {
+      return absl::UnimplementedError(
+          "ptrace platform: MapHostFile: the stub's template stub was lost (its stubs' fd table "
+          "takes no more host files)");
+    }
+    auto it = host_files_.find(file->id());
+    if (it != host_files_.end()) return it->second.fd;  // Installed meanwhile.
+  }
+  // Close the files no one can map any more (their HostFile is gone), so that the
+  // table does not grow without bound. Mappings made from them stay.
+  std::vector<int> released;
+  {
+    absl::MutexLock l(&host_files_mu_);
+    for (auto it = host_files_.begin(); it != host_files_.end();) {
+      if (it->second.file.expired()) {
+        released.push_back(it->second.fd);
+        it = host_files_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const int fd : released) {
+    ASSIGN_OR_RETURN(const int64_t r,
+                     InjectIntoTemplate(SYS_close, {static_cast<uint64_t>(fd), 0, 0, 0, 0, 0},
+                                        "close of a released host file in the template stub"));
+    if (r != 0) {
+      SLOG(kWarning, "ptrace platform: close(%d) in the template stub: %s", fd,
+           sentry::HostError("close", static_cast<int>(-r)).ToString());
+    }
+  }
+
+  const std::string what = absl::StrFormat(
+      "ptrace platform: MapHostFile: receiving host file %d (fd %d) in the template stub",
+      file->id(), file->fd());
+  // The scratch page, in the template only (the template never runs guest code,
+  // and no stub is forked from it before it is unmapped below).
+  ASSIGN_OR_RETURN(
+      const int64_t m,
+      InjectIntoTemplate(SYS_mmap,
+                         {kScratchAddr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                          PTRACE_STUB_MEMORY_FD, scratch_file_offset_},
+                         "mmap of the scratch page in the template stub"));
+  if (m < 0) return sentry::HostError(what + ": mmap of the scratch page", static_cast<int>(-m));
+  if (static_cast<uint64_t>(m) != kScratchAddr) {
+    // MAP_FIXED cannot map elsewhere; do not leave it mapped if it did.
+    KillAndReap(template_->pidfd);
+    template_->first_reaped = true;
+    template_.reset();
+    return absl::InternalError(absl::StrFormat("%s: scratch page mapped at %#x", what, m));
+  }
+
+  // The template's msghdr, written through our own mapping of the page.
+  std::memset(scratch_mem_, 0, kPageSize);
+  msghdr tmh{};
+  tmh.msg_iov = reinterpret_cast<iovec*>(kScratchAddr + kScratchIov);
+  tmh.msg_iovlen = 1;
+  tmh.msg_control = reinterpret_cast<void*>(kScratchAddr + kScratchControl);
+  tmh.msg_controllen = CMSG_SPACE(sizeof(int));
+  const iovec tiov{reinterpret_cast<void*>(kScratchAddr + kScratchData), 1};
+  std::memcpy(scratch_mem_, &tmh, sizeof(tmh));
+  std::memcpy(scratch_mem_ + kScratchIov, &tiov, sizeof(tiov));
+
+  // Our message: one byte and the fd.
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  const int host_fd = file->fd();
+  std::memcpy(CMSG_DATA(c), &host_fd, sizeof(host_fd));
+
+  absl::Status result;
+  int received = -1;
+  ssize_t sent;
+  do {
+    sent = sendmsg(send_fd_, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent != 1) {
+    result = sentry::HostError(what + ": sendmsg", sent < 0 ? errno : EIO);
+  } else {
+    // recvmsg(PTRACE_STUB_SOCKET_FD, scratch, 0) in the template: the socket is
+    // non-blocking (a file status flag, shared with our end), so it never waits.
+    absl::StatusOr<int64_t> r = InjectIntoTemplate(
+        SYS_recvmsg, {PTRACE_STUB_SOCKET_FD, kScratchAddr, 0, 0, 0, 0}, "recvmsg in the template");
+    if (!r.ok()) {
+      DrainSocket();
+      return r.status();  // The template is gone, and its scratch page with it.
+    }
+    if (*r != 1) {
+      result = sentry::HostError(what + ": recvmsg", *r < 0 ? static_cast<int>(-*r) : EIO);
+    } else {
+      // What the kernel wrote in the template's msghdr and control buffer (the
+      // template runs no guest code: trusted, but checked all the same).
+      msghdr got;
+      cmsghdr gc;
+      std::memcpy(&got, scratch_mem_, sizeof(got));
+      std::memcpy(&gc, scratch_mem_ + kScratchControl, sizeof(gc));
+      int fd = -1;
+      std::memcpy(&fd, scratch_mem_ + kScratchControl + CMSG_LEN(0), sizeof(fd));
+      if ((got.msg_flags & MSG_CTRUNC) != 0 || got.msg_controllen < CMSG_LEN(sizeof(int)) ||
+          gc.cmsg_level != SOL_SOCKET || gc.cmsg_type != SCM_RIGHTS ||
+          gc.cmsg_len != CMSG_LEN(sizeof(int)) || fd < PTRACE_STUB_FIRST_HOST_FD) {
+        result = absl::InternalError(absl::StrFormat(
+            "%s: the template received no fd (msg_flags %#x, controllen %d, cmsg %d/%d/%d, fd %d)",
+            what, got.msg_flags, got.msg_controllen, gc.cmsg_level, gc.cmsg_type, gc.cmsg_len, fd));
+      } else {
+        received = fd;
+      }
+    }
+  }
+
+  // Unmap the scratch page before anything else can fork the template.
+  ASSIGN_OR_RETURN(const int64_t u,
+                   InjectIntoTemplate(SYS_munmap, {kScratchAddr, kPageSize, 0, 0, 0, 0},
+                                      "munmap of the scratch page in the template stub"));
+  if (u != 0) {
+    // Never let a stub inherit it: lose the template instead.
+    KillAndReap(template_->pidfd);
+    template_->first_reaped = true;
+    template_.reset();
+    DrainSocket();
+    return sentry::HostError(what + ": munmap of the scratch page", static_cast<int>(-u));
+  }
+  if (!result.ok()) {
+    DrainSocket();
+    return result;
+  }
+  absl::MutexLock l(&host_files_mu_);
+  host_files_[file->id()] = InstalledHostFile{file, received};
+  return received;
+}
+
 absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
   for (int attempt = 0;; ++attempt) {
     if (template_ == nullptr) {
@@ -358,6 +660,12 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
                                             t.status().message()));
       }
       template_ = *std::move(t);
+      {
+        // A new fd table: host files must be received again.
+        absl::MutexLock l(&host_files_mu_);
+        ++generation_;
+        host_files_.clear();
+      }
       SLOG(kDebug, "boot: template stub created");
       if (template_setup_) {
         StubCore& tmpl = *template_;
@@ -452,6 +760,7 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStubFromSentry()
       .rseq_len = 0,
       .rseq_sig = 0,
       .sigactions = template_sigactions_.has_value() ? template_sigactions_->data() : nullptr,
+      .socket_fd = static_cast<uint64_t>(recv_fd_),
   };
   // glibc registers an rseq area per thread (at the thread pointer + __rseq_offset);
   // the kernel's registration is at least 32 bytes long (glibc >= 2.40 may report a
@@ -824,6 +1133,49 @@ absl::Status PtraceAddressSpace::MapFile(uint64_t addr, uint64_t file_offset, ui
         absl::StrFormat("mmap of memory-file offset %#x at [%#x, %#x) prot %#x in stub process %d",
                         file_offset, addr, addr + len, prot, pid()),
         static_cast<int>(-ret));
+  }
+  if (static_cast<uint64_t>(ret) != addr) {
+    return absl::InternalError(
+        absl::StrFormat("mmap at %#x in stub process %d mapped at %#x instead", addr, pid(), ret));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PtraceAddressSpace::MapHostFile(uint64_t addr,
+                                             const std::shared_ptr<const HostFile>& file,
+                                             uint64_t file_offset, uint64_t len, int prot) {
+  RETURN_IF_ERROR(CheckRange("MapHostFile", addr, len));
+  if (file == nullptr || file->fd() < 0) {
+    return absl::InvalidArgumentError("ptrace platform: MapHostFile without a host file");
+  }
+  if (file_offset % kPageSize != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ptrace platform: MapHostFile of unaligned file offset %#x", file_offset));
+  }
+  if ((prot & PROT_WRITE) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ptrace platform: MapHostFile of [%#x, %#x) with PROT_WRITE (prot %#x): "
+                        "host files are mapped read-only",
+                        addr, addr + len, prot));
+  }
+  ASSIGN_OR_RETURN(const int fd, platform_.HostFileFd(file, generation_));
+  ASSIGN_OR_RETURN(int64_t ret, InjectSyscall(SYS_mmap, {addr, len, static_cast<uint64_t>(prot),
+                                                         MAP_PRIVATE | MAP_FIXED,
+                                                         static_cast<uint64_t>(fd), file_offset}));
+  if (ret < 0) {
+    const int e = static_cast<int>(-ret);
+    const std::string what = absl::StrFormat(
+        "mmap of host file %d (stub fd %d) offset %#x at [%#x, %#x) prot %#x in stub process %d",
+        file->id(), fd, file_offset, addr, addr + len, prot, pid());
+    // "Any error leaves the range unmapped" (platform.h); best effort.
+    InjectSyscall(SYS_munmap, {addr, len, 0, 0, 0, 0}).IgnoreError();
+    absl::Status s = sentry::HostError(what, e);
+    if (e == EACCES || e == EPERM || e == ENODEV) {
+      // The host refuses this file or this prot (a noexec mount with PROT_EXEC):
+      // the caller copies instead.
+      return absl::FailedPreconditionError(s.message());
+    }
+    return s;
   }
   if (static_cast<uint64_t>(ret) != addr) {
     return absl::InternalError(

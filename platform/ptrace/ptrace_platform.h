@@ -4,8 +4,8 @@
 // run on the host. See platform/README.md for the stub layout, the seccomp filter,
 // stub threads, interrupts and the threading rules.
 //
-// Lock order: PtraceContext::mu_, StubCore::mu_ and StubFactory::mu_ are leaves
-// (none is held while taking another).
+// Lock order: PtraceContext::mu_, StubCore::mu_, StubFactory::mu_ and
+// PtracePlatform::host_files_mu_ are leaves (none is held while taking another).
 #ifndef PLATFORM_PTRACE_PTRACE_PLATFORM_H_
 #define PLATFORM_PTRACE_PTRACE_PLATFORM_H_
 
@@ -22,6 +22,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -180,10 +181,15 @@ class PtracePlatform final : public Platform {
   using SignalActions = std::array<StubSigaction, 64>;
   void SetTemplateSignalActions(const SignalActions& actions) { template_sigactions_ = actions; }
 
+  // For tests: the number of `file` in the stubs' shared fd table (installed by
+  // an earlier MapHostFile in the current template), or -1.
+  int InstalledHostFileFd(const HostFile& file);
+
  private:
   friend class PtraceAddressSpace;
   PtracePlatform(int memory_fd, uint64_t region_start, StubMode mode,
-                 std::unique_ptr<StubFactory> factory);
+                 std::unique_ptr<StubFactory> factory, int send_fd, int recv_fd,
+                 uint64_t scratch_file_offset, uint8_t* scratch_mem);
 
   // On the factory thread: a new stub, forked from the template stub (which is made
   // first, and made again once if it died).
@@ -199,6 +205,30 @@ class PtracePlatform final : public Platform {
   // sets its PR_SET_PDEATHSIG and detaches it, stopped.
   absl::Status CloneStubThread(StubCore& core, pid_t* tid, int* pidfd) const;
 
+  // Host files (MapHostFile, platform/README.md): every stub shares the
+  // template's fd table (CLONE_FILES), into which the template receives host
+  // files through the platform's socket.
+  // The template's generation now (a new template has a new, empty table).
+  uint64_t CurrentGeneration();
+  // The number of `file` in the fd table of the template of `generation`,
+  // installed first if needed (on the factory thread). Unimplemented if that
+  // template is gone (its stubs keep its table, but nothing is added to it).
+  absl::StatusOr<int> HostFileFd(const std::shared_ptr<const HostFile>& file, uint64_t generation);
+  // On the factory thread: closes in the template the files whose HostFile is
+  // gone, then sends `file` to the template and has it receive it into its
+  // table (recvmsg into the scratch page, mapped in the template meanwhile).
+  absl::StatusOr<int> InstallHostFile(const std::shared_ptr<const HostFile>& file,
+                                      uint64_t generation);
+  // On the factory thread: injects syscall `nr` into the template; if that
+  // fails, the template is lost (killed, reaped and forgotten: the next
+  // NewAddressSpace makes another one) and the error is Unimplemented (the
+  // caller of MapHostFile copies instead).
+  absl::StatusOr<int64_t> InjectIntoTemplate(uint64_t nr, const std::array<uint64_t, 6>& args,
+                                             std::string_view what);
+  // Receives and closes whatever is queued on the socket (a message that a
+  // failed install left behind).
+  void DrainSocket() const;
+
   const int memory_fd_;
   const uint64_t region_start_;
   // The stub's seccomp filter, built once; children read it from their copy of
@@ -211,6 +241,26 @@ class PtracePlatform final : public Platform {
   std::shared_ptr<StubCore> template_;
   TemplateSetup template_setup_;
   std::optional<SignalActions> template_sigactions_;
+
+  // The platform's AF_UNIX datagram socket pair (non-blocking): the Sentry sends
+  // host files on send_fd_; recv_fd_ is the receiving end, which every template
+  // holds as PTRACE_STUB_SOCKET_FD, kept here to drain it.
+  int send_fd_ = -1;
+  int recv_fd_ = -1;
+  // A page of the memory file past what the memory manager uses (at
+  // scratch_file_offset_), mapped here at scratch_mem_ and, while it receives
+  // a host file, in the template (only there: no guest ever maps it).
+  uint64_t scratch_file_offset_ = 0;
+  uint8_t* scratch_mem_ = nullptr;
+  absl::Mutex host_files_mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(host_files_mu_) = 0;
+  struct InstalledHostFile {
+    std::weak_ptr<const HostFile> file;
+    int fd;  // In the table of the template of generation_.
+  };
+  // By HostFile::id.
+  std::unordered_map<uint64_t, InstalledHostFile> host_files_ ABSL_GUARDED_BY(host_files_mu_);
+
   std::unique_ptr<StubFactory> factory_;
 };
 
@@ -221,6 +271,13 @@ class PtraceAddressSpace final : public AddressSpace {
   ~PtraceAddressSpace() override;
 
   absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override;
+  // Maps the host file privately (MAP_PRIVATE|MAP_FIXED) from the stubs' shared
+  // fd table. Unimplemented if this address space's stub was forked from a
+  // template that is gone (lost and made again); FailedPrecondition if the host
+  // refuses the mapping (EACCES, EPERM, ENODEV: e.g. PROT_EXEC on a noexec
+  // mount); InvalidArgument for PROT_WRITE. The caller copies in both cases.
+  absl::Status MapHostFile(uint64_t addr, const std::shared_ptr<const HostFile>& file,
+                           uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
   absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
 
@@ -267,13 +324,16 @@ class PtraceAddressSpace final : public AddressSpace {
 
  private:
   friend class PtracePlatform;
-  PtraceAddressSpace(PtracePlatform& platform, std::shared_ptr<StubCore> core)
-      : platform_(platform), core_(std::move(core)) {}
+  PtraceAddressSpace(PtracePlatform& platform, std::shared_ptr<StubCore> core, uint64_t generation)
+      : platform_(platform), core_(std::move(core)), generation_(generation) {}
   absl::Status CheckRange(std::string_view operation, uint64_t addr, uint64_t len) const;
   absl::StatusOr<std::shared_ptr<StubThread>> NewStubThread();
 
   PtracePlatform& platform_;
   const std::shared_ptr<StubCore> core_;
+  // The generation of the template the stub was forked from (whose fd table it
+  // shares).
+  const uint64_t generation_;
 };
 
 // Builds the error for a stub thread that died or on which a ptrace request failed

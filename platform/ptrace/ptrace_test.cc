@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "platform/platform_test_util.h"
 #include "platform/ptrace/ptrace_platform.h"
 #include "platform/ptrace/ptrace_test_guest.h"
+#include "platform/ptrace/stub.h"
 #include "platform/ptrace/stub_seccomp.h"
 
 namespace platform::ptrace {
@@ -250,12 +252,15 @@ TEST_F(PtraceTest, FreshStubMapsOnlyTheStubRegion) {
   EXPECT_THAT(others[0], HasSubstr("/memfd:ptrace_test"));
 }
 
-TEST_F(PtraceTest, StubHoldsOnlyTheMemoryFile) {
+TEST_F(PtraceTest, StubHoldsOnlyTheMemoryFileAndTheSocket) {
   const std::string dir = absl::StrFormat("/proc/%d/fd", ptrace_as().pid());
-  ASSERT_EQ(Fds(ptrace_as().pid()), std::vector<std::string>{"0"});
+  ASSERT_EQ(Fds(ptrace_as().pid()), (std::vector<std::string>{"0", "1"}));
   char target[256] = {};
   ASSERT_GT(readlink((dir + "/0").c_str(), target, sizeof(target) - 1), 0);
   EXPECT_THAT(std::string(target), HasSubstr("/memfd:ptrace_test"));
+  std::memset(target, 0, sizeof(target));
+  ASSERT_GT(readlink((dir + "/1").c_str(), target, sizeof(target) - 1), 0);
+  EXPECT_THAT(std::string(target), HasSubstr("socket:["));
 }
 
 TEST_F(PtraceTest, StubRunsUnderItsSeccompFilter) {
@@ -291,7 +296,7 @@ TEST_F(PtraceTest, StubsAreForksOfACleanTemplate) {
     EXPECT_EQ(StatusField(p, "SigIgn"), "0000000000000000");
     EXPECT_EQ(StatusField(p, "SigCgt"), "0000000000000000");
     EXPECT_THAT(MapsBesidesTheStubRegion(p, region), ::testing::IsEmpty());
-    EXPECT_EQ(Fds(p), std::vector<std::string>{"0"});
+    EXPECT_EQ(Fds(p), (std::vector<std::string>{"0", "1"}));
   }
   // A stub's mappings are its own (a fork, not CLONE_VM): neither the template nor
   // another stub sees them.
@@ -426,7 +431,7 @@ TEST_F(PtraceTest, StubThreadIsAsCleanAsTheStub) {
                 l.rfind(absl::StrFormat("%x-", ptrace_platform().region_start()), 0) == 0)
         << l;
   }
-  EXPECT_EQ(Fds(tid), std::vector<std::string>{"0"});
+  EXPECT_EQ(Fds(tid), (std::vector<std::string>{"0", "1"}));
 }
 
 TEST_F(PtraceTest, GuestJumpIntoTheStubsSyscallIsStillTrapped) {
@@ -923,7 +928,8 @@ TEST_F(PtraceTest, SeccompKillsTheFirstProcessOnACloneWithOtherFlags) {
 // forked child under the stub filter for the code page `code_page`, and returns
 // how the child ended (its wait status).
 int RunUnderStubFilter(uint64_t code_page, uint64_t syscall_addr, uint64_t nr, uint64_t a0,
-                       uint64_t a1) {
+                       uint64_t a1, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0,
+                       uint64_t a5 = 0) {
   std::vector<sock_filter> filter = BuildStubFilter(code_page);
   sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
   pid_t pid = fork();
@@ -931,10 +937,13 @@ int RunUnderStubFilter(uint64_t code_page, uint64_t syscall_addr, uint64_t nr, u
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
     if (syscall(SYS_seccomp, 1, 0, &prog) != 0) _exit(2);
     // An allowed call returns to the int3 after the stub's syscall: SIGTRAP.
-    register uint64_t r10 asm("r10") = 0;
+    register uint64_t r10 asm("r10") = a3;
+    register uint64_t r8 asm("r8") = a4;
+    register uint64_t r9 asm("r9") = a5;
     asm volatile("jmp *%[target]"
                  :
-                 : [target] "r"(syscall_addr), "a"(nr), "D"(a0), "S"(a1), "d"(0), "r"(r10)
+                 : [target] "r"(syscall_addr), "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10),
+                   "r"(r8), "r"(r9)
                  : "memory");
     _exit(3);
   }
@@ -958,12 +967,12 @@ TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubClonesAndPrctl) {
       {"clone with a stack", SYS_clone, kStubThreadCloneFlags, 0x10000},
       {"stub fork with an exit signal", SYS_clone, kStubForkCloneFlags | SIGCHLD, 0},
       {"stub fork with CLONE_VM", SYS_clone, kStubForkCloneFlags | CLONE_VM, 0},
-      {"stub fork with CLONE_FILES", SYS_clone, kStubForkCloneFlags | CLONE_FILES, 0},
+      {"stub fork without CLONE_FILES", SYS_clone, CLONE_PARENT | CLONE_PTRACE, 0},
       {"stub fork with CLONE_THREAD", SYS_clone,
        kStubForkCloneFlags | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0},
       {"stub fork with a new pid namespace", SYS_clone, kStubForkCloneFlags | CLONE_NEWPID, 0},
-      {"stub fork without CLONE_PTRACE", SYS_clone, CLONE_PARENT, 0},
-      {"stub fork without CLONE_PARENT", SYS_clone, CLONE_PTRACE, 0},
+      {"stub fork without CLONE_PTRACE", SYS_clone, CLONE_FILES | CLONE_PARENT, 0},
+      {"stub fork without CLONE_PARENT", SYS_clone, CLONE_FILES | CLONE_PTRACE, 0},
       {"stub fork with a stack", SYS_clone, kStubForkCloneFlags, 0x10000},
       {"stub fork with flags in the high word", SYS_clone,
        kStubForkCloneFlags | (uint64_t{1} << 32), 0},
@@ -985,6 +994,109 @@ TEST_F(PtraceTest, StubFilterAllowsOnlyTheStubClonesAndPrctl) {
   // The right clone, but from outside the code page.
   status = RunUnderStubFilter(page + kPage, sys, SYS_clone, kStubThreadCloneFlags, 0);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << status;
+}
+
+// The calls that receive, close and map host files (MapHostFile), argument by
+// argument: only recvmsg(PTRACE_STUB_SOCKET_FD, msg, 0), close of fd >= 2 and a
+// private, fixed, non-writable mmap of fd >= 2 pass.
+TEST_F(PtraceTest, StubFilterAllowsOnlyTheHostFileCalls) {
+  const uint64_t page = ptrace_platform().region_start();
+  const uint64_t sys = ptrace_platform().stub_syscall_addr();
+  constexpr uint64_t kAddr = 0x10000000;
+  constexpr uint64_t kFixedPrivate = MAP_PRIVATE | MAP_FIXED;
+  struct Case {
+    const char* what;
+    uint64_t nr, a0, a1, a2, a3, a4, a5;
+  };
+  const Case killed[] = {
+      {"recvmsg on the memory file", SYS_recvmsg, 0, 0, 0, 0, 0, 0},
+      {"recvmsg on a host file", SYS_recvmsg, 2, 0, 0, 0, 0, 0},
+      {"recvmsg with MSG_DONTWAIT", SYS_recvmsg, 1, 0, MSG_DONTWAIT, 0, 0, 0},
+      {"recvmsg with MSG_CMSG_CLOEXEC", SYS_recvmsg, 1, 0, MSG_CMSG_CLOEXEC, 0, 0, 0},
+      {"recvmmsg", SYS_recvmmsg, 1, 0, 1, 0, 0, 0},
+      {"recvfrom", SYS_recvfrom, 1, 0, 0, 0, 0, 0},
+      {"sendmsg", SYS_sendmsg, 1, 0, 0, 0, 0, 0},
+      {"close of the memory file", SYS_close, 0, 0, 0, 0, 0, 0},
+      {"close of the socket", SYS_close, 1, 0, 0, 0, 0, 0},
+      {"close_range", SYS_close_range, 2, ~0u, 0, 0, 0, 0},
+      {"dup", SYS_dup, 2, 0, 0, 0, 0, 0},
+      {"dup2 onto the socket", SYS_dup2, 2, 1, 0, 0, 0, 0},
+      {"writable private mmap of a host file", SYS_mmap, kAddr, kPage, PROT_READ | PROT_WRITE,
+       kFixedPrivate, 1000, 0},
+      {"write-only private mmap of a host file", SYS_mmap, kAddr, kPage, PROT_WRITE, kFixedPrivate,
+       1000, 0},
+      {"private mmap of the memory file", SYS_mmap, kAddr, kPage, PROT_READ, kFixedPrivate, 0, 0},
+      {"private mmap of the socket", SYS_mmap, kAddr, kPage, PROT_READ, kFixedPrivate, 1, 0},
+      {"shared mmap of a host file", SYS_mmap, kAddr, kPage, PROT_READ, MAP_SHARED | MAP_FIXED,
+       1000, 0},
+      {"private mmap of a host file without MAP_FIXED", SYS_mmap, kAddr, kPage, PROT_READ,
+       MAP_PRIVATE, 1000, 0},
+      {"anonymous private mmap", SYS_mmap, kAddr, kPage, PROT_READ, kFixedPrivate | MAP_ANONYMOUS,
+       1000, 0},
+      {"private mmap with flags in the high word", SYS_mmap, kAddr, kPage, PROT_READ,
+       kFixedPrivate | (uint64_t{1} << 32), 1000, 0},
+  };
+  for (const Case& c : killed) {
+    const int status = RunUnderStubFilter(page, sys, c.nr, c.a0, c.a1, c.a2, c.a3, c.a4, c.a5);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << c.what << ": " << status;
+  }
+  // Allowed: they fail in the child (no such fd, or fd 1 is not a socket there)
+  // and return to the stub's int3.
+  const Case allowed[] = {
+      {"recvmsg(1, msg, 0)", SYS_recvmsg, 1, 0, 0, 0, 0, 0},
+      {"close of a host file", SYS_close, 1000, 0, 0, 0, 0, 0},
+      {"read-only private mmap of a host file", SYS_mmap, kAddr, kPage, PROT_READ, kFixedPrivate,
+       1000, 0},
+      {"r-x private mmap of a host file", SYS_mmap, kAddr, kPage, PROT_READ | PROT_EXEC,
+       kFixedPrivate, 1000, 0},
+  };
+  for (const Case& c : allowed) {
+    const int status = RunUnderStubFilter(page, sys, c.nr, c.a0, c.a1, c.a2, c.a3, c.a4, c.a5);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTRAP) << c.what << ": " << status;
+  }
+  // The right calls, but from outside the code page.
+  for (const Case& c : allowed) {
+    const int status =
+        RunUnderStubFilter(page + kPage, sys, c.nr, c.a0, c.a1, c.a2, c.a3, c.a4, c.a5);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << c.what << ": " << status;
+  }
+}
+
+// A guest that jumps to the stub's `syscall` with the host-file calls gains
+// nothing: each is a SYSEMU stop, and the shared fd table is untouched.
+TEST_F(PtraceThreadsTest, GuestHostFileCallsThroughTheStubsSyscallAreTrapped) {
+  StubThreadTid();
+  const pid_t pid = ptrace_as().pid();
+  const std::vector<std::string> fds = Fds(pid);
+  struct Case {
+    const char* what;
+    uint64_t nr, a0, a2, a3, a4;
+  };
+  const Case cases[] = {
+      {"recvmsg", SYS_recvmsg, PTRACE_STUB_SOCKET_FD, 0, 0, 0},
+      {"close of the socket", SYS_close, PTRACE_STUB_SOCKET_FD, 0, 0, 0},
+      {"close of the memory file", SYS_close, PTRACE_STUB_MEMORY_FD, 0, 0, 0},
+      {"close of a host file", SYS_close, PTRACE_STUB_FIRST_HOST_FD, 0, 0, 0},
+      {"mmap of a host file", SYS_mmap, kData, PROT_READ, MAP_PRIVATE | MAP_FIXED,
+       PTRACE_STUB_FIRST_HOST_FD},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    LoadGuest(guest::jump_rsi());
+    regs_.r.rsi = ptrace_platform().stub_syscall_addr();
+    regs_.r.rax = c.nr;
+    regs_.r.rdi = c.a0;
+    regs_.r.rdx = c.a2;
+    regs_.r.r10 = c.a3;
+    regs_.r.r8 = c.a4;
+    SwitchResult r = Run();
+    ASSERT_EQ(r.kind, Kind::kSyscall);
+    EXPECT_EQ(regs_.SyscallNumber(), c.nr);
+    EXPECT_FALSE(ptrace_as().lost());
+    EXPECT_EQ(Fds(pid), fds);
+  }
+  EXPECT_THAT(MapsBesidesTheStubRegion(pid, ptrace_platform().region_start()),
+              ::testing::Not(::testing::Contains(HasSubstr("00600000-"))));
 }
 
 }  // namespace

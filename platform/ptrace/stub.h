@@ -6,8 +6,14 @@
 #ifndef PLATFORM_PTRACE_STUB_H_
 #define PLATFORM_PTRACE_STUB_H_
 
-// The fd number of the memory file inside a stub (its only fd).
+// The fd numbers in a stub's fd table, which every stub shares with the
+// template stub (kStubForkCloneFlags has CLONE_FILES): the memory file, the
+// receiving end of the platform's socket (host files arrive there, received by
+// the template: PtracePlatform::MapHostFile), and from PTRACE_STUB_FIRST_HOST_FD
+// on the host files it received.
 #define PTRACE_STUB_MEMORY_FD 0
+#define PTRACE_STUB_SOCKET_FD 1
+#define PTRACE_STUB_FIRST_HOST_FD 2
 
 // Exclusive top of the user address space with 4-level paging (TASK_SIZE): the stub
 // unmaps everything in [0, stub) and [stub end, this).
@@ -24,6 +30,7 @@
 #define PTRACE_STUB_ARGS_RSEQ_LEN 56
 #define PTRACE_STUB_ARGS_RSEQ_SIG 64
 #define PTRACE_STUB_ARGS_SIGACTIONS 72
+#define PTRACE_STUB_ARGS_SOCKET_FD 80
 
 // sizeof(struct kernel_sigaction) on x86-64 (StubSigaction).
 #define PTRACE_STUB_SIGACTION_SIZE 32
@@ -39,6 +46,7 @@
 #define PTRACE_STUB_EXIT_NO_NEW_PRIVS 107
 #define PTRACE_STUB_EXIT_SECCOMP 108
 #define PTRACE_STUB_EXIT_SIGACTION 109
+#define PTRACE_STUB_EXIT_DUP2_SOCKET 110
 
 #ifndef __ASSEMBLER__
 
@@ -78,6 +86,10 @@ struct StubArgs {
   // stub's filter; null: SIG_DFL for all. An entry with a handler that the
   // kernel refuses is a set-up failure (SIGKILL and SIGSTOP must be SIG_DFL).
   const StubSigaction* sigactions;
+  // The receiving end of the platform's socket (dup2'd to PTRACE_STUB_SOCKET_FD);
+  // at least PTRACE_STUB_FIRST_HOST_FD, so that the memory file's dup2 to fd 0
+  // cannot close it first.
+  uint64_t socket_fd;
 };
 static_assert(offsetof(StubArgs, ppid) == PTRACE_STUB_ARGS_PPID);
 static_assert(offsetof(StubArgs, memory_fd) == PTRACE_STUB_ARGS_MEMORY_FD);
@@ -89,12 +101,17 @@ static_assert(offsetof(StubArgs, rseq) == PTRACE_STUB_ARGS_RSEQ);
 static_assert(offsetof(StubArgs, rseq_len) == PTRACE_STUB_ARGS_RSEQ_LEN);
 static_assert(offsetof(StubArgs, rseq_sig) == PTRACE_STUB_ARGS_RSEQ_SIG);
 static_assert(offsetof(StubArgs, sigactions) == PTRACE_STUB_ARGS_SIGACTIONS);
+static_assert(offsetof(StubArgs, socket_fd) == PTRACE_STUB_ARGS_SOCKET_FD);
+// The set-up's dup2s and close_range rely on this order.
+static_assert(PTRACE_STUB_MEMORY_FD == 0 && PTRACE_STUB_SOCKET_FD == 1 &&
+              PTRACE_STUB_FIRST_HOST_FD == 2);
 
 extern "C" {
 
 // clone(SIGCHLD) (fork semantics, no libc). Returns the child's pid or -errno in the
 // parent; the child never returns: it sets itself up (rseq, PTRACE_TRACEME, signal
-// actions, fds, seccomp) and jumps to args->entry. Call with all signals blocked.
+// actions, fds: the memory file and the socket, seccomp) and jumps to args->entry. Call with all
+// signals blocked.
 pid_t platform_ptrace_stub_clone(const StubArgs* args);
 
 // The position-independent stub code, copied to the start of the stub region.

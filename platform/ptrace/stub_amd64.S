@@ -140,7 +140,9 @@ platform_ptrace_stub_clone:
 	test	%rax, %rax
 	jnz	.Ldie
 
-	// The memory file becomes PTRACE_STUB_MEMORY_FD; every other fd goes.
+	// The memory file becomes PTRACE_STUB_MEMORY_FD (0), the platform's socket
+	// PTRACE_STUB_SOCKET_FD (1); every other fd goes. The socket's fd is at
+	// least 2 (stub.h), so the first dup2 cannot close it.
 	mov	$__NR_dup2, %eax
 	mov	PTRACE_STUB_ARGS_MEMORY_FD(%rbx), %rdi
 	mov	$PTRACE_STUB_MEMORY_FD, %esi
@@ -149,24 +151,22 @@ platform_ptrace_stub_clone:
 	cmp	$PTRACE_STUB_MEMORY_FD, %rax
 	jne	.Ldie
 
+	mov	$__NR_dup2, %eax
+	mov	PTRACE_STUB_ARGS_SOCKET_FD(%rbx), %rdi
+	mov	$PTRACE_STUB_SOCKET_FD, %esi
+	syscall
+	mov	$PTRACE_STUB_EXIT_DUP2_SOCKET, %edi
+	cmp	$PTRACE_STUB_SOCKET_FD, %rax
+	jne	.Ldie
+
 	mov	$__NR_close_range, %eax
-	mov	$(PTRACE_STUB_MEMORY_FD + 1), %edi
+	mov	$PTRACE_STUB_FIRST_HOST_FD, %edi
 	mov	$-1, %esi		// ~0U
 	xor	%edx, %edx
 	syscall
 	mov	$PTRACE_STUB_EXIT_CLOSE_RANGE, %edi
 	test	%rax, %rax
 	jnz	.Ldie
-#if PTRACE_STUB_MEMORY_FD > 0
-	mov	$__NR_close_range, %eax
-	xor	%edi, %edi
-	mov	$(PTRACE_STUB_MEMORY_FD - 1), %esi
-	xor	%edx, %edx
-	syscall
-	mov	$PTRACE_STUB_EXIT_CLOSE_RANGE, %edi
-	test	%rax, %rax
-	jnz	.Ldie
-#endif
 
 	// The stub's own seccomp filter (it needs no_new_privs without CAP_SYS_ADMIN).
 	mov	$__NR_prctl, %eax

@@ -102,6 +102,8 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
   b.Jump(BPF_JEQ, __NR_kill, "kill_syscall", "");
   b.Jump(BPF_JEQ, __NR_clone, "clone", "");
   b.Jump(BPF_JEQ, __NR_prctl, "prctl", "");
+  b.Jump(BPF_JEQ, __NR_recvmsg, "recvmsg", "");
+  b.Jump(BPF_JEQ, __NR_close, "close", "");
   if (mode == StubMode::kSystrap) {
     b.Jump(BPF_JEQ, __NR_futex, "futex", "");
     b.Jump(BPF_JEQ, __NR_rt_sigreturn, "allow", "");
@@ -129,14 +131,37 @@ std::vector<sock_filter> BuildStubFilter(uint64_t code_page, StubMode mode) {
     b.Jump(BPF_JEQ, 0, "allow", "kill");
   }
 
-  // mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, PTRACE_STUB_MEMORY_FD, offset).
+  // mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, PTRACE_STUB_MEMORY_FD, offset), and
+  // mmap(addr, len, prot without PROT_WRITE, MAP_PRIVATE|MAP_FIXED, host fd, offset)
+  // of a host file the template received (MapHostFile). The kernel reads the fd
+  // as an unsigned int.
   b.Label("mmap");
-  b.Load(ArgLo(3));
-  b.Jump(BPF_JEQ, MAP_SHARED | MAP_FIXED, "", "kill");
   b.Load(ArgHi(3));
   b.Jump(BPF_JEQ, 0, "", "kill");
-  b.Load(ArgLo(4));  // The kernel reads the fd as an unsigned int.
+  b.Load(ArgLo(3));
+  b.Jump(BPF_JEQ, MAP_SHARED | MAP_FIXED, "mmap_memory_file", "");
+  b.Jump(BPF_JEQ, MAP_PRIVATE | MAP_FIXED, "", "kill");
+  b.Load(ArgLo(4));
+  b.Jump(BPF_JGE, PTRACE_STUB_FIRST_HOST_FD, "", "kill");
+  b.Load(ArgLo(2));
+  b.Jump(BPF_JSET, PROT_WRITE, "kill", "allow");
+  b.Label("mmap_memory_file");
+  b.Load(ArgLo(4));
   b.Jump(BPF_JEQ, PTRACE_STUB_MEMORY_FD, "allow", "kill");
+
+  // recvmsg(PTRACE_STUB_SOCKET_FD, msg, 0): the template receives a host file. The
+  // kernel reads the fd and the flags as unsigned ints.
+  b.Label("recvmsg");
+  b.Load(ArgLo(0));
+  b.Jump(BPF_JEQ, PTRACE_STUB_SOCKET_FD, "", "kill");
+  b.Load(ArgLo(2));
+  b.Jump(BPF_JEQ, 0, "allow", "kill");
+
+  // close(fd >= PTRACE_STUB_FIRST_HOST_FD): the template drops a host file whose
+  // HostFile is gone (never the memory file or the socket).
+  b.Label("close");
+  b.Load(ArgLo(0));
+  b.Jump(BPF_JGE, PTRACE_STUB_FIRST_HOST_FD, "allow", "kill");
 
   // kill(getpid(), SIGSTOP) of the start-up.
   b.Label("kill_syscall");

@@ -12,7 +12,8 @@ namespace platform::ptrace {
 
 // The clone that makes a stub thread (platform/README.md): a process of its own
 // (no CLONE_THREAD, so a SIGSTOP or a SIGKILL reaches only it) that shares the
-// stub's memory map, fd table (the memory file only), fs and signal handlers (all
+// stub's memory map, fd table (the one of all stubs: kStubForkCloneFlags), fs and
+// signal handlers (all
 // SIG_DFL); a child of the stub's parent, the platform's factory thread
 // (CLONE_PARENT, so any Sentry thread reaps it with one wait), traced from birth by
 // the factory thread (CLONE_PTRACE). No exit signal in the flags: with
@@ -21,24 +22,30 @@ inline constexpr uint64_t kStubThreadCloneFlags =
     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PARENT | CLONE_PTRACE;
 
 // The clone that makes a new stub from the template stub (platform/README.md): fork
-// semantics (its own copy of the template's memory map, which is the stub page
-// alone, of its fd table, the memory file alone, and of its signal handlers, all
-// SIG_DFL); a child of the template's parent, the factory thread (CLONE_PARENT,
-// which also gives it the template's exit signal, SIGCHLD), traced from birth by the
-// factory thread with the template's ptrace options (CLONE_PTRACE). It inherits the
-// template's seccomp filter and no_new_privs.
-inline constexpr uint64_t kStubForkCloneFlags = CLONE_PARENT | CLONE_PTRACE;
+// semantics for memory (its own copy of the template's memory map, which is the
+// stub page alone) and signal handlers (all SIG_DFL, or systrap's); the
+// template's fd table shared (CLONE_FILES: every stub and stub thread has the
+// one table, holding the memory file, the platform's socket and the host files
+// the template received for MapHostFile); a child of the template's parent, the
+// factory thread (CLONE_PARENT, which also gives it the template's exit signal,
+// SIGCHLD), traced from birth by the factory thread with the template's ptrace
+// options (CLONE_PTRACE). It inherits the template's seccomp filter and
+// no_new_privs.
+inline constexpr uint64_t kStubForkCloneFlags = CLONE_FILES | CLONE_PARENT | CLONE_PTRACE;
 
 // The BPF program for a stub whose code page starts at `code_page`:
 //  - any syscall made from outside the code page kills the stub process, except
 //    that a guest call into the vsyscall page (emulated by the host kernel, which
 //    runs seccomp but not ptrace) traps with SIGSYS, which the Sentry sees;
 //  - from the code page, only what the platform injects is allowed: mmap of the
-//    memory file (MAP_SHARED|MAP_FIXED on PTRACE_STUB_MEMORY_FD), munmap, mprotect,
-//    the start-up's getpid and kill(SIGSTOP), for a new stub thread clone with
-//    exactly kStubThreadCloneFlags and no stack, and prctl(PR_SET_PDEATHSIG,
-//    SIGKILL), and for a new stub (from the template) clone with exactly
-//    kStubForkCloneFlags and no stack. Anything else kills.
+//    memory file (MAP_SHARED|MAP_FIXED on PTRACE_STUB_MEMORY_FD), mmap of a host
+//    file (MAP_PRIVATE|MAP_FIXED on an fd >= PTRACE_STUB_FIRST_HOST_FD, prot
+//    without PROT_WRITE), munmap, mprotect, the start-up's getpid and
+//    kill(SIGSTOP), for a new stub thread clone with exactly kStubThreadCloneFlags
+//    and no stack, and prctl(PR_SET_PDEATHSIG, SIGKILL), for a new stub (from the
+//    template) clone with exactly kStubForkCloneFlags and no stack, and for the
+//    template's table of host files recvmsg(PTRACE_STUB_SOCKET_FD, msg, 0) and
+//    close of an fd >= PTRACE_STUB_FIRST_HOST_FD. Anything else kills.
 // Guest syscalls never reach this filter: PTRACE_SYSEMU stops them before seccomp
 // runs and skips them.
 //

@@ -3,6 +3,7 @@
 // there with a forged frame can run nothing but futex(FUTEX_WAIT/FUTEX_WAKE) and
 // rt_sigreturn. Each case runs in a forked child, on a code page of the test's own
 // (the filters only look at the instruction pointer).
+#include <errno.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -118,11 +119,13 @@ int RunChild(F body) {
 }
 
 // Jumps to `target` with a syscall's registers.
-[[noreturn]] void JumpWithSyscall(uint64_t target, uint64_t nr, uint64_t a0, uint64_t a1) {
-  register uint64_t r10 asm("r10") = 0;
+[[noreturn]] void JumpWithSyscall(uint64_t target, uint64_t nr, uint64_t a0, uint64_t a1,
+                                  uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0) {
+  register uint64_t r10 asm("r10") = a3;
+  register uint64_t r8 asm("r8") = a4;
   asm volatile("jmp *%[target]"
                :
-               : [target] "r"(target), "a"(nr), "D"(a0), "S"(a1), "d"(0), "r"(r10)
+               : [target] "r"(target), "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8)
                : "memory");
   __builtin_unreachable();
 }
@@ -172,11 +175,18 @@ TEST_F(SystrapFilterTest, GuestSyscallTrapsWithoutRunning) {
 TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexSchedYieldAndSigreturn) {
   struct Case {
     const char* what;
-    uint64_t nr, a0, a1;
+    uint64_t nr, a0, a1, a2 = 0, a3 = 0, a4 = 0;
   };
   // Everything the first process may be injected with, and more: all kill.
   const Case killed[] = {
       {"mmap", SYS_mmap, 0, kPage},
+      // The host-file calls (MapHostFile), exactly as the template and the stubs
+      // are allowed them: a guest thread shares their fd table.
+      {"recvmsg(1, msg, 0)", SYS_recvmsg, 1, 0},
+      {"close of a host file", SYS_close, 1000, 0},
+      {"close of the socket", SYS_close, 1, 0},
+      {"mmap of a host file", SYS_mmap, kCodePage + 16 * kPage, kPage, PROT_READ,
+       MAP_PRIVATE | MAP_FIXED, 2},
       {"munmap", SYS_munmap, kCodePage, kPage},
       {"mprotect", SYS_mprotect, kCodePage, kPage},
       {"getpid", SYS_getpid, 0, 0},
@@ -195,8 +205,8 @@ TEST_F(SystrapFilterTest, JumpIntoStubCodeRunsOnlyFutexSchedYieldAndSigreturn) {
       {"futex(FUTEX_WAIT_BITSET)", SYS_futex, kCodePage, FUTEX_WAIT_BITSET},
   };
   for (const Case& c : killed) {
-    const int status =
-        RunChild([&] { JumpWithSyscall(kCodePage + kSyscallInt3, c.nr, c.a0, c.a1); });
+    const int status = RunChild(
+        [&] { JumpWithSyscall(kCodePage + kSyscallInt3, c.nr, c.a0, c.a1, c.a2, c.a3, c.a4); });
     EXPECT_TRUE(KilledBy(status, SIGSYS)) << c.what << ": " << status;
     EXPECT_EQ(shared->sigsys_count, 0) << c.what;
   }
@@ -236,6 +246,10 @@ void SigreturnWithForgedFrame(uint64_t nr, uint64_t a0, uint64_t a1) {
 TEST_F(SystrapFilterTest, ForgedSigreturnFrameRunsOnlyFutexAndSigreturn) {
   int status = RunChild([] { SigreturnWithForgedFrame(SYS_mmap, 0, kPage); });
   EXPECT_TRUE(KilledBy(status, SIGSYS)) << status;
+  status = RunChild([] { SigreturnWithForgedFrame(SYS_recvmsg, 1, 0); });
+  EXPECT_TRUE(KilledBy(status, SIGSYS)) << status;
+  status = RunChild([] { SigreturnWithForgedFrame(SYS_close, 1000, 0); });
+  EXPECT_TRUE(KilledBy(status, SIGSYS)) << status;
   status = RunChild([] { SigreturnWithForgedFrame(SYS_clone, kStubThreadCloneFlags, 0); });
   EXPECT_TRUE(KilledBy(status, SIGSYS)) << status;
   EXPECT_EQ(shared->sigsys_count, 0);
@@ -260,6 +274,12 @@ TEST_F(SystrapFilterTest, FirstProcessKeepsTheInjectedCalls) {
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) _exit(4);
     syscall(SYS_getppid);  // Traps.
     if (StubSyscall(SYS_mprotect, kCodePage, kPage, PROT_READ | PROT_EXEC) != 0) {
+      JumpWithSyscall(kCodePage + kSyscallInt3, SYS_exit_group, 0, 0);  // Killed.
+    }
+    // The host-file calls of the template: they run (and fail: no such fd, and
+    // fd 1 is no socket here, or msg is null).
+    if (StubSyscall(SYS_close, 1000, 0, 0) != static_cast<uint64_t>(-EBADF) ||
+        static_cast<int64_t>(StubSyscall(SYS_recvmsg, 1, 0, 0)) >= 0) {
       JumpWithSyscall(kCodePage + kSyscallInt3, SYS_exit_group, 0, 0);  // Killed.
     }
     shared->reached = 1;

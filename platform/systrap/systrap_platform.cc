@@ -278,6 +278,13 @@ absl::Status SystrapAddressSpace::MapFile(uint64_t addr, uint64_t file_offset, u
   return inner_->MapFile(addr, file_offset, len, prot);
 }
 
+absl::Status SystrapAddressSpace::MapHostFile(uint64_t addr,
+                                              const std::shared_ptr<const HostFile>& file,
+                                              uint64_t file_offset, uint64_t len, int prot) {
+  RETURN_IF_ERROR(CheckRange("MapHostFile", addr, len));
+  return inner_->MapHostFile(addr, file, file_offset, len, prot);
+}
+
 absl::Status SystrapAddressSpace::Unmap(uint64_t addr, uint64_t len) {
   RETURN_IF_ERROR(CheckRange("Unmap", addr, len));
   return inner_->Unmap(addr, len);

@@ -169,6 +169,9 @@ class SystrapAddressSpace final : public AddressSpace {
   ~SystrapAddressSpace() override;
 
   absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override;
+  // As the ptrace backend's (the stubs are its stubs).
+  absl::Status MapHostFile(uint64_t addr, const std::shared_ptr<const HostFile>& file,
+                           uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
   absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
 
