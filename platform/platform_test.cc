@@ -621,5 +621,31 @@ TEST_P(PlatformTest, AfterTheTemplateIsMadeAgainOnlyNewAddressSpacesMapHostFiles
   EXPECT_EQ(GuestLoad(**fresh, kData + 8), HostFileValue(0));
 }
 
+TEST_P(PlatformTest, TheTemplatesScratchPageNeverReachesAStub) {
+  std::shared_ptr<const HostFile> file = NewHostFile(1);
+  ASSERT_NE(file, nullptr);
+  ASSERT_OK(as_->MapHostFile(kData, file, 0, kPage, PROT_READ));
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  const uint64_t region = ptrace_platform().region_start();
+  // The template keeps it from one install to the next...
+  EXPECT_EQ(MapsBesidesTheStubRegion(tmpl, region).size(), 1u);
+  // ...and unmaps it before it forks a stub.
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_THAT(MapsBesidesTheStubRegion(tmpl, region), ::testing::IsEmpty());
+  const pid_t pid = systrap() ? static_cast<systrap::SystrapAddressSpace&>(**fresh).inner().pid()
+                              : static_cast<ptrace::PtraceAddressSpace&>(**fresh).pid();
+  for (const std::string& l : MapsBesidesTheStubRegion(pid, region)) {
+    EXPECT_EQ(l.find("00100000-"), std::string::npos) << l;
+  }
+  // The stub's one table has the file; the next install maps the page again.
+  std::shared_ptr<const HostFile> other = NewHostFile(1);
+  ASSERT_OK((*fresh)->MapHostFile(kData, other, 0, kPage, PROT_READ));
+  EXPECT_EQ(MapsBesidesTheStubRegion(tmpl, region).size(), 1u);
+  for (const std::string& l : MapsBesidesTheStubRegion(pid, region)) {
+    EXPECT_EQ(l.find("00100000-"), std::string::npos) << l;
+  }
+}
+
 }  // namespace
 }  // namespace platform

@@ -1,8 +1,10 @@
 // The platforms' floor (ptrace, and systrap built on its stubs): the round trip of one guest
 // syscall through Context::Switch (guest `syscall` -> stop -> Sentry -> resume), and of one
-// injected mmap (AddressSpace::MapFile, what a page fault costs on top), from a host
+// injected mmap (AddressSpace::MapFile, what a page fault costs on top; MapHostFile, with
+// and without the install of the host file), from a host
 // thread with a stub thread in the address space and from one without (handed to
 // the factory thread); and what a new stub thread and a new address space cost.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +167,46 @@ void BM_MapFile(benchmark::State& state, const char* platform_name) {
 }
 BENCHMARK_CAPTURE(BM_MapFile, ptrace, "ptrace");
 BENCHMARK_CAPTURE(BM_MapFile, systrap, "systrap");
+
+// MapHostFile of a host file the stubs' fd table holds already (the mmap alone),
+// from a host thread with a stub thread in the address space.
+void BM_MapHostFile(benchmark::State& state, const char* platform_name) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), true, platform_name)) {
+    state.SkipWithError(error);
+    return;
+  }
+  auto file = std::make_shared<const HostFile>(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  for (auto _ : state) {
+    if (!g.as->MapHostFile(kCode + kPage, file, 0, kPage, PROT_READ).ok()) {
+      state.SkipWithError("MapHostFile failed");
+      return;
+    }
+  }
+}
+BENCHMARK_CAPTURE(BM_MapHostFile, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_MapHostFile, systrap, "systrap");
+
+// MapHostFile of a new host file each time: its install (the template receives
+// it, and closes the previous one, whose HostFile is gone) and the mmap.
+void BM_MapNewHostFile(benchmark::State& state, const char* platform_name) {
+  Guest g;
+  if (const char* error = g.Start(guest::syscall_loop(), true, platform_name)) {
+    state.SkipWithError(error);
+    return;
+  }
+  const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  for (auto _ : state) {
+    auto file = std::make_shared<const HostFile>(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!g.as->MapHostFile(kCode + kPage, file, 0, kPage, PROT_READ).ok()) {
+      state.SkipWithError("MapHostFile failed");
+      break;
+    }
+  }
+  close(fd);
+}
+BENCHMARK_CAPTURE(BM_MapNewHostFile, ptrace, "ptrace");
+BENCHMARK_CAPTURE(BM_MapNewHostFile, systrap, "systrap");
 
 // MapFile from a host thread that has no stub thread in the address space: the
 // factory thread injects it into the stub's first process.

@@ -43,8 +43,9 @@ static_assert(kStubRegionSize % kPageSize == 0);
 
 // Where the template maps the scratch page while it receives a host file. The
 // template maps nothing but the stub page, so any page below the stub region
-// is free there; the page is unmapped again before anything else runs on the
-// factory thread (a fork of the template among them).
+// is free there. It stays there from one install to the next, and is unmapped
+// before the template forks a stub (UnmapScratchPage; both on the factory
+// thread), so no stub ever has it.
 constexpr uint64_t kScratchAddr = 0x100000;
 // The scratch page: a msghdr at 0, its iovec, its control buffer (room for one
 // SCM_RIGHTS fd) and its one data byte.
@@ -544,21 +545,25 @@ absl::StatusOr<int> PtracePlatform::InstallHostFile(const std::shared_ptr<const 
   const std::string what = absl::StrFormat(
       "ptrace platform: MapHostFile: receiving host file %d (fd %d) in the template stub",
       file->id(), file->fd());
-  // The scratch page, in the template only (the template never runs guest code,
-  // and no stub is forked from it before it is unmapped below).
-  ASSIGN_OR_RETURN(
-      const int64_t m,
-      InjectIntoTemplate(SYS_mmap,
-                         {kScratchAddr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                          PTRACE_STUB_MEMORY_FD, scratch_file_offset_},
-                         "mmap of the scratch page in the template stub"));
-  if (m < 0) return sentry::HostError(what + ": mmap of the scratch page", static_cast<int>(-m));
-  if (static_cast<uint64_t>(m) != kScratchAddr) {
-    // MAP_FIXED cannot map elsewhere; do not leave it mapped if it did.
-    KillAndReap(template_->pidfd);
-    template_->first_reaped = true;
-    template_.reset();
-    return absl::InternalError(absl::StrFormat("%s: scratch page mapped at %#x", what, m));
+  // The scratch page, in the template only (the template never runs guest code).
+  // It stays mapped for the next installs until the next fork of the template,
+  // which unmaps it first (UnmapScratchPage): no stub ever inherits it.
+  if (!scratch_mapped_) {
+    ASSIGN_OR_RETURN(
+        const int64_t m,
+        InjectIntoTemplate(SYS_mmap,
+                           {kScratchAddr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                            PTRACE_STUB_MEMORY_FD, scratch_file_offset_},
+                           "mmap of the scratch page in the template stub"));
+    if (m < 0) return sentry::HostError(what + ": mmap of the scratch page", static_cast<int>(-m));
+    if (static_cast<uint64_t>(m) != kScratchAddr) {
+      // MAP_FIXED cannot map elsewhere; do not leave it mapped if it did.
+      KillAndReap(template_->pidfd);
+      template_->first_reaped = true;
+      template_.reset();
+      return absl::InternalError(absl::StrFormat("%s: scratch page mapped at %#x", what, m));
+    }
+    scratch_mapped_ = true;
   }
 
   // The template's msghdr, written through our own mapping of the page.
@@ -628,18 +633,6 @@ absl::StatusOr<int> PtracePlatform::InstallHostFile(const std::shared_ptr<const 
     }
   }
 
-  // Unmap the scratch page before anything else can fork the template.
-  ASSIGN_OR_RETURN(const int64_t u,
-                   InjectIntoTemplate(SYS_munmap, {kScratchAddr, kPageSize, 0, 0, 0, 0},
-                                      "munmap of the scratch page in the template stub"));
-  if (u != 0) {
-    // Never let a stub inherit it: lose the template instead.
-    KillAndReap(template_->pidfd);
-    template_->first_reaped = true;
-    template_.reset();
-    DrainSocket();
-    return sentry::HostError(what + ": munmap of the scratch page", static_cast<int>(-u));
-  }
   if (!result.ok()) {
     DrainSocket();
     return result;
@@ -660,6 +653,7 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
                                             t.status().message()));
       }
       template_ = *std::move(t);
+      scratch_mapped_ = false;
       {
         // A new fd table: host files must be received again.
         absl::MutexLock l(&host_files_mu_);
@@ -686,7 +680,12 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
       }
     }
     bool lost = false;
-    absl::StatusOr<std::shared_ptr<StubCore>> core = ForkTemplate(*template_, &lost);
+    absl::StatusOr<std::shared_ptr<StubCore>> core;
+    if (absl::Status s = UnmapScratchPage(&lost); !s.ok()) {
+      core = std::move(s);
+    } else {
+      core = ForkTemplate(*template_, &lost);
+    }
     if (!lost) return core;
     // It was killed and reaped: make a new one, once per call.
     template_->first_reaped = true;
@@ -695,6 +694,30 @@ absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
     SLOG(kWarning, "ptrace platform: the template stub was lost (%s); making a new one",
          core.status().ToString());
   }
+}
+
+absl::Status PtracePlatform::UnmapScratchPage(bool* template_lost) {
+  *template_lost = false;
+  if (!scratch_mapped_) return absl::OkStatus();
+  StubCore& tmpl = *template_;
+  int bad;
+  absl::StatusOr<int64_t> r = Inject(stub_int3_addr(), tmpl.pid, tmpl.pidfd, tmpl.inject_regs,
+                                     SYS_munmap, {kScratchAddr, kPageSize, 0, 0, 0, 0}, &bad);
+  if (!r.ok()) {
+    *template_lost = true;
+    return TraceeFailed(tmpl.pid, tmpl.pidfd, "munmap of the scratch page in the template stub",
+                        r.status(), bad);
+  }
+  if (*r != 0) {
+    // Never let a stub inherit it: lose the template instead.
+    *template_lost = true;
+    KillAndReap(tmpl.pidfd);
+    return sentry::HostError(
+        absl::StrFormat("munmap of the scratch page in the template stub %d", tmpl.pid),
+        static_cast<int>(-*r));
+  }
+  scratch_mapped_ = false;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::ForkTemplate(StubCore& tmpl,

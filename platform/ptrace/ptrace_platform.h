@@ -201,6 +201,9 @@ class PtracePlatform final : public Platform {
   // checks the child. *template_lost is set if the template died or a ptrace
   // request on it failed (it is then killed and reaped).
   absl::StatusOr<std::shared_ptr<StubCore>> ForkTemplate(StubCore& tmpl, bool* template_lost) const;
+  // On the factory thread: unmaps the scratch page from the template if a host-file
+  // install left it there, before a fork. *template_lost as ForkTemplate's.
+  absl::Status UnmapScratchPage(bool* template_lost);
   // On the factory thread: clones a stub thread from the core's first process,
   // sets its PR_SET_PDEATHSIG and detaches it, stopped.
   absl::Status CloneStubThread(StubCore& core, pid_t* tid, int* pidfd) const;
@@ -216,7 +219,8 @@ class PtracePlatform final : public Platform {
   absl::StatusOr<int> HostFileFd(const std::shared_ptr<const HostFile>& file, uint64_t generation);
   // On the factory thread: closes in the template the files whose HostFile is
   // gone, then sends `file` to the template and has it receive it into its
-  // table (recvmsg into the scratch page, mapped in the template meanwhile).
+  // table (recvmsg into the scratch page, mapped in the template until its next
+  // fork).
   absl::StatusOr<int> InstallHostFile(const std::shared_ptr<const HostFile>& file,
                                       uint64_t generation);
   // On the factory thread: injects syscall `nr` into the template; if that
@@ -249,9 +253,13 @@ class PtracePlatform final : public Platform {
   int recv_fd_ = -1;
   // A page of the memory file past what the memory manager uses (at
   // scratch_file_offset_), mapped here at scratch_mem_ and, while it receives
-  // a host file, in the template (only there: no guest ever maps it).
+  // a host file, in the template (only there: no guest ever maps it; the
+  // template keeps it from one install to the next, and unmaps it before it
+  // forks a stub).
   uint64_t scratch_file_offset_ = 0;
   uint8_t* scratch_mem_ = nullptr;
+  // The scratch page is mapped in the template now (factory thread only).
+  bool scratch_mapped_ = false;
   absl::Mutex host_files_mu_;
   uint64_t generation_ ABSL_GUARDED_BY(host_files_mu_) = 0;
   struct InstalledHostFile {
