@@ -647,5 +647,21 @@ TEST_P(PlatformTest, TheTemplatesScratchPageNeverReachesAStub) {
   }
 }
 
+TEST_P(PlatformTest, ATemplateLostDuringAnInstallIsUnimplemented) {
+  std::shared_ptr<const HostFile> file = NewHostFile(1);
+  ASSERT_NE(file, nullptr);
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  ASSERT_EQ(kill(tmpl, SIGKILL), 0);
+  absl::Status s = as_->MapHostFile(kData, file, 0, kPage, PROT_READ);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+  EXPECT_FALSE(ProcessExists(tmpl));  // Reaped.
+  EXPECT_FALSE(ptrace_as().lost());   // The address space is fine; the caller copies.
+  // The next address space has a new template, and maps host files.
+  auto fresh = platform_->NewAddressSpace();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_OK((*fresh)->MapHostFile(kData, file, 0, kPage, PROT_READ));
+}
+
 }  // namespace
 }  // namespace platform

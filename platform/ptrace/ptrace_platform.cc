@@ -457,10 +457,15 @@ absl::StatusOr<int> PtracePlatform::HostFileFd(const std::shared_ptr<const HostF
     if (it != host_files_.end()) return it->second.fd;
   }
   int fd = -1;
-  RETURN_IF_ERROR(factory_->Run([&]() -> absl::Status {
+  absl::Status s = factory_->Run([&]() -> absl::Status {
     ASSIGN_OR_RETURN(fd, InstallHostFile(file, generation));
     return absl::OkStatus();
-  }));
+  });
+  // The caller copies the pages instead: Unimplemented (no table to add to), or
+  // FailedPrecondition for any other failure to install (the host's EMFILE,
+  // say), which leaves the stubs as they were.
+  if (!s.ok() && !absl::IsUnimplemented(s)) return absl::FailedPreconditionError(s.message());
+  RETURN_IF_ERROR(s);
   return fd;
 }
 

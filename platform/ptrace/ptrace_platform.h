@@ -215,7 +215,8 @@ class PtracePlatform final : public Platform {
   uint64_t CurrentGeneration();
   // The number of `file` in the fd table of the template of `generation`,
   // installed first if needed (on the factory thread). Unimplemented if that
-  // template is gone (its stubs keep its table, but nothing is added to it).
+  // template is gone (its stubs keep its table, but nothing is added to it);
+  // FailedPrecondition if the install failed otherwise.
   absl::StatusOr<int> HostFileFd(const std::shared_ptr<const HostFile>& file, uint64_t generation);
   // On the factory thread: closes in the template the files whose HostFile is
   // gone, then sends `file` to the template and has it receive it into its
@@ -281,9 +282,10 @@ class PtraceAddressSpace final : public AddressSpace {
   absl::Status MapFile(uint64_t addr, uint64_t file_offset, uint64_t len, int prot) override;
   // Maps the host file privately (MAP_PRIVATE|MAP_FIXED) from the stubs' shared
   // fd table. Unimplemented if this address space's stub was forked from a
-  // template that is gone (lost and made again); FailedPrecondition if the host
-  // refuses the mapping (EACCES, EPERM, ENODEV: e.g. PROT_EXEC on a noexec
-  // mount); InvalidArgument for PROT_WRITE. The caller copies in both cases.
+  // template that is gone (lost and made again); FailedPrecondition if the file
+  // could not be put into the stubs' table or the host refuses the mapping
+  // (EACCES, EPERM, ENODEV: e.g. PROT_EXEC on a noexec mount); InvalidArgument
+  // for PROT_WRITE. The caller copies in all three cases.
   absl::Status MapHostFile(uint64_t addr, const std::shared_ptr<const HostFile>& file,
                            uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
