@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -661,6 +662,33 @@ TEST_P(PlatformTest, ATemplateLostDuringAnInstallIsUnimplemented) {
   auto fresh = platform_->NewAddressSpace();
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_OK((*fresh)->MapHostFile(kData, file, 0, kPage, PROT_READ));
+}
+
+TEST_P(PlatformTest, AFullTableIsAFailedPreconditionAndFreesUpAgain) {
+  // The template receives the files, under its own RLIMIT_NOFILE: 4 holds fds
+  // 0 and 1 and two host files.
+  const pid_t tmpl = ptrace_platform().TemplatePid();
+  ASSERT_GT(tmpl, 0);
+  const rlimit limit{4, 4};
+  ASSERT_EQ(prlimit(tmpl, RLIMIT_NOFILE, &limit, nullptr), 0) << strerror(errno);
+  std::shared_ptr<const HostFile> a = NewHostFile(1), b = NewHostFile(1), c = NewHostFile(1);
+  ASSERT_OK(as_->MapHostFile(kData, a, 0, kPage, PROT_READ));
+  ASSERT_OK(as_->MapHostFile(kData, b, 0, kPage, PROT_READ));
+  absl::Status s = as_->MapHostFile(kData, c, 0, kPage, PROT_READ);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_FALSE(ptrace_as().lost());
+  EXPECT_EQ(ptrace_platform().TemplatePid(), tmpl);  // Not lost either.
+  EXPECT_EQ(Fds(tmpl), (std::vector<std::string>{"0", "1", "2", "3"}));
+  // Once a file is released, the next install closes it and takes its place
+  // (nothing of the failed one was left on the socket).
+  a.reset();
+  ASSERT_OK(as_->MapHostFile(kData, c, 0, kPage, PROT_READ));
+  LoadGuest(guest::load());
+  EXPECT_EQ(GuestLoad(*as_, kData + 8), HostFileValue(0));
+  const std::vector<std::string> targets = FdTargets(tmpl);
+  EXPECT_EQ(targets.size(), 4u);
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), paths_[0]), 0);
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), paths_[2]), 1);
 }
 
 }  // namespace
