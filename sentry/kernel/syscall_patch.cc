@@ -25,7 +25,13 @@ constexpr size_t kMaxRefused = 4096;
 // stub) more than a few traps, and most sites of a short-lived process (a shell's
 // fork+exec of /bin/true) trap once or twice. fork+exec+wait with patching on the
 // first trap: 10.4 ms against 8.0 ms without patching (2026-11-29, idle VM).
-constexpr uint32_t kPatchAfterTraps = 3;
+// Patched code pages also split a file's direct mapping into several (more
+// injected mmaps in every forked child), and a patch costs 10-160 us: on the
+// 32nd trap, after ~64 us of traps it would have saved, startup-only sites
+// are left alone (python3 -c, 3 runs of 9: 51/65/58 ms patching on the 3rd
+// trap, 45/57/51 ms on the 32nd; fork+exec+wait 5.4/5.5/5.3 ms against
+// 4.4/5.9/4.7 ms).
+constexpr uint32_t kPatchAfterTraps = 32;
 // The per-site trap counts are forgotten when they grow past this many sites.
 constexpr size_t kMaxCounted = 16384;
 

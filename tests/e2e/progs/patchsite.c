@@ -1,4 +1,4 @@
-/* A `mov $getppid, %eax; syscall` site called a few times, then its bytes as
+/* A `mov $getppid, %eax; syscall` site called 40 times, then its bytes as
  * /proc/self/mem reads them: "patched" (systrap's syscall-site patching
  * rewrote it to `jmp *abs32` and a [systrap] mapping exists), "original", or
  * "mixed" (one without the other: a bug). */
@@ -19,7 +19,7 @@ __asm__(
     "ret\n");
 
 int main(void) {
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 40; ++i) { /* more than the traps before a site is patched */
     if (patchsite_getppid() != getppid()) {
       fprintf(stderr, "wrong getppid\n");
       return 1;
