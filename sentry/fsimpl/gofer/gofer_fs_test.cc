@@ -637,6 +637,27 @@ TEST_F(GoferFsTest, ExclusiveModeServesCachedAttributes) {
   EXPECT_EQ(Stat("/top")->size, 3u);
 }
 
+TEST_F(GoferFsTest, ExclusiveReadOnlyMountRemembersAbsentNames) {
+  StartServer(/*read_only=*/true);
+  EXPECT_THAT(Stat("/a/late"), FailsWith(ENOENT));
+  // Made on the host afterwards: not seen, as changes to walked names are not
+  // (the Sentry is assumed to be the only one changing the tree).
+  ASSERT_TRUE(WriteFile(root_path_ + "/a/late", "late"));
+  EXPECT_THAT(Stat("/a/late"), FailsWith(ENOENT));
+  // A name never looked up is.
+  ASSERT_TRUE(WriteFile(root_path_ + "/a/fresh", "fresh"));
+  EXPECT_EQ(ReadFile("/a/fresh"), "fresh");
+}
+
+TEST_F(GoferFsTest, AWritableMountForgetsAbsentNames) {
+  // The Sentry's own creations go through the mount; other absences are not
+  // remembered either.
+  StartServer(/*read_only=*/false);
+  EXPECT_THAT(Stat("/a/late"), FailsWith(ENOENT));
+  ASSERT_TRUE(WriteFile(root_path_ + "/a/late", "late"));
+  EXPECT_EQ(ReadFile("/a/late"), "late");
+}
+
 TEST_F(GoferFsTest, RevalidationSeesHostChanges) {
   GoferOptions options;
   options.revalidate_after = std::chrono::nanoseconds(0);
@@ -653,7 +674,9 @@ TEST_F(GoferFsTest, RevalidationSeesHostChanges) {
   // Removed: gone.
   ASSERT_EQ(unlink((root_path_ + "/a/b/file").c_str()), 0);
   EXPECT_THAT(Stat("/a/b/file"), FailsWith(ENOENT));
-  // Created on the host: there (negative lookups are never cached).
+  // Created on the host, after a lookup found it absent: there (shared mode
+  // remembers no absent names).
+  EXPECT_THAT(Stat("/a/fresh"), FailsWith(ENOENT));
   ASSERT_TRUE(WriteFile(root_path_ + "/a/fresh", "fresh"));
   EXPECT_EQ(ReadFile("/a/fresh"), "fresh");
 }
