@@ -124,6 +124,18 @@ class AddressSpace {
   virtual absl::Status Unmap(uint64_t addr, uint64_t len) = 0;
   // Changes the protection of mapped pages in [addr, addr+len).
   virtual absl::Status Protect(uint64_t addr, uint64_t len, int prot) = 0;
+
+  // Makes the address space as good as new for another process: everything
+  // below MaxUserAddress() unmapped, and nothing the last process left in the
+  // platform's own memory readable by the next one (systrap: the signal
+  // frames in its slots). Unlike a new address space, its stub threads stay:
+  // a host thread that ran guest code here runs here again without making
+  // any (the kernel's parked runners, sentry/kernel/README.md). Call it on a
+  // host thread that ran here, with no Switch running in it. On error the
+  // address space must be destroyed. Default: Unimplemented.
+  virtual absl::Status Recycle() {
+    return absl::UnimplementedError("this platform does not recycle address spaces");
+  }
 };
 
 class Context {

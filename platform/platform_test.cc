@@ -479,6 +479,38 @@ TEST_P(PlatformTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
   EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
 }
 
+// --- Recycling (AddressSpace::Recycle) ---
+
+TEST_P(PlatformTest, ARecycledAddressSpaceIsEmptyAndRunsAgainInTheSameStubThread) {
+  LoadGuest(guest::xmm());
+  ASSERT_EQ(Run().kind, Kind::kSyscall);  // The guest set xmm2; it is live in the stub.
+  ASSERT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ | PROT_WRITE));
+  const pid_t tid = GuestTid();
+  const std::set<pid_t> before = Children();
+
+  ASSERT_OK(as_->Recycle());
+  // Nothing of the guest is mapped (the slots of systrap lie above the guest
+  // range, the stub code page and [vsyscall] too).
+  for (const std::string& l : Lines(ReadFile(absl::StrFormat("/proc/%d/maps", StubPid())))) {
+    EXPECT_GE(std::stoull(l.substr(0, l.find('-')), nullptr, 16), platform_->MaxUserAddress()) << l;
+  }
+  // The next process: its own code and FP state, in the same stub thread.
+  LoadGuest(guest::xmm());
+  fp_.Reset();
+  const uint64_t in = 0x0badc0de0badc0de;
+  std::memcpy(fp_.bytes().data() + XmmOffset(0), &in, sizeof(in));
+  fp_.set_dirty(true);
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(regs_.Arg(0), in);
+  EXPECT_EQ(regs_.Arg(1), 0u);  // xmm2 as the new state has it, not the last process's
+  EXPECT_EQ(GuestTid(), tid);
+  EXPECT_EQ(Children(), before);
+  // The old data page is gone: a fault.
+  LoadGuest(guest::load());
+  regs_.r.rdi = kData;
+  EXPECT_EQ(Run().kind, Kind::kFault);
+}
+
 // --- Host files (MapHostFile) ---
 
 TEST_P(PlatformTest, MappedHostFileContentsAreVisibleToTheGuest) {

@@ -1223,6 +1223,8 @@ absl::Status PtraceAddressSpace::Unmap(uint64_t addr, uint64_t len) {
   return absl::OkStatus();
 }
 
+absl::Status PtraceAddressSpace::Recycle() { return Unmap(0, platform_.MaxUserAddress()); }
+
 absl::Status PtraceAddressSpace::Protect(uint64_t addr, uint64_t len, int prot) {
   RETURN_IF_ERROR(CheckRange("Protect", addr, len));
   ASSIGN_OR_RETURN(int64_t ret,

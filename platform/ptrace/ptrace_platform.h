@@ -290,6 +290,10 @@ class PtraceAddressSpace final : public AddressSpace {
                            uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
   absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
+  // Unmaps [0, MaxUserAddress()): a stub thread keeps nothing else of a
+  // process (Switch sets every register, and pushes the FP state of a
+  // context that did not run here last or is dirty).
+  absl::Status Recycle() override;
 
   // Runs syscall `nr` from the stub's code page (so the stub's seccomp filter
   // applies) and returns its raw result (-errno on failure): in the calling host

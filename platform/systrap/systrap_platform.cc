@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -68,6 +69,25 @@ void SlotSet::Close() {
   owned_.clear();
   free_.clear();
   closed_ = true;
+}
+
+void SlotSet::Scrub() {
+  absl::MutexLock l(&mu_);
+  auto zero = [](uint8_t* p, size_t len) {
+    if (madvise(p, len, MADV_REMOVE) != 0) std::memset(p, 0, len);
+  };
+  for (uint32_t s : owned_) {
+    uint8_t* const mem = platform_.SlotMem(s);
+    if (std::find(free_.begin(), free_.end(), s) != free_.end()) {
+      zero(mem, kSlotSize);
+      continue;
+    }
+    zero(mem + SYSTRAP_ALTSTACK_OFFSET, kSlotSize - SYSTRAP_ALTSTACK_OFFSET);
+    for (size_t off : {SYSTRAP_CTL_FS_BASE, SYSTRAP_CTL_GS_BASE, SYSTRAP_CTL_UC, SYSTRAP_CTL_INFO,
+                       SYSTRAP_CTL_FAST_RSP}) {
+      std::memset(mem + off, 0, sizeof(uint64_t));
+    }
+  }
 }
 
 absl::StatusOr<std::pair<uint32_t, bool>> SlotSet::Acquire() {
@@ -288,6 +308,12 @@ absl::Status SystrapAddressSpace::MapHostFile(uint64_t addr,
 absl::Status SystrapAddressSpace::Unmap(uint64_t addr, uint64_t len) {
   RETURN_IF_ERROR(CheckRange("Unmap", addr, len));
   return inner_->Unmap(addr, len);
+}
+
+absl::Status SystrapAddressSpace::Recycle() {
+  RETURN_IF_ERROR(inner_->Unmap(0, platform_.MaxUserAddress()));
+  slots_->Scrub();
+  return absl::OkStatus();
 }
 
 absl::Status SystrapAddressSpace::Protect(uint64_t addr, uint64_t len, int prot) {

@@ -68,6 +68,11 @@ class SlotSet {
   void Release(uint32_t slot);
   // Gives every slot back to the platform (the stub is gone).
   void Close();
+  // Zeroes what a process left in the slots (Recycle): every free slot
+  // whole; in a slot in use (its stub thread parked in the wait loop, which
+  // uses registers only) the altstack and the control page's fs/gs bases,
+  // frame addresses and fast-entry %rsp, keeping the hand-over words.
+  void Scrub();
 
  private:
   SystrapPlatform& platform_;
@@ -174,6 +179,10 @@ class SystrapAddressSpace final : public AddressSpace {
                            uint64_t file_offset, uint64_t len, int prot) override;
   absl::Status Unmap(uint64_t addr, uint64_t len) override;
   absl::Status Protect(uint64_t addr, uint64_t len, int prot) override;
+  // Unmaps the guest range and scrubs every slot of the address space (the
+  // frames, fast-entry frames and fs/gs bases of the last process's threads);
+  // the guest stub threads stay parked in their wait loops.
+  absl::Status Recycle() override;
 
   uint64_t id() const { return inner_->id(); }
   bool lost() const { return inner_->lost(); }

@@ -135,6 +135,33 @@ TEST_F(SystrapTest, ALostTemplateIsMadeAndSetUpAgain) {
 // full while the Sentry answers before the stub gives up, short once it answered
 // late a few times in a row (a task that blocks in the Sentry), full again once a
 // probe finds fast answers.
+TEST_F(SystrapTest, RecycleScrubsTheLastProcesssFramesFromTheSlots) {
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  regs_.r.rbx = 0x5ec7e75ec7e75ec7;  // in the frame the stub hands over
+  regs_.r.fs_base = 0x12345000;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  std::shared_ptr<SystrapThread> t = Thread();
+  ASSERT_NE(t, nullptr);
+  auto holds = [&](uint64_t v) {
+    for (size_t off = 0; off + 8 <= kSlotSize; off += 8) {
+      if (std::memcmp(t->mem + off, &v, 8) == 0) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(holds(0x5ec7e75ec7e75ec7));
+  ASSERT_TRUE(holds(0x12345000));
+
+  ASSERT_OK(as_->Recycle());
+  EXPECT_FALSE(holds(0x5ec7e75ec7e75ec7));
+  EXPECT_FALSE(holds(0x12345000));
+  // The hand-over words stay: the same stub thread runs the next process.
+  LoadGuest(guest::syscall_loop());
+  regs_.r.rax = SYS_getppid;
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(Thread(), t);
+}
+
 TEST_F(SystrapTest, TheStubSpinsOnlyWhileItPaysOff) {
   LoadGuest(guest::syscall_loop());
   RunGetppid();

@@ -208,6 +208,7 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
       task->KillGroupLocked(ExitStatus{0, SIGKILL, false});
     }
   }
+  DrainRunners();
   {
     absl::MutexLock l(&threads_mu_);
     threads_mu_.Await(absl::Condition(
@@ -223,12 +224,75 @@ absl::StatusOr<ExitStatus> Kernel::RunInit(const InitArgs& args) {
   return status;
 }
 
-void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup) {
+// How many runners wait at most, and for how long: enough for a shell or
+// make -j2 forking on two CPUs; an idle runner holds a host thread and a
+// stub process.
+constexpr size_t kMaxRunners = 4;
+constexpr absl::Duration kRunnerIdle = absl::Seconds(2);
+
+struct Kernel::RunnerPark {
+  absl::Mutex mu;
+  // The job a fork handed over, or the runner was let go unused.
+  std::shared_ptr<Task> task ABSL_GUARDED_BY(mu);
+  std::function<absl::Status(Task&)> setup ABSL_GUARDED_BY(mu);
+  bool cancelled ABSL_GUARDED_BY(mu) = false;
+
+  bool Decided() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return task != nullptr || cancelled; }
+};
+
+Kernel::Runner::~Runner() {
+  if (park == nullptr) return;
+  absl::MutexLock l(&park->mu);
+  park->cancelled = true;
+}
+
+std::unique_ptr<Kernel::Runner> Kernel::TakeRunner() {
+  absl::MutexLock l(&runners_mu_);
+  if (runners_.empty()) return nullptr;
+  std::unique_ptr<Runner> r = std::move(runners_.back());
+  runners_.pop_back();
+  return r;
+}
+
+bool Kernel::WantsRunner() {
+  absl::MutexLock l(&runners_mu_);
+  return !draining_ && runners_.size() < kMaxRunners;
+}
+
+void Kernel::DrainRunners() {
+  std::vector<std::unique_ptr<Runner>> all;
+  {
+    absl::MutexLock l(&runners_mu_);
+    draining_ = true;
+    all = std::move(runners_);
+    runners_.clear();
+  }
+  // Each goes with its address space and context (the stub threads killed
+  // here); its thread wakes and ends.
+}
+
+void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup,
+                             std::unique_ptr<Runner> runner) {
+  if (runner != nullptr && runner->park != nullptr) {
+    std::shared_ptr<RunnerPark> park = std::move(runner->park);
+    absl::MutexLock l(&park->mu);
+    park->task = std::move(task);
+    park->setup = std::move(setup);
+    return;
+  }
   {
     absl::MutexLock l(&threads_mu_);
     ++live_threads_;
   }
   std::thread([this, task = std::move(task), setup = std::move(setup)]() mutable {
+    RunTasks(std::move(task), std::move(setup));
+    absl::MutexLock l(&threads_mu_);
+    --live_threads_;
+  }).detach();
+}
+
+void Kernel::RunTasks(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup) {
+  while (task != nullptr) {
     absl::Status s = setup(*task);
     if (s.ok()) s = task->Run();
     // InvalidArgument and NotFound are the guest's own failures to start
@@ -248,10 +312,51 @@ void Kernel::StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Sta
         }
       }
     }
+    std::unique_ptr<Runner> r = task->TakeRunner();
     task.reset();
-    absl::MutexLock l(&threads_mu_);
-    --live_threads_;
-  }).detach();
+    setup = nullptr;
+    if (r == nullptr) return;
+    // Park: offer the address space and context to the next fork.
+    std::shared_ptr<RunnerPark> park = std::make_shared<RunnerPark>();
+    r->park = park;
+    Runner* const parked = r.get();
+    {
+      absl::MutexLock l(&runners_mu_);
+      if (!draining_ && runners_.size() < kMaxRunners) runners_.push_back(std::move(r));
+    }
+    if (r != nullptr) {
+      r->park = nullptr;
+      return;  // r goes here, on its stub threads' tracer
+    }
+    bool decided;
+    {
+      absl::MutexLock l(&park->mu);
+      decided =
+          park->mu.AwaitWithTimeout(absl::Condition(park.get(), &RunnerPark::Decided), kRunnerIdle);
+    }
+    if (!decided) {
+      // Idle too long: take it back, unless a fork took it meanwhile.
+      std::unique_ptr<Runner> mine;
+      {
+        absl::MutexLock l(&runners_mu_);
+        for (auto it = runners_.begin(); it != runners_.end(); ++it) {
+          if (it->get() == parked) {
+            mine = std::move(*it);
+            runners_.erase(it);
+            break;
+          }
+        }
+      }
+      if (mine != nullptr) {
+        mine->park = nullptr;
+        return;
+      }
+    }
+    absl::MutexLock l(&park->mu);
+    park->mu.Await(absl::Condition(park.get(), &RunnerPark::Decided));
+    task = std::move(park->task);
+    setup = std::move(park->setup);
+  }
 }
 
 void Kernel::AddTask(std::shared_ptr<Task> t) {

@@ -237,10 +237,33 @@ class Kernel {
   // The first process (tgid 1, its own group and session), registered as the
   // namespace's init. RunInit makes it; tests that start a task by hand too.
   std::shared_ptr<ThreadGroup> NewInitThreadGroup();
-  // Runs `task` on a new host thread: `setup` (on that thread, before the run
-  // loop; an error ends the task before it ever ran) then Task::Run. The
-  // Kernel owns the task until the thread ends.
-  void StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup);
+  // A host thread whose task exited, parked with that task's address space,
+  // emptied (AddressSpace::Recycle), and its platform context: a fork takes
+  // both for the child and hands the child's task to that thread, which then
+  // runs it in the stub threads it already has there (no stub to fork, no
+  // stub thread to make, none to kill). Destroying an unused Runner lets the
+  // thread go.
+  struct RunnerPark;
+  struct Runner {
+    Runner() = default;
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+    ~Runner();
+    std::unique_ptr<platform::AddressSpace> as;
+    std::unique_ptr<platform::Context> ctx;
+    std::shared_ptr<RunnerPark> park;  // how to reach the parked thread
+  };
+  // A parked runner (the most recently parked), or nullptr.
+  std::unique_ptr<Runner> TakeRunner();
+  // Whether an exiting task's thread should offer itself as a runner: the
+  // pool has room and the sandbox is not ending.
+  bool WantsRunner();
+
+  // Runs `task` on a host thread: `runner`'s, or a new one. There `setup`
+  // runs (before the run loop; an error ends the task before it ever ran),
+  // then Task::Run. The Kernel owns the task until its run ends.
+  void StartTaskThread(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup,
+                       std::unique_ptr<Runner> runner = nullptr);
 
   // Records a guest's use of an unimplemented syscall (logged once per number).
   void CountUnimplemented(uint64_t nr);
@@ -295,7 +318,15 @@ class Kernel {
   pid_t last_pid_ ABSL_GUARDED_BY(tree_mu) = 0;
   std::map<dev_t, std::shared_ptr<vfs::TtyJobControl>> terminals_ ABSL_GUARDED_BY(tree_mu);
   std::vector<std::weak_ptr<vfs::FileDescription>> terminal_files_ ABSL_GUARDED_BY(tree_mu);
-  // Host threads running tasks; RunInit waits for them all.
+  // A host thread's tasks, one after another (StartTaskThread).
+  void RunTasks(std::shared_ptr<Task> task, std::function<absl::Status(Task&)> setup);
+  // Empties the runner pool for good (the sandbox ends): the threads go.
+  void DrainRunners();
+  absl::Mutex runners_mu_;
+  std::vector<std::unique_ptr<Runner>> runners_ ABSL_GUARDED_BY(runners_mu_);
+  bool draining_ ABSL_GUARDED_BY(runners_mu_) = false;
+  // Host threads running tasks (or parked as runners); RunInit waits for
+  // them all.
   absl::Mutex threads_mu_;
   int live_threads_ ABSL_GUARDED_BY(threads_mu_) = 0;
   // A fatal platform error: the sandbox must stop.

@@ -187,23 +187,44 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
 
   // The platform context and the memory: shared, or a copy-on-write copy
   // in a new address space (any host thread may make and change one).
+  // A new process takes a parked runner's if there is one (Kernel::Runner):
+  // then its task runs on that runner's host thread.
   platform::Platform& p = kernel_.platform();
-  auto ctx = p.NewContext();
-  if (!ctx.ok()) {
-    SLOG(kWarning, "clone: %s", ctx.status().ToString());
-    return Errno(EAGAIN);
+  std::unique_ptr<Kernel::Runner> runner;
+  if (!(flags & CLONE_VM)) runner = kernel_.TakeRunner();
+  if (runner != nullptr) {
+    // The stub thread's time so far was earlier processes'; the FP state live
+    // in it too, so the child's is pushed.
+    const platform::Context::CpuTimes g = runner->ctx->GuestCpuTime();
+    child->stub_user_base_.store(-g.user_ns, std::memory_order_relaxed);
+    child->stub_sys_base_.store(-g.sys_ns, std::memory_order_relaxed);
+    child->context_ = std::move(runner->ctx);
+    child->fp_.set_dirty(true);
+    child->reused_thread_ = true;
+  } else {
+    auto ctx = p.NewContext();
+    if (!ctx.ok()) {
+      SLOG(kWarning, "clone: %s", ctx.status().ToString());
+      return Errno(EAGAIN);
+    }
+    child->context_ = *std::move(ctx);
   }
-  child->context_ = *std::move(ctx);
   if (flags & CLONE_VM) {
     child->mem_ = mem_;
   } else {
-    auto as = p.NewAddressSpace();
-    if (!as.ok()) {
-      SLOG(kWarning, "clone: %s", as.status().ToString());
-      return Errno(EAGAIN);
+    std::unique_ptr<platform::AddressSpace> as;
+    if (runner != nullptr) {
+      as = std::move(runner->as);
+    } else {
+      absl::StatusOr<std::unique_ptr<platform::AddressSpace>> made = p.NewAddressSpace();
+      if (!made.ok()) {
+        SLOG(kWarning, "clone: %s", made.status().ToString());
+        return Errno(EAGAIN);
+      }
+      as = *std::move(made);
     }
     auto mem = std::make_shared<GuestMemory>();
-    mem->as = *std::move(as);
+    mem->as = std::move(as);
     mem->mm = mem_->mm->Fork(mem->as.get());
     if (mem->mm == nullptr) return Errno(ENOMEM);
     mem->image = mem_->image;
@@ -266,7 +287,8 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
     kernel_.AddTask(child);
   }
   tree_mu.Unlock();
-  kernel_.StartTaskThread(child, [](Task&) { return absl::OkStatus(); });
+  kernel_.StartTaskThread(
+      child, [](Task&) { return absl::OkStatus(); }, std::move(runner));
 
   if (vfork != nullptr) {
     // The parent sleeps until the child execs or exits; only SIGKILL ends the
@@ -598,8 +620,8 @@ void Task::FinishExit() {
   // goes (with the resident set as a peak). The stub thread goes now, and
   // the files are closed before the parent hears (a pipe's reader sees its
   // end of file by the time wait returns).
+  std::unique_ptr<platform::Context> ctx;
   {
-    std::unique_ptr<platform::Context> ctx;
     ThreadGroup::Usage u = OwnUsage();
     {
       absl::MutexLock l(&proc_mu_);
@@ -620,10 +642,23 @@ void Task::FinishExit() {
   // exit_mm: the last user of the memory drops its mappings before the parent
   // hears too (System V shm attach counts, shared pages). The address space is
   // let go first, so that nothing is unmapped in the stub one by one.
+  // A host thread that ran the last user of an address space can keep both
+  // for a fork (Kernel::Runner): emptied before any page is freed
+  // (mm/README.md, invariant 3), as exec's reuse.
   if (mem_ != nullptr && mem_.use_count() == 1 && mem_->mm != nullptr) {
     mem_->mm->SetAddressSpace(nullptr);
+    if (ctx != nullptr && mem_->as != nullptr && kernel_.WantsRunner()) {
+      if (absl::Status s = mem_->as->Recycle(); s.ok()) {
+        runner_ = std::make_unique<Kernel::Runner>();
+        runner_->as = std::move(mem_->as);
+        runner_->ctx = std::move(ctx);
+      } else if (!absl::IsUnimplemented(s)) {
+        SLOG(kDebug, "exit: the address space is not kept: %s", s.ToString());
+      }
+    }
     (void)mem_->mm->Munmap(0, mem_->mm->layout().max_addr);
   }
+  ctx.reset();  // the stub thread goes, unless kept
   {
     std::shared_ptr<FdTable> fds;
     {

@@ -307,7 +307,14 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
 // --- The run loop ---
 
 absl::Status Task::Run() {
-  if (clockid_t c; pthread_getcpuclockid(pthread_self(), &c) == 0) host_clock_.store(c);
+  if (clockid_t c; pthread_getcpuclockid(pthread_self(), &c) == 0) {
+    // A runner's thread: its earlier tasks' time is not this one's.
+    if (timespec ts{}; reused_thread_ && clock_gettime(c, &ts) == 0) {
+      stub_sys_base_.fetch_sub(int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec,
+                               std::memory_order_relaxed);
+    }
+    host_clock_.store(c);
+  }
   for (;;) {
     PrepareReturnToGuest();
     if (exiting()) break;

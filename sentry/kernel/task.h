@@ -503,6 +503,9 @@ class Task : public std::enable_shared_from_this<Task> {
   // host's for the stubs plus the Sentry's work for the task; minor faults =
   // the faults the Sentry resolved. Any thread.
   ThreadGroup::Usage OwnUsage() const;
+  // What the exit left for the kernel's runner pool (the emptied address
+  // space and the context), or nullptr. For the task's own thread, after Run.
+  std::unique_ptr<Kernel::Runner> TakeRunner() { return std::move(runner_); }
   // RUSAGE_SELF: every thread of the process, live and exited, with the
   // peak resident set.
   ThreadGroup::Usage ProcessUsage();
@@ -609,6 +612,12 @@ class Task : public std::enable_shared_from_this<Task> {
   std::atomic<int64_t> minflt_{0};
   bool usage_counted_ ABSL_GUARDED_BY(tree_mu) = false;
   std::unique_ptr<platform::Context> context_;
+  // Set by FinishExit when the exit kept the address space and context for
+  // a runner (Kernel::Runner).
+  std::unique_ptr<Kernel::Runner> runner_;
+  // The task runs on a runner's host thread: Run starts its clock from
+  // where the thread's earlier tasks left it.
+  bool reused_thread_ = false;
   std::shared_ptr<FdTable> fds_;
   // System V IPC (CLONE_NEWIPC gives a child a fresh one) and the host and
   // domain names (CLONE_NEWUTS a copy). ns_mu_ is a leaf.
