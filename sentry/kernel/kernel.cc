@@ -259,6 +259,20 @@ bool Kernel::WantsRunner() {
   return !draining_ && runners_.size() < kMaxRunners;
 }
 
+std::shared_ptr<Kernel::RunnerPark> Kernel::OfferRunner(std::unique_ptr<Runner> runner) {
+  std::shared_ptr<RunnerPark> park = std::make_shared<RunnerPark>();
+  runner->park = park;
+  {
+    absl::MutexLock l(&runners_mu_);
+    if (!draining_ && runners_.size() < kMaxRunners) {
+      runners_.push_back(std::move(runner));
+      return park;
+    }
+  }
+  runner->park = nullptr;
+  return nullptr;  // runner goes here, on its stub threads' tracer
+}
+
 void Kernel::DrainRunners() {
   std::vector<std::unique_ptr<Runner>> all;
   {
@@ -312,22 +326,11 @@ void Kernel::RunTasks(std::shared_ptr<Task> task, std::function<absl::Status(Tas
         }
       }
     }
-    std::unique_ptr<Runner> r = task->TakeRunner();
+    // Parked (Task::FinishExit offered the runner): wait for a job.
+    std::shared_ptr<RunnerPark> park = task->TakeRunnerPark();
     task.reset();
     setup = nullptr;
-    if (r == nullptr) return;
-    // Park: offer the address space and context to the next fork.
-    std::shared_ptr<RunnerPark> park = std::make_shared<RunnerPark>();
-    r->park = park;
-    Runner* const parked = r.get();
-    {
-      absl::MutexLock l(&runners_mu_);
-      if (!draining_ && runners_.size() < kMaxRunners) runners_.push_back(std::move(r));
-    }
-    if (r != nullptr) {
-      r->park = nullptr;
-      return;  // r goes here, on its stub threads' tracer
-    }
+    if (park == nullptr) return;
     bool decided;
     {
       absl::MutexLock l(&park->mu);
@@ -340,7 +343,7 @@ void Kernel::RunTasks(std::shared_ptr<Task> task, std::function<absl::Status(Tas
       {
         absl::MutexLock l(&runners_mu_);
         for (auto it = runners_.begin(); it != runners_.end(); ++it) {
-          if (it->get() == parked) {
+          if ((*it)->park == park) {
             mine = std::move(*it);
             runners_.erase(it);
             break;

@@ -258,6 +258,11 @@ class Kernel {
   // Whether an exiting task's thread should offer itself as a runner: the
   // pool has room and the sandbox is not ending.
   bool WantsRunner();
+  // Puts the calling task thread's runner in the pool, where a fork may take
+  // it at once (its job waits until the thread is done with its task); the
+  // thread then waits for a job on what this returns. nullptr: no room, and
+  // `runner` went here.
+  std::shared_ptr<RunnerPark> OfferRunner(std::unique_ptr<Runner> runner);
 
   // Runs `task` on a host thread: `runner`'s, or a new one. There `setup`
   // runs (before the run loop; an error ends the task before it ever ran),

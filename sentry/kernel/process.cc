@@ -194,7 +194,8 @@ ErrnoOr<pid_t> Task::Clone(const CloneArgs& a) {
   if (!(flags & CLONE_VM)) runner = kernel_.TakeRunner();
   if (runner != nullptr) {
     // The stub thread's time so far was earlier processes'; the FP state live
-    // in it too, so the child's is pushed.
+    // in it too, so the child's must be pushed (InheritFrom made it dirty
+    // already).
     const platform::Context::CpuTimes g = runner->ctx->GuestCpuTime();
     child->stub_user_base_.store(-g.user_ns, std::memory_order_relaxed);
     child->stub_sys_base_.store(-g.sys_ns, std::memory_order_relaxed);
@@ -649,9 +650,11 @@ void Task::FinishExit() {
     mem_->mm->SetAddressSpace(nullptr);
     if (ctx != nullptr && mem_->as != nullptr && kernel_.WantsRunner()) {
       if (absl::Status s = mem_->as->Recycle(); s.ok()) {
-        runner_ = std::make_unique<Kernel::Runner>();
-        runner_->as = std::move(mem_->as);
-        runner_->ctx = std::move(ctx);
+        // Offered now, before the parent hears: its next fork finds it.
+        auto runner = std::make_unique<Kernel::Runner>();
+        runner->as = std::move(mem_->as);
+        runner->ctx = std::move(ctx);
+        runner_park_ = kernel_.OfferRunner(std::move(runner));
       } else if (!absl::IsUnimplemented(s)) {
         SLOG(kDebug, "exit: the address space is not kept: %s", s.ToString());
       }

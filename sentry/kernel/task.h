@@ -503,9 +503,10 @@ class Task : public std::enable_shared_from_this<Task> {
   // host's for the stubs plus the Sentry's work for the task; minor faults =
   // the faults the Sentry resolved. Any thread.
   ThreadGroup::Usage OwnUsage() const;
-  // What the exit left for the kernel's runner pool (the emptied address
-  // space and the context), or nullptr. For the task's own thread, after Run.
-  std::unique_ptr<Kernel::Runner> TakeRunner() { return std::move(runner_); }
+  // Where the task's thread waits as a runner, if the exit offered its
+  // emptied address space and context to the kernel's pool (else nullptr).
+  // For the task's own thread, after Run.
+  std::shared_ptr<Kernel::RunnerPark> TakeRunnerPark() { return std::move(runner_park_); }
   // RUSAGE_SELF: every thread of the process, live and exited, with the
   // peak resident set.
   ThreadGroup::Usage ProcessUsage();
@@ -612,9 +613,9 @@ class Task : public std::enable_shared_from_this<Task> {
   std::atomic<int64_t> minflt_{0};
   bool usage_counted_ ABSL_GUARDED_BY(tree_mu) = false;
   std::unique_ptr<platform::Context> context_;
-  // Set by FinishExit when the exit kept the address space and context for
-  // a runner (Kernel::Runner).
-  std::unique_ptr<Kernel::Runner> runner_;
+  // Set by FinishExit when the exit offered the address space and context
+  // as a runner (Kernel::Runner).
+  std::shared_ptr<Kernel::RunnerPark> runner_park_;
   // The task runs on a runner's host thread: Run starts its clock from
   // where the thread's earlier tasks left it.
   bool reused_thread_ = false;

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cfenv>
 #include <climits>
 #include <cstring>
 
@@ -204,6 +205,41 @@ TEST(ForkTest, VforkSuspendsTheParentUntilTheChildExits) {
   }
   EXPECT_EQ(order, 1);
   WaitStatus(pid);
+}
+
+// Children forked one after another each start with their parent's FP
+// control state and none of the CPU time of the one before, whatever that
+// one left behind (the sandbox runs a child in the stub threads a finished
+// child left: sentry/kernel/README.md, Runners).
+TEST(ForkTest, EachChildStartsFreshWhateverTheOneBeforeLeft) {
+  constexpr int kModes[] = {FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO, FE_TONEAREST};
+  constexpr int64_t kBurnUs = 100000;
+  const int saved = fegetround();
+  auto used_us = [] {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+           ru.ru_stime.tv_usec;
+  };
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(fesetround(kModes[i]), 0);
+    const pid_t pid = fork();
+    ASSERT_THAT(pid, SyscallSucceeds());
+    if (pid == 0) {
+      int bad = 0;
+      if (fegetround() != kModes[i]) bad |= 1;
+      if (used_us() >= kBurnUs / 2) bad |= 2;
+      // Leave another rounding mode than the next child's, and CPU time.
+      fesetround(kModes[(i + 2) % 4]);
+      while (used_us() < kBurnUs) {
+      }
+      _exit(bad);
+    }
+    const int status = WaitStatus(pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "child " << i << ": status " << status << " (exit 1: FP state, 2: CPU time)";
+  }
+  fesetround(saved);
 }
 
 TEST(ForkTest, CloneFlagChecks) {
