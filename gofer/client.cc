@@ -141,18 +141,25 @@ ErrnoOr<AttachResult> Client::Attach() {
   return AttachResult{ToHandleStat(resp.attach().root()), resp.attach().read_only()};
 }
 
-ErrnoOr<WalkResult> Client::Walk(uint64_t dir, const std::vector<std::string>& names) {
+ErrnoOr<WalkResult> Client::Walk(uint64_t dir, const std::vector<std::string>& names,
+                                 bool open_last_read_only) {
   proto::Request req;
   auto* w = req.mutable_walk();
   w->set_dir(dir);
   for (const auto& n : names) w->add_names(n);
+  w->set_open_last_read_only(open_last_read_only);
   proto::Response resp;
-  RETURN_IF_ERROR(Call(req, resp, nullptr));
-  if (!resp.has_walk()) return Errno(resp.error() != 0 ? resp.error() : EIO);
   WalkResult r;
+  RETURN_IF_ERROR(Call(req, resp, open_last_read_only ? &r.fd : nullptr));
+  if (!resp.has_walk()) return Errno(resp.error() != 0 ? resp.error() : EIO);
   for (const auto& e : resp.walk().entries()) r.entries.push_back(ToHandleStat(e));
   r.stopped_at_symlink = resp.walk().status() == proto::WALK_STOPPED_AT_SYMLINK;
+  if (resp.walk().has_last_symlink_target() && !r.entries.empty() &&
+      S_ISLNK(r.entries.back().stat.st_mode)) {
+    r.last_symlink_target = resp.walk().last_symlink_target();
+  }
   r.error = Errno(resp.error());
+  if (r.error.value() != 0) r.fd.reset();
   return r;
 }
 

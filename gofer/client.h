@@ -50,6 +50,11 @@ struct WalkResult {
   // Why the walk stopped early: ENOENT (entries.size() names the missing
   // component), ENOTDIR, EACCES, EMFILE...; 0 when it did not.
   sentry::Errno error{0};
+  // The last entry's target, when it is a symlink the server could read.
+  std::optional<std::string> last_symlink_target;
+  // The last entry opened O_RDONLY, when asked (open_last_read_only), the
+  // walk completed and it is a regular file the server could open.
+  UniqueFd fd;
 };
 
 struct CreateResult {
@@ -101,7 +106,10 @@ class Client {
   // ErrnoOr's error is for the request as a whole (EBADF, EINVAL, ENOTDIR for a
   // non-directory `dir`, EIO...); a walk that stopped part way returns a value
   // with WalkResult::error set.
-  sentry::ErrnoOr<WalkResult> Walk(uint64_t dir, const std::vector<std::string>& names);
+  // `open_last_read_only`: also open the last name O_RDONLY if it is a
+  // regular file (WalkResult::fd): a lookup for an open saves the Open.
+  sentry::ErrnoOr<WalkResult> Walk(uint64_t dir, const std::vector<std::string>& names,
+                                   bool open_last_read_only = false);
   sentry::ErrnoOr<struct stat> Stat(uint64_t handle);
   sentry::ErrnoOr<struct statfs> StatFS(uint64_t handle);
   sentry::ErrnoOr<UniqueFd> Open(uint64_t handle, int flags);

@@ -223,6 +223,7 @@ absl::Status Server::Serve(int sock) {
 }
 
 void Server::Handle(const proto::Request& req, proto::Response& resp, UniqueFd& donated) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
   const Op* op = FindOp(req.op_case());
   Errno e = kOk;
   if (op == nullptr) {
@@ -303,7 +304,7 @@ Errno Server::Attach(const proto::Request&, proto::Response& resp, UniqueFd&) {
   return AddHandle(std::move(fd), r->mutable_root());
 }
 
-Errno Server::Walk(const proto::Request& req, proto::Response& resp, UniqueFd&) {
+Errno Server::Walk(const proto::Request& req, proto::Response& resp, UniqueFd& donated) {
   const auto& w = req.walk();
   if (static_cast<size_t>(w.names_size()) > kMaxWalkComponents) return Errno(E2BIG);
   for (const std::string& name : w.names()) RETURN_IF_ERROR(CheckName(name));
@@ -327,11 +328,22 @@ Errno Server::Walk(const proto::Request& req, proto::Response& resp, UniqueFd&) 
     }
     const bool last = i + 1 == w.names_size();
     const uint32_t type = r->entries(i).attr().mode() & S_IFMT;
-    if (last) break;
     if (type == S_IFLNK) {
-      // Never followed: the client resolves the link and walks on itself.
-      r->set_status(proto::WALK_STOPPED_AT_SYMLINK);
+      // Never followed: the client resolves the link and walks on itself,
+      // with its target from here.
+      char buf[kMaxSymlinkTarget + 1];
+      const ssize_t n = readlinkat(handles_[r->entries(i).handle()].fd.get(), "", buf, sizeof(buf));
+      if (n >= 0) r->set_last_symlink_target(std::string(buf, static_cast<size_t>(n)));
+      if (!last) r->set_status(proto::WALK_STOPPED_AT_SYMLINK);
       return kOk;
+    }
+    if (last) {
+      if (type == S_IFREG && w.open_last_read_only()) {
+        // As Open(O_RDONLY) would; a failure only means no fd.
+        ErrnoOr<UniqueFd> fd = Reopen(handles_[r->entries(i).handle()], O_RDONLY);
+        if (fd.ok()) donated = *std::move(fd);
+      }
+      break;
     }
     if (type != S_IFDIR) {
       r->set_status(proto::WALK_STOPPED_BY_ERROR);

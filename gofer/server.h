@@ -7,6 +7,7 @@
 #define GOFER_SERVER_H_
 
 #include <sys/stat.h>
+#include <atomic>
 
 #include <cstdint>
 #include <memory>
@@ -54,8 +55,11 @@ class Server {
   void Handle(const proto::Request& req, proto::Response& resp, UniqueFd& donated);
 
   size_t handle_count() const { return handles_.size(); }
+  // Requests handled so far (tests count round trips with it; any thread).
+  uint64_t requests_handled() const { return requests_.load(std::memory_order_relaxed); }
 
  private:
+  std::atomic<uint64_t> requests_{0};
   struct Entry {
     UniqueFd fd;      // O_PATH, O_NOFOLLOW
     mode_t type = 0;  // S_IFMT bits: an inode's type never changes

@@ -159,6 +159,36 @@ TEST_F(GoferTest, WalkNeverFollowsASymlink) {
   EXPECT_ERRNO(client_->Open(last.handle, O_RDONLY), ELOOP);
 }
 
+TEST_F(GoferTest, WalkOpensTheLastRegularFileWhenAskedAndReadsSymlinkTargets) {
+  StartServer();
+  auto w = client_->Walk(root_, {"a", "b", "file"}, /*open_last_read_only=*/true);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->fd.valid());
+  EXPECT_EQ(fcntl(w->fd.get(), F_GETFL) & O_ACCMODE, O_RDONLY);
+  EXPECT_EQ(ReadFd(w->fd.get()), "contents");
+  EXPECT_FALSE(w->last_symlink_target);
+  // Not asked, a directory, a symlink, a failed walk: no fd.
+  w = client_->Walk(root_, {"top"});
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(w->fd.valid());
+  w = client_->Walk(root_, {"a"}, true);
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(w->fd.valid());
+  w = client_->Walk(root_, {"a", "missing"}, true);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->error.value(), ENOENT);
+  EXPECT_FALSE(w->fd.valid());
+  w = client_->Walk(root_, {"link"}, true);
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(w->fd.valid());
+  // A symlink's target comes with it, last or stopped at.
+  EXPECT_EQ(w->last_symlink_target, std::optional<std::string>("a"));
+  w = client_->Walk(root_, {"link", "b"});
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(w->stopped_at_symlink);
+  EXPECT_EQ(w->last_symlink_target, std::optional<std::string>("a"));
+}
+
 TEST_F(GoferTest, WalkRefusesAnythingButSingleComponents) {
   StartServer();
   EXPECT_ERRNO(client_->Walk(root_, {".."}), EINVAL);

@@ -130,6 +130,13 @@ class Inode : public std::enable_shared_from_this<Inode> {
 
   // --- Directories. ENOENT when `name` does not exist. ---
   virtual ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name);
+  // Lookup for a caller about to open what it finds for reading (the last
+  // component of an O_RDONLY open, exec's included): a filesystem that asks
+  // another process may open the file in the same round trip. Default:
+  // Lookup.
+  virtual ErrnoOr<std::shared_ptr<Inode>> LookupToRead(std::string_view name) {
+    return Lookup(name);
+  }
   virtual ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
                                                  const Owner& owner);
   virtual ErrnoOr<std::shared_ptr<Inode>> Mkdir(std::string_view name, uint32_t mode,

@@ -281,7 +281,8 @@ VirtualDentry VirtualFilesystem::ParentOfLocked(const VirtualDentry& vd,
 }
 
 ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::shared_ptr<Dentry>& dir,
-                                                                std::string_view name) {
+                                                                std::string_view name,
+                                                                bool read_intent) {
   auto it = dir->children_.find(name);
   if (it != dir->children_.end()) {
     if (it->second->inode_->Valid()) {
@@ -291,7 +292,8 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
     KillLocked(it->second);
     dir->children_.erase(it);
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, dir->inode_->Lookup(name));
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
+                   read_intent ? dir->inode_->LookupToRead(name) : dir->inode_->Lookup(name));
   return AddChildLocked(dir, name, std::move(inode));
 }
 
@@ -439,7 +441,8 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       continue;
     }
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-    ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child, ChildLocked(cur.dentry, name));
+    ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child,
+                     ChildLocked(cur.dentry, name, last && (flags & kReadIntent)));
     VirtualDentry next = CrossDownLocked({cur.mount, child});
     if ((flags & kNoXdev) && next.mount != cur.mount) return Errno(EXDEV);
     ASSIGN_OR_RETURN(Attr a, next.inode().GetAttr());
@@ -610,6 +613,9 @@ ErrnoOr<std::shared_ptr<FileDescription>> VirtualFilesystem::Open(const PathCont
   } else {
     unsigned f = resolve | ((flags & O_NOFOLLOW) ? 0u : unsigned{kFollow});
     if (flags & O_DIRECTORY) f |= kDirectory;
+    if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_PATH | O_DIRECTORY | O_TRUNC))) {
+      f |= kReadIntent;
+    }
     ASSIGN_OR_RETURN(vd, WalkLocked(ctx, path, f, nullptr));
   }
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
@@ -890,7 +896,9 @@ ErrnoOr<std::string> VirtualFilesystem::Readlink(const PathContext& ctx, std::st
     if (!S_ISLNK(a.mode)) return Errno(ENOENT);
     return ctx.start.inode().Readlink();
   }
-  ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, 0, nullptr));
+  // readlink of a path that is no symlink is mostly realpath(3) or cpplib
+  // checking a file before opening it: looked up as for an open.
+  ASSIGN_OR_RETURN(VirtualDentry vd, WalkLocked(ctx, path, kReadIntent, nullptr));
   ASSIGN_OR_RETURN(Attr a, vd.inode().GetAttr());
   if (!S_ISLNK(a.mode)) return Errno(EINVAL);
   return vd.inode().Readlink();

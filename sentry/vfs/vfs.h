@@ -100,6 +100,9 @@ enum ResolveFlags : unsigned {
   kBeneath = 1 << 5,       // RESOLVE_BENEATH: never above the start (EXDEV)
   kInRoot = 1 << 6,        // RESOLVE_IN_ROOT: the start is the root
   kNoMagicLinks = 1 << 7,  // RESOLVE_NO_MAGICLINKS
+  // Internal: the last component is about to be opened for reading (a
+  // lookup that misses the dentry cache uses Inode::LookupToRead).
+  kReadIntent = 1 << 8,
 };
 
 // Who resolves, and from where.
@@ -231,8 +234,9 @@ class VirtualFilesystem {
   ErrnoOr<Parent> WalkParentLocked(const PathContext& ctx, std::string_view path, unsigned flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The cached or looked-up child `name` of `dir` (a directory dentry).
+  // `read_intent`: a miss looks the name up with Inode::LookupToRead.
   ErrnoOr<std::shared_ptr<Dentry>> ChildLocked(const std::shared_ptr<Dentry>& dir,
-                                               std::string_view name)
+                                               std::string_view name, bool read_intent = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<Dentry> AddChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name,
                                          std::shared_ptr<Inode> inode)

@@ -330,6 +330,12 @@ class GoferFile : public GoferInode {
   // on first use and kept while the inode lives: repeated opens of a host file
   // (exec, libraries, configuration) cost no gofer round trip.
   // Once the gofer is gone every open fails, the cached fd's too, as without it.
+  // The read-only fd a lookup for an open brought along (LookupToRead).
+  void SetReadOnlyFd(UniqueFd fd) {
+    absl::MutexLock l(&mu_);
+    if (ro_fd_ == nullptr) ro_fd_ = std::make_shared<const UniqueFd>(std::move(fd));
+  }
+
   ErrnoOr<std::shared_ptr<const UniqueFd>> ReadOnlyFd() {
     if (client().connection_lost()) return Errno(EIO);
     {
@@ -583,6 +589,15 @@ class GoferDir : public GoferInode {
       : GoferInode(fs, std::move(s), hs), parent_ino_(parent_ino) {}
 
   ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
+    return LookupImpl(name, /*to_read=*/false);
+  }
+  // The walk also opens a regular file O_RDONLY (the file's shared read-only
+  // fd, GoferFile::ReadOnlyFd): the open that follows costs no round trip.
+  ErrnoOr<std::shared_ptr<Inode>> LookupToRead(std::string_view name) override {
+    return LookupImpl(name, /*to_read=*/true);
+  }
+
+  ErrnoOr<std::shared_ptr<Inode>> LookupImpl(std::string_view name, bool to_read) {
     // A read-only mount in exclusive mode (runsc do's root): nothing in the
     // sandbox can create a name here, and the host is assumed not to, as for
     // every name already walked (never revalidated): a name the host said
@@ -593,7 +608,7 @@ class GoferDir : public GoferInode {
       absl::MutexLock l(&absent_mu_);
       if (absent_.find(name) != absent_.end()) return Errno(ENOENT);
     }
-    ASSIGN_OR_RETURN(::gofer::WalkResult w, client().Walk(handle_, {std::string(name)}));
+    ASSIGN_OR_RETURN(::gofer::WalkResult w, client().Walk(handle_, {std::string(name)}, to_read));
     if (w.entries.empty()) {
       if (remember_absent && w.error.value() == ENOENT) {
         absl::MutexLock l(&absent_mu_);
@@ -605,7 +620,15 @@ class GoferDir : public GoferInode {
     // One name asked, one entry expected; anything more is released.
     std::vector<HandleStat> extra(w.entries.begin() + 1, w.entries.end());
     for (const HandleStat& e : extra) session_->Release(e.handle);
-    return std::shared_ptr<Inode>(MakeInode(gfs(), session_, w.entries[0], ino_));
+    if (extra.empty() && S_ISLNK(w.entries[0].stat.st_mode) && w.last_symlink_target) {
+      return std::shared_ptr<Inode>(std::make_shared<GoferSymlink>(
+          gfs(), session_, w.entries[0], std::move(*w.last_symlink_target)));
+    }
+    std::shared_ptr<GoferInode> inode = MakeInode(gfs(), session_, w.entries[0], ino_);
+    if (w.fd.valid() && extra.empty()) {
+      if (auto* f = dynamic_cast<GoferFile*>(inode.get())) f->SetReadOnlyFd(std::move(w.fd));
+    }
+    return std::shared_ptr<Inode>(std::move(inode));
   }
 
   ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,

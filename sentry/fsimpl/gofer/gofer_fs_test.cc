@@ -629,6 +629,28 @@ TEST_F(GoferFsTest, EveryCallIsEioOnceTheGoferIsGone) {
   EXPECT_EQ(Read(**open_before, 0), "top");
 }
 
+TEST_F(GoferFsTest, AnOpenForReadingAndAReadlinkCostNoRoundTripOfTheirOwn) {
+  StartServer(/*read_only=*/true);
+  ASSERT_THAT(Stat("/a/b"), Succeeds());
+  // The walk of "file" opens it too: one round trip for the open.
+  uint64_t before = server_->requests_handled();
+  auto fd = Open("/a/b/file", O_RDONLY);
+  ASSERT_THAT(fd, Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+  EXPECT_EQ(ReadFile("/a/b/file"), "contents");
+  // O_PATH opens nothing on the host.
+  ASSERT_THAT(Stat("/top"), Succeeds());
+  before = server_->requests_handled();
+  ASSERT_THAT(Open("/top", O_RDONLY | O_PATH), Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 0u);
+  // A symlink's target comes with its walk.
+  before = server_->requests_handled();
+  auto target = vfs_->Readlink(ctx_, "/link");
+  ASSERT_THAT(target, Succeeds());
+  EXPECT_EQ(*target, "a");
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+}
+
 TEST_F(GoferFsTest, ExclusiveModeServesCachedAttributes) {
   StartServer(/*read_only=*/true);
   EXPECT_EQ(Stat("/top")->size, 3u);

@@ -160,7 +160,15 @@ class OverlayInode : public Inode {
   // copy-up origin (inode number) and opaqueness in this object.
   bool Evictable() override { return upper() == nullptr; }
 
-  ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name) override;
+  ErrnoOr<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
+    return LookupImpl(name, /*to_read=*/false);
+  }
+  // The lower layer's lookup carries the intent (a lower file is opened
+  // there, read-only: no copy-up).
+  ErrnoOr<std::shared_ptr<Inode>> LookupToRead(std::string_view name) override {
+    return LookupImpl(name, /*to_read=*/true);
+  }
+  ErrnoOr<std::shared_ptr<Inode>> LookupImpl(std::string_view name, bool to_read);
   ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
                                          const vfs::Owner& owner) override {
     return MakeChild(name, [&](Inode& dir) { return dir.Create(name, mode, owner); });
@@ -309,7 +317,7 @@ class OverlayDirFD : public vfs::FileDescription {
   std::unique_ptr<std::vector<MergedEntry>> snapshot_ ABSL_GUARDED_BY(mu_);
 };
 
-ErrnoOr<std::shared_ptr<Inode>> OverlayInode::Lookup(std::string_view name) {
+ErrnoOr<std::shared_ptr<Inode>> OverlayInode::LookupImpl(std::string_view name, bool to_read) {
   {
     absl::MutexLock l(&mu_);
     auto it = children_.find(name);
@@ -334,7 +342,7 @@ ErrnoOr<std::shared_ptr<Inode>> OverlayInode::Lookup(std::string_view name) {
     u_is_dir = IsDir(ua);
   }
   if (lower_ && !opaque() && (!u || u_is_dir)) {
-    auto r = lower_->Lookup(name);
+    auto r = to_read && !u ? lower_->LookupToRead(name) : lower_->Lookup(name);
     if (r.ok()) {
       ASSIGN_OR_RETURN(Attr la, (*r)->GetAttr());
       // Below an upper directory, only a directory merges with it.
