@@ -212,6 +212,20 @@ uint8_t* MemoryFile::Internal(uint64_t offset) const {
   return impl_->base + offset;
 }
 
+ErrnoOrOk MemoryFile::Write(uint64_t offset, const uint8_t* src, uint64_t len) {
+  SCHECK_MSG(offset <= impl_->capacity && len <= impl_->capacity - offset,
+             "memory file: write of [%#x, +%#x) beyond capacity", offset, len);
+  uint64_t done = 0;
+  while (done < len) {
+    const ssize_t n =
+        ::pwrite(impl_->fd, src + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno(n < 0 ? errno : EIO);
+    done += static_cast<uint64_t>(n);
+  }
+  return Ok();
+}
+
 uint64_t MemoryFile::UsedBytes() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->used;

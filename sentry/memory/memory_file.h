@@ -59,6 +59,14 @@ class MemoryFile {
   // The Sentry's view of `offset`: base + offset. Valid while a reference is held.
   uint8_t* Internal(uint64_t offset) const;
 
+  // Copies `len` bytes from `src` (any Sentry memory, this file's own mapping
+  // included, not overlapping the target) into the file at `offset` with
+  // pwrite: the host fills the target pages without faulting them into the
+  // Sentry's mapping, which is what a copy into fresh pages mostly costs
+  // (~60 -> ~37 µs per 64 KiB on this 2-vCPU VM). EFAULT, ENOSPC... from the
+  // host.
+  ErrnoOrOk Write(uint64_t offset, const uint8_t* src, uint64_t len);
+
   // Bytes currently allocated (referenced) in the file.
   uint64_t UsedBytes() const;
 

@@ -706,18 +706,14 @@ struct MemoryManager::Impl {
           break;
         }
         const uint64_t len = fr->Length();
-        if (p.direct) {
-          ErrnoOrOk r =
-              ReadHostFile(vit->second.value, p.off + (cur - s), mf.Internal(fr->start), len);
-          if (!r.ok()) {
-            mf.DecRef(*fr);
-            result = r;
-            break;
-          }
-        } else {
-          memcpy(mf.Internal(fr->start), mf.Internal(p.off + (cur - s)), len);
-          mf.DecRef(FileRange{p.off + (cur - s), p.off + (cur - s) + len});
+        ErrnoOrOk r = p.direct ? CopyHostFile(vit->second.value, p.off + (cur - s), fr->start, len)
+                               : mf.Write(fr->start, mf.Internal(p.off + (cur - s)), len);
+        if (!r.ok()) {
+          mf.DecRef(*fr);
+          result = r;
+          break;
         }
+        if (!p.direct) mf.DecRef(FileRange{p.off + (cur - s), p.off + (cur - s) + len});
         int mapped = kNotMapped;
         if (p.mapped != kNotMapped && as != nullptr) {
           if (PlatformMap(cur, fr->start, len, eff)) {
@@ -738,21 +734,26 @@ struct MemoryManager::Impl {
     return result;
   }
 
-  // Reads `len` bytes of a direct pma's host file at object offset `off` into
-  // `dst`; what lies past the end of the file reads as zeros (the tail of its
-  // last page).
-  static ErrnoOrOk ReadHostFile(const Vma& v, uint64_t off, uint8_t* dst, uint64_t len) {
+  // Copies `len` bytes of a direct pma's host file at object offset `off`
+  // into freshly allocated (zero) memory-file pages at `dst`: what lies past
+  // the end of the file stays zero (the tail of its last page). Through a
+  // buffer of the thread's and MemoryFile::Write, so that the new pages are
+  // not faulted into the Sentry one by one.
+  ErrnoOrOk CopyHostFile(const Vma& v, uint64_t off, uint64_t dst, uint64_t len) {
     const std::shared_ptr<const platform::HostFile> f = v.shm->DirectFile();
     SCHECK(f != nullptr);
+    constexpr uint64_t kChunk = 64 << 10;
+    thread_local std::unique_ptr<uint8_t[]> buf = std::make_unique<uint8_t[]>(kChunk);
     uint64_t done = 0;
     while (done < len) {
-      const ssize_t n = ::pread(f->fd(), dst + done, len - done, static_cast<off_t>(off + done));
+      const ssize_t n =
+          ::pread(f->fd(), buf.get(), std::min(kChunk, len - done), static_cast<off_t>(off + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Errno(errno);
       if (n == 0) break;
+      RETURN_IF_ERROR(mf.Write(dst + done, buf.get(), static_cast<uint64_t>(n)));
       done += static_cast<uint64_t>(n);
     }
-    memset(dst + done, 0, len - done);
     return Ok();
   }
 
