@@ -55,6 +55,22 @@ TEST(MemoryFileTest, AllocateIsZeroedAndCounted) {
   EXPECT_EQ(mf->UsedBytes(), 0u);
 }
 
+TEST(MemoryFileTest, WriteFillsPagesFromAnyMemoryItsOwnIncluded) {
+  auto mf = NewFile(64 * kPage);
+  auto a = mf->Allocate(3 * kPage);
+  auto b = mf->Allocate(3 * kPage);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<uint8_t> src(3 * kPage);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_TRUE(mf->Write(a->start, src.data(), src.size()).ok());
+  EXPECT_EQ(std::memcmp(mf->Internal(a->start), src.data(), src.size()), 0);
+  // From the file's own mapping (a copy-on-write break), part of a page.
+  ASSERT_TRUE(mf->Write(b->start + 100, mf->Internal(a->start), 2 * kPage).ok());
+  EXPECT_EQ(mf->Internal(b->start)[99], 0);
+  EXPECT_EQ(std::memcmp(mf->Internal(b->start + 100), src.data(), 2 * kPage), 0);
+  EXPECT_EQ(mf->Internal(b->start)[2 * kPage + 100], 0);
+}
+
 TEST(MemoryFileTest, AllocateRejectsBadLengths) {
   auto mf = NewFile(16 * kPage);
   EXPECT_EQ(mf->Allocate(0).error(), Errno(EINVAL));
