@@ -462,6 +462,8 @@ class Task : public std::enable_shared_from_this<Task> {
     int rt_priority = 0;  // 1..99 under SCHED_FIFO and SCHED_RR, else 0
     bool reset_on_fork = false;
     int nice = 0;  // -20..19
+    // SCHED_DEADLINE's parameters (ns) and flags, as sched_setattr set them.
+    uint64_t dl_runtime = 0, dl_deadline = 0, dl_period = 0, dl_flags = 0;
   };
   SchedAttr sched;
   // One bit per CPU of the sandbox (KernelConfig::num_cpus); never empty.

@@ -231,6 +231,8 @@ SENTRY_SYSCALL(SchedSetparam);
 SENTRY_SYSCALL(SchedGetPriorityMax);
 SENTRY_SYSCALL(SchedGetPriorityMin);
 SENTRY_SYSCALL(SchedRrGetInterval);
+SENTRY_SYSCALL(SchedSetattr);
+SENTRY_SYSCALL(SchedGetattr);
 SENTRY_SYSCALL(Getpriority);
 SENTRY_SYSCALL(Setpriority);
 SENTRY_SYSCALL(Getcpu);

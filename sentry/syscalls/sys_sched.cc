@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "sentry/syscalls/handlers.h"
@@ -85,6 +87,48 @@ SyscallResult SetScheduler(Task& t, pid_t pid, int policy, UserAddr param) {
   t.sched.rt_priority = prio;
   t.sched.reset_on_fork = reset_on_fork;
   return 0;
+}
+
+// struct sched_attr (include/uapi/linux/sched/types.h): SCHED_ATTR_SIZE_VER0
+// is 48 bytes (up to sched_period), VER1 56 (the utilization clamps).
+struct SchedAttrAbi {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint32_t sched_util_min;
+  uint32_t sched_util_max;
+};
+static_assert(sizeof(SchedAttrAbi) == 56);
+constexpr uint32_t kSchedAttrSizeVer0 = 48;
+constexpr uint64_t kSchedFlagResetOnFork = 0x01;
+constexpr uint64_t kSchedFlagReclaim = 0x02;
+constexpr uint64_t kSchedFlagDlOverrun = 0x04;
+constexpr uint64_t kSchedFlagKeepPolicy = 0x08;
+constexpr uint64_t kSchedFlagKeepParams = 0x10;
+constexpr uint64_t kSchedFlagUtilClampMin = 0x20;
+constexpr uint64_t kSchedFlagUtilClampMax = 0x40;
+constexpr uint64_t kSchedFlagAll = 0x7f;
+constexpr uint64_t kSchedFlagSugov = 0x10000000;
+constexpr uint64_t kSchedCapacityScale = 1024;  // the utilization clamps' range
+
+// __checkparam_dl: a deadline task's runtime, deadline and period (ns).
+bool DeadlineParamsValid(const SchedAttrAbi& a) {
+  constexpr uint64_t kDlScale = 10;  // runtime and deadline at least 1 << 10 ns
+  if (a.sched_deadline == 0) return false;
+  if (a.sched_runtime < (uint64_t{1} << kDlScale)) return false;
+  // Both must fit in 63 bits once rounded to the scale.
+  if ((a.sched_deadline & (uint64_t{1} << 63)) || (a.sched_period & (uint64_t{1} << 63))) {
+    return false;
+  }
+  const uint64_t period = a.sched_period != 0 ? a.sched_period : a.sched_deadline;
+  if (period < a.sched_deadline || a.sched_deadline < a.sched_runtime) return false;
+  // sysctl_sched_dl_period_max (4 s) and _min (100 us), in ns.
+  return period <= uint64_t{4000000000} && period >= uint64_t{100000};
 }
 
 // The task(s) `which`/`who` name for getpriority and setpriority: the caller
@@ -163,6 +207,135 @@ SyscallResult SchedGetparam(Task& t, const SyscallArgs& a) {
   if (a.Addr(1).IsNull() || a.Int(0) < 0) return Errno(EINVAL);
   if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{t.sched.rt_priority}));
+  return 0;
+}
+
+// sched_setattr(2): sched_setscheduler with every field of struct
+// sched_attr (sched_copy_attr, then sys_sched_setattr's checks).
+SyscallResult SchedSetattr(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  const UserAddr uattr = a.Addr(1);
+  if (uattr.IsNull() || pid < 0 || a.Uint(2) != 0) return Errno(EINVAL);
+  // sched_copy_attr: the size the caller says it passes; 0 means VER0.
+  uint32_t size;
+  RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<uint32_t>(uattr), &size));
+  // err_size: the size we know goes back to the caller (a fault there is
+  // ignored, as put_user's is).
+  auto too_big = [&]() -> SyscallResult {
+    (void)t.mm().CopyOutObj(UserPtr<uint32_t>(uattr), static_cast<uint32_t>(sizeof(SchedAttrAbi)));
+    return Errno(E2BIG);
+  };
+  if (size > kPageSize) return too_big();
+  if (size == 0) size = kSchedAttrSizeVer0;
+  if (size < kSchedAttrSizeVer0) return too_big();
+  SchedAttrAbi attr{};
+  const size_t known = std::min<size_t>(size, sizeof(attr));
+  if (!t.mm().CopyIn(uattr, {reinterpret_cast<uint8_t*>(&attr), known}).ok()) return Errno(EFAULT);
+  // copy_struct_from_user: a larger struct than ours must be zero past it.
+  if (size > sizeof(attr)) {
+    std::vector<uint8_t> rest(size - sizeof(attr));
+    if (!t.mm().CopyIn(uattr + sizeof(attr), {rest.data(), rest.size()}).ok()) {
+      return Errno(EFAULT);
+    }
+    if (std::any_of(rest.begin(), rest.end(), [](uint8_t b) { return b != 0; })) {
+      return too_big();
+    }
+  }
+  if ((attr.sched_flags & (kSchedFlagUtilClampMin | kSchedFlagUtilClampMax)) &&
+      size < sizeof(attr)) {
+    return Errno(EINVAL);
+  }
+  attr.sched_nice = std::clamp(attr.sched_nice, kMinNice, kMaxNice);
+  if (static_cast<int32_t>(attr.sched_policy) < 0) return Errno(EINVAL);
+  if (!IsSelf(t, pid)) return Errno(ESRCH);
+  // __sched_setscheduler.
+  const Task::SchedAttr cur = t.sched;
+  int policy = static_cast<int>(attr.sched_policy);
+  if (attr.sched_flags & kSchedFlagKeepPolicy) policy = cur.policy;
+  if (!ValidPolicy(policy)) return Errno(EINVAL);
+  if (attr.sched_flags & ~(kSchedFlagAll | kSchedFlagSugov)) return Errno(EINVAL);
+  if (attr.sched_flags & kSchedFlagKeepParams) {
+    // get_params: the task's own, whatever the caller passed.
+    attr.sched_priority = static_cast<uint32_t>(cur.rt_priority);
+    attr.sched_nice = cur.nice;
+  }
+  if (attr.sched_priority > kMaxRtPrio - 1) return Errno(EINVAL);
+  if (policy == kSchedDeadline && !DeadlineParamsValid(attr)) return Errno(EINVAL);
+  if (IsRtPolicy(policy) != (attr.sched_priority != 0)) return Errno(EINVAL);
+  const bool reset_on_fork = (attr.sched_flags & kSchedFlagResetOnFork) != 0;
+  const bool fair = !IsRtPolicy(policy) && policy != kSchedDeadline;
+  if (!t.creds().HasCapability(CAP_SYS_NICE)) {
+    if (fair && attr.sched_nice < cur.nice && !NiceAllowed(t, attr.sched_nice)) {
+      return Errno(EPERM);
+    }
+    RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, policy, static_cast<int>(attr.sched_priority),
+                                                 reset_on_fork));
+  }
+  // The utilization clamps (SCHED_FLAG_UTIL_CLAMP_*): checked, as Linux with
+  // CONFIG_UCLAMP_TASK does, and not kept (nothing here schedules).
+  if ((attr.sched_flags & kSchedFlagUtilClampMin) && attr.sched_util_min != ~uint32_t{0} &&
+      attr.sched_util_min > kSchedCapacityScale) {
+    return Errno(EINVAL);
+  }
+  if ((attr.sched_flags & kSchedFlagUtilClampMax) && attr.sched_util_max != ~uint32_t{0} &&
+      attr.sched_util_max > kSchedCapacityScale) {
+    return Errno(EINVAL);
+  }
+  if ((attr.sched_flags & kSchedFlagUtilClampMin) && (attr.sched_flags & kSchedFlagUtilClampMax) &&
+      attr.sched_util_min != ~uint32_t{0} && attr.sched_util_max != ~uint32_t{0} &&
+      attr.sched_util_min > attr.sched_util_max) {
+    return Errno(EINVAL);
+  }
+  t.sched.policy = policy;
+  t.sched.rt_priority = IsRtPolicy(policy) ? static_cast<int>(attr.sched_priority) : 0;
+  t.sched.reset_on_fork = reset_on_fork;
+  if (fair) t.sched.nice = attr.sched_nice;
+  if (policy == kSchedDeadline) {
+    t.sched.dl_runtime = attr.sched_runtime;
+    t.sched.dl_deadline = attr.sched_deadline;
+    t.sched.dl_period = attr.sched_period != 0 ? attr.sched_period : attr.sched_deadline;
+    t.sched.dl_flags = attr.sched_flags & (kSchedFlagReclaim | kSchedFlagDlOverrun);
+  }
+  return 0;
+}
+
+// sched_getattr(2): what sched_setattr set (sched_attr_copy_to_user writes
+// min(size, ours) bytes, their count in `size`).
+SyscallResult SchedGetattr(Task& t, const SyscallArgs& a) {
+  const pid_t pid = a.Int(0);
+  const UserAddr uattr = a.Addr(1);
+  const uint32_t usize = a.Uint(2);
+  if (uattr.IsNull() || pid < 0 || usize > kPageSize || usize < kSchedAttrSizeVer0 ||
+      a.Uint(3) != 0) {
+    return Errno(EINVAL);
+  }
+  if (!IsSelf(t, pid)) return Errno(ESRCH);
+  const Task::SchedAttr& cur = t.sched;
+  SchedAttrAbi k{};
+  k.sched_policy = static_cast<uint32_t>(cur.policy);
+  if (cur.reset_on_fork) k.sched_flags |= kSchedFlagResetOnFork;
+  if (cur.policy == kSchedDeadline) {
+    k.sched_runtime = cur.dl_runtime;
+    k.sched_deadline = cur.dl_deadline;
+    k.sched_period = cur.dl_period;
+    k.sched_flags |= cur.dl_flags;
+  } else if (IsRtPolicy(cur.policy)) {
+    k.sched_priority = static_cast<uint32_t>(cur.rt_priority);
+  } else {
+    k.sched_nice = cur.nice;
+    // Since EEVDF (6.12) a fair task's time slice: the default one,
+    // sysctl_sched_base_slice (0.7 ms) scaled as for the sandbox's CPUs
+    // (1 + log2 of at most 8). Custom slices are not kept.
+    const auto ncpus = static_cast<unsigned>(std::clamp(t.kernel().config().num_cpus, 1, 8));
+    k.sched_runtime = uint64_t{700000} * std::bit_width(ncpus);  // 1 + ilog2(ncpus)
+  }
+  k.sched_util_min = 0;
+  k.sched_util_max = kSchedCapacityScale;
+  // copy_struct_to_user: what we know, then zeros for a larger struct.
+  k.size = std::min<uint32_t>(usize, sizeof(k));
+  std::vector<uint8_t> out(usize, 0);
+  std::memcpy(out.data(), &k, k.size);
+  if (!t.mm().CopyOut(uattr, {out.data(), out.size()}).ok()) return Errno(EFAULT);
   return 0;
 }
 

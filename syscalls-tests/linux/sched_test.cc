@@ -392,6 +392,193 @@ TEST(PriorityTest, SetAndGet) {
   }
 }
 
+// sched_setattr(2) and sched_getattr(2), raw (glibc has no wrappers before
+// 2.41): struct sched_attr, VER0 48 bytes, VER1 (the utilization clamps) 56.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint32_t sched_util_min;
+  uint32_t sched_util_max;
+};
+static_assert(sizeof(SchedAttr) == 56);
+constexpr uint64_t kFlagResetOnFork = 0x01;
+constexpr uint64_t kFlagKeepParams = 0x10;
+constexpr uint64_t kFlagUtilClampMin = 0x20;
+
+long GetAttr(pid_t pid, void* attr, unsigned size, unsigned flags = 0) {
+  return syscall(SYS_sched_getattr, pid, attr, size, flags);
+}
+long SetAttr(pid_t pid, const void* attr, unsigned flags = 0) {
+  return syscall(SYS_sched_setattr, pid, attr, flags);
+}
+SchedAttr Attr() {
+  SchedAttr a{};
+  EXPECT_THAT(GetAttr(0, &a, sizeof(a)), SyscallSucceeds());
+  return a;
+}
+
+TEST(SchedAttrTest, GetattrReportsThePolicyAndTheNiceValue) {
+  SchedAttr a;
+  std::memset(&a, 0xff, sizeof(a));
+  ASSERT_THAT(GetAttr(0, &a, sizeof(a)), SyscallSucceeds());
+  EXPECT_EQ(a.size, sizeof(a));
+  EXPECT_EQ(a.sched_policy, static_cast<uint32_t>(SCHED_OTHER));
+  EXPECT_EQ(a.sched_flags, 0u);
+  errno = 0;
+  EXPECT_EQ(a.sched_nice, getpriority(PRIO_PROCESS, 0));
+  EXPECT_EQ(a.sched_priority, 0u);
+  // 0, or since EEVDF (6.12) the fair task's time slice (0.1-100 ms).
+  EXPECT_TRUE(a.sched_runtime == 0 || (a.sched_runtime >= 100000 && a.sched_runtime <= 100000000))
+      << a.sched_runtime;
+  EXPECT_EQ(a.sched_deadline, 0u);
+  EXPECT_EQ(a.sched_period, 0u);
+  EXPECT_LE(a.sched_util_max, 1024u);
+  SchedAttr by_tid{};
+  ASSERT_THAT(GetAttr(gettid(), &by_tid, sizeof(by_tid)), SyscallSucceeds());
+  EXPECT_EQ(std::memcmp(&a, &by_tid, sizeof(a)), 0);
+}
+
+TEST(SchedAttrTest, GetattrWritesNoMoreThanTheSmallerSize) {
+  uint8_t buf[80];
+  std::memset(buf, 0xab, sizeof(buf));
+  ASSERT_THAT(GetAttr(0, buf, 48), SyscallSucceeds());
+  uint32_t size;
+  std::memcpy(&size, buf, sizeof(size));
+  EXPECT_EQ(size, 48u);
+  for (int i = 48; i < 80; ++i) ASSERT_EQ(buf[i], 0xab) << i;
+  std::memset(buf, 0xab, sizeof(buf));
+  ASSERT_THAT(GetAttr(0, buf, sizeof(buf)), SyscallSucceeds());
+  std::memcpy(&size, buf, sizeof(size));
+  EXPECT_EQ(size, sizeof(SchedAttr));
+  // Past the kernel's struct: untouched, or zeroed (copy_struct_to_user, 6.13+).
+  for (size_t i = sizeof(SchedAttr); i < sizeof(buf); ++i) {
+    ASSERT_TRUE(buf[i] == 0xab || buf[i] == 0) << i;
+  }
+}
+
+TEST(SchedAttrTest, GetattrErrors) {
+  SchedAttr a{};
+  EXPECT_THAT(GetAttr(0, nullptr, sizeof(a)), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetAttr(-1, &a, sizeof(a)), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetAttr(0, &a, 47), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetAttr(0, &a, 4097), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetAttr(0, &a, sizeof(a), 1), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(GetAttr(kNoSuchPid, &a, sizeof(a)), SyscallFailsWithErrno(ESRCH));
+  EXPECT_THAT(GetAttr(0, reinterpret_cast<void*>(8), sizeof(a)), SyscallFailsWithErrno(EFAULT));
+}
+
+TEST(SchedAttrTest, SetattrSetsTheNiceValueAndResetOnFork) {
+  SKIP_IF(!HaveCapability(CAP_SYS_NICE));  // to undo reset-on-fork and the nice value
+  Cleanup restore_nice = RestoreNice();
+  Cleanup restore = RestoreScheduler();
+  SchedAttr a{};
+  a.size = 48;
+  a.sched_policy = SCHED_OTHER;
+  a.sched_nice = 5;
+  a.sched_flags = kFlagResetOnFork;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  SchedAttr g = Attr();
+  EXPECT_EQ(g.sched_nice, 5);
+  EXPECT_EQ(g.sched_flags, kFlagResetOnFork);
+  errno = 0;
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), 5);
+  EXPECT_THAT(GetScheduler(0), SyscallSucceedsWithValue(SCHED_OTHER | SCHED_RESET_ON_FORK));
+  // An out-of-range nice value is clamped; size 0 means the first version.
+  a.size = 0;
+  a.sched_nice = 1000;
+  a.sched_flags = 0;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  EXPECT_EQ(Attr().sched_nice, 19);
+  // SCHED_FLAG_KEEP_PARAMS: the nice value stays whatever the struct says.
+  a.sched_nice = 3;
+  a.sched_flags = kFlagKeepParams;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  EXPECT_EQ(Attr().sched_nice, 19);
+  a.sched_nice = 0;
+  a.sched_flags = 0;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  EXPECT_EQ(Attr().sched_nice, 0);
+}
+
+TEST(SchedAttrTest, SetattrRealTimePolicy) {
+  SKIP_IF(!HaveCapability(CAP_SYS_NICE));
+  Cleanup restore = RestoreScheduler();
+  SchedAttr a{};
+  a.size = sizeof(a);
+  a.sched_policy = SCHED_FIFO;
+  a.sched_priority = 10;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  SchedAttr g = Attr();
+  EXPECT_EQ(g.sched_policy, static_cast<uint32_t>(SCHED_FIFO));
+  EXPECT_EQ(g.sched_priority, 10u);
+  EXPECT_EQ(GetParam(), 10);
+  a.sched_policy = SCHED_OTHER;
+  a.sched_priority = 0;
+  ASSERT_THAT(SetAttr(0, &a), SyscallSucceeds());
+  EXPECT_EQ(Attr().sched_policy, static_cast<uint32_t>(SCHED_OTHER));
+}
+
+TEST(SchedAttrTest, SetattrErrors) {
+  SchedAttr a{};
+  a.size = sizeof(a);
+  a.sched_policy = SCHED_OTHER;
+  a.sched_nice = Attr().sched_nice;
+  EXPECT_THAT(SetAttr(0, nullptr), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(SetAttr(-1, &a), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(SetAttr(0, &a, 1), SyscallFailsWithErrno(EINVAL));
+  EXPECT_THAT(SetAttr(0, reinterpret_cast<void*>(8)), SyscallFailsWithErrno(EFAULT));
+  EXPECT_THAT(SetAttr(kNoSuchPid, &a), SyscallFailsWithErrno(ESRCH));
+  // A size below the first version's: E2BIG, and the kernel's size written back.
+  SchedAttr s = a;
+  s.size = 47;
+  EXPECT_THAT(SetAttr(0, &s), SyscallFailsWithErrno(E2BIG));
+  EXPECT_EQ(s.size, sizeof(SchedAttr));
+  // A larger struct must be zero past the kernel's.
+  uint8_t big[64] = {};
+  std::memcpy(big, &a, sizeof(a));
+  const uint32_t big_size = sizeof(big);
+  std::memcpy(big, &big_size, sizeof(big_size));
+  EXPECT_THAT(SetAttr(0, big), SyscallSucceeds());
+  big[60] = 1;
+  EXPECT_THAT(SetAttr(0, big), SyscallFailsWithErrno(E2BIG));
+  // The policy, priority and flags.
+  SchedAttr b = a;
+  b.sched_policy = 12345;
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b.sched_policy = ~0u;  // negative
+  EXPECT_THAT(SetAttr(kNoSuchPid, &b), SyscallFailsWithErrno(EINVAL));
+  b = a;
+  b.sched_priority = 1;  // SCHED_OTHER takes none
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b = a;
+  b.sched_policy = SCHED_FIFO;  // and SCHED_FIFO needs one
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b.sched_priority = 100;
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b = a;
+  b.sched_flags = 0x80;  // no such flag
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b = a;
+  b.sched_policy = kSchedDeadline;  // no runtime, deadline or period
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  b.sched_runtime = 10000000;  // 10 ms of a 5 ms deadline
+  b.sched_deadline = 5000000;
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  // The utilization clamps need the second version's size.
+  b = a;
+  b.size = 48;
+  b.sched_flags = kFlagUtilClampMin;
+  EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
+  // Nothing changed.
+  EXPECT_EQ(Attr().sched_policy, static_cast<uint32_t>(SCHED_OTHER));
+}
+
 TEST(PriorityTest, Errors) {
   EXPECT_THAT(RawGetpriority(3, 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(RawGetpriority(-1, 0), SyscallFailsWithErrno(EINVAL));
