@@ -65,18 +65,24 @@ void Task::InheritFrom(Task& parent, uint64_t flags) {
   SetCredentials(parent.creds_snapshot());
   comm_ = parent.comm_;
   start_time_ = Kernel::BootClock();
-  sched = parent.sched;
-  if (sched.reset_on_fork) {
-    // SCHED_RESET_ON_FORK: the child goes back to a normal policy and nice 0
-    // or above.
-    if (sched.policy != SCHED_OTHER && sched.policy != SCHED_BATCH && sched.policy != SCHED_IDLE) {
-      sched.policy = SCHED_OTHER;
-      sched.rt_priority = 0;
+  {
+    // Parent, then child (new: nobody else holds it yet).
+    absl::MutexLock parent_sched(&parent.sched_mu);
+    absl::MutexLock child_sched(&sched_mu);
+    sched = parent.sched;
+    if (sched.reset_on_fork) {
+      // SCHED_RESET_ON_FORK: the child goes back to a normal policy and nice 0
+      // or above.
+      if (sched.policy != SCHED_OTHER && sched.policy != SCHED_BATCH &&
+          sched.policy != SCHED_IDLE) {
+        sched.policy = SCHED_OTHER;
+        sched.rt_priority = 0;
+      }
+      sched.nice = std::max(sched.nice, 0);
+      sched.reset_on_fork = false;
     }
-    sched.nice = std::max(sched.nice, 0);
-    sched.reset_on_fork = false;
+    cpu_affinity = parent.cpu_affinity;
   }
-  cpu_affinity = parent.cpu_affinity;
   personality = parent.personality.load();
   no_new_privs = parent.no_new_privs.load();
   dumpable = parent.dumpable;

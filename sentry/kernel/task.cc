@@ -217,8 +217,11 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   SyncMemoryLimits();
 
   const int ncpu = std::max(1, kernel_.config().num_cpus);
-  cpu_affinity.assign((ncpu + 63) / 64, 0);
-  for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
+  {
+    absl::MutexLock l(&sched_mu);
+    cpu_affinity.assign((ncpu + 63) / 64, 0);
+    for (int i = 0; i < ncpu; ++i) cpu_affinity[i / 64] |= uint64_t{1} << (i % 64);
+  }
 
   fds_ = std::make_shared<FdTable>();
   set_ipc_namespace(kernel_.root_ipc_namespace());

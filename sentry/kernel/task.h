@@ -465,9 +465,12 @@ class Task : public std::enable_shared_from_this<Task> {
     // SCHED_DEADLINE's parameters (ns) and flags, as sched_setattr set them.
     uint64_t dl_runtime = 0, dl_deadline = 0, dl_period = 0, dl_flags = 0;
   };
-  SchedAttr sched;
+  // Any task may read or change another's (sched_*(2), *priority(2)): under
+  // sched_mu, a leaf.
+  mutable absl::Mutex sched_mu;
+  SchedAttr sched ABSL_GUARDED_BY(sched_mu);
   // One bit per CPU of the sandbox (KernelConfig::num_cpus); never empty.
-  std::vector<uint64_t> cpu_affinity;
+  std::vector<uint64_t> cpu_affinity ABSL_GUARDED_BY(sched_mu);
 
   // personality(2) (Linux's task->personality): inherited by clone; execve
   // of a 64-bit image clears READ_IMPLIES_EXEC, a secure exec the

@@ -32,32 +32,56 @@ bool ValidPolicy(int p) {
          p == kSchedDeadline;
 }
 
-// find_process_by_pid: 0 is the caller; any thread id finds that thread.
-bool IsSelf(Task& t, pid_t pid) { return pid == 0 || pid == t.tid(); }
+// find_process_by_pid: 0 is the caller, any other id that thread (any
+// thread of any process); `fn` runs on it, ESRCH when there is none.
+template <typename F>
+SyscallResult OnThread(Task& t, pid_t pid, F&& fn) {
+  if (pid == 0 || pid == t.tid()) return fn(t);
+  SyscallResult r = Errno(ESRCH);
+  t.kernel().WithTask(pid, [&](Task& target) { r = fn(target); });
+  return r;
+}
 
-// is_nice_reduction: RLIMIT_NICE allows nice value `nice` (limit 20 - nice).
-bool NiceAllowed(Task& t, int nice) {
-  return static_cast<uint64_t>(20 - nice) <= t.rlimit_of(RLIMIT_NICE).rlim_cur;
+// check_same_owner: the caller's euid is the target's euid or uid.
+bool SameOwner(Task& t, Task& target) {
+  if (&t == &target) return true;
+  const std::shared_ptr<const kernel::Credentials> p = target.creds_snapshot();
+  return t.creds().euid == p->euid || t.creds().euid == p->ruid;
+}
+
+// is_nice_reduction: the target's RLIMIT_NICE allows nice value `nice`
+// (limit 20 - nice).
+bool NiceAllowed(Task& target, int nice) {
+  return static_cast<uint64_t>(20 - nice) <= target.rlimit_of(RLIMIT_NICE).rlim_cur;
 }
 
 // The size of Linux's cpumask for the sandbox's CPUs (CPUMASK_OFFSTACK:
 // BITS_TO_LONGS(nr_cpu_ids) longs).
-size_t CpumaskBytes(Task& t) { return t.cpu_affinity.size() * sizeof(uint64_t); }
+size_t CpumaskBytes(Task& t) {
+  return static_cast<size_t>((std::max(1, t.kernel().config().num_cpus) + 63) / 64) *
+         sizeof(uint64_t);
+}
 
-// user_check_sched_setscheduler: what a caller without CAP_SYS_NICE may do.
-ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, int policy, int prio, bool reset_on_fork) {
+// user_check_sched_setscheduler: what a caller without CAP_SYS_NICE may do
+// to `target`, whose attributes are `cur`, for `policy` with `prio` and
+// (a fair policy) `nice`.
+ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, Task& target, const Task::SchedAttr& cur,
+                                       int policy, int prio, int nice, bool reset_on_fork) {
   if (t.creds().HasCapability(CAP_SYS_NICE)) return Ok();
-  const Task::SchedAttr& cur = t.sched;
+  const bool fair = !IsRtPolicy(policy) && policy != kSchedDeadline;
+  if (fair && nice < cur.nice && !NiceAllowed(target, nice)) return Errno(EPERM);
   if (IsRtPolicy(policy)) {
-    const uint64_t rlim = t.rlimit_of(RLIMIT_RTPRIO).rlim_cur;
+    const uint64_t rlim = target.rlimit_of(RLIMIT_RTPRIO).rlim_cur;
     if (policy != cur.policy && rlim == 0) return Errno(EPERM);
     if (prio > cur.rt_priority && static_cast<uint64_t>(prio) > rlim) return Errno(EPERM);
   }
   if (policy == kSchedDeadline) return Errno(EPERM);
   // Leaving SCHED_IDLE needs what lowering the nice value needs.
-  if (cur.policy == SCHED_IDLE && policy != SCHED_IDLE && !NiceAllowed(t, cur.nice)) {
+  if (cur.policy == SCHED_IDLE && policy != SCHED_IDLE && !NiceAllowed(target, cur.nice)) {
     return Errno(EPERM);
   }
+  // Another user's thread.
+  if (!SameOwner(t, target)) return Errno(EPERM);
   if (cur.reset_on_fork && !reset_on_fork) return Errno(EPERM);
   return Ok();
 }
@@ -67,26 +91,31 @@ SyscallResult SetScheduler(Task& t, pid_t pid, int policy, UserAddr param) {
   if (param.IsNull() || pid < 0) return Errno(EINVAL);
   int32_t prio;
   RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int32_t>(param), &prio));
-  if (!IsSelf(t, pid)) return Errno(ESRCH);
-  bool reset_on_fork;
-  if (policy == kSetparamPolicy) {
-    policy = t.sched.policy;
-    reset_on_fork = t.sched.reset_on_fork;
-  } else {
-    reset_on_fork = (policy & SCHED_RESET_ON_FORK) != 0;
-    policy &= ~SCHED_RESET_ON_FORK;
-    if (!ValidPolicy(policy)) return Errno(EINVAL);
-  }
-  // The priority is unsigned in Linux's sched_attr: a negative one is too big.
-  if (static_cast<uint32_t>(prio) > kMaxRtPrio - 1) return Errno(EINVAL);
-  // SCHED_DEADLINE needs sched_setattr's runtime, deadline and period.
-  if (policy == kSchedDeadline) return Errno(EINVAL);
-  if (IsRtPolicy(policy) != (prio != 0)) return Errno(EINVAL);
-  RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, policy, prio, reset_on_fork));
-  t.sched.policy = policy;
-  t.sched.rt_priority = prio;
-  t.sched.reset_on_fork = reset_on_fork;
-  return 0;
+  return OnThread(t, pid, [&](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    Task::SchedAttr& cur = target.sched;
+    int pol = policy;
+    bool reset_on_fork;
+    if (pol == kSetparamPolicy) {
+      pol = cur.policy;
+      reset_on_fork = cur.reset_on_fork;
+    } else {
+      reset_on_fork = (pol & SCHED_RESET_ON_FORK) != 0;
+      pol &= ~SCHED_RESET_ON_FORK;
+      if (!ValidPolicy(pol)) return Errno(EINVAL);
+    }
+    // The priority is unsigned in Linux's sched_attr: a negative one is too big.
+    if (static_cast<uint32_t>(prio) > kMaxRtPrio - 1) return Errno(EINVAL);
+    // SCHED_DEADLINE needs sched_setattr's runtime, deadline and period.
+    if (pol == kSchedDeadline) return Errno(EINVAL);
+    if (IsRtPolicy(pol) != (prio != 0)) return Errno(EINVAL);
+    RETURN_IF_ERROR(
+        CheckUnprivilegedSchedChange(t, target, cur, pol, prio, cur.nice, reset_on_fork));
+    cur.policy = pol;
+    cur.rt_priority = prio;
+    cur.reset_on_fork = reset_on_fork;
+    return 0;
+  });
 }
 
 // struct sched_attr (include/uapi/linux/sched/types.h): SCHED_ATTR_SIZE_VER0
@@ -131,12 +160,12 @@ bool DeadlineParamsValid(const SchedAttrAbi& a) {
   return period <= uint64_t{4000000000} && period >= uint64_t{100000};
 }
 
-// The task(s) `which`/`who` name for getpriority and setpriority: the caller
-// or nobody.
+SyscallResult SetAttr(Task& t, Task& target, SchedAttrAbi attr);
+
+// The task(s) `which`/`who` name for getpriority and setpriority, for
+// PRIO_PGRP and PRIO_USER: the caller or nobody.
 ErrnoOr<bool> PrioritySelectsSelf(Task& t, int which, int who) {
   switch (which) {
-    case PRIO_PROCESS:
-      return IsSelf(t, who);
     case PRIO_PGRP:
       return who == 0 || who == t.pgid();
     case PRIO_USER:
@@ -160,9 +189,14 @@ SyscallResult SchedGetaffinity(Task& t, const SyscallArgs& a) {
   const uint32_t len = a.Uint(1);
   const uint32_t ncpu = static_cast<uint32_t>(t.kernel().config().num_cpus);
   if (static_cast<uint32_t>(len * 8u) < ncpu || (len & 7) != 0) return Errno(EINVAL);
-  if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
+  std::vector<uint64_t> mask;
+  RETURN_IF_ERROR(OnThread(t, a.Int(0), [&](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    mask = target.cpu_affinity;
+    return 0;
+  }));
   const size_t n = std::min<size_t>(len, CpumaskBytes(t));
-  auto r = t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(t.cpu_affinity.data()), n});
+  auto r = t.mm().CopyOut(a.Addr(2), {reinterpret_cast<const uint8_t*>(mask.data()), n});
   if (!r.ok()) return Errno(EFAULT);
   return n;
 }
@@ -171,21 +205,25 @@ SyscallResult SchedSetaffinity(Task& t, const SyscallArgs& a) {
   // get_user_cpu_mask: at most a cpumask's bytes are read, a shorter mask is
   // zero-extended; then the thread; then the mask must hold an online CPU.
   const uint32_t len = a.Uint(1);
-  std::vector<uint64_t> mask(t.cpu_affinity.size(), 0);
+  std::vector<uint64_t> mask(CpumaskBytes(t) / sizeof(uint64_t), 0);
   const size_t n = std::min<size_t>(len, CpumaskBytes(t));
   if (n != 0) {
     auto r = t.mm().CopyIn(a.Addr(2), {reinterpret_cast<uint8_t*>(mask.data()), n});
     if (!r.ok()) return Errno(EFAULT);
   }
-  if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
-  // Only the sandbox's CPUs count (the mask is cut to them).
-  const int ncpu = std::max(1, t.kernel().config().num_cpus);
-  if (ncpu % 64 != 0) mask.back() &= (uint64_t{1} << (ncpu % 64)) - 1;
-  if (std::all_of(mask.begin(), mask.end(), [](uint64_t w) { return w == 0; })) {
-    return Errno(EINVAL);
-  }
-  t.cpu_affinity = std::move(mask);
-  return 0;
+  return OnThread(t, a.Int(0), [&](Task& target) -> SyscallResult {
+    // Another user's thread needs CAP_SYS_NICE.
+    if (!SameOwner(t, target) && !t.creds().HasCapability(CAP_SYS_NICE)) return Errno(EPERM);
+    // Only the sandbox's CPUs count (the mask is cut to them).
+    const int ncpu = std::max(1, t.kernel().config().num_cpus);
+    if (ncpu % 64 != 0) mask.back() &= (uint64_t{1} << (ncpu % 64)) - 1;
+    if (std::all_of(mask.begin(), mask.end(), [](uint64_t w) { return w == 0; })) {
+      return Errno(EINVAL);
+    }
+    absl::MutexLock l(&target.sched_mu);
+    target.cpu_affinity = mask;
+    return 0;
+  });
 }
 
 SyscallResult SchedSetscheduler(Task& t, const SyscallArgs& a) {
@@ -199,14 +237,21 @@ SyscallResult SchedSetparam(Task& t, const SyscallArgs& a) {
 
 SyscallResult SchedGetscheduler(Task& t, const SyscallArgs& a) {
   if (a.Int(0) < 0) return Errno(EINVAL);
-  if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
-  return t.sched.policy | (t.sched.reset_on_fork ? SCHED_RESET_ON_FORK : 0);
+  return OnThread(t, a.Int(0), [](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    return target.sched.policy | (target.sched.reset_on_fork ? SCHED_RESET_ON_FORK : 0);
+  });
 }
 
 SyscallResult SchedGetparam(Task& t, const SyscallArgs& a) {
   if (a.Addr(1).IsNull() || a.Int(0) < 0) return Errno(EINVAL);
-  if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
-  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), int32_t{t.sched.rt_priority}));
+  int32_t prio = 0;
+  RETURN_IF_ERROR(OnThread(t, a.Int(0), [&](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    prio = target.sched.rt_priority;
+    return 0;
+  }));
+  RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<int32_t>(1), prio));
   return 0;
 }
 
@@ -247,9 +292,15 @@ SyscallResult SchedSetattr(Task& t, const SyscallArgs& a) {
   }
   attr.sched_nice = std::clamp(attr.sched_nice, kMinNice, kMaxNice);
   if (static_cast<int32_t>(attr.sched_policy) < 0) return Errno(EINVAL);
-  if (!IsSelf(t, pid)) return Errno(ESRCH);
-  // __sched_setscheduler.
-  const Task::SchedAttr cur = t.sched;
+  return OnThread(t, pid, [&](Task& target) { return SetAttr(t, target, attr); });
+}
+
+namespace {
+
+// __sched_setscheduler with a whole struct sched_attr, on `target`.
+SyscallResult SetAttr(Task& t, Task& target, SchedAttrAbi attr) {
+  absl::MutexLock l(&target.sched_mu);
+  Task::SchedAttr& cur = target.sched;
   int policy = static_cast<int>(attr.sched_policy);
   if (attr.sched_flags & kSchedFlagKeepPolicy) policy = cur.policy;
   if (!ValidPolicy(policy)) return Errno(EINVAL);
@@ -264,13 +315,9 @@ SyscallResult SchedSetattr(Task& t, const SyscallArgs& a) {
   if (IsRtPolicy(policy) != (attr.sched_priority != 0)) return Errno(EINVAL);
   const bool reset_on_fork = (attr.sched_flags & kSchedFlagResetOnFork) != 0;
   const bool fair = !IsRtPolicy(policy) && policy != kSchedDeadline;
-  if (!t.creds().HasCapability(CAP_SYS_NICE)) {
-    if (fair && attr.sched_nice < cur.nice && !NiceAllowed(t, attr.sched_nice)) {
-      return Errno(EPERM);
-    }
-    RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, policy, static_cast<int>(attr.sched_priority),
-                                                 reset_on_fork));
-  }
+  RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, target, cur, policy,
+                                               static_cast<int>(attr.sched_priority),
+                                               attr.sched_nice, reset_on_fork));
   // The utilization clamps (SCHED_FLAG_UTIL_CLAMP_*): checked, as Linux with
   // CONFIG_UCLAMP_TASK does, and not kept (nothing here schedules).
   if ((attr.sched_flags & kSchedFlagUtilClampMin) && attr.sched_util_min != ~uint32_t{0} &&
@@ -286,18 +333,20 @@ SyscallResult SchedSetattr(Task& t, const SyscallArgs& a) {
       attr.sched_util_min > attr.sched_util_max) {
     return Errno(EINVAL);
   }
-  t.sched.policy = policy;
-  t.sched.rt_priority = IsRtPolicy(policy) ? static_cast<int>(attr.sched_priority) : 0;
-  t.sched.reset_on_fork = reset_on_fork;
-  if (fair) t.sched.nice = attr.sched_nice;
+  cur.policy = policy;
+  cur.rt_priority = IsRtPolicy(policy) ? static_cast<int>(attr.sched_priority) : 0;
+  cur.reset_on_fork = reset_on_fork;
+  if (fair) cur.nice = attr.sched_nice;
   if (policy == kSchedDeadline) {
-    t.sched.dl_runtime = attr.sched_runtime;
-    t.sched.dl_deadline = attr.sched_deadline;
-    t.sched.dl_period = attr.sched_period != 0 ? attr.sched_period : attr.sched_deadline;
-    t.sched.dl_flags = attr.sched_flags & (kSchedFlagReclaim | kSchedFlagDlOverrun);
+    cur.dl_runtime = attr.sched_runtime;
+    cur.dl_deadline = attr.sched_deadline;
+    cur.dl_period = attr.sched_period != 0 ? attr.sched_period : attr.sched_deadline;
+    cur.dl_flags = attr.sched_flags & (kSchedFlagReclaim | kSchedFlagDlOverrun);
   }
   return 0;
 }
+
+}  // namespace
 
 // sched_getattr(2): what sched_setattr set (sched_attr_copy_to_user writes
 // min(size, ours) bytes, their count in `size`).
@@ -309,8 +358,12 @@ SyscallResult SchedGetattr(Task& t, const SyscallArgs& a) {
       a.Uint(3) != 0) {
     return Errno(EINVAL);
   }
-  if (!IsSelf(t, pid)) return Errno(ESRCH);
-  const Task::SchedAttr& cur = t.sched;
+  Task::SchedAttr cur;
+  RETURN_IF_ERROR(OnThread(t, pid, [&](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    cur = target.sched;
+    return 0;
+  }));
   SchedAttrAbi k{};
   k.sched_policy = static_cast<uint32_t>(cur.policy);
   if (cur.reset_on_fork) k.sched_flags |= kSchedFlagResetOnFork;
@@ -355,33 +408,55 @@ SyscallResult SchedGetPriorityMin(Task&, const SyscallArgs& a) {
 
 SyscallResult SchedRrGetInterval(Task& t, const SyscallArgs& a) {
   if (a.Int(0) < 0) return Errno(EINVAL);
-  if (!IsSelf(t, a.Int(0))) return Errno(ESRCH);
+  int policy = SCHED_OTHER;
+  RETURN_IF_ERROR(OnThread(t, a.Int(0), [&](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    policy = target.sched.policy;
+    return 0;
+  }));
   // SCHED_RR: sched_rr_timeslice (RR_TIMESLICE, 100 ms). SCHED_FIFO: 0. The
   // fair policies: Linux reports the task's slice in whole jiffies; since
   // EEVDF (6.6) that is the base slice (0.75 ms x (1 + log2(CPUs)), at most
   // 3 ms), under one jiffy at HZ=250 or less: 0. That is what we report.
-  const timespec ts = t.sched.policy == SCHED_RR ? timespec{0, 100000000} : timespec{0, 0};
+  const timespec ts = policy == SCHED_RR ? timespec{0, 100000000} : timespec{0, 0};
   RETURN_IF_ERROR(t.mm().CopyOutObj(a.Ptr<timespec>(1), ts));
   return 0;
 }
 
 SyscallResult Getpriority(Task& t, const SyscallArgs& a) {
+  // The raw syscall returns 20 - nice (1..40), so that it is never negative.
+  auto get = [](Task& target) -> SyscallResult {
+    absl::MutexLock l(&target.sched_mu);
+    return 20 - target.sched.nice;
+  };
+  // PRIO_PROCESS: any thread (a negative id: none).
+  if (a.Int(0) == PRIO_PROCESS) return a.Int(1) < 0 ? Errno(ESRCH) : OnThread(t, a.Int(1), get);
   ASSIGN_OR_RETURN(bool self, PrioritySelectsSelf(t, a.Int(0), a.Int(1)));
   if (!self) return Errno(ESRCH);
-  // The raw syscall returns 20 - nice (1..40), so that it is never negative.
-  return 20 - t.sched.nice;
+  return get(t);
 }
 
 SyscallResult Setpriority(Task& t, const SyscallArgs& a) {
-  ASSIGN_OR_RETURN(bool self, PrioritySelectsSelf(t, a.Int(0), a.Int(1)));
   const int nice = std::clamp(a.Int(2), kMinNice, kMaxNice);
+  // set_one_prio: another user's thread is EPERM; lowering the value needs
+  // its RLIMIT_NICE's leave or CAP_SYS_NICE (EACCES).
+  auto set = [&](Task& target) -> SyscallResult {
+    if (&target != &t) {
+      const std::shared_ptr<const kernel::Credentials> p = target.creds_snapshot();
+      if (p->ruid != t.creds().euid && p->euid != t.creds().euid) return Errno(EPERM);
+    }
+    absl::MutexLock l(&target.sched_mu);
+    if (nice < target.sched.nice && !NiceAllowed(target, nice) &&
+        !t.creds().HasCapability(CAP_SYS_NICE)) {
+      return Errno(EACCES);
+    }
+    target.sched.nice = nice;
+    return 0;
+  };
+  if (a.Int(0) == PRIO_PROCESS) return a.Int(1) < 0 ? Errno(ESRCH) : OnThread(t, a.Int(1), set);
+  ASSIGN_OR_RETURN(bool self, PrioritySelectsSelf(t, a.Int(0), a.Int(1)));
   if (!self) return Errno(ESRCH);
-  // can_nice: lowering it needs RLIMIT_NICE's leave or CAP_SYS_NICE.
-  if (nice < t.sched.nice && !NiceAllowed(t, nice) && !t.creds().HasCapability(CAP_SYS_NICE)) {
-    return Errno(EACCES);
-  }
-  t.sched.nice = nice;
-  return 0;
+  return set(t);
 }
 
 // getcpu(2): a CPU the thread ran on (the host CPU of the Sentry's thread

@@ -4,11 +4,14 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -577,6 +580,88 @@ TEST(SchedAttrTest, SetattrErrors) {
   EXPECT_THAT(SetAttr(0, &b), SyscallFailsWithErrno(EINVAL));
   // Nothing changed.
   EXPECT_EQ(Attr().sched_policy, static_cast<uint32_t>(SCHED_OTHER));
+}
+
+// Another thread, named by its tid: its own attributes, read and set.
+TEST(SchedOtherThreadTest, AnotherThreadIsNamedByItsTid) {
+  SKIP_IF(!HaveCapability(CAP_SYS_NICE));  // to lower the nice value again
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> seen_nice{100};
+  std::thread th([&] {
+    tid = static_cast<pid_t>(syscall(SYS_gettid));
+    while (!done) usleep(1000);
+    errno = 0;
+    seen_nice = getpriority(PRIO_PROCESS, 0);
+  });
+  while (tid == 0) usleep(1000);
+  errno = 0;
+  const int own = getpriority(PRIO_PROCESS, 0);
+  EXPECT_THAT(GetScheduler(tid), SyscallSucceedsWithValue(SCHED_OTHER));
+  ASSERT_THAT(setpriority(PRIO_PROCESS, tid, 7), SyscallSucceeds());
+  EXPECT_THAT(RawGetpriority(PRIO_PROCESS, tid), SyscallSucceedsWithValue(13));
+  errno = 0;
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), own);  // the caller's is its own
+  SchedAttr a{};
+  ASSERT_THAT(GetAttr(tid, &a, sizeof(a)), SyscallSucceeds());
+  EXPECT_EQ(a.sched_nice, 7);
+  a.sched_nice = 3;
+  ASSERT_THAT(SetAttr(tid, &a), SyscallSucceeds());
+  struct sched_param p = {-1};
+  ASSERT_THAT(syscall(SYS_sched_getparam, tid.load(), &p), SyscallSucceeds());
+  EXPECT_EQ(p.sched_priority, 0);
+  // Its affinity: the first CPU only.
+  uint64_t one[16] = {1};
+  ASSERT_THAT(syscall(SYS_sched_setaffinity, tid.load(), sizeof(one), one), SyscallSucceeds());
+  uint64_t got[16] = {};
+  ASSERT_THAT(GetAffinity(tid, sizeof(got), got), SyscallSucceeds());
+  EXPECT_EQ(got[0], 1u);
+  done = true;
+  th.join();
+  EXPECT_EQ(seen_nice.load(), 3);
+}
+
+// Setting another user's process is EPERM; reading it is allowed.
+TEST(SchedOtherThreadTest, AnotherUsersProcessIsEperm) {
+  SKIP_IF(!HaveCapability(CAP_SETUID));
+  int ready[2];
+  ASSERT_THAT(pipe(ready), SyscallSucceeds());
+  const pid_t target = fork();
+  ASSERT_THAT(target, SyscallSucceeds());
+  if (target == 0) {
+    close(ready[1]);
+    char c;
+    (void)read(ready[0], &c, 1);  // until the parent closes its end
+    _exit(0);
+  }
+  close(ready[0]);
+  const pid_t other = fork();
+  ASSERT_THAT(other, SyscallSucceeds());
+  if (other == 0) {
+    close(ready[1]);
+    if (setresuid(65534, 65534, 65534) != 0) _exit(100);
+    int bad = 0;
+    errno = 0;
+    if (setpriority(PRIO_PROCESS, target, 5) != -1 || errno != EPERM) bad |= 1;
+    struct sched_param p = {0};
+    if (syscall(SYS_sched_setscheduler, target, SCHED_OTHER, &p) != -1 || errno != EPERM) {
+      bad |= 2;
+    }
+    uint64_t one[16] = {1};
+    if (syscall(SYS_sched_setaffinity, target, sizeof(one), one) != -1 || errno != EPERM) {
+      bad |= 4;
+    }
+    if (syscall(SYS_sched_getscheduler, target) != SCHED_OTHER) bad |= 8;
+    errno = 0;
+    if (getpriority(PRIO_PROCESS, target) == -1 && errno != 0) bad |= 16;
+    _exit(bad);
+  }
+  int status = -1;
+  ASSERT_THAT(waitpid(other, &status, 0), SyscallSucceedsWithValue(other));
+  close(ready[1]);
+  int tstatus = -1;
+  ASSERT_THAT(waitpid(target, &tstatus, 0), SyscallSucceedsWithValue(target));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST(PriorityTest, Errors) {
