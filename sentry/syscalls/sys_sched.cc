@@ -64,9 +64,11 @@ size_t CpumaskBytes(Task& t) {
 
 // user_check_sched_setscheduler: what a caller without CAP_SYS_NICE may do
 // to `target`, whose attributes are `cur`, for `policy` with `prio` and
-// (a fair policy) `nice`.
-ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, Task& target, const Task::SchedAttr& cur,
-                                       int policy, int prio, int nice, bool reset_on_fork) {
+// (a fair policy) `nice`; `same_owner` is SameOwner(t, target), taken before
+// the target's sched_mu (its credentials have a lock of their own).
+ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, Task& target, bool same_owner,
+                                       const Task::SchedAttr& cur, int policy, int prio, int nice,
+                                       bool reset_on_fork) {
   if (t.creds().HasCapability(CAP_SYS_NICE)) return Ok();
   const bool fair = !IsRtPolicy(policy) && policy != kSchedDeadline;
   if (fair && nice < cur.nice && !NiceAllowed(target, nice)) return Errno(EPERM);
@@ -81,7 +83,7 @@ ErrnoOrOk CheckUnprivilegedSchedChange(Task& t, Task& target, const Task::SchedA
     return Errno(EPERM);
   }
   // Another user's thread.
-  if (!SameOwner(t, target)) return Errno(EPERM);
+  if (!same_owner) return Errno(EPERM);
   if (cur.reset_on_fork && !reset_on_fork) return Errno(EPERM);
   return Ok();
 }
@@ -92,6 +94,7 @@ SyscallResult SetScheduler(Task& t, pid_t pid, int policy, UserAddr param) {
   int32_t prio;
   RETURN_IF_ERROR(t.mm().CopyInObj(UserPtr<int32_t>(param), &prio));
   return OnThread(t, pid, [&](Task& target) -> SyscallResult {
+    const bool same_owner = SameOwner(t, target);
     absl::MutexLock l(&target.sched_mu);
     Task::SchedAttr& cur = target.sched;
     int pol = policy;
@@ -109,8 +112,8 @@ SyscallResult SetScheduler(Task& t, pid_t pid, int policy, UserAddr param) {
     // SCHED_DEADLINE needs sched_setattr's runtime, deadline and period.
     if (pol == kSchedDeadline) return Errno(EINVAL);
     if (IsRtPolicy(pol) != (prio != 0)) return Errno(EINVAL);
-    RETURN_IF_ERROR(
-        CheckUnprivilegedSchedChange(t, target, cur, pol, prio, cur.nice, reset_on_fork));
+    RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, target, same_owner, cur, pol, prio, cur.nice,
+                                                 reset_on_fork));
     cur.policy = pol;
     cur.rt_priority = prio;
     cur.reset_on_fork = reset_on_fork;
@@ -299,6 +302,7 @@ namespace {
 
 // __sched_setscheduler with a whole struct sched_attr, on `target`.
 SyscallResult SetAttr(Task& t, Task& target, SchedAttrAbi attr) {
+  const bool same_owner = SameOwner(t, target);
   absl::MutexLock l(&target.sched_mu);
   Task::SchedAttr& cur = target.sched;
   int policy = static_cast<int>(attr.sched_policy);
@@ -315,7 +319,7 @@ SyscallResult SetAttr(Task& t, Task& target, SchedAttrAbi attr) {
   if (IsRtPolicy(policy) != (attr.sched_priority != 0)) return Errno(EINVAL);
   const bool reset_on_fork = (attr.sched_flags & kSchedFlagResetOnFork) != 0;
   const bool fair = !IsRtPolicy(policy) && policy != kSchedDeadline;
-  RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, target, cur, policy,
+  RETURN_IF_ERROR(CheckUnprivilegedSchedChange(t, target, same_owner, cur, policy,
                                                static_cast<int>(attr.sched_priority),
                                                attr.sched_nice, reset_on_fork));
   // The utilization clamps (SCHED_FLAG_UTIL_CLAMP_*): checked, as Linux with
