@@ -24,6 +24,13 @@ namespace {
 constexpr size_t kCommLength = 15;
 // File bytes are copied into guest memory through a buffer of this size.
 constexpr size_t kCopyChunk = 64 * 1024;
+// The largest writable file-backed segment whose pages are copied at load
+// (MADV_POPULATE_WRITE) instead of one copy-on-write fault per 64 KiB window
+// as the program first writes it: a program's data is relocated and written
+// soon after it starts (python3 writes most of its 1.2 MiB), and a fault in a
+// sandbox costs ~100 us where copying 64 KiB costs ~10.
+constexpr uint64_t kPrefaultWritableMax = 4 << 20;
+constexpr int kMadvPopulateWrite = 23;
 
 // A PT_LOAD segment at its final address.
 struct Placed {
@@ -175,6 +182,10 @@ ErrnoOrOk MapSegment(mm::MemoryManager& mm, ExecutableFile& file, const Placed& 
           MapFile(mm, m, PageRoundDown(s.offset), page_start, file_pages_end, s.prot, name, error));
       if (tail_zeroed && file_pages_end > file_end) {
         RETURN_IF_ERROR(ZeroGuest(mm, file_end, file_pages_end - file_end, error));
+      }
+      if ((s.prot & PROT_WRITE) && file_pages_end - page_start <= kPrefaultWritableMax) {
+        // Best effort: whatever is not copied now faults in later.
+        (void)mm.Madvise(page_start, file_pages_end - page_start, kMadvPopulateWrite);
       }
     } else {
       RETURN_IF_ERROR(MapAnonymous(mm, page_start, file_pages_end, s.prot, 0, name, error));

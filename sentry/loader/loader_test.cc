@@ -173,6 +173,72 @@ TEST_F(LoaderTest, LoadsTheSegments) {
   EXPECT_EQ(r->stack_top, kTaskSize);
 }
 
+// An executable with a page cache (what a gofer or tmpfs file gives the
+// loader): its segments are mapped from the object, copy-on-write.
+class MappedExecutable : public MemExecutable {
+ public:
+  MappedExecutable(std::vector<uint8_t> bytes, memory::MemoryFile& mf)
+      : MemExecutable(std::move(bytes)), cache_(std::make_shared<Cache>(this->bytes(), mf)) {}
+  MapInfo Mappable() override { return {cache_, 1, 2}; }
+
+ private:
+  class Cache : public memory::Mappable {
+   public:
+    Cache(const std::vector<uint8_t>& bytes, memory::MemoryFile& mf) : bytes_(bytes), mf_(mf) {}
+    ~Cache() override {
+      for (const auto& [off, fr] : pages_) mf_.DecRef(memory::FileRange{fr, fr + kPageSize});
+    }
+    uint64_t Size() const override { return bytes_.size(); }
+    ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
+                  std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
+      for (uint64_t p = start; p < end; p += kPageSize) {
+        auto it = pages_.find(p);
+        if (it == pages_.end()) {
+          auto fr = mf_.Allocate(kPageSize);
+          if (!fr.ok()) return Errno(ENOMEM);
+          uint8_t* dst = mf_.Internal(fr->start);
+          std::memset(dst, 0, kPageSize);
+          if (p < bytes_.size()) {
+            std::memcpy(dst, bytes_.data() + p, std::min<uint64_t>(kPageSize, bytes_.size() - p));
+          }
+          it = pages_.emplace(p, fr->start).first;
+        }
+        mf_.IncRef(memory::FileRange{it->second, it->second + kPageSize});
+        out->emplace_back(p, memory::FileRange{it->second, it->second + kPageSize});
+      }
+      return Ok();
+    }
+    bool Has(uint64_t offset) const override { return pages_.contains(offset); }
+    ErrnoOrOk Zero(uint64_t, uint64_t) override { return Errno(EOPNOTSUPP); }
+
+   private:
+    const std::vector<uint8_t>& bytes_;
+    memory::MemoryFile& mf_;
+    std::map<uint64_t, uint64_t> pages_;
+  };
+  std::shared_ptr<Cache> cache_;
+};
+
+TEST_F(LoaderTest, AWritableFileSegmentIsCopiedAtLoad) {
+  // The program's data would be written at once (relocations, then its own
+  // stores), one copy-on-write fault per window: its pages are copied at load
+  // instead, the read-only segments are left to fault in.
+  std::vector<Elf64_Phdr> phdrs = {
+      Phdr(PT_LOAD, PF_R | PF_X, 0, 0x400000, 0x2000, 0x2000),
+      Phdr(PT_LOAD, PF_R | PF_W, 0x2000, 0x402000, 0x3000, 0x3000),
+  };
+  MappedExecutable file(MakeElf(Ehdr(ET_EXEC, 0x400100, phdrs.size()), phdrs, 0x5000), *mf_);
+  ErrnoOr<LoadResult> r = LoadIt(Args(&file));
+  ASSERT_TRUE(r.ok()) << error_;
+  ErrnoOr<std::vector<uint8_t>> rw = mm_->Mincore(0x402000, 0x3000);
+  ASSERT_TRUE(rw.ok());
+  EXPECT_THAT(*rw, ElementsAre(1, 1, 1));
+  ErrnoOr<std::vector<uint8_t>> rx = mm_->Mincore(0x400000, 0x2000);
+  ASSERT_TRUE(rx.ok());
+  EXPECT_THAT(*rx, ElementsAre(0, 0));
+  EXPECT_EQ(Read(0x402000, 0x3000), FileRange(file.bytes(), 0x2000, 0x3000));
+}
+
 TEST_F(LoaderTest, TheStack) {
   MemExecutable file(TestElf());
   ErrnoOr<LoadResult> r = LoadIt(Args(&file));

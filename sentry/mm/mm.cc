@@ -780,9 +780,11 @@ struct MemoryManager::Impl {
       const Vma& v = vit->second.value;
       const int eff = EffectiveProt(v.prot);
       if (eff != 0 && cur < seg_end) {
-        RETURN_IF_ERROR(EnsureBacked(vit, cur, seg_end));
-        if (!v.shared && (write || (eff & PROT_WRITE)))
-          RETURN_IF_ERROR(BreakCow(vit, cur, seg_end));
+        const bool break_cow = !v.shared && (write || (eff & PROT_WRITE));
+        // Pages about to be copied come from a host file directly (one copy),
+        // not through the object's page cache (two).
+        RETURN_IF_ERROR(EnsureBacked(vit, cur, seg_end, /*direct=*/break_cow));
+        if (break_cow) RETURN_IF_ERROR(BreakCow(vit, cur, seg_end));
         MapRange(vit, cur, seg_end);
       }
       cur = std::min(end, vit->second.end);

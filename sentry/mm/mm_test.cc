@@ -1350,6 +1350,28 @@ TEST_F(DirectMapTest, ForkedChildMapsTheFileToo) {
   child.reset();
 }
 
+TEST_F(DirectMapTest, PopulatingAWritableMappingCopiesFromTheFileOnce) {
+  // MADV_POPULATE_WRITE (the loader's prefault of a program's data, mlock,
+  // MAP_POPULATE): the pages are copied from the host file into the guest's
+  // own pages, not read into the object's page cache first and copied again.
+  for (auto mode : {FakeAddressSpace::HostFiles::kMap, FakeAddressSpace::HostFiles::kRefuse}) {
+    as_.host_files = mode;
+    const uint64_t a = MapFile(PROT_READ | PROT_WRITE);
+    const uint64_t len = (kLast + 1) * kPage;  // the file's pages
+    ASSERT_EQ(Err(mm_->Madvise(a, len, kMadvPopulateWrite)), 0);
+    EXPECT_EQ(file_->gets, 0) << "copied through the object";
+    EXPECT_EQ(mf_->UsedBytes(), len);
+    const int faults = guest_->faults();
+    for (uint64_t off : {uint64_t{0}, 7 * kPage + 3, kLast * kPage + 99, kLast * kPage + 100}) {
+      EXPECT_EQ(guest_->ReadByte(a + off), Want(off)) << off;
+      ASSERT_EQ(guest_->Write(a + off, 'W'), FaultResult::kHandled);
+    }
+    EXPECT_EQ(guest_->faults(), faults) << "populated pages faulted";
+    ASSERT_TRUE(mm_->Munmap(a, (kLast + 2) * kPage).ok());
+    EXPECT_EQ(mf_->UsedBytes(), 0u);
+  }
+}
+
 TEST_F(DirectMapTest, APlatformThatCannotMapsTheObjectsPages) {
   for (auto mode :
        {FakeAddressSpace::HostFiles::kUnimplemented, FakeAddressSpace::HostFiles::kRefuse}) {
