@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -136,6 +137,21 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // Lookup.
   virtual ErrnoOr<std::shared_ptr<Inode>> LookupToRead(std::string_view name) {
     return Lookup(name);
+  }
+  // Lookup of names[0] for a path walk that goes on through names[1..] (each
+  // a plain component: not "", "." or ".."), none of them cached: a
+  // filesystem that asks another process may look the following names up in
+  // the same round trip, each in the directory found before it, and return
+  // their inodes in `*ahead` (names[1..k], k >= 0, stopping at anything that
+  // is not a directory or does not exist). The walk caches them and still
+  // checks every step itself. `read_last`: the walk will open the last of
+  // `names` for reading (LookupToRead). Default: Lookup (or LookupToRead) of
+  // names[0] alone.
+  virtual ErrnoOr<std::shared_ptr<Inode>> LookupAhead(std::span<const std::string_view> names,
+                                                      bool read_last,
+                                                      std::vector<std::shared_ptr<Inode>>* ahead) {
+    (void)ahead;
+    return read_last && names.size() == 1 ? LookupToRead(names[0]) : Lookup(names[0]);
   }
   virtual ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
                                                  const Owner& owner);

@@ -297,6 +297,27 @@ ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::share
   return AddChildLocked(dir, name, std::move(inode));
 }
 
+ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildAheadLocked(
+    const std::shared_ptr<Dentry>& dir, std::string_view name,
+    std::span<const std::string_view> ahead, bool read_intent) {
+  if (ahead.empty() || dir->children_.contains(name)) {
+    return ChildLocked(dir, name, read_intent && ahead.empty());
+  }
+  absl::InlinedVector<std::string_view, kMaxLookAhead + 1> names;
+  names.push_back(name);
+  names.insert(names.end(), ahead.begin(), ahead.end());
+  std::vector<std::shared_ptr<Inode>> found;
+  ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
+                   dir->inode_->LookupAhead(names, read_intent, &found));
+  std::shared_ptr<Dentry> child = AddChildLocked(dir, name, std::move(inode));
+  // New dentries: nothing is cached or mounted below them yet.
+  std::shared_ptr<Dentry> d = child;
+  for (size_t i = 0; i < found.size() && i < ahead.size(); ++i) {
+    d = AddChildLocked(d, ahead[i], std::move(found[i]));
+  }
+  return child;
+}
+
 std::shared_ptr<Dentry> VirtualFilesystem::AddChildLocked(const std::shared_ptr<Dentry>& dir,
                                                           std::string_view name,
                                                           std::shared_ptr<Inode> inode) {
@@ -441,8 +462,18 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       continue;
     }
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+    // The plain components that follow: a miss looks them up at once.
+    absl::InlinedVector<std::string_view, kMaxLookAhead> ahead;
+    for (size_t i = todo.size(); i > 0 && ahead.size() < kMaxLookAhead; --i) {
+      const std::string_view n = todo[i - 1];
+      if (n == "." || n == ".." || n.size() > kNameMax) break;
+      ahead.push_back(n);
+    }
+    // Read intent for the path's last component (not a parent walk's).
+    const bool read_intent =
+        (flags & kReadIntent) && parent == nullptr && ahead.size() == todo.size();
     ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child,
-                     ChildLocked(cur.dentry, name, last && (flags & kReadIntent)));
+                     ChildAheadLocked(cur.dentry, name, ahead, read_intent));
     VirtualDentry next = CrossDownLocked({cur.mount, child});
     if ((flags & kNoXdev) && next.mount != cur.mount) return Errno(EXDEV);
     ASSIGN_OR_RETURN(Attr a, next.inode().GetAttr());

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -119,6 +120,9 @@ inline constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
 inline constexpr size_t kMaxCachedDentries = 4096;
 inline constexpr size_t kSweepEvery = 512;
 inline constexpr size_t kNameMax = 255;  // NAME_MAX
+// How many uncached components past a missed one a walk asks for at once
+// (Inode::LookupAhead).
+inline constexpr size_t kMaxLookAhead = 8;
 
 // Linux's xattr_permission for attribute `name` of a file with attributes
 // `a`: user.* on regular files and directories only (EPERM to write, ENODATA
@@ -237,6 +241,15 @@ class VirtualFilesystem {
   // `read_intent`: a miss looks the name up with Inode::LookupToRead.
   ErrnoOr<std::shared_ptr<Dentry>> ChildLocked(const std::shared_ptr<Dentry>& dir,
                                                std::string_view name, bool read_intent = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ChildLocked for a walk that goes on through `ahead` (plain components):
+  // a miss asks the inode to look them up too (Inode::LookupAhead) and
+  // caches what it found below the child. `read_intent` is then for the last
+  // of `ahead` (or `name` if `ahead` is empty).
+  ErrnoOr<std::shared_ptr<Dentry>> ChildAheadLocked(const std::shared_ptr<Dentry>& dir,
+                                                    std::string_view name,
+                                                    std::span<const std::string_view> ahead,
+                                                    bool read_intent)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<Dentry> AddChildLocked(const std::shared_ptr<Dentry>& dir, std::string_view name,
                                          std::shared_ptr<Inode> inode)

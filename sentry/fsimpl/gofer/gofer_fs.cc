@@ -598,37 +598,53 @@ class GoferDir : public GoferInode {
   }
 
   ErrnoOr<std::shared_ptr<Inode>> LookupImpl(std::string_view name, bool to_read) {
-    // A read-only mount in exclusive mode (runsc do's root): nothing in the
-    // sandbox can create a name here, and the host is assumed not to, as for
-    // every name already walked (never revalidated): a name the host said
-    // is absent stays absent. Programs probe the same missing paths again
-    // and again (gcc: 136 of its 359 ENOENT lookups, each a round trip).
-    const bool remember_absent = gfs().read_only() && !session_->options.revalidate_after;
-    if (remember_absent) {
-      absl::MutexLock l(&absent_mu_);
-      if (absent_.find(name) != absent_.end()) return Errno(ENOENT);
+    return LookupAhead({&name, 1}, to_read, nullptr);
+  }
+
+  // One walk for every name: the gofer stops at the first that is missing,
+  // a symlink or not a directory with names after it.
+  ErrnoOr<std::shared_ptr<Inode>> LookupAhead(std::span<const std::string_view> names,
+                                              bool read_last,
+                                              std::vector<std::shared_ptr<Inode>>* ahead) override {
+    if (ahead == nullptr) names = names.first(1);
+    if (IsAbsent(names[0])) return Errno(ENOENT);
+    std::vector<std::string> walk(names.begin(), names.end());
+    ASSIGN_OR_RETURN(::gofer::WalkResult w, client().Walk(handle_, walk, read_last));
+    if (w.entries.size() > names.size()) {
+      for (const HandleStat& e : w.entries) session_->Release(e.handle);
+      return Errno(EIO);
     }
-    ASSIGN_OR_RETURN(::gofer::WalkResult w, client().Walk(handle_, {std::string(name)}, to_read));
     if (w.entries.empty()) {
-      if (remember_absent && w.error.value() == ENOENT) {
-        absl::MutexLock l(&absent_mu_);
-        if (absent_.size() >= kMaxAbsent) absent_.clear();
-        absent_.emplace(name);
-      }
+      if (w.error.value() == ENOENT) RememberAbsent(names[0]);
       return w.error.value() != 0 ? w.error : Errno(EIO);
     }
-    // One name asked, one entry expected; anything more is released.
-    std::vector<HandleStat> extra(w.entries.begin() + 1, w.entries.end());
-    for (const HandleStat& e : extra) session_->Release(e.handle);
-    if (extra.empty() && S_ISLNK(w.entries[0].stat.st_mode) && w.last_symlink_target) {
-      return std::shared_ptr<Inode>(std::make_shared<GoferSymlink>(
-          gfs(), session_, w.entries[0], std::move(*w.last_symlink_target)));
+    std::shared_ptr<GoferInode> first;
+    std::shared_ptr<GoferInode> prev;
+    for (size_t i = 0; i < w.entries.size(); ++i) {
+      const HandleStat& e = w.entries[i];
+      const bool last_entry = i + 1 == w.entries.size();
+      std::shared_ptr<GoferInode> inode;
+      if (last_entry && S_ISLNK(e.stat.st_mode) && w.last_symlink_target) {
+        inode =
+            std::make_shared<GoferSymlink>(gfs(), session_, e, std::move(*w.last_symlink_target));
+      } else {
+        inode = MakeInode(gfs(), session_, e, prev ? prev->ino() : ino_);
+      }
+      if (prev) {
+        ahead->push_back(inode);
+      } else {
+        first = inode;
+      }
+      prev = std::move(inode);
     }
-    std::shared_ptr<GoferInode> inode = MakeInode(gfs(), session_, w.entries[0], ino_);
-    if (w.fd.valid() && extra.empty()) {
-      if (auto* f = dynamic_cast<GoferFile*>(inode.get())) f->SetReadOnlyFd(std::move(w.fd));
+    if (w.fd.valid() && w.entries.size() == names.size()) {
+      if (auto* f = dynamic_cast<GoferFile*>(prev.get())) f->SetReadOnlyFd(std::move(w.fd));
     }
-    return std::shared_ptr<Inode>(std::move(inode));
+    // The walk ended at a missing name below what it found: remember that too.
+    if (w.entries.size() < names.size() && w.error.value() == ENOENT) {
+      if (auto* d = dynamic_cast<GoferDir*>(prev.get())) d->RememberAbsent(names[w.entries.size()]);
+    }
+    return std::shared_ptr<Inode>(std::move(first));
   }
 
   ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
@@ -762,6 +778,24 @@ class GoferDir : public GoferInode {
   // ".."'s inode number: the directory this one was found in (the root's own
   // for the root).
   std::atomic<uint64_t> parent_ino_;
+  // A read-only mount in exclusive mode (runsc do's root): nothing in the
+  // sandbox can create a name here, and the host is assumed not to, as for
+  // every name already walked (never revalidated): a name the host said
+  // is absent stays absent. Programs probe the same missing paths again
+  // and again (gcc: 136 of its 359 ENOENT lookups, each a round trip).
+  bool RemembersAbsent() const { return gfs().read_only() && !session_->options.revalidate_after; }
+  bool IsAbsent(std::string_view name) {
+    if (!RemembersAbsent()) return false;
+    absl::MutexLock l(&absent_mu_);
+    return absent_.find(name) != absent_.end();
+  }
+  void RememberAbsent(std::string_view name) {
+    if (!RemembersAbsent()) return;
+    absl::MutexLock l(&absent_mu_);
+    if (absent_.size() >= kMaxAbsent) absent_.clear();
+    absent_.emplace(name);
+  }
+
   // Names known absent (Lookup), on a read-only mount in exclusive mode only.
   static constexpr size_t kMaxAbsent = 1024;
   absl::Mutex absent_mu_;  // a leaf

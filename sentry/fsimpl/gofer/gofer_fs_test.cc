@@ -28,6 +28,9 @@
 #include "gofer/test_util.h"
 #include "gtest/gtest.h"
 #include "sentry/base/status_macros.h"
+#include "sentry/fsimpl/overlay/overlay.h"
+#include "sentry/fsimpl/tmpfs/tmpfs.h"
+#include "sentry/memory/memory_file.h"
 #include "sentry/vfs/file_description.h"
 #include "sentry/vfs/vfs.h"
 
@@ -108,6 +111,18 @@ class GoferFsTest : public ::testing::Test {
     vfs_ = std::make_unique<vfs::VirtualFilesystem>(fs_);
     // What the kernel does for a read-only attach (KernelConfig::root_read_only).
     vfs_->Root().mount->read_only = fs_->read_only();
+    ctx_ = {vfs_->Root(), vfs_->Root(), &creds_, 022};
+  }
+
+  // runsc do's root: a memory overlay over the read-only gofer mount.
+  void StartOverlay() {
+    StartServer(/*read_only=*/true);
+    auto mf = memory::MemoryFile::Create(uint64_t{1} << 30);
+    ASSERT_TRUE(mf.ok()) << mf.status();
+    mf_ = std::move(*mf);
+    ctx_ = {};
+    vfs_ = std::make_unique<vfs::VirtualFilesystem>(
+        overlay::OverlayFilesystem::Create(fs_, tmpfs::TmpfsFilesystem::Create(*mf_)));
     ctx_ = {vfs_->Root(), vfs_->Root(), &creds_, 022};
   }
 
@@ -194,6 +209,7 @@ class GoferFsTest : public ::testing::Test {
   std::thread server_thread_;
   std::shared_ptr<::gofer::Client> client_;
   std::shared_ptr<GoferFilesystem> fs_;
+  std::unique_ptr<memory::MemoryFile> mf_;  // the overlay's upper tmpfs
   std::unique_ptr<vfs::VirtualFilesystem> vfs_;
   vfs::AccessCreds creds_ = vfs::AccessCreds::Root();
   PathContext ctx_;
@@ -649,6 +665,70 @@ TEST_F(GoferFsTest, AnOpenForReadingAndAReadlinkCostNoRoundTripOfTheirOwn) {
   ASSERT_THAT(target, Succeeds());
   EXPECT_EQ(*target, "a");
   EXPECT_EQ(server_->requests_handled() - before, 1u);
+}
+
+TEST_F(GoferFsTest, AWalkLooksUpTheNamesItHasNotCachedInOneRoundTrip) {
+  StartServer(/*read_only=*/true);
+  uint64_t before = server_->requests_handled();
+  ASSERT_THAT(Stat("/a/b/file"), Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+  // Every step is cached now.
+  before = server_->requests_handled();
+  ASSERT_THAT(Stat("/a"), Succeeds());
+  ASSERT_THAT(Stat("/a/b"), Succeeds());
+  ASSERT_THAT(Stat("/a/b/file"), Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 0u);
+  // A missing name on the way: one round trip, and remembered.
+  before = server_->requests_handled();
+  EXPECT_THAT(Stat("/a/b/nope/deeper"), FailsWith(ENOENT));
+  EXPECT_THAT(Stat("/a/b/nope"), FailsWith(ENOENT));
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+  // Not a directory on the way: ENOTDIR, as a walk one name at a time says.
+  EXPECT_THAT(Stat("/top/x/y"), FailsWith(ENOTDIR));
+  EXPECT_EQ(Stat("/top")->size, 3u);
+  // A symlink on the way stops the look-ahead; the walk follows it and
+  // looks ahead again from its target.
+  ASSERT_THAT(Stat("/link/b/file"), Succeeds());
+  EXPECT_THAT(Stat("/dangling/x"), FailsWith(ENOENT));
+  // "..": the names after it are looked up on their own.
+  EXPECT_EQ(ReadFile("/a/../a/b/file"), "contents");
+}
+
+TEST_F(GoferFsTest, AnUncachedPathOpenedForReadingCostsOneRoundTrip) {
+  StartServer(/*read_only=*/true);
+  const uint64_t before = server_->requests_handled();
+  auto fd = Open("/a/b/file", O_RDONLY);
+  ASSERT_THAT(fd, Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+  EXPECT_EQ(ReadFile("/a/b/file"), "contents");
+}
+
+TEST_F(GoferFsTest, TheOverlayLooksAheadBelowWhatIsOnlyInTheLowerLayer) {
+  StartOverlay();
+  uint64_t before = server_->requests_handled();
+  auto fd = Open("/a/b/file", O_RDONLY);
+  ASSERT_THAT(fd, Succeeds());
+  EXPECT_EQ(server_->requests_handled() - before, 1u);
+  EXPECT_EQ(Read(**fd), "contents");
+  // The inodes found ahead are the overlay's, each below its own parent:
+  // writing copies the whole chain up, and the host file stays as it was.
+  auto w = Open("/a/b/file", O_WRONLY | O_TRUNC);
+  ASSERT_THAT(w, Succeeds());
+  ASSERT_THAT(Write(**w, "changed"), Succeeds());
+  EXPECT_EQ(ReadFile("/a/b/file"), "changed");
+  EXPECT_EQ(HostRead(root_path_ + "/a/b/file"), "contents");
+  ASSERT_THAT(Open("/a/b/new", O_WRONLY | O_CREAT, 0644), Succeeds());
+  EXPECT_THAT(Stat("/a/b/new"), Succeeds());
+  // A name above (a whiteout here) is looked up alone and hides the lower
+  // one and everything below it.
+  ASSERT_THAT(vfs_->Unlink(ctx_, "/top"), Succeeds());
+  EXPECT_THAT(Stat("/top"), FailsWith(ENOENT));
+  EXPECT_THAT(Stat("/top/x"), FailsWith(ENOENT));
+  // A directory made above has nothing below: the lower layer is not asked.
+  ASSERT_THAT(vfs_->Mkdir(ctx_, "/above", 0755), Succeeds());
+  before = server_->requests_handled();
+  EXPECT_THAT(Stat("/above/x/y"), FailsWith(ENOENT));
+  EXPECT_EQ(server_->requests_handled() - before, 0u);
 }
 
 TEST_F(GoferFsTest, ExclusiveModeServesCachedAttributes) {

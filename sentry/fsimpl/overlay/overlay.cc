@@ -169,6 +169,11 @@ class OverlayInode : public Inode {
     return LookupImpl(name, /*to_read=*/true);
   }
   ErrnoOr<std::shared_ptr<Inode>> LookupImpl(std::string_view name, bool to_read);
+  // A name that is only in the lower layer has nothing above it, and neither
+  // has anything below it: the lower layer looks the names up at once.
+  ErrnoOr<std::shared_ptr<Inode>> LookupAhead(std::span<const std::string_view> names,
+                                              bool read_last,
+                                              std::vector<std::shared_ptr<Inode>>* ahead) override;
   ErrnoOr<std::shared_ptr<Inode>> Create(std::string_view name, uint32_t mode,
                                          const vfs::Owner& owner) override {
     return MakeChild(name, [&](Inode& dir) { return dir.Create(name, mode, owner); });
@@ -354,6 +359,41 @@ ErrnoOr<std::shared_ptr<Inode>> OverlayInode::LookupImpl(std::string_view name, 
   if (!u && !lo) return Errno(ENOENT);
   auto child = std::make_shared<OverlayInode>(ofs_, u, lo, Self(), std::string(name));
   Remember(name, child);
+  return std::shared_ptr<Inode>(child);
+}
+
+ErrnoOr<std::shared_ptr<Inode>> OverlayInode::LookupAhead(
+    std::span<const std::string_view> names, bool read_last,
+    std::vector<std::shared_ptr<Inode>>* ahead) {
+  if (names.size() < 2 || lower_ == nullptr || opaque()) {
+    return Inode::LookupAhead(names, read_last, ahead);
+  }
+  if (auto up = upper()) {
+    // A name above (a whiteout too) is looked up alone, as ever.
+    auto r = up->Lookup(names[0]);
+    if (r.ok() || r.error().value() != ENOENT) return Inode::LookupAhead(names, read_last, ahead);
+  }
+  {
+    absl::MutexLock l(&mu_);
+    auto it = children_.find(names[0]);
+    if (it != children_.end()) {
+      if (auto c = it->second.lock()) return std::shared_ptr<Inode>(c);
+      children_.erase(it);
+    }
+  }
+  std::vector<std::shared_ptr<Inode>> lower_ahead;
+  auto lo = lower_->LookupAhead(names, read_last, &lower_ahead);
+  if (!lo.ok()) return lo.error().value() == ENOTDIR ? Errno(ENOENT) : lo.error();
+  auto child = std::make_shared<OverlayInode>(ofs_, nullptr, *lo, Self(), std::string(names[0]));
+  Remember(names[0], child);
+  std::shared_ptr<OverlayInode> dir = child;
+  for (size_t i = 0; i < lower_ahead.size() && i + 1 < names.size(); ++i) {
+    auto c = std::make_shared<OverlayInode>(ofs_, nullptr, std::move(lower_ahead[i]), dir,
+                                            std::string(names[i + 1]));
+    dir->Remember(names[i + 1], c);
+    ahead->push_back(c);
+    dir = std::move(c);
+  }
   return std::shared_ptr<Inode>(child);
 }
 
