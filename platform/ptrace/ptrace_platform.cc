@@ -107,12 +107,15 @@ absl::Status RunToInt3(uint64_t int3_addr, pid_t tid, int pidfd, user_regs_struc
     }
     const int sig = WSTOPSIG(status);
     if (sig == kInterruptSignal) continue;  // A stale interrupt: drop it.
-    siginfo_t info;
-    RETURN_IF_ERROR(PtraceGetSiginfo(tid, &info));
-    if (sig == SIGTRAP && info.si_code == SI_KERNEL) {  // The int3.
+    if (sig == SIGTRAP) {
+      // The int3: only executing it puts %rip past it (the tracee was resumed
+      // at the syscall before it; a signal from elsewhere stops it before or
+      // at the int3), so no siginfo is needed to tell (a ptrace call saved).
       RETURN_IF_ERROR(PtraceGetRegs(tid, &r));
       if (r.rip == int3_addr + 1) return absl::OkStatus();
     }
+    siginfo_t info;
+    RETURN_IF_ERROR(PtraceGetSiginfo(tid, &info));
     // A signal sent to the idle stub from the host (si_code <= 0): drop it too.
     if (info.si_code <= 0) continue;
     // Anything else is a fault of the stub itself: it would recur forever.

@@ -181,6 +181,20 @@ TEST_F(PtraceTest, SigcontToASeizedStubThreadIsHarmless) {
   EXPECT_EQ(Run().kind, Kind::kSyscall);
 }
 
+// A SIGTRAP from the host to the stopped injector stops it before it ran the
+// injected syscall: an injection tells that from its own int3 by where %rip
+// is, not by the signal, and goes on.
+TEST_F(PtraceTest, AHostSigtrapToTheInjectorIsNotTakenForItsInt3) {
+  EXPECT_OK(as_->MapFile(kData, kDataFile, kPage, PROT_READ));  // the injector exists
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(kill(StubThreadTid(), SIGTRAP), 0);
+    EXPECT_OK(as_->MapFile(kData + kPage * (i + 1), kDataFile, kPage, PROT_READ | PROT_WRITE));
+  }
+  LoadGuest(guest::load());
+  regs_.r.rdi = kData + 3 * kPage;  // mapped by the last injection
+  EXPECT_EQ(Run().kind, Kind::kSyscall);
+}
+
 TEST_F(PtraceTest, TwoContextsInOneStubKeepTheirOwnFpState) {
   LoadGuest(guest::xmm());
   ASSERT_EQ(Run().kind, Kind::kSyscall);  // ctx_'s guest set xmm2.
