@@ -156,6 +156,15 @@ class Context {
   // Pulls the live FP state into `fp` if it is stale.
   virtual absl::Status SyncFpState(sentry::arch::FpState& fp) = 0;
 
+  // Makes, on the calling thread (the one that will Switch), what the first
+  // Switch in `as` would make (the stub threads that run the guest), so that
+  // it costs the first Switch nothing. An error is the platform's (the first
+  // Switch would meet it again). Default: nothing.
+  virtual absl::Status Prepare(AddressSpace& as) {
+    (void)as;
+    return absl::OkStatus();
+  }
+
   // Makes a running or the next Switch return kInterrupted promptly. Thread-safe.
   virtual void Interrupt() = 0;
 

@@ -479,6 +479,23 @@ TEST_P(PlatformTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
   EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
 }
 
+// --- Context::Prepare ---
+
+TEST_P(PlatformTest, PrepareMakesTheStubThreadsTheFirstSwitchRunsIn) {
+  LoadGuest(guest::syscall_args());
+  const std::set<pid_t> before = Children();
+  ASSERT_OK(ctx_->Prepare(*as_));
+  const std::set<pid_t> prepared = Children();
+  // This thread's injector (ptrace runs the guest in it), and systrap's guest
+  // thread.
+  EXPECT_EQ(prepared.size(), before.size() + (systrap() ? 2 : 1));
+  ASSERT_OK(ctx_->Prepare(*as_));
+  EXPECT_EQ(Children(), prepared) << "a second Prepare made more";
+  ASSERT_EQ(Run().kind, Kind::kSyscall);
+  EXPECT_EQ(Children(), prepared) << "the first Switch made stub threads of its own";
+  EXPECT_TRUE(prepared.contains(GuestTid()));
+}
+
 // --- Recycling (AddressSpace::Recycle) ---
 
 TEST_P(PlatformTest, ARecycledAddressSpaceIsEmptyAndRunsAgainInTheSameStubThread) {

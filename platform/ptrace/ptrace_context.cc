@@ -70,6 +70,19 @@ PtraceContext::~PtraceContext() {
   }
 }
 
+bool PtraceContext::Current(const StubThread* st, const PtraceAddressSpace& as) {
+  return st != nullptr && st->as_id == as.id() && st->tracer == CurrentTid() &&
+         !st->gone.load(std::memory_order_relaxed);
+}
+
+absl::Status PtraceContext::Prepare(AddressSpace& address_space) {
+  auto& as = static_cast<PtraceAddressSpace&>(address_space);
+  if (Current(last_.get(), as)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(last_, as.StubThreadForCurrentThread(/*create=*/true));
+  stub_pid_.store(last_->tid, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
                                                    sentry::arch::Registers& regs,
                                                    sentry::arch::FpState& fp) {
@@ -80,16 +93,14 @@ absl::StatusOr<SwitchResult> PtraceContext::Switch(AddressSpace& address_space,
   // The stub thread of this host thread in `as`: the one this context ran in last
   // time, in the common case.
   StubThread* st = last_.get();
-  if (st == nullptr || st->as_id != as.id() || st->tracer != CurrentTid() ||
-      st->gone.load(std::memory_order_relaxed)) [[unlikely]] {
+  if (!Current(st, as)) [[unlikely]] {
     if (fp.stale()) {
       return absl::FailedPreconditionError(
           "ptrace platform: Switch with a stale FP state that is live in another stub thread "
           "(call SyncFpState first)");
     }
-    ASSIGN_OR_RETURN(last_, as.StubThreadForCurrentThread(/*create=*/true));
+    RETURN_IF_ERROR(Prepare(as));
     st = last_.get();
-    stub_pid_.store(st->tid, std::memory_order_relaxed);
   }
   const pid_t tid = st->tid;
 

@@ -372,12 +372,16 @@ class PtraceContext final : public Context {
   absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,
                                       sentry::arch::FpState& fp) override;
   absl::Status SyncFpState(sentry::arch::FpState& fp) override;
+  // The calling thread's stub thread in `as` (created if need be).
+  absl::Status Prepare(AddressSpace& as) override;
   void Interrupt() override;
   // The stub thread's process CPU clocks (each stub thread is a process of
   // its own, so the host lets the Sentry read them).
   CpuTimes GuestCpuTime() const override;
 
  private:
+  // Whether `st` (the stub thread last run) is the calling thread's in `as`.
+  static bool Current(const StubThread* st, const PtraceAddressSpace& as);
   // The pid of the stub thread last_ names (0: none), for GuestCpuTime.
   std::atomic<pid_t> stub_pid_{0};
   absl::Mutex mu_;

@@ -237,21 +237,32 @@ Context::CpuTimes SystrapContext::GuestCpuTime() const {
   return ptrace::StubCpuTimes(stub_pid_.load(std::memory_order_relaxed));
 }
 
+bool SystrapContext::Current(const SystrapThread* t, const SystrapAddressSpace& as) {
+  return t != nullptr && t->as_id == as.id() && t->owner == ptrace::CurrentTid() &&
+         !t->st->gone.load(std::memory_order_relaxed);
+}
+
+absl::Status SystrapContext::Prepare(AddressSpace& address_space) {
+  auto& as = static_cast<SystrapAddressSpace&>(address_space);
+  if (Current(last_.get(), as)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(last_, as.ThreadForCurrentThread());
+  if (last_->uc_off == 0) InitFramePosition(*last_);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SwitchResult> SystrapContext::Switch(AddressSpace& address_space,
                                                     sentry::arch::Registers& regs,
                                                     sentry::arch::FpState& fp) {
   auto& as = static_cast<SystrapAddressSpace&>(address_space);
   SystrapThread* t = last_.get();
-  if (t == nullptr || t->as_id != as.id() || t->owner != ptrace::CurrentTid() ||
-      t->st->gone.load(std::memory_order_relaxed)) [[unlikely]] {
+  if (!Current(t, as)) [[unlikely]] {
     if (fp.stale()) {
       return absl::FailedPreconditionError(
           "systrap platform: Switch with a stale FP state that is live in another stub thread "
           "(call SyncFpState first)");
     }
-    ASSIGN_OR_RETURN(last_, as.ThreadForCurrentThread());
+    RETURN_IF_ERROR(Prepare(as));
     t = last_.get();
-    if (t->uc_off == 0) InitFramePosition(*t);
   }
   const bool fp_live_here = t->fp_owner == id_;
   if (fp.stale() && !fp_live_here) {

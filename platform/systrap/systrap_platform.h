@@ -212,6 +212,9 @@ class SystrapContext final : public Context {
   absl::StatusOr<SwitchResult> Switch(AddressSpace& as, sentry::arch::Registers& regs,
                                       sentry::arch::FpState& fp) override;
   absl::Status SyncFpState(sentry::arch::FpState& fp) override;
+  // The calling thread's guest stub thread in `as` (created if need be: with
+  // its injector, ~1 ms at boot).
+  absl::Status Prepare(AddressSpace& as) override;
   void Interrupt() override;
   // The guest stub thread's CPU clocks (ptrace::StubCpuTimes).
   CpuTimes GuestCpuTime() const override;
@@ -220,6 +223,8 @@ class SystrapContext final : public Context {
   void WillBlock() override;
 
  private:
+  // Whether `t` (the stub thread last run) is the calling thread's in `as`.
+  static bool Current(const SystrapThread* t, const SystrapAddressSpace& as);
   // The tid of the guest stub thread last run (0: none), for GuestCpuTime.
   std::atomic<pid_t> stub_pid_{0};
   absl::Mutex mu_;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -195,6 +196,22 @@ absl::Status Task::StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> 
   ASSIGN_OR_RETURN(mem_->as, p.NewAddressSpace());
   ASSIGN_OR_RETURN(context_, p.NewContext());
   SLOG(kDebug, "boot: init's address space ready");
+  // The program is loaded (the gofer's round trips, its data copied in) on
+  // another thread while this one, the tracer-to-be, makes the stub threads
+  // the first Switch would make (~1 ms at boot: an injector, a guest thread
+  // and their set-up): neither waits for the other.
+  absl::Status loaded;
+  std::thread loader([&] { loaded = LoadInit(args); });
+  if (absl::Status s = context_->Prepare(*mem_->as); !s.ok()) {
+    // The first Switch meets it again and stops the sandbox.
+    SLOG(kDebug, "init's stub threads: %s", s.ToString());
+  }
+  loader.join();
+  return loaded;
+}
+
+absl::Status Task::LoadInit(const InitArgs& args) {
+  platform::Platform& p = kernel_.platform();
   mm::Layout layout;
   layout.max_addr = p.MaxUserAddress();
   mem_->mm = std::make_unique<mm::MemoryManager>(kernel_.memory_file(), mem_->as.get(), layout);

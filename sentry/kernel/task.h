@@ -230,8 +230,9 @@ class Task : public std::enable_shared_from_this<Task> {
   Task(Kernel& k, pid_t tid);
   ~Task();
 
-  // Sets up init: the address space, and the executable loaded. Must run on
-  // the task's host thread (the platform's tracer).
+  // Sets up init: the address space, and the executable loaded (on a thread
+  // of its own, meanwhile this one makes the stub threads). Must run on the
+  // task's host thread (the platform's tracer).
   absl::Status StartInit(const InitArgs& args, std::shared_ptr<ThreadGroup> tg);
   // The run loop; returns when the thread has exited.
   absl::Status Run();
@@ -318,6 +319,9 @@ class Task : public std::enable_shared_from_this<Task> {
   void set_comm(std::string c) { comm_ = std::move(c); }
   // Opens `path` (from the task's root and cwd) for exec: a regular file the
   // task may execute, on a mount that allows it (EACCES otherwise).
+  // StartInit's part that needs no particular thread: init's memory, limits,
+  // credentials, fds and cwd, then the program loaded.
+  absl::Status LoadInit(const InitArgs& args);
   ErrnoOr<std::unique_ptr<loader::ExecutableFile>> OpenExecutable(const std::string& path);
   // The same from `ctx` (execveat): `follow` a final symlink (else ELOOP),
   // `empty_path`: "" names ctx.start (AT_EMPTY_PATH).
