@@ -214,6 +214,13 @@ class Platform {
 
   virtual absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() = 0;
   virtual absl::StatusOr<std::unique_ptr<Context>> NewContext() = 0;
+
+  // Makes ahead what the first NewAddressSpace would make first (ptrace and
+  // systrap: the template stub), so that a thread can do it while the
+  // Sentry does something else. Any thread; waits until it is made. A
+  // failure is NewAddressSpace's to report (it tries again). Default:
+  // nothing.
+  virtual void Warm() {}
 };
 
 }  // namespace platform

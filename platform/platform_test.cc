@@ -479,6 +479,23 @@ TEST_P(PlatformTest, FpStateMovesToAnotherAddressSpaceOnlyWhenSynced) {
   EXPECT_EQ(regs_.Arg(1), 0x1122334455667788u);  // xmm2 came along.
 }
 
+// --- Platform::Warm ---
+
+TEST_P(PlatformTest, WarmMakesTheTemplateStubAheadAndOnce) {
+  // A platform of its own, with no address space yet.
+  auto p = Platform::Create(GetParam(), Options{.memory_fd = memfd_});
+  ASSERT_TRUE(p.ok()) << p.status();
+  const std::set<pid_t> before = Children();
+  (*p)->Warm();
+  const std::set<pid_t> warmed = Children();
+  EXPECT_EQ(warmed.size(), before.size() + 1) << "the template";
+  (*p)->Warm();
+  EXPECT_EQ(Children(), warmed) << "a second Warm made another";
+  auto as = (*p)->NewAddressSpace();
+  ASSERT_TRUE(as.ok()) << as.status();
+  EXPECT_EQ(Children().size(), warmed.size() + 1) << "the stub only: the template was made";
+}
+
 // --- Context::Prepare ---
 
 TEST_P(PlatformTest, PrepareMakesTheStubThreadsTheFirstSwitchRunsIn) {

@@ -650,43 +650,53 @@ absl::StatusOr<int> PtracePlatform::InstallHostFile(const std::shared_ptr<const 
   return received;
 }
 
+absl::Status PtracePlatform::EnsureTemplate() {
+  if (template_ != nullptr) return absl::OkStatus();
+  SLOG(kDebug, "boot: creating the template stub");
+  absl::StatusOr<std::shared_ptr<StubCore>> t = CreateStubFromSentry();
+  if (!t.ok()) {
+    return absl::Status(
+        t.status().code(),
+        absl::StrFormat("ptrace platform: creating the template stub: %s", t.status().message()));
+  }
+  template_ = *std::move(t);
+  scratch_mapped_ = false;
+  {
+    // A new fd table: host files must be received again.
+    absl::MutexLock l(&host_files_mu_);
+    ++generation_;
+    host_files_.clear();
+  }
+  SLOG(kDebug, "boot: template stub created");
+  if (template_setup_) {
+    StubCore& tmpl = *template_;
+    const uint64_t int3 = stub_int3_addr();
+    absl::Status setup = template_setup_([&](uint64_t nr, const std::array<uint64_t, 6>& args) {
+      int bad;
+      return Inject(int3, tmpl.pid, tmpl.pidfd, tmpl.inject_regs, nr, args, &bad);
+    });
+    if (!setup.ok()) {
+      KillAndReap(tmpl.pidfd);  // -1 if it died and was reaped already.
+      template_->first_reaped = true;
+      template_.reset();
+      return absl::Status(
+          setup.code(),
+          absl::StrFormat("ptrace platform: setting up the template stub: %s", setup.message()));
+    }
+    SLOG(kDebug, "boot: template stub set up");
+  }
+  return absl::OkStatus();
+}
+
+void PtracePlatform::Warm() {
+  if (absl::Status s = factory_->Run([this] { return EnsureTemplate(); }); !s.ok()) {
+    SLOG(kDebug, "ptrace platform: making the template stub ahead: %s", s.ToString());
+  }
+}
+
 absl::StatusOr<std::shared_ptr<StubCore>> PtracePlatform::CreateStub() {
   for (int attempt = 0;; ++attempt) {
-    if (template_ == nullptr) {
-      SLOG(kDebug, "boot: creating the template stub");
-      absl::StatusOr<std::shared_ptr<StubCore>> t = CreateStubFromSentry();
-      if (!t.ok()) {
-        return absl::Status(t.status().code(),
-                            absl::StrFormat("ptrace platform: creating the template stub: %s",
-                                            t.status().message()));
-      }
-      template_ = *std::move(t);
-      scratch_mapped_ = false;
-      {
-        // A new fd table: host files must be received again.
-        absl::MutexLock l(&host_files_mu_);
-        ++generation_;
-        host_files_.clear();
-      }
-      SLOG(kDebug, "boot: template stub created");
-      if (template_setup_) {
-        StubCore& tmpl = *template_;
-        const uint64_t int3 = stub_int3_addr();
-        absl::Status setup = template_setup_([&](uint64_t nr, const std::array<uint64_t, 6>& args) {
-          int bad;
-          return Inject(int3, tmpl.pid, tmpl.pidfd, tmpl.inject_regs, nr, args, &bad);
-        });
-        if (!setup.ok()) {
-          KillAndReap(tmpl.pidfd);  // -1 if it died and was reaped already.
-          template_->first_reaped = true;
-          template_.reset();
-          return absl::Status(setup.code(),
-                              absl::StrFormat("ptrace platform: setting up the template stub: %s",
-                                              setup.message()));
-        }
-        SLOG(kDebug, "boot: template stub set up");
-      }
-    }
+    RETURN_IF_ERROR(EnsureTemplate());
     bool lost = false;
     absl::StatusOr<std::shared_ptr<StubCore>> core;
     if (absl::Status s = UnmapScratchPage(&lost); !s.ok()) {

@@ -150,6 +150,8 @@ class PtracePlatform final : public Platform {
   // Any host thread: the factory thread creates the stub process.
   absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
   absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
+  // The template stub, on the factory thread.
+  void Warm() override;
 
   uint64_t region_start() const { return region_start_; }
   uint64_t region_end() const { return region_start_ + kStubRegionSize; }
@@ -194,6 +196,8 @@ class PtracePlatform final : public Platform {
   // On the factory thread: a new stub, forked from the template stub (which is made
   // first, and made again once if it died).
   absl::StatusOr<std::shared_ptr<StubCore>> CreateStub();
+  // Makes (and sets up) the template stub if there is none. Factory thread.
+  absl::Status EnsureTemplate();
   // On the factory thread: forks a stub process from the Sentry itself and checks it
   // (how the template stub is made).
   absl::StatusOr<std::shared_ptr<StubCore>> CreateStubFromSentry() const;

@@ -131,6 +131,7 @@ class SystrapPlatform final : public Platform {
   }
   bool patching() const { return patching_; }
   absl::StatusOr<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
+  void Warm() override { ptrace_->Warm(); }
   absl::StatusOr<std::unique_ptr<Context>> NewContext() override;
 
   ptrace::PtracePlatform& ptrace() { return *ptrace_; }

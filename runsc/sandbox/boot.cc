@@ -25,6 +25,7 @@
 #include "sentry/base/errno.h"
 #include "sentry/base/status_macros.h"
 #include "sentry/fsimpl/host/host_file.h"
+#include "sentry/kernel/cpu_timers.h"
 #include "sentry/loader/loader.h"
 #include "sentry/memory/memory_file.h"
 #include "sentry/syscalls/handlers.h"
@@ -106,6 +107,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
       }
     }
     WarmUpHostReads();
+    (void)sentry::kernel::HostCpus();
   });
   absl::Cleanup join_warm_up = [&warm_up] {
     if (warm_up.joinable()) warm_up.join();
@@ -155,12 +157,6 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   // Only the kernel may hold filesystems from here (they hold memory-file
   // pages, and the memory file goes with the kernel).
   gofer_root.reset();
-  sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
-                                std::move(plat));
-  if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
-  SLOG(kDebug, "boot: kernel created");
-
-  sentry::kernel::InitArgs init;
   // With a gofer root the program loads through the sandbox's VFS, as the
   // guest's own execve will; runsc's fd only served its early checks.
   // With a gofer root runsc's fd of the program is closed at once: the Sentry
@@ -171,6 +167,31 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     close(executable_fd);
     executable_fd = -1;
   }
+  // From here the Sentry opens no host path (DESIGN §11.3). What the
+  // runtime reads from host files once is read first (WarmUpHostReads, on
+  // its thread since the start);
+  // under runsc do the Sentry then leaves the host's tree for an empty root
+  // (its namespaces were made right after the fork: EnterSentryNamespaces).
+  // The kernel is built confined: it needs no host path.
+  warm_up.join();
+  SLOG(kDebug, "boot: host reads warmed up");
+  if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
+  SLOG(kDebug, "boot: sentry root emptied");
+  RETURN_IF_ERROR(InstallSentryFilter());
+  SLOG(kDebug, "boot: sentry confined");
+  // The template stub (a fork of the confined Sentry: its root and filter)
+  // is made on the platform's factory thread while the kernel is built.
+  platform::Platform* const platform = plat.get();
+  std::thread template_stub([platform] { platform->Warm(); });
+  absl::Cleanup join_template_stub = [&template_stub] {
+    if (template_stub.joinable()) template_stub.join();
+  };
+  sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
+                                std::move(plat));
+  if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
+  SLOG(kDebug, "boot: kernel created");
+
+  sentry::kernel::InitArgs init;
   sentry::loader::HostFdExecutable exe(executable_fd);
   init.executable = have_gofer ? nullptr : &exe;
   init.filename = config.filename;
@@ -189,17 +210,8 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     if ((*f)->is_tty()) (*f)->set_job_control(kernel.TerminalFor((*f)->host_rdev()));
     init.stdio.push_back(*std::move(f));
   }
-  // From here the Sentry opens no host path (DESIGN §11.3). What the
-  // runtime reads from host files once is read first (WarmUpHostReads, on
-  // its thread since the start);
-  // under runsc do the Sentry then leaves the host's tree for an empty root
-  // (its namespaces were made right after the fork: EnterSentryNamespaces).
-  warm_up.join();
-  SLOG(kDebug, "boot: host reads warmed up");
-  if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
-  SLOG(kDebug, "boot: sentry root emptied");
-  RETURN_IF_ERROR(InstallSentryFilter());
-  SLOG(kDebug, "boot: sentry confined; starting init");
+  template_stub.join();
+  SLOG(kDebug, "boot: starting init");
   auto status = kernel.RunInit(init);
   if (executable_fd >= 0) close(executable_fd);
   if (config.report_fd >= 0) {

@@ -10,12 +10,7 @@
 #include "sentry/time/timekeeper.h"
 
 namespace sentry::kernel {
-namespace {
 
-// The host CPUs the guest's stubs and the Sentry's threads can run on: no
-// CPU clock of the sandbox can advance faster than this many ns per ns.
-// First called by CpuTimerService's constructor, before the Sentry's seccomp
-// filter.
 int HostCpus() {
   static const int n = [] {
     int count = 1;
@@ -27,6 +22,8 @@ int HostCpus() {
   }();
   return n;
 }
+
+namespace {
 
 int64_t MonotonicNow() { return time::Timekeeper::Get().NowNs(CLOCK_MONOTONIC); }
 
@@ -121,8 +118,8 @@ time::TimerSetting CpuTimer::Get() const { return service_.Get(*this); }
 // --- CpuTimerService ---
 
 CpuTimerService::CpuTimerService(time::TimerService& wall) {
-  // Counted now, at boot: the Sentry's seccomp filter forbids what sysconf
-  // reads later.
+  // Counted now if boot has not yet (before the Sentry's seccomp filter,
+  // which forbids what sysconf reads).
   (void)HostCpus();
   poller_ = wall.NewTimer(CLOCK_MONOTONIC, [this](const time::Expiry&) { Poll(); });
 }

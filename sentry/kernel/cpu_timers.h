@@ -80,6 +80,12 @@ struct CpuExpiry {
   int64_t now_ns = 0;  // the clock's value when it was sampled
 };
 
+// The host CPUs the guest's stubs and the Sentry's threads can run on: no
+// CPU clock of the sandbox can advance faster than this many ns per ns.
+// Counted at the first call, which must come before the Sentry's seccomp
+// filter (sysconf reads /sys): boot makes it while it may read host files.
+int HostCpus();
+
 class CpuTimerService;
 
 class CpuTimer {
