@@ -654,7 +654,9 @@ void Task::FinishExit() {
   // (mm/README.md, invariant 3), as exec's reuse.
   if (mem_ != nullptr && mem_.use_count() == 1 && mem_->mm != nullptr) {
     mem_->mm->SetAddressSpace(nullptr);
-    if (ctx != nullptr && mem_->as != nullptr && kernel_.WantsRunner()) {
+    // Not init's: the sandbox ends with it, and nothing would take the runner.
+    const bool init = tg_.get() == kernel_.init_thread_group();
+    if (ctx != nullptr && mem_->as != nullptr && !init && kernel_.WantsRunner()) {
       if (absl::Status s = mem_->as->Recycle(); s.ok()) {
         // Offered now, before the parent hears: its next fork finds it.
         auto runner = std::make_unique<Kernel::Runner>();
