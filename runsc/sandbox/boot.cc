@@ -136,6 +136,27 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     l.rlim_cur = l.rlim_max;
     setrlimit(RLIMIT_NOFILE, &l);
   }
+  // From here the Sentry opens no host path (DESIGN §11.3). What the
+  // runtime reads from host files once is read first (WarmUpHostReads, on
+  // its thread since the start);
+  // under runsc do the Sentry then leaves the host's tree for an empty root
+  // (its namespaces were made right after the fork: EnterSentryNamespaces).
+  // The gofer's root is attached and the kernel built confined: neither
+  // needs a host path.
+  warm_up.join();
+  SLOG(kDebug, "boot: host reads warmed up");
+  if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
+  SLOG(kDebug, "boot: sentry root emptied");
+  RETURN_IF_ERROR(InstallSentryFilter());
+  SLOG(kDebug, "boot: sentry confined");
+  // The template stub (a fork of the confined Sentry: its root and filter)
+  // is made on the platform's factory thread while the Sentry waits for the
+  // gofer and builds the kernel.
+  platform::Platform* const platform = plat.get();
+  std::thread template_stub([platform] { platform->Warm(); });
+  absl::Cleanup join_template_stub = [&template_stub] {
+    if (template_stub.joinable()) template_stub.join();
+  };
   std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
   if (config.gofer_fd >= 0) {
     ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd, *mf));
@@ -167,25 +188,6 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     close(executable_fd);
     executable_fd = -1;
   }
-  // From here the Sentry opens no host path (DESIGN §11.3). What the
-  // runtime reads from host files once is read first (WarmUpHostReads, on
-  // its thread since the start);
-  // under runsc do the Sentry then leaves the host's tree for an empty root
-  // (its namespaces were made right after the fork: EnterSentryNamespaces).
-  // The kernel is built confined: it needs no host path.
-  warm_up.join();
-  SLOG(kDebug, "boot: host reads warmed up");
-  if (config.empty_root) RETURN_IF_ERROR(EnterEmptyRoot());
-  SLOG(kDebug, "boot: sentry root emptied");
-  RETURN_IF_ERROR(InstallSentryFilter());
-  SLOG(kDebug, "boot: sentry confined");
-  // The template stub (a fork of the confined Sentry: its root and filter)
-  // is made on the platform's factory thread while the kernel is built.
-  platform::Platform* const platform = plat.get();
-  std::thread template_stub([platform] { platform->Warm(); });
-  absl::Cleanup join_template_stub = [&template_stub] {
-    if (template_stub.joinable()) template_stub.join();
-  };
   sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
   if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
