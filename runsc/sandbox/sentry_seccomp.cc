@@ -24,7 +24,7 @@ namespace {
 void WarmMallocHeapTrim() {
   std::thread([] {
     std::vector<void*> blocks;
-    for (int i = 0; i < 64; ++i) blocks.push_back(malloc(100 * 1024));  // below the mmap threshold
+    for (int i = 0; i < 4; ++i) blocks.push_back(malloc(100 * 1024));  // below the mmap threshold
     for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) free(*it);
   }).join();
 }
