@@ -154,9 +154,10 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   // gofer and builds the kernel.
   platform::Platform* const platform = plat.get();
   std::thread template_stub([platform] { platform->Warm(); });
-  absl::Cleanup join_template_stub = [&template_stub] {
+  const auto join_template_stub = [&template_stub] {
     if (template_stub.joinable()) template_stub.join();
   };
+  absl::Cleanup join_template_stub_on_return = join_template_stub;
   std::shared_ptr<sentry::fsimpl::gofer::GoferFilesystem> gofer_root;
   if (config.gofer_fd >= 0) {
     ASSIGN_OR_RETURN(gofer_root, AttachGoferRoot(config.gofer_fd, *mf));
@@ -190,6 +191,9 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
   }
   sentry::kernel::Kernel kernel(std::move(kc), sentry::syscalls::Linux64Table(), std::move(mf),
                                 std::move(plat));
+  // The kernel owns the platform the thread works on: on a return from here
+  // the thread is joined before the kernel goes.
+  absl::Cleanup join_template_stub_before_the_kernel = join_template_stub;
   if (have_gofer) RETURN_IF_ERROR(MountSandboxDirs(kernel, config.overlay));
   SLOG(kDebug, "boot: kernel created");
 
@@ -212,7 +216,7 @@ absl::StatusOr<sentry::kernel::ExitStatus> Boot(const BootConfig& config) {
     if ((*f)->is_tty()) (*f)->set_job_control(kernel.TerminalFor((*f)->host_rdev()));
     init.stdio.push_back(*std::move(f));
   }
-  template_stub.join();
+  join_template_stub();
   SLOG(kDebug, "boot: starting init");
   auto status = kernel.RunInit(init);
   if (executable_fd >= 0) close(executable_fd);

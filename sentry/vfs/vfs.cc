@@ -283,26 +283,29 @@ VirtualDentry VirtualFilesystem::ParentOfLocked(const VirtualDentry& vd,
 ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildLocked(const std::shared_ptr<Dentry>& dir,
                                                                 std::string_view name,
                                                                 bool read_intent) {
-  auto it = dir->children_.find(name);
-  if (it != dir->children_.end()) {
-    if (it->second->inode_->Valid()) {
-      it->second->last_used_ = ++use_clock_;
-      return it->second;
-    }
-    KillLocked(it->second);
-    dir->children_.erase(it);
-  }
+  if (std::shared_ptr<Dentry> cached = CachedChildLocked(dir, name)) return cached;
   ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode,
                    read_intent ? dir->inode_->LookupToRead(name) : dir->inode_->Lookup(name));
   return AddChildLocked(dir, name, std::move(inode));
 }
 
+std::shared_ptr<Dentry> VirtualFilesystem::CachedChildLocked(const std::shared_ptr<Dentry>& dir,
+                                                             std::string_view name) {
+  auto it = dir->children_.find(name);
+  if (it == dir->children_.end()) return nullptr;
+  if (it->second->inode_->Valid()) {
+    it->second->last_used_ = ++use_clock_;
+    return it->second;
+  }
+  KillLocked(it->second);
+  dir->children_.erase(it);
+  return nullptr;
+}
+
 ErrnoOr<std::shared_ptr<Dentry>> VirtualFilesystem::ChildAheadLocked(
     const std::shared_ptr<Dentry>& dir, std::string_view name,
     std::span<const std::string_view> ahead, bool read_intent) {
-  if (ahead.empty() || dir->children_.contains(name)) {
-    return ChildLocked(dir, name, read_intent && ahead.empty());
-  }
+  if (ahead.empty()) return ChildLocked(dir, name, read_intent);
   absl::InlinedVector<std::string_view, kMaxLookAhead + 1> names;
   names.push_back(name);
   names.insert(names.end(), ahead.begin(), ahead.end());
@@ -462,18 +465,20 @@ ErrnoOr<VirtualDentry> VirtualFilesystem::WalkLocked(const PathContext& ctx, std
       continue;
     }
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
-    // The plain components that follow: a miss looks them up at once.
-    absl::InlinedVector<std::string_view, kMaxLookAhead> ahead;
-    for (size_t i = todo.size(); i > 0 && ahead.size() < kMaxLookAhead; --i) {
-      const std::string_view n = todo[i - 1];
-      if (n == "." || n == ".." || n.size() > kNameMax) break;
-      ahead.push_back(n);
+    std::shared_ptr<Dentry> child = CachedChildLocked(cur.dentry, name);
+    if (child == nullptr) {
+      // A miss: the plain components that follow are looked up at once.
+      absl::InlinedVector<std::string_view, kMaxLookAhead> ahead;
+      for (size_t i = todo.size(); i > 0 && ahead.size() < kMaxLookAhead; --i) {
+        const std::string_view n = todo[i - 1];
+        if (n == "." || n == ".." || n.size() > kNameMax) break;
+        ahead.push_back(n);
+      }
+      // Read intent for the path's last component (not a parent walk's).
+      const bool read_intent =
+          (flags & kReadIntent) && parent == nullptr && ahead.size() == todo.size();
+      ASSIGN_OR_RETURN(child, ChildAheadLocked(cur.dentry, name, ahead, read_intent));
     }
-    // Read intent for the path's last component (not a parent walk's).
-    const bool read_intent =
-        (flags & kReadIntent) && parent == nullptr && ahead.size() == todo.size();
-    ASSIGN_OR_RETURN(std::shared_ptr<Dentry> child,
-                     ChildAheadLocked(cur.dentry, name, ahead, read_intent));
     VirtualDentry next = CrossDownLocked({cur.mount, child});
     if ((flags & kNoXdev) && next.mount != cur.mount) return Errno(EXDEV);
     ASSIGN_OR_RETURN(Attr a, next.inode().GetAttr());

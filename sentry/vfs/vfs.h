@@ -242,6 +242,11 @@ class VirtualFilesystem {
   ErrnoOr<std::shared_ptr<Dentry>> ChildLocked(const std::shared_ptr<Dentry>& dir,
                                                std::string_view name, bool read_intent = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The valid cached child `name` of `dir`, or null (an invalid one is
+  // dropped).
+  std::shared_ptr<Dentry> CachedChildLocked(const std::shared_ptr<Dentry>& dir,
+                                            std::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // ChildLocked for a walk that goes on through `ahead` (plain components):
   // a miss asks the inode to look them up too (Inode::LookupAhead) and
   // caches what it found below the child. `read_intent` is then for the last
