@@ -379,8 +379,12 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
   LoadResult res;
   res.start_code = ~uint64_t{0};
   uint64_t elf_brk = 0;
+  // Mappings are named by the file's own path, as Linux's d_path shows it
+  // (/usr/bin/cat for an exec of /bin/cat through a symlink); a file
+  // without one (a host fd) by the path exec was given.
+  const std::string name = args.file->Path().empty() ? args.filename : args.file->Path();
   for (const Placed& p : placed) {
-    RETURN_IF_ERROR(MapSegment(mm, *args.file, p, args.filename, error));
+    RETURN_IF_ERROR(MapSegment(mm, *args.file, p, name, error));
     uint64_t file_end = p.start + p.seg->filesz;
     if (p.seg->flags & PF_X) {
       res.start_code = std::min(res.start_code, p.start);
@@ -391,8 +395,11 @@ ErrnoOr<LoadResult> Load(mm::MemoryManager& mm, const LoadArgs& args, std::strin
     elf_brk = std::max(elf_brk, p.end);
   }
   if (res.start_code == ~uint64_t{0}) res.start_code = 0;  // no executable segment
+  const std::string interp_name = interp_file == nullptr || interp_file->Path().empty()
+                                      ? elf.interp.value_or("")
+                                      : interp_file->Path();
   for (const Placed& p : interp_placed) {
-    RETURN_IF_ERROR(MapSegment(mm, *interp_file, p, *elf.interp, error));
+    RETURN_IF_ERROR(MapSegment(mm, *interp_file, p, interp_name, error));
   }
 
   if (args.vdso != nullptr) {

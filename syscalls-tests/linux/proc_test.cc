@@ -320,6 +320,36 @@ TEST(ProcSelfTest, MapsShowsAMappingAndItsProtection) {
   EXPECT_THAT(ReadFile("/proc/self/maps"), ::testing::Not(HasSubstr(want)));
 }
 
+TEST(ProcSelfTest, MapsShowsAFileMappingsOffsetDeviceAndInode) {
+  // What pmap, libunwind and the sanitizers read to turn an address into a
+  // place in a file.
+  char path[] = "/tmp/proc_maps_test.XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  ASSERT_THAT(ftruncate(fd, 4 * kPageSize), SyscallSucceeds());
+  struct stat st;
+  ASSERT_THAT(fstat(fd, &st), SyscallSucceeds());
+  void* p = mmap(nullptr, 2 * kPageSize, PROT_READ, MAP_PRIVATE, fd, 2 * kPageSize);
+  ASSERT_NE(p, MAP_FAILED);
+  char want[128];
+  snprintf(want, sizeof(want), "%08lx-%08lx r--p %08lx %02x:%02x %lu ",
+           reinterpret_cast<unsigned long>(p), reinterpret_cast<unsigned long>(p) + 2 * kPageSize,
+           static_cast<unsigned long>(2 * kPageSize), major(st.st_dev), minor(st.st_dev),
+           static_cast<unsigned long>(st.st_ino));
+  EXPECT_THAT(ReadFile("/proc/self/maps"), HasSubstr(want));
+  // Split by mprotect: the second page's line starts one page further in.
+  ASSERT_THAT(mprotect(static_cast<char*>(p) + kPageSize, kPageSize, PROT_NONE), SyscallSucceeds());
+  snprintf(want, sizeof(want), "%08lx-%08lx ---p %08lx %02x:%02x %lu ",
+           reinterpret_cast<unsigned long>(p) + kPageSize,
+           reinterpret_cast<unsigned long>(p) + 2 * kPageSize,
+           static_cast<unsigned long>(3 * kPageSize), major(st.st_dev), minor(st.st_dev),
+           static_cast<unsigned long>(st.st_ino));
+  EXPECT_THAT(ReadFile("/proc/self/maps"), HasSubstr(want));
+  ASSERT_THAT(munmap(p, 2 * kPageSize), SyscallSucceeds());
+  close(fd);
+}
+
 TEST(ProcSelfTest, CmdlineStartsWithArgv0) {
   const std::string cmdline = ReadFile("/proc/self/cmdline");
   ASSERT_FALSE(cmdline.empty());

@@ -295,12 +295,12 @@ ErrnoOr<std::string> Limits(Task& t) {
 // --- maps and smaps. ---
 
 std::string MapsLine(const mm::MemoryManager::VmaInfo& v) {
-  // Every mapping is anonymous in the memory file today (the loader copies
-  // the executable): offset, device and inode are 0.
-  std::string line =
-      absl::StrFormat("%08x-%08x %c%c%c%c %08x %02x:%02x %d ", v.start, v.end,
-                      (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
-                      (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', 0, 0, 0, 0);
+  // A file mapping's offset (of its first page), device and inode as its
+  // stat shows them; zeros for anonymous memory (show_map_vma).
+  std::string line = absl::StrFormat(
+      "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", v.start, v.end, (v.prot & PROT_READ) ? 'r' : '-',
+      (v.prot & PROT_WRITE) ? 'w' : '-', (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p',
+      v.offset, major(v.dev), minor(v.dev), v.ino);
   if (!v.name.empty()) {
     // seq_pad to 25 + 6 * sizeof(void*) - 1 columns, then a space.
     if (line.size() < 72) line.append(72 - line.size(), ' ');
