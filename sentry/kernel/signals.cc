@@ -186,7 +186,10 @@ Task::ProcView Task::View() const {
   absl::MutexLock l(&tree_mu);
   ProcView v;
   const ThreadGroup& tg = *tg_;
-  v.state = exiting() ? 'Z' : tg.stopped ? 'T' : Task::Current() == this ? 'R' : 'S';
+  v.state = exiting()                                   ? 'Z'
+            : tg.stopped                                ? 'T'
+            : sleeping_.load(std::memory_order_relaxed) ? 'S'
+                                                        : 'R';
   v.threads = static_cast<int>(tg.tasks.size());
   v.exit_signal = tg.exit_signal;
   v.pending = pending_.set;

@@ -474,7 +474,10 @@ ErrnoOr<short> Task::WaitHostFd(int fd, short events) {
   }
 }
 
+void Task::SleepHook::Woke() { task->sleeping_.store(false, std::memory_order_relaxed); }
+
 void Task::SleepHook::WillSleep() {
+  task->sleeping_.store(true, std::memory_order_relaxed);
   // Only the task's own thread blocks on its waker, and only it changes context_.
   if (task->context_ != nullptr) task->context_->WillBlock();
 }

@@ -538,9 +538,13 @@ class Task : public std::enable_shared_from_this<Task> {
   struct SleepHook final : waiter::SleepListener {
     explicit SleepHook(Task* t) : task(t) {}
     void WillSleep() override;
+    void Woke() override;
     Task* const task;
   };
   SleepHook sleep_hook_{this};
+  // Asleep in a wait of the Sentry's (waker_'s Block): /proc's state S;
+  // otherwise the task runs guest code or is served (R).
+  std::atomic<bool> sleeping_{false};
   friend class Kernel;
   friend class ThreadGroup;
   void HandleSyscall();

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "absl/cleanup/cleanup.h"
 #include "sentry/base/log.h"
 
 namespace sentry::waiter {
@@ -100,6 +101,9 @@ ErrnoOrOk Waker::Block(clockid_t clock, const timespec* deadline, std::span<poll
   for (const pollfd& p : host_fds) pfds.push_back({p.fd, p.events, 0});
   const int64_t deadline_ns = deadline == nullptr ? INT64_MAX : ToNs(*deadline);
   bool told = false;
+  absl::Cleanup woke = [this, &told] {
+    if (told) sleep_listener_->Woke();
+  };
   for (;;) {
     if (interrupted()) return Errno(EINTR);
     timespec rel{};

@@ -90,6 +90,8 @@ class ScopedRegistration {
 class SleepListener {
  public:
   virtual void WillSleep() = 0;
+  // The Block that told WillSleep returns (on the same thread).
+  virtual void Woke() {}
 
  protected:
   ~SleepListener() = default;

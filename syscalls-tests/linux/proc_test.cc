@@ -320,6 +320,44 @@ TEST(ProcSelfTest, MapsShowsAMappingAndItsProtection) {
   EXPECT_THAT(ReadFile("/proc/self/maps"), ::testing::Not(HasSubstr(want)));
 }
 
+// The state letter of /proc/<pid>/stat (after the parenthesized name).
+char StateOf(pid_t pid) {
+  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = s.rfind(')');
+  return paren != std::string::npos && paren + 2 < s.size() ? s[paren + 2] : '?';
+}
+
+TEST(ProcSelfTest, AnotherProcessIsRWhileItRunsAndSWhileItWaits) {
+  // What a parent polls to know its child is blocked (and so a signal finds
+  // it in its wait, not before).
+  const pid_t busy = fork();
+  if (busy == 0) {
+    for (;;) {
+    }
+  }
+  ASSERT_GT(busy, 0);
+  const pid_t waiting = fork();
+  if (waiting == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(waiting, 0);
+  Cleanup reap([&] {
+    kill(busy, SIGKILL);
+    kill(waiting, SIGKILL);
+    waitpid(busy, nullptr, 0);
+    waitpid(waiting, nullptr, 0);
+  });
+  char b = '?', w = '?';
+  for (int i = 0; i < 2000 && (b != 'R' || w != 'S'); ++i) {
+    usleep(1000);
+    b = StateOf(busy);
+    w = StateOf(waiting);
+  }
+  EXPECT_EQ(b, 'R');
+  EXPECT_EQ(w, 'S');
+}
+
 TEST(ProcSelfTest, MapsShowsAFileMappingsOffsetDeviceAndInode) {
   // What pmap, libunwind and the sanitizers read to turn an address into a
   // place in a file.
