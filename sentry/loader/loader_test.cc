@@ -18,6 +18,7 @@
 #include "sentry/loader/layout.h"
 #include "sentry/loader/test_elf.h"
 #include "sentry/memory/memory_file.h"
+#include "sentry/mm/fake_address_space.h"
 #include "sentry/mm/mm.h"
 
 namespace sentry::loader {
@@ -178,45 +179,13 @@ TEST_F(LoaderTest, LoadsTheSegments) {
 class MappedExecutable : public MemExecutable {
  public:
   MappedExecutable(std::vector<uint8_t> bytes, memory::MemoryFile& mf)
-      : MemExecutable(std::move(bytes)), cache_(std::make_shared<Cache>(this->bytes(), mf)) {}
+      : MemExecutable(bytes),
+        cache_(std::make_shared<mm::testing::HostFileObject>(
+            mf, std::string(bytes.begin(), bytes.end()))) {}
   MapInfo Mappable() override { return {cache_, 1, 2}; }
 
  private:
-  class Cache : public memory::Mappable {
-   public:
-    Cache(const std::vector<uint8_t>& bytes, memory::MemoryFile& mf) : bytes_(bytes), mf_(mf) {}
-    ~Cache() override {
-      for (const auto& [off, fr] : pages_) mf_.DecRef(memory::FileRange{fr, fr + kPageSize});
-    }
-    uint64_t Size() const override { return bytes_.size(); }
-    ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
-                  std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
-      for (uint64_t p = start; p < end; p += kPageSize) {
-        auto it = pages_.find(p);
-        if (it == pages_.end()) {
-          auto fr = mf_.Allocate(kPageSize);
-          if (!fr.ok()) return Errno(ENOMEM);
-          uint8_t* dst = mf_.Internal(fr->start);
-          std::memset(dst, 0, kPageSize);
-          if (p < bytes_.size()) {
-            std::memcpy(dst, bytes_.data() + p, std::min<uint64_t>(kPageSize, bytes_.size() - p));
-          }
-          it = pages_.emplace(p, fr->start).first;
-        }
-        mf_.IncRef(memory::FileRange{it->second, it->second + kPageSize});
-        out->emplace_back(p, memory::FileRange{it->second, it->second + kPageSize});
-      }
-      return Ok();
-    }
-    bool Has(uint64_t offset) const override { return pages_.contains(offset); }
-    ErrnoOrOk Zero(uint64_t, uint64_t) override { return Errno(EOPNOTSUPP); }
-
-   private:
-    const std::vector<uint8_t>& bytes_;
-    memory::MemoryFile& mf_;
-    std::map<uint64_t, uint64_t> pages_;
-  };
-  std::shared_ptr<Cache> cache_;
+  std::shared_ptr<mm::testing::HostFileObject> cache_;
 };
 
 TEST_F(LoaderTest, AWritableFileSegmentIsCopiedAtLoad) {

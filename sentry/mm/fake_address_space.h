@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "platform/platform.h"
 #include "sentry/base/user_addr.h"
+#include "sentry/memory/mappable.h"
 #include "sentry/memory/memory_file.h"
 #include "sentry/mm/mm.h"
 
@@ -195,6 +196,54 @@ class FakeGuest {
   bool reports_access_;
   int faults_ = 0;
   uint8_t host_byte_ = 0;
+};
+
+// A file object like the page cache of a read-only host file of `content`
+// (a memfd, which DirectFile offers for direct mappings): Get reads pages
+// into the memory file (the object keeps a reference, the caller gets one).
+// `gets` counts the calls.
+class HostFileObject : public memory::Mappable {
+ public:
+  HostFileObject(memory::MemoryFile& mf, const std::string& content) : mf_(mf) {
+    const int fd = memfd_create("host-file", MFD_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::pwrite(fd, content.data(), content.size(), 0),
+              static_cast<ssize_t>(content.size()));
+    size_ = content.size();
+    file_ = std::make_shared<const platform::HostFile>(fd);
+  }
+  ~HostFileObject() override {
+    for (const auto& [page, off] : pages_) mf_.DecRef(memory::FileRange{off, off + kPageSize});
+  }
+  uint64_t Size() const override { return size_; }
+  sentry::ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
+                        std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
+    ++gets;
+    for (uint64_t p = start; p < end; p += kPageSize) {
+      auto it = pages_.find(p);
+      if (it == pages_.end()) {
+        auto fr = mf_.Allocate(kPageSize);
+        if (!fr.ok()) return sentry::Errno(ENOMEM);
+        memset(mf_.Internal(fr->start), 0, kPageSize);
+        EXPECT_GE(::pread(file_->fd(), mf_.Internal(fr->start), kPageSize, p), 0);
+        it = pages_.emplace(p, fr->start).first;
+      }
+      mf_.IncRef(memory::FileRange{it->second, it->second + kPageSize});
+      out->emplace_back(p, memory::FileRange{it->second, it->second + kPageSize});
+    }
+    return sentry::Ok();
+  }
+  bool Has(uint64_t offset) const override { return pages_.contains(offset); }
+  sentry::ErrnoOrOk Zero(uint64_t, uint64_t) override { return sentry::Errno(EOPNOTSUPP); }
+  std::shared_ptr<const platform::HostFile> DirectFile() const override { return file_; }
+
+  int gets = 0;
+
+ private:
+  memory::MemoryFile& mf_;
+  uint64_t size_ = 0;
+  std::shared_ptr<const platform::HostFile> file_;
+  std::map<uint64_t, uint64_t> pages_;
 };
 
 }  // namespace sentry::mm::testing

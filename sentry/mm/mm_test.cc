@@ -31,6 +31,7 @@ MmapOpts AnonOpts(uint64_t addr, uint64_t len, int prot, int flags, std::string 
 using ::testing::ElementsAre;
 using testing::FakeAddressSpace;
 using testing::FakeGuest;
+using testing::HostFileObject;
 
 constexpr uint64_t kPage = kPageSize;
 constexpr uint64_t kMiB = 1 << 20;
@@ -1190,52 +1191,6 @@ TEST_F(MmTest, DestructionUnmapsFromThePlatform) {
 
 // ---------------------------------------------------------------------------
 // Direct host-file mappings (Mappable::DirectFile, AddressSpace::MapHostFile)
-
-// A file object like the page cache of a read-only host file: Get reads pages
-// into the memory file (the object keeps a reference, the caller gets one).
-class HostFileObject : public memory::Mappable {
- public:
-  HostFileObject(memory::MemoryFile& mf, const std::string& content) : mf_(mf) {
-    const int fd = memfd_create("host-file", MFD_CLOEXEC);
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::pwrite(fd, content.data(), content.size(), 0),
-              static_cast<ssize_t>(content.size()));
-    size_ = content.size();
-    file_ = std::make_shared<const platform::HostFile>(fd);
-  }
-  ~HostFileObject() override {
-    for (const auto& [page, off] : pages_) mf_.DecRef(memory::FileRange{off, off + kPageSize});
-  }
-  uint64_t Size() const override { return size_; }
-  ErrnoOrOk Get(uint64_t start, uint64_t end, bool,
-                std::vector<std::pair<uint64_t, memory::FileRange>>* out) override {
-    ++gets;
-    for (uint64_t p = start; p < end; p += kPageSize) {
-      auto it = pages_.find(p);
-      if (it == pages_.end()) {
-        auto fr = mf_.Allocate(kPageSize);
-        if (!fr.ok()) return Errno(ENOMEM);
-        memset(mf_.Internal(fr->start), 0, kPageSize);
-        EXPECT_GE(::pread(file_->fd(), mf_.Internal(fr->start), kPageSize, p), 0);
-        it = pages_.emplace(p, fr->start).first;
-      }
-      mf_.IncRef(memory::FileRange{it->second, it->second + kPageSize});
-      out->emplace_back(p, memory::FileRange{it->second, it->second + kPageSize});
-    }
-    return Ok();
-  }
-  bool Has(uint64_t offset) const override { return pages_.contains(offset); }
-  ErrnoOrOk Zero(uint64_t, uint64_t) override { return Errno(EOPNOTSUPP); }
-  std::shared_ptr<const platform::HostFile> DirectFile() const override { return file_; }
-
-  int gets = 0;
-
- private:
-  memory::MemoryFile& mf_;
-  uint64_t size_ = 0;
-  std::shared_ptr<const platform::HostFile> file_;
-  std::map<uint64_t, uint64_t> pages_;
-};
 
 class DirectMapTest : public MmTest {
  protected:
