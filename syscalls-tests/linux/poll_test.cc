@@ -158,6 +158,16 @@ pid_t SignalLater(useconds_t us) {
   const pid_t parent = getpid();
   const pid_t child = fork();
   if (child == 0) {
+    // Only once the parent waits (state S): a signal that came before its
+    // wait would be handled before it, and the wait would run out (a busy
+    // machine can hold the parent back longer than `us`).
+    const std::string stat = "/proc/" + std::to_string(parent) + "/stat";
+    for (int i = 0; i < 5000; ++i) {
+      const std::string s = ReadWholeFile(stat);
+      const size_t paren = s.rfind(')');
+      if (paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'S') break;
+      usleep(1000);
+    }
     usleep(us);
     kill(parent, SIGUSR1);
     _exit(0);
